@@ -1,0 +1,108 @@
+using Annotate.EventStore.Embedded;
+using Npgsql;
+
+namespace Annotate.Testing;
+
+/// <summary>
+/// One PostgreSQL server per test process, shared by every test class: the server named by
+/// ANNOTATE_TEST_PG (an Npgsql connection string for a role that may create databases), or else a
+/// throwaway embedded cluster in a temp folder, stopped and deleted when the process exits.
+/// </summary>
+[System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
+public sealed class PostgresServer
+{
+    private static readonly Lazy<Task<PostgresServer>> Shared = new(StartAsync);
+    private readonly EmbeddedPostgres? _embedded;
+
+    private PostgresServer(string adminConnectionString, EmbeddedPostgres? embedded)
+    {
+        AdminConnectionString = adminConnectionString;
+        _embedded = embedded;
+    }
+
+    /// <summary>Connection string of a role that may create databases.</summary>
+    public string AdminConnectionString { get; }
+
+    public static Task<PostgresServer> SharedAsync() => Shared.Value;
+
+    /// <summary>Creates an empty database named after <paramref name="prefix"/> and returns a connection string to it.</summary>
+    public async Task<string> CreateDatabaseAsync(string prefix)
+    {
+        var name = $"{Sanitize(prefix)}_{Guid.NewGuid():N}"; // at most 61 characters: under the 63-byte limit
+        await using var conn = new NpgsqlConnection(AdminConnectionString);
+        await conn.OpenAsync();
+        await using (var cmd = new NpgsqlCommand($"CREATE DATABASE \"{name}\"", conn))
+        {
+            await cmd.ExecuteNonQueryAsync();
+        }
+        return new NpgsqlConnectionStringBuilder(AdminConnectionString) { Database = name }.ConnectionString;
+    }
+
+    /// <summary>Drops the database of <paramref name="connectionString"/>, ending its open sessions first.</summary>
+    public async Task DropDatabaseAsync(string connectionString)
+    {
+        var name = new NpgsqlConnectionStringBuilder(connectionString).Database!;
+        await using (var pooled = new NpgsqlConnection(connectionString)) NpgsqlConnection.ClearPool(pooled);
+        await using var conn = new NpgsqlConnection(AdminConnectionString);
+        await conn.OpenAsync();
+        await using var cmd = new NpgsqlCommand($"DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)", conn);
+        await cmd.ExecuteNonQueryAsync();
+    }
+
+    private static async Task<PostgresServer> StartAsync()
+    {
+        var configured = Environment.GetEnvironmentVariable("ANNOTATE_TEST_PG");
+        if (!string.IsNullOrWhiteSpace(configured)) return new PostgresServer(configured, null);
+
+        var dir = Path.Combine(Path.GetTempPath(), $"annotate-test-pg-{Guid.NewGuid():N}"[..30]);
+        var pg = await EmbeddedPostgres.StartAsync(new EmbeddedPostgresOptions
+        {
+            DataDirectory = dir,
+            Database = "postgres",
+            // A throwaway cluster: durability buys nothing here and costs test time.
+            Settings = new Dictionary<string, string>
+            {
+                ["fsync"] = "off", ["full_page_writes"] = "off", ["max_connections"] = "400",
+            },
+        });
+        AppDomain.CurrentDomain.ProcessExit += (_, _) =>
+        {
+            pg.StopAsync().GetAwaiter().GetResult();
+            try { Directory.Delete(dir, recursive: true); }
+            catch (IOException) { }
+            catch (UnauthorizedAccessException) { }
+        };
+        return new PostgresServer(pg.AdminConnectionString, pg);
+    }
+
+    private static string Sanitize(string prefix)
+    {
+        var chars = prefix.ToLowerInvariant().Select(c => char.IsAsciiLetterOrDigit(c) ? c : '_').ToArray();
+        var s = new string(chars);
+        return s.Length > 28 ? s[..28] : s;
+    }
+
+    public override string ToString() => _embedded is null ? "PostgreSQL from ANNOTATE_TEST_PG" : $"embedded PostgreSQL on port {_embedded.Port}";
+}
+
+/// <summary>Class fixture: a fresh database for one test class, dropped when the class is done.</summary>
+[System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
+public sealed class PostgresDatabase : IAsyncLifetime
+{
+    private PostgresServer? _server;
+
+    public string ConnectionString { get; private set; } = "";
+
+    public PostgresServer Server => _server ?? throw new InvalidOperationException("The fixture is not initialized.");
+
+    public async Task InitializeAsync()
+    {
+        _server = await PostgresServer.SharedAsync();
+        ConnectionString = await _server.CreateDatabaseAsync("t");
+    }
+
+    public async Task DisposeAsync()
+    {
+        if (_server is not null && ConnectionString.Length > 0) await _server.DropDatabaseAsync(ConnectionString);
+    }
+}
