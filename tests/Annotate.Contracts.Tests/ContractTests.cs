@@ -1,0 +1,113 @@
+using Annotate.Contracts;
+using Annotate.Grpc;
+
+namespace Annotate.Contracts.Tests;
+
+public sealed class ContractTests
+{
+    /// <summary>The RPCs the contract promises (issue: articles, annotations, claims, consensus, history, admin).</summary>
+    private static readonly (string Path, MethodType Type)[] Promised =
+    [
+        ("/annotate.v1.Articles/ImportArticle", MethodType.Unary),
+        ("/annotate.v1.Articles/ListArticles", MethodType.Unary),
+        ("/annotate.v1.Articles/GetArticle", MethodType.Unary),
+        ("/annotate.v1.Annotations/CreateHighlight", MethodType.Unary),
+        ("/annotate.v1.Annotations/ApplyTag", MethodType.Unary),
+        ("/annotate.v1.Annotations/RemoveTag", MethodType.Unary),
+        ("/annotate.v1.Annotations/RetractHighlight", MethodType.Unary),
+        ("/annotate.v1.Annotations/ListHighlights", MethodType.Unary),
+        ("/annotate.v1.Claims/OpenClaim", MethodType.Unary),
+        ("/annotate.v1.Claims/TakeStance", MethodType.Unary),
+        ("/annotate.v1.Claims/WithdrawStance", MethodType.Unary),
+        ("/annotate.v1.Claims/Adjudicate", MethodType.Unary),
+        ("/annotate.v1.Claims/ReopenClaim", MethodType.Unary),
+        ("/annotate.v1.Consensus/GetClaimView", MethodType.Unary),
+        ("/annotate.v1.Consensus/ListClaims", MethodType.Unary),
+        ("/annotate.v1.Consensus/GetArticleAgreement", MethodType.Unary),
+        ("/annotate.v1.Consensus/WatchArticle", MethodType.ServerStreaming),
+        ("/annotate.v1.History/Subscribe", MethodType.ServerStreaming),
+        ("/annotate.v1.History/Replay", MethodType.ServerStreaming),
+        ("/annotate.v1.History/VerifyAudit", MethodType.ServerStreaming),
+        ("/annotate.v1.Admin/CreateAnalyst", MethodType.Unary),
+        ("/annotate.v1.Admin/ListAnalysts", MethodType.Unary),
+        ("/annotate.v1.Admin/SetRoles", MethodType.Unary),
+        ("/annotate.v1.Admin/IssueToken", MethodType.Unary),
+        ("/annotate.v1.Admin/ListTokens", MethodType.Unary),
+        ("/annotate.v1.Admin/RevokeToken", MethodType.Unary),
+        ("/annotate.v1.Admin/WhoAmI", MethodType.Unary),
+    ];
+
+    [Fact]
+    public void The_descriptors_hold_exactly_the_promised_rpcs()
+    {
+        var described = AnnotateApi.Services
+            .SelectMany(s => s.Methods)
+            .Select(m => ($"/{m.Service.FullName}/{m.Name}", TypeOf(m)))
+            .OrderBy(x => x.Item1, StringComparer.Ordinal);
+
+        Assert.Equal(Promised.OrderBy(x => x.Path, StringComparer.Ordinal), described);
+    }
+
+    [Fact]
+    public void Every_rpc_of_the_contract_has_a_typed_method()
+    {
+        var typed = AnnotateApi.Methods.Select(m => (m.FullName, m.Type)).OrderBy(x => x.FullName, StringComparer.Ordinal);
+
+        Assert.Equal(Promised.OrderBy(x => x.Path, StringComparer.Ordinal), typed);
+    }
+
+    [Fact]
+    public void Typed_methods_take_the_message_types_their_descriptor_names()
+    {
+        foreach (var method in AnnotateApi.Methods)
+        {
+            var generic = method.GetType().GetGenericArguments();
+            Assert.Equal(method.Descriptor.InputType.ClrType, generic[0]);
+            Assert.Equal(method.Descriptor.OutputType.ClrType, generic[1]);
+        }
+    }
+
+    [Fact]
+    public void Every_command_request_carries_a_request_id()
+    {
+        var commands = AnnotateApi.Methods.Where(m => m.Descriptor.InputType.Name is var n
+            && !n.StartsWith("List", StringComparison.Ordinal) && !n.StartsWith("Get", StringComparison.Ordinal)
+            && n is not ("WatchArticleRequest" or "SubscribeRequest" or "ReplayRequest" or "VerifyAuditRequest" or "WhoAmIRequest"));
+
+        Assert.All(commands, m => Assert.NotNull(m.Descriptor.InputType.FindFieldByName("request_id")));
+        Assert.Equal(14, commands.Count());
+    }
+
+    [Fact]
+    public void Every_rpc_of_the_contract_is_documented()
+    {
+        var protos = Path.Combine(RepoRoot(), "protos", "annotate", "v1");
+        foreach (var file in Directory.GetFiles(protos, "*.proto"))
+        {
+            var lines = File.ReadAllLines(file);
+            for (var i = 0; i < lines.Length; i++)
+            {
+                var line = lines[i].Trim();
+                if (!line.StartsWith("rpc ", StringComparison.Ordinal)) continue;
+                Assert.True(lines[i - 1].Trim().StartsWith("//", StringComparison.Ordinal), $"{Path.GetFileName(file)}:{i + 1} rpc without a comment: {line}");
+            }
+        }
+    }
+
+    private static MethodType TypeOf(Google.Protobuf.Reflection.MethodDescriptor m) => (m.IsClientStreaming, m.IsServerStreaming) switch
+    {
+        (false, false) => MethodType.Unary,
+        (false, true) => MethodType.ServerStreaming,
+        (true, false) => MethodType.ClientStreaming,
+        _ => MethodType.DuplexStreaming,
+    };
+
+    private static string RepoRoot()
+    {
+        for (var dir = AppContext.BaseDirectory; dir is not null; dir = Path.GetDirectoryName(dir))
+        {
+            if (File.Exists(Path.Combine(dir, "Annotate.sln"))) return dir;
+        }
+        throw new InvalidOperationException("Annotate.sln not found above " + AppContext.BaseDirectory);
+    }
+}
