@@ -48,6 +48,11 @@ public static class Analyst
             return DomainError.Invalid(invalid);
         }
 
+        if (UnknownRole(command.Roles) is { } unknown)
+        {
+            return unknown;
+        }
+
         var roles = Normalize(command.Roles);
         if (state.Exists)
         {
@@ -69,6 +74,11 @@ public static class Analyst
         if (!state.Exists)
         {
             return NotFound(command.AnalystId);
+        }
+
+        if (UnknownRole(command.Roles) is { } unknown)
+        {
+            return unknown;
         }
 
         var roles = Normalize(command.Roles);
@@ -156,6 +166,9 @@ public static class Analyst
     };
 
     private static ValueList<Role> Normalize(IEnumerable<Role> roles) => roles.Distinct().Order().ToValueList();
+
+    private static DomainError? UnknownRole(IEnumerable<Role> roles) =>
+        roles.Any(r => !Enum.IsDefined(r)) ? DomainError.Invalid("Unknown role; use analyst, adjudicator, auditor or admin.") : null;
 
     private static DomainError NotFound(string analystId) =>
         DomainError.NotFound($"Analyst {analystId} does not exist; register them first.");

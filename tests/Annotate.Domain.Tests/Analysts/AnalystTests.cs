@@ -77,4 +77,17 @@ public sealed class AnalystTests
         Given.Refused(Analyst.Decide(WithToken(), new RevokeToken("alice", "t1"), Given.Analyst("bob")), DomainErrorKind.PermissionDenied);
         Given.Refused(Analyst.Decide(WithToken(), new RevokeToken("alice", "t7"), Given.Admin()), DomainErrorKind.NotFound);
     }
+
+    [Fact]
+    public void Unknown_role_is_refused()
+    {
+        Given.Refused(Analyst.Decide(AnalystState.Initial, new RegisterAnalyst("bob", "Bob", [(Role)42]), Given.Admin()), DomainErrorKind.Invalid);
+        Given.Refused(Analyst.Decide(Registered(), new ChangeAnalystRoles("alice", [(Role)42]), Given.Admin()), DomainErrorKind.Invalid);
+    }
+
+    [Fact]
+    public void Registering_with_a_bad_id_is_refused()
+    {
+        Given.Refused(Analyst.Decide(AnalystState.Initial, new RegisterAnalyst("no spaces", "Bob", [Role.Analyst]), Given.Admin()), DomainErrorKind.Invalid);
+    }
 }

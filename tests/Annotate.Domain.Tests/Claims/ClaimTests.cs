@@ -68,9 +68,9 @@ public sealed class ClaimTests
     {
         var index = ClaimIndex.Empty(ArticleId);
         index = Open(index, Selector.AtPosition(10, 20), "c1").Events.Aggregate(index, ClaimIndex.Evolve);
-        index = Open(index, Selector.AtPosition(11, 21), "c2").Events.Aggregate(index, ClaimIndex.Evolve); // 9/11 vs c1: new? 0.818 -> duplicate of c1
+        index = Open(index, Selector.AtPosition(11, 21), "c2").Events.Aggregate(index, ClaimIndex.Evolve); // 9/11 = 0.82 with c1: a duplicate
         Assert.Single(index.Claims);
-        index = Open(index, Selector.AtPosition(12, 22), "c3").Events.Aggregate(index, ClaimIndex.Evolve); // 8/12 with c1: new
+        index = Open(index, Selector.AtPosition(12, 22), "c3").Events.Aggregate(index, ClaimIndex.Evolve); // 8/12 = 0.67 with c1: a new claim
         Assert.Equal(2, index.Claims.Count);
         Assert.Equal("c3", Open(index, Selector.AtPosition(12, 21), "c4").ClaimId); // 9/10 with c3, 8/11 with c1
     }

@@ -151,4 +151,14 @@ public sealed class ConsensusProjectionTests
         Assert.Equal(ConsensusProjection.Fold(positioned, ConsensusPolicy.Default), stepwise);
         Assert.NotEqual(ConsensusProjection.Fold(positioned.Take(3), ConsensusPolicy.Default), stepwise);
     }
+
+    [Fact]
+    public void View_round_trips_through_the_shared_json_options_so_it_can_be_stored()
+    {
+        var v = Fold(Opened, Take("b", Stance.NeedsContext, new EvidenceSpan("a2", 1, 2, "x")), new TagApplied(TagTargetKind.Claim, "c1", "t", "b"),
+            new ClaimAdjudicated("c1", "judge", Stance.Refutes, "r", 3));
+        var json = System.Text.Json.JsonSerializer.Serialize(v, EventTypes.JsonOptions);
+        Assert.Contains("\"status\":\"ADJUDICATED\"", json);
+        Assert.Equal(v, System.Text.Json.JsonSerializer.Deserialize<ClaimConsensus>(json, EventTypes.JsonOptions));
+    }
 }

@@ -75,4 +75,18 @@ public sealed class HighlightTests
         var retracted = tagged with { Retracted = true };
         Given.Refused(Highlight.Decide(retracted, new ApplyTag(TagTargetKind.Highlight, "h1", "x"), Given.Analyst("bob")), DomainErrorKind.FailedPrecondition);
     }
+
+    [Fact]
+    public void Creating_a_highlight_under_an_id_already_used_is_a_conflict()
+    {
+        var r = Highlight.Decide(Created(), new CreateHighlight("a2", Doc, Selector.AtPosition(0, 5), null), Given.Analyst("alice", "h1"));
+        Given.Refused(r, DomainErrorKind.Conflict);
+    }
+
+    [Fact]
+    public void Highlighting_needs_the_analyst_role()
+    {
+        var r = Highlight.Decide(HighlightState.Initial, new CreateHighlight("a2", Doc, Selector.AtPosition(0, 5), null), new CommandContext("aud", Given.Now, [Role.Auditor], "h1"));
+        Given.Refused(r, DomainErrorKind.PermissionDenied);
+    }
 }
