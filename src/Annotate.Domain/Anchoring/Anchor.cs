@@ -112,6 +112,8 @@ public static class Anchor
         var candidates = new List<(int Start, int End, int Score)>();
         var hasPrefix = !string.IsNullOrWhiteSpace(quote.Prefix);
         var hasSuffix = !string.IsNullOrWhiteSpace(quote.Suffix);
+        var prefix = hasPrefix ? FoldedText.FoldQuery(quote.Prefix!).TrimEnd(' ') : string.Empty;
+        var suffix = hasSuffix ? FoldedText.FoldQuery(quote.Suffix!).TrimStart(' ') : string.Empty;
         for (var at = folded.Value.IndexOf(needle, StringComparison.Ordinal);
              at >= 0;
              at = at + 1 < folded.Value.Length ? folded.Value.IndexOf(needle, at + 1, StringComparison.Ordinal) : -1)
@@ -122,12 +124,12 @@ public static class Anchor
             }
 
             var score = 0;
-            if (hasPrefix && PrefixMatches(folded.Value.AsSpan(0, at), quote.Prefix!))
+            if (hasPrefix && folded.Value.AsSpan(0, at).TrimEnd(' ').EndsWith(prefix, StringComparison.Ordinal))
             {
                 score++;
             }
 
-            if (hasSuffix && SuffixMatches(folded.Value.AsSpan(at + needle.Length), quote.Suffix!))
+            if (hasSuffix && folded.Value.AsSpan(at + needle.Length).TrimStart(' ').StartsWith(suffix, StringComparison.Ordinal))
             {
                 score++;
             }

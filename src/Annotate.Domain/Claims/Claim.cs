@@ -10,7 +10,9 @@ public static partial class Claim
 {
     public static ClaimState Evolve(ClaimState state, IDomainEvent e)
     {
-        if (!ClaimState.IsClaimEvent(e))
+        // Events of other claims are ignored, so a claim can be folded from a mixed (e.g. per-article) stream.
+        // A repeated opening is ignored too: a claim is opened once.
+        if (!ClaimState.IsClaimEvent(e) || (state.Exists ? ClaimState.ClaimIdOf(e) != state.ClaimId || e is ClaimOpened : e is not ClaimOpened))
         {
             return state;
         }
@@ -36,7 +38,10 @@ public static partial class Claim
         return next with { Version = version, History = state.History.Add($"v{version} {ClaimState.Describe(e)}") };
     }
 
-    public static ClaimState Fold(IEnumerable<IDomainEvent> events) => events.Aggregate(ClaimState.Initial, Evolve);
+    /// <summary>Folds events into a claim's state; with <paramref name="claimId"/>, only that claim's events count
+    /// (for folding from a stream that holds several claims).</summary>
+    public static ClaimState Fold(IEnumerable<IDomainEvent> events, string? claimId = null) =>
+        events.Where(e => claimId is null || ClaimState.ClaimIdOf(e) == claimId).Aggregate(ClaimState.Initial, Evolve);
 
     public static Result<IReadOnlyList<IDomainEvent>> Decide(ClaimState state, ApplyTag command, CommandContext context) =>
         MustExist(state, command.TargetId) is { } missing ? missing : Tagging.Decide(state.Tags, command, context);

@@ -30,9 +30,22 @@ public sealed record ClaimState(
 
     public bool Exists => ClaimId is not null;
 
-    /// <summary>True for the events that belong to a claim's history (and so advance its version).</summary>
+    /// <summary>True for the events that belong to some claim's history (and so advance that claim's version).</summary>
     public static bool IsClaimEvent(IDomainEvent e) => e is ClaimOpened or StanceTaken or StanceWithdrawn or ClaimAdjudicated or ClaimReopened
         or TagApplied { TargetKind: TagTargetKind.Claim } or TagRemoved { TargetKind: TagTargetKind.Claim };
+
+    /// <summary>The claim a claim event is about (null for other events).</summary>
+    public static string? ClaimIdOf(IDomainEvent e) => e switch
+    {
+        ClaimOpened o => o.ClaimId,
+        StanceTaken s => s.ClaimId,
+        StanceWithdrawn w => w.ClaimId,
+        ClaimAdjudicated a => a.ClaimId,
+        ClaimReopened r => r.ClaimId,
+        TagApplied { TargetKind: TagTargetKind.Claim } t => t.TargetId,
+        TagRemoved { TargetKind: TagTargetKind.Claim } t => t.TargetId,
+        _ => null,
+    };
 
     /// <summary>One line describing a claim event, used to name newer events in conflict messages.</summary>
     public static string Describe(IDomainEvent e) => e switch

@@ -6,8 +6,9 @@ namespace Annotate.Domain.Consensus;
 
 /// <summary>
 /// Folds a claim's events into its <see cref="ClaimConsensus"/> view. Pure and deterministic: the same events in the
-/// same order with the same policy give an equal view. Non-claim events, and claim events before ClaimOpened, are
-/// ignored (Evolve returns its input). <see cref="ClaimConsensus.Version"/> matches <see cref="ClaimState.Version"/>.
+/// same order with the same policy give an equal view. Non-claim events, claim events before ClaimOpened, events of
+/// other claims and a repeated opening are ignored (Evolve returns its input).
+/// <see cref="ClaimConsensus.Version"/> matches <see cref="ClaimState.Version"/>.
 /// </summary>
 public static class ConsensusProjection
 {
@@ -15,9 +16,9 @@ public static class ConsensusProjection
     {
         ArgumentNullException.ThrowIfNull(positioned);
         var e = positioned.Event;
-        if (!ClaimState.IsClaimEvent(e))
+        if (!ClaimState.IsClaimEvent(e) || (view is not null && (ClaimState.ClaimIdOf(e) != view.ClaimId || e is ClaimOpened)))
         {
-            return view;
+            return view; // other claims' events, and a repeated opening, leave the view as it is
         }
 
         if (view is null)
@@ -44,8 +45,11 @@ public static class ConsensusProjection
         return Derive(next, policy, tags);
     }
 
-    public static ClaimConsensus? Fold(IEnumerable<PositionedEvent> events, ConsensusPolicy policy) =>
-        events.Aggregate((ClaimConsensus?)null, (view, e) => Evolve(view, e, policy));
+    /// <summary>Folds events into a view; with <paramref name="claimId"/>, only that claim's events count (for folding
+    /// from a stream that holds several claims). Null when the claim was not opened in these events.</summary>
+    public static ClaimConsensus? Fold(IEnumerable<PositionedEvent> events, ConsensusPolicy policy, string? claimId = null) =>
+        events.Where(p => claimId is null || ClaimState.ClaimIdOf(p.Event) == claimId)
+            .Aggregate((ClaimConsensus?)null, (view, e) => Evolve(view, e, policy));
 
     private static ClaimConsensus Opened(ClaimOpened o, PositionedEvent p) => new(
         o.ClaimId, o.ArticleId, o.Start, o.End, o.Exact, o.Prefix, o.Suffix, o.Statement, o.Analyst,

@@ -161,4 +161,21 @@ public sealed class ConsensusProjectionTests
         Assert.Contains("\"status\":\"ADJUDICATED\"", json);
         Assert.Equal(v, System.Text.Json.JsonSerializer.Deserialize<ClaimConsensus>(json, EventTypes.JsonOptions));
     }
+
+    [Fact]
+    public void Folding_a_stream_of_several_claims_for_one_claim_ignores_the_others()
+    {
+        var other = new ClaimOpened("c2", "a1", "zed", 40, 50, "other", "", "", "other");
+        var mixed = new IDomainEvent[]
+        {
+            other, Opened, new StanceTaken("c2", "zed", Stance.Supports, "", ValueList<EvidenceSpan>.Empty),
+            Take("b", Stance.Refutes), new TagApplied(TagTargetKind.Claim, "c2", "x", "zed"), Opened,
+        };
+        var positioned = mixed.Select((e, i) => new PositionedEvent(i, T0, e)).ToList();
+        var v = ConsensusProjection.Fold(positioned, ConsensusPolicy.Default, "c1")!;
+        Assert.Equal(Fold(Opened, Take("b", Stance.Refutes)) with { LastPosition = 3, LastRecordedAt = T0 }, v);
+        Assert.Equal(2, v.Version);
+        Assert.Equal(2, Annotate.Domain.Claims.Claim.Fold(mixed, "c1").Version);
+        Assert.Equal(3, Annotate.Domain.Claims.Claim.Fold(mixed, "c2").Version);
+    }
 }
