@@ -219,6 +219,24 @@ public sealed class AnchorTests
     }
 
     [Fact]
+    public void Seed_positions_equal_what_python_str_indexing_gives()
+    {
+        // Reference offsets computed with Python 3 (str.find on the seed files read as UTF-8).
+        Assert.Equal((3833, 3872), Span(Seeds.Document(Seeds.KazakhstanClaimArticle), "Kazakhstan has a large Russian majority"));
+        Assert.Equal((276, 292), Span(Seeds.Document(Seeds.TwentyPercentArticle), "about 20 percent"));
+
+        // Astral characters in front shift code point offsets by one each (UTF-16 offsets would shift by two).
+        var shifted = new TextDocument("🇰🇿📰" + Seeds.Text(Seeds.TwentyPercentArticle));
+        Assert.Equal((279, 295), Span(shifted, "about 20 percent")); // a flag is two code points
+    }
+
+    private static (int, int) Span(TextDocument doc, string quote)
+    {
+        var a = Ok(doc, Selector.ForQuote(quote));
+        return (a.Start, a.End);
+    }
+
+    [Fact]
     public void Seed_evidence_about_20_percent_resolves_uniquely_in_seed_002()
     {
         var doc = Seeds.Document(Seeds.TwentyPercentArticle);
