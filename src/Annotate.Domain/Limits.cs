@@ -14,6 +14,12 @@ public static class Limits
     public const int MaxDisplayName = 200;
     public const int MaxIdLength = 128;
 
+    /// <summary>Longest claim or evidence span, in code points: a checkable statement or a cited passage, not an article.</summary>
+    public const int MaxSpan = 4000;
+
+    internal static string? SpanTooLong(string what, int length) =>
+        length > MaxSpan ? $"The {what} spans {length} code points; the limit is {MaxSpan}. Select the sentence or passage that matters." : null;
+
     internal static string? TooLong(string what, string? value, int max) =>
         value is not null && value.Length > max ? $"The {what} has {value.Length} characters; the limit is {max}. Shorten it." : null;
 }

@@ -45,6 +45,11 @@ public static partial class Claim
         }
 
         var a = anchor.Value;
+        if (Limits.SpanTooLong("claim", a.Length) is { } tooWide)
+        {
+            return DomainError.Invalid(tooWide);
+        }
+
         if (index.FindDuplicate(a.Start, a.End) is { } duplicate)
         {
             return new OpenClaimOutcome(duplicate.ClaimId, true, []);

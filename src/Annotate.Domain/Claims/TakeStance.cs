@@ -50,6 +50,11 @@ public static partial class Claim
                 return resolved.Error with { Message = $"Evidence {i + 1} (article {input.ArticleId}): {resolved.Error.Message}" };
             }
 
+            if (Limits.SpanTooLong($"evidence {i + 1}", resolved.Value.Length) is { } tooWide)
+            {
+                return DomainError.Invalid(tooWide);
+            }
+
             var span = new EvidenceSpan(input.ArticleId, resolved.Value.Start, resolved.Value.End, resolved.Value.Exact);
             if (!evidence.Contains(span))
             {

@@ -217,4 +217,14 @@ public sealed class ClaimTests
         state = Claim.Evolve(state, new TagApplied(TagTargetKind.Claim, "c1", "t", "x"));
         Assert.Equal(2, state.Version);
     }
+
+    [Fact]
+    public void Claim_and_evidence_spans_longer_than_the_limit_are_refused()
+    {
+        var big = new TextDocument(new string('w', Limits.MaxSpan + 10));
+        Given.Refused(Claim.Decide(ClaimIndex.Empty(ArticleId), new OpenClaim(ArticleId, big, Selector.AtPosition(0, Limits.MaxSpan + 1)), Given.Analyst("a", "c1")), DomainErrorKind.Invalid);
+        Assert.Single(Given.Ok(Claim.Decide(ClaimIndex.Empty(ArticleId), new OpenClaim(ArticleId, big, Selector.AtPosition(0, Limits.MaxSpan)), Given.Analyst("a", "c1"))).Events);
+        var e = Given.Refused(Claim.Decide(OpenState(), new TakeStance("c1", S.Refutes, "", [new EvidenceInput("big", big, Selector.AtPosition(0, Limits.MaxSpan + 1))]), Given.Analyst("bob")), DomainErrorKind.Invalid);
+        Assert.Contains("evidence 1", e.Message);
+    }
 }
