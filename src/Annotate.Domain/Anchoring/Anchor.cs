@@ -22,6 +22,13 @@ public static class Anchor
     {
         ArgumentNullException.ThrowIfNull(document);
         ArgumentNullException.ThrowIfNull(selector);
+
+        // An empty exact means "no quote" (proto3 sends "" for an unset string); context alone selects nothing.
+        if (selector.Quote is { Exact: null or "" })
+        {
+            selector = selector with { Quote = null };
+        }
+
         if (selector.Position is null && selector.Quote is null)
         {
             return DomainError.Invalid("A selector needs a position (start, end) or a quote (exact); give at least one.");
@@ -29,7 +36,7 @@ public static class Anchor
 
         if (selector.Quote is { } q && string.IsNullOrWhiteSpace(q.Exact))
         {
-            return DomainError.Invalid("The quote is empty; give the exact text to select, or a position only.");
+            return DomainError.Invalid("The quote is only whitespace; give the exact text to select, or a position only.");
         }
 
         if (selector.Position is { } position)

@@ -92,6 +92,14 @@ public sealed class AnchorTests
     }
 
     [Fact]
+    public void Empty_exact_counts_as_no_quote_so_a_position_with_proto_defaults_resolves()
+    {
+        var doc = new TextDocument("alpha beta");
+        Assert.Equal("beta", Ok(doc, Selector.Both(6, 10, "", "", "")).Exact);
+        Assert.Equal(DomainErrorKind.Invalid, Fails(doc, new Selector(null, new TextQuote("", "alpha", ""))).Kind);
+    }
+
+    [Fact]
     public void Quote_that_does_not_occur_is_not_found()
     {
         var e = Fails(new TextDocument("alpha beta"), Selector.ForQuote("gamma"));
