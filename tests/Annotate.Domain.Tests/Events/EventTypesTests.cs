@@ -97,4 +97,13 @@ public sealed class EventTypesTests
         Assert.ThrowsAny<JsonException>(() => EventTypes.Deserialize(
             "claim-adjudicated.v1", """{"claimId":"c","adjudicator":"j","verdict":1,"rationale":"r","claimVersionSeen":1}"""));
     }
+
+    [Fact]
+    public void Stance_display_names_equal_their_stored_json_names()
+    {
+        foreach (var stance in Enum.GetValues<Stance>())
+        {
+            Assert.Equal("\"" + StanceNames.Of(stance) + "\"", JsonSerializer.Serialize(stance, EventTypes.JsonOptions));
+        }
+    }
 }
