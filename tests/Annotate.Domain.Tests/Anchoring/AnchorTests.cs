@@ -227,6 +227,14 @@ public sealed class AnchorTests
     }
 
     [Fact]
+    public void Seed_title_with_curly_quotes_and_a_line_break_matches_a_typed_straight_quote()
+    {
+        var doc = Seeds.Document(Seeds.KazakhstanClaimArticle);
+        var a = Ok(doc, Selector.ForQuote("\"Russia's Involvement in Kazakhstan's Crisis"));
+        Assert.Equal("“Russia’s Involvement in\nKazakhstan’s Crisis", a.Exact);
+    }
+
+    [Fact]
     public void Seed_positions_equal_what_python_str_indexing_gives()
     {
         // Reference offsets computed with Python 3 (str.find on the seed files read as UTF-8).
