@@ -1,0 +1,44 @@
+using Annotate.Domain.Events;
+
+namespace Annotate.Domain.Consensus;
+
+/// <summary>The count of current stances of one kind.</summary>
+public sealed record StanceTally(Stance Stance, int Count);
+
+/// <summary>An analyst's current stance, as shown in the view.</summary>
+public sealed record CurrentStance(string Analyst, Stance Stance, string Rationale);
+
+/// <summary>One cited evidence span, with who cited it and for which stance.</summary>
+public sealed record EvidenceEntry(string Analyst, Stance Stance, string ArticleId, int Start, int End, string Exact);
+
+/// <summary>
+/// The consensus view of one claim: a pure fold of the claim's events (see <see cref="ConsensusProjection"/>).
+/// Invariants: Tallies lists all four stances in enum order and sums to Stances.Count; Stances are the current ones
+/// only, ordered by analyst (ordinal); Evidence is ordered by analyst then citation order; Tags by support descending
+/// then name; Contributors sorted (ordinal) and distinct; Agreement = leading count / stances (0 with none);
+/// Verdict is set exactly when Status is Adjudicated. Record equality compares all of it, so a live view can be
+/// compared with a from-scratch fold.
+/// </summary>
+public sealed record ClaimConsensus(
+    string ClaimId,
+    string ArticleId,
+    int Start,
+    int End,
+    string Exact,
+    string Prefix,
+    string Suffix,
+    string Statement,
+    string OpenedBy,
+    ConsensusStatus Status,
+    Stance? Verdict,
+    string? Adjudicator,
+    string? AdjudicationRationale,
+    ValueList<StanceTally> Tallies,
+    double Agreement,
+    ValueList<CurrentStance> Stances,
+    ValueList<Tags.TagSupport> Tags,
+    ValueList<EvidenceEntry> Evidence,
+    ValueList<string> Contributors,
+    long Version,
+    long LastPosition,
+    DateTimeOffset LastRecordedAt);
