@@ -185,13 +185,14 @@ internal sealed class GrpcCall<TRequest, TResponse> : IClientCall
             throw Fail(Map(e));
         }
         _response = response;
-        if (response.StatusCode != HttpStatusCode.OK)
+        var headers = ToMetadata(response.Headers);
+        var statusHeader = Single(response.Headers, "grpc-status");
+        if (statusHeader is null && response.StatusCode != HttpStatusCode.OK)
         {
+            // Only without a grpc-status does the HTTP status decide (http-grpc-status-mapping.md).
             var code = (int)response.StatusCode;
             throw Fail(new RpcException(StatusMapping.FromHttpStatus(code), $"Bad gRPC response. HTTP status code: {code}"));
         }
-        var headers = ToMetadata(response.Headers);
-        var statusHeader = Single(response.Headers, "grpc-status");
         if (statusHeader is not null)
         {
             // Trailers-only: the headers are the trailers.
@@ -267,6 +268,13 @@ internal sealed class GrpcCall<TRequest, TResponse> : IClientCall
     private void Finish(string statusValue, string? message, Metadata trailers)
     {
         var code = int.TryParse(statusValue, NumberStyles.None, CultureInfo.InvariantCulture, out var n) ? (StatusCode)n : StatusCode.Unknown;
+        if (code == StatusCode.Cancelled && DeadlinePassed)
+        {
+            // The spec asks clients to report a cancellation racing their own deadline as the deadline.
+            _trailers = new Metadata();
+            _status = StatusCode.DeadlineExceeded;
+            throw _error = new RpcException(StatusCode.DeadlineExceeded, "Deadline Exceeded");
+        }
         _trailers = trailers;
         _status = code;
         if (code != StatusCode.OK) throw _error = new RpcException(code, HeaderCodec.DecodeMessage(message), trailers);
@@ -285,9 +293,9 @@ internal sealed class GrpcCall<TRequest, TResponse> : IClientCall
     public RpcException Map(Exception e)
     {
         if (e is RpcException rpc) return rpc;
-        if (_cts.IsCancellationRequested)
+        if (_cts.IsCancellationRequested || DeadlinePassed)
         {
-            return _cancelledByClient
+            return _cancelledByClient && !DeadlinePassed
                 ? new RpcException(StatusCode.Cancelled, "Call canceled by the client.")
                 : new RpcException(StatusCode.DeadlineExceeded, "Deadline Exceeded");
         }
@@ -317,6 +325,8 @@ internal sealed class GrpcCall<TRequest, TResponse> : IClientCall
         }
         return _error ?? Map(e);
     }
+
+    private bool DeadlinePassed => _options.Deadline is { } d && DateTime.UtcNow >= d.ToUniversalTime();
 
     private void CancelByClient()
     {
