@@ -71,7 +71,7 @@ static bool IsPipe(int fd)
 {
     try
     {
-        var target = File.ResolveLinkTarget($"/proc/self/fd/{fd}", returnFinalTarget: false)?.ToString() ?? "";
+        var target = new FileInfo($"/proc/self/fd/{fd}").LinkTarget ?? "";
         return target.StartsWith("pipe:", StringComparison.Ordinal) || target.StartsWith("socket:", StringComparison.Ordinal);
     }
     catch (IOException)
