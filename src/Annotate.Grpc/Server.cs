@@ -40,7 +40,6 @@ public interface IServerCallFilter
 public sealed class GrpcServiceRegistry
 {
     private readonly List<ServiceDescriptor> _services = [];
-    private readonly Dictionary<string, GrpcEndpoint> _methods = new(StringComparer.Ordinal);
     internal bool UnimplementedMapped { get; set; }
 
     public IReadOnlyList<ServiceDescriptor> Services { get { lock (_services) return _services.ToArray(); } }

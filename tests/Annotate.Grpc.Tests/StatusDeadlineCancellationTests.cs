@@ -211,6 +211,18 @@ public sealed class StatusDeadlineCancellationTests(EchoServerFixture server) : 
     }
 
     [Fact]
+    public async Task Handler_sees_the_peer_address_and_the_method()
+    {
+        await using var host = await TestHost.StartAsync(map: EchoWith((_, ctx) =>
+            Task.FromResult(new EchoResponse { Message = $"{ctx.Peer} {ctx.Method.FullName} {ctx.Method.Type}" })));
+        using var channel = host.Channel();
+
+        var response = await channel.UnaryAsync(EchoService.Unary, new EchoRequest());
+
+        Assert.Matches(@"^ipv4:127\.0\.0\.1:\d+ /interop\.v1\.Echo/Unary Unary$", response.Message);
+    }
+
+    [Fact]
     public async Task Call_filter_runs_before_handlers_and_can_refuse_the_call()
     {
         await using var host = await TestHost.StartAsync(services: s => s.AddSingleton<IServerCallFilter, RequireToken>());
