@@ -137,7 +137,9 @@ internal static class Framing
         var size = message.CalculateSize();
         if (size > maxSize)
             throw new RpcException(StatusCode.ResourceExhausted, $"Sending message larger than max ({size} vs. {maxSize})");
-        if (!gzip)
+        // An empty message goes uncompressed: GZipStream writes nothing at all for no input, which
+        // peers cannot decompress (and the flag is per message, so this is always allowed).
+        if (!gzip || size == 0)
         {
             // Serialize straight into the transport's buffer: no intermediate copy.
             var span = writer.GetSpan(HeaderSize + size);
@@ -171,9 +173,9 @@ internal static class Framing
     /// <summary>One framed message as an exact-size array (client unary requests).</summary>
     public static byte[] Frame(IMessage message, int maxSize, bool gzip)
     {
-        if (!gzip)
+        var size = message.CalculateSize();
+        if (!gzip || size == 0)
         {
-            var size = message.CalculateSize();
             if (size > maxSize)
                 throw new RpcException(StatusCode.ResourceExhausted, $"Sending message larger than max ({size} vs. {maxSize})");
             var bytes = new byte[HeaderSize + size];

@@ -101,8 +101,8 @@ public sealed class Metadata : IEnumerable<Metadata.Entry>
         var lower = key.ToLowerInvariant();
         if (IsBinaryKey(lower))
         {
-            // One header may carry several comma-separated values.
-            foreach (var part in value.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))
+            // One header may carry several comma-separated values; an empty value is empty bytes.
+            foreach (var part in value.Split(',', StringSplitOptions.TrimEntries))
                 if (HeaderCodec.TryDecodeBase64(part, out var bytes)) _entries.Add(new Entry(lower, null, bytes));
         }
         else

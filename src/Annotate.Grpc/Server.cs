@@ -23,7 +23,10 @@ public sealed class GrpcServerOptions
     public int MaxReceiveMessageSize { get; set; } = 4 * 1024 * 1024;
     /// <summary>Largest response message sent; larger fails the call with RESOURCE_EXHAUSTED.</summary>
     public int MaxSendMessageSize { get; set; } = int.MaxValue;
-    /// <summary>"gzip" to compress responses for clients that accept it; null sends them uncompressed.</summary>
+    /// <summary>
+    /// "gzip" to compress responses for every client that accepts gzip. With null, responses are
+    /// compressed only when the request was (answering in the client's own encoding).
+    /// </summary>
     public string? ResponseCompression { get; set; }
 }
 
@@ -237,7 +240,7 @@ internal sealed partial class GrpcEndpoint(IMethod method, Func<ServerCallContex
     {
         if (!CheckRequest(http, out var requestEncoding)) return;
         var options = shared.Options;
-        var compress = options.ResponseCompression == Framing.Gzip
+        var compress = (options.ResponseCompression == Framing.Gzip || requestEncoding == Framing.Gzip)
             && Framing.Accepts(http.Request.Headers["grpc-accept-encoding"], Framing.Gzip);
 
         // Streams may be long and idle: Kestrel's body size and minimum data rate limits do not apply.

@@ -7,11 +7,15 @@ using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 
 // Interop and benchmark server: interop.v1.Echo + health + reflection.
-// Usage: Annotate.Grpc.InteropServer [--urls http://127.0.0.1:<port>] [--tls-cert <pfx> --tls-password <pw>] [--max-message-size <bytes>]
+// Usage: Annotate.Grpc.InteropServer [--urls http://127.0.0.1:<port>] [--tls-cert <pfx> --tls-password <pw>]
+//        [--max-message-size <bytes>] [--response-compression gzip]
+// Responses are gzip-compressed when the request was (or always, for clients that accept it,
+// with --response-compression gzip).
 // Prints exactly one line to stdout once listening ("listening on <url>"); logs go to stderr.
 string urls = "http://127.0.0.1:50051";
 string? certPath = null, certPassword = null;
 var maxMessageSize = 4 * 1024 * 1024;
+string? responseCompression = null;
 for (var i = 0; i < args.Length; i++)
 {
     string Next() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{args[i]} needs a value");
@@ -21,6 +25,7 @@ for (var i = 0; i < args.Length; i++)
         case "--tls-cert": certPath = Next(); break;
         case "--tls-password": certPassword = Next(); break;
         case "--max-message-size": maxMessageSize = int.Parse(Next(), CultureInfo.InvariantCulture); break;
+        case "--response-compression": responseCompression = Next(); break;
         default:
             await Console.Error.WriteLineAsync($"unknown argument {args[i]}");
             return 2;
@@ -40,7 +45,7 @@ builder.Services.AddGrpcTransport(o =>
 {
     o.MaxReceiveMessageSize = maxMessageSize;
     o.MaxSendMessageSize = maxMessageSize;
-    o.ResponseCompression = "gzip";
+    o.ResponseCompression = responseCompression;
 });
 
 var app = builder.Build();

@@ -75,6 +75,52 @@ public sealed class MetadataCompressionSizeTests(EchoServerFixture server) : ICl
     }
 
     [Fact]
+    public async Task Empty_binary_and_empty_ascii_request_values_reach_the_handler()
+    {
+        var headers = new Metadata().Add("x-echo-empty-bin", []).Add("x-echo-empty", "");
+
+        using var call = server.Channel.UnaryCallAsync(EchoService.Unary, new EchoRequest(), new CallOptions(Headers: headers));
+        var response = await call.ResponseAsync;
+
+        Assert.Equal("", response.Metadata["x-echo-empty-bin"]);
+        Assert.Equal("", response.Metadata["x-echo-empty"]);
+    }
+
+    [Fact]
+    public async Task Empty_messages_survive_gzip_both_ways()
+    {
+        using var channel = server.Host.Channel(new GrpcChannelOptions { RequestCompression = "gzip" });
+
+        var response = await channel.UnaryAsync(EchoService.Unary, new EchoRequest());
+
+        Assert.Equal(new EchoResponse(), response);
+    }
+
+    [Fact]
+    public async Task Without_forced_compression_the_server_answers_in_the_clients_encoding()
+    {
+        await using var host = await TestHost.StartAsync();
+        using var http = new HttpMessageInvoker(new SocketsHttpHandler());
+        var message = new EchoRequest { ResponseSize = 10_000 }.ToByteArray();
+        using var plain = RawGrpc.Request(host.Address, "/interop.v1.Echo/Unary", RawGrpc.Frame(message));
+        plain.Headers.TryAddWithoutValidation("grpc-accept-encoding", "gzip");
+        using var compressed = new MemoryStream();
+        using (var gz = new System.IO.Compression.GZipStream(compressed, System.IO.Compression.CompressionLevel.Fastest, leaveOpen: true))
+            gz.Write(message);
+        using var zipped = RawGrpc.Request(host.Address, "/interop.v1.Echo/Unary", RawGrpc.Frame(compressed.ToArray(), compressedFlag: true));
+        zipped.Headers.TryAddWithoutValidation("grpc-encoding", "gzip");
+        zipped.Headers.TryAddWithoutValidation("grpc-accept-encoding", "gzip");
+
+        using var plainResponse = await http.SendAsync(plain, CancellationToken.None);
+        using var zippedResponse = await http.SendAsync(zipped, CancellationToken.None);
+
+        Assert.False(plainResponse.Headers.Contains("grpc-encoding"));
+        Assert.Equal(0, (await plainResponse.Content.ReadAsByteArrayAsync())[0]);
+        Assert.Equal("gzip", zippedResponse.Headers.GetValues("grpc-encoding").Single());
+        Assert.Equal(1, (await zippedResponse.Content.ReadAsByteArrayAsync())[0]);
+    }
+
+    [Fact]
     public void Metadata_refuses_invalid_keys_and_values()
     {
         var metadata = new Metadata();
