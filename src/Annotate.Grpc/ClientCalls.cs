@@ -427,13 +427,16 @@ internal sealed class ClientRequestStream<TRequest, TResponse> : IClientStreamWr
 
     private sealed class PushContent(ClientRequestStream<TRequest, TResponse> owner) : HttpContent
     {
-        protected override Task SerializeToStreamAsync(Stream stream, TransportContext? context) => Serialize(stream);
-        protected override Task SerializeToStreamAsync(Stream stream, TransportContext? context, CancellationToken cancellationToken) => Serialize(stream);
+        protected override Task SerializeToStreamAsync(Stream stream, TransportContext? context) => Serialize(stream, default);
+        protected override Task SerializeToStreamAsync(Stream stream, TransportContext? context, CancellationToken cancellationToken) => Serialize(stream, cancellationToken);
 
-        private Task Serialize(Stream stream)
+        // HttpClient cancels this token when the response ends before the request stream does
+        // (e.g. an early error status): the request body is then abandoned, not left pending.
+        private async Task Serialize(Stream stream, CancellationToken cancellationToken)
         {
             owner._stream.TrySetResult(stream);
-            return owner._done.Task;
+            await using var registration = cancellationToken.UnsafeRegister(static s => ((TaskCompletionSource)s!).TrySetCanceled(), owner._done).ConfigureAwait(false);
+            await owner._done.Task.ConfigureAwait(false);
         }
 
         protected override bool TryComputeLength(out long length)

@@ -126,6 +126,20 @@ public sealed class CallShapeTests(EchoServerFixture server) : IClassFixture<Ech
     }
 
     [Fact]
+    public async Task Writing_after_the_server_ended_the_call_reports_its_status()
+    {
+        using var call = Channel.Duplex(EchoService.Bidi);
+        await call.RequestStream.WriteAsync(new EchoRequest { FailCode = (int)StatusCode.OutOfRange, FailMessage = "enough" });
+        var ended = await Assert.ThrowsAsync<RpcException>(() => call.ResponseStream.MoveNext());
+
+        var write = await Assert.ThrowsAsync<RpcException>(() => call.RequestStream.WriteAsync(new EchoRequest()));
+
+        Assert.Equal(StatusCode.OutOfRange, ended.StatusCode);
+        Assert.Equal(StatusCode.OutOfRange, write.StatusCode);
+        Assert.Equal("enough", write.Detail);
+    }
+
+    [Fact]
     public async Task Large_streams_flow_with_backpressure()
     {
         // 64 x 64 KiB each way: more than the HTTP/2 windows, so flow control must work both ways.
