@@ -71,6 +71,9 @@ stop_server() {
 }
 trap stop_server EXIT
 
+# Emptied here, not by the background job's redirection: that one runs asynchronously and
+# the port poll below could read a previous run's log.
+: >"$server_log"
 if [[ "$server" == grpc-js ]]; then
   log "starting grpc-js echo server"
   node "$here/node/echo-server.js" --port 0 --max-message-size "$max_size" >"$server_log" 2>&1 &
