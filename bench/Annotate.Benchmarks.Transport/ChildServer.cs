@@ -149,6 +149,19 @@ internal static class ProcStat
         return TimeSpan.FromSeconds((utime + stime) / TicksPerSecond);
     }
 
+    /// <summary>CPU time all cores spent busy since boot (user, nice, system, irq, softirq, steal).</summary>
+    public static TimeSpan MachineBusyTime()
+    {
+        using var reader = new StreamReader("/proc/stat");
+        var fields = (reader.ReadLine() ?? "").Split(' ', StringSplitOptions.RemoveEmptyEntries);
+        // "cpu user nice system idle iowait irq softirq steal ..."
+        long Field(int i) => fields.Length > i ? long.Parse(fields[i], CultureInfo.InvariantCulture) : 0;
+        var busy = Field(1) + Field(2) + Field(3) + Field(6) + Field(7) + Field(8);
+        return TimeSpan.FromSeconds(busy / TicksPerSecond);
+    }
+
+    public static string LoadAverage() => File.ReadAllText("/proc/loadavg").Trim();
+
     public static long PeakRssBytes(int pid)
     {
         foreach (var line in File.ReadLines($"/proc/{pid}/status"))

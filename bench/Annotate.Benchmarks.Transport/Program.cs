@@ -27,6 +27,7 @@ var request = new EchoRequest { Message = "bench", Payload = ByteString.CopyFrom
 var results = new List<LevelResult>();
 var peaks = new Dictionary<string, long>();
 
+Console.WriteLine($"load average at start: {ProcStat.LoadAverage()}");
 Console.WriteLine($"transport benchmark: levels {string.Join(",", options.Levels)}, warm-up {options.Warmup.TotalSeconds:0.#} s, " +
                   $"measured {options.Duration.TotalSeconds:0.#} s per level, payload {options.PayloadBytes} B, {Environment.ProcessorCount} cores");
 
@@ -66,7 +67,7 @@ finally
     }
 }
 
-var table = Report.Table(results, peaks);
+var table = Report.Table(results, peaks) + $"load average at end: {ProcStat.LoadAverage()}{Environment.NewLine}";
 Console.WriteLine();
 Console.WriteLine(table);
 if (options.MarkdownPath is not null) await File.WriteAllTextAsync(options.MarkdownPath, table);
@@ -168,12 +169,12 @@ internal static class Report
     {
         var text = new StringBuilder();
         var inv = CultureInfo.InvariantCulture;
-        text.AppendLine("| server  | callers | calls/s | p50 ms | p99 ms | server CPU-ms/call | client CPU-ms/call | errors |");
-        text.AppendLine("|---------|--------:|--------:|-------:|-------:|-------------------:|-------------------:|-------:|");
+        text.AppendLine("| server  | callers | calls/s | p50 ms | p99 ms | server CPU-ms/call | client CPU-ms/call | other procs CPU % | errors |");
+        text.AppendLine("|---------|--------:|--------:|-------:|-------:|-------------------:|-------------------:|------------------:|-------:|");
         foreach (var r in results)
         {
             text.AppendLine(string.Create(inv,
-                $"| {r.Server,-7} | {r.Concurrency,7} | {r.CallsPerSecond,7:0} | {r.P50Ms,6:0.000} | {r.P99Ms,6:0.000} | {r.ServerCpuMsPerCall,18:0.0000} | {r.ClientCpuMsPerCall,18:0.0000} | {r.Errors,6} |"));
+                $"| {r.Server,-7} | {r.Concurrency,7} | {r.CallsPerSecond,7:0} | {r.P50Ms,6:0.000} | {r.P99Ms,6:0.000} | {r.ServerCpuMsPerCall,18:0.0000} | {r.ClientCpuMsPerCall,18:0.0000} | {r.OtherLoadPercent,17:0} | {r.Errors,6} |"));
         }
         var ours = results.Where(r => r.Server == "ours").ToDictionary(r => r.Concurrency);
         var theirs = results.Where(r => r.Server == "grpc-js").ToDictionary(r => r.Concurrency);

@@ -15,6 +15,7 @@ internal sealed record LevelResult(
     double P99Ms,
     double ServerCpuMsPerCall,
     double ClientCpuMsPerCall,
+    double OtherLoadPercent,
     string? FirstError)
 {
     public double CallsPerSecond => Calls / Elapsed.TotalSeconds;
@@ -74,6 +75,7 @@ internal static class UnaryLoad
 
         var serverCpu0 = server.CpuTime();
         var clientCpu0 = Process.GetCurrentProcess().TotalProcessorTime;
+        var machine0 = ProcStat.MachineBusyTime();
         var clock = Stopwatch.StartNew();
         Volatile.Write(ref measuring, 1);
         await Task.Delay(duration).ConfigureAwait(false);
@@ -81,6 +83,7 @@ internal static class UnaryLoad
         var elapsed = clock.Elapsed;
         var serverCpu1 = server.CpuTime();
         var clientCpu1 = Process.GetCurrentProcess().TotalProcessorTime;
+        var machine1 = ProcStat.MachineBusyTime();
 
         Volatile.Write(ref stopping, 1);
         await Task.WhenAll(callers).ConfigureAwait(false);
@@ -91,11 +94,14 @@ internal static class UnaryLoad
         double Percentile(double p) => all.Length == 0 ? double.NaN
             : all[(int)Math.Min(all.Length - 1, Math.Ceiling(p * all.Length) - 1)] * 1000.0 / Stopwatch.Frequency;
         double PerCall(TimeSpan cpu) => calls == 0 ? double.NaN : cpu.TotalMilliseconds / calls;
+        // CPU that neither the server nor this load generator used: other work on a shared machine.
+        var others = (machine1 - machine0) - (serverCpu1 - serverCpu0) - (clientCpu1 - clientCpu0);
+        var otherLoadPercent = Math.Max(0, others.TotalMilliseconds / (elapsed.TotalMilliseconds * Environment.ProcessorCount) * 100);
 
         return new LevelResult(
             server.Name, concurrency, calls, errors.Sum(), elapsed,
             Percentile(0.50), Percentile(0.99),
             PerCall(serverCpu1 - serverCpu0), PerCall(clientCpu1 - clientCpu0),
-            firstError);
+            otherLoadPercent, firstError);
     }
 }
