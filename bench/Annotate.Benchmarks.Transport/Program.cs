@@ -18,6 +18,7 @@ using Interop.V1;
 //     --servers <list>      ours,grpc-js (default both)
 //     --server-dll <path>   Annotate.Grpc.InteropServer.dll (default: built next to this project)
 //     --node-server <path>  echo-server.js (default: tests/interop/node/echo-server.js)
+//     --rounds <n>          repeat the sweep n times; the table shows each level's median round (default 1)
 //     --markdown <file>     also write the table as Markdown
 var options = BenchOptions.Parse(args);
 if (options is null) return 2;
@@ -44,16 +45,19 @@ try
         Console.WriteLine($"{name}: pid {server.Pid} at {server.Address}");
         await UnaryLoad.VerifyAsync(channel, request);
     }
-    foreach (var level in options.Levels)
+    for (var round = 1; round <= options.Rounds; round++)
     {
-        foreach (var (server, channel) in servers)
+        foreach (var level in options.Levels)
         {
-            var result = await UnaryLoad.RunAsync(server, channel, request, level, options.Warmup, options.Duration);
-            results.Add(result);
-            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"  {server.Name,-8} x{level,-3} {result.CallsPerSecond,10:0} calls/s  p50 {result.P50Ms,7:0.000} ms  p99 {result.P99Ms,7:0.000} ms  errors {result.Errors}"));
-            if (result.FirstError is not null) Console.WriteLine($"    first error: {result.FirstError}");
-            if (server.HasExited) throw new InvalidOperationException($"{server.Name} died during the run: {server.StandardError()}");
+            foreach (var (server, channel) in servers)
+            {
+                var result = await UnaryLoad.RunAsync(server, channel, request, level, options.Warmup, options.Duration);
+                results.Add(result);
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"  round {round} {server.Name,-8} x{level,-3} {result.CallsPerSecond,10:0} calls/s  p50 {result.P50Ms,7:0.000} ms  p99 {result.P99Ms,7:0.000} ms  others {result.OtherLoadPercent,3:0}% CPU  errors {result.Errors}"));
+                if (result.FirstError is not null) Console.WriteLine($"    first error: {result.FirstError}");
+                if (server.HasExited) throw new InvalidOperationException($"{server.Name} died during the run: {server.StandardError()}");
+            }
         }
     }
     foreach (var (server, _) in servers) peaks[server.Name] = server.PeakRssBytes();
@@ -108,11 +112,11 @@ static async Task EnsureNodeModulesAsync(string directory)
 
 internal sealed record BenchOptions(
     TimeSpan Duration, TimeSpan Warmup, int[] Levels, int PayloadBytes, string[] Servers,
-    string? ServerDll, string? NodeServer, string? MarkdownPath)
+    string? ServerDll, string? NodeServer, string? MarkdownPath, int Rounds)
 {
     public static BenchOptions? Parse(string[] args)
     {
-        var o = new BenchOptions(TimeSpan.FromSeconds(5), TimeSpan.FromSeconds(1), [1, 16, 64], 0, ["ours", "grpc-js"], null, null, null);
+        var o = new BenchOptions(TimeSpan.FromSeconds(5), TimeSpan.FromSeconds(1), [1, 16, 64], 0, ["ours", "grpc-js"], null, null, null, 1);
         for (var i = 0; i < args.Length; i++)
         {
             string Next() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{args[i]} needs a value");
@@ -127,14 +131,15 @@ internal sealed record BenchOptions(
                 case "--server-dll": o = o with { ServerDll = Path.GetFullPath(Next()) }; break;
                 case "--node-server": o = o with { NodeServer = Path.GetFullPath(Next()) }; break;
                 case "--markdown": o = o with { MarkdownPath = Path.GetFullPath(Next()) }; break;
+                case "--rounds": o = o with { Rounds = int.Parse(Next(), CultureInfo.InvariantCulture) }; break;
                 default:
                     Console.Error.WriteLine($"unknown argument {args[i]} (see the header of Program.cs)");
                     return null;
             }
         }
-        if (o.Levels.Length == 0 || o.Levels.Any(l => l < 1) || o.Duration <= TimeSpan.Zero || o.Warmup < TimeSpan.Zero || o.PayloadBytes < 0)
+        if (o.Levels.Length == 0 || o.Levels.Any(l => l < 1) || o.Duration <= TimeSpan.Zero || o.Rounds < 1 || o.Warmup < TimeSpan.Zero || o.PayloadBytes < 0)
         {
-            Console.Error.WriteLine("levels must be >= 1, duration > 0, warm-up and payload >= 0");
+            Console.Error.WriteLine("levels and rounds must be >= 1, duration > 0, warm-up and payload >= 0");
             return null;
         }
         return o;
@@ -165,9 +170,17 @@ internal sealed record BenchOptions(
 
 internal static class Report
 {
-    public static string Table(IReadOnlyList<LevelResult> results, IReadOnlyDictionary<string, long> peakRss)
+    public static string Table(IReadOnlyList<LevelResult> allRounds, IReadOnlyDictionary<string, long> peakRss)
     {
+        // One row per server and level: the round with the median throughput (all of its figures).
+        var results = allRounds
+            .GroupBy(r => (r.Server, r.Concurrency))
+            .Select(g => g.OrderBy(r => r.CallsPerSecond).ElementAt((g.Count() - 1) / 2))
+            .OrderBy(r => r.Concurrency).ThenBy(r => allRounds.ToList().FindIndex(x => x.Server == r.Server))
+            .ToList();
+        var rounds = allRounds.GroupBy(r => (r.Server, r.Concurrency)).Max(g => g.Count());
         var text = new StringBuilder();
+        if (rounds > 1) text.AppendLine(CultureInfo.InvariantCulture, $"median of {rounds} rounds per row");
         var inv = CultureInfo.InvariantCulture;
         text.AppendLine("| server  | callers | calls/s | p50 ms | p99 ms | server CPU-ms/call | client CPU-ms/call | other procs CPU % | errors |");
         text.AppendLine("|---------|--------:|--------:|-------:|-------:|-------------------:|-------------------:|------------------:|-------:|");
