@@ -13,6 +13,8 @@ using Interop.V1;
 //   dotnet run -c Release --project bench/Annotate.Benchmarks.Transport -- [options]
 //     --duration <s>        measured seconds per level (default 5)
 //     --warmup <s>          unmeasured seconds before each level (default 1)
+//     --initial-warmup <s>  unmeasured seconds per server at the highest level before the first
+//                           level, so tiered JIT (ours) and V8 (grpc-js) reach steady code (default 5)
 //     --levels <n,n,..>     concurrent callers (default 1,16,64)
 //     --payload <bytes>     request payload size, echoed back (default 0)
 //     --servers <list>      ours,grpc-js (default both)
@@ -29,7 +31,7 @@ var results = new List<LevelResult>();
 var peaks = new Dictionary<string, long>();
 
 Console.WriteLine($"load average at start: {ProcStat.LoadAverage()}");
-Console.WriteLine($"transport benchmark: levels {string.Join(",", options.Levels)}, warm-up {options.Warmup.TotalSeconds:0.#} s, " +
+Console.WriteLine($"transport benchmark: levels {string.Join(",", options.Levels)}, initial warm-up {options.InitialWarmup.TotalSeconds:0.#} s, warm-up {options.Warmup.TotalSeconds:0.#} s, " +
                   $"measured {options.Duration.TotalSeconds:0.#} s per level, payload {options.PayloadBytes} B, {Environment.ProcessorCount} cores");
 
 // Both servers run for the whole benchmark and the levels alternate between them, so that
@@ -44,6 +46,8 @@ try
         servers.Add((server, channel));
         Console.WriteLine($"{name}: pid {server.Pid} at {server.Address}");
         await UnaryLoad.VerifyAsync(channel, request);
+        if (options.InitialWarmup > TimeSpan.Zero)
+            await UnaryLoad.RunAsync(server, channel, request, options.Levels.Max(), TimeSpan.Zero, options.InitialWarmup);
     }
     for (var round = 1; round <= options.Rounds; round++)
     {
@@ -112,11 +116,11 @@ static async Task EnsureNodeModulesAsync(string directory)
 
 internal sealed record BenchOptions(
     TimeSpan Duration, TimeSpan Warmup, int[] Levels, int PayloadBytes, string[] Servers,
-    string? ServerDll, string? NodeServer, string? MarkdownPath, int Rounds)
+    string? ServerDll, string? NodeServer, string? MarkdownPath, int Rounds, TimeSpan InitialWarmup)
 {
     public static BenchOptions? Parse(string[] args)
     {
-        var o = new BenchOptions(TimeSpan.FromSeconds(5), TimeSpan.FromSeconds(1), [1, 16, 64], 0, ["ours", "grpc-js"], null, null, null, 1);
+        var o = new BenchOptions(TimeSpan.FromSeconds(5), TimeSpan.FromSeconds(1), [1, 16, 64], 0, ["ours", "grpc-js"], null, null, null, 1, TimeSpan.FromSeconds(5));
         for (var i = 0; i < args.Length; i++)
         {
             string Next() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{args[i]} needs a value");
@@ -125,6 +129,7 @@ internal sealed record BenchOptions(
             {
                 case "--duration": o = o with { Duration = TimeSpan.FromSeconds(Seconds(Next())) }; break;
                 case "--warmup": o = o with { Warmup = TimeSpan.FromSeconds(Seconds(Next())) }; break;
+                case "--initial-warmup": o = o with { InitialWarmup = TimeSpan.FromSeconds(Seconds(Next())) }; break;
                 case "--levels": o = o with { Levels = Next().Split(',').Select(s => int.Parse(s, CultureInfo.InvariantCulture)).ToArray() }; break;
                 case "--payload": o = o with { PayloadBytes = int.Parse(Next(), CultureInfo.InvariantCulture) }; break;
                 case "--servers": o = o with { Servers = Next().Split(',', StringSplitOptions.RemoveEmptyEntries) }; break;
@@ -137,7 +142,7 @@ internal sealed record BenchOptions(
                     return null;
             }
         }
-        if (o.Levels.Length == 0 || o.Levels.Any(l => l < 1) || o.Duration <= TimeSpan.Zero || o.Rounds < 1 || o.Warmup < TimeSpan.Zero || o.PayloadBytes < 0)
+        if (o.Levels.Length == 0 || o.Levels.Any(l => l < 1) || o.Duration <= TimeSpan.Zero || o.Rounds < 1 || o.Warmup < TimeSpan.Zero || o.InitialWarmup < TimeSpan.Zero || o.PayloadBytes < 0)
         {
             Console.Error.WriteLine("levels and rounds must be >= 1, duration > 0, warm-up and payload >= 0");
             return null;
