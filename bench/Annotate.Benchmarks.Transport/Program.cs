@@ -17,7 +17,8 @@ using Interop.V1;
 //                           level, so tiered JIT (ours) and V8 (grpc-js) reach steady code (default 5)
 //     --levels <n,n,..>     concurrent callers (default 1,16,64)
 //     --payload <bytes>     request payload size, echoed back (default 0)
-//     --servers <list>      ours,grpc-js (default both)
+//     --servers <list>      ours,grpc-js (default both); an entry name=<dll> adds another build of
+//                           the interop server under that name (A/B runs of a transport change)
 //     --server-dll <path>   Annotate.Grpc.InteropServer.dll (default: built next to this project)
 //     --node-server <path>  echo-server.js (default: tests/interop/node/echo-server.js)
 //     --rounds <n>          repeat the sweep n times; the table shows each level's median round (default 1)
@@ -97,8 +98,13 @@ static async Task<ChildServer> StartServerAsync(string name, BenchOptions option
             await EnsureNodeModulesAsync(Path.GetDirectoryName(script)!);
             return await ChildServer.StartAsync(name, "node", [script, "--port", "0", "--exit-on-stdin-close"], startTimeout);
         }
+        case var other when other.Contains('=', StringComparison.Ordinal):
+        {
+            var (label, dll) = (other[..other.IndexOf('=', StringComparison.Ordinal)], Path.GetFullPath(other[(other.IndexOf('=', StringComparison.Ordinal) + 1)..]));
+            return await ChildServer.StartAsync(label, "dotnet", [dll, "--urls", "http://127.0.0.1:0"], startTimeout);
+        }
         default:
-            throw new ArgumentException($"unknown server {name} (ours, grpc-js)");
+            throw new ArgumentException($"unknown server {name} (ours, grpc-js or name=<dll>)");
     }
 }
 
