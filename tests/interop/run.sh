@@ -1,0 +1,137 @@
+#!/usr/bin/env bash
+# Runs the interop suites (Debian's python3-grpcio and npm's @grpc/grpc-js) against
+# one interop server started here on a free port, and writes JUnit XML results.
+#
+#   tests/interop/run.sh <results-dir> [server]
+#
+# server: the built Annotate.Grpc.InteropServer.dll (default: found under
+#         tests/Annotate.Grpc.InteropServer/bin/Release/net10.0/, then Debug), or the word
+#         "grpc-js" to run the suites against tests/interop/node/echo-server.js instead
+#         (the reference implementation the suites were validated against).
+# Environment: INTEROP_MAX_MESSAGE_SIZE (default 1048576) is given to the server as
+#         --max-message-size and to the suites; INTEROP_SKIP_INSTALL=1 skips installs.
+#
+# Writes into <results-dir>:
+#   interop-python.xml  JUnit XML, one <testcase> per Python test
+#   interop-node.xml    JUnit XML from node's test runner, one <testcase> per test
+#   interop-server.log  the server's output
+# Prints "python: N passed, N failed, N skipped" and "node: N passed, N failed, N skipped".
+# Exits non-zero when the server does not start or any case failed.
+set -euo pipefail
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+repo="$(cd "$here/../.." && pwd)"
+results="${1:?usage: tests/interop/run.sh <results-dir> [server-dll|grpc-js]}"
+server="${2:-}"
+max_size="${INTEROP_MAX_MESSAGE_SIZE:-1048576}"
+mkdir -p "$results"
+results="$(cd "$results" && pwd)"
+
+log() { printf '[interop] %s\n' "$*" >&2; }
+
+# --- prerequisites ------------------------------------------------------------------------
+install_prerequisites() {
+  local missing=()
+  /usr/bin/python3 -c 'import grpc, google.protobuf' 2>/dev/null || missing+=(python3-grpcio python3-protobuf)
+  command -v protoc >/dev/null 2>&1 || missing+=(protobuf-compiler)
+  if ((${#missing[@]})); then
+    log "installing ${missing[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -q >/dev/null
+    apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
+  fi
+  command -v node >/dev/null 2>&1 || { log "node is required (Node 20+)"; exit 1; }
+  # npm ci only when the installed tree does not match the lock file.
+  if ! cmp -s "$here/node/package-lock.json" "$here/node/node_modules/.package-lock.json.ci" 2>/dev/null; then
+    log "npm ci in tests/interop/node"
+    (cd "$here/node" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+    cp "$here/node/package-lock.json" "$here/node/node_modules/.package-lock.json.ci"
+  fi
+}
+if [[ "${INTEROP_SKIP_INSTALL:-0}" != 1 ]]; then install_prerequisites; fi
+
+# --- server -------------------------------------------------------------------------------
+if [[ -z "$server" ]]; then
+  for config in Release Debug; do
+    candidate="$repo/tests/Annotate.Grpc.InteropServer/bin/$config/net10.0/Annotate.Grpc.InteropServer.dll"
+    if [[ -f "$candidate" ]]; then server="$candidate"; break; fi
+  done
+  [[ -n "$server" ]] || { log "no built Annotate.Grpc.InteropServer.dll found (build tests/Annotate.Grpc.InteropServer -c Release)"; exit 1; }
+fi
+
+server_log="$results/interop-server.log"
+server_pid=""
+stop_server() {
+  if [[ -n "$server_pid" ]] && kill -0 "$server_pid" 2>/dev/null; then
+    kill "$server_pid" 2>/dev/null || true
+    for _ in $(seq 50); do kill -0 "$server_pid" 2>/dev/null || break; sleep 0.1; done
+    kill -9 "$server_pid" 2>/dev/null || true
+    wait "$server_pid" 2>/dev/null || true
+  fi
+}
+trap stop_server EXIT
+
+# Emptied here, not by the background job's redirection: that one runs asynchronously and
+# the port poll below could read a previous run's log.
+: >"$server_log"
+if [[ "$server" == grpc-js ]]; then
+  log "starting grpc-js echo server"
+  node "$here/node/echo-server.js" --port 0 --max-message-size "$max_size" >"$server_log" 2>&1 &
+else
+  log "starting $server"
+  dotnet "$server" --urls http://127.0.0.1:0 --max-message-size "$max_size" >"$server_log" 2>&1 &
+fi
+server_pid=$!
+
+port=""
+for _ in $(seq 600); do # up to 60 s: a cold dotnet start on a busy machine is slow
+  port="$(sed -n 's#^listening on http://127\.0\.0\.1:\([0-9][0-9]*\).*#\1#p' "$server_log" | head -n1)"
+  [[ -n "$port" ]] && break
+  kill -0 "$server_pid" 2>/dev/null || break
+  sleep 0.1
+done
+if [[ -z "$port" ]]; then
+  log "the interop server did not report its port; its output:"
+  cat "$server_log" >&2
+  exit 1
+fi
+export INTEROP_TARGET="127.0.0.1:$port"
+export INTEROP_MAX_MESSAGE_SIZE="$max_size"
+log "server ready at $INTEROP_TARGET (max message size $max_size)"
+
+# --- suites -------------------------------------------------------------------------------
+status=0
+/usr/bin/python3 "$here/python/run_suite.py" --junit "$results/interop-python.xml" || status=1
+
+node --test --test-concurrency=1 \
+  --test-reporter=spec --test-reporter-destination=stdout \
+  --test-reporter=junit --test-reporter-destination="$results/interop-node.xml" \
+  "$here/node/test/interop.test.js" || status=1
+
+# Node's JUnit file has no totals on <testsuites>: count its test cases for the summary line.
+/usr/bin/python3 - "$results/interop-node.xml" <<'EOF' || status=1
+import sys
+from xml.etree import ElementTree as ET
+try:
+    cases = ET.parse(sys.argv[1]).getroot().iter("testcase")
+except (OSError, ET.ParseError) as error:
+    print(f"node: 0 passed, 1 failed (no readable JUnit report: {error})")
+    sys.exit(1)
+passed = failed = skipped = 0
+for case in cases:
+    if case.find("failure") is not None or case.find("error") is not None:
+        failed += 1
+    elif case.find("skipped") is not None:
+        skipped += 1
+    else:
+        passed += 1
+print(f"node: {passed} passed, {failed} failed, {skipped} skipped")
+sys.exit(1 if failed or not passed else 0)
+EOF
+
+if ! kill -0 "$server_pid" 2>/dev/null; then
+  log "the interop server died during the suites; its output:"
+  tail -n 50 "$server_log" >&2
+  status=1
+fi
+exit "$status"
