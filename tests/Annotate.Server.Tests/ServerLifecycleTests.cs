@@ -19,7 +19,7 @@ public sealed class ServerLifecycleTests : IDisposable
         Assert.True(await Sql.ServerSessionsAsync(_data.ConnectionString) >= 1, "the server holds no session on its database");
 
         // Cleartext HTTP/2 with prior knowledge, as gRPC clients speak it.
-        using var http = new HttpClient { DefaultRequestVersion = HttpVersion.Version20, DefaultVersionPolicy = HttpVersionPolicy.RequestVersionExact };
+        using var http = new HttpClient(new SocketsHttpHandler { UseProxy = false }) { DefaultRequestVersion = HttpVersion.Version20, DefaultVersionPolicy = HttpVersionPolicy.RequestVersionExact };
         using var response = await http.GetAsync($"http://127.0.0.1:{port}/");
         Assert.Equal(HttpVersion.Version20, response.Version);
 
