@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Annotate.EventStore.Embedded;
 using Npgsql;
 
@@ -65,6 +66,7 @@ public sealed class PostgresServer
                 ["fsync"] = "off", ["full_page_writes"] = "off", ["max_connections"] = "400",
             },
         });
+        StartReaper(dir);
         AppDomain.CurrentDomain.ProcessExit += (_, _) =>
         {
             pg.StopAsync().GetAwaiter().GetResult();
@@ -73,6 +75,31 @@ public sealed class PostgresServer
             catch (UnauthorizedAccessException) { }
         };
         return new PostgresServer(pg.AdminConnectionString, pg);
+    }
+
+    /// <summary>
+    /// The test host may be ended before its ProcessExit handlers finish (the runner does not wait long), or
+    /// killed outright. A detached watcher outlives it: once this process is gone it stops the cluster (a no-op
+    /// when the handler already did) and removes the folder, so no postgres process or folder is left behind.
+    /// </summary>
+    private static void StartReaper(string dir)
+    {
+        var bin = PostgresBinaries.Find() ?? throw new EmbeddedPostgresException(PostgresBinaries.InstallHint);
+        var runAs = Environment.IsPrivilegedProcess ? "runuser -u postgres -- " : "";
+        var script =
+            "exec </dev/null >/dev/null 2>&1; " +
+            $"while kill -0 {Environment.ProcessId}; do sleep 1; done; " +
+            $"{runAs}'{bin}/pg_ctl' -D '{dir}/pgdata' -m fast -w -t 60 stop; rm -rf '{dir}'";
+        var psi = new ProcessStartInfo("setsid")
+        {
+            UseShellExecute = false, RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true,
+        };
+        foreach (var a in new[] { "sh", "-c", script }) psi.ArgumentList.Add(a);
+        using var watcher = Process.Start(psi) ?? throw new InvalidOperationException("Could not start the cleanup watcher.");
+        // Its output goes to /dev/null (first line of the script): our ends of its pipes are not needed.
+        watcher.StandardInput.Close();
+        watcher.StandardOutput.Close();
+        watcher.StandardError.Close();
     }
 
     private static string Sanitize(string prefix)

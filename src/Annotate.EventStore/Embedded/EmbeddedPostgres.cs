@@ -154,9 +154,45 @@ public sealed partial class EmbeddedPostgres : IAsyncDisposable
     {
         if (Interlocked.Exchange(ref _stopped, 1) == 1) return;
         NpgsqlConnection.ClearAllPools();
+        var postmaster = PostmasterPid(ClusterDirectory);
         var (code, output) = await RunAsync(_bin, "pg_ctl", ["-D", ClusterDirectory, "-m", "fast", "-w", "-t", "60", "stop"], _options.RunAsUser, CancellationToken.None);
+        // pg_ctl returns once postmaster.pid is gone, which the postmaster removes just before it exits;
+        // "stopped" here means the process is gone too, so a caller never sees it linger.
+        if (code == 0 && postmaster is { } pid) await WaitUntilGoneAsync(pid, TimeSpan.FromSeconds(30));
         if (code == 0) Log.Stopped(_logger, ClusterDirectory);
         else Log.StopFailed(_logger, ClusterDirectory, output.Trim());
+    }
+
+    private static int? PostmasterPid(string cluster)
+    {
+        try
+        {
+            var first = File.ReadLines(Path.Combine(cluster, "postmaster.pid")).FirstOrDefault();
+            return int.TryParse(first?.Trim(), out var pid) ? pid : null;
+        }
+        catch (IOException) { return null; }
+        catch (UnauthorizedAccessException) { return null; }
+    }
+
+    private static async Task WaitUntilGoneAsync(int pid, TimeSpan timeout)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        while (IsLivePostgres(pid) && DateTime.UtcNow < deadline) await Task.Delay(20);
+    }
+
+    /// <summary>True while <paramref name="pid"/> is a postgres process that has not exited (a zombie awaiting its reaper counts as exited).</summary>
+    private static bool IsLivePostgres(int pid)
+    {
+        try
+        {
+            var stat = File.ReadAllText($"/proc/{pid}/stat"); // "pid (comm) state ..."
+            var close = stat.LastIndexOf(')');
+            var comm = stat[(stat.IndexOf('(') + 1)..close];
+            var state = stat[close + 2];
+            return comm.StartsWith("postgres", StringComparison.Ordinal) && state is not ('Z' or 'X');
+        }
+        catch (IOException) { return false; }
+        catch (UnauthorizedAccessException) { return false; }
     }
 
     public ValueTask DisposeAsync() => new(StopAsync());

@@ -1,0 +1,89 @@
+using Annotate.EventStore.Embedded;
+using Npgsql;
+
+namespace Annotate.Server.Hosting;
+
+/// <summary>Raised when the configured database cannot be used; the message says which one and why (never its password).</summary>
+public sealed class DatabaseUnavailableException(string message, Exception? inner = null) : Exception(message, inner);
+
+/// <summary>
+/// The server's PostgreSQL: the database named by <c>ConnectionStrings:Annotate</c>, or else an embedded
+/// cluster in the data folder that this class starts and stops. Owns the one <see cref="NpgsqlDataSource"/>
+/// the rest of the server uses. Invariant: <see cref="DataSource"/> exists only between a successful
+/// <see cref="StartAsync"/> and <see cref="StopAsync"/>, and a connection has been opened through it.
+/// </summary>
+public sealed partial class AnnotateDatabase(ServerOptions options, ILoggerFactory loggers) : IAsyncDisposable
+{
+    private readonly ILogger logger = loggers.CreateLogger<AnnotateDatabase>();
+
+    /// <summary>Application name the server's sessions carry (visible in pg_stat_activity).</summary>
+    public const string ApplicationName = "annotate-server";
+
+    private EmbeddedPostgres? _embedded;
+    private NpgsqlDataSource? _dataSource;
+
+    public NpgsqlDataSource DataSource =>
+        _dataSource ?? throw new InvalidOperationException("The database is not started: RunAnnotateAsync starts it before the host.");
+
+    /// <summary>True when the server runs its own cluster (no connection string configured).</summary>
+    public bool IsEmbedded => options.ConnectionString is null;
+
+    /// <summary>host:port/database and where it comes from; safe to log (no password).</summary>
+    public string Description { get; private set; } = "(not started)";
+
+    public async Task StartAsync(CancellationToken ct)
+    {
+        string connectionString;
+        if (options.ConnectionString is { } configured)
+        {
+            connectionString = configured;
+        }
+        else
+        {
+            _embedded = await EmbeddedPostgres.StartAsync(
+                new EmbeddedPostgresOptions { DataDirectory = options.DataDirectory, BinDirectory = options.PostgresBinDirectory },
+                loggers.CreateLogger<EmbeddedPostgres>(), ct);
+            connectionString = _embedded.ConnectionString;
+        }
+
+        NpgsqlConnectionStringBuilder builder;
+        try
+        {
+            builder = new NpgsqlConnectionStringBuilder(connectionString);
+        }
+        catch (ArgumentException e)
+        {
+            throw new DatabaseUnavailableException($"ConnectionStrings:{ServerOptions.ConnectionStringName} is not a valid Npgsql connection string: {e.Message}", e);
+        }
+        if (string.IsNullOrEmpty(builder.ApplicationName)) builder.ApplicationName = ApplicationName;
+        var where = $"{builder.Host}:{builder.Port}/{builder.Database ?? builder.Username}";
+        Description = _embedded is null ? $"{where} (configured)" : $"{where} (embedded, data in {_embedded.DataDirectory})";
+
+        _dataSource = NpgsqlDataSource.Create(builder.ConnectionString);
+        try
+        {
+            await using var conn = await _dataSource.OpenConnectionAsync(ct);
+            Log.Connected(logger, Description, conn.PostgreSqlVersion.ToString());
+        }
+        catch (Exception e) when (e is NpgsqlException or TimeoutException)
+        {
+            await StopAsync();
+            throw new DatabaseUnavailableException($"Cannot connect to PostgreSQL at {where}: {e.Message}", e);
+        }
+    }
+
+    /// <summary>Closes the data source, then stops the embedded cluster if this process runs one. Idempotent.</summary>
+    public async Task StopAsync()
+    {
+        if (Interlocked.Exchange(ref _dataSource, null) is { } dataSource) await dataSource.DisposeAsync();
+        if (Interlocked.Exchange(ref _embedded, null) is { } embedded) await embedded.StopAsync();
+    }
+
+    public ValueTask DisposeAsync() => new(StopAsync());
+
+    private static partial class Log
+    {
+        [LoggerMessage(1, LogLevel.Information, "Connected to PostgreSQL {Version} at {Database}")]
+        public static partial void Connected(ILogger logger, string database, string version);
+    }
+}

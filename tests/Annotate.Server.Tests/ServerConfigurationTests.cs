@@ -1,0 +1,46 @@
+using Annotate.Testing;
+using Npgsql;
+
+namespace Annotate.Server.Tests;
+
+/// <summary>The server pointed at an existing PostgreSQL through ConnectionStrings__Annotate.</summary>
+public sealed class ServerConfigurationTests(PostgresDatabase db) : IClassFixture<PostgresDatabase>, IDisposable
+{
+    private readonly DataDirectory _data = new();
+
+    [Fact]
+    public async Task A_configured_connection_string_bypasses_the_embedded_cluster()
+    {
+        var port = ServerProcess.FreePort();
+        using var server = ServerProcess.Start(["--data-dir", _data.Path, "--urls", $"http://127.0.0.1:{port}"],
+            new Dictionary<string, string> { ["ConnectionStrings__Annotate"] = db.ConnectionString });
+
+        await server.WaitForOutputAsync($"Annotate listening on http://127.0.0.1:{port}");
+
+        var configured = new NpgsqlConnectionStringBuilder(db.ConnectionString);
+        Assert.Contains($"{configured.Host}:{configured.Port}/{configured.Database} (configured)", server.Stdout);
+        Assert.False(Directory.Exists(_data.Path), "the embedded cluster's folder was created");
+        Assert.True(await Sql.ServerSessionsAsync(db.ConnectionString) >= 1, "the server holds no session on the configured database");
+        if (!string.IsNullOrEmpty(configured.Password)) Assert.DoesNotContain(configured.Password, server.Stdout + server.Stderr);
+        Assert.Equal(0, await server.TerminateAsync());
+        Assert.Equal(0, await Sql.ServerSessionsAsync(db.ConnectionString));
+    }
+
+    [Fact]
+    public async Task An_unreachable_configured_database_is_named_on_stderr_without_its_password()
+    {
+        var deadPort = ServerProcess.FreePort(); // nothing listens there
+        using var server = ServerProcess.Start(["--urls", $"http://127.0.0.1:{ServerProcess.FreePort()}"],
+            new Dictionary<string, string>
+            {
+                ["ConnectionStrings__Annotate"] = $"Host=127.0.0.1;Port={deadPort};Username=nobody;Password=hunter2-secret;Database=gone;Timeout=5",
+            });
+
+        Assert.Equal(2, await server.WaitForExitAsync());
+        Assert.Contains($"Cannot connect to PostgreSQL at 127.0.0.1:{deadPort}/gone", server.Stderr);
+        Assert.DoesNotContain("hunter2-secret", server.Stdout + server.Stderr);
+        Assert.DoesNotContain("   at ", server.Stderr);
+    }
+
+    public void Dispose() => _data.Dispose();
+}
