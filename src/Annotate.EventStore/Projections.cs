@@ -126,12 +126,14 @@ public sealed partial class ProjectionRunner : IAsyncDisposable
         await using (var tx = await conn.BeginTransactionAsync(cancellationToken).ConfigureAwait(false))
         {
             // Checkpoint first: it waits for an in-flight apply of this projection and makes it fail its condition.
-            await using var cmd = new NpgsqlCommand($"""
-                INSERT INTO {_s}.checkpoints (name, position) VALUES ($1, 0) ON CONFLICT (name) DO UPDATE SET position = 0, updated_at = now();
-                DELETE FROM {_s}.projection_documents WHERE projection = $1;
-                """, conn, tx);
-            cmd.Parameters.AddWithValue(name);
-            await cmd.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+            await using var batch = new NpgsqlBatch(conn, tx);
+            var reset = new NpgsqlBatchCommand($"INSERT INTO {_s}.checkpoints (name, position) VALUES ($1, 0) ON CONFLICT (name) DO UPDATE SET position = 0, updated_at = now()");
+            reset.Parameters.AddWithValue(name);
+            batch.BatchCommands.Add(reset);
+            var delete = new NpgsqlBatchCommand($"DELETE FROM {_s}.projection_documents WHERE projection = $1");
+            delete.Parameters.AddWithValue(name);
+            batch.BatchCommands.Add(delete);
+            await batch.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
             await tx.CommitAsync(cancellationToken).ConfigureAwait(false);
         }
         state.Reset();
@@ -236,8 +238,8 @@ public sealed partial class ProjectionRunner : IAsyncDisposable
     private async Task<long> LoadCheckpointAsync(string name, CancellationToken ct)
     {
         await using var cmd = _store.DataSource.CreateCommand($"""
-            INSERT INTO {_s}.checkpoints (name, position) VALUES ($1, 0) ON CONFLICT (name) DO NOTHING;
-            SELECT position FROM {_s}.checkpoints WHERE name = $1;
+            WITH created AS (INSERT INTO {_s}.checkpoints (name, position) VALUES ($1, 0) ON CONFLICT (name) DO NOTHING RETURNING position)
+            SELECT position FROM created UNION ALL SELECT position FROM {_s}.checkpoints WHERE name = $1
             """);
         cmd.Parameters.AddWithValue(name);
         return (long)(await cmd.ExecuteScalarAsync(ct).ConfigureAwait(false))!;
@@ -270,8 +272,8 @@ public sealed partial class ProjectionRunner : IAsyncDisposable
             load.Parameters.AddWithValue(projection.Name);
             load.Parameters.Add(new NpgsqlParameter { Value = allKeys.ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
             read.BatchCommands.Add(load);
+            // The reader skips results without rows: it starts on the documents query.
             await using var r = await read.ExecuteReaderAsync(ct).ConfigureAwait(false);
-            await r.NextResultAsync(ct).ConfigureAwait(false);
             while (await r.ReadAsync(ct).ConfigureAwait(false)) docs[r.GetString(0)] = JsonNode.Parse(r.GetString(1))!.AsObject();
             await r.CloseAsync().ConfigureAwait(false);
             if (checkpoint.RecordsAffected != 1)

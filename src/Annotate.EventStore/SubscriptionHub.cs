@@ -17,7 +17,9 @@ internal sealed partial class SubscriptionHub(PostgresEventStore store, ILogger 
     private readonly Channel<HubInput> _inputs = Channel.CreateUnbounded<HubInput>(new UnboundedChannelOptions { SingleReader = true });
     private readonly Lock _gate = new();
     private Subscriber[] _subscribers = [];
-    private Task? _loop;
+    private readonly TaskCompletionSource _listening = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private Task? _started;
+    private volatile Task? _loop;
     private Task? _listener;
 
     private sealed record HubInput(IReadOnlyList<RecordedEvent>? Committed, long WakePosition);
@@ -39,7 +41,7 @@ internal sealed partial class SubscriptionHub(PostgresEventStore store, ILogger 
 
     public void OnLocalCommit(List<RecordedEvent> committed)
     {
-        if (_loop is not null) _inputs.Writer.TryWrite(new HubInput(committed, 0));
+        if (Volatile.Read(ref _started) is not null) _inputs.Writer.TryWrite(new HubInput(committed, 0));
     }
 
     public async IAsyncEnumerable<SubscriptionBatch> SubscribeAsync(long fromPositionExclusive, EventFilter? filter,
@@ -49,6 +51,7 @@ internal sealed partial class SubscriptionHub(PostgresEventStore store, ILogger 
         Register(sub);
         try
         {
+            await EnsureStartedAsync().WaitAsync(ct).ConfigureAwait(false);
             var pos = fromPositionExclusive;
             var pageSize = store.Options.ReadPageSize;
             while (true)
@@ -91,17 +94,31 @@ internal sealed partial class SubscriptionHub(PostgresEventStore store, ILogger 
         }
     }
 
-    private void Register(Subscriber sub)
+    /// <summary>
+    /// Starts the hub once: LISTEN first, then read the head H0, then publish everything after H0. A subscriber
+    /// registers and awaits this before its first catch-up read, so that read reaches at least H0 and every
+    /// later commit reaches it through the hub (as a local run or as a NOTIFY wake-up read from the table).
+    /// </summary>
+    private Task EnsureStartedAsync()
     {
         lock (_gate)
         {
-            _subscribers = [.. _subscribers, sub];
-            if (_loop is null)
-            {
-                _loop = Task.Run(PublishLoopAsync);
-                _listener = Task.Run(ListenLoopAsync);
-            }
+            if (_started is { IsFaulted: false, IsCanceled: false }) return _started;
+            return _started = StartAsync();
         }
+    }
+
+    private async Task StartAsync()
+    {
+        lock (_gate) _listener ??= Task.Run(ListenLoopAsync);
+        await _listening.Task.WaitAsync(store.Stopping).ConfigureAwait(false);
+        var head = await store.GetHeadPositionAsync(store.Stopping).ConfigureAwait(false);
+        lock (_gate) _loop ??= Task.Run(() => PublishLoopAsync(head));
+    }
+
+    private void Register(Subscriber sub)
+    {
+        lock (_gate) _subscribers = [.. _subscribers, sub];
     }
 
     private void Unregister(Subscriber sub)
@@ -115,23 +132,21 @@ internal sealed partial class SubscriptionHub(PostgresEventStore store, ILogger 
             if (!sub.Channel.Writer.TryWrite(run)) sub.Missed = true;
     }
 
-    private async Task PublishLoopAsync()
+    private async Task PublishLoopAsync(long published)
     {
         var stopping = store.Stopping;
-        long published = -1;
         var reader = _inputs.Reader;
+        var target = published;
         while (!stopping.IsCancellationRequested)
         {
             try
             {
-                if (published < 0) published = await store.GetHeadPositionAsync(stopping).ConfigureAwait(false);
-                if (!await reader.WaitToReadAsync(stopping).ConfigureAwait(false)) return;
-                var target = published;
+                if (target <= published && !await reader.WaitToReadAsync(stopping).ConfigureAwait(false)) return;
                 while (reader.TryRead(out var input))
                 {
                     if (input.Committed is { } run)
                     {
-                        if (run[0].Position == published + 1)
+                        if (run[0].Position == published + 1 && target <= published)
                         {
                             Publish(new Run(run));
                             published = run[^1].Position;
@@ -145,14 +160,19 @@ internal sealed partial class SubscriptionHub(PostgresEventStore store, ILogger 
                 {
                     if (Volatile.Read(ref _subscribers).Length == 0)
                     {
-                        published = await store.GetHeadPositionAsync(stopping).ConfigureAwait(false);
+                        // Nobody to publish to. Skipping ahead is safe only to a position already committed
+                        // (a NOTIFY payload or a local run): a subscriber registering now reads at least that far.
+                        if (target != long.MaxValue) published = target;
+                        target = published;
                         break;
                     }
                     var (events, head) = await store.ReadPageAsync(published, null, store.Options.ReadPageSize, ct: stopping).ConfigureAwait(false);
-                    if (events.Count == 0) break;
-                    Publish(new Run(events));
-                    published = events[^1].Position;
-                    if (target == long.MaxValue && published >= head) break;
+                    if (events.Count > 0)
+                    {
+                        Publish(new Run(events));
+                        published = events[^1].Position;
+                    }
+                    if (events.Count == 0 || (target == long.MaxValue && published >= head)) target = published;
                 }
             }
             catch (OperationCanceledException) when (stopping.IsCancellationRequested)
@@ -161,11 +181,10 @@ internal sealed partial class SubscriptionHub(PostgresEventStore store, ILogger 
             }
             catch (Exception ex)
             {
+                // Keep the position and the target: the read is retried, nothing is skipped.
                 LogHubError(logger, ex);
-                published = -1;
                 try { await Task.Delay(TimeSpan.FromMilliseconds(500), stopping).ConfigureAwait(false); }
                 catch (OperationCanceledException) { return; }
-                _inputs.Writer.TryWrite(new HubInput(null, long.MaxValue));
             }
         }
     }
@@ -189,6 +208,7 @@ internal sealed partial class SubscriptionHub(PostgresEventStore store, ILogger 
                     await cmd.ExecuteNonQueryAsync(stopping).ConfigureAwait(false);
                 // Anything committed while we were not listening is picked up by reading the table.
                 _inputs.Writer.TryWrite(new HubInput(null, long.MaxValue));
+                _listening.TrySetResult();
                 delay = TimeSpan.FromMilliseconds(100);
                 while (true) await conn.WaitAsync(stopping).ConfigureAwait(false);
             }

@@ -5,6 +5,7 @@ using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 using Npgsql;
+using Xunit;
 
 namespace Annotate.Testing;
 
@@ -22,7 +23,8 @@ public sealed class PostgresServer
 
     public async Task<string> CreateDatabaseAsync(string prefix)
     {
-        var name = $"{prefix}_{Environment.ProcessId}_{Interlocked.Increment(ref _counter)}_{Guid.NewGuid():N}"[..Math.Min(60, prefix.Length + 44)].ToLowerInvariant();
+        var name = $"{prefix}_{Interlocked.Increment(ref _counter)}_{Guid.NewGuid():N}".ToLowerInvariant();
+        if (name.Length > 60) name = name[..60];
         await using var conn = new NpgsqlConnection(AdminConnectionString);
         await conn.OpenAsync();
         await using (var cmd = new NpgsqlCommand($"CREATE DATABASE \"{name}\"", conn)) await cmd.ExecuteNonQueryAsync();
@@ -46,7 +48,7 @@ public sealed class PostgresServer
 
         var dir = Path.Combine(Path.GetTempPath(), "annotate-pg-" + Guid.NewGuid().ToString("N")[..8]);
         Directory.CreateDirectory(dir);
-        File.SetUnixFileMode(dir, (UnixFileMode)0b111_111_111);
+        if (!OperatingSystem.IsWindows()) File.SetUnixFileMode(dir, (UnixFileMode)0b111_111_111);
         var port = FreePort();
         var asRoot = Environment.UserName == "root";
         await RunAsync(asRoot, "initdb", $"-D {dir}/data -A trust -U postgres");
