@@ -1,0 +1,62 @@
+namespace Annotate.EventStore;
+
+public enum ReadDirection { Forwards, Backwards }
+
+/// <summary>One item of a subscription: an event, or a marker that the subscriber has caught up with the store.</summary>
+public abstract record SubscriptionMessage
+{
+    private SubscriptionMessage() { }
+
+    public sealed record Event(RecordedEvent Recorded) : SubscriptionMessage;
+
+    /// <summary>Everything up to <paramref name="Position"/> has been delivered (filtered); live events follow.</summary>
+    public sealed record CaughtUp(long Position) : SubscriptionMessage;
+}
+
+/// <summary>
+/// An append-only event store with one global order. Positions start at 1 and have no gaps;
+/// a reader of "position &gt; N" sees a prefix of the order and never misses a late lower position.
+/// </summary>
+public interface IEventStore : IAsyncDisposable
+{
+    /// <summary>
+    /// Appends <paramref name="events"/> to <paramref name="streamId"/> atomically, grouped with concurrent appends
+    /// into one transaction. Re-appending the same event ids returns the original result with
+    /// <see cref="AppendResult.Deduplicated"/> set. Throws <see cref="WrongExpectedVersionException"/> on a version
+    /// conflict and <see cref="EventIdConflictException"/> when only some of the ids already exist.
+    /// If the call is cancelled or fails with a connection error, the append may or may not have been
+    /// committed: retry it with the same event ids.
+    /// </summary>
+    Task<AppendResult> AppendAsync(string streamId, ExpectedVersion expected, IReadOnlyList<EventData> events,
+        CancellationToken cancellationToken = default);
+
+    /// <summary>Reads a stream from <paramref name="fromVersion"/> (inclusive; <see cref="long.MaxValue"/> = end when backwards).</summary>
+    IAsyncEnumerable<RecordedEvent> ReadStreamAsync(string streamId, long fromVersion = 1,
+        ReadDirection direction = ReadDirection.Forwards, long maxCount = long.MaxValue, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Reads the global order after <paramref name="fromPositionExclusive"/>, filtered, up to a position and/or a
+    /// recorded-at time (both inclusive). Paged internally: memory stays bounded however long the read.
+    /// </summary>
+    IAsyncEnumerable<RecordedEvent> ReadAllAsync(long fromPositionExclusive = 0, EventFilter? filter = null,
+        long maxCount = long.MaxValue, long toPositionInclusive = long.MaxValue, DateTime? toRecordedAt = null,
+        CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Catch-up then live subscription: every matching event after <paramref name="fromPositionExclusive"/> exactly once,
+    /// in position order, with a <see cref="SubscriptionMessage.CaughtUp"/> marker each time it reaches the live tail.
+    /// Resume after a restart by passing the last position seen.
+    /// </summary>
+    IAsyncEnumerable<SubscriptionMessage> SubscribeAsync(long fromPositionExclusive = 0, EventFilter? filter = null,
+        CancellationToken cancellationToken = default);
+
+    /// <summary>The last committed position (0 when empty).</summary>
+    Task<long> GetHeadPositionAsync(CancellationToken cancellationToken = default);
+
+    /// <summary>A stream's current version (0 when it does not exist).</summary>
+    Task<long> GetStreamVersionAsync(string streamId, CancellationToken cancellationToken = default);
+
+    /// <summary>Walks the audit chain in position order with constant memory; checks <paramref name="receipts"/> too.</summary>
+    Task<VerifyReport> VerifyAsync(IEnumerable<Receipt>? receipts = null, IProgress<long>? progress = null,
+        CancellationToken cancellationToken = default);
+}

@@ -1,0 +1,218 @@
+using System.Runtime.CompilerServices;
+using System.Threading.Channels;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using Npgsql;
+using NpgsqlTypes;
+
+namespace Annotate.EventStore;
+
+/// <summary>
+/// The PostgreSQL event store. One instance per process (per schema): it owns the group-commit writer loop,
+/// and, once someone subscribes, one LISTEN connection and the in-memory fan-out to subscribers.
+/// Call <see cref="EventStoreSchema.MigrateAsync"/> before first use.
+/// </summary>
+public sealed partial class PostgresEventStore : IEventStore
+{
+    private readonly EventStoreOptions _options;
+    private readonly NpgsqlDataSource _dataSource;
+    private readonly bool _ownsDataSource;
+    private readonly ILogger _logger;
+    private readonly string _s;
+    private readonly Channel<PendingAppend> _queue = Channel.CreateUnbounded<PendingAppend>(new UnboundedChannelOptions { SingleReader = true });
+    private readonly CancellationTokenSource _stopping = new();
+    private readonly Task _writer;
+    private readonly SubscriptionHub _hub;
+    private int _disposed;
+
+    public PostgresEventStore(EventStoreOptions options, ILoggerFactory? loggerFactory = null)
+    {
+        _options = options;
+        _s = options.QuotedSchema;
+        (_dataSource, _ownsDataSource) = options.OpenDataSource();
+        _logger = (loggerFactory ?? NullLoggerFactory.Instance).CreateLogger<PostgresEventStore>();
+        _hub = new SubscriptionHub(this, _logger);
+        _writer = Task.Run(WriterLoopAsync);
+    }
+
+    internal EventStoreOptions Options => _options;
+    internal NpgsqlDataSource DataSource => _dataSource;
+    internal string Schema => _s;
+    internal CancellationToken Stopping => _stopping.Token;
+
+    /// <summary>Counters of the group-commit writer (for benchmarks and diagnostics).</summary>
+    public WriterStatistics Statistics { get; } = new();
+
+    public async Task<long> GetHeadPositionAsync(CancellationToken cancellationToken = default)
+    {
+        await using var cmd = _dataSource.CreateCommand($"SELECT last_position FROM {_s}.head WHERE id = 1");
+        return (long)(await cmd.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false))!;
+    }
+
+    public async Task<long> GetStreamVersionAsync(string streamId, CancellationToken cancellationToken = default)
+    {
+        await using var cmd = _dataSource.CreateCommand($"SELECT version FROM {_s}.streams WHERE stream_id = $1");
+        cmd.Parameters.AddWithValue(streamId);
+        return await cmd.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) is long v ? v : 0;
+    }
+
+    private const string Columns = "position, stream_id, stream_version, event_id, type, data::text, metadata::text, recorded_at, hash";
+
+    internal static RecordedEvent ReadEvent(NpgsqlDataReader r, int o = 0) => new(
+        r.GetInt64(o), r.GetString(o + 1), r.GetInt64(o + 2), r.GetGuid(o + 3), r.GetString(o + 4),
+        r.GetString(o + 5), r.GetString(o + 6), r.GetDateTime(o + 7), r.GetFieldValue<byte[]>(o + 8));
+
+    public async IAsyncEnumerable<RecordedEvent> ReadStreamAsync(string streamId, long fromVersion = 1,
+        ReadDirection direction = ReadDirection.Forwards, long maxCount = long.MaxValue,
+        [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        var forwards = direction == ReadDirection.Forwards;
+        var next = fromVersion;
+        var remaining = maxCount;
+        while (remaining > 0)
+        {
+            var page = (int)Math.Min(remaining, _options.ReadPageSize);
+            await using var cmd = _dataSource.CreateCommand(forwards
+                ? $"SELECT {Columns} FROM {_s}.events WHERE stream_id = $1 AND stream_version >= $2 ORDER BY stream_version LIMIT $3"
+                : $"SELECT {Columns} FROM {_s}.events WHERE stream_id = $1 AND stream_version <= $2 ORDER BY stream_version DESC LIMIT $3");
+            cmd.Parameters.AddWithValue(streamId);
+            cmd.Parameters.AddWithValue(next);
+            cmd.Parameters.AddWithValue(page);
+            var count = 0;
+            await using (var r = await cmd.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false))
+            {
+                while (await r.ReadAsync(cancellationToken).ConfigureAwait(false))
+                {
+                    var e = ReadEvent(r);
+                    count++;
+                    next = forwards ? e.StreamVersion + 1 : e.StreamVersion - 1;
+                    yield return e;
+                }
+            }
+            remaining -= count;
+            if (count < page) yield break;
+        }
+    }
+
+    public async IAsyncEnumerable<RecordedEvent> ReadAllAsync(long fromPositionExclusive = 0, EventFilter? filter = null,
+        long maxCount = long.MaxValue, long toPositionInclusive = long.MaxValue, DateTime? toRecordedAt = null,
+        [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        var pos = fromPositionExclusive;
+        var remaining = maxCount;
+        while (remaining > 0 && pos < toPositionInclusive)
+        {
+            var page = (int)Math.Min(remaining, _options.ReadPageSize);
+            var (events, _) = await ReadPageAsync(pos, filter, page, toPositionInclusive, toRecordedAt, cancellationToken).ConfigureAwait(false);
+            foreach (var e in events) yield return e;
+            remaining -= events.Count;
+            if (events.Count < page) yield break;
+            pos = events[^1].Position;
+        }
+    }
+
+    /// <summary>
+    /// One page of the global order after <paramref name="after"/>, and the head position seen by the same
+    /// snapshot. Since positions commit in order, everything up to that head is visible: a caller that got
+    /// fewer rows than asked has seen every matching event up to the head.
+    /// </summary>
+    internal async Task<(List<RecordedEvent> Events, long Head)> ReadPageAsync(long after, EventFilter? filter, int limit,
+        long toPosition = long.MaxValue, DateTime? toTime = null, CancellationToken ct = default)
+    {
+        var where = "e.position > $1 AND e.position <= h.last_position AND e.position <= $3";
+        await using var cmd = _dataSource.CreateCommand();
+        cmd.Parameters.AddWithValue(after);
+        cmd.Parameters.AddWithValue(limit);
+        cmd.Parameters.AddWithValue(toPosition);
+        if (toTime is { } t)
+        {
+            cmd.Parameters.Add(new NpgsqlParameter { Value = t.ToUniversalTime(), NpgsqlDbType = NpgsqlDbType.TimestampTz });
+            where += $" AND e.recorded_at <= ${cmd.Parameters.Count}";
+        }
+        if (filter is { IsEmpty: false })
+        {
+            if (filter.Types is { Count: > 0 } types)
+            {
+                cmd.Parameters.Add(new NpgsqlParameter { Value = types.ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
+                where += $" AND e.type = ANY(${cmd.Parameters.Count})";
+            }
+            if (!string.IsNullOrEmpty(filter.StreamPrefix))
+            {
+                cmd.Parameters.AddWithValue(filter.StreamPrefix);
+                where += $" AND starts_with(e.stream_id, ${cmd.Parameters.Count})";
+            }
+            if (filter.ArticleId is not null)
+            {
+                cmd.Parameters.AddWithValue(filter.ArticleId);
+                where += $" AND e.article_id = ${cmd.Parameters.Count}";
+            }
+        }
+        // One statement, one snapshot: the head and the rows agree.
+        cmd.CommandText = $"""
+            SELECT h.last_position, e.* FROM {_s}.head h
+            LEFT JOIN LATERAL (
+                SELECT e.position, e.stream_id, e.stream_version, e.event_id, e.type, e.data::text, e.metadata::text, e.recorded_at, e.hash
+                FROM {_s}.events e WHERE {where} ORDER BY e.position LIMIT $2) e ON true
+            WHERE h.id = 1
+            """;
+        var events = new List<RecordedEvent>(Math.Min(limit, 1024));
+        long head = 0;
+        await using var r = await cmd.ExecuteReaderAsync(ct).ConfigureAwait(false);
+        while (await r.ReadAsync(ct).ConfigureAwait(false))
+        {
+            head = r.GetInt64(0);
+            if (!r.IsDBNull(1)) events.Add(ReadEvent(r, 1));
+        }
+        return (events, head);
+    }
+
+    public async IAsyncEnumerable<SubscriptionMessage> SubscribeAsync(long fromPositionExclusive = 0, EventFilter? filter = null,
+        [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        await foreach (var batch in SubscribeBatchesAsync(fromPositionExclusive, filter, cancellationToken).ConfigureAwait(false))
+        {
+            foreach (var e in batch.Events) yield return new SubscriptionMessage.Event(e);
+            if (batch.CaughtUp) yield return new SubscriptionMessage.CaughtUp(batch.Through);
+        }
+    }
+
+    /// <summary>Subscription in batches, with the position each batch has been checked through (filtered or not).</summary>
+    internal IAsyncEnumerable<SubscriptionBatch> SubscribeBatchesAsync(long fromPositionExclusive, EventFilter? filter, CancellationToken ct) =>
+        _hub.SubscribeAsync(fromPositionExclusive, filter is { IsEmpty: false } ? filter : null, ct);
+
+    public Task<VerifyReport> VerifyAsync(IEnumerable<Receipt>? receipts = null, IProgress<long>? progress = null,
+        CancellationToken cancellationToken = default) =>
+        AuditVerifier.VerifyAsync(_dataSource, _s, _options.ReadPageSize, receipts, progress, cancellationToken);
+
+    public async ValueTask DisposeAsync()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
+        _queue.Writer.TryComplete();
+        try { await _writer.ConfigureAwait(false); } catch (OperationCanceledException) { }
+        await _stopping.CancelAsync().ConfigureAwait(false);
+        await _hub.DisposeAsync().ConfigureAwait(false);
+        if (_ownsDataSource) await _dataSource.DisposeAsync().ConfigureAwait(false);
+        _stopping.Dispose();
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Append batch of {Appends} appends failed on attempt {Attempt}; retrying")]
+    private static partial void LogBatchRetry(ILogger logger, int appends, int attempt, Exception exception);
+}
+
+/// <summary>Counters of the group-commit writer.</summary>
+public sealed class WriterStatistics
+{
+    private long _commits;
+    private long _events;
+
+    public long Commits => Interlocked.Read(ref _commits);
+    public long Events => Interlocked.Read(ref _events);
+
+    internal void Add(int events)
+    {
+        Interlocked.Increment(ref _commits);
+        Interlocked.Add(ref _events, events);
+    }
+}
+
+internal sealed record SubscriptionBatch(IReadOnlyList<RecordedEvent> Events, long Through, bool CaughtUp);

@@ -1,0 +1,244 @@
+using System.Runtime.CompilerServices;
+using System.Threading.Channels;
+using Microsoft.Extensions.Logging;
+using Npgsql;
+
+namespace Annotate.EventStore;
+
+/// <summary>
+/// One wake-up source per store instance, fanned out in memory. Inputs: batches this process committed
+/// (handed over by the writer, no query needed) and NOTIFY wake-ups from other instances, received on ONE
+/// LISTEN connection. The hub publishes contiguous runs of the global order [First..Last] to every
+/// subscriber's bounded channel; a full channel drops the run and marks the subscriber, which then reads the
+/// missing range from the table itself. Publishing never waits for a subscriber.
+/// </summary>
+internal sealed partial class SubscriptionHub(PostgresEventStore store, ILogger logger) : IAsyncDisposable
+{
+    private readonly Channel<HubInput> _inputs = Channel.CreateUnbounded<HubInput>(new UnboundedChannelOptions { SingleReader = true });
+    private readonly Lock _gate = new();
+    private Subscriber[] _subscribers = [];
+    private readonly TaskCompletionSource _listening = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private Task? _started;
+    private volatile Task? _loop;
+    private Task? _listener;
+
+    private sealed record HubInput(IReadOnlyList<RecordedEvent>? Committed, long WakePosition);
+
+    /// <summary>A contiguous run of the global order: positions Events[0].Position .. Events[^1].Position.</summary>
+    private sealed record Run(IReadOnlyList<RecordedEvent> Events)
+    {
+        public long First => Events[0].Position;
+        public long Last => Events[^1].Position;
+    }
+
+    private sealed class Subscriber(int capacity)
+    {
+        public readonly Channel<Run> Channel = System.Threading.Channels.Channel.CreateBounded<Run>(
+            new BoundedChannelOptions(capacity) { SingleReader = true, SingleWriter = true, FullMode = BoundedChannelFullMode.Wait });
+        /// <summary>Set when a run was dropped because the channel was full.</summary>
+        public volatile bool Missed;
+    }
+
+    public void OnLocalCommit(List<RecordedEvent> committed)
+    {
+        if (Volatile.Read(ref _started) is not null) _inputs.Writer.TryWrite(new HubInput(committed, 0));
+    }
+
+    public async IAsyncEnumerable<SubscriptionBatch> SubscribeAsync(long fromPositionExclusive, EventFilter? filter,
+        [EnumeratorCancellation] CancellationToken ct)
+    {
+        var sub = new Subscriber(store.Options.SubscriberBuffer);
+        Register(sub);
+        try
+        {
+            await EnsureStartedAsync().WaitAsync(ct).ConfigureAwait(false);
+            var pos = fromPositionExclusive;
+            var pageSize = store.Options.ReadPageSize;
+            while (true)
+            {
+                // Catch-up: read the table until a short page says we have reached its head.
+                sub.Missed = false;
+                while (true)
+                {
+                    var (events, head) = await store.ReadPageAsync(pos, filter, pageSize, ct: ct).ConfigureAwait(false);
+                    var through = events.Count == pageSize ? events[^1].Position : Math.Max(head, pos);
+                    if (events.Count > 0 || through > pos) yield return new SubscriptionBatch(events, through, false);
+                    pos = through;
+                    if (events.Count < pageSize) break;
+                }
+                yield return new SubscriptionBatch([], pos, true);
+
+                // Live: runs from the hub, as long as they continue exactly where we are.
+                while (true)
+                {
+                    if (sub.Channel.Reader.TryRead(out var run))
+                    {
+                        if (run.Last <= pos) continue;            // already read from the table
+                        if (run.First > pos + 1) break;           // a gap: fill it from the table
+                        var start = (int)(pos + 1 - run.First);
+                        var delivered = new List<RecordedEvent>(run.Events.Count - start);
+                        for (var i = start; i < run.Events.Count; i++)
+                            if (filter is null || filter.Matches(run.Events[i])) delivered.Add(run.Events[i]);
+                        pos = run.Last;
+                        yield return new SubscriptionBatch(delivered, pos, false);
+                        continue;
+                    }
+                    if (sub.Missed) break;                        // runs were dropped while we were slow
+                    await sub.Channel.Reader.WaitToReadAsync(ct).ConfigureAwait(false);
+                }
+            }
+        }
+        finally
+        {
+            Unregister(sub);
+        }
+    }
+
+    /// <summary>
+    /// Starts the hub once: LISTEN first, then read the head H0, then publish everything after H0. A subscriber
+    /// registers and awaits this before its first catch-up read, so that read reaches at least H0 and every
+    /// later commit reaches it through the hub (as a local run or as a NOTIFY wake-up read from the table).
+    /// </summary>
+    private Task EnsureStartedAsync()
+    {
+        lock (_gate)
+        {
+            if (_started is { IsFaulted: false, IsCanceled: false }) return _started;
+            return _started = StartAsync();
+        }
+    }
+
+    private async Task StartAsync()
+    {
+        lock (_gate) _listener ??= Task.Run(ListenLoopAsync);
+        await _listening.Task.WaitAsync(store.Stopping).ConfigureAwait(false);
+        var head = await store.GetHeadPositionAsync(store.Stopping).ConfigureAwait(false);
+        lock (_gate) _loop ??= Task.Run(() => PublishLoopAsync(head));
+    }
+
+    private void Register(Subscriber sub)
+    {
+        lock (_gate) _subscribers = [.. _subscribers, sub];
+    }
+
+    private void Unregister(Subscriber sub)
+    {
+        lock (_gate) _subscribers = Array.FindAll(_subscribers, s => s != sub);
+    }
+
+    private void Publish(Run run)
+    {
+        foreach (var sub in Volatile.Read(ref _subscribers))
+            if (!sub.Channel.Writer.TryWrite(run)) sub.Missed = true;
+    }
+
+    private async Task PublishLoopAsync(long published)
+    {
+        var stopping = store.Stopping;
+        var reader = _inputs.Reader;
+        var target = published;
+        while (!stopping.IsCancellationRequested)
+        {
+            try
+            {
+                if (target <= published && !await reader.WaitToReadAsync(stopping).ConfigureAwait(false)) return;
+                while (reader.TryRead(out var input))
+                {
+                    if (input.Committed is { } run)
+                    {
+                        if (run[0].Position == published + 1 && target <= published)
+                        {
+                            Publish(new Run(run));
+                            published = run[^1].Position;
+                        }
+                        else target = Math.Max(target, run[^1].Position);
+                    }
+                    else target = Math.Max(target, input.WakePosition);
+                }
+                // Another instance (or a run we could not chain) moved the head: read the new events once, for everyone.
+                while (target > published)
+                {
+                    if (Volatile.Read(ref _subscribers).Length == 0)
+                    {
+                        // Nobody to publish to. Skipping ahead is safe only to a position already committed
+                        // (a NOTIFY payload or a local run): a subscriber registering now reads at least that far.
+                        if (target != long.MaxValue) published = target;
+                        target = published;
+                        break;
+                    }
+                    var (events, head) = await store.ReadPageAsync(published, null, store.Options.ReadPageSize, ct: stopping).ConfigureAwait(false);
+                    if (events.Count > 0)
+                    {
+                        Publish(new Run(events));
+                        published = events[^1].Position;
+                    }
+                    if (events.Count == 0 || (target == long.MaxValue && published >= head)) target = published;
+                }
+            }
+            catch (OperationCanceledException) when (stopping.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception ex)
+            {
+                // Keep the position and the target: the read is retried, nothing is skipped.
+                LogHubError(logger, ex);
+                try { await Task.Delay(TimeSpan.FromMilliseconds(500), stopping).ConfigureAwait(false); }
+                catch (OperationCanceledException) { return; }
+            }
+        }
+    }
+
+    /// <summary>The single LISTEN connection of this store instance; reconnects, and re-polls after each (re)connect.</summary>
+    private async Task ListenLoopAsync()
+    {
+        var stopping = store.Stopping;
+        var delay = TimeSpan.FromMilliseconds(100);
+        while (!stopping.IsCancellationRequested)
+        {
+            try
+            {
+                await using var conn = await store.DataSource.OpenConnectionAsync(stopping).ConfigureAwait(false);
+                conn.Notification += (_, e) =>
+                {
+                    if (long.TryParse(e.Payload, System.Globalization.CultureInfo.InvariantCulture, out var p))
+                        _inputs.Writer.TryWrite(new HubInput(null, p));
+                };
+                await using (var cmd = new NpgsqlCommand($"LISTEN \"{store.Options.NotifyChannel}\"", conn))
+                    await cmd.ExecuteNonQueryAsync(stopping).ConfigureAwait(false);
+                // Anything committed while we were not listening is picked up by reading the table.
+                _inputs.Writer.TryWrite(new HubInput(null, long.MaxValue));
+                _listening.TrySetResult();
+                delay = TimeSpan.FromMilliseconds(100);
+                while (true) await conn.WaitAsync(stopping).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (stopping.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception ex)
+            {
+                LogListenError(logger, ex);
+                try { await Task.Delay(delay, stopping).ConfigureAwait(false); }
+                catch (OperationCanceledException) { return; }
+                delay = TimeSpan.FromMilliseconds(Math.Min(5000, delay.TotalMilliseconds * 2));
+            }
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        _inputs.Writer.TryComplete();
+        foreach (var t in new[] { _loop, _listener })
+        {
+            if (t is null) continue;
+            try { await t.ConfigureAwait(false); } catch (OperationCanceledException) { }
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Subscription hub failed to read new events; retrying")]
+    private static partial void LogHubError(ILogger logger, Exception exception);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "LISTEN connection lost; reconnecting")]
+    private static partial void LogListenError(ILogger logger, Exception exception);
+}
