@@ -4,7 +4,6 @@ using Npgsql;
 namespace Annotate.EventStore.Tests;
 
 /// <summary>The embedded cluster the server runs when no connection string is configured.</summary>
-[System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
 public sealed class EmbeddedPostgresTests : IDisposable
 {
     private readonly string _dir = Path.Combine(Path.GetTempPath(), $"annotate-embedded-{Guid.NewGuid():N}"[..28]);

@@ -9,7 +9,6 @@ namespace Annotate.Testing;
 /// ANNOTATE_TEST_PG (an Npgsql connection string for a role that may create databases), or else a
 /// throwaway embedded cluster in a temp folder, stopped and deleted when the process exits.
 /// </summary>
-[System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
 public sealed class PostgresServer
 {
     private static readonly Lazy<Task<PostgresServer>> Shared = new(StartAsync);
@@ -113,7 +112,6 @@ public sealed class PostgresServer
 }
 
 /// <summary>Class fixture: a fresh database for one test class, dropped when the class is done.</summary>
-[System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
 public sealed class PostgresDatabase : IAsyncLifetime
 {
     private PostgresServer? _server;
