@@ -216,6 +216,45 @@ public sealed class MalformedInputTests(EchoServerFixture server) : IClassFixtur
         Assert.Equal("after", (await channel.UnaryAsync(EchoService.Unary, new EchoRequest { Message = "after" })).Message);
     }
 
+    [Fact]
+    public async Task Many_abandoned_streams_leave_no_handler_running()
+    {
+        var active = 0;
+        var started = 0;
+        await using var host = await TestHost.StartAsync(map: StatusDeadlineCancellationTests.EchoWith(
+            (r, _) => Task.FromResult(new EchoResponse { Message = r.Message }),
+            async (requests, responses, ctx) =>
+            {
+                Interlocked.Increment(ref active);
+                Interlocked.Increment(ref started);
+                try
+                {
+                    while (await requests.MoveNext(ctx.CancellationToken))
+                        await responses.WriteAsync(new EchoResponse { Message = requests.Current.Message });
+                }
+                finally
+                {
+                    Interlocked.Decrement(ref active);
+                }
+            }));
+        using var channel = host.Channel();
+
+        var calls = new List<AsyncDuplexStreamingCall<EchoRequest, EchoResponse>>();
+        for (var i = 0; i < 50; i++)
+        {
+            var call = channel.Duplex(EchoService.Bidi);
+            await call.RequestStream.WriteAsync(new EchoRequest { Message = "x" });
+            Assert.True(await call.ResponseStream.MoveNext());
+            calls.Add(call);
+        }
+        Assert.Equal(50, Volatile.Read(ref active));
+        foreach (var call in calls) call.Dispose();
+
+        await Eventually.TrueAsync(() => Volatile.Read(ref active) == 0, "every abandoned handler has ended");
+        Assert.Equal(50, Volatile.Read(ref started));
+        Assert.Equal("after", (await channel.UnaryAsync(EchoService.Unary, new EchoRequest { Message = "after" })).Message);
+    }
+
     private sealed class StreamingContent : HttpContent
     {
         public TaskCompletionSource<Stream> Stream { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
