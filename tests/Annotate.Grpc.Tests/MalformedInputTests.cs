@@ -143,6 +143,21 @@ public sealed class MalformedInputTests(EchoServerFixture server) : IClassFixtur
     }
 
     [Fact]
+    public async Task Non_grpc_request_to_an_unknown_path_is_a_plain_404()
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, new Uri(new Uri(server.Host.Address), "/some/page"))
+        {
+            Version = HttpVersion.Version20,
+            VersionPolicy = HttpVersionPolicy.RequestVersionExact,
+        };
+
+        using var response = await _http.SendAsync(request, CancellationToken.None);
+
+        Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
+        Assert.False(response.Headers.Contains("grpc-status"));
+    }
+
+    [Fact]
     public async Task Grpc_content_type_with_a_subtype_is_accepted()
     {
         var (status, _) = await SendAsync(RawGrpc.Frame(new EchoRequest().ToByteArray()),
