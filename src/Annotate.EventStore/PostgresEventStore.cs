@@ -204,14 +204,22 @@ public sealed class WriterStatistics
 {
     private long _commits;
     private long _events;
+    private long _lockAndReadTicks;
+    private long _writeAndCommitTicks;
 
     public long Commits => Interlocked.Read(ref _commits);
     public long Events => Interlocked.Read(ref _events);
+    /// <summary>Time spent taking the head lock and reading versions (first round trip), summed over commits.</summary>
+    public TimeSpan LockAndRead => System.Diagnostics.Stopwatch.GetElapsedTime(0, Interlocked.Read(ref _lockAndReadTicks));
+    /// <summary>Time spent inserting and committing (second round trip, includes the WAL flush), summed over commits.</summary>
+    public TimeSpan WriteAndCommit => System.Diagnostics.Stopwatch.GetElapsedTime(0, Interlocked.Read(ref _writeAndCommitTicks));
 
-    internal void Add(int events)
+    internal void Add(int events, long lockAndReadTicks, long writeAndCommitTicks)
     {
         Interlocked.Increment(ref _commits);
         Interlocked.Add(ref _events, events);
+        Interlocked.Add(ref _lockAndReadTicks, lockAndReadTicks);
+        Interlocked.Add(ref _writeAndCommitTicks, writeAndCommitTicks);
     }
 }
 
