@@ -28,7 +28,7 @@ internal sealed record BenchOptions(int Events, int Seconds, int Appenders, int 
 }
 
 internal sealed record AppendFigures(double EventsPerSecond, double EventsPerCommit, double P50, double P99);
-internal sealed record LiveFigures(double Rate, double P50, double P99, long Deliveries);
+internal sealed record LiveFigures(double Rate, double P50, double P99, long Deliveries, double AppendP50, double AppendP99);
 
 /// <summary>Latency histogram in 10 µs buckets up to 2 s; thread-safe, allocation-free recording.</summary>
 internal sealed class Histogram
@@ -224,6 +224,7 @@ internal static class Phases
         while (Volatile.Read(ref caughtUp) < subscribers) await Task.Delay(10);
 
         long issued = 0;
+        var appendLatency = new Histogram();
         var start = Stopwatch.GetTimestamp();
         var until = start + (long)(duration.TotalSeconds * Stopwatch.Frequency);
         long lastPosition = 0;
@@ -236,8 +237,10 @@ internal static class Phases
                 if (due >= until) return;
                 var wait = due - Stopwatch.GetTimestamp();
                 if (wait > 0) await Task.Delay(TimeSpan.FromSeconds((double)wait / Stopwatch.Frequency));
+                var t0 = Stopwatch.GetTimestamp();
                 var r = await store.AppendAsync($"live-{a}", ExpectedVersion.Any,
-                    [new EventData(Guid.NewGuid(), "bench-live.v1", $"{{\"t\":{Stopwatch.GetTimestamp()}}}")]);
+                    [new EventData(Guid.NewGuid(), "bench-live.v1", $"{{\"t\":{t0}}}")]);
+                appendLatency.Record(Ms(Stopwatch.GetTimestamp() - t0));
                 InterlockedMax(ref lastPosition, r.LastPosition);
             }
         })));
@@ -247,7 +250,8 @@ internal static class Phases
         while (histogram.Count < expected && Stopwatch.GetTimestamp() < deadline) await Task.Delay(20);
         await cts.CancelAsync();
         await Task.WhenAll(subs);
-        return new LiveFigures(actualRate, histogram.Percentile(0.50), histogram.Percentile(0.99), histogram.Count);
+        return new LiveFigures(actualRate, histogram.Percentile(0.50), histogram.Percentile(0.99), histogram.Count,
+            appendLatency.Percentile(0.50), appendLatency.Percentile(0.99));
     }
 
     private static void InterlockedMax(ref long target, long value)

@@ -76,9 +76,14 @@ internal sealed partial class SubscriptionHub(PostgresEventStore store, ILogger 
                         if (run.Last <= pos) continue;            // already read from the table
                         if (run.First > pos + 1) break;           // a gap: fill it from the table
                         var start = (int)(pos + 1 - run.First);
-                        var delivered = new List<RecordedEvent>(run.Events.Count - start);
-                        for (var i = start; i < run.Events.Count; i++)
-                            if (filter is null || filter.Matches(run.Events[i])) delivered.Add(run.Events[i]);
+                        IReadOnlyList<RecordedEvent> delivered = run.Events;
+                        if (start > 0 || filter is not null)
+                        {
+                            var selected = new List<RecordedEvent>(run.Events.Count - start);
+                            for (var i = start; i < run.Events.Count; i++)
+                                if (filter is null || filter.Matches(run.Events[i])) selected.Add(run.Events[i]);
+                            delivered = selected;
+                        }
                         pos = run.Last;
                         yield return new SubscriptionBatch(delivered, pos, false);
                         continue;
