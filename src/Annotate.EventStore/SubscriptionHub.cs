@@ -60,11 +60,10 @@ internal sealed partial class SubscriptionHub(PostgresEventStore store, ILogger 
                 sub.Missed = false;
                 while (true)
                 {
-                    var (events, head) = await store.ReadPageAsync(pos, filter, pageSize, ct: ct).ConfigureAwait(false);
-                    var through = events.Count == pageSize ? events[^1].Position : Math.Max(head, pos);
-                    if (events.Count > 0 || through > pos) yield return new SubscriptionBatch(events, through, false);
-                    pos = through;
-                    if (events.Count < pageSize) break;
+                    var (events, through, head) = await store.ReadPageAsync(pos, filter, pageSize, ct: ct).ConfigureAwait(false);
+                    if (through > pos) yield return new SubscriptionBatch(events, through, false);
+                    pos = Math.Max(pos, through);
+                    if (pos >= head) break;
                 }
                 yield return new SubscriptionBatch([], pos, true);
 
@@ -171,7 +170,7 @@ internal sealed partial class SubscriptionHub(PostgresEventStore store, ILogger 
                         target = published;
                         break;
                     }
-                    var (events, head) = await store.ReadPageAsync(published, null, store.Options.ReadPageSize, ct: stopping).ConfigureAwait(false);
+                    var (events, _, head) = await store.ReadPageAsync(published, null, store.Options.ReadPageSize, ct: stopping).ConfigureAwait(false);
                     if (events.Count > 0)
                     {
                         Publish(new Run(events));
