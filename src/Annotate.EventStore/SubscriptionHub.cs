@@ -44,7 +44,7 @@ internal sealed partial class SubscriptionHub(PostgresEventStore store, ILogger 
         if (Volatile.Read(ref _started) is not null) _inputs.Writer.TryWrite(new HubInput(committed, 0));
     }
 
-    public async IAsyncEnumerable<SubscriptionBatch> SubscribeAsync(long fromPositionExclusive, EventFilter? filter,
+    public async IAsyncEnumerable<SubscriptionBatch> SubscribeAsync(long fromPositionExclusive, EventFilter? filter, int pageSize,
         [EnumeratorCancellation] CancellationToken ct)
     {
         var sub = new Subscriber(store.Options.SubscriberBuffer);
@@ -53,7 +53,6 @@ internal sealed partial class SubscriptionHub(PostgresEventStore store, ILogger 
         {
             await EnsureStartedAsync().WaitAsync(ct).ConfigureAwait(false);
             var pos = fromPositionExclusive;
-            var pageSize = store.Options.ReadPageSize;
             while (true)
             {
                 // Catch-up: read the table until a short page says we have reached its head.
