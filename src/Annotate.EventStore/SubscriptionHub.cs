@@ -87,7 +87,8 @@ internal sealed partial class SubscriptionHub(PostgresEventStore store, ILogger 
                         continue;
                     }
                     if (sub.Missed) break;                        // runs were dropped while we were slow
-                    await sub.Channel.Reader.WaitToReadAsync(ct).ConfigureAwait(false);
+                    if (!await sub.Channel.Reader.WaitToReadAsync(ct).ConfigureAwait(false))
+                        throw new ObjectDisposedException(nameof(PostgresEventStore), "The event store was disposed while subscribed.");
                 }
             }
         }
@@ -232,6 +233,7 @@ internal sealed partial class SubscriptionHub(PostgresEventStore store, ILogger 
     public async ValueTask DisposeAsync()
     {
         _inputs.Writer.TryComplete();
+        foreach (var sub in Volatile.Read(ref _subscribers)) sub.Channel.Writer.TryComplete();
         foreach (var t in new[] { _loop, _listener })
         {
             if (t is null) continue;
