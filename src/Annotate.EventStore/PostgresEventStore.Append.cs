@@ -178,6 +178,7 @@ public sealed partial class PostgresEventStore
             var versions = new Dictionary<string, long>(StringComparer.Ordinal);
             var existing = new Dictionary<Guid, (string Stream, long Version, long Position, byte[] Hash)>();
 
+            var t0 = System.Diagnostics.Stopwatch.GetTimestamp();
             // Round trip 1: begin, take the head lock, then (after it is granted) read the clock, versions and known ids.
             await using (var read = new NpgsqlBatch(conn))
             {
@@ -207,6 +208,7 @@ public sealed partial class PostgresEventStore
                     existing[r.GetGuid(0)] = (r.GetString(1), r.GetInt64(2), r.GetInt64(3), r.GetFieldValue<byte[]>(4));
             }
 
+            var t1 = System.Diagnostics.Stopwatch.GetTimestamp();
             var results = new List<(PendingAppend, AppendResult?, Exception?)>(batch.Count);
             var committed = new List<RecordedEvent>();
             var articles = new List<string?>();
@@ -267,6 +269,7 @@ public sealed partial class PostgresEventStore
                 return new BatchOutcome(results, committed);
             }
 
+            var t2 = System.Diagnostics.Stopwatch.GetTimestamp();
             // Round trip 2: insert, move the streams and the head, notify other instances, commit.
             await using (var write = new NpgsqlBatch(conn))
             {
@@ -308,7 +311,7 @@ public sealed partial class PostgresEventStore
                 write.BatchCommands.Add(new NpgsqlBatchCommand("COMMIT"));
                 await write.ExecuteNonQueryAsync(_stopping.Token).ConfigureAwait(false);
             }
-            Statistics.Add(committed.Count);
+            Statistics.Add(committed.Count, t1 - t0, System.Diagnostics.Stopwatch.GetTimestamp() - t2);
             return new BatchOutcome(results, committed);
         }
         catch

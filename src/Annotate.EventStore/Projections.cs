@@ -201,7 +201,9 @@ public sealed partial class ProjectionRunner : IAsyncDisposable
             {
                 var stored = await LoadCheckpointAsync(name, stopping).ConfigureAwait(false);
                 state.SetProcessed(stored, generation);
-                await foreach (var batch in _store.SubscribeBatchesAsync(stored, null, restart.Token).ConfigureAwait(false))
+                // Larger catch-up pages than plain readers: each page costs one load and one upsert of the documents it
+                // touches, so a rebuild does fewer of them.
+                await foreach (var batch in _store.SubscribeBatchesAsync(stored, null, restart.Token, 4 * _store.Options.ReadPageSize).ConfigureAwait(false))
                 {
                     if (batch.Through <= state.Processed) continue;
                     var matched = filter.IsEmpty ? batch.Events : batch.Events.Where(filter.Matches).ToList();
