@@ -40,6 +40,7 @@ public sealed partial class ProjectionRunner : IAsyncDisposable
     private readonly ILogger _logger;
     private readonly Dictionary<string, State> _states;
     private readonly CancellationTokenSource _stopping = new();
+    private int _disposed;
     private readonly List<Task> _loops = [];
 
     public ProjectionRunner(PostgresEventStore store, IEnumerable<IProjection> projections, ILoggerFactory? loggerFactory = null)
@@ -326,6 +327,8 @@ public sealed partial class ProjectionRunner : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        // Idempotent: the server's hosted service stops the runner before the database goes, then the container disposes it again.
+        if (Interlocked.Exchange(ref _disposed, 1) == 1) return;
         await _stopping.CancelAsync().ConfigureAwait(false);
         foreach (var loop in _loops)
         {
