@@ -170,6 +170,14 @@ internal sealed class GrpcCall<TRequest, TResponse> : IClientCall
     public Task<Metadata> ResponseHeadersAsync { get; }
     public bool IsFinished => _status is not null;
 
+    /// <summary>Writing to a call that already has its status is pointless: report that status.</summary>
+    public void ThrowIfFinished()
+    {
+        if (_status is null) return;
+        if (_error is not null) throw _error;
+        throw new InvalidOperationException("The call has already finished.");
+    }
+
     public StatusCode GetStatus() => _status ?? throw new InvalidOperationException("The call has not finished yet.");
     public Metadata GetTrailers() => _trailers ?? throw new InvalidOperationException("Trailers are available once the call has finished.");
 
@@ -387,6 +395,7 @@ internal sealed class ClientRequestStream<TRequest, TResponse> : IClientStreamWr
     {
         ArgumentNullException.ThrowIfNull(message);
         if (_completed) throw new InvalidOperationException("The request stream was already completed.");
+        _call.ThrowIfFinished();
         using var linked = cancellationToken.CanBeCanceled ? CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _call.Token) : null;
         var token = linked?.Token ?? _call.Token;
         try

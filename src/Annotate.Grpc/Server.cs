@@ -349,6 +349,13 @@ internal sealed partial class GrpcEndpoint(IMethod method, Func<ServerCallContex
 
     public static Task UnimplementedAsync(HttpContext http, GrpcServiceRegistry registry)
     {
+        // Not a gRPC request at all: this route must not change what the host answers for
+        // other unknown paths.
+        if (!IsGrpcContentType(http.Request.ContentType))
+        {
+            http.Response.StatusCode = StatusCodes.Status404NotFound;
+            return Task.CompletedTask;
+        }
         if (!CheckRequest(http, out _)) return Task.CompletedTask;
         var service = (string?)http.Request.RouteValues["service"] ?? "";
         var detail = registry.IsMapped(service)

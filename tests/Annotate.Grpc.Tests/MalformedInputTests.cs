@@ -143,6 +143,21 @@ public sealed class MalformedInputTests(EchoServerFixture server) : IClassFixtur
     }
 
     [Fact]
+    public async Task Non_grpc_request_to_an_unknown_path_is_a_plain_404()
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, new Uri(new Uri(server.Host.Address), "/some/page"))
+        {
+            Version = HttpVersion.Version20,
+            VersionPolicy = HttpVersionPolicy.RequestVersionExact,
+        };
+
+        using var response = await _http.SendAsync(request, CancellationToken.None);
+
+        Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
+        Assert.False(response.Headers.Contains("grpc-status"));
+    }
+
+    [Fact]
     public async Task Grpc_content_type_with_a_subtype_is_accepted()
     {
         var (status, _) = await SendAsync(RawGrpc.Frame(new EchoRequest().ToByteArray()),
@@ -213,6 +228,45 @@ public sealed class MalformedInputTests(EchoServerFixture server) : IClassFixtur
         Assert.Equal("aborted", await handlerEnded.Task.WaitAsync(TimeSpan.FromSeconds(10)));
         await Eventually.TrueAsync(() => handlerToken.IsCancellationRequested, "the handler's token is cancelled");
         using var channel = host.Channel();
+        Assert.Equal("after", (await channel.UnaryAsync(EchoService.Unary, new EchoRequest { Message = "after" })).Message);
+    }
+
+    [Fact]
+    public async Task Many_abandoned_streams_leave_no_handler_running()
+    {
+        var active = 0;
+        var started = 0;
+        await using var host = await TestHost.StartAsync(map: StatusDeadlineCancellationTests.EchoWith(
+            (r, _) => Task.FromResult(new EchoResponse { Message = r.Message }),
+            async (requests, responses, ctx) =>
+            {
+                Interlocked.Increment(ref active);
+                Interlocked.Increment(ref started);
+                try
+                {
+                    while (await requests.MoveNext(ctx.CancellationToken))
+                        await responses.WriteAsync(new EchoResponse { Message = requests.Current.Message });
+                }
+                finally
+                {
+                    Interlocked.Decrement(ref active);
+                }
+            }));
+        using var channel = host.Channel();
+
+        var calls = new List<AsyncDuplexStreamingCall<EchoRequest, EchoResponse>>();
+        for (var i = 0; i < 50; i++)
+        {
+            var call = channel.Duplex(EchoService.Bidi);
+            await call.RequestStream.WriteAsync(new EchoRequest { Message = "x" });
+            Assert.True(await call.ResponseStream.MoveNext());
+            calls.Add(call);
+        }
+        Assert.Equal(50, Volatile.Read(ref active));
+        foreach (var call in calls) call.Dispose();
+
+        await Eventually.TrueAsync(() => Volatile.Read(ref active) == 0, "every abandoned handler has ended");
+        Assert.Equal(50, Volatile.Read(ref started));
         Assert.Equal("after", (await channel.UnaryAsync(EchoService.Unary, new EchoRequest { Message = "after" })).Message);
     }
 

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Runs the interop suites (Debian's python3-grpcio and npm's @grpc/grpc-js) against
-# one interop server started here on a free port, and writes JUnit XML results.
+# Runs the interop suites (Debian's python3-grpcio and npm's @grpc/grpc-js) against an
+# interop server started here on a free port, twice: over cleartext HTTP/2 (h2c) and
+# over TLS (HTTP/2 by ALPN, with a throwaway certificate made here), and writes JUnit XML.
 #
 #   tests/interop/run.sh <results-dir> [server]
 #
@@ -9,14 +10,16 @@
 #         "grpc-js" to run the suites against tests/interop/node/echo-server.js instead
 #         (the reference implementation the suites were validated against).
 # Environment: INTEROP_MAX_MESSAGE_SIZE (default 1048576) is given to the server as
-#         --max-message-size and to the suites; INTEROP_SKIP_INSTALL=1 skips installs.
+#         --max-message-size and to the suites; INTEROP_TLS=0 skips the TLS pass;
+#         INTEROP_SKIP_INSTALL=1 skips installs.
 #
 # Writes into <results-dir>:
-#   interop-python.xml  JUnit XML, one <testcase> per Python test
-#   interop-node.xml    JUnit XML from node's test runner, one <testcase> per test
-#   interop-server.log  the server's output
-# Prints "python: N passed, N failed, N skipped" and "node: N passed, N failed, N skipped".
-# Exits non-zero when the server does not start or any case failed.
+#   interop-python.xml, interop-python-tls.xml  JUnit XML, one <testcase> per Python test
+#   interop-node.xml, interop-node-tls.xml      JUnit XML from node's test runner, one <testcase> per test
+#   interop-server.log, interop-server-tls.log  the server's output
+# Prints one "<suite>: N passed, N failed, N skipped" line per suite and pass
+# (python, node, python-tls, node-tls). Exits non-zero when a server does not start
+# or any case failed.
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -34,6 +37,7 @@ install_prerequisites() {
   local missing=()
   /usr/bin/python3 -c 'import grpc, google.protobuf' 2>/dev/null || missing+=(python3-grpcio python3-protobuf)
   command -v protoc >/dev/null 2>&1 || missing+=(protobuf-compiler)
+  command -v openssl >/dev/null 2>&1 || missing+=(openssl)
   if ((${#missing[@]})); then
     log "installing ${missing[*]}"
     export DEBIAN_FRONTEND=noninteractive
@@ -50,7 +54,6 @@ install_prerequisites() {
 }
 if [[ "${INTEROP_SKIP_INSTALL:-0}" != 1 ]]; then install_prerequisites; fi
 
-# --- server -------------------------------------------------------------------------------
 if [[ -z "$server" ]]; then
   for config in Release Debug; do
     candidate="$repo/tests/Annotate.Grpc.InteropServer/bin/$config/net10.0/Annotate.Grpc.InteropServer.dll"
@@ -59,7 +62,7 @@ if [[ -z "$server" ]]; then
   [[ -n "$server" ]] || { log "no built Annotate.Grpc.InteropServer.dll found (build tests/Annotate.Grpc.InteropServer -c Release)"; exit 1; }
 fi
 
-server_log="$results/interop-server.log"
+# --- server -------------------------------------------------------------------------------
 server_pid=""
 stop_server() {
   if [[ -n "$server_pid" ]] && kill -0 "$server_pid" 2>/dev/null; then
@@ -68,54 +71,78 @@ stop_server() {
     kill -9 "$server_pid" 2>/dev/null || true
     wait "$server_pid" 2>/dev/null || true
   fi
+  server_pid=""
 }
-trap stop_server EXIT
+tls_dir="$(mktemp -d)"
+trap 'stop_server; rm -rf "$tls_dir"' EXIT
 
-# Emptied here, not by the background job's redirection: that one runs asynchronously and
-# the port poll below could read a previous run's log.
-: >"$server_log"
-if [[ "$server" == grpc-js ]]; then
-  log "starting grpc-js echo server"
-  node "$here/node/echo-server.js" --port 0 --max-message-size "$max_size" >"$server_log" 2>&1 &
-else
-  log "starting $server"
-  dotnet "$server" --urls http://127.0.0.1:0 --max-message-size "$max_size" >"$server_log" 2>&1 &
-fi
-server_pid=$!
+# start_server <log> [tls]: starts the server, waits for its "listening on" line and sets
+# INTEROP_TARGET. Returns non-zero (after showing the log) when it does not come up.
+start_server() {
+  local server_log="$1" tls="${2:-}" args=()
+  # Emptied here, not by the background job's redirection: that one runs asynchronously
+  # and the port poll below could read a previous run's log.
+  : >"$server_log"
+  if [[ "$server" == grpc-js ]]; then
+    [[ -n "$tls" ]] && args=(--tls-cert "$tls_dir/cert.pem" --tls-key "$tls_dir/key.pem")
+    log "starting grpc-js echo server ${tls:+(TLS)}"
+    node "$here/node/echo-server.js" --port 0 --max-message-size "$max_size" "${args[@]}" >"$server_log" 2>&1 &
+  else
+    local url=http://127.0.0.1:0
+    if [[ -n "$tls" ]]; then args=(--tls-cert "$tls_dir/server.pfx" --tls-password interop); url=https://127.0.0.1:0; fi
+    log "starting $server ${tls:+(TLS)}"
+    dotnet "$server" --urls "$url" --max-message-size "$max_size" "${args[@]}" >"$server_log" 2>&1 &
+  fi
+  server_pid=$!
+  local port=""
+  for _ in $(seq 600); do # up to 60 s: a cold dotnet start on a busy machine is slow
+    port="$(sed -n 's#^listening on https\{0,1\}://127\.0\.0\.1:\([0-9][0-9]*\).*#\1#p' "$server_log" | head -n1)"
+    [[ -n "$port" ]] && break
+    kill -0 "$server_pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  if [[ -z "$port" ]]; then
+    log "the interop server did not report its port; its output:"
+    cat "$server_log" >&2
+    return 1
+  fi
+  export INTEROP_TARGET="127.0.0.1:$port"
+  log "server ready at $INTEROP_TARGET${tls:+ (TLS)} (max message size $max_size)"
+}
 
-port=""
-for _ in $(seq 600); do # up to 60 s: a cold dotnet start on a busy machine is slow
-  port="$(sed -n 's#^listening on http://127\.0\.0\.1:\([0-9][0-9]*\).*#\1#p' "$server_log" | head -n1)"
-  [[ -n "$port" ]] && break
-  kill -0 "$server_pid" 2>/dev/null || break
-  sleep 0.1
-done
-if [[ -z "$port" ]]; then
-  log "the interop server did not report its port; its output:"
-  cat "$server_log" >&2
-  exit 1
-fi
-export INTEROP_TARGET="127.0.0.1:$port"
-export INTEROP_MAX_MESSAGE_SIZE="$max_size"
-log "server ready at $INTEROP_TARGET (max message size $max_size)"
+# A self-signed certificate for "localhost" and 127.0.0.1, as PEM (grpc-js server and both
+# clients' trust root) and PKCS#12 (our server).
+make_certificate() {
+  openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=localhost \
+    -addext "subjectAltName=DNS:localhost,IP:127.0.0.1" \
+    -keyout "$tls_dir/key.pem" -out "$tls_dir/cert.pem" 2>/dev/null
+  openssl pkcs12 -export -in "$tls_dir/cert.pem" -inkey "$tls_dir/key.pem" \
+    -out "$tls_dir/server.pfx" -passout pass:interop 2>/dev/null
+}
 
 # --- suites -------------------------------------------------------------------------------
 status=0
-/usr/bin/python3 "$here/python/run_suite.py" --junit "$results/interop-python.xml" || status=1
 
-node --test --test-concurrency=1 \
-  --test-reporter=spec --test-reporter-destination=stdout \
-  --test-reporter=junit --test-reporter-destination="$results/interop-node.xml" \
-  "$here/node/test/interop.test.js" || status=1
+# run_suites <suffix>: both suites against $INTEROP_TARGET; reports named python<suffix>, node<suffix>.
+run_suites() {
+  local suffix="$1"
+  export INTEROP_MAX_MESSAGE_SIZE="$max_size"
+  /usr/bin/python3 "$here/python/run_suite.py" --junit "$results/interop-python$suffix.xml" --label "python$suffix" || status=1
 
-# Node's JUnit file has no totals on <testsuites>: count its test cases for the summary line.
-/usr/bin/python3 - "$results/interop-node.xml" <<'EOF' || status=1
+  node --test --test-concurrency=1 \
+    --test-reporter=spec --test-reporter-destination=stdout \
+    --test-reporter=junit --test-reporter-destination="$results/interop-node$suffix.xml" \
+    "$here/node/test/interop.test.js" || status=1
+
+  # Node's JUnit file has no totals on <testsuites>: count its test cases for the summary line.
+  /usr/bin/python3 - "$results/interop-node$suffix.xml" "node$suffix" <<'EOF' || status=1
 import sys
 from xml.etree import ElementTree as ET
+label = sys.argv[2]
 try:
-    cases = ET.parse(sys.argv[1]).getroot().iter("testcase")
+    cases = list(ET.parse(sys.argv[1]).getroot().iter("testcase"))
 except (OSError, ET.ParseError) as error:
-    print(f"node: 0 passed, 1 failed (no readable JUnit report: {error})")
+    print(f"{label}: 0 passed, 1 failed (no readable JUnit report: {error})")
     sys.exit(1)
 passed = failed = skipped = 0
 for case in cases:
@@ -125,13 +152,37 @@ for case in cases:
         skipped += 1
     else:
         passed += 1
-print(f"node: {passed} passed, {failed} failed, {skipped} skipped")
+print(f"{label}: {passed} passed, {failed} failed, {skipped} skipped")
 sys.exit(1 if failed or not passed else 0)
 EOF
+}
 
-if ! kill -0 "$server_pid" 2>/dev/null; then
-  log "the interop server died during the suites; its output:"
-  tail -n 50 "$server_log" >&2
+# check_server_alive <log>: a server that died during the suites fails the run.
+check_server_alive() {
+  if [[ -z "$server_pid" ]] || ! kill -0 "$server_pid" 2>/dev/null; then
+    log "the interop server died during the suites; its output:"
+    tail -n 50 "$1" >&2
+    status=1
+  fi
+}
+
+if start_server "$results/interop-server.log"; then
+  run_suites ""
+  check_server_alive "$results/interop-server.log"
+else
   status=1
+fi
+stop_server
+unset INTEROP_TARGET
+
+if [[ "${INTEROP_TLS:-1}" != 0 ]]; then
+  make_certificate
+  if start_server "$results/interop-server-tls.log" tls; then
+    INTEROP_TLS_ROOT="$tls_dir/cert.pem" run_suites "-tls"
+    check_server_alive "$results/interop-server-tls.log"
+  else
+    status=1
+  fi
+  stop_server
 fi
 exit "$status"

@@ -9,12 +9,14 @@
 //
 // Command line (same contract as the C# server):
 //   node echo-server.js --port <n> [--host 127.0.0.1] [--max-message-size <bytes>]
+//                       [--tls-cert <cert.pem> --tls-key <key.pem>] [--exit-on-stdin-close]
 // Port 0 picks a free port. When ready it prints exactly one stdout line:
-//   listening on http://127.0.0.1:<port>
+//   listening on http://127.0.0.1:<port>        (https:// with --tls-cert)
 // It stops on SIGTERM/SIGINT or when stdin closes (when --exit-on-stdin-close is given),
 // so a parent process that dies does not leave it running.
 'use strict';
 
+const fs = require('node:fs');
 const path = require('node:path');
 const grpc = require('@grpc/grpc-js');
 const protoLoader = require('@grpc/proto-loader');
@@ -34,7 +36,7 @@ const FILES = {
 };
 
 function parseArgs(argv) {
-  const options = { port: 0, host: '127.0.0.1', maxMessageSize: 4 * 1024 * 1024, exitOnStdinClose: false };
+  const options = { port: 0, host: '127.0.0.1', maxMessageSize: 4 * 1024 * 1024, exitOnStdinClose: false, tlsCert: null, tlsKey: null };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     const next = () => {
@@ -45,10 +47,13 @@ function parseArgs(argv) {
     else if (arg === '--host') options.host = next();
     else if (arg === '--max-message-size') options.maxMessageSize = Number.parseInt(next(), 10);
     else if (arg === '--exit-on-stdin-close') options.exitOnStdinClose = true;
+    else if (arg === '--tls-cert') options.tlsCert = next();
+    else if (arg === '--tls-key') options.tlsKey = next();
     else throw new Error(`unknown argument ${arg}`);
   }
   if (!Number.isInteger(options.port) || options.port < 0) throw new Error('--port must be a non-negative integer');
   if (!Number.isInteger(options.maxMessageSize) || options.maxMessageSize <= 0) throw new Error('--max-message-size must be positive');
+  if (!options.tlsCert !== !options.tlsKey) throw new Error('--tls-cert and --tls-key go together');
   return options;
 }
 
@@ -374,12 +379,16 @@ function main() {
   server.addService(proto(packages.reflectionV1).grpc.reflection.v1.ServerReflection.service, reflection);
   server.addService(proto(packages.reflectionV1alpha).grpc.reflection.v1alpha.ServerReflection.service, reflection);
 
-  server.bindAsync(`${options.host}:${options.port}`, grpc.ServerCredentials.createInsecure(), (err, port) => {
+  const credentials = options.tlsCert
+    ? grpc.ServerCredentials.createSsl(null, [{ cert_chain: fs.readFileSync(options.tlsCert), private_key: fs.readFileSync(options.tlsKey) }])
+    : grpc.ServerCredentials.createInsecure();
+  const scheme = options.tlsCert ? 'https' : 'http';
+  server.bindAsync(`${options.host}:${options.port}`, credentials, (err, port) => {
     if (err) {
       process.stderr.write(`bind failed: ${err.message}\n`);
       process.exit(1);
     }
-    process.stdout.write(`listening on http://${options.host}:${port}\n`);
+    process.stdout.write(`listening on ${scheme}://${options.host}:${port}\n`);
   });
 
   const stop = () => server.tryShutdown(() => process.exit(0));

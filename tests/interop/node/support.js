@@ -2,6 +2,7 @@
 // promise wrappers that also capture response headers, trailers and status.
 'use strict';
 
+const fs = require('node:fs');
 const path = require('node:path');
 const grpc = require('@grpc/grpc-js');
 const protoLoader = require('@grpc/proto-loader');
@@ -43,8 +44,24 @@ function channelOptions(extra = {}) {
 
 const GZIP_CHANNEL = { 'grpc.default_compression_algorithm': 2 /* gzip */ };
 
+// INTEROP_TLS_ROOT names the PEM certificate that signed the server's: the suite then
+// speaks TLS (HTTP/2 negotiated by ALPN); the certificate is issued to "localhost".
+function credentials() {
+  const root = process.env.INTEROP_TLS_ROOT;
+  return root ? grpc.credentials.createSsl(fs.readFileSync(root)) : grpc.credentials.createInsecure();
+}
+
+function tlsOptions() {
+  return process.env.INTEROP_TLS_ROOT ? { 'grpc.ssl_target_name_override': 'localhost', 'grpc.default_authority': 'localhost' } : {};
+}
+
 function makeClient(Client, extraOptions) {
-  return new Client(target(), grpc.credentials.createInsecure(), channelOptions(extraOptions));
+  return new Client(target(), credentials(), channelOptions({ ...tlsOptions(), ...extraOptions }));
+}
+
+// A bare client for calls by path (unknown methods, types built from reflection).
+function makeGenericClient() {
+  return new grpc.Client(target(), credentials(), channelOptions(tlsOptions()));
 }
 
 function waitReady(client, seconds = 10) {
@@ -118,6 +135,7 @@ module.exports = {
   target,
   maxMessageSize,
   makeClient,
+  makeGenericClient,
   waitReady,
   metadataOf,
   deadlineIn,

@@ -37,6 +37,15 @@ def target():
     return value
 
 
+def tls_root():
+    """PEM bytes of the certificate that signed the server's (INTEROP_TLS_ROOT), or None for cleartext."""
+    path = os.environ.get("INTEROP_TLS_ROOT")
+    if not path:
+        return None
+    with open(path, "rb") as f:
+        return f.read()
+
+
 def max_message_size():
     """The server's configured maximum message size (both directions)."""
     return int(os.environ.get("INTEROP_MAX_MESSAGE_SIZE", DEFAULT_MAX_MESSAGE_SIZE))

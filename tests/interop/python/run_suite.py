@@ -3,7 +3,7 @@
     INTEROP_TARGET=127.0.0.1:50051 /usr/bin/python3 run_suite.py [--junit FILE] [-k PATTERN]
 
 Prints unittest's verbose progress, then one closing line
-"python: N passed, N failed, N skipped"; exits 1 when anything failed or errored
+"python: N passed, N failed, N skipped" (the label is --label); exits 1 when anything failed or errored
 (and when no test ran at all).
 """
 
@@ -71,10 +71,10 @@ class RecordingResult(unittest.TextTestResult):
         self._record(test, "failure", "unexpected success")
 
 
-def write_junit(path, records, elapsed):
+def write_junit(path, records, elapsed, label):
     counts = {k: sum(1 for r in records.values() if r["outcome"] == k) for k in ("passed", "failure", "error", "skipped")}
     suite = ET.Element("testsuite", {
-        "name": "interop-python",
+        "name": f"interop-{label}",
         "tests": str(len(records)),
         "failures": str(counts["failure"]),
         "errors": str(counts["error"]),
@@ -100,6 +100,7 @@ def write_junit(path, records, elapsed):
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--junit", help="write a JUnit XML report here")
+    parser.add_argument("--label", default="python", help="name of the closing line and of the JUnit suite")
     parser.add_argument("-k", dest="patterns", action="append", help="only tests whose name contains this (unittest -k)")
     args = parser.parse_args()
 
@@ -122,9 +123,9 @@ def main():
         result.records[f"loader.error{len(result.records)}"] = {"test": None, "outcome": "error", "detail": error, "time": 0.0}
     counts = {k: sum(1 for r in result.records.values() if r["outcome"] == k) for k in ("passed", "failure", "error", "skipped")}
     if args.junit:
-        write_junit(args.junit, result.records, elapsed)
+        write_junit(args.junit, result.records, elapsed, args.label)
     failed = counts["failure"] + counts["error"]
-    print(f"python: {counts['passed']} passed, {failed} failed, {counts['skipped']} skipped")
+    print(f"{args.label}: {counts['passed']} passed, {failed} failed, {counts['skipped']} skipped")
     return 0 if failed == 0 and counts["passed"] > 0 else 1
 
 

@@ -23,6 +23,7 @@ from interop_support import (
     reflection_v1_pb2,
     reflection_v1alpha_pb2,
     target,
+    tls_root,
 )
 
 NON_ASCII_MESSAGE = "Zugriff verweigert: Überprüfung – ошибка ✓"
@@ -42,7 +43,12 @@ def channel_options():
 
 
 def open_channel(compression=None):
-    return grpc.insecure_channel(target(), options=channel_options(), compression=compression)
+    root = tls_root()
+    if root is None:
+        return grpc.insecure_channel(target(), options=channel_options(), compression=compression)
+    # TLS with HTTP/2 by ALPN; the test certificate is issued to "localhost".
+    options = channel_options() + [("grpc.ssl_target_name_override", "localhost")]
+    return grpc.secure_channel(target(), grpc.ssl_channel_credentials(root_certificates=root), options=options, compression=compression)
 
 
 class EchoStubs:

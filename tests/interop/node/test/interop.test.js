@@ -8,7 +8,7 @@ const assert = require('node:assert/strict');
 const descriptor = require('protobufjs/ext/descriptor');
 const protobuf = require('protobufjs');
 const {
-  grpc, protos, maxMessageSize, makeClient, waitReady, metadataOf, deadlineIn, callUnary, collect, GZIP_CHANNEL,
+  grpc, protos, maxMessageSize, makeClient, makeGenericClient, waitReady, metadataOf, deadlineIn, callUnary, collect, GZIP_CHANNEL,
 } = require('../support');
 
 const NON_ASCII_MESSAGE = 'Zugriff verweigert: Überprüfung – ошибка ✓';
@@ -181,7 +181,7 @@ describe('status', () => {
   });
 
   it('unknown method is unimplemented', async () => {
-    const generic = new grpc.Client(client.getChannel().getTarget(), grpc.credentials.createInsecure());
+    const generic = makeGenericClient();
     try {
       const err = await rejection(new Promise((resolve, reject) => {
         generic.makeUnaryRequest('/interop.v1.Echo/NoSuchMethod', (x) => x, (x) => x, Buffer.alloc(0), (e, r) => (e ? reject(e) : resolve(r)));
@@ -193,7 +193,7 @@ describe('status', () => {
   });
 
   it('unknown service is unimplemented', async () => {
-    const generic = new grpc.Client(client.getChannel().getTarget(), grpc.credentials.createInsecure());
+    const generic = makeGenericClient();
     try {
       const err = await rejection(new Promise((resolve, reject) => {
         generic.makeUnaryRequest('/interop.v1.NoSuchService/Unary', (x) => x, (x) => x, Buffer.alloc(0), (e, r) => (e ? reject(e) : resolve(r)));
@@ -496,7 +496,7 @@ for (const [version, pkg, serviceName] of [
       const root = protobuf.Root.fromDescriptor(set);
       const Request = root.lookupType('interop.v1.EchoRequest');
       const Response = root.lookupType('interop.v1.EchoResponse');
-      const generic = new grpc.Client(client.getChannel().getTarget(), grpc.credentials.createInsecure());
+      const generic = makeGenericClient();
       try {
         const answer = await new Promise((resolve, reject) => generic.makeUnaryRequest(
           '/interop.v1.Echo/Unary',

@@ -1,0 +1,41 @@
+using Annotate.Contracts.V1;
+using Annotate.Domain.Analysts;
+using Annotate.Domain.Events;
+using Annotate.Server.Infrastructure;
+using MediatR;
+
+using Role = Annotate.Domain.Events.Role;
+
+using AnalystDecisions = Annotate.Domain.Analysts.Analyst;
+namespace Annotate.Server.Features.Admin;
+
+/// <summary>
+/// Issues a bearer token (admin). The secret is answered once and stored only as a hash, so a retried
+/// request cannot show it again: it is refused, and the admin issues a new token instead.
+/// </summary>
+public static class IssueToken
+{
+    [Requires(Role.Admin)]
+    public sealed record Command(IssueTokenRequest Request) : IRequest<IssueTokenResponse>;
+
+    public sealed class Handler(Commands commands, Views views) : IRequestHandler<Command, IssueTokenResponse>
+    {
+        public async Task<IssueTokenResponse> Handle(Command command, CancellationToken ct)
+        {
+            var r = command.Request;
+            Commands.RequireRequestId(r.RequestId);
+            if ((await commands.PriorEventsAsync(r.RequestId, ct)).Count > 0)
+            {
+                throw new DomainException(Domain.Errors.DomainError.FailedPrecondition(
+                    "This request already issued a token, whose secret was shown once and is not stored; revoke it and issue a new one with a new request id."));
+            }
+            var (tokenId, secret) = Authentication.NewToken();
+            DateTimeOffset? expires = r.ExpiresAt is { } e ? e.ToDateTimeOffset() : null;
+            var result = await commands.RunAsync(r.RequestId, Streams.Analyst(r.AnalystId), null, AnalystState.Initial, AnalystDecisions.Evolve,
+                state => AnalystDecisions.Decide(state, new Domain.Analysts.IssueToken(r.AnalystId, Authentication.HashSecret(secret), expires, r.Label), commands.Context(tokenId)), ct);
+            var doc = await views.GetAsync(Projections.Access, $"token:{tokenId}", ct)
+                ?? throw new InvalidOperationException("An issued token is missing from the access view.");
+            return new IssueTokenResponse { Token = AnalystViews.TokenToProto(doc), Secret = $"{tokenId}.{secret}", Result = result };
+        }
+    }
+}

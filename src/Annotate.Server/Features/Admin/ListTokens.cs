@@ -1,0 +1,27 @@
+using Annotate.Contracts.V1;
+using Annotate.Domain.Events;
+using Annotate.Server.Infrastructure;
+using MediatR;
+
+using Role = Annotate.Domain.Events.Role;
+
+namespace Annotate.Server.Features.Admin;
+
+/// <summary>Tokens (never their secrets), newest first (admin).</summary>
+public static class ListTokens
+{
+    [Requires(Role.Admin)]
+    public sealed record Query(ListTokensRequest Request) : IRequest<ListTokensResponse>;
+
+    public sealed class Handler(Views views) : IRequestHandler<Query, ListTokensResponse>
+    {
+        public async Task<ListTokensResponse> Handle(Query query, CancellationToken ct)
+        {
+            var analyst = query.Request.AnalystId;
+            var docs = await views.ListAsync(Projections.Access, "token:", string.IsNullOrEmpty(analyst) ? null : "analystId", analyst, ct);
+            var response = new ListTokensResponse();
+            response.Tokens.AddRange(docs.Select(AnalystViews.TokenToProto).OrderByDescending(t => t.IssuedAt).ThenBy(t => t.TokenId, StringComparer.Ordinal));
+            return response;
+        }
+    }
+}

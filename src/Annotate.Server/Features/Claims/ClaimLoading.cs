@@ -1,0 +1,22 @@
+using Annotate.Domain.Events;
+using Annotate.Server.Infrastructure;
+
+namespace Annotate.Server.Features.Claims;
+
+/// <summary>A claim's article and its opening event, which lives in the article's claim stream (see <see cref="Streams"/>).</summary>
+public sealed record LoadedClaim(string ClaimId, string ArticleId, IReadOnlyList<IDomainEvent> Opening);
+
+public static class ClaimLoading
+{
+    public static async Task<LoadedClaim> LoadAsync(Views views, Commands commands, string claimId, CancellationToken ct)
+    {
+        if (string.IsNullOrEmpty(claimId)) throw ErrorMapping.Invalid("claim_id is required.");
+        var doc = await views.ClaimDocumentAsync(claimId, ct);
+        var opened = doc["openedPosition"]!.GetValue<long>();
+        await foreach (var e in views.Store.ReadAllAsync(opened - 1, null, 1, opened, null, ct))
+        {
+            return new LoadedClaim(claimId, doc["articleId"]!.GetValue<string>(), [EventCodec.Decode(e)]);
+        }
+        throw new InvalidOperationException($"The opening event of claim {claimId} at position {opened} is missing.");
+    }
+}

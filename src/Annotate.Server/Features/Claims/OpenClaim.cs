@@ -1,0 +1,66 @@
+using Annotate.Contracts.V1;
+using Annotate.Domain.Claims;
+using Annotate.Domain.Events;
+using Annotate.EventStore;
+using Annotate.Server.Infrastructure;
+using MediatR;
+
+using Role = Annotate.Domain.Events.Role;
+
+namespace Annotate.Server.Features.Claims;
+
+/// <summary>
+/// Opens a claim on a span (analyst), or answers the existing claim covering the same text. The decision is
+/// taken against the article's claim stream and appended at the version it read, so two analysts racing for
+/// the same span (on any replicas) serialize: the second decides again and finds the first's claim.
+/// </summary>
+public static class OpenClaim
+{
+    [Requires(Role.Analyst)]
+    public sealed record Command(OpenClaimRequest Request) : IRequest<OpenClaimResponse>;
+
+    public sealed class Handler(Commands commands, Views views) : IRequestHandler<Command, OpenClaimResponse>
+    {
+        public async Task<OpenClaimResponse> Handle(Command command, CancellationToken ct)
+        {
+            var r = command.Request;
+            var id = commands.NewId("c", r.RequestId);
+            var document = await views.DocumentAsync(r.ArticleId, ct);
+            var selector = Mapping.ToDomain(r.Selector);
+            var stream = Streams.ArticleClaims(r.ArticleId);
+            for (var attempt = 1; ; attempt++)
+            {
+                var loaded = await commands.LoadAsync(stream, ClaimIndex.Empty(r.ArticleId), ClaimIndex.Evolve, ct);
+                var outcome = Claim.Decide(loaded.State, new Domain.Claims.OpenClaim(r.ArticleId, document, selector, r.Statement), commands.Context(id)).OrThrow();
+                CommandResult result;
+                if (outcome.Events.Count == 0)
+                {
+                    // Existing claim (or this request's own, on a retry): answer it as it stands.
+                    var doc = await views.ClaimDocumentAsync(outcome.ClaimId, ct);
+                    var opened = doc["openedPosition"]!.GetValue<long>();
+                    result = await commands.PriorResultAsync(r.RequestId, ct) ?? new CommandResult
+                    {
+                        StreamId = stream, StreamVersion = loaded.Version, Position = (ulong)opened, Deduplicated = true,
+                    };
+                }
+                else
+                {
+                    try
+                    {
+                        result = await commands.AppendAsync(r.RequestId, stream, ExpectedVersion.Exact(loaded.Version), outcome.Events, r.ArticleId, ct);
+                    }
+                    catch (WrongExpectedVersionException) when (attempt < 8)
+                    {
+                        continue; // another claim of this article was opened meanwhile: decide again
+                    }
+                }
+                var view = Views.ClaimView(await views.ClaimDocumentAsync(outcome.ClaimId, ct));
+                return new OpenClaimResponse
+                {
+                    Result = result, ClaimId = outcome.ClaimId, Existing = outcome.Existing && !(result.Deduplicated && outcome.ClaimId == id),
+                    Selector = Mapping.ToProto(view.Start, view.End, view.Exact, view.Prefix, view.Suffix),
+                };
+            }
+        }
+    }
+}

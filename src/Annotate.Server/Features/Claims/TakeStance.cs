@@ -1,0 +1,39 @@
+using Annotate.Contracts.V1;
+using Annotate.Domain.Claims;
+using Annotate.Domain.Events;
+using Annotate.Server.Infrastructure;
+using MediatR;
+
+using Role = Annotate.Domain.Events.Role;
+
+namespace Annotate.Server.Features.Claims;
+
+/// <summary>Takes or replaces the caller's stance on a claim, with rationale and evidence spans in any article (analyst).</summary>
+public static class TakeStance
+{
+    public const int MaxEvidence = 20;
+
+    [Requires(Role.Analyst)]
+    public sealed record Command(TakeStanceRequest Request) : IRequest<CommandResult>;
+
+    public sealed class Handler(Commands commands, Views views) : IRequestHandler<Command, CommandResult>
+    {
+        public async Task<CommandResult> Handle(Command command, CancellationToken ct)
+        {
+            var r = command.Request;
+            Commands.RequireRequestId(r.RequestId);
+            if (await commands.PriorResultAsync(r.RequestId, ct) is { } prior) return prior;
+            var stance = Mapping.ToDomain(r.Stance);
+            if (r.Evidence.Count > MaxEvidence) throw ErrorMapping.Invalid($"A stance cites at most {MaxEvidence} evidence spans.");
+            var evidence = new List<EvidenceInput>();
+            foreach (var (span, i) in r.Evidence.Select((s, i) => (s, i)))
+            {
+                if (string.IsNullOrEmpty(span.ArticleId)) throw ErrorMapping.Invalid($"evidence[{i}] needs an article_id.");
+                evidence.Add(new EvidenceInput(span.ArticleId, await views.DocumentAsync(span.ArticleId, ct), Mapping.ToDomain(span.Selector, $"evidence[{i}].selector")));
+            }
+            var claim = await ClaimLoading.LoadAsync(views, commands, r.ClaimId, ct);
+            return await commands.RunAsync(r.RequestId, Streams.Claim(r.ClaimId), claim.ArticleId, ClaimState.Initial, Claim.Evolve,
+                state => Claim.Decide(state, new Domain.Claims.TakeStance(r.ClaimId, stance, r.Rationale, evidence), commands.Context()), ct, claim.Opening);
+        }
+    }
+}

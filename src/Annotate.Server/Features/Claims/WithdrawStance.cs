@@ -1,0 +1,29 @@
+using Annotate.Contracts.V1;
+using Annotate.Domain.Claims;
+using Annotate.Domain.Events;
+using Annotate.Server.Infrastructure;
+using MediatR;
+
+using Role = Annotate.Domain.Events.Role;
+
+namespace Annotate.Server.Features.Claims;
+
+/// <summary>Withdraws the caller's current stance (analyst); refused while the claim is adjudicated.</summary>
+public static class WithdrawStance
+{
+    [Requires(Role.Analyst)]
+    public sealed record Command(WithdrawStanceRequest Request) : IRequest<CommandResult>;
+
+    public sealed class Handler(Commands commands, Views views) : IRequestHandler<Command, CommandResult>
+    {
+        public async Task<CommandResult> Handle(Command command, CancellationToken ct)
+        {
+            var r = command.Request;
+            Commands.RequireRequestId(r.RequestId);
+            if (await commands.PriorResultAsync(r.RequestId, ct) is { } prior) return prior;
+            var claim = await ClaimLoading.LoadAsync(views, commands, r.ClaimId, ct);
+            return await commands.RunAsync(r.RequestId, Streams.Claim(r.ClaimId), claim.ArticleId, ClaimState.Initial, Claim.Evolve,
+                state => Claim.Decide(state, new Domain.Claims.WithdrawStance(r.ClaimId), commands.Context()), ct, claim.Opening);
+        }
+    }
+}

@@ -1,0 +1,42 @@
+using Annotate.Contracts.V1;
+using Annotate.Domain.Consensus;
+using Annotate.Server.Infrastructure;
+using MediatR;
+
+namespace Annotate.Server.Features.Consensus;
+
+/// <summary>An article's claims by span start, filtered by status, paged; now or as of a position or time.</summary>
+public static class ListClaims
+{
+    public sealed record Query(ListClaimsRequest Request) : IRequest<ListClaimsResponse>;
+
+    public sealed class Handler(Views views, ConsensusPolicy policy) : IRequestHandler<Query, ListClaimsResponse>
+    {
+        public async Task<ListClaimsResponse> Handle(Query query, CancellationToken ct)
+        {
+            var r = query.Request;
+            var (claims, position) = await ClaimsOfAsync(views, policy, r.ArticleId, r.AsOf, ct);
+            var wanted = r.Statuses.ToHashSet();
+            var filtered = claims.Select(c => Mapping.ToProto(c, policy)).Where(v => wanted.Count == 0 || wanted.Contains(v.Status)).ToList();
+            var (page, next) = Paging.Take(filtered, r.Page, v => v.ClaimId);
+            var response = new ListClaimsResponse { NextPageToken = next, AsOfPosition = (ulong)position };
+            response.Claims.AddRange(page);
+            return response;
+        }
+    }
+
+    /// <summary>An article's consensus views ordered by span start, and the position they reflect.</summary>
+    public static async Task<(IReadOnlyList<ClaimConsensus> Claims, long Position)> ClaimsOfAsync(Views views, ConsensusPolicy policy, string articleId, AsOf? asOf, CancellationToken ct)
+    {
+        await views.ArticleAsync(articleId, ct);
+        if (asOf is { PointCase: not AsOf.PointOneofCase.None })
+        {
+            var (toPosition, toTime) = AsOfPoint.From(asOf);
+            var (folded, _) = await views.ClaimsAsOfAsync(articleId, toPosition, toTime, policy, ct);
+            return (folded, await AsOfPoint.PositionAsync(views, toPosition, toTime, ct));
+        }
+        var head = await views.HeadAsync(ct);
+        var docs = await views.ListAsync(Projections.Claims, null, "articleId", articleId, ct);
+        return (docs.Select(Views.ClaimView).OrderBy(v => v.Start).ThenBy(v => v.ClaimId, StringComparer.Ordinal).ToList(), head);
+    }
+}

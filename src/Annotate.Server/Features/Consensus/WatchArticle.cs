@@ -1,0 +1,52 @@
+using System.Runtime.CompilerServices;
+using Annotate.Contracts.V1;
+using Annotate.Domain.Consensus;
+using Annotate.EventStore;
+using Annotate.Server.Infrastructure;
+using MediatR;
+
+namespace Annotate.Server.Features.Consensus;
+
+/// <summary>
+/// An article's claim views: all current ones, a caught-up marker, then each view again when it changes. It
+/// follows the store's subscription from the position the initial views reflect, so no change is missed, and
+/// sends the stored view once the claims projection has applied the change.
+/// </summary>
+public static class WatchArticle
+{
+    public sealed record Query(WatchArticleRequest Request) : IRequest<IAsyncEnumerable<WatchArticleResponse>>;
+
+    public sealed class Handler(Views views, ProjectionRunner runner, ConsensusPolicy policy) : IRequestHandler<Query, IAsyncEnumerable<WatchArticleResponse>>
+    {
+        public async Task<IAsyncEnumerable<WatchArticleResponse>> Handle(Query query, CancellationToken ct)
+        {
+            await views.ArticleAsync(query.Request.ArticleId, ct); // NOT_FOUND before the stream starts
+            return Watch(query.Request.ArticleId, ct);
+        }
+
+        private async IAsyncEnumerable<WatchArticleResponse> Watch(string articleId, [EnumeratorCancellation] CancellationToken ct)
+        {
+            // The claims projection's position, read before the views: every change after it arrives below.
+            var from = runner.GetPosition(Projections.Claims);
+            if (from < 0) { await views.CatchUpAsync(ct); from = runner.GetPosition(Projections.Claims); }
+            foreach (var doc in await views.ListAsync(Projections.Claims, null, "articleId", articleId, ct))
+            {
+                yield return new WatchArticleResponse { View = Mapping.ToProto(Views.ClaimView(doc), policy) };
+            }
+            yield return new WatchArticleResponse { CaughtUpPosition = (ulong)from };
+
+            var filter = new Annotate.EventStore.EventFilter(new ClaimsProjection(policy).Filter.Types, ArticleId: articleId);
+            await foreach (var message in views.Store.SubscribeAsync(from, filter, ct))
+            {
+                if (message is not SubscriptionMessage.Event { Recorded: var e } || EventCodec.ClaimIdOf(e) is not { } claimId) continue;
+                await runner.WaitForPositionAsync(Projections.Claims, e.Position, Views.DefaultWait, ct);
+                if (await views.GetAsync(Projections.Claims, claimId, ct) is { } doc)
+                {
+                    var view = Views.ClaimView(doc);
+                    if (view.LastPosition < e.Position) continue; // an older copy: the projection is still behind
+                    yield return new WatchArticleResponse { View = Mapping.ToProto(view, policy) };
+                }
+            }
+        }
+    }
+}

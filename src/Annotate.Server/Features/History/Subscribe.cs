@@ -1,0 +1,36 @@
+using System.Runtime.CompilerServices;
+using Annotate.Contracts.V1;
+using Annotate.EventStore;
+using Annotate.Server.Infrastructure;
+using MediatR;
+
+namespace Annotate.Server.Features.History;
+
+/// <summary>Every event after a position (catch-up), a caught-up marker, then live events; resumable by position.</summary>
+public static class Subscribe
+{
+    public sealed record Query(SubscribeRequest Request) : IRequest<IAsyncEnumerable<SubscribeResponse>>;
+
+    public sealed class Handler(PostgresEventStore store) : IRequestHandler<Query, IAsyncEnumerable<SubscribeResponse>>
+    {
+        public Task<IAsyncEnumerable<SubscribeResponse>> Handle(Query query, CancellationToken ct) => Task.FromResult(Stream(query.Request, ct));
+
+        private async IAsyncEnumerable<SubscribeResponse> Stream(SubscribeRequest r, [EnumeratorCancellation] CancellationToken ct)
+        {
+            var caughtUp = false;
+            await foreach (var message in store.SubscribeAsync((long)r.AfterPosition, HistoryFilters.ToStore(r.Filter), ct))
+            {
+                switch (message)
+                {
+                    case SubscriptionMessage.Event { Recorded: var e } when HistoryFilters.Matches(r.Filter, e):
+                        yield return new SubscribeResponse { Event = Mapping.ToProto(e) };
+                        break;
+                    case SubscriptionMessage.CaughtUp c when !caughtUp:
+                        caughtUp = true; // the contract sends the marker once
+                        yield return new SubscribeResponse { CaughtUpPosition = (ulong)c.Position };
+                        break;
+                }
+            }
+        }
+    }
+}

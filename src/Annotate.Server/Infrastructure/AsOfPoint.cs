@@ -1,0 +1,23 @@
+using Annotate.Contracts.V1;
+
+namespace Annotate.Server.Infrastructure;
+
+/// <summary>The point of history an <see cref="AsOf"/> names, for the store's reads.</summary>
+public static class AsOfPoint
+{
+    public static (long ToPosition, DateTime? ToTime) From(AsOf? asOf) => asOf?.PointCase switch
+    {
+        AsOf.PointOneofCase.Position => ((long)asOf.Position, null),
+        AsOf.PointOneofCase.Time => (long.MaxValue, asOf.Time.ToDateTime()),
+        _ => (long.MaxValue, null),
+    };
+
+    /// <summary>The last position the answer includes: the asked position (capped at the head), or the last event at or before the asked time.</summary>
+    public static async Task<long> PositionAsync(Views views, long toPosition, DateTime? toTime, CancellationToken ct)
+    {
+        if (toTime is null) return Math.Min(toPosition, await views.HeadAsync(ct));
+        long last = 0;
+        await foreach (var e in views.Store.ReadAllAsync(0, null, long.MaxValue, toPosition, toTime, ct)) last = e.Position;
+        return last;
+    }
+}

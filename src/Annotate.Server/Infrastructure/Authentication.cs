@@ -1,0 +1,54 @@
+using System.Security.Cryptography;
+using System.Text;
+using Annotate.Contracts;
+using Annotate.Domain.Events;
+using Annotate.Grpc;
+
+namespace Annotate.Server.Infrastructure;
+
+/// <summary>
+/// Bearer tokens. A token reads "&lt;token id&gt;.&lt;secret&gt;"; the store keeps only the SHA-256 of the
+/// secret. Every call of the annotate services is authenticated against the access view, which all replicas
+/// share, so a revocation holds everywhere as soon as the revoking call has returned.
+/// </summary>
+public sealed class Authentication(AccessViews access, TimeProvider clock) : IServerCallFilter
+{
+    private static readonly HashSet<string> Protected = AnnotateApi.Services.Select(s => s.FullName).ToHashSet(StringComparer.Ordinal);
+
+    public async ValueTask OnCallAsync(ServerCallContext context)
+    {
+        if (!Protected.Contains(context.Method.ServiceName)) return; // health and reflection stay open
+        var header = context.RequestHeaders.GetValue("authorization");
+        if (header is null || !header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase))
+        {
+            throw new RpcException(StatusCode.Unauthenticated, "No token: send 'authorization: Bearer <token>' (annotate login stores one).");
+        }
+        var caller = await AuthenticateAsync(header["Bearer ".Length..].Trim(), context.CancellationToken)
+            ?? throw new RpcException(StatusCode.Unauthenticated, "The token is not valid (unknown, revoked or expired); ask an admin for a new one.");
+        context.Services.GetRequiredService<CallerContext>().Caller = caller;
+    }
+
+    public async Task<Caller?> AuthenticateAsync(string token, CancellationToken ct)
+    {
+        var dot = token.IndexOf('.', StringComparison.Ordinal);
+        if (dot <= 0 || dot == token.Length - 1) return null;
+        var (tokenId, secret) = (token[..dot], token[(dot + 1)..]);
+        var found = await access.GetTokenWithAnalystAsync(tokenId, ct);
+        if (found is not { } t || t.Revoked) return null;
+        if (t.ExpiresAt is { } expiry && expiry <= clock.GetUtcNow()) return null;
+        var expected = Encoding.ASCII.GetBytes(t.SecretHash);
+        var actual = Encoding.ASCII.GetBytes(HashSecret(secret));
+        if (!CryptographicOperations.FixedTimeEquals(expected, actual)) return null;
+        return Caller.Of(t.AnalystId, t.Roles);
+    }
+
+    /// <summary>What the store keeps of a secret.</summary>
+    public static string HashSecret(string secret) => "sha256:" + Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(secret)));
+
+    /// <summary>A new token id and secret (the secret has 256 bits of entropy).</summary>
+    public static (string TokenId, string Secret) NewToken() =>
+        ("tok" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(6)), Convert.ToBase64String(RandomNumberGenerator.GetBytes(32)).TrimEnd('=').Replace('+', '-').Replace('/', '_'));
+}
+
+/// <summary>A token as authentication needs it, with its analyst's roles.</summary>
+public sealed record TokenRecord(string TokenId, string AnalystId, string SecretHash, DateTimeOffset? ExpiresAt, bool Revoked, IReadOnlyList<Role> Roles);

@@ -1,0 +1,132 @@
+using Annotate.Contracts.V1;
+using Annotate.Domain;
+using Annotate.Domain.Errors;
+using Annotate.Domain.Events;
+using Annotate.EventStore;
+using Google.Protobuf.WellKnownTypes;
+
+namespace Annotate.Server.Infrastructure;
+
+/// <summary>A stream folded into a state, with what an append needs next.</summary>
+public sealed record Loaded<TState>(TState State, long Version, RecordedEvent? Last);
+
+/// <summary>
+/// Carries out commands: load a stream, decide, append with the version it was loaded at (retrying the
+/// whole decision when someone else wrote first), and wait until the views include the write, so the
+/// caller reads its own write on any replica. A request id already carried out returns the original result.
+/// </summary>
+public sealed class Commands(PostgresEventStore store, Views views, CallerContext caller, TimeProvider clock)
+{
+    private const int MaxAttempts = 8;
+    /// <summary>Most events one command writes; the ids a request may have used are looked up by this bound.</summary>
+    private const int MaxEventsPerCommand = 16;
+
+    public Caller Caller => caller.Caller;
+
+    public CommandContext Context(string? newId = null) =>
+        new(caller.Caller.AnalystId, clock.GetUtcNow(), caller.Caller.Roles, newId);
+
+    /// <summary>A decision on one stream, retried on a concurrent write. <paramref name="before"/> is folded first (e.g. a claim's opening, stored elsewhere).</summary>
+    public async Task<CommandResult> RunAsync<TState>(string requestId, string streamId, string? articleId,
+        TState initial, Func<TState, IDomainEvent, TState> evolve,
+        Func<TState, Result<IReadOnlyList<IDomainEvent>>> decide, CancellationToken ct, IEnumerable<IDomainEvent>? before = null)
+    {
+        RequireRequestId(requestId);
+        if (await PriorResultAsync(requestId, ct) is { } prior) return prior;
+        for (var attempt = 1; ; attempt++)
+        {
+            var seed = before is null ? initial : before.Aggregate(initial, evolve);
+            var loaded = await LoadAsync(streamId, seed, evolve, ct);
+            var events = decide(loaded.State).OrThrow();
+            if (events.Count == 0) return Unchanged(streamId, loaded);
+            try
+            {
+                return await AppendAsync(requestId, streamId, ExpectedVersion.Exact(loaded.Version), events, articleId, ct);
+            }
+            catch (WrongExpectedVersionException) when (attempt < MaxAttempts)
+            {
+                // Someone wrote first: decide again on the newer state.
+            }
+        }
+    }
+
+    public async Task<Loaded<TState>> LoadAsync<TState>(string streamId, TState initial, Func<TState, IDomainEvent, TState> evolve, CancellationToken ct)
+    {
+        var state = initial;
+        RecordedEvent? last = null;
+        await foreach (var e in store.ReadStreamAsync(streamId, cancellationToken: ct))
+        {
+            state = evolve(state, EventCodec.Decode(e));
+            last = e;
+        }
+        return new Loaded<TState>(state, last?.StreamVersion ?? 0, last);
+    }
+
+    /// <summary>Appends a command's events (ids derived from the request id) and waits for the views.</summary>
+    public async Task<CommandResult> AppendAsync(string requestId, string streamId, ExpectedVersion expected,
+        IReadOnlyList<IDomainEvent> events, string? articleId, CancellationToken ct)
+    {
+        if (events.Count > MaxEventsPerCommand) throw new InvalidOperationException("A command wrote more events than the request-id lookup covers.");
+        var actor = caller.Caller.AnalystId;
+        var metadata = new EventMetadata(Actor: actor, CorrelationId: requestId, RequestId: requestId, ArticleId: articleId);
+        var data = events.Select((e, i) => EventCodec.ToEventData(e, EventCodec.EventId(actor, requestId, i), metadata)).ToList();
+        var result = await store.AppendAsync(streamId, expected, data, ct);
+        await views.WaitForAsync(result.LastPosition, ct);
+        var recordedAt = await RecordedAtAsync(result.LastPosition, ct);
+        return new CommandResult
+        {
+            StreamId = result.StreamId, StreamVersion = result.NextExpectedVersion, Position = (ulong)result.LastPosition,
+            ReceiptHash = result.ChainHash, Deduplicated = result.Deduplicated, RecordedAt = recordedAt,
+        };
+    }
+
+    /// <summary>The result of an earlier carrying-out of this request by this caller, if any.</summary>
+    public async Task<CommandResult?> PriorResultAsync(string requestId, CancellationToken ct)
+    {
+        var ids = Enumerable.Range(0, MaxEventsPerCommand).Select(i => EventCodec.EventId(caller.Caller.AnalystId, requestId, i)).ToArray();
+        var found = await store.ReadEventsByIdAsync(ids, ct);
+        if (found.Count == 0) return null;
+        var last = found[^1];
+        await views.WaitForAsync(last.Position, ct);
+        return ResultOf(last, deduplicated: true);
+    }
+
+    /// <summary>The events an earlier carrying-out of this request wrote (empty when none).</summary>
+    public Task<IReadOnlyList<RecordedEvent>> PriorEventsAsync(string requestId, CancellationToken ct) =>
+        store.ReadEventsByIdAsync(Enumerable.Range(0, MaxEventsPerCommand).Select(i => EventCodec.EventId(caller.Caller.AnalystId, requestId, i)).ToArray(), ct);
+
+    public static CommandResult ResultOf(RecordedEvent e, bool deduplicated) => new()
+    {
+        StreamId = e.StreamId, StreamVersion = e.StreamVersion, Position = (ulong)e.Position, ReceiptHash = e.HashHex,
+        Deduplicated = deduplicated, RecordedAt = Timestamp.FromDateTime(DateTime.SpecifyKind(e.RecordedAt, DateTimeKind.Utc)),
+    };
+
+    /// <summary>A command that changed nothing ("already so"): the stream as it stands.</summary>
+    private static CommandResult Unchanged<TState>(string streamId, Loaded<TState> loaded) =>
+        loaded.Last is { } last ? ResultOf(last, deduplicated: true) : new CommandResult { StreamId = streamId, Deduplicated = true };
+
+    private async Task<Timestamp> RecordedAtAsync(long position, CancellationToken ct)
+    {
+        await foreach (var e in store.ReadAllAsync(position - 1, null, 1, position, null, ct))
+        {
+            return Timestamp.FromDateTime(DateTime.SpecifyKind(e.RecordedAt, DateTimeKind.Utc));
+        }
+        return Timestamp.FromDateTime(clock.GetUtcNow().UtcDateTime);
+    }
+
+    /// <summary>Id of what a creating request makes, derived from its request id so a retry names the same thing.</summary>
+    public string NewId(string prefix, string requestId)
+    {
+        RequireRequestId(requestId);
+        var hash = System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes($"{prefix}\n{caller.Caller.AnalystId}\n{requestId}"));
+        return prefix + Convert.ToHexStringLower(hash.AsSpan(0, 6));
+    }
+
+    public static void RequireRequestId(string requestId)
+    {
+        if (string.IsNullOrWhiteSpace(requestId) || requestId.Length > 200)
+        {
+            throw ErrorMapping.Invalid("request_id is required (1-200 characters, unique per action; a UUID is fine): it makes retries safe.");
+        }
+    }
+}

@@ -1,0 +1,19 @@
+namespace Annotate.Server.Infrastructure;
+
+/// <summary>
+/// Stream names. Claim openings of an article share one stream, so that two analysts opening the same span
+/// at once (even on two replicas) serialize on its expected version and the second finds the first's claim.
+/// Every other claim event lives in the claim's own stream.
+/// </summary>
+public static class Streams
+{
+    public static string Article(string articleId) => $"article-{articleId}";
+    public static string ArticleClaims(string articleId) => $"article-claims-{articleId}";
+    public static string Claim(string claimId) => $"claim-{claimId}";
+    public static string Highlight(string highlightId) => $"highlight-{highlightId}";
+    public static string Analyst(string analystId) => $"analyst-{analystId}";
+
+    /// <summary>Claim id of a claim stream name, or null.</summary>
+    public static string? ClaimIdOf(string streamId) =>
+        streamId.StartsWith("claim-", StringComparison.Ordinal) ? streamId["claim-".Length..] : null;
+}
