@@ -11,8 +11,11 @@ namespace Annotate.Server.Infrastructure;
 /// secret. Every call of the annotate services is authenticated against the access view, which all replicas
 /// share, so a revocation holds everywhere as soon as the revoking call has returned.
 /// </summary>
-public sealed class Authentication(AccessViews access, TimeProvider clock) : IServerCallFilter
+public sealed class Authentication(IServiceProvider services, TimeProvider clock) : IServerCallFilter
 {
+    // Resolved on first use: the transport builds its filters when the routes are mapped, before the database is up.
+    private readonly Lazy<Views> _views = new(services.GetRequiredService<Views>);
+
     private static readonly HashSet<string> Protected = AnnotateApi.Services.Select(s => s.FullName).ToHashSet(StringComparer.Ordinal);
 
     public async ValueTask OnCallAsync(ServerCallContext context)
@@ -33,7 +36,7 @@ public sealed class Authentication(AccessViews access, TimeProvider clock) : ISe
         var dot = token.IndexOf('.', StringComparison.Ordinal);
         if (dot <= 0 || dot == token.Length - 1) return null;
         var (tokenId, secret) = (token[..dot], token[(dot + 1)..]);
-        var found = await access.GetTokenWithAnalystAsync(tokenId, ct);
+        var found = await _views.Value.GetTokenAsync(tokenId, ct);
         if (found is not { } t || t.Revoked) return null;
         if (t.ExpiresAt is { } expiry && expiry <= clock.GetUtcNow()) return null;
         var expected = Encoding.ASCII.GetBytes(t.SecretHash);

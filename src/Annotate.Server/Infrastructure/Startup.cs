@@ -45,7 +45,6 @@ public static partial class StartupExtensions
         services.AddSingleton(sp => new ProjectionRunner(sp.GetRequiredService<PostgresEventStore>(),
             Projections.All(sp.GetRequiredService<ConsensusPolicy>()), sp.GetRequiredService<ILoggerFactory>()));
         services.AddSingleton<Views>();
-        services.AddSingleton<AccessViews>();
         services.AddSingleton<Authentication>();
         services.AddSingleton<IServerCallFilter>(sp => sp.GetRequiredService<Authentication>());
         services.AddScoped<CallerContext>();

@@ -127,9 +127,3 @@ public sealed class Views(NpgsqlDataSource dataSource, ProjectionRunner runner, 
             token["revoked"]!.GetValue<bool>(), roles);
     }
 }
-
-/// <summary>Access lookups used on every call.</summary>
-public sealed class AccessViews(Views views)
-{
-    public Task<TokenRecord?> GetTokenWithAnalystAsync(string tokenId, CancellationToken ct) => views.GetTokenAsync(tokenId, ct);
-}

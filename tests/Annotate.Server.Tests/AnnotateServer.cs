@@ -1,0 +1,61 @@
+using Annotate.Contracts;
+using Annotate.Contracts.V1;
+using Annotate.Grpc;
+using Annotate.Testing;
+
+namespace Annotate.Server.Tests;
+
+/// <summary>
+/// Class fixture: the real server as a child process on a fresh database of the shared test PostgreSQL,
+/// with a gRPC channel to it and the first admin's token.
+/// </summary>
+public sealed class AnnotateServer : IAsyncLifetime
+{
+    private readonly PostgresDatabase _database = new();
+    private readonly string _tokenFile = Path.Combine(Path.GetTempPath(), $"annotate-admin-{Guid.NewGuid():N}");
+    private ServerProcess? _process;
+
+    public GrpcChannel Channel { get; private set; } = null!;
+    public string Address { get; private set; } = "";
+    public string AdminToken { get; private set; } = "";
+    public string ConnectionString => _database.ConnectionString;
+    internal ServerProcess Process => _process ?? throw new InvalidOperationException("not started");
+
+    public async Task InitializeAsync()
+    {
+        await _database.InitializeAsync();
+        var port = ServerProcess.FreePort();
+        Address = $"http://127.0.0.1:{port}";
+        _process = ServerProcess.Start(["--urls", Address, $"--ConnectionStrings:Annotate={_database.ConnectionString}", $"--Annotate:AdminTokenFile={_tokenFile}"]);
+        await _process.WaitForOutputAsync($"Annotate listening on {Address}");
+        AdminToken = (await File.ReadAllTextAsync(_tokenFile)).Trim();
+        Channel = GrpcChannel.ForAddress(Address);
+    }
+
+    public async Task DisposeAsync()
+    {
+        Channel?.Dispose();
+        if (_process is not null)
+        {
+            await _process.TerminateAsync();
+            _process.Dispose();
+        }
+        File.Delete(_tokenFile);
+        await _database.DisposeAsync();
+    }
+
+    public static CallOptions As(string token) => new(new Metadata().Add("authorization", $"Bearer {token}"), DateTime.UtcNow.AddSeconds(30));
+
+    public CallOptions Admin => As(AdminToken);
+
+    /// <summary>Registers an analyst with roles and returns a token for them.</summary>
+    public async Task<string> AnalystAsync(string id, params Role[] roles)
+    {
+        var create = new CreateAnalystRequest { RequestId = Guid.NewGuid().ToString(), AnalystId = id, DisplayName = id };
+        create.Roles.AddRange(roles);
+        await Channel.UnaryAsync(AnnotateApi.Admin.CreateAnalyst, create, Admin);
+        var issued = await Channel.UnaryAsync(AnnotateApi.Admin.IssueToken,
+            new IssueTokenRequest { RequestId = Guid.NewGuid().ToString(), AnalystId = id, Label = "test" }, Admin);
+        return issued.Secret;
+    }
+}
