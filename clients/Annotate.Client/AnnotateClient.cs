@@ -23,6 +23,9 @@ public sealed record AnnotateClientOptions
     /// <summary>Retries of unary calls on UNAVAILABLE; also the backoff between reopenings of a dropped subscription.</summary>
     public RetryPolicy Retry { get; init; } = RetryPolicy.Default;
 
+    /// <summary>Told before each retry of a unary call (e.g. to say "server unavailable, retrying").</summary>
+    public Action<RetryNotice>? OnRetry { get; init; }
+
     /// <summary>Backoff of subscriptions (reopened without limit by default: a live feed waits for its server).</summary>
     public RetryPolicy StreamRetry { get; init; } = RetryPolicy.Default with { MaxAttempts = int.MaxValue };
 }
@@ -131,7 +134,7 @@ public sealed class AnnotateClient : IDisposable
         where TRequest : class, IMessage<TRequest>, new() where TResponse : class, IMessage<TResponse>, new() =>
         Options.Retry.ExecuteAsync(
             (_, token) => _channel.UnaryAsync(method, request, new CallOptions(_headers, DateTime.UtcNow + Options.UnaryDeadline, token)),
-            Task.Delay, Random.Shared.NextDouble, ct);
+            Task.Delay, Random.Shared.NextDouble, ct, Options.OnRetry);
 
     private Task<TResponse> CommandAsync<TRequest, TResponse>(Method<TRequest, TResponse> method, TRequest request, CancellationToken ct)
         where TRequest : class, IMessage<TRequest>, new() where TResponse : class, IMessage<TResponse>, new()

@@ -49,7 +49,7 @@ public sealed record RetryPolicy
     /// are used up (the last failure is thrown). <paramref name="delay"/> waits between attempts.
     /// </summary>
     public async Task<T> ExecuteAsync<T>(Func<int, CancellationToken, Task<T>> attempt, Func<TimeSpan, CancellationToken, Task> delay,
-        Func<double> random, CancellationToken cancellationToken)
+        Func<double> random, CancellationToken cancellationToken, Action<RetryNotice>? onRetry = null)
     {
         ArgumentNullException.ThrowIfNull(attempt);
         ArgumentNullException.ThrowIfNull(delay);
@@ -62,8 +62,12 @@ public sealed record RetryPolicy
             }
             catch (RpcException e) when (!cancellationToken.IsCancellationRequested && NextDelay(n, e.StatusCode, random()) is { } wait)
             {
+                onRetry?.Invoke(new RetryNotice(n, MaxAttempts, wait, e));
                 await delay(wait, cancellationToken).ConfigureAwait(false);
             }
         }
     }
 }
+
+/// <summary>Attempt <see cref="FailedAttempt"/> of <see cref="MaxAttempts"/> failed with <see cref="Error"/>; the next follows after <see cref="Delay"/>.</summary>
+public sealed record RetryNotice(int FailedAttempt, int MaxAttempts, TimeSpan Delay, RpcException Error);

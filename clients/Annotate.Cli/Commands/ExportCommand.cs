@@ -33,11 +33,7 @@ public static class ExportCommand
             else
             {
                 var a = await inv.Client.GetArticleAsync(new GetArticleRequest { ArticleId = articleId }, inv.CancellationToken);
-                // The highlights as of the same position the claims reflect, so the export is one moment.
-                var highlights = await inv.Client.ListHighlightsAsync(new ListHighlightsRequest
-                {
-                    ArticleId = articleId, AsOf = at ?? (claims.AsOfPosition > 0 ? new AsOf { Position = claims.AsOfPosition } : null),
-                }, inv.CancellationToken);
+                var highlights = await inv.Client.ListHighlightsAsync(new ListHighlightsRequest { ArticleId = articleId, AsOf = at }, inv.CancellationToken);
                 text = Exporters.W3c(a, highlights.Highlights, claims.Claims) + "\n";
             }
             if (inv.Get(output) is { } path) await File.WriteAllTextAsync(path, text, inv.CancellationToken);

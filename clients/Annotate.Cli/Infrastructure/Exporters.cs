@@ -80,7 +80,8 @@ public static class Exporters
             ["total"] = items.Count,
             ["first"] = new JsonObject { ["type"] = "AnnotationPage", ["startIndex"] = 0, ["items"] = items },
         };
-        return collection.ToJsonString(new JsonSerializerOptions { WriteIndented = true });
+        // Relaxed escaping keeps curly quotes and non-Latin text readable (JSON-LD is UTF-8).
+        return collection.ToJsonString(new JsonSerializerOptions { WriteIndented = true, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping });
     }
 
     private static JsonObject TextBody(string value, string purpose) => new()

@@ -41,7 +41,14 @@ public sealed class Invocation : IDisposable
     public TextWriter Out => Console.Out;
     public TextWriter Err => Console.Error;
 
-    public AnnotateClient Client => _client ??= new AnnotateClient(new AnnotateClientOptions { Address = Server, Token = Token });
+    public AnnotateClient Client => _client ??= new AnnotateClient(new AnnotateClientOptions
+    {
+        Address = Server,
+        Token = Token,
+        // Said on stderr so a waiting user (or script log) sees why nothing happens yet; stdout stays clean.
+        OnRetry = n => Err.WriteLine(string.Create(System.Globalization.CultureInfo.InvariantCulture,
+            $"annotate: server unavailable at {Server} ({n.Error.Detail}); retrying in {n.Delay.TotalSeconds:0.0} s (attempt {n.FailedAttempt + 1} of {n.MaxAttempts})")),
+    });
 
     public T? Get<T>(Option<T> option) => Parse.GetValue(option);
     public T? Get<T>(Argument<T> argument) => Parse.GetValue(argument);
@@ -96,6 +103,12 @@ public sealed class Invocation : IDisposable
         {
             return Fail(ExitCodes.Failure, e.Message);
         }
+#pragma warning disable CA1031 // the last resort of a command line: one line and exit code 1, not a stack trace
+        catch (Exception e)
+        {
+            return Fail(ExitCodes.Failure, $"unexpected error ({e.GetType().Name}): {e.Message}");
+        }
+#pragma warning restore CA1031
         finally
         {
             invocation?.Dispose();
