@@ -37,6 +37,7 @@ var root = new RootCommand($"""
 root.Options.Add(GlobalOptions.Server);
 root.Options.Add(GlobalOptions.Token);
 root.Options.Add(GlobalOptions.RequestId);
+root.Options.Add(GlobalOptions.Retries);
 
 if (root.Options.OfType<HelpOption>().FirstOrDefault() is { Action: HelpAction } helpOption) helpOption.Action = new ShortListHelp((HelpAction)helpOption.Action!);
 

@@ -48,9 +48,23 @@ public sealed class Cli(string? server, string? token, string? configHome = null
 
     public Task<CliResult> RunAsync(params string[] args) => Start(args).WaitAsync();
 
-    public RunningCli Start(params string[] args)
+    /// <summary>
+    /// Runs `annotate` with its stdout and stderr on a pseudo-terminal (util-linux `script`), as a person at a
+    /// terminal would see it; what the terminal showed comes back as stdout.
+    /// </summary>
+    public Task<CliResult> RunInTerminalAsync(params string[] args)
     {
-        var psi = new ProcessStartInfo(System.Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host ? host : "dotnet")
+        static string Quote(string s) => "'" + s.Replace("'", "'\\''", StringComparison.Ordinal) + "'";
+        var host = System.Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } h ? h : "dotnet";
+        var command = string.Join(' ', new[] { host, Path.Combine(AppContext.BaseDirectory, "annotate.dll") }.Concat(args).Select(Quote));
+        return Start(["-qefc", command, "/dev/null"], "script").WaitAsync();
+    }
+
+    public RunningCli Start(params string[] args) => Start(args, null);
+
+    private RunningCli Start(string[] args, string? wrapper)
+    {
+        var psi = new ProcessStartInfo(wrapper ?? (System.Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host ? host : "dotnet"))
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
@@ -59,7 +73,7 @@ public sealed class Cli(string? server, string? token, string? configHome = null
             StandardOutputEncoding = Encoding.UTF8,
             StandardErrorEncoding = Encoding.UTF8,
         };
-        psi.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "annotate.dll"));
+        if (wrapper is null) psi.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "annotate.dll"));
         foreach (var a in args) psi.ArgumentList.Add(a);
         foreach (var key in new[] { "ANNOTATE_SERVER", "ANNOTATE_TOKEN", "NO_COLOR", "XDG_CONFIG_HOME" }) psi.Environment.Remove(key);
         psi.Environment["XDG_CONFIG_HOME"] = ConfigHome;

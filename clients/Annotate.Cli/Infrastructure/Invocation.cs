@@ -45,6 +45,7 @@ public sealed class Invocation : IDisposable
     {
         Address = Server,
         Token = Token,
+        Retry = Parse.GetValue(GlobalOptions.Retries) is { } attempts ? RetryPolicy.Default with { MaxAttempts = Math.Max(1, attempts) } : RetryPolicy.Default,
         // Said on stderr so a waiting user (or script log) sees why nothing happens yet; stdout stays clean.
         OnRetry = n => Err.WriteLine(string.Create(System.Globalization.CultureInfo.InvariantCulture,
             $"annotate: server unavailable at {Server} ({n.Error.Detail}); retrying in {n.Delay.TotalSeconds:0.0} s (attempt {n.FailedAttempt + 1} of {n.MaxAttempts})")),
@@ -143,6 +144,12 @@ public static class GlobalOptions
     public static readonly Option<string?> RequestId = new("--request-id")
     {
         Description = "Request id of a command; sending the same id again performs the action once (default: a fresh UUID)",
+        Recursive = true,
+    };
+
+    public static readonly Option<int?> Retries = new("--retries")
+    {
+        Description = "Attempts when the server is unavailable (default 8, about 15 s; 1: no retry)",
         Recursive = true,
     };
 
