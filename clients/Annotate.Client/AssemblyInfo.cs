@@ -1,1 +1,3 @@
-namespace Annotate.Client;
+using System.Runtime.CompilerServices;
+
+[assembly: InternalsVisibleTo("Annotate.Client.Tests")]

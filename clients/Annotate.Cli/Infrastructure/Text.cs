@@ -1,0 +1,67 @@
+using System.Globalization;
+using System.Text;
+using Annotate.Contracts.V1;
+
+namespace Annotate.Cli.Infrastructure;
+
+/// <summary>Human renderings shared by several commands.</summary>
+public static class Text
+{
+    /// <summary>Where a command's effect landed, and the receipt `annotate audit verify --receipt` can check later.</summary>
+    public static string Result(CommandResult r)
+    {
+        ArgumentNullException.ThrowIfNull(r);
+        var dedup = r.Deduplicated ? " (already done: same request id, nothing new written)" : "";
+        return $"position {r.Position}, receipt {r.Position}:{r.ReceiptHash}{dedup}";
+    }
+
+    public static string Span(Selector s)
+    {
+        ArgumentNullException.ThrowIfNull(s);
+        var range = s.Position is null ? "" : $"[{s.Position.Start},{s.Position.End}) ";
+        return range + (s.Quote is null ? "" : Quote(s.Quote.Exact));
+    }
+
+    public static string Quote(string text, int max = 80)
+    {
+        var flat = string.Join(' ', (text ?? "").Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries));
+        return "\"" + (flat.Length > max ? flat[..(max - 1)] + "…" : flat) + "\"";
+    }
+
+    public static string Tallies(ClaimView v)
+    {
+        ArgumentNullException.ThrowIfNull(v);
+        return v.Tallies.Count == 0 ? "no stances" : string.Join(", ", v.Tallies.Select(t => $"{Parsing.Name(t.Stance)} {t.Count}"));
+    }
+
+    public static string Time(Google.Protobuf.WellKnownTypes.Timestamp? t) =>
+        t is null ? "-" : t.ToDateTimeOffset().ToString("yyyy-MM-dd HH:mm:ss'Z'", CultureInfo.InvariantCulture);
+
+    public static string Claim(ClaimView v)
+    {
+        ArgumentNullException.ThrowIfNull(v);
+        var sb = new StringBuilder();
+        sb.AppendLine(CultureInfo.InvariantCulture, $"claim {v.ClaimId} in {v.ArticleId} (version {v.Version}, position {v.LastPosition})");
+        sb.AppendLine(CultureInfo.InvariantCulture, $"  statement: {v.Statement}");
+        sb.AppendLine(CultureInfo.InvariantCulture, $"  span:      {Span(v.Selector)}");
+        sb.AppendLine(CultureInfo.InvariantCulture, $"  status:    {Parsing.Name(v.Status)} (agreement {v.Agreement:0.###}, quorum {v.Quorum}, threshold {v.Threshold:0.###})");
+        sb.AppendLine(CultureInfo.InvariantCulture, $"  tallies:   {Tallies(v)}");
+        sb.AppendLine(CultureInfo.InvariantCulture, $"  opened by: {v.OpenedBy}; contributors: {string.Join(", ", v.Contributors)}");
+        foreach (var s in v.Stances)
+            sb.AppendLine(CultureInfo.InvariantCulture, $"  - {s.Analyst}: {Parsing.Name(s.Stance)}{(s.Rationale.Length > 0 ? " — " + s.Rationale : "")}");
+        foreach (var e in v.Evidence)
+            sb.AppendLine(CultureInfo.InvariantCulture, $"  evidence ({e.Analyst}, {Parsing.Name(e.Stance)}): {e.Span.ArticleId} {Span(e.Span.Selector)}");
+        if (v.Tags.Count > 0)
+            sb.AppendLine(CultureInfo.InvariantCulture, $"  tags:      {string.Join(", ", v.Tags.Select(t => $"{t.Tag} ({t.Analysts.Count})"))}");
+        if (v.Adjudication is { } a)
+            sb.AppendLine(CultureInfo.InvariantCulture, $"  verdict:   {Parsing.Name(a.Verdict)} by {a.Adjudicator} at {Time(a.AdjudicatedAt)}{(a.Rationale.Length > 0 ? " — " + a.Rationale : "")}");
+        return sb.ToString().TrimEnd();
+    }
+
+    public static string Event(HistoryEvent e)
+    {
+        ArgumentNullException.ThrowIfNull(e);
+        var about = e.ClaimId.Length > 0 ? $" claim {e.ClaimId}" : e.ArticleId.Length > 0 ? $" article {e.ArticleId}" : "";
+        return $"{e.Position,6}  {Time(e.RecordedAt)}  {e.Type,-24} {e.Actor,-12} {e.StreamId}@{e.StreamVersion}{about}";
+    }
+}

@@ -1,0 +1,148 @@
+using System.Diagnostics;
+using System.Text;
+using Google.Protobuf;
+
+namespace Annotate.Client.Tests;
+
+/// <summary>What one run of `annotate` did.</summary>
+public sealed record CliResult(IReadOnlyList<string> Args, int ExitCode, string Stdout, string Stderr)
+{
+    public CliResult AssertOk()
+    {
+        Assert.True(ExitCode == 0, Describe());
+        return this;
+    }
+
+    public CliResult AssertExit(int expected)
+    {
+        Assert.True(ExitCode == expected, $"expected exit code {expected}; {Describe()}");
+        return this;
+    }
+
+    /// <summary>stdout as one message of the protobuf JSON mapping (what --json prints).</summary>
+    public T Json<T>() where T : IMessage<T>, new() => JsonParser.Default.Parse<T>(Stdout);
+
+    /// <summary>stdout as one message per line (what --json prints for streams).</summary>
+    public List<T> JsonLines<T>() where T : IMessage<T>, new() =>
+        Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => JsonParser.Default.Parse<T>(l)).ToList();
+
+    public string Describe() => $"`annotate {string.Join(' ', Args)}` exited {ExitCode}\nstdout:\n{Stdout}\nstderr:\n{Stderr}";
+}
+
+/// <summary>
+/// Runs the real `annotate` (annotate.dll beside the tests) as a child process, as one user: its own config folder
+/// (XDG_CONFIG_HOME), and server and token given through ANNOTATE_SERVER/ANNOTATE_TOKEN unless null.
+/// Nothing else of the test's environment that the CLI reads is passed on.
+/// </summary>
+public sealed class Cli(string? server, string? token, string? configHome = null)
+{
+    private static readonly TimeSpan Patience = TimeSpan.FromSeconds(60);
+
+    public string ConfigHome { get; } = configHome ?? Directory.CreateTempSubdirectory("annotate-cfg-").FullName;
+
+    public string? Server { get; } = server;
+
+    public string? Token { get; } = token;
+
+    public Dictionary<string, string> Environment { get; } = new(StringComparer.Ordinal);
+
+    public Task<CliResult> RunAsync(params string[] args) => Start(args).WaitAsync();
+
+    /// <summary>
+    /// Runs `annotate` with its stdout and stderr on a pseudo-terminal (util-linux `script`), as a person at a
+    /// terminal would see it; what the terminal showed comes back as stdout.
+    /// </summary>
+    public Task<CliResult> RunInTerminalAsync(params string[] args)
+    {
+        static string Quote(string s) => "'" + s.Replace("'", "'\\''", StringComparison.Ordinal) + "'";
+        var host = System.Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } h ? h : "dotnet";
+        var command = string.Join(' ', new[] { host, Path.Combine(AppContext.BaseDirectory, "annotate.dll") }.Concat(args).Select(Quote));
+        return Start(["-qefc", command, "/dev/null"], "script").WaitAsync();
+    }
+
+    public RunningCli Start(params string[] args) => Start(args, null);
+
+    private RunningCli Start(string[] args, string? wrapper)
+    {
+        var psi = new ProcessStartInfo(wrapper ?? (System.Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host ? host : "dotnet"))
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            RedirectStandardInput = true,
+            UseShellExecute = false,
+            StandardOutputEncoding = Encoding.UTF8,
+            StandardErrorEncoding = Encoding.UTF8,
+        };
+        if (wrapper is null) psi.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "annotate.dll"));
+        foreach (var a in args) psi.ArgumentList.Add(a);
+        foreach (var key in new[] { "ANNOTATE_SERVER", "ANNOTATE_TOKEN", "NO_COLOR", "XDG_CONFIG_HOME" }) psi.Environment.Remove(key);
+        psi.Environment["XDG_CONFIG_HOME"] = ConfigHome;
+        if (Server is not null) psi.Environment["ANNOTATE_SERVER"] = Server;
+        if (Token is not null) psi.Environment["ANNOTATE_TOKEN"] = Token;
+        foreach (var (k, v) in Environment) psi.Environment[k] = v;
+        return new RunningCli(args, Process.Start(psi)!);
+    }
+
+    public sealed class RunningCli
+    {
+        private readonly string[] _args;
+        private readonly Process _process;
+        private readonly StringBuilder _stdout = new();
+        private readonly StringBuilder _stderr = new();
+        private readonly TaskCompletionSource _stdoutDone = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private readonly TaskCompletionSource _stderrDone = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        internal RunningCli(string[] args, Process process)
+        {
+            _args = args;
+            _process = process;
+            process.StandardInput.Close();
+            process.OutputDataReceived += (_, e) => { if (e.Data is null) _stdoutDone.TrySetResult(); else lock (_stdout) _stdout.Append(e.Data).Append('\n'); };
+            process.ErrorDataReceived += (_, e) => { if (e.Data is null) _stderrDone.TrySetResult(); else lock (_stderr) _stderr.Append(e.Data).Append('\n'); };
+            process.BeginOutputReadLine();
+            process.BeginErrorReadLine();
+        }
+
+        public string Stdout { get { lock (_stdout) return _stdout.ToString(); } }
+
+        public string Stderr { get { lock (_stderr) return _stderr.ToString(); } }
+
+        public bool HasExited => _process.HasExited;
+
+        /// <summary>Waits (polling a condition, with a deadline) until stdout or stderr says <paramref name="text"/>.</summary>
+        public async Task WaitForOutputAsync(string text, bool onStderr = false)
+        {
+            var deadline = DateTime.UtcNow + Patience;
+            while (!(onStderr ? Stderr : Stdout).Contains(text, StringComparison.Ordinal))
+            {
+                if (_process.HasExited && _stdoutDone.Task.IsCompleted && _stderrDone.Task.IsCompleted)
+                    Assert.Fail($"`annotate {string.Join(' ', _args)}` exited ({_process.ExitCode}) before saying \"{text}\"\nstdout:\n{Stdout}\nstderr:\n{Stderr}");
+                if (DateTime.UtcNow > deadline) Assert.Fail($"`annotate {string.Join(' ', _args)}` did not say \"{text}\" within {Patience}\nstdout:\n{Stdout}\nstderr:\n{Stderr}");
+                await Task.Delay(25);
+            }
+        }
+
+        public async Task<CliResult> WaitAsync()
+        {
+            using var cts = new CancellationTokenSource(Patience);
+            try
+            {
+                await _process.WaitForExitAsync(cts.Token);
+                await Task.WhenAll(_stdoutDone.Task, _stderrDone.Task).WaitAsync(cts.Token);
+            }
+            catch (OperationCanceledException)
+            {
+                _process.Kill(entireProcessTree: true);
+                Assert.Fail($"`annotate {string.Join(' ', _args)}` did not finish within {Patience}\nstdout:\n{Stdout}\nstderr:\n{Stderr}");
+            }
+            var result = new CliResult(_args, _process.ExitCode, Stdout, Stderr);
+            _process.Dispose();
+            return result;
+        }
+
+        public void Kill()
+        {
+            if (!_process.HasExited) _process.Kill(entireProcessTree: true);
+        }
+    }
+}
