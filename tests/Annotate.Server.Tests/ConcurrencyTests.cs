@@ -4,8 +4,11 @@ using Annotate.Contracts;
 using Annotate.Contracts.V1;
 using Annotate.Grpc;
 using Annotate.Server.Infrastructure;
+using Xunit.Abstractions;
 
+using ClaimAdjudicated = Annotate.Domain.Events.ClaimAdjudicated;
 using ClaimOpened = Annotate.Domain.Events.ClaimOpened;
+using ClaimReopened = Annotate.Domain.Events.ClaimReopened;
 using ClaimState = Annotate.Domain.Claims.ClaimState;
 using ConsensusPolicy = Annotate.Domain.Consensus.ConsensusPolicy;
 using ConsensusProjection = Annotate.Domain.Consensus.ConsensusProjection;
@@ -22,7 +25,7 @@ namespace Annotate.Server.Tests;
 /// scratch, no two claims of an article may cover the same text, the subscriber must have seen every event once
 /// in order, and every view a watcher saw must equal the as-of answer for its position.
 /// </summary>
-public sealed class ConcurrencyTests(AnnotateServer server) : IClassFixture<AnnotateServer>
+public sealed class ConcurrencyTests(AnnotateServer server, ITestOutputHelper output) : IClassFixture<AnnotateServer>
 {
     private const int AnalystCount = 16;
     private const int MaxOperationsEach = 30;
@@ -45,9 +48,12 @@ public sealed class ConcurrencyTests(AnnotateServer server) : IClassFixture<Anno
     }
 
     /// <summary>What one analyst knows of its own doing: its current stance and tags per claim.</summary>
-    private sealed class AnalystState(string id, string token)
+    private sealed class AnalystState(string id, string token, bool adjudicator)
     {
         public string Id { get; } = id;
+        /// <summary>The one analyst who also adjudicates and reopens (so it alone knows which claims it closed).</summary>
+        public bool Adjudicator { get; } = adjudicator;
+        public HashSet<string> Closed { get; } = new(StringComparer.Ordinal);
         /// <summary>Fresh per call: the options carry a deadline.</summary>
         public CallOptions Options => AnnotateServer.As(token);
         public Dictionary<string, Stance> StanceOn { get; } = new(StringComparer.Ordinal);
@@ -70,7 +76,9 @@ public sealed class ConcurrencyTests(AnnotateServer server) : IClassFixture<Anno
         var analysts = await Task.WhenAll(Enumerable.Range(0, AnalystCount).Select(async i =>
         {
             var id = $"analyst{i:D2}";
-            return new AnalystState(id, await server.AnalystAsync(id, Role.Analyst));
+            return i == 0
+                ? new AnalystState(id, await server.AnalystAsync(id, Role.Analyst, Role.Adjudicator), adjudicator: true)
+                : new AnalystState(id, await server.AnalystAsync(id, Role.Analyst), adjudicator: false);
         }));
 
         using var stop = new CancellationTokenSource();
@@ -85,6 +93,9 @@ public sealed class ConcurrencyTests(AnnotateServer server) : IClassFixture<Anno
         var known = new ConcurrentDictionary<string, string>(StringComparer.Ordinal); // claim id -> article id
         var openedByGroup = new ConcurrentDictionary<SpanGroup, ConcurrentBag<string>>();
         var failures = new ConcurrentQueue<string>();
+        var everClosed = new ConcurrentDictionary<string, bool>(StringComparer.Ordinal);
+        var refusedAsClosed = 0;
+        var staleAdjudications = 0;
         var operations = 0;
         var clock = Stopwatch.StartNew();
         var start = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -96,8 +107,18 @@ public sealed class ConcurrencyTests(AnnotateServer server) : IClassFixture<Anno
             {
                 try
                 {
-                    await ActAsync(ch, analyst, random, groups, articles, known, openedByGroup);
+                    if (analyst.Adjudicator && !known.IsEmpty && random.NextDouble() < 0.4) await AdjudicateOrReopenAsync(ch, analyst, random, known, everClosed);
+                    else await ActAsync(ch, analyst, random, groups, articles, known, openedByGroup);
                     Interlocked.Increment(ref operations);
+                }
+                catch (RpcException ex) when (ex.StatusCode == StatusCode.FailedPrecondition && ex.Detail.Contains("is adjudicated", StringComparison.Ordinal)
+                    && everClosed.Keys.Any(c => ex.Detail.Contains(c, StringComparison.Ordinal)))
+                {
+                    Interlocked.Increment(ref refusedAsClosed); // a stance on a claim the adjudicator had closed: refused, nothing changed
+                }
+                catch (RpcException ex) when (analyst.Adjudicator && ex.StatusCode == StatusCode.Aborted)
+                {
+                    Interlocked.Increment(ref staleAdjudications); // someone changed the claim after the adjudicator read it
                 }
                 catch (RpcException ex)
                 {
@@ -109,6 +130,8 @@ public sealed class ConcurrencyTests(AnnotateServer server) : IClassFixture<Anno
         await Task.WhenAll(workers);
         Assert.True(failures.IsEmpty, $"{failures.Count} of {operations + failures.Count} operations failed:\n{string.Join('\n', failures.Take(20))}");
         Assert.True(operations >= AnalystCount * 3, $"only {operations} operations ran");
+
+        var ran = clock.Elapsed;
 
         // The whole history, from scratch.
         var history = await ReplayAllAsync(ch);
@@ -194,6 +217,42 @@ public sealed class ConcurrencyTests(AnnotateServer server) : IClassFixture<Anno
             }
             finally { gate.Release(); }
         }));
+        output.WriteLine($"{operations} operations by {AnalystCount} analysts in {ran.TotalSeconds:F1} s; {history.Count} events, {claims.Count} claims, "
+            + $"{served.Values.Sum(v => v.Stances.Count)} current stances, {positioned.Count(p => p.Event is ClaimAdjudicated)} adjudications ({served.Values.Count(v => v.Status == ClaimStatus.Adjudicated)} still closed), "
+            + $"{refusedAsClosed} stances refused on closed claims, {staleAdjudications} stale adjudications refused, {captured.Count} distinct views watched");
+    }
+
+    /// <summary>The adjudicator closes an open claim with the version it read (refused with ABORTED when stale) or reopens one it closed.</summary>
+    private static async Task AdjudicateOrReopenAsync(GrpcChannel ch, AnalystState me, Random random, ConcurrentDictionary<string, string> known,
+        ConcurrentDictionary<string, bool> everClosed)
+    {
+        var claims = known.Keys.Order(StringComparer.Ordinal).ToArray();
+        var claimId = claims[random.Next(claims.Length)];
+        if (me.Closed.Contains(claimId))
+        {
+            await ch.UnaryAsync(AnnotateApi.Claims.ReopenClaim, new ReopenClaimRequest { RequestId = Guid.NewGuid().ToString(), ClaimId = claimId, Reason = "new evidence" }, me.Options);
+            me.Closed.Remove(claimId);
+            return;
+        }
+        everClosed[claimId] = true; // before the call: a stance refused as closed may arrive before the answer does
+        for (var attempt = 1; ; attempt++)
+        {
+            var view = await ch.UnaryAsync(AnnotateApi.Consensus.GetClaimView, new GetClaimViewRequest { ClaimId = claimId }, me.Options);
+            try
+            {
+                await ch.UnaryAsync(AnnotateApi.Claims.Adjudicate, new AdjudicateRequest
+                {
+                    RequestId = Guid.NewGuid().ToString(), ClaimId = claimId, Verdict = Stances[random.Next(Stances.Length)],
+                    Rationale = "weighed the evidence", ExpectedVersion = view.Version,
+                }, me.Options);
+                me.Closed.Add(claimId);
+                return;
+            }
+            catch (RpcException ex) when (ex.StatusCode == StatusCode.Aborted && attempt < 3)
+            {
+                // Someone changed the claim after the read: read again and decide on what it says now.
+            }
+        }
     }
 
     /// <summary>One random action of <paramref name="me"/>: open a claim, take or replace a stance, withdraw it, or tag.</summary>
@@ -270,16 +329,29 @@ public sealed class ConcurrencyTests(AnnotateServer server) : IClassFixture<Anno
     {
         var mine = positioned.Select((p, i) => (p, h: history[i])).Where(x => ClaimState.ClaimIdOf(x.p.Event) == claimId).ToList();
         var current = new SortedDictionary<string, Domain.Events.Stance>(StringComparer.Ordinal);
-        foreach (var (p, _) in mine)
+        HistoryEvent? adjudication = null;
+        foreach (var (p, h) in mine)
         {
             if (p.Event is StanceTaken t) current[t.Analyst] = t.Stance;
             else if (p.Event is StanceWithdrawn w) current.Remove(w.Analyst);
+            else if (p.Event is ClaimAdjudicated) adjudication = h;
+            else if (p.Event is ClaimReopened) adjudication = null;
         }
         Assert.Equal(current.Select(c => (c.Key, c.Value.ToString())), view.Stances.Select(s => (s.Analyst, Mapping.ToDomain(s.Stance).ToString())));
         Assert.Equal(current.Count, (int)view.Tallies.Sum(t => t.Count));
         Assert.Equal(mine.Count, view.Version);
         Assert.Equal(mine[^1].h.Position, view.LastPosition);
         Assert.Equal(mine.Select(x => x.h.Actor).Distinct().Order(StringComparer.Ordinal), view.Contributors);
+        if (adjudication is not null)
+        {
+            var verdict = (ClaimAdjudicated)EventTypes.Deserialize(adjudication.Type, adjudication.DataJson);
+            Assert.Equal(ClaimStatus.Adjudicated, view.Status);
+            Assert.Equal(verdict.Verdict.ToString(), Mapping.ToDomain(view.Adjudication.Verdict).ToString());
+            Assert.Equal(adjudication.Actor, view.Adjudication.Adjudicator);
+            Assert.Equal(adjudication.RecordedAt, view.Adjudication.AdjudicatedAt);
+            return;
+        }
+        Assert.Null(view.Adjudication);
         var status = current.Count < 3 ? ClaimStatus.Pending
             : current.Values.GroupBy(s => s).Where(g => g.Count() * 3 >= current.Count * 2).ToList() is [var winner] ? StatusOf(winner.Key) : ClaimStatus.Contested;
         Assert.Equal(status, view.Status);
