@@ -20,7 +20,7 @@ public static class ClaimWatcher
         var backoff = FirstBackoff;
         while (!ct.IsCancellationRequested)
         {
-            string reason;
+            string reason, detail;
             try
             {
                 await RefreshHighlightsAsync(connection, state, ct);
@@ -39,7 +39,7 @@ public static class ClaimWatcher
                     else if (live) state.Apply(update.View);
                     else initial.Add(update.View);
                 }
-                reason = "the server ended the stream";
+                (reason, detail) = ("stream ended", "the server ended the watch");
             }
             catch (OperationCanceledException) when (ct.IsCancellationRequested)
             {
@@ -52,14 +52,15 @@ public static class ClaimWatcher
                     state.Disconnected($"{e.StatusCode}: {e.Detail} (not retrying)");
                     return;
                 }
-                reason = $"{e.StatusCode}: {e.Detail}";
+                (reason, detail) = (e.StatusCode.ToString(), e.Detail);
             }
             catch (Exception e) when (ct.IsCancellationRequested is false && e is HttpRequestException or IOException)
             {
-                reason = e.Message;
+                (reason, detail) = (e.GetType().Name, e.Message);
             }
 
-            state.Disconnected($"{reason}; reconnecting in {backoff.TotalSeconds:0.#}s");
+            state.Disconnected($"reconnecting in {backoff.TotalSeconds:0.#}s ({reason})");
+            state.Say($"watch interrupted: {detail}");
             try { await Task.Delay(backoff, ct); }
             catch (OperationCanceledException) { return; }
             backoff = TimeSpan.FromTicks(Math.Min(backoff.Ticks * 2, MaxBackoff.Ticks));

@@ -85,7 +85,7 @@ public sealed class Screen
             LinkState.Connecting => "[yellow]○ connecting[/]",
             _ => $"[red]○ {Markup.Escape(state.LinkDetail)}[/]",
         };
-        var text = $"[bold]{Markup.Escape(state.Article.Title)}[/]  [grey]{Markup.Escape(state.Article.ArticleId)}[/]  {link}";
+        var text = $"{link}  [bold]{Markup.Escape(state.Article.Title)}[/]  [grey]{Markup.Escape(state.Article.ArticleId)}[/]";
         return new Panel(new Markup(text).Overflow(Overflow.Ellipsis)).Expand().Border(BoxBorder.Rounded).Header("Annotate");
     }
 
@@ -142,8 +142,10 @@ public sealed class Screen
             var c = claims[i];
             var marker = c.ClaimId == selected?.ClaimId ? "[bold]›[/]" : " ";
             var color = StatusColor(c.Status).ToMarkup();
-            var verdict = c.Status == ClaimStatus.Adjudicated ? $": {StanceName(c.Adjudication?.Verdict ?? Stance.Unspecified)}" : "";
-            lines.Add(new Markup($"{marker} [{color} bold]{StatusName(c.Status)}{verdict}[/] {Markup.Escape(Short(c.Statement, ClaimsColumns - 20))}").Overflow(Overflow.Ellipsis));
+            var status = StatusName(c.Status) + (c.Status == ClaimStatus.Adjudicated ? $": {StanceName(c.Adjudication?.Verdict ?? Stance.Unspecified)}" : "");
+            // One line per claim heading: truncate here, since Spectre would wrap at word boundaries.
+            var room = ClaimsColumns - 4 - 2 - status.Length - 1;
+            lines.Add(new Markup($"{marker} [{color} bold]{status}[/] {Markup.Escape(Short(c.Statement, Math.Max(8, room)))}"));
             lines.Add(new Markup($"  [grey]{Markup.Escape(Tallies(c))}[/]").Overflow(Overflow.Ellipsis));
             lines.Add(new Text(""));
         }
@@ -158,7 +160,7 @@ public sealed class Screen
         if (c is null) lines.Add(new Markup("[grey]No claim selected.[/]"));
         else
         {
-            lines.Add(new Markup($"[bold]“{Markup.Escape(Short(c.Statement, 200))}”[/]  [{StatusColor(c.Status).ToMarkup()}]{StatusName(c.Status)}[/]  agreement {c.Agreement:P0}, quorum {c.Quorum}").Overflow(Overflow.Ellipsis));
+            lines.Add(new Markup($"[bold]“{Markup.Escape(Short(c.Statement, 200))}”[/]  [{StatusColor(c.Status).ToMarkup()}]{StatusName(c.Status)}[/]  agreement {Math.Round(c.Agreement * 100):0}%, quorum {c.Quorum}").Overflow(Overflow.Ellipsis));
             if (c.Adjudication is { } adj)
                 lines.Add(new Markup($"[deepskyblue1]adjudicated {StanceName(adj.Verdict)} by {Markup.Escape(adj.Adjudicator)}[/]: {Markup.Escape(adj.Rationale)}").Overflow(Overflow.Ellipsis));
             foreach (var s in c.Stances.Take(4))
