@@ -18,6 +18,11 @@ await EventStoreSchema.MigrateAsync(new EventStoreOptions { ConnectionString = s
 await using var store = new PostgresEventStore(new EventStoreOptions { ConnectionString = server.ConnectionString + ";Maximum Pool Size=200", Schema = schema });
 var append = await Phases.AppendAsync(store, options.Appenders, TimeSpan.FromSeconds(options.Seconds));
 Console.WriteLine($"append: {append.EventsPerSecond:N0} ev/s, {append.EventsPerCommit:N1} ev/commit, p50 {append.P50:N2} ms, p99 {append.P99:N2} ms");
+// The same load without the writer's gather delay, for comparison.
+AppendFigures noGather;
+await using (var eager = new PostgresEventStore(new EventStoreOptions { ConnectionString = server.ConnectionString + ";Maximum Pool Size=200", Schema = schema, GatherDelay = TimeSpan.Zero }))
+    noGather = await Phases.AppendAsync(eager, options.Appenders, TimeSpan.FromSeconds(options.Seconds));
+Console.WriteLine($"append without gather delay: {noGather.EventsPerSecond:N0} ev/s, {noGather.EventsPerCommit:N1} ev/commit, p50 {noGather.P50:N2} ms, p99 {noGather.P99:N2} ms");
 
 // 2. pgbench on a table of the same shape (same columns, keys and indexes), single-row INSERT per transaction.
 var pgbench = await Phases.PgbenchAsync(server, schema, options.Appenders, options.Seconds);
@@ -27,6 +32,7 @@ rows.Add(("mean events per commit", $"{append.EventsPerCommit:N1}", ""));
 rows.Add(("append latency p50 / p99", $"{append.P50:N2} / {append.P99:N2} ms", ""));
 rows.Add(($"pgbench -c {options.Appenders} single-row INSERT", $"{pgbench:N0} tps", ""));
 rows.Add(("append / pgbench", $"{append.EventsPerSecond / pgbench:N2}x", ">= 2x"));
+rows.Add(("same load, no gather delay (GatherDelay = 0)", $"{noGather.EventsPerSecond:N0} ev/s, {noGather.EventsPerCommit:N1} ev/commit, p99 {noGather.P99:N2} ms", ""));
 
 // 3. Catch-up read and projection rebuild over N events.
 await Phases.FillAsync(store, options.Events);

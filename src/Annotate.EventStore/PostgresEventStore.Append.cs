@@ -85,8 +85,11 @@ public sealed partial class PostgresEventStore
         var batch = new List<PendingAppend>();
         var carry = new List<PendingAppend>();
         var reader = _queue.Reader;
+        var previousAppends = 0;
         while (carry.Count > 0 || await reader.WaitToReadAsync().ConfigureAwait(false))
         {
+            if (_options.GatherDelay > TimeSpan.Zero && reader.CanCount && reader.Count + carry.Count < previousAppends)
+                await Task.Delay(_options.GatherDelay).ConfigureAwait(false);
             batch.Clear();
             batch.AddRange(carry);
             carry.Clear();
@@ -98,6 +101,7 @@ public sealed partial class PostgresEventStore
                 count += p.Events.Count;
             }
             if (batch.Count == 0) continue;
+            previousAppends = batch.Count;
             await ProcessBatchAsync(batch, carry).ConfigureAwait(false);
         }
     }

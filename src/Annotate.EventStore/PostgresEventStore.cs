@@ -19,7 +19,8 @@ public sealed partial class PostgresEventStore : IEventStore
     private readonly bool _ownsDataSource;
     private readonly ILogger _logger;
     private readonly string _s;
-    private readonly Channel<PendingAppend> _queue = Channel.CreateUnbounded<PendingAppend>(new UnboundedChannelOptions { SingleReader = true });
+    // Not SingleReader: that implementation cannot report Count, which the writer's gather delay reads.
+    private readonly Channel<PendingAppend> _queue = Channel.CreateUnbounded<PendingAppend>();
     private readonly CancellationTokenSource _stopping = new();
     private readonly Task _writer;
     private readonly SubscriptionHub _hub;
