@@ -322,6 +322,7 @@ public sealed class AnnotationsTests(AnnotateServer server) : IClassFixture<Anno
         Assert.Equal(liveAfterFirst.Highlights, byPosition.Highlights);
         Assert.Equal(first.Result.Position, byPosition.AsOfPosition);
         Assert.Equal(liveAfterFirst.Highlights, byTime.Highlights);
+        Assert.Equal(first.Result.Position, byTime.AsOfPosition);
         Assert.Equal(liveAfterTag.Highlights, afterTag.Highlights);
         Assert.Equal(2, afterTag.Highlights.Count);
         Assert.Equal(liveAfterTag.Highlights, afterTagByTime.Highlights);

@@ -240,10 +240,13 @@ public sealed class ConsensusTests(AnnotateServer server) : IClassFixture<Annota
         Assert.Equal(await ViewAsync(first, ana), initial.Single(m => m.View?.ClaimId == first).View);
         Assert.True(initial[^1].CaughtUpPosition >= stance.Position);
 
+        var elsewhere = await server.ImportAsync(Text);
+        await StanceAsync(await OpenAsync(elsewhere, "the bridge was built in 1950", bobCall), Stance.Supports, bobCall);
         var bobs = await StanceAsync(first, Stance.Refutes, bobCall);
         var changed = await ReadUntilAsync(watch.ResponseStream, seen => seen.Any(m => m.View?.LastPosition == bobs.Position));
         var view = changed.Single(m => m.View?.LastPosition == bobs.Position).View;
         Assert.Equal(first, view.ClaimId);
+        Assert.All(changed, m => Assert.Equal(article, m.View.ArticleId)); // nothing of the other article
         Assert.Contains(view.Stances, s => s.Analyst == bob && s.Stance == Stance.Refutes);
         Assert.Equal(await ViewAsync(first, ana), view);
 

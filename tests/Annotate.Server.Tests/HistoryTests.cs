@@ -107,9 +107,11 @@ public sealed class HistoryTests(AnnotateServer server) : IClassFixture<Annotate
         await Ch.UnaryAsync(AnnotateApi.Claims.TakeStance, new TakeStanceRequest { RequestId = Rid(), ClaimId = other, Stance = Stance.Refutes }, who);
 
         var events = Events(await CatchUpAsync(After(0, claim: claim), who));
+        var stancesOfArticle = Events(await CatchUpAsync(new SubscribeRequest { Filter = new EventFilter { ArticleId = article, EventTypes = { "stance-taken.v1" } } }, who));
 
         Assert.Equal(["claim-opened.v1", "stance-taken.v1"], events.Select(e => e.Type));
         Assert.All(events, e => Assert.Equal(claim, e.ClaimId));
+        Assert.Equal([claim, other], stancesOfArticle.Select(e => e.ClaimId));
     }
 
     [Fact]
@@ -178,10 +180,21 @@ public sealed class HistoryTests(AnnotateServer server) : IClassFixture<Annotate
         Assert.All(result.Receipts, r => Assert.True(r.Holds, r.Reason));
         Assert.All(messages.SkipLast(1), m => Assert.Equal(VerifyAuditResponse.ItemOneofCase.Progress, m.ItemCase));
 
-        var forged = new VerifyAuditRequest { Receipts = { new Receipt { Position = results[1].Position, Hash = new string('0', 64) } } };
+        var forged = new VerifyAuditRequest
+        {
+            Receipts =
+            {
+                new Receipt { Position = results[1].Position, Hash = new string('0', 64) },
+                new Receipt { Position = result.HeadPosition + 100, Hash = results[1].ReceiptHash },
+            },
+        };
         var refused = (await ReadAllAsync(Ch.ServerStreaming(AnnotateApi.History.VerifyAudit, forged, server.Admin)))[^1].Result;
         Assert.False(refused.Ok);
-        Assert.False(Assert.Single(refused.Receipts).Holds);
+        Assert.Null(refused.FirstBroken); // the chain itself holds; the receipts do not
+        Assert.Equal(2, refused.Receipts.Count);
+        Assert.All(refused.Receipts, r => Assert.False(r.Holds));
+        Assert.Contains(results[1].ReceiptHash, refused.Receipts[0].Reason);
+        Assert.Contains($"no event at position {result.HeadPosition + 100}", refused.Receipts[1].Reason);
     }
 
     [Fact]

@@ -19,7 +19,9 @@ public sealed class ServerConfigurationTests(PostgresDatabase db) : IClassFixtur
 
         var configured = new NpgsqlConnectionStringBuilder(db.ConnectionString);
         Assert.Contains($"{configured.Host}:{configured.Port}/{configured.Database} (configured)", server.Stdout);
-        Assert.False(Directory.Exists(_data.Path), "the embedded cluster's folder was created");
+        // The data folder holds the first admin's token (its default place), and no cluster.
+        Assert.False(Directory.Exists(_data.Cluster), "the embedded cluster's folder was created");
+        Assert.Equal(["admin-token"], Directory.GetFileSystemEntries(_data.Path).Select(Path.GetFileName));
         Assert.True(await Sql.ServerSessionsAsync(db.ConnectionString) >= 1, "the server holds no session on the configured database");
         if (!string.IsNullOrEmpty(configured.Password)) Assert.DoesNotContain(configured.Password, server.Stdout + server.Stderr);
         Assert.Equal(0, await server.TerminateAsync());

@@ -17,8 +17,14 @@
 #   interop-python.xml, interop-python-tls.xml  JUnit XML, one <testcase> per Python test
 #   interop-node.xml, interop-node-tls.xml      JUnit XML from node's test runner, one <testcase> per test
 #   interop-server.log, interop-server-tls.log  the server's output
+#   interop-annotate-python.xml                 JUnit XML of python/annotate_suite.py against the real
+#                                               Annotate server (src/Annotate.Server/bin/{Release,Debug}),
+#                                               on embedded PostgreSQL in a temp folder, or on
+#                                               $ANNOTATE_TEST_PG (in a fresh schema) when set
+#   interop-annotate-server.log                 that server's output
 # Prints one "<suite>: N passed, N failed, N skipped" line per suite and pass
-# (python, node, python-tls, node-tls). Exits non-zero when a server does not start
+# (python, node, python-tls, node-tls, annotate-python). ANNOTATE_INTEROP=0 skips the Annotate
+# pass. Exits non-zero when a server does not start
 # or any case failed.
 set -euo pipefail
 
@@ -184,5 +190,73 @@ if [[ "${INTEROP_TLS:-1}" != 0 ]]; then
     status=1
   fi
   stop_server
+fi
+
+# --- the Annotate server, called from Python with a token ---------------------------------
+annotate_pid=""
+annotate_dir=""
+stop_annotate() {
+  # SIGTERM lets the server stop its embedded PostgreSQL; wait for that rather than killing it.
+  if [[ -n "$annotate_pid" ]] && kill -0 "$annotate_pid" 2>/dev/null; then
+    kill -TERM "$annotate_pid" 2>/dev/null || true
+    for _ in $(seq 600); do kill -0 "$annotate_pid" 2>/dev/null || break; sleep 0.1; done
+    kill -9 "$annotate_pid" 2>/dev/null || true
+    wait "$annotate_pid" 2>/dev/null || true
+  fi
+  annotate_pid=""
+  [[ -n "$annotate_dir" ]] && rm -rf "$annotate_dir"
+  annotate_dir=""
+}
+trap 'stop_server; stop_annotate; rm -rf "$tls_dir"' EXIT
+
+run_annotate() {
+  local dll="" config
+  for config in Release Debug; do
+    if [[ -f "$repo/src/Annotate.Server/bin/$config/net10.0/Annotate.Server.dll" ]]; then
+      dll="$repo/src/Annotate.Server/bin/$config/net10.0/Annotate.Server.dll"; break
+    fi
+  done
+  [[ -n "$dll" ]] || { log "no built Annotate.Server.dll found (build src/Annotate.Server -c Release)"; return 1; }
+  # World-searchable, so the postgres user can reach the embedded cluster when this runs as root.
+  annotate_dir="$(mktemp -d /tmp/annotate-interop-XXXXXX)"
+  chmod 755 "$annotate_dir"
+  local port server_log="$results/interop-annotate-server.log" args=()
+  port="$(/usr/bin/python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
+  args=(--urls "http://127.0.0.1:$port" --Annotate:AdminTokenFile="$annotate_dir/admin-token")
+  if [[ -n "${ANNOTATE_TEST_PG:-}" ]]; then
+    # A fresh schema per run, so the first admin (and its token file) is created anew.
+    args+=(--ConnectionStrings:Annotate="$ANNOTATE_TEST_PG" --Annotate:Schema="interop_$(date +%s)_$$")
+  else
+    args+=(--data-dir "$annotate_dir/data")
+  fi
+  : >"$server_log"
+  log "starting $dll on port $port${ANNOTATE_TEST_PG:+ (database from ANNOTATE_TEST_PG)}"
+  dotnet "$dll" "${args[@]}" >"$server_log" 2>&1 &
+  annotate_pid=$!
+  local ready=""
+  for _ in $(seq 1200); do # up to 120 s: a first start initialises a PostgreSQL cluster
+    if grep -q "Annotate listening on http://127.0.0.1:$port" "$server_log"; then ready=1; break; fi
+    kill -0 "$annotate_pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  if [[ -z "$ready" || ! -s "$annotate_dir/admin-token" ]]; then
+    log "the Annotate server did not come up; its output:"
+    cat "$server_log" >&2
+    return 1
+  fi
+  local rc=0
+  ANNOTATE_TARGET="127.0.0.1:$port" ANNOTATE_TOKEN="$(cat "$annotate_dir/admin-token")" \
+    /usr/bin/python3 "$here/python/annotate_suite.py" --junit "$results/interop-annotate-python.xml" --label annotate-python || rc=1
+  if ! kill -0 "$annotate_pid" 2>/dev/null; then
+    log "the Annotate server died during the suite; its output:"
+    tail -n 50 "$server_log" >&2
+    rc=1
+  fi
+  stop_annotate
+  return "$rc"
+}
+
+if [[ "${ANNOTATE_INTEROP:-1}" != 0 ]]; then
+  run_annotate || status=1
 fi
 exit "$status"
