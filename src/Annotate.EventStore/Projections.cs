@@ -41,6 +41,7 @@ public sealed partial class ProjectionRunner : IAsyncDisposable
     private readonly Dictionary<string, State> _states;
     private readonly CancellationTokenSource _stopping = new();
     private readonly List<Task> _loops = [];
+    private int _disposed;
 
     public ProjectionRunner(PostgresEventStore store, IEnumerable<IProjection> projections, ILoggerFactory? loggerFactory = null)
     {
@@ -324,6 +325,9 @@ public sealed partial class ProjectionRunner : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        // Idempotent: a host stops the runner and its container disposes it again (a second CancelAsync on the
+        // disposed source would throw and abort the process on shutdown).
+        if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
         await _stopping.CancelAsync().ConfigureAwait(false);
         foreach (var loop in _loops)
         {
