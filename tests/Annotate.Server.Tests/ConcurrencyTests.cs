@@ -20,8 +20,9 @@ using StanceWithdrawn = Annotate.Domain.Events.StanceWithdrawn;
 namespace Annotate.Server.Tests;
 
 /// <summary>
-/// Sixteen analysts work on shared claims of the seed articles at once, through the gRPC client, while a history
-/// subscriber and article watchers follow. Afterwards the served views must equal a fold of the history from
+/// Sixteen analysts work on shared claims of the seed articles at once, through the gRPC client (opening claims on
+/// overlapping spans, taking, replacing and withdrawing stances with evidence, tagging, retrying requests; one of them
+/// also adjudicates and reopens), while history subscribers and article watchers follow, some started mid-run. Afterwards the served views must equal a fold of the history from
 /// scratch, no two claims of an article may cover the same text, the subscriber must have seen every event once
 /// in order, and every view a watcher saw must equal the as-of answer for its position.
 /// </summary>
