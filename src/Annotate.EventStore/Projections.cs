@@ -40,8 +40,8 @@ public sealed partial class ProjectionRunner : IAsyncDisposable
     private readonly ILogger _logger;
     private readonly Dictionary<string, State> _states;
     private readonly CancellationTokenSource _stopping = new();
-    private int _disposed;
     private readonly List<Task> _loops = [];
+    private int _disposed;
 
     public ProjectionRunner(PostgresEventStore store, IEnumerable<IProjection> projections, ILoggerFactory? loggerFactory = null)
     {
@@ -327,8 +327,9 @@ public sealed partial class ProjectionRunner : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        // Idempotent: the server's hosted service stops the runner before the database goes, then the container disposes it again.
-        if (Interlocked.Exchange(ref _disposed, 1) == 1) return;
+        // Idempotent: a host stops the runner and its container disposes it again (a second CancelAsync on the
+        // disposed source would throw and abort the process on shutdown).
+        if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
         await _stopping.CancelAsync().ConfigureAwait(false);
         foreach (var loop in _loops)
         {

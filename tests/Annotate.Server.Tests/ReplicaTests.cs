@@ -1,6 +1,13 @@
+using System.Diagnostics;
 using Annotate.Contracts;
 using Annotate.Contracts.V1;
 using Annotate.Grpc;
+using Annotate.Server.Infrastructure;
+
+using ConsensusPolicy = Annotate.Domain.Consensus.ConsensusPolicy;
+using ConsensusProjection = Annotate.Domain.Consensus.ConsensusProjection;
+using EventTypes = Annotate.Domain.Events.EventTypes;
+using PositionedEvent = Annotate.Domain.Consensus.PositionedEvent;
 
 namespace Annotate.Server.Tests;
 
@@ -118,11 +125,100 @@ public sealed class ReplicaTests(ReplicaServers replicas) : IClassFixture<Replic
         Assert.Contains(listed.Claims, c => c.ClaimId == opened.ClaimId);
     }
 
+    [Fact]
+    public async Task A_subscriber_and_a_watcher_on_one_replica_see_what_is_written_on_the_other()
+    {
+        var (claimId, analysts) = await ClaimWithAnalystsAsync("follow", 2);
+        using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        var streaming = new CallOptions(new Metadata().Add("authorization", $"Bearer {replicas.AdminToken}"), null, stop.Token);
+        var head = (await replicas.A.UnaryAsync(AnnotateApi.Consensus.GetClaimView, new GetClaimViewRequest { ClaimId = claimId }, replicas.Admin)).LastPosition;
+        using var subscription = replicas.B.ServerStreaming(AnnotateApi.History.Subscribe,
+            new SubscribeRequest { AfterPosition = head, Filter = new EventFilter { ClaimId = claimId } }, streaming);
+        using var watch = replicas.B.ServerStreaming(AnnotateApi.Consensus.WatchArticle, new WatchArticleRequest { ArticleId = Article }, streaming);
+        await using var events = subscription.ResponseStream.ReadAllAsync(stop.Token).GetAsyncEnumerator();
+        await using var views = watch.ResponseStream.ReadAllAsync(stop.Token).GetAsyncEnumerator();
+        while (await views.MoveNextAsync() && views.Current.UpdateCase != WatchArticleResponse.UpdateOneofCase.CaughtUpPosition) { }
+
+        for (var i = 0; i < analysts.Length; i++)
+        {
+            var written = await replicas.A.UnaryAsync(AnnotateApi.Claims.TakeStance, Stance(claimId, Contracts.V1.Stance.NeedsContext), AnnotateServer.As(analysts[i]));
+            Assert.True(await events.MoveNextAsync());
+            if (events.Current.ItemCase == SubscribeResponse.ItemOneofCase.CaughtUpPosition) Assert.True(await events.MoveNextAsync());
+            Assert.Equal(written.Position, events.Current.Event.Position);
+            Assert.Equal("stance-taken.v1", events.Current.Event.Type);
+
+            ClaimView? seen = null;
+            while (seen is null || seen.LastPosition < written.Position)
+            {
+                Assert.True(await views.MoveNextAsync());
+                if (views.Current.View?.ClaimId == claimId) seen = views.Current.View;
+            }
+            Assert.Equal(written.Position, seen.LastPosition);
+            Assert.Equal(i + 1, seen.Stances.Count);
+        }
+    }
+
+    /// <summary>
+    /// Analysts split over both replicas take, replace and withdraw stances on shared claims at once; both replicas'
+    /// projection runners compete for the same checkpoints. Afterwards both replicas serve the fold of the history.
+    /// </summary>
+    [Fact]
+    public async Task Analysts_writing_through_both_replicas_at_once_leave_views_equal_to_a_fold_of_the_history_on_both()
+    {
+        const string article = "russian-troops-in-kazakhstan";
+        var tokens = (await Task.WhenAll(Enumerable.Range(0, 8).Select(i => replicas.AnalystAsync($"busy{i}", Role.Analyst)))).Select(t => t.Token).ToArray();
+        var claimIds = new List<string>();
+        foreach (var start in new uint[] { 200, 600, 1000 })
+        {
+            var opened = await replicas.B.UnaryAsync(AnnotateApi.Claims.OpenClaim, new OpenClaimRequest
+            {
+                RequestId = Guid.NewGuid().ToString(), ArticleId = article, Selector = new Selector { Position = new TextPosition { Start = start, End = start + 50 } },
+            }, AnnotateServer.As(tokens[0]));
+            claimIds.Add(opened.ClaimId);
+        }
+
+        var clock = Stopwatch.StartNew();
+        var stances = new[] { Contracts.V1.Stance.Supports, Contracts.V1.Stance.Refutes, Contracts.V1.Stance.NeedsContext, Contracts.V1.Stance.Unverifiable };
+        await Task.WhenAll(tokens.Select((token, i) => Task.Run(async () =>
+        {
+            var random = new Random(i);
+            var replica = i % 2 == 0 ? replicas.A : replicas.B;
+            var held = new HashSet<string>();
+            for (var n = 0; n < 20 && clock.Elapsed < TimeSpan.FromSeconds(4); n++)
+            {
+                var claimId = claimIds[random.Next(claimIds.Count)];
+                if (held.Contains(claimId) && random.NextDouble() < 0.3)
+                {
+                    await replica.UnaryAsync(AnnotateApi.Claims.WithdrawStance, new WithdrawStanceRequest { RequestId = Guid.NewGuid().ToString(), ClaimId = claimId }, AnnotateServer.As(token));
+                    held.Remove(claimId);
+                }
+                else
+                {
+                    await replica.UnaryAsync(AnnotateApi.Claims.TakeStance, Stance(claimId, stances[random.Next(stances.Length)]), AnnotateServer.As(token));
+                    held.Add(claimId);
+                }
+            }
+        })));
+
+        using var replay = replicas.A.ServerStreaming(AnnotateApi.History.Replay, new ReplayRequest { FromPosition = 1 },
+            new CallOptions(new Metadata().Add("authorization", $"Bearer {replicas.AdminToken}"), DateTime.UtcNow.AddSeconds(60)));
+        var history = new List<HistoryEvent>();
+        await foreach (var e in replay.ResponseStream.ReadAllAsync()) history.Add(e);
+        Assert.Equal(Enumerable.Range(1, history.Count).Select(p => (ulong)p), history.Select(e => e.Position));
+        var positioned = history.Select(e => new PositionedEvent((long)e.Position, e.RecordedAt.ToDateTimeOffset(), EventTypes.Deserialize(e.Type, e.DataJson))).ToList();
+        foreach (var claimId in claimIds)
+        {
+            var expected = Mapping.ToProto(ConsensusProjection.Fold(positioned, ConsensusPolicy.Default, claimId)!, ConsensusPolicy.Default);
+            Assert.Equal(expected, await replicas.A.UnaryAsync(AnnotateApi.Consensus.GetClaimView, new GetClaimViewRequest { ClaimId = claimId }, replicas.Admin));
+            Assert.Equal(expected, await replicas.B.UnaryAsync(AnnotateApi.Consensus.GetClaimView, new GetClaimViewRequest { ClaimId = claimId }, replicas.Admin));
+        }
+    }
+
     private async Task<(string ClaimId, string[] Tokens)> ClaimWithAnalystsAsync(string prefix, int count)
     {
         var tokens = (await Task.WhenAll(Enumerable.Range(0, count).Select(i => replicas.AnalystAsync($"{prefix}{i}", Role.Analyst)))).Select(t => t.Token).ToArray();
         // A span of its own per test class member, away from the racing test's spans.
-        var start = prefix == "minpos" ? 20u : 120u;
+        var start = prefix switch { "minpos" => 20u, "nopos" => 120u, _ => 220u };
         var opened = await replicas.A.UnaryAsync(AnnotateApi.Claims.OpenClaim, new OpenClaimRequest
         {
             RequestId = Guid.NewGuid().ToString(), ArticleId = Article, Selector = new Selector { Position = new TextPosition { Start = start, End = start + 40 } },

@@ -16,7 +16,8 @@ public sealed record EvidenceEntry(string Analyst, Stance Stance, string Article
 /// Invariants: Tallies lists all four stances in enum order and sums to Stances.Count; Stances are the current ones
 /// only, ordered by analyst (ordinal); Evidence is ordered by analyst then citation order; Tags by support descending
 /// then name; Contributors sorted (ordinal) and distinct; Agreement = leading count / stances (0 with none);
-/// Verdict is set exactly when Status is Adjudicated. Record equality compares all of it, so a live view can be
+/// Verdict (and AdjudicatedAt, the time of the adjudication, not of later events such as tags) is set exactly when
+/// Status is Adjudicated. Record equality compares all of it, so a live view can be
 /// compared with a from-scratch fold.
 /// </summary>
 public sealed record ClaimConsensus(
@@ -41,4 +42,5 @@ public sealed record ClaimConsensus(
     ValueList<string> Contributors,
     long Version,
     long LastPosition,
-    DateTimeOffset LastRecordedAt);
+    DateTimeOffset LastRecordedAt,
+    DateTimeOffset? AdjudicatedAt = null);

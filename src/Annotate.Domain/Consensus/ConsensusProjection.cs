@@ -30,8 +30,8 @@ public static class ConsensusProjection
         {
             StanceTaken s => view with { Stances = Upsert(view.Stances, new CurrentStance(s.Analyst, s.Stance, s.Rationale)), Evidence = ReplaceEvidence(view.Evidence, s) },
             StanceWithdrawn w => view with { Stances = view.Stances.Where(c => c.Analyst != w.Analyst).ToValueList(), Evidence = view.Evidence.Where(x => x.Analyst != w.Analyst).ToValueList() },
-            ClaimAdjudicated a => view with { Verdict = a.Verdict, Adjudicator = a.Adjudicator, AdjudicationRationale = a.Rationale },
-            ClaimReopened => view with { Verdict = null, Adjudicator = null, AdjudicationRationale = null },
+            ClaimAdjudicated a => view with { Verdict = a.Verdict, Adjudicator = a.Adjudicator, AdjudicationRationale = a.Rationale, AdjudicatedAt = positioned.RecordedAt },
+            ClaimReopened => view with { Verdict = null, Adjudicator = null, AdjudicationRationale = null, AdjudicatedAt = null },
             _ => view,
         };
         var tags = Tagging.Evolve(TagSetOf(view), e);

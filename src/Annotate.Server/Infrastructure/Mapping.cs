@@ -132,7 +132,7 @@ public static class Mapping
             view.Adjudication = new Adjudication
             {
                 Verdict = ToProto(verdict), Rationale = c.AdjudicationRationale ?? "", Adjudicator = c.Adjudicator ?? "",
-                AdjudicatedAt = ToTimestamp(c.LastRecordedAt),
+                AdjudicatedAt = ToTimestamp(c.AdjudicatedAt ?? c.LastRecordedAt), // views stored before AdjudicatedAt existed lack it
             };
         }
         return view;
