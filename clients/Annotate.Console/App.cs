@@ -154,7 +154,7 @@ public sealed class App(Connection connection, Article article)
             });
         }
         await connection.CallAsync(AnnotateApi.Claims.TakeStance, request, ct);
-        _state.Say($"you {Screen.StanceName(stance)} {claim.ClaimId}");
+        _state.Say($"your stance on {claim.ClaimId}: {Screen.StanceName(stance)}");
     }
 
     private async Task HighlightAsync(CancellationToken ct)

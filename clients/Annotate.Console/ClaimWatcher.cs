@@ -41,11 +41,11 @@ public static class ClaimWatcher
                 }
                 (reason, detail) = ("stream ended", "the server ended the watch");
             }
-            catch (OperationCanceledException) when (ct.IsCancellationRequested)
+            catch (Exception) when (ct.IsCancellationRequested)
             {
-                return;
+                return; // leaving the article: the cancelled call surfaces as RpcException(Cancelled) or OperationCanceledException
             }
-            catch (RpcException e) when (ct.IsCancellationRequested is false)
+            catch (RpcException e)
             {
                 if (e.StatusCode is StatusCode.Unauthenticated or StatusCode.PermissionDenied or StatusCode.NotFound)
                 {
@@ -54,7 +54,7 @@ public static class ClaimWatcher
                 }
                 (reason, detail) = (e.StatusCode.ToString(), e.Detail);
             }
-            catch (Exception e) when (ct.IsCancellationRequested is false && e is HttpRequestException or IOException)
+            catch (Exception e) when (e is HttpRequestException or IOException)
             {
                 (reason, detail) = (e.GetType().Name, e.Message);
             }

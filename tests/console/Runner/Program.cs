@@ -8,12 +8,25 @@ using Annotate.Grpc;
 //   open-claim <server> <token> <article> <quote>          -> claim id
 //   stance     <server> <token> <claim> <stance> <why>     -> global position of the stance
 //   demo       <server> <admin-token> [pace-ms]            -> the demo's narration
+//   create-db  <connection-string> <name>                  -> connection string of a new database <name>
+//   drop-db    <connection-string> <name>                  -> drops database <name>
 if (args.Length < 3)
 {
     Console.Error.WriteLine("usage: annotate-console-runner analyst|open-claim|stance|demo <server> <token> [args]");
     return 2;
 }
 var (command, server, token) = (args[0], args[1], args[2]);
+if (command is "create-db" or "drop-db")
+{
+    // Here "server" is an admin connection string (ANNOTATE_TEST_PG) and "token" the database name.
+    await using var admin = new Npgsql.NpgsqlConnection(server);
+    await admin.OpenAsync();
+    var name = new Npgsql.NpgsqlCommandBuilder().QuoteIdentifier(token);
+    await using var sql = new Npgsql.NpgsqlCommand(command == "create-db" ? $"CREATE DATABASE {name}" : $"DROP DATABASE IF EXISTS {name} WITH (FORCE)", admin);
+    await sql.ExecuteNonQueryAsync();
+    if (command == "create-db") Console.WriteLine(new Npgsql.NpgsqlConnectionStringBuilder(server) { Database = token }.ConnectionString);
+    return 0;
+}
 if (command == "demo")
     return await DemoScenario.RunAsync(server, token, Console.Out, default, TimeSpan.FromMilliseconds(args.Length > 3 ? int.Parse(args[3]) : 0));
 
