@@ -22,7 +22,7 @@ public sealed class App(Connection connection, Article article)
     public async Task<string?> RunAsync(CancellationToken ct)
     {
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
-        var watch = ClaimWatcher.RunAsync(connection, _state, stop.Token);
+        var watch = Watchers.RunAsync(connection, _state, stop.Token);
         try
         {
             while (true)
@@ -169,7 +169,7 @@ public sealed class App(Connection connection, Article article)
         };
         request.Tags.AddRange((await Ask("Tags, comma-separated (optional):", ct)).Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries));
         var created = await connection.CallAsync(AnnotateApi.Annotations.CreateHighlight, request, ct);
-        await ClaimWatcher.RefreshHighlightsAsync(connection, _state, ct);
+        await Watchers.RefreshHighlightsAsync(connection, _state, ct);
         _state.Say($"highlighted {created.Highlight.HighlightId}");
     }
 

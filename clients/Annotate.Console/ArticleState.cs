@@ -23,6 +23,7 @@ public sealed class ArticleState(Article article)
     public LinkState Link { get; private set; } = LinkState.Connecting;
     public string LinkDetail { get; private set; } = "connecting";
     public ulong Position { get; private set; }
+    public ulong HighlightsPosition { get; private set; }
     public string? Message { get; private set; }
     public string? SelectedClaimId { get; private set; }
     public bool ShowEvidence { get; private set; }
@@ -60,7 +61,13 @@ public sealed class ArticleState(Article article)
         SelectedClaimId ??= view.ClaimId;
     });
 
-    public void SetHighlights(IReadOnlyList<Highlight> highlights) => Change(() => _highlights = highlights);
+    /// <summary>The article's highlights as of <paramref name="position"/>; an older answer never replaces a newer one.</summary>
+    public void SetHighlights(IReadOnlyList<Highlight> highlights, ulong position) => Change(() =>
+    {
+        if (position < HighlightsPosition) return;
+        _highlights = highlights;
+        HighlightsPosition = position;
+    });
 
     public void Disconnected(string detail) => Change(() => { Link = LinkState.Reconnecting; LinkDetail = detail; });
 

@@ -3,6 +3,7 @@
 # server; capture-pane reads the screen; another client acts meanwhile. Checks, one JUnit testcase each:
 #   console_shows_the_article          the article's title and text and the claim appear, the watch is live
 #   stance_from_another_client_appears_without_a_key_press
+#   highlight_from_another_client_appears_without_a_key_press
 #   console_reconnects_and_catches_up_after_a_server_restart
 #   keys_open_a_claim_on_a_quoted_span  o, a quote, Enter: the new claim is listed
 #   keys_take_a_stance_on_the_selected_claim
@@ -126,6 +127,7 @@ fail_rest() { # a setup failure: every remaining check fails with the reason
 }
 
 ALL_CASES=(console_shows_the_article stance_from_another_client_appears_without_a_key_press
+  highlight_from_another_client_appears_without_a_key_press
   console_reconnects_and_catches_up_after_a_server_restart keys_open_a_claim_on_a_quoted_span
   keys_take_a_stance_on_the_selected_claim q_quits_with_exit_code_0)
 
@@ -190,6 +192,15 @@ if runner stance "$ADDRESS" "$CRITIC" "$CLAIM" refutes "About 20 percent, a mino
   record stance_from_another_client_appears_without_a_key_press pass ""
 else
   record stance_from_another_client_appears_without_a_key_press fail "tally not updated within ${TIMEOUT}s: '${LAST_MISSING:-stance call failed}'"
+fi
+
+begin_case
+LAST_MISSING=""
+if wait_screen "0 highlights" && runner highlight "$ADDRESS" "$CRITIC" "$ARTICLE" "irredentist dreams" >/dev/null \
+  && wait_screen "1 highlight "; then
+  record highlight_from_another_client_appears_without_a_key_press pass ""
+else
+  record highlight_from_another_client_appears_without_a_key_press fail "highlight count not updated: '${LAST_MISSING:-highlight call failed}'"
 fi
 
 begin_case

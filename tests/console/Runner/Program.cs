@@ -6,6 +6,7 @@ using Annotate.Grpc;
 // annotate-console-runner <command> <server> <token> [args]: one gRPC action per run, result on stdout.
 //   analyst    <server> <admin-token> <id> <role>          -> the new analyst's token
 //   open-claim <server> <token> <article> <quote>          -> claim id
+//   highlight  <server> <token> <article> <quote>          -> highlight id
 //   stance     <server> <token> <claim> <stance> <why>     -> global position of the stance
 //   demo       <server> <admin-token> [pace-ms]            -> the demo's narration
 //   create-db  <connection-string> <name>                  -> connection string of a new database <name>
@@ -49,6 +50,13 @@ try
                 RequestId = id, ArticleId = args[3], Selector = new Selector { Quote = new TextQuote { Exact = args[4] } },
             }, options);
             Console.WriteLine(opened.ClaimId);
+            return 0;
+        case "highlight":
+            var created = await channel.UnaryAsync(AnnotateApi.Annotations.CreateHighlight, new CreateHighlightRequest
+            {
+                RequestId = id, ArticleId = args[3], Selector = new Selector { Quote = new TextQuote { Exact = args[4] } }, Tags = { "console-test" },
+            }, options);
+            Console.WriteLine(created.Highlight.HighlightId);
             return 0;
         case "stance":
             var result = await channel.UnaryAsync(AnnotateApi.Claims.TakeStance, new TakeStanceRequest
