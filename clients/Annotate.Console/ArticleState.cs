@@ -61,12 +61,11 @@ public sealed class ArticleState(Article article)
         SelectedClaimId ??= view.ClaimId;
     });
 
-    /// <summary>The article's highlights as of <paramref name="position"/>; an older answer never replaces a newer one.</summary>
+    /// <summary>The article's highlights, listed when the log's head was at <paramref name="position"/>.</summary>
     public void SetHighlights(IReadOnlyList<Highlight> highlights, ulong position) => Change(() =>
     {
-        if (position < HighlightsPosition) return;
         _highlights = highlights;
-        HighlightsPosition = position;
+        HighlightsPosition = Math.Max(HighlightsPosition, position);
     });
 
     public void Disconnected(string detail) => Change(() => { Link = LinkState.Reconnecting; LinkDetail = detail; });

@@ -28,6 +28,25 @@ public static class Watchers
         state.SetHighlights([.. list.Highlights], list.AsOfPosition);
     }
 
+    /// <summary>
+    /// Reloads the highlights after a highlight event. The history stream can announce the event before the
+    /// highlights view has projected it (and the list's as_of_position is the log's head, not the view's), so
+    /// the list is asked again for a short while until it differs from the one before the event: every
+    /// highlight event (created, tagged, untagged, retracted) changes the list.
+    /// </summary>
+    private static async Task RefreshAfterEventAsync(Connection connection, ArticleState state, CancellationToken ct)
+    {
+        var before = state.Highlights;
+        for (var attempt = 0; attempt < 20; attempt++)
+        {
+            var list = await connection.CallAsync(AnnotateApi.Annotations.ListHighlights,
+                new ListHighlightsRequest { ArticleId = state.Article.ArticleId }, ct);
+            state.SetHighlights([.. list.Highlights], list.AsOfPosition);
+            if (!list.Highlights.SequenceEqual(before)) return;
+            await Task.Delay(TimeSpan.FromMilliseconds(100), ct);
+        }
+    }
+
     /// <summary>Runs <paramref name="stream"/> again and again until cancelled; it returns true once it got going.</summary>
     private static async Task KeepOpenAsync(Func<CancellationToken, Task<bool>> stream, ArticleState state, bool reportsLink, CancellationToken ct)
     {
@@ -95,9 +114,8 @@ public static class Watchers
         using var call = connection.Channel.ServerStreaming(AnnotateApi.History.Subscribe, request, connection.Options(ct, stream: true));
         await foreach (var item in call.ResponseStream.ReadAllAsync(ct))
         {
-            if (item.ItemCase == SubscribeResponse.ItemOneofCase.Event && item.Event.StreamId.StartsWith("highlight-", StringComparison.Ordinal)
-                && item.Event.Position > state.HighlightsPosition)
-                await RefreshHighlightsAsync(connection, state, ct);
+            if (item.ItemCase == SubscribeResponse.ItemOneofCase.Event && item.Event.StreamId.StartsWith("highlight-", StringComparison.Ordinal))
+                await RefreshAfterEventAsync(connection, state, ct);
         }
         return true;
     }
