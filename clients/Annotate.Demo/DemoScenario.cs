@@ -38,14 +38,14 @@ public sealed class DemoScenario
 
     /// <summary>
     /// Plays the demo against <paramref name="server"/> with the admin's token. <paramref name="pace"/> is
-    /// the pause between steps (default one second, so the whole session takes about a minute and a
+    /// the pause between steps (default 0.75 s, so the whole session takes under a minute and a
     /// watcher such as annotate-console can follow it live; zero for no pauses). Returns an exit code:
     /// 0 done, 4 the token is refused, 5 the server is unreachable, 1 anything else.
     /// </summary>
     public static async Task<int> RunAsync(string server, string adminToken, TextWriter output, CancellationToken ct = default, TimeSpan? pace = null)
     {
         using var channel = GrpcChannel.ForAddress(server);
-        var demo = new DemoScenario(channel, output, pace ?? TimeSpan.FromSeconds(1), ct);
+        var demo = new DemoScenario(channel, output, pace ?? TimeSpan.FromMilliseconds(750), ct);
         try
         {
             await demo.PlayAsync(server, adminToken);
