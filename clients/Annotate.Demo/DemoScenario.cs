@@ -216,7 +216,7 @@ public sealed class DemoScenario
         var alpha = await Call(AnnotateApi.Consensus.GetArticleAgreement, new GetArticleAgreementRequest { ArticleId = Troops }, "dana");
         _out.WriteLine($"  Agreement on {Troops}: Krippendorff's alpha {(alpha.HasAlpha ? alpha.Alpha.ToString("0.00") : "undefined")} over {alpha.Units} claims and {alpha.Analysts} analysts.");
         _out.WriteLine();
-        _out.WriteLine("Next: `annotate claim list --article russia-involvement-kazakhstan-crisis`, `annotate replay`, `annotate audit verify`.");
+        _out.WriteLine("Next: watch it in annotate-console, list the claims with `annotate claim list`, replay the history with `annotate replay`, check it with `annotate audit verify`.");
     }
 
     // --- steps, each narrated -------------------------------------------------------------------
