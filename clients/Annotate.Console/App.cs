@@ -22,7 +22,7 @@ public sealed class App(Connection connection, Article article)
     public async Task<string?> RunAsync(CancellationToken ct)
     {
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
-        var watch = ClaimWatcher.RunAsync(connection, _state, stop.Token);
+        var watch = Watchers.RunAsync(connection, _state, stop.Token);
         try
         {
             while (true)
@@ -118,11 +118,22 @@ public sealed class App(Connection connection, Article article)
         var quote = await Ask("Quote (exact text of the span; empty to cancel):", ct);
         if (quote.Length == 0) return;
         var statement = await Ask("Statement (empty: the quote itself):", ct);
-        var opened = await connection.CallAsync(AnnotateApi.Claims.OpenClaim, new OpenClaimRequest
+        var request = new OpenClaimRequest
         {
             RequestId = Connection.NewRequestId(), ArticleId = article.ArticleId, Statement = statement,
             Selector = new Selector { Quote = new TextQuote { Exact = quote } },
-        }, ct);
+        };
+        OpenClaimResponse opened;
+        try { opened = await connection.CallAsync(AnnotateApi.Claims.OpenClaim, request, ct); }
+        catch (RpcException e) when (e.StatusCode == StatusCode.InvalidArgument && e.Detail.Contains("matches at", StringComparison.Ordinal))
+        {
+            // An ambiguous quote: ask for context that chooses one occurrence, and send it as a new request.
+            AnsiConsole.MarkupLine($"[yellow]{Markup.Escape(e.Detail)}[/]");
+            request.RequestId = Connection.NewRequestId();
+            request.Selector.Quote.Prefix = await Ask("Text right before the span:", ct);
+            request.Selector.Quote.Suffix = await Ask("Text right after the span (optional):", ct);
+            opened = await connection.CallAsync(AnnotateApi.Claims.OpenClaim, request, ct);
+        }
         _state.Select(opened.ClaimId);
         _state.Say(opened.Existing ? $"claim {opened.ClaimId} already covered that span: selected it" : $"opened claim {opened.ClaimId}");
     }
@@ -154,7 +165,7 @@ public sealed class App(Connection connection, Article article)
             });
         }
         await connection.CallAsync(AnnotateApi.Claims.TakeStance, request, ct);
-        _state.Say($"you {Screen.StanceName(stance)} {claim.ClaimId}");
+        _state.Say($"your stance on {claim.ClaimId}: {Screen.StanceName(stance)}");
     }
 
     private async Task HighlightAsync(CancellationToken ct)
@@ -169,7 +180,7 @@ public sealed class App(Connection connection, Article article)
         };
         request.Tags.AddRange((await Ask("Tags, comma-separated (optional):", ct)).Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries));
         var created = await connection.CallAsync(AnnotateApi.Annotations.CreateHighlight, request, ct);
-        await ClaimWatcher.RefreshHighlightsAsync(connection, _state, ct);
+        await Watchers.RefreshHighlightsAsync(connection, _state, ct);
         _state.Say($"highlighted {created.Highlight.HighlightId}");
     }
 

@@ -23,6 +23,7 @@ public sealed class ArticleState(Article article)
     public LinkState Link { get; private set; } = LinkState.Connecting;
     public string LinkDetail { get; private set; } = "connecting";
     public ulong Position { get; private set; }
+    public ulong HighlightsPosition { get; private set; }
     public string? Message { get; private set; }
     public string? SelectedClaimId { get; private set; }
     public bool ShowEvidence { get; private set; }
@@ -60,7 +61,12 @@ public sealed class ArticleState(Article article)
         SelectedClaimId ??= view.ClaimId;
     });
 
-    public void SetHighlights(IReadOnlyList<Highlight> highlights) => Change(() => _highlights = highlights);
+    /// <summary>The article's highlights, listed when the log's head was at <paramref name="position"/>.</summary>
+    public void SetHighlights(IReadOnlyList<Highlight> highlights, ulong position) => Change(() =>
+    {
+        _highlights = highlights;
+        HighlightsPosition = Math.Max(HighlightsPosition, position);
+    });
 
     public void Disconnected(string detail) => Change(() => { Link = LinkState.Reconnecting; LinkDetail = detail; });
 

@@ -20,6 +20,12 @@ if (settings.Token is null)
     return 4;
 }
 
+if (Console.IsInputRedirected || Console.IsOutputRedirected)
+{
+    Console.Error.WriteLine("annotate-console: needs a terminal (use `annotate watch` for a stream of events in a pipe)");
+    return 2;
+}
+
 using var connection = new Connection(settings.Server, settings.Token);
 using var quit = new CancellationTokenSource();
 Console.CancelKeyPress += (_, e) => { e.Cancel = true; quit.Cancel(); };

@@ -85,7 +85,8 @@ public sealed class Screen
             LinkState.Connecting => "[yellow]○ connecting[/]",
             _ => $"[red]○ {Markup.Escape(state.LinkDetail)}[/]",
         };
-        var text = $"{link}  [bold]{Markup.Escape(state.Article.Title)}[/]  [grey]{Markup.Escape(state.Article.ArticleId)}[/]";
+        var highlights = state.Highlights.Count == 1 ? "1 highlight" : $"{state.Highlights.Count} highlights";
+        var text = $"{link}  [grey]{highlights}[/]  [bold]{Markup.Escape(state.Article.Title)}[/]  [grey]{Markup.Escape(state.Article.ArticleId)}[/]";
         return new Panel(new Markup(text).Overflow(Overflow.Ellipsis)).Expand().Border(BoxBorder.Rounded).Header("Annotate");
     }
 

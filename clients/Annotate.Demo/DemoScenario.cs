@@ -38,14 +38,14 @@ public sealed class DemoScenario
 
     /// <summary>
     /// Plays the demo against <paramref name="server"/> with the admin's token. <paramref name="pace"/> is
-    /// the pause between steps (default one second, so the whole session takes about a minute and a
+    /// the pause between steps (default 0.75 s, so the whole session takes under a minute and a
     /// watcher such as annotate-console can follow it live; zero for no pauses). Returns an exit code:
     /// 0 done, 4 the token is refused, 5 the server is unreachable, 1 anything else.
     /// </summary>
     public static async Task<int> RunAsync(string server, string adminToken, TextWriter output, CancellationToken ct = default, TimeSpan? pace = null)
     {
         using var channel = GrpcChannel.ForAddress(server);
-        var demo = new DemoScenario(channel, output, pace ?? TimeSpan.FromSeconds(1), ct);
+        var demo = new DemoScenario(channel, output, pace ?? TimeSpan.FromMilliseconds(750), ct);
         try
         {
             await demo.PlayAsync(server, adminToken);
@@ -216,7 +216,7 @@ public sealed class DemoScenario
         var alpha = await Call(AnnotateApi.Consensus.GetArticleAgreement, new GetArticleAgreementRequest { ArticleId = Troops }, "dana");
         _out.WriteLine($"  Agreement on {Troops}: Krippendorff's alpha {(alpha.HasAlpha ? alpha.Alpha.ToString("0.00") : "undefined")} over {alpha.Units} claims and {alpha.Analysts} analysts.");
         _out.WriteLine();
-        _out.WriteLine("Next: `annotate claim list --article russia-involvement-kazakhstan-crisis`, `annotate replay`, `annotate audit verify`.");
+        _out.WriteLine("Next: watch it in annotate-console, list the claims with `annotate claim list`, replay the history with `annotate replay`, check it with `annotate audit verify`.");
     }
 
     // --- steps, each narrated -------------------------------------------------------------------

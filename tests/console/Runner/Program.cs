@@ -6,14 +6,28 @@ using Annotate.Grpc;
 // annotate-console-runner <command> <server> <token> [args]: one gRPC action per run, result on stdout.
 //   analyst    <server> <admin-token> <id> <role>          -> the new analyst's token
 //   open-claim <server> <token> <article> <quote>          -> claim id
+//   highlight  <server> <token> <article> <quote>          -> highlight id
 //   stance     <server> <token> <claim> <stance> <why>     -> global position of the stance
 //   demo       <server> <admin-token> [pace-ms]            -> the demo's narration
+//   create-db  <connection-string> <name>                  -> connection string of a new database <name>
+//   drop-db    <connection-string> <name>                  -> drops database <name>
 if (args.Length < 3)
 {
     Console.Error.WriteLine("usage: annotate-console-runner analyst|open-claim|stance|demo <server> <token> [args]");
     return 2;
 }
 var (command, server, token) = (args[0], args[1], args[2]);
+if (command is "create-db" or "drop-db")
+{
+    // Here "server" is an admin connection string (ANNOTATE_TEST_PG) and "token" the database name.
+    await using var admin = new Npgsql.NpgsqlConnection(server);
+    await admin.OpenAsync();
+    var name = new Npgsql.NpgsqlCommandBuilder().QuoteIdentifier(token);
+    await using var sql = new Npgsql.NpgsqlCommand(command == "create-db" ? $"CREATE DATABASE {name}" : $"DROP DATABASE IF EXISTS {name} WITH (FORCE)", admin);
+    await sql.ExecuteNonQueryAsync();
+    if (command == "create-db") Console.WriteLine(new Npgsql.NpgsqlConnectionStringBuilder(server) { Database = token }.ConnectionString);
+    return 0;
+}
 if (command == "demo")
     return await DemoScenario.RunAsync(server, token, Console.Out, default, TimeSpan.FromMilliseconds(args.Length > 3 ? int.Parse(args[3]) : 0));
 
@@ -36,6 +50,13 @@ try
                 RequestId = id, ArticleId = args[3], Selector = new Selector { Quote = new TextQuote { Exact = args[4] } },
             }, options);
             Console.WriteLine(opened.ClaimId);
+            return 0;
+        case "highlight":
+            var created = await channel.UnaryAsync(AnnotateApi.Annotations.CreateHighlight, new CreateHighlightRequest
+            {
+                RequestId = id, ArticleId = args[3], Selector = new Selector { Quote = new TextQuote { Exact = args[4] } }, Tags = { "console-test" },
+            }, options);
+            Console.WriteLine(created.Highlight.HighlightId);
             return 0;
         case "stance":
             var result = await channel.UnaryAsync(AnnotateApi.Claims.TakeStance, new TakeStanceRequest

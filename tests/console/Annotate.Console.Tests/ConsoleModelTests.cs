@@ -1,0 +1,192 @@
+using Annotate.ConsoleApp;
+using Annotate.Contracts.V1;
+using Spectre.Console;
+
+namespace Annotate.Console.Tests;
+
+public sealed class TextLayoutTests
+{
+    [Fact]
+    public void Lines_wrap_at_spaces_and_never_exceed_the_width()
+    {
+        var layout = new TextLayout("the quick brown fox jumps over the lazy dog", 12);
+        Assert.All(layout.Lines, l => Assert.True(l.End - l.Start <= 12));
+        Assert.Equal(["the quick", "brown fox", "jumps over", "the lazy dog"], layout.Lines.Select(l => layout.Slice(l.Start, l.End)));
+    }
+
+    [Fact]
+    public void Line_breaks_of_the_text_start_new_lines_and_words_longer_than_the_width_are_cut()
+    {
+        var layout = new TextLayout("short\nabcdefghijklmnopqrstuvwxyz", 10);
+        Assert.Equal(["short", "abcdefghij", "klmnopqrst", "uvwxyz"], layout.Lines.Select(l => layout.Slice(l.Start, l.End)));
+    }
+
+    [Fact]
+    public void Offsets_count_code_points_so_a_character_outside_the_BMP_is_one_position()
+    {
+        var layout = new TextLayout("a😀b claim here", 40);
+        Assert.Equal(14, layout.Runes.Length);
+        Assert.Equal("claim", layout.Slice(4, 9));
+        Assert.Equal(0, layout.LineOf(4));
+    }
+
+    [Fact]
+    public void LineOf_finds_the_line_showing_an_offset()
+    {
+        var layout = new TextLayout("one two three four five six", 10);
+        Assert.Equal(["one two", "three four", "five six"], layout.Lines.Select(l => layout.Slice(l.Start, l.End)));
+        Assert.Equal(1, layout.LineOf("one two three".Length));
+        Assert.Equal(2, layout.LineOf("one two three four fi".Length));
+        Assert.Equal(2, layout.LineOf(1000));
+    }
+}
+
+public sealed class ArticleStateTests
+{
+    private static ClaimView View(string id, uint start, ulong position, params (Stance Stance, uint Count)[] tallies)
+    {
+        var v = new ClaimView
+        {
+            ClaimId = id, Statement = id, LastPosition = position, Status = ClaimStatus.Pending,
+            Selector = new Selector { Position = new TextPosition { Start = start, End = start + 5 } },
+        };
+        v.Tallies.AddRange(tallies.Select(t => new StanceTally { Stance = t.Stance, Count = t.Count }));
+        return v;
+    }
+
+    [Fact]
+    public void Caught_up_views_replace_everything_and_mark_the_link_live()
+    {
+        var state = new ArticleState(new Article { ArticleId = "a", Text = "text" });
+        state.CaughtUp([View("c2", 50, 7), View("c1", 10, 5)], 9);
+        Assert.Equal(LinkState.Live, state.Link);
+        Assert.Equal(["c1", "c2"], state.Claims.Select(c => c.ClaimId));
+        Assert.Equal("c1", state.SelectedClaimId);
+        Assert.Equal(9ul, state.Position);
+
+        state.Disconnected("reconnecting");
+        state.CaughtUp([View("c3", 0, 12)], 12);
+        Assert.Equal(["c3"], state.Claims.Select(c => c.ClaimId));
+    }
+
+    [Fact]
+    public void An_older_view_never_replaces_a_newer_one()
+    {
+        var state = new ArticleState(new Article { ArticleId = "a", Text = "text" });
+        state.CaughtUp([], 1);
+        state.Apply(View("c1", 0, 10, (Stance.Refutes, 2)));
+        state.Apply(View("c1", 0, 8, (Stance.Refutes, 1)));
+        Assert.Equal(2u, Assert.Single(state.Claims).Tallies.Single().Count);
+    }
+
+    [Fact]
+    public void Every_change_raises_the_version_the_render_loop_watches()
+    {
+        var state = new ArticleState(new Article { ArticleId = "a", Text = "text" });
+        var before = state.Version;
+        state.Apply(View("c1", 0, 3));
+        Assert.True(state.Version > before);
+    }
+
+    [Fact]
+    public void Selection_moves_in_span_order_and_stops_at_the_ends()
+    {
+        var state = new ArticleState(new Article { ArticleId = "a", Text = "text" });
+        state.CaughtUp([View("b", 20, 2), View("a", 10, 1), View("c", 30, 3)], 3);
+        state.MoveSelection(+1);
+        Assert.Equal("b", state.SelectedClaimId);
+        state.MoveSelection(+5);
+        Assert.Equal("c", state.SelectedClaimId);
+        state.MoveSelection(-9);
+        Assert.Equal("a", state.SelectedClaimId);
+    }
+}
+
+public sealed class ScreenTests
+{
+    [Fact]
+    public void Tallies_name_every_stance_with_zeros()
+    {
+        var view = new ClaimView { Tallies = { new StanceTally { Stance = Stance.Refutes, Count = 2 } } };
+        Assert.Equal("supports 0  refutes 2  context 0  unverifiable 0", Screen.Tallies(view));
+    }
+
+    [Fact]
+    public void The_screen_shows_the_text_the_claim_with_its_tallies_and_the_link_state()
+    {
+        var state = new ArticleState(new Article { ArticleId = "art", Title = "A title", Text = "Though Kazakhstan has a large Russian majority, relations are friendly." });
+        var claim = new ClaimView
+        {
+            ClaimId = "c1", Statement = "Kazakhstan has a large Russian majority", Status = ClaimStatus.Refuted, LastPosition = 4,
+            Selector = new Selector { Position = new TextPosition { Start = 7, End = 46 } },
+            Tallies = { new StanceTally { Stance = Stance.Refutes, Count = 2 }, new StanceTally { Stance = Stance.Supports, Count = 1 } },
+            Stances = { new CurrentStance { Analyst = "aigerim", Stance = Stance.Refutes, Rationale = "about 20 percent" } },
+        };
+        state.CaughtUp([claim], 4);
+        var writer = new StringWriter();
+        var console = AnsiConsole.Create(new AnsiConsoleSettings
+        {
+            Ansi = AnsiSupport.No, ColorSystem = ColorSystemSupport.NoColors, Interactive = InteractionSupport.No,
+            Out = new AnsiConsoleOutput(writer),
+        });
+        console.Profile.Width = 140;
+        console.Profile.Height = 30;
+        console.Write(new Screen().Render(state, 140, 30));
+        var output = writer.ToString();
+        Assert.Contains("live at position 4", output);
+        Assert.Contains("A title", output);
+        Assert.Contains("Though Kazakhstan has a large Russian majority, relations are friendly.", output);
+        Assert.Contains("refuted Kazakhstan has a large Russian majority", output);
+        Assert.Contains("supports 1  refutes 2  context 0  unverifiable 0", output);
+        Assert.Contains("aigerim refutes: about 20 percent", output);
+    }
+}
+
+public sealed class SettingsTests : IDisposable
+{
+    private readonly string _home = Directory.CreateTempSubdirectory("annotate-console-settings").FullName;
+    private readonly Dictionary<string, string?> _saved = new()
+    {
+        ["XDG_CONFIG_HOME"] = Environment.GetEnvironmentVariable("XDG_CONFIG_HOME"),
+        ["ANNOTATE_SERVER"] = Environment.GetEnvironmentVariable("ANNOTATE_SERVER"),
+        ["ANNOTATE_TOKEN"] = Environment.GetEnvironmentVariable("ANNOTATE_TOKEN"),
+    };
+
+    public SettingsTests()
+    {
+        Environment.SetEnvironmentVariable("XDG_CONFIG_HOME", _home);
+        Environment.SetEnvironmentVariable("ANNOTATE_SERVER", null);
+        Environment.SetEnvironmentVariable("ANNOTATE_TOKEN", null);
+    }
+
+    public void Dispose()
+    {
+        foreach (var (k, v) in _saved) Environment.SetEnvironmentVariable(k, v);
+        Directory.Delete(_home, recursive: true);
+    }
+
+    [Fact]
+    public void Flags_win_over_environment_which_wins_over_the_config_file()
+    {
+        Directory.CreateDirectory(Path.Combine(_home, "annotate"));
+        File.WriteAllText(Path.Combine(_home, "annotate", "config.json"), """{"server":"http://file:1","token":"file-token"}""");
+        Assert.Equal(new Settings("http://file:1", "file-token", null), Settings.Resolve([]));
+
+        Environment.SetEnvironmentVariable("ANNOTATE_SERVER", "http://env:2");
+        Assert.Equal(new Settings("http://env:2", "file-token", null), Settings.Resolve([]));
+
+        Assert.Equal(new Settings("http://flag:3", "flag-token", "art"), Settings.Resolve(["--server", "http://flag:3", "--token", "flag-token", "--article", "art"]));
+    }
+
+    [Fact]
+    public void Without_any_setting_the_default_address_is_used_and_no_token()
+    {
+        Assert.Equal(new Settings(Settings.DefaultServer, null, null), Settings.Resolve([]));
+    }
+
+    [Fact]
+    public void An_unknown_flag_is_a_usage_error()
+    {
+        Assert.Throws<ArgumentException>(() => Settings.Resolve(["--nope"]));
+    }
+}
