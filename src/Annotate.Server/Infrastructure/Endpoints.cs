@@ -69,20 +69,30 @@ public static class Endpoints
         }
     }
 
-    /// <summary>Sends a streaming request and writes each item as it comes; refusals mid-stream become the call's status.</summary>
+    /// <summary>
+    /// Sends a streaming request and writes each item as it comes; refusals mid-stream become the call's status.
+    /// Streams end when the server stops (UNAVAILABLE, so clients reconnect elsewhere or later) instead of holding
+    /// the shutdown until Kestrel's grace period runs out.
+    /// </summary>
     private static async Task Stream<TItem>(this ServerCallContext context, IRequest<IAsyncEnumerable<TItem>> request, IServerStreamWriter<TItem> writer)
     {
+        var stopping = context.Services.GetRequiredService<IHostApplicationLifetime>().ApplicationStopping;
+        using var call = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken, stopping);
         try
         {
-            var items = await context.Services.GetRequiredService<IMediator>().Send(request, context.CancellationToken);
-            await foreach (var item in items.WithCancellation(context.CancellationToken))
+            var items = await context.Services.GetRequiredService<IMediator>().Send(request, call.Token);
+            await foreach (var item in items.WithCancellation(call.Token))
             {
-                await writer.WriteAsync(item, context.CancellationToken);
+                await writer.WriteAsync(item, call.Token);
             }
         }
         catch (Exception e) when (ErrorMapping.ToRpcException(e) is { } status)
         {
             throw status;
+        }
+        catch (OperationCanceledException) when (stopping.IsCancellationRequested && !context.CancellationToken.IsCancellationRequested)
+        {
+            throw new RpcException(StatusCode.Unavailable, "The server is shutting down; reconnect and resume from the last position seen.");
         }
     }
 }

@@ -111,6 +111,9 @@ public sealed class Views(NpgsqlDataSource dataSource, ProjectionRunner runner, 
         return (views.Values.OrderBy(v => v.Start).ThenBy(v => v.ClaimId, StringComparer.Ordinal).ToList(), position);
     }
 
+    /// <summary>The position a projection has applied in this process (-1 before it has loaded its checkpoint).</summary>
+    public long ProjectedPosition(string projection) => runner.GetPosition(projection);
+
     /// <summary>The head position of the store.</summary>
     public Task<long> HeadAsync(CancellationToken ct) => store.GetHeadPositionAsync(ct);
 

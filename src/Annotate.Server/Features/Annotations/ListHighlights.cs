@@ -11,7 +11,7 @@ public static class ListHighlights
 {
     public sealed record Query(ListHighlightsRequest Request) : IRequest<ListHighlightsResponse>;
 
-    public sealed class Handler(Views views) : IRequestHandler<Query, ListHighlightsResponse>
+    public sealed class Handler(Views views, ProjectionRunner runner) : IRequestHandler<Query, ListHighlightsResponse>
     {
         public async Task<ListHighlightsResponse> Handle(Query query, CancellationToken ct)
         {
@@ -29,7 +29,8 @@ public static class ListHighlights
             }
             else
             {
-                position = await views.HeadAsync(ct);
+                // The view's own position, read before the rows: the list holds at least everything up to it.
+                position = Math.Max(0, runner.GetPosition(Projections.Highlights));
                 docs = await views.ListAsync(Projections.Highlights, null, "articleId", r.ArticleId, ct);
             }
             var response = new ListHighlightsResponse { AsOfPosition = (ulong)position };

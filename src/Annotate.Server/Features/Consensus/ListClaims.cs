@@ -35,8 +35,9 @@ public static class ListClaims
             var (folded, _) = await views.ClaimsAsOfAsync(articleId, toPosition, toTime, policy, ct);
             return (folded, await AsOfPoint.PositionAsync(views, toPosition, toTime, ct));
         }
-        var head = await views.HeadAsync(ct);
+        // The view's own position, read before the rows: the list holds at least everything up to it.
+        var position = Math.Max(0, views.ProjectedPosition(Projections.Claims));
         var docs = await views.ListAsync(Projections.Claims, null, "articleId", articleId, ct);
-        return (docs.Select(Views.ClaimView).OrderBy(v => v.Start).ThenBy(v => v.ClaimId, StringComparer.Ordinal).ToList(), head);
+        return (docs.Select(Views.ClaimView).OrderBy(v => v.Start).ThenBy(v => v.ClaimId, StringComparer.Ordinal).ToList(), position);
     }
 }
