@@ -216,6 +216,12 @@ public sealed class CliCommandTests(CliServer fixture) : IClassFixture<CliServer
         var typeEvents = (await byType.WaitAsync()).AssertOk().JsonLines<HistoryEvent>();
         Assert.Equal(withdrawn.Position, Assert.Single(typeEvents).Position);
 
+        // Without --from only new events are printed: the history before the start is read but skipped.
+        var live = analyst.Start("watch", "--claim", claim.ClaimId, "--count", "1", "--json");
+        await live.WaitForOutputAsync("watching live from position", onStderr: true);
+        var retaken = (await analyst.RunAsync("stance", claim.ClaimId, "refutes", "--json")).AssertOk().Json<CommandResult>();
+        Assert.Equal(retaken.Position, Assert.Single((await live.WaitAsync()).AssertOk().JsonLines<HistoryEvent>()).Position);
+
         // Human output: one line per event, naming type and actor.
         var human = (await analyst.RunAsync("watch", "--claim", claim.ClaimId, "--from", $"{from}", "--count", "1")).AssertOk().Stdout;
         Assert.Contains("stance-taken.v1", human);
@@ -242,6 +248,12 @@ public sealed class CliCommandTests(CliServer fixture) : IClassFixture<CliServer
 
         Assert.Contains("highlight-created.v1", (await auditor.RunAsync("replay", "--from", $"{h.Result.Position}", "--to", $"{h.Result.Position}")).AssertOk().Stdout);
         (await analyst.RunAsync("replay")).AssertExit(4);
+
+        // On a terminal a progress line is drawn on stderr (the pseudo-terminal shows both streams).
+        var terminal = (await auditor.RunInTerminalAsync("replay", "--from", "1", "--to", $"{h.Result.Position}")).AssertOk().Stdout;
+        Assert.Contains($"{h.Result.Position} events replayed", terminal);
+        var piped = (await auditor.RunAsync("replay", "--from", "1", "--to", $"{h.Result.Position}")).AssertOk();
+        Assert.Equal("", piped.Stderr);
     }
 
     [Fact]
@@ -264,6 +276,7 @@ public sealed class CliCommandTests(CliServer fixture) : IClassFixture<CliServer
         var bad = (await auditor.RunAsync("audit", "verify", "--receipt", forged)).AssertExit(1);
         Assert.Contains("DOES NOT HOLD", bad.Stdout);
         (await analyst.RunAsync("audit", "verify")).AssertExit(4);
+        Assert.Contains("checked ", (await auditor.RunInTerminalAsync("audit", "verify")).AssertOk().Stdout);
     }
 
     [Fact]
