@@ -36,12 +36,17 @@ internal static class AuditVerifier
         // only add rows past it, and they move the head in the same transaction (checked again at the end).
         var (startHead, startHeadHash) = await ReadHeadAsync(dataSource, schema, ct).ConfigureAwait(false);
 
-        while (true)
+        // Walk by position windows up to the highest stored position (as seen now): bounded queries whatever
+        // the statistics, and a window emptied by deletions does not end the walk early.
+        long maxStored;
+        await using (var max = dataSource.CreateCommand($"SELECT coalesce(max(position), 0) FROM {schema}.events"))
+            maxStored = (long)(await max.ExecuteScalarAsync(ct).ConfigureAwait(false))!;
+        for (long windowStart = 0; windowStart < maxStored;)
         {
             await using var cmd = dataSource.CreateCommand(
-                $"SELECT position, stream_id, stream_version, event_id, type, data::text, metadata::text, recorded_at, hash FROM {schema}.events WHERE position > $1 ORDER BY position LIMIT $2");
-            cmd.Parameters.AddWithValue(last);
-            cmd.Parameters.AddWithValue(pageSize);
+                $"SELECT position, stream_id, stream_version, event_id, type, data::text, metadata::text, recorded_at, hash FROM {schema}.events WHERE position > $1 AND position <= $2 ORDER BY position");
+            cmd.Parameters.AddWithValue(windowStart);
+            cmd.Parameters.AddWithValue(windowStart + pageSize);
             var rows = 0;
             await using (var r = await cmd.ExecuteReaderAsync(ct).ConfigureAwait(false))
             {
@@ -72,8 +77,16 @@ internal static class AuditVerifier
                     checkedCount++;
                 }
             }
-            progress?.Report(last);
-            if (rows < pageSize) break;
+            if (rows > 0)
+            {
+                progress?.Report(last);
+                windowStart += pageSize;
+                continue;
+            }
+            // An empty window (rows deleted, or a row planted far ahead): jump to the next stored position.
+            await using var next = dataSource.CreateCommand($"SELECT min(position) FROM {schema}.events WHERE position > $1");
+            next.Parameters.AddWithValue(windowStart);
+            windowStart = await next.ExecuteScalarAsync(ct).ConfigureAwait(false) is long p ? p - 1 : maxStored;
         }
         while (nextReceipt < pendingReceipts.Count) checks.Add(new ReceiptCheck(pendingReceipts[nextReceipt++], false, null));
 

@@ -15,6 +15,13 @@ public sealed partial class EventStoreOptions
     /// <summary>Upper bound of events one group-commit transaction takes from the queue.</summary>
     public int MaxBatchEvents { get; init; } = 2000;
 
+    /// <summary>
+    /// When fewer appends are queued than the previous batch held, the writer waits up to this long for the
+    /// callers it has just answered to come back, so that closed-loop callers share one commit instead of
+    /// splitting into alternating half-size batches. Zero disables the wait.
+    /// </summary>
+    public TimeSpan GatherDelay { get; init; } = TimeSpan.FromMilliseconds(1);
+
     /// <summary>Rows per query for catch-up reads.</summary>
     public int ReadPageSize { get; init; } = 5000;
 

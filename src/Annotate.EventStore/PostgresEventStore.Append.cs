@@ -85,8 +85,11 @@ public sealed partial class PostgresEventStore
         var batch = new List<PendingAppend>();
         var carry = new List<PendingAppend>();
         var reader = _queue.Reader;
+        var previousAppends = 0;
         while (carry.Count > 0 || await reader.WaitToReadAsync().ConfigureAwait(false))
         {
+            if (_options.GatherDelay > TimeSpan.Zero && reader.CanCount && reader.Count + carry.Count < previousAppends)
+                await Task.Delay(_options.GatherDelay).ConfigureAwait(false);
             batch.Clear();
             batch.AddRange(carry);
             carry.Clear();
@@ -98,6 +101,7 @@ public sealed partial class PostgresEventStore
                 count += p.Events.Count;
             }
             if (batch.Count == 0) continue;
+            previousAppends = batch.Count;
             await ProcessBatchAsync(batch, carry).ConfigureAwait(false);
         }
     }
@@ -178,6 +182,7 @@ public sealed partial class PostgresEventStore
             var versions = new Dictionary<string, long>(StringComparer.Ordinal);
             var existing = new Dictionary<Guid, (string Stream, long Version, long Position, byte[] Hash)>();
 
+            var t0 = System.Diagnostics.Stopwatch.GetTimestamp();
             // Round trip 1: begin, take the head lock, then (after it is granted) read the clock, versions and known ids.
             await using (var read = new NpgsqlBatch(conn))
             {
@@ -207,6 +212,7 @@ public sealed partial class PostgresEventStore
                     existing[r.GetGuid(0)] = (r.GetString(1), r.GetInt64(2), r.GetInt64(3), r.GetFieldValue<byte[]>(4));
             }
 
+            var t1 = System.Diagnostics.Stopwatch.GetTimestamp();
             var results = new List<(PendingAppend, AppendResult?, Exception?)>(batch.Count);
             var committed = new List<RecordedEvent>();
             var articles = new List<string?>();
@@ -267,6 +273,7 @@ public sealed partial class PostgresEventStore
                 return new BatchOutcome(results, committed);
             }
 
+            var t2 = System.Diagnostics.Stopwatch.GetTimestamp();
             // Round trip 2: insert, move the streams and the head, notify other instances, commit.
             await using (var write = new NpgsqlBatch(conn))
             {
@@ -308,7 +315,7 @@ public sealed partial class PostgresEventStore
                 write.BatchCommands.Add(new NpgsqlBatchCommand("COMMIT"));
                 await write.ExecuteNonQueryAsync(_stopping.Token).ConfigureAwait(false);
             }
-            Statistics.Add(committed.Count);
+            Statistics.Add(committed.Count, t1 - t0, System.Diagnostics.Stopwatch.GetTimestamp() - t2);
             return new BatchOutcome(results, committed);
         }
         catch

@@ -19,7 +19,8 @@ public sealed partial class PostgresEventStore : IEventStore
     private readonly bool _ownsDataSource;
     private readonly ILogger _logger;
     private readonly string _s;
-    private readonly Channel<PendingAppend> _queue = Channel.CreateUnbounded<PendingAppend>(new UnboundedChannelOptions { SingleReader = true });
+    // Not SingleReader: that implementation cannot report Count, which the writer's gather delay reads.
+    private readonly Channel<PendingAppend> _queue = Channel.CreateUnbounded<PendingAppend>();
     private readonly CancellationTokenSource _stopping = new();
     private readonly Task _writer;
     private readonly SubscriptionHub _hub;
@@ -98,40 +99,52 @@ public sealed partial class PostgresEventStore : IEventStore
         long maxCount = long.MaxValue, long toPositionInclusive = long.MaxValue, DateTime? toRecordedAt = null,
         [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
+        var bound = toPositionInclusive;
+        // recorded_at is non-decreasing along positions, so a time bound is a position bound.
+        if (toRecordedAt is { } t) bound = Math.Min(bound, await LastPositionAtAsync(t, cancellationToken).ConfigureAwait(false));
         var pos = fromPositionExclusive;
         var remaining = maxCount;
-        while (remaining > 0 && pos < toPositionInclusive)
+        while (remaining > 0 && pos < bound)
         {
             var page = (int)Math.Min(remaining, _options.ReadPageSize);
-            var (events, _) = await ReadPageAsync(pos, filter, page, toPositionInclusive, toRecordedAt, cancellationToken).ConfigureAwait(false);
+            var (events, through, _) = await ReadPageAsync(pos, filter, page, bound, cancellationToken).ConfigureAwait(false);
             foreach (var e in events) yield return e;
             remaining -= events.Count;
-            if (events.Count < page) yield break;
-            pos = events[^1].Position;
+            if (through <= pos) yield break; // reached the head
+            pos = through;
         }
     }
 
-    /// <summary>
-    /// One page of the global order after <paramref name="after"/>, and the head position seen by the same
-    /// snapshot. Since positions commit in order, everything up to that head is visible: a caller that got
-    /// fewer rows than asked has seen every matching event up to the head.
-    /// </summary>
-    internal async Task<(List<RecordedEvent> Events, long Head)> ReadPageAsync(long after, EventFilter? filter, int limit,
-        long toPosition = long.MaxValue, DateTime? toTime = null, CancellationToken ct = default)
+    private async Task<long> LastPositionAtAsync(DateTime time, CancellationToken ct)
     {
+        await using var cmd = _dataSource.CreateCommand(
+            $"SELECT position FROM {_s}.events WHERE recorded_at <= $1 ORDER BY recorded_at DESC, position DESC LIMIT 1");
+        cmd.Parameters.Add(new NpgsqlParameter { Value = time.ToUniversalTime(), NpgsqlDbType = NpgsqlDbType.TimestampTz });
+        return await cmd.ExecuteScalarAsync(ct).ConfigureAwait(false) is long p ? p : 0;
+    }
+
+    /// <summary>
+    /// One page of the global order after <paramref name="after"/>: the matching events in (after, Through], in
+    /// order, at most <paramref name="limit"/>, and the head seen by the same snapshot. Positions have no gaps
+    /// and commit in order, so everything up to that head is visible and a page can be bounded by position
+    /// range (after, after + window]: the query touches at most one window of rows whatever the table's size
+    /// or statistics. Through &lt;= after means the head has been reached.
+    /// </summary>
+    internal async Task<(List<RecordedEvent> Events, long Through, long Head)> ReadPageAsync(long after, EventFilter? filter, int limit,
+        long toPosition = long.MaxValue, CancellationToken ct = default)
+    {
+        var filtered = filter is { IsEmpty: false };
+        // Filtered pages scan a wider window, since only some rows match.
+        long window = filtered ? Math.Max(limit, 4L * _options.ReadPageSize) : limit;
+        var windowEnd = Math.Min(toPosition, after > long.MaxValue - window ? long.MaxValue : after + window);
         var where = "e.position > $1 AND e.position <= h.last_position AND e.position <= $3";
         await using var cmd = _dataSource.CreateCommand();
         cmd.Parameters.AddWithValue(after);
         cmd.Parameters.AddWithValue(limit);
-        cmd.Parameters.AddWithValue(toPosition);
-        if (toTime is { } t)
+        cmd.Parameters.AddWithValue(windowEnd);
+        if (filtered)
         {
-            cmd.Parameters.Add(new NpgsqlParameter { Value = t.ToUniversalTime(), NpgsqlDbType = NpgsqlDbType.TimestampTz });
-            where += $" AND e.recorded_at <= ${cmd.Parameters.Count}";
-        }
-        if (filter is { IsEmpty: false })
-        {
-            if (filter.Types is { Count: > 0 } types)
+            if (filter!.Types is { Count: > 0 } types)
             {
                 cmd.Parameters.Add(new NpgsqlParameter { Value = types.ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
                 where += $" AND e.type = ANY(${cmd.Parameters.Count})";
@@ -157,13 +170,16 @@ public sealed partial class PostgresEventStore : IEventStore
             """;
         var events = new List<RecordedEvent>(Math.Min(limit, 1024));
         long head = 0;
-        await using var r = await cmd.ExecuteReaderAsync(ct).ConfigureAwait(false);
-        while (await r.ReadAsync(ct).ConfigureAwait(false))
+        await using (var r = await cmd.ExecuteReaderAsync(ct).ConfigureAwait(false))
         {
-            head = r.GetInt64(0);
-            if (!r.IsDBNull(1)) events.Add(ReadEvent(r, 1));
+            while (await r.ReadAsync(ct).ConfigureAwait(false))
+            {
+                head = r.GetInt64(0);
+                if (!r.IsDBNull(1)) events.Add(ReadEvent(r, 1));
+            }
         }
-        return (events, head);
+        var through = events.Count == limit ? events[^1].Position : Math.Max(after, Math.Min(windowEnd, head));
+        return (events, through, head);
     }
 
     public async IAsyncEnumerable<SubscriptionMessage> SubscribeAsync(long fromPositionExclusive = 0, EventFilter? filter = null,
@@ -177,8 +193,9 @@ public sealed partial class PostgresEventStore : IEventStore
     }
 
     /// <summary>Subscription in batches, with the position each batch has been checked through (filtered or not).</summary>
-    internal IAsyncEnumerable<SubscriptionBatch> SubscribeBatchesAsync(long fromPositionExclusive, EventFilter? filter, CancellationToken ct) =>
-        _hub.SubscribeAsync(fromPositionExclusive, filter is { IsEmpty: false } ? filter : null, ct);
+    internal IAsyncEnumerable<SubscriptionBatch> SubscribeBatchesAsync(long fromPositionExclusive, EventFilter? filter, CancellationToken ct,
+        int? catchUpPageSize = null) =>
+        _hub.SubscribeAsync(fromPositionExclusive, filter is { IsEmpty: false } ? filter : null, catchUpPageSize ?? _options.ReadPageSize, ct);
 
     public Task<VerifyReport> VerifyAsync(IEnumerable<Receipt>? receipts = null, IProgress<long>? progress = null,
         CancellationToken cancellationToken = default) =>
@@ -204,14 +221,22 @@ public sealed class WriterStatistics
 {
     private long _commits;
     private long _events;
+    private long _lockAndReadTicks;
+    private long _writeAndCommitTicks;
 
     public long Commits => Interlocked.Read(ref _commits);
     public long Events => Interlocked.Read(ref _events);
+    /// <summary>Time spent taking the head lock and reading versions (first round trip), summed over commits.</summary>
+    public TimeSpan LockAndRead => System.Diagnostics.Stopwatch.GetElapsedTime(0, Interlocked.Read(ref _lockAndReadTicks));
+    /// <summary>Time spent inserting and committing (second round trip, includes the WAL flush), summed over commits.</summary>
+    public TimeSpan WriteAndCommit => System.Diagnostics.Stopwatch.GetElapsedTime(0, Interlocked.Read(ref _writeAndCommitTicks));
 
-    internal void Add(int events)
+    internal void Add(int events, long lockAndReadTicks, long writeAndCommitTicks)
     {
         Interlocked.Increment(ref _commits);
         Interlocked.Add(ref _events, events);
+        Interlocked.Add(ref _lockAndReadTicks, lockAndReadTicks);
+        Interlocked.Add(ref _writeAndCommitTicks, writeAndCommitTicks);
     }
 }
 

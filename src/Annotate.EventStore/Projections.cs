@@ -40,6 +40,7 @@ public sealed partial class ProjectionRunner : IAsyncDisposable
     private readonly ILogger _logger;
     private readonly Dictionary<string, State> _states;
     private readonly CancellationTokenSource _stopping = new();
+    private int _disposed;
     private readonly List<Task> _loops = [];
 
     public ProjectionRunner(PostgresEventStore store, IEnumerable<IProjection> projections, ILoggerFactory? loggerFactory = null)
@@ -201,7 +202,9 @@ public sealed partial class ProjectionRunner : IAsyncDisposable
             {
                 var stored = await LoadCheckpointAsync(name, stopping).ConfigureAwait(false);
                 state.SetProcessed(stored, generation);
-                await foreach (var batch in _store.SubscribeBatchesAsync(stored, null, restart.Token).ConfigureAwait(false))
+                // Larger catch-up pages than plain readers: each page costs one load and one upsert of the documents it
+                // touches, so a rebuild does fewer of them.
+                await foreach (var batch in _store.SubscribeBatchesAsync(stored, null, restart.Token, 4 * _store.Options.ReadPageSize).ConfigureAwait(false))
                 {
                     if (batch.Through <= state.Processed) continue;
                     var matched = filter.IsEmpty ? batch.Events : batch.Events.Where(filter.Matches).ToList();
@@ -324,6 +327,8 @@ public sealed partial class ProjectionRunner : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        // Idempotent: the server's hosted service stops the runner before the database goes, then the container disposes it again.
+        if (Interlocked.Exchange(ref _disposed, 1) == 1) return;
         await _stopping.CancelAsync().ConfigureAwait(false);
         foreach (var loop in _loops)
         {

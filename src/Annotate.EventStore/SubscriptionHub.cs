@@ -44,7 +44,7 @@ internal sealed partial class SubscriptionHub(PostgresEventStore store, ILogger 
         if (Volatile.Read(ref _started) is not null) _inputs.Writer.TryWrite(new HubInput(committed, 0));
     }
 
-    public async IAsyncEnumerable<SubscriptionBatch> SubscribeAsync(long fromPositionExclusive, EventFilter? filter,
+    public async IAsyncEnumerable<SubscriptionBatch> SubscribeAsync(long fromPositionExclusive, EventFilter? filter, int pageSize,
         [EnumeratorCancellation] CancellationToken ct)
     {
         var sub = new Subscriber(store.Options.SubscriberBuffer);
@@ -53,18 +53,16 @@ internal sealed partial class SubscriptionHub(PostgresEventStore store, ILogger 
         {
             await EnsureStartedAsync().WaitAsync(ct).ConfigureAwait(false);
             var pos = fromPositionExclusive;
-            var pageSize = store.Options.ReadPageSize;
             while (true)
             {
                 // Catch-up: read the table until a short page says we have reached its head.
                 sub.Missed = false;
                 while (true)
                 {
-                    var (events, head) = await store.ReadPageAsync(pos, filter, pageSize, ct: ct).ConfigureAwait(false);
-                    var through = events.Count == pageSize ? events[^1].Position : Math.Max(head, pos);
-                    if (events.Count > 0 || through > pos) yield return new SubscriptionBatch(events, through, false);
-                    pos = through;
-                    if (events.Count < pageSize) break;
+                    var (events, through, head) = await store.ReadPageAsync(pos, filter, pageSize, ct: ct).ConfigureAwait(false);
+                    if (through > pos) yield return new SubscriptionBatch(events, through, false);
+                    pos = Math.Max(pos, through);
+                    if (pos >= head) break;
                 }
                 yield return new SubscriptionBatch([], pos, true);
 
@@ -76,15 +74,21 @@ internal sealed partial class SubscriptionHub(PostgresEventStore store, ILogger 
                         if (run.Last <= pos) continue;            // already read from the table
                         if (run.First > pos + 1) break;           // a gap: fill it from the table
                         var start = (int)(pos + 1 - run.First);
-                        var delivered = new List<RecordedEvent>(run.Events.Count - start);
-                        for (var i = start; i < run.Events.Count; i++)
-                            if (filter is null || filter.Matches(run.Events[i])) delivered.Add(run.Events[i]);
+                        IReadOnlyList<RecordedEvent> delivered = run.Events;
+                        if (start > 0 || filter is not null)
+                        {
+                            var selected = new List<RecordedEvent>(run.Events.Count - start);
+                            for (var i = start; i < run.Events.Count; i++)
+                                if (filter is null || filter.Matches(run.Events[i])) selected.Add(run.Events[i]);
+                            delivered = selected;
+                        }
                         pos = run.Last;
                         yield return new SubscriptionBatch(delivered, pos, false);
                         continue;
                     }
                     if (sub.Missed) break;                        // runs were dropped while we were slow
-                    await sub.Channel.Reader.WaitToReadAsync(ct).ConfigureAwait(false);
+                    if (!await sub.Channel.Reader.WaitToReadAsync(ct).ConfigureAwait(false))
+                        throw new ObjectDisposedException(nameof(PostgresEventStore), "The event store was disposed while subscribed.");
                 }
             }
         }
@@ -166,7 +170,7 @@ internal sealed partial class SubscriptionHub(PostgresEventStore store, ILogger 
                         target = published;
                         break;
                     }
-                    var (events, head) = await store.ReadPageAsync(published, null, store.Options.ReadPageSize, ct: stopping).ConfigureAwait(false);
+                    var (events, _, head) = await store.ReadPageAsync(published, null, store.Options.ReadPageSize, ct: stopping).ConfigureAwait(false);
                     if (events.Count > 0)
                     {
                         Publish(new Run(events));
@@ -229,6 +233,7 @@ internal sealed partial class SubscriptionHub(PostgresEventStore store, ILogger 
     public async ValueTask DisposeAsync()
     {
         _inputs.Writer.TryComplete();
+        foreach (var sub in Volatile.Read(ref _subscribers)) sub.Channel.Writer.TryComplete();
         foreach (var t in new[] { _loop, _listener })
         {
             if (t is null) continue;

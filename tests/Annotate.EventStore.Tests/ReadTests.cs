@@ -54,4 +54,26 @@ public sealed class ReadTests(PostgresDatabase db) : IClassFixture<PostgresDatab
         Assert.Equal([1, 2, 3], await store.ReadAllAsync(toRecordedAt: cut).Select(e => e.Position).ToListAsync());
         Assert.Equal([2, 3], await store.ReadAllAsync(1, maxCount: 2).Select(e => e.Position).ToListAsync());
     }
+
+    [Fact]
+    public async Task Sparse_filtered_reads_and_subscriptions_cross_empty_position_windows_without_missing_matches()
+    {
+        await using var t = await TestStores.CreateAsync(db);
+        var store = t.NewStore(pageSize: 3); // filtered windows of 12 positions: most hold no match
+        for (var i = 1; i <= 60; i++)
+            await store.AppendAsync($"s-{i % 4}", ExpectedVersion.Any, TestStores.Events(1, i % 25 == 0 ? "rare.v1" : "common.v1"));
+        var rare = new EventFilter(Types: ["rare.v1"]);
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+
+        var read = await store.ReadAllAsync(0, rare).Select(e => e.Position).ToListAsync();
+        var subscribed = new List<long>();
+        await foreach (var m in store.SubscribeAsync(0, rare, cts.Token))
+        {
+            if (m is SubscriptionMessage.Event e) subscribed.Add(e.Recorded.Position);
+            if (m is SubscriptionMessage.CaughtUp c) { Assert.Equal(60, c.Position); break; }
+        }
+
+        Assert.Equal([25, 50], read);
+        Assert.Equal([25, 50], subscribed);
+    }
 }

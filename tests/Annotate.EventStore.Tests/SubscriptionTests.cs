@@ -137,4 +137,23 @@ public sealed class SubscriptionTests(PostgresDatabase db) : IClassFixture<Postg
         }, Timeout, "both LISTEN connections");
         return rows;
     }
+
+    [Fact]
+    public async Task Disposing_the_store_ends_its_live_subscriptions_with_an_error_instead_of_leaving_them_waiting()
+    {
+        await using var t = await TestStores.CreateAsync(db);
+        var store = new PostgresEventStore(new EventStoreOptions { ConnectionString = t.ConnectionString, Schema = t.Schema });
+        using var cts = new CancellationTokenSource(Timeout);
+        var caughtUp = new TaskCompletionSource();
+        var subscription = Task.Run(async () =>
+        {
+            await foreach (var m in store.SubscribeAsync(0, cancellationToken: cts.Token))
+                if (m is SubscriptionMessage.CaughtUp) caughtUp.TrySetResult();
+        });
+        await caughtUp.Task.WaitAsync(cts.Token);
+
+        await store.DisposeAsync();
+
+        await Assert.ThrowsAsync<ObjectDisposedException>(() => subscription.WaitAsync(cts.Token));
+    }
 }

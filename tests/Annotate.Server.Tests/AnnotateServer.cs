@@ -38,6 +38,12 @@ public sealed class AnnotateServer : IAsyncLifetime
         if (_process is not null)
         {
             await _process.TerminateAsync();
+            // ANNOTATE_TEST_SERVER_LOGS=<dir>: keep each server's output there, to read a fault the client saw only as INTERNAL.
+            if (Environment.GetEnvironmentVariable("ANNOTATE_TEST_SERVER_LOGS") is { Length: > 0 } logs)
+            {
+                Directory.CreateDirectory(logs);
+                await File.WriteAllTextAsync(Path.Combine(logs, $"server-{_process.Pid}.log"), $"{_process.Stdout}\n--- stderr ---\n{_process.Stderr}\n");
+            }
             _process.Dispose();
         }
         File.Delete(_tokenFile);
@@ -58,4 +64,38 @@ public sealed class AnnotateServer : IAsyncLifetime
             new IssueTokenRequest { RequestId = Guid.NewGuid().ToString(), AnalystId = id, Label = "test" }, Admin);
         return issued.Secret;
     }
+
+    private int _unique;
+
+    /// <summary>A name no other test of this class uses (analyst ids, article ids).</summary>
+    public string Unique(string prefix) => $"{prefix}-{Interlocked.Increment(ref _unique)}";
+
+    /// <summary>An analyst with a unique id and the given roles, as call options carrying their token.</summary>
+    public async Task<(string Id, CallOptions Options)> NewAnalystAsync(string prefix, params Role[] roles)
+    {
+        var id = Unique(prefix);
+        return (id, As(await AnalystAsync(id, roles)));
+    }
+
+    /// <summary>Imports a fresh article with <paramref name="text"/> (as the admin) and returns its id.</summary>
+    public async Task<string> ImportAsync(string text, string prefix = "article")
+    {
+        var id = Unique(prefix);
+        await Channel.UnaryAsync(AnnotateApi.Articles.ImportArticle,
+            new ImportArticleRequest { RequestId = Guid.NewGuid().ToString(), ArticleId = id, Title = $"Title of {id}", Text = text, Source = "test" }, Admin);
+        return id;
+    }
+
+    /// <summary>The events of a range, as the admin replays them.</summary>
+    public async Task<List<HistoryEvent>> ReplayAsync(ReplayRequest request)
+    {
+        using var call = Channel.ServerStreaming(AnnotateApi.History.Replay, request, Admin);
+        var events = new List<HistoryEvent>();
+        await foreach (var e in call.ResponseStream.ReadAllAsync()) events.Add(e);
+        return events;
+    }
+
+    /// <summary>Every event whose request id is <paramref name="requestId"/>.</summary>
+    public async Task<List<HistoryEvent>> EventsOfRequestAsync(string requestId) =>
+        (await ReplayAsync(new ReplayRequest { FromPosition = 1 })).Where(e => e.RequestId == requestId).ToList();
 }

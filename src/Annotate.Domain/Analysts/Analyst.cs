@@ -58,7 +58,7 @@ public static class Analyst
         {
             return state.DisplayName == command.DisplayName.Trim() && state.Roles == roles
                 ? Decision.None
-                : DomainError.FailedPrecondition($"Analyst {command.AnalystId} already exists; change their roles instead of registering again.");
+                : DomainError.AlreadyExists($"Analyst {command.AnalystId} already exists; change their roles instead of registering again.");
         }
 
         return Decision.Events(new AnalystRegistered(command.AnalystId, command.DisplayName.Trim(), roles, context.Actor));

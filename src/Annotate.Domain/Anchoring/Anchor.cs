@@ -146,7 +146,8 @@ public static class Anchor
 
         if (candidates.Count == 0)
         {
-            return DomainError.NotFound(
+            // INVALID_ARGUMENT, as the contract says: NOT_FOUND is kept for an unknown article.
+            return DomainError.Invalid(
                 $"The quote \"{Shorten(quote.Exact)}\" does not occur in the text (whitespace, quote marks and dashes are matched loosely); " +
                 "check the wording or select by position.");
         }

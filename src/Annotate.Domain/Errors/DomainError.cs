@@ -16,6 +16,8 @@ public enum DomainErrorKind
     PermissionDenied,
     /// <summary>The actor is not known (missing, bad, expired or revoked token).</summary>
     Unauthenticated,
+    /// <summary>What the request would create exists already, with other details (e.g. an analyst id that is taken).</summary>
+    AlreadyExists,
 }
 
 /// <summary>A refusal by the domain. Invariant: <see cref="Message"/> is non-empty, user-facing and says
@@ -28,6 +30,7 @@ public sealed record DomainError(DomainErrorKind Kind, string Message)
     public static DomainError Conflict(string message) => new(DomainErrorKind.Conflict, message);
     public static DomainError PermissionDenied(string message) => new(DomainErrorKind.PermissionDenied, message);
     public static DomainError Unauthenticated(string message) => new(DomainErrorKind.Unauthenticated, message);
+    public static DomainError AlreadyExists(string message) => new(DomainErrorKind.AlreadyExists, message);
 
     public override string ToString() => $"{Kind}: {Message}";
 }

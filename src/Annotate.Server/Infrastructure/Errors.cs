@@ -24,6 +24,7 @@ public static class ErrorMapping
         DomainErrorKind.Conflict => StatusCode.Aborted,
         DomainErrorKind.PermissionDenied => StatusCode.PermissionDenied,
         DomainErrorKind.Unauthenticated => StatusCode.Unauthenticated,
+        DomainErrorKind.AlreadyExists => StatusCode.AlreadyExists,
         _ => StatusCode.Internal,
     };
 

@@ -34,7 +34,7 @@ public sealed class AnalystTests
     public void Registering_again_identically_decides_nothing_and_differently_is_refused()
     {
         Assert.Empty(Given.Ok(Analyst.Decide(Registered(), new RegisterAnalyst("alice", "Alice", [Role.Adjudicator, Role.Analyst]), Given.Admin())));
-        Given.Refused(Analyst.Decide(Registered(), new RegisterAnalyst("alice", "Alice", [Role.Admin]), Given.Admin()), DomainErrorKind.FailedPrecondition);
+        Given.Refused(Analyst.Decide(Registered(), new RegisterAnalyst("alice", "Alice", [Role.Admin]), Given.Admin()), DomainErrorKind.AlreadyExists);
     }
 
     [Fact]

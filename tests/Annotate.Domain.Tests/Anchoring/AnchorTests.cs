@@ -100,10 +100,10 @@ public sealed class AnchorTests
     }
 
     [Fact]
-    public void Quote_that_does_not_occur_is_not_found()
+    public void Quote_that_does_not_occur_is_invalid()
     {
         var e = Fails(new TextDocument("alpha beta"), Selector.ForQuote("gamma"));
-        Assert.Equal(DomainErrorKind.NotFound, e.Kind);
+        Assert.Equal(DomainErrorKind.Invalid, e.Kind);
         Assert.Contains("gamma", e.Message);
     }
 
@@ -186,7 +186,7 @@ public sealed class AnchorTests
     [Fact]
     public void Quote_is_case_sensitive()
     {
-        Assert.Equal(DomainErrorKind.NotFound, Fails(new TextDocument("Russian"), Selector.ForQuote("russian")).Kind);
+        Assert.Equal(DomainErrorKind.Invalid, Fails(new TextDocument("Russian"), Selector.ForQuote("russian")).Kind);
     }
 
     [Fact]

@@ -88,7 +88,7 @@ public sealed class ClaimTests
     public void Opening_a_claim_with_a_bad_selector_is_refused()
     {
         Given.Refused(Claim.Decide(ClaimIndex.Empty(ArticleId), new OpenClaim(ArticleId, Doc, Selector.AtPosition(5, 500)), Given.Analyst("a", "c1")), DomainErrorKind.Invalid);
-        Given.Refused(Claim.Decide(ClaimIndex.Empty(ArticleId), new OpenClaim(ArticleId, Doc, Selector.ForQuote("purple")), Given.Analyst("a", "c1")), DomainErrorKind.NotFound);
+        Given.Refused(Claim.Decide(ClaimIndex.Empty(ArticleId), new OpenClaim(ArticleId, Doc, Selector.ForQuote("purple")), Given.Analyst("a", "c1")), DomainErrorKind.Invalid);
     }
 
     [Fact]

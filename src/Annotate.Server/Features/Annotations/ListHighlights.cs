@@ -49,7 +49,8 @@ public static class ListHighlights
             Note = doc["note"]?.GetValue<string>() ?? "",
             Author = doc["analyst"]!.GetValue<string>(),
             CreatedAt = Mapping.ToTimestamp(doc["createdAt"]),
-            Position = doc["position"]!.GetValue<ulong>(),
+            // Stored as a long; a document folded in memory (as-of answers) holds a long node, not a parsed number.
+            Position = (ulong)doc["position"]!.GetValue<long>(),
         };
         foreach (var (tag, analysts) in doc["tags"]!.AsObject().OrderBy(t => t.Key, StringComparer.Ordinal))
         {

@@ -1,0 +1,94 @@
+using Annotate.Contracts.V1;
+
+namespace Annotate.ConsoleApp;
+
+public enum LinkState { Connecting, Live, Reconnecting }
+
+/// <summary>
+/// What the screen shows for one article. The watch task writes claim views into it, the key loop
+/// writes selection and messages; both under one lock. <see cref="Version"/> grows with every change
+/// so the render loop redraws only when something moved.
+/// Invariant: <see cref="Claims"/> holds the newest view seen per claim, ordered by span start.
+/// </summary>
+public sealed class ArticleState(Article article)
+{
+    private readonly Lock _gate = new();
+    private readonly Dictionary<string, ClaimView> _claims = [];
+    private IReadOnlyList<Highlight> _highlights = [];
+    private long _version;
+
+    public Article Article { get; } = article;
+    public long Version => Interlocked.Read(ref _version);
+
+    public LinkState Link { get; private set; } = LinkState.Connecting;
+    public string LinkDetail { get; private set; } = "connecting";
+    public ulong Position { get; private set; }
+    public string? Message { get; private set; }
+    public string? SelectedClaimId { get; private set; }
+    public bool ShowEvidence { get; private set; }
+    public int Scroll { get; private set; }
+
+    public IReadOnlyList<ClaimView> Claims
+    {
+        get { lock (_gate) return [.. _claims.Values.OrderBy(c => c.Selector.Position.Start).ThenBy(c => c.ClaimId, StringComparer.Ordinal)]; }
+    }
+
+    public IReadOnlyList<Highlight> Highlights { get { lock (_gate) return _highlights; } }
+
+    public ClaimView? Selected
+    {
+        get { lock (_gate) return SelectedClaimId is { } id && _claims.TryGetValue(id, out var v) ? v : null; }
+    }
+
+    /// <summary>The initial views of a (re)opened watch replace everything seen before it.</summary>
+    public void CaughtUp(IEnumerable<ClaimView> views, ulong position) => Change(() =>
+    {
+        _claims.Clear();
+        foreach (var v in views) _claims[v.ClaimId] = v;
+        Position = Math.Max(Position, position);
+        Link = LinkState.Live;
+        LinkDetail = "live";
+        SelectedClaimId ??= FirstClaimId();
+    });
+
+    /// <summary>A changed view; an older view of the same claim (lower position) never replaces a newer one.</summary>
+    public void Apply(ClaimView view) => Change(() =>
+    {
+        if (_claims.TryGetValue(view.ClaimId, out var known) && known.LastPosition > view.LastPosition) return;
+        _claims[view.ClaimId] = view;
+        Position = Math.Max(Position, view.LastPosition);
+        SelectedClaimId ??= view.ClaimId;
+    });
+
+    public void SetHighlights(IReadOnlyList<Highlight> highlights) => Change(() => _highlights = highlights);
+
+    public void Disconnected(string detail) => Change(() => { Link = LinkState.Reconnecting; LinkDetail = detail; });
+
+    public void Say(string message) => Change(() => Message = message);
+
+    public void Select(string claimId) => Change(() => SelectedClaimId = claimId);
+
+    /// <summary>Moves the selection by <paramref name="delta"/> claims in span order.</summary>
+    public void MoveSelection(int delta)
+    {
+        var ordered = Claims;
+        if (ordered.Count == 0) return;
+        var index = ordered.ToList().FindIndex(c => c.ClaimId == SelectedClaimId);
+        Select(ordered[Math.Clamp(index + delta, 0, ordered.Count - 1)].ClaimId);
+    }
+
+    public void ScrollBy(int lines) => Change(() => Scroll = Math.Max(0, Scroll + lines));
+
+    public void ScrollTo(int line) => Change(() => Scroll = Math.Max(0, line));
+
+    public void ToggleEvidence() => Change(() => ShowEvidence = !ShowEvidence);
+
+    private string? FirstClaimId() =>
+        _claims.Values.OrderBy(c => c.Selector.Position.Start).FirstOrDefault()?.ClaimId;
+
+    private void Change(Action change)
+    {
+        lock (_gate) change();
+        Interlocked.Increment(ref _version);
+    }
+}

@@ -1,0 +1,206 @@
+using Annotate.Contracts.V1;
+using Spectre.Console;
+using Spectre.Console.Rendering;
+
+namespace Annotate.ConsoleApp;
+
+/// <summary>
+/// Draws an <see cref="ArticleState"/>: a header line, the article text with claims coloured by
+/// consensus status and highlights underlined, the claims panel with live tallies, and the selected
+/// claim's details. Rendering reads the state only, except that it scrolls the article to a newly
+/// selected claim.
+/// </summary>
+public sealed class Screen
+{
+    private const int HeaderRows = 3, FooterRows = 11, ClaimsColumns = 60;
+    private TextLayout? _layout;
+    private string? _revealed;
+
+    public IRenderable Render(ArticleState state, int width, int height)
+    {
+        var articleWidth = Math.Max(20, width - ClaimsColumns - 4);
+        var bodyRows = Math.Max(5, height - HeaderRows - FooterRows);
+        if (_layout is null || _layout.Width != articleWidth) _layout = new TextLayout(state.Article.Text, articleWidth);
+        var selected = state.Selected;
+        RevealSelection(state, selected, bodyRows - 2);
+
+        var root = new Layout("root").SplitRows(
+            new Layout("header").Size(HeaderRows),
+            new Layout("body").SplitColumns(new Layout("article"), new Layout("claims").Size(ClaimsColumns)),
+            new Layout("footer").Size(FooterRows));
+        root["header"].Update(Header(state));
+        root["article"].Update(state.ShowEvidence ? EvidencePanel(selected) : ArticlePanel(state, selected, bodyRows - 2));
+        root["claims"].Update(ClaimsPanel(state.Claims, selected, bodyRows - 2));
+        root["footer"].Update(Details(state, selected));
+        return root;
+    }
+
+    public static Color StatusColor(ClaimStatus status) => status switch
+    {
+        ClaimStatus.Supported => Color.Green,
+        ClaimStatus.Refuted => Color.Red,
+        ClaimStatus.NeedsContext => Color.DarkOrange,
+        ClaimStatus.Unverifiable => Color.Grey,
+        ClaimStatus.Contested => Color.Fuchsia,
+        ClaimStatus.Adjudicated => Color.DeepSkyBlue1,
+        _ => Color.Yellow,
+    };
+
+    public static string StatusName(ClaimStatus status) => status switch
+    {
+        ClaimStatus.NeedsContext => "needs context",
+        ClaimStatus.Unspecified => "unknown",
+        _ => status.ToString().ToLowerInvariant(),
+    };
+
+    public static string StanceName(Stance stance) => stance switch
+    {
+        Stance.Supports => "supports",
+        Stance.Refutes => "refutes",
+        Stance.NeedsContext => "needs context",
+        Stance.Unverifiable => "unverifiable",
+        _ => "none",
+    };
+
+    /// <summary>"supports 1  refutes 2  context 0  unverifiable 0": every stance, zeros included.</summary>
+    public static string Tallies(ClaimView claim)
+    {
+        uint Count(Stance s) => claim.Tallies.FirstOrDefault(t => t.Stance == s)?.Count ?? 0;
+        return $"supports {Count(Stance.Supports)}  refutes {Count(Stance.Refutes)}  context {Count(Stance.NeedsContext)}  unverifiable {Count(Stance.Unverifiable)}";
+    }
+
+    private void RevealSelection(ArticleState state, ClaimView? selected, int visibleRows)
+    {
+        if (selected is null || selected.ClaimId == _revealed || _layout is null) return;
+        _revealed = selected.ClaimId;
+        var line = _layout.LineOf((int)selected.Selector.Position.Start);
+        if (line < state.Scroll || line >= state.Scroll + visibleRows) state.ScrollTo(line - visibleRows / 3);
+    }
+
+    private static Panel Header(ArticleState state)
+    {
+        var link = state.Link switch
+        {
+            LinkState.Live => $"[green]● live[/] at position {state.Position}",
+            LinkState.Connecting => "[yellow]○ connecting[/]",
+            _ => $"[red]○ {Markup.Escape(state.LinkDetail)}[/]",
+        };
+        var text = $"{link}  [bold]{Markup.Escape(state.Article.Title)}[/]  [grey]{Markup.Escape(state.Article.ArticleId)}[/]";
+        return new Panel(new Markup(text).Overflow(Overflow.Ellipsis)).Expand().Border(BoxBorder.Rounded).Header("Annotate");
+    }
+
+    private Panel ArticlePanel(ArticleState state, ClaimView? selected, int rows)
+    {
+        var layout = _layout!;
+        var claims = state.Claims;
+        var highlights = state.Highlights;
+        var scroll = Math.Min(state.Scroll, Math.Max(0, layout.Lines.Count - rows));
+        var text = new Paragraph();
+        for (var l = scroll; l < Math.Min(layout.Lines.Count, scroll + rows); l++)
+        {
+            var (start, end) = layout.Lines[l];
+            var runStart = start;
+            Style? runStyle = null;
+            for (var i = start; i <= end; i++)
+            {
+                var style = i < end ? StyleAt(i, claims, highlights, selected) : null;
+                if (i < end && i > runStart && Equals(style, runStyle)) continue;
+                if (i > runStart) text.Append(layout.Slice(runStart, i), runStyle ?? Style.Plain);
+                runStart = i;
+                runStyle = style;
+            }
+            text.Append("\n");
+        }
+        var position = $"lines {scroll + 1}-{Math.Min(layout.Lines.Count, scroll + rows)} of {layout.Lines.Count}";
+        return new Panel(text).Expand().Header("Article").Border(BoxBorder.Rounded).Padding(1, 0)
+            .BorderColor(Color.Grey).Header(new PanelHeader($" Article · {position} "));
+    }
+
+    // A claim's colour wins over a highlight; the selected claim is drawn inverted; highlights are underlined.
+    private static Style? StyleAt(int offset, IReadOnlyList<ClaimView> claims, IReadOnlyList<Highlight> highlights, ClaimView? selected)
+    {
+        var highlighted = highlights.Any(h => h.Selector.Position.Start <= offset && offset < h.Selector.Position.End);
+        var decoration = highlighted ? Decoration.Underline : Decoration.None;
+        if (selected is not null && Covers(selected, offset))
+            return new Style(Color.Black, StatusColor(selected.Status), decoration | Decoration.Bold);
+        var claim = claims.FirstOrDefault(c => Covers(c, offset));
+        if (claim is not null) return new Style(StatusColor(claim.Status), null, decoration | Decoration.Bold);
+        return highlighted ? new Style(Color.Cyan1, null, decoration) : null;
+    }
+
+    private static bool Covers(ClaimView claim, int offset) =>
+        claim.Selector.Position.Start <= offset && offset < claim.Selector.Position.End;
+
+    private static Panel ClaimsPanel(IReadOnlyList<ClaimView> claims, ClaimView? selected, int rows)
+    {
+        var lines = new List<IRenderable>();
+        var index = claims.ToList().FindIndex(c => c.ClaimId == selected?.ClaimId);
+        var perClaim = 3;
+        var first = Math.Max(0, Math.Min(index - rows / perClaim / 2, claims.Count - rows / perClaim));
+        for (var i = first; i < claims.Count && lines.Count + perClaim <= rows; i++)
+        {
+            var c = claims[i];
+            var marker = c.ClaimId == selected?.ClaimId ? "[bold]›[/]" : " ";
+            var color = StatusColor(c.Status).ToMarkup();
+            var status = StatusName(c.Status) + (c.Status == ClaimStatus.Adjudicated ? $": {StanceName(c.Adjudication?.Verdict ?? Stance.Unspecified)}" : "");
+            // One line per claim heading: truncate here, since Spectre would wrap at word boundaries.
+            var room = ClaimsColumns - 4 - 2 - status.Length - 1;
+            lines.Add(new Markup($"{marker} [{color} bold]{status}[/] {Markup.Escape(Short(c.Statement, Math.Max(8, room)))}"));
+            lines.Add(new Markup($"  [grey]{Markup.Escape(Tallies(c))}[/]").Overflow(Overflow.Ellipsis));
+            lines.Add(new Text(""));
+        }
+        if (claims.Count == 0) lines.Add(new Markup("[grey]No claims yet: press [bold]o[/] to open one.[/]"));
+        return new Panel(new Rows(lines)).Expand().Border(BoxBorder.Rounded).Padding(1, 0)
+            .Header(new PanelHeader($" Claims ({claims.Count}) "));
+    }
+
+    private static Panel Details(ArticleState state, ClaimView? c)
+    {
+        var lines = new List<IRenderable>();
+        if (c is null) lines.Add(new Markup("[grey]No claim selected.[/]"));
+        else
+        {
+            lines.Add(new Markup($"[bold]“{Markup.Escape(Short(c.Statement, 200))}”[/]  [{StatusColor(c.Status).ToMarkup()}]{StatusName(c.Status)}[/]  agreement {Math.Round(c.Agreement * 100):0}%, quorum {c.Quorum}").Overflow(Overflow.Ellipsis));
+            if (c.Adjudication is { } adj)
+                lines.Add(new Markup($"[deepskyblue1]adjudicated {StanceName(adj.Verdict)} by {Markup.Escape(adj.Adjudicator)}[/]: {Markup.Escape(adj.Rationale)}").Overflow(Overflow.Ellipsis));
+            foreach (var s in c.Stances.Take(4))
+                lines.Add(new Markup($"  {Markup.Escape(s.Analyst)} [bold]{StanceName(s.Stance)}[/]: {Markup.Escape(s.Rationale)}  [grey]{s.Evidence.Count} evidence[/]").Overflow(Overflow.Ellipsis));
+            if (c.Stances.Count > 4) lines.Add(new Markup($"  [grey]… {c.Stances.Count - 4} more (e: evidence view)[/]"));
+            if (c.Tags.Count > 0)
+                lines.Add(new Markup("  tags: " + string.Join(", ", c.Tags.Select(t => $"{Markup.Escape(t.Tag)} ({t.Analysts.Count})"))).Overflow(Overflow.Ellipsis));
+        }
+        while (lines.Count < FooterRows - 4) lines.Add(new Text(""));
+        lines.Add(new Markup($"[grey]{Markup.Escape(state.Message ?? "")}[/]").Overflow(Overflow.Ellipsis));
+        lines.Add(new Markup("[bold]↑↓[/] claim  [bold]PgUp/PgDn[/] scroll  [bold]o[/] open claim  [bold]s[/] stance  [bold]h[/] highlight  [bold]e[/] evidence  [bold]a[/] article  [bold]q[/] quit"));
+        return new Panel(new Rows(lines)).Expand().Border(BoxBorder.Rounded).Padding(1, 0)
+            .Header(new PanelHeader(c is null ? " Claim " : $" Claim {c.ClaimId} · by {c.OpenedBy} · v{c.Version} "));
+    }
+
+    private static Panel EvidencePanel(ClaimView? c)
+    {
+        var lines = new List<IRenderable>();
+        if (c is null) lines.Add(new Markup("[grey]No claim selected.[/]"));
+        else
+        {
+            lines.Add(new Markup($"[bold]“{Markup.Escape(c.Statement)}”[/]"));
+            lines.Add(new Text(""));
+            foreach (var s in c.Stances)
+            {
+                lines.Add(new Markup($"[bold]{Markup.Escape(s.Analyst)}[/] {StanceName(s.Stance)}: {Markup.Escape(s.Rationale)}"));
+                foreach (var e in c.Evidence.Where(e => e.Analyst == s.Analyst))
+                {
+                    var q = e.Span.Selector.Quote;
+                    lines.Add(new Markup($"    [grey]{Markup.Escape(e.Span.ArticleId)}[/] …{Markup.Escape(Short(q?.Prefix ?? "", 40))}[bold underline]{Markup.Escape(Short(q?.Exact ?? "", 120))}[/]{Markup.Escape(Short(q?.Suffix ?? "", 40))}…"));
+                }
+            }
+            if (c.Stances.Count == 0) lines.Add(new Markup("[grey]No stances yet.[/]"));
+        }
+        return new Panel(new Rows(lines)).Expand().Border(BoxBorder.Rounded).Padding(1, 0).Header(new PanelHeader(" Evidence (e: back to the text) "));
+    }
+
+    private static string Short(string s, int max)
+    {
+        s = string.Join(' ', s.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries));
+        return s.Length <= max ? s : s[..(max - 1)] + "…";
+    }
+}

@@ -1,0 +1,129 @@
+using Annotate.Contracts;
+using Annotate.Contracts.V1;
+using Annotate.Grpc;
+using Google.Protobuf.WellKnownTypes;
+using static Annotate.Server.Tests.Rpc;
+
+namespace Annotate.Server.Tests;
+
+/// <summary>Authentication on every service: missing, bad, revoked and expired tokens; the actor comes from the token.</summary>
+public sealed class AuthTests(AnnotateServer server) : IClassFixture<AnnotateServer>
+{
+    private const string Seed = "russia-involvement-kazakhstan-crisis";
+
+    private GrpcChannel Ch => server.Channel;
+
+    /// <summary>One call of every service (streams read to their first message), with the given options.</summary>
+    private IEnumerable<(string Name, Func<Task> Call)> OneCallPerService(CallOptions o) =>
+    [
+        ("Articles.ListArticles", () => Ch.UnaryAsync(AnnotateApi.Articles.ListArticles, new ListArticlesRequest(), o)),
+        ("Articles.ImportArticle", () => Ch.UnaryAsync(AnnotateApi.Articles.ImportArticle, new ImportArticleRequest { RequestId = Rid(), ArticleId = "sneaky", Title = "t", Text = "t" }, o)),
+        ("Annotations.ListHighlights", () => Ch.UnaryAsync(AnnotateApi.Annotations.ListHighlights, new ListHighlightsRequest { ArticleId = Seed }, o)),
+        ("Annotations.CreateHighlight", () => Ch.UnaryAsync(AnnotateApi.Annotations.CreateHighlight, new CreateHighlightRequest { RequestId = Rid(), ArticleId = Seed, Selector = At(0, 5) }, o)),
+        ("Claims.OpenClaim", () => Ch.UnaryAsync(AnnotateApi.Claims.OpenClaim, new OpenClaimRequest { RequestId = Rid(), ArticleId = Seed, Selector = At(0, 5) }, o)),
+        ("Consensus.ListClaims", () => Ch.UnaryAsync(AnnotateApi.Consensus.ListClaims, new ListClaimsRequest { ArticleId = Seed }, o)),
+        ("Consensus.WatchArticle", () => FirstAsync(Ch.ServerStreaming(AnnotateApi.Consensus.WatchArticle, new WatchArticleRequest { ArticleId = Seed }, o))),
+        ("History.Subscribe", () => FirstAsync(Ch.ServerStreaming(AnnotateApi.History.Subscribe, new SubscribeRequest(), o))),
+        ("History.Replay", () => FirstAsync(Ch.ServerStreaming(AnnotateApi.History.Replay, new ReplayRequest { FromPosition = 1 }, o))),
+        ("History.VerifyAudit", () => FirstAsync(Ch.ServerStreaming(AnnotateApi.History.VerifyAudit, new VerifyAuditRequest(), o))),
+        ("Admin.WhoAmI", () => Ch.UnaryAsync(AnnotateApi.Admin.WhoAmI, new WhoAmIRequest(), o)),
+        ("Admin.ListAnalysts", () => Ch.UnaryAsync(AnnotateApi.Admin.ListAnalysts, new ListAnalystsRequest(), o)),
+    ];
+
+    private static async Task FirstAsync<T>(AsyncServerStreamingCall<T> call)
+    {
+        using (call) await call.ResponseStream.MoveNext();
+    }
+
+    private static async Task AllRefusedAsync(IEnumerable<(string Name, Func<Task> Call)> calls)
+    {
+        foreach (var (name, call) in calls)
+        {
+            var e = await Assert.ThrowsAsync<RpcException>(call);
+            Assert.True(e.StatusCode == StatusCode.Unauthenticated, $"{name}: expected Unauthenticated, got {e.StatusCode}: {e.Detail}");
+        }
+    }
+
+    [Fact]
+    public async Task A_call_without_a_token_is_unauthenticated_on_every_service()
+    {
+        await AllRefusedAsync(OneCallPerService(new CallOptions(Deadline: DateTime.UtcNow.AddSeconds(30))));
+        await AllRefusedAsync(OneCallPerService(new CallOptions(new Metadata().Add("authorization", "Basic YWRtaW46YWRtaW4="), DateTime.UtcNow.AddSeconds(30))));
+        await RefusedAsync(StatusCode.NotFound, () => Ch.UnaryAsync(AnnotateApi.Articles.GetArticle, new GetArticleRequest { ArticleId = "sneaky" }, server.Admin));
+    }
+
+    [Fact]
+    public async Task A_bad_token_is_unauthenticated_on_every_service()
+    {
+        var (id, _) = await server.NewAnalystAsync("real", Role.Admin);
+        var issued = await Ch.UnaryAsync(AnnotateApi.Admin.IssueToken, new IssueTokenRequest { RequestId = Rid(), AnalystId = id, Label = "x" }, server.Admin);
+        var tokenId = issued.Token.TokenId;
+
+        foreach (var bad in new[] { "garbage", "tok.", ".secret", $"{tokenId}.wrong-secret", $"tokunknown.{issued.Secret.Split('.')[1]}", issued.Secret + "x" })
+        {
+            await AllRefusedAsync(OneCallPerService(AnnotateServer.As(bad)));
+        }
+        Assert.Equal(id, (await Ch.UnaryAsync(AnnotateApi.Admin.WhoAmI, new WhoAmIRequest(), AnnotateServer.As(issued.Secret))).AnalystId);
+    }
+
+    [Fact]
+    public async Task A_revoked_token_is_refused_at_once_on_every_service()
+    {
+        var (id, _) = await server.NewAnalystAsync("revoked", Role.Admin);
+        var issued = await Ch.UnaryAsync(AnnotateApi.Admin.IssueToken, new IssueTokenRequest { RequestId = Rid(), AnalystId = id, Label = "x" }, server.Admin);
+        var who = AnnotateServer.As(issued.Secret);
+        await Ch.UnaryAsync(AnnotateApi.Articles.ListArticles, new ListArticlesRequest(), who);
+
+        await Ch.UnaryAsync(AnnotateApi.Admin.RevokeToken, new RevokeTokenRequest { RequestId = Rid(), TokenId = issued.Token.TokenId }, server.Admin);
+
+        await AllRefusedAsync(OneCallPerService(who));
+    }
+
+    [Fact]
+    public async Task A_token_past_its_expiry_is_refused()
+    {
+        var (id, _) = await server.NewAnalystAsync("expiring", Role.Analyst);
+        var expiry = DateTime.UtcNow.AddSeconds(4);
+        var issued = await Ch.UnaryAsync(AnnotateApi.Admin.IssueToken,
+            new IssueTokenRequest { RequestId = Rid(), AnalystId = id, Label = "short", ExpiresAt = Timestamp.FromDateTime(expiry) }, server.Admin);
+        var who = AnnotateServer.As(issued.Secret);
+        Assert.Equal(id, (await Ch.UnaryAsync(AnnotateApi.Admin.WhoAmI, new WhoAmIRequest(), who)).AnalystId);
+
+        // Poll until the token is refused (the condition), with a deadline well past the expiry.
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        RpcException? refused = null;
+        while (refused is null && DateTime.UtcNow < deadline)
+        {
+            try
+            {
+                await Ch.UnaryAsync(AnnotateApi.Admin.WhoAmI, new WhoAmIRequest(), who);
+                Assert.True(DateTime.UtcNow < expiry.AddSeconds(1), "the token still worked more than a second after its expiry");
+                await Task.Delay(100); // poll interval: the loop waits for the refusal, not for a time
+            }
+            catch (RpcException e)
+            {
+                refused = e;
+            }
+        }
+
+        Assert.NotNull(refused);
+        Assert.Equal(StatusCode.Unauthenticated, refused.StatusCode);
+        Assert.True(DateTime.UtcNow >= expiry.AddSeconds(-1), "the token was refused before its expiry");
+        Assert.Contains("expired", refused.Detail);
+    }
+
+    [Fact]
+    public async Task The_actor_of_every_event_is_the_tokens_analyst()
+    {
+        var (id, who) = await server.NewAnalystAsync("actor", Role.Analyst);
+        var highlight = new CreateHighlightRequest { RequestId = Rid(), ArticleId = Seed, Selector = Quote("Kazakhstan has a large Russian majority"), Tags = { "census" } };
+        await Ch.UnaryAsync(AnnotateApi.Annotations.CreateHighlight, highlight, who);
+
+        var events = await server.EventsOfRequestAsync(highlight.RequestId);
+
+        Assert.Equal(2, events.Count);
+        Assert.All(events, e => Assert.Equal(id, e.Actor));
+        var list = await Ch.UnaryAsync(AnnotateApi.Annotations.ListHighlights, new ListHighlightsRequest { ArticleId = Seed }, who);
+        Assert.Equal(id, list.Highlights.Single(h => h.Author == id).Author);
+    }
+}

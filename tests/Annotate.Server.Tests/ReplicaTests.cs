@@ -1,0 +1,135 @@
+using Annotate.Contracts;
+using Annotate.Contracts.V1;
+using Annotate.Grpc;
+
+namespace Annotate.Server.Tests;
+
+/// <summary>Two replicas on one database: one bootstrap, one claim per span, revocation and writes seen across them.</summary>
+public sealed class ReplicaTests(ReplicaServers replicas) : IClassFixture<ReplicaServers>
+{
+    private const string Article = "russia-involvement-kazakhstan-crisis";
+    private const string RaceArticle = "kazakhstan-crisis-saved-ukraine"; // no other test of the class opens claims there
+
+    [Fact]
+    public async Task Replicas_starting_together_create_one_admin_token_and_import_the_seeds_once()
+    {
+        Assert.Equal(1, new[] { replicas.TokenFileA, replicas.TokenFileB }.Count(File.Exists));
+        Assert.Equal(5L, await Sql.ScalarAsync<long>(replicas.ConnectionString, "SELECT count(*) FROM annotate.events WHERE type = 'article-imported.v1'"));
+        Assert.Equal(1L, await Sql.ScalarAsync<long>(replicas.ConnectionString, "SELECT count(*) FROM annotate.events WHERE type = 'analyst-registered.v1' AND stream_id = 'analyst-admin'"));
+        Assert.Equal(1L, await Sql.ScalarAsync<long>(replicas.ConnectionString, "SELECT count(*) FROM annotate.events WHERE type = 'token-issued.v1' AND stream_id = 'analyst-admin'"));
+        foreach (var replica in new[] { replicas.A, replicas.B })
+        {
+            var me = await replica.UnaryAsync(AnnotateApi.Admin.WhoAmI, new WhoAmIRequest(), replicas.Admin);
+            Assert.Equal("admin", me.AnalystId);
+            Assert.Equal(5, (await replica.UnaryAsync(AnnotateApi.Articles.ListArticles, new ListArticlesRequest(), replicas.Admin)).Articles.Count);
+        }
+    }
+
+    [Fact]
+    public async Task Analysts_racing_to_open_the_same_span_on_two_replicas_get_one_claim()
+    {
+        var analysts = await Task.WhenAll(Enumerable.Range(0, 8).Select(i => replicas.AnalystAsync($"racer{i}", Role.Analyst)));
+        var text = (await replicas.A.UnaryAsync(AnnotateApi.Articles.GetArticle, new GetArticleRequest { ArticleId = RaceArticle }, replicas.Admin)).Length;
+        for (var round = 0; round < 5; round++)
+        {
+            var start = (int)text / 8 * (round + 1);
+            var go = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            var opens = analysts.Select((a, i) => Task.Run(async () =>
+            {
+                await go.Task;
+                // Each end moved by at most 2 on spans of 50: every pair covers the same text (IoU >= 46/54).
+                var replica = i % 2 == 0 ? replicas.A : replicas.B;
+                var selector = new Selector { Position = new TextPosition { Start = (uint)(start + i % 3 - 1), End = (uint)(start + 50 + i % 5 - 2) } };
+                return await replica.UnaryAsync(AnnotateApi.Claims.OpenClaim,
+                    new OpenClaimRequest { RequestId = Guid.NewGuid().ToString(), ArticleId = RaceArticle, Selector = selector }, AnnotateServer.As(a.Token));
+            })).ToArray();
+            go.SetResult();
+            var answers = await Task.WhenAll(opens);
+            var claimId = Assert.Single(answers.Select(o => o.ClaimId).Distinct());
+            Assert.Single(answers, o => !o.Existing);
+            foreach (var replica in new[] { replicas.A, replicas.B })
+            {
+                var view = await replica.UnaryAsync(AnnotateApi.Consensus.GetClaimView, new GetClaimViewRequest { ClaimId = claimId }, replicas.Admin);
+                Assert.Equal(claimId, view.ClaimId);
+            }
+        }
+        Assert.Equal(5L, await Sql.ScalarAsync<long>(replicas.ConnectionString,
+            $"SELECT count(*) FROM annotate.events WHERE type = 'claim-opened.v1' AND stream_id = 'article-claims-{RaceArticle}'"));
+    }
+
+    [Fact]
+    public async Task A_token_revoked_through_one_replica_is_refused_by_the_other_as_soon_as_the_revoke_returns()
+    {
+        await replicas.AnalystAsync("revokee", Role.Analyst);
+        for (var i = 0; i < 3; i++)
+        {
+            var (tokenId, token) = await replicas.TokenAsync("revokee");
+            var (from, to) = i % 2 == 0 ? (replicas.A, replicas.B) : (replicas.B, replicas.A);
+            // The other replica knows the token before the revocation (whatever it may have kept of it).
+            Assert.Equal("revokee", (await to.UnaryAsync(AnnotateApi.Admin.WhoAmI, new WhoAmIRequest(), AnnotateServer.As(token))).AnalystId);
+
+            await from.UnaryAsync(AnnotateApi.Admin.RevokeToken, new RevokeTokenRequest { RequestId = Guid.NewGuid().ToString(), TokenId = tokenId }, replicas.Admin);
+
+            var refused = await Assert.ThrowsAsync<RpcException>(() => to.UnaryAsync(AnnotateApi.Admin.WhoAmI, new WhoAmIRequest(), AnnotateServer.As(token)));
+            Assert.Equal(StatusCode.Unauthenticated, refused.StatusCode);
+            var refusedToo = await Assert.ThrowsAsync<RpcException>(() => from.UnaryAsync(AnnotateApi.Admin.WhoAmI, new WhoAmIRequest(), AnnotateServer.As(token)));
+            Assert.Equal(StatusCode.Unauthenticated, refusedToo.StatusCode);
+        }
+    }
+
+    [Fact]
+    public async Task A_command_on_one_replica_is_read_on_the_other_when_the_read_names_its_position()
+    {
+        var (claimId, analysts) = await ClaimWithAnalystsAsync("minpos", 4);
+        for (var i = 0; i < analysts.Length; i++)
+        {
+            var (write, read) = i % 2 == 0 ? (replicas.A, replicas.B) : (replicas.B, replicas.A);
+            var result = await write.UnaryAsync(AnnotateApi.Claims.TakeStance, Stance(claimId, Contracts.V1.Stance.Refutes), AnnotateServer.As(analysts[i]));
+            var view = await read.UnaryAsync(AnnotateApi.Consensus.GetClaimView, new GetClaimViewRequest { ClaimId = claimId, MinPosition = result.Position }, replicas.Admin);
+            Assert.True(view.LastPosition >= result.Position);
+            Assert.Equal(i + 1, view.Stances.Count);
+        }
+    }
+
+    /// <summary>
+    /// Without min_position too: a command returns only once its replica's projections have stored the write, and
+    /// both replicas read the same stored views, so the other replica's next read already holds it.
+    /// </summary>
+    [Fact]
+    public async Task A_command_on_one_replica_is_read_on_the_other_right_after_it_returns_even_without_a_position()
+    {
+        var (claimId, analysts) = await ClaimWithAnalystsAsync("nopos", 6);
+        for (var i = 0; i < analysts.Length; i++)
+        {
+            var (write, read) = i % 2 == 0 ? (replicas.A, replicas.B) : (replicas.B, replicas.A);
+            var result = await write.UnaryAsync(AnnotateApi.Claims.TakeStance, Stance(claimId, Contracts.V1.Stance.Supports), AnnotateServer.As(analysts[i]));
+            var view = await read.UnaryAsync(AnnotateApi.Consensus.GetClaimView, new GetClaimViewRequest { ClaimId = claimId }, replicas.Admin);
+            Assert.Equal(result.Position, view.LastPosition);
+            Assert.Equal(i + 1, view.Stances.Count);
+        }
+        // A claim opened on one replica is found at once by the other (by id, and by span).
+        var (_, opener) = await replicas.AnalystAsync("nopos-opener", Role.Analyst);
+        var opened = await replicas.B.UnaryAsync(AnnotateApi.Claims.OpenClaim, new OpenClaimRequest
+        {
+            RequestId = Guid.NewGuid().ToString(), ArticleId = Article, Selector = new Selector { Position = new TextPosition { Start = 300, End = 340 } },
+        }, AnnotateServer.As(opener));
+        Assert.Equal(opened.ClaimId, (await replicas.A.UnaryAsync(AnnotateApi.Consensus.GetClaimView, new GetClaimViewRequest { ClaimId = opened.ClaimId }, replicas.Admin)).ClaimId);
+        var listed = await replicas.A.UnaryAsync(AnnotateApi.Consensus.ListClaims, new ListClaimsRequest { ArticleId = Article, Page = new PageRequest { PageSize = 100 } }, replicas.Admin);
+        Assert.Contains(listed.Claims, c => c.ClaimId == opened.ClaimId);
+    }
+
+    private async Task<(string ClaimId, string[] Tokens)> ClaimWithAnalystsAsync(string prefix, int count)
+    {
+        var tokens = (await Task.WhenAll(Enumerable.Range(0, count).Select(i => replicas.AnalystAsync($"{prefix}{i}", Role.Analyst)))).Select(t => t.Token).ToArray();
+        // A span of its own per test class member, away from the racing test's spans.
+        var start = prefix == "minpos" ? 20u : 120u;
+        var opened = await replicas.A.UnaryAsync(AnnotateApi.Claims.OpenClaim, new OpenClaimRequest
+        {
+            RequestId = Guid.NewGuid().ToString(), ArticleId = Article, Selector = new Selector { Position = new TextPosition { Start = start, End = start + 40 } },
+        }, AnnotateServer.As(tokens[0]));
+        return (opened.ClaimId, tokens);
+    }
+
+    private static TakeStanceRequest Stance(string claimId, Contracts.V1.Stance stance) =>
+        new() { RequestId = Guid.NewGuid().ToString(), ClaimId = claimId, Stance = stance, Rationale = "checked on a replica" };
+}
