@@ -126,6 +126,12 @@ public sealed class CliCommandTests(CliServer fixture) : IClassFixture<CliServer
         var kept = Assert.Single(highlights.Highlights, h => h.HighlightId == byQuote.Highlight.HighlightId);
         Assert.Equal(["escalation"], kept.Tags.Select(t => t.Tag));
         Assert.DoesNotContain(highlights.Highlights, h => h.HighlightId == byPosition.Highlight.HighlightId);
+
+        // As of the moment before the retraction, the retracted highlight is still there.
+        var asOf = $"{tagged.Position}";
+        using var then = JsonDocument.Parse((await analyst.RunAsync("articles", "show", War, "--as-of", asOf, "--json")).AssertOk().Stdout);
+        var earlier = Google.Protobuf.JsonParser.Default.Parse<ListHighlightsResponse>(then.RootElement.GetProperty("highlights").GetRawText());
+        Assert.Contains(earlier.Highlights, h => h.HighlightId == byPosition.Highlight.HighlightId);
     }
 
     [Fact]
@@ -364,6 +370,7 @@ public sealed class CliCommandTests(CliServer fixture) : IClassFixture<CliServer
             (analyst, ["highlight", War, "--start", "5"], 2),
             (analyst, ["stance", "c1", "maybe"], 2),
             (analyst, ["highlight", Troops, "--quote", "fuel price hike"], 2), // ambiguous: the article repeats it
+            (analyst, ["highlight", War, "--quote", "words that appear nowhere in the article"], 2), // INVALID_ARGUMENT
             (analyst, ["claim", "show", "no-such-claim"], 3),
             (analyst, ["articles", "show", "no-such-article"], 3),
             (anonymous, ["articles", "list"], 4),
