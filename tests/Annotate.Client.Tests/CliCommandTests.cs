@@ -228,6 +228,13 @@ public sealed class CliCommandTests(CliServer fixture) : IClassFixture<CliServer
         var retaken = (await analyst.RunAsync("stance", claim.ClaimId, "refutes", "--json")).AssertOk().Json<CommandResult>();
         Assert.Equal(retaken.Position, Assert.Single((await live.WaitAsync()).AssertOk().JsonLines<HistoryEvent>()).Position);
 
+        // Ctrl+C ends a watch quietly, with the shell's exit code for it.
+        var interrupted = analyst.Start("watch", "--article", War);
+        await interrupted.WaitForOutputAsync("watching live from position", onStderr: true);
+        await interrupted.SignalAsync("INT");
+        var stopped = (await interrupted.WaitAsync()).AssertExit(130);
+        Assert.DoesNotContain("annotate: ", stopped.Stderr);
+
         // Human output: one line per event, naming type and actor.
         var human = (await analyst.RunAsync("watch", "--claim", claim.ClaimId, "--from", $"{from}", "--count", "1")).AssertOk().Stdout;
         Assert.Contains("stance-taken.v1", human);
