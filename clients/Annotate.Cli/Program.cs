@@ -13,6 +13,13 @@ var root = new RootCommand($"""
     Errors are one line on stderr: "annotate: <message>". Commands are retried on "server unavailable" with the
     same request id, so a retry never performs an action twice.
 
+    Examples:
+      annotate login --server http://127.0.0.1:50051 --token "$(cat <data-dir>/admin-token)"
+      annotate articles show kazakhstan-drawn-into-ukraine-war
+      annotate claim open russia-involvement-kazakhstan-crisis --quote "Kazakhstan has a large Russian majority"
+      annotate stance <claim-id> refutes --evidence "kazakhstan-concerned-about-invasion:about 20 percent"
+      annotate watch --article russia-involvement-kazakhstan-crisis
+
     {ExitCodes.Help}
     """)
 {

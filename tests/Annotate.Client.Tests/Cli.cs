@@ -109,6 +109,13 @@ public sealed class Cli(string? server, string? token, string? configHome = null
 
         public bool HasExited => _process.HasExited;
 
+        /// <summary>Sends a signal (e.g. "INT", as Ctrl+C does) to the CLI process.</summary>
+        public async Task SignalAsync(string signal)
+        {
+            using var kill = Process.Start("kill", [$"-{signal}", _process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)])!;
+            await kill.WaitForExitAsync();
+        }
+
         /// <summary>Waits (polling a condition, with a deadline) until stdout or stderr says <paramref name="text"/>.</summary>
         public async Task WaitForOutputAsync(string text, bool onStderr = false)
         {

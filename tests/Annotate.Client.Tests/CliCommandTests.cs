@@ -15,6 +15,8 @@ public sealed class CliCommandTests(CliServer fixture) : IClassFixture<CliServer
     private const string War = "kazakhstan-drawn-into-ukraine-war";
     private const string Troops = "russian-troops-in-kazakhstan";
 
+    private static readonly System.Text.RegularExpressions.Regex Sgr = new("\u001b\\[[0-9;]*m");
+
     private static string Unique(string name) => $"{name}-{Guid.NewGuid():N}"[..(name.Length + 9)];
 
     [Fact]
@@ -69,23 +71,24 @@ public sealed class CliCommandTests(CliServer fixture) : IClassFixture<CliServer
         Assert.Contains(list.Articles, a => a.ArticleId == War && a.Length > 0 && a.ContentHash.Length == 64);
         Assert.Contains(Troops, (await analyst.RunAsync("articles", "list")).AssertOk().Stdout);
 
-        var highlight = (await analyst.RunAsync("highlight", Troops, "--quote", "I have identified five primary variables", "--json")).AssertOk().Json<CreateHighlightResponse>();
-        var claim = (await analyst.RunAsync("claim", "open", Troops, "--quote", "a large-scale Russian military invasion of Ukraine was unlikely", "--json")).AssertOk().Json<OpenClaimResponse>();
+        var highlight = (await analyst.RunAsync("highlight", Troops, "--quote", "the reasoning behind the Moscow-led operation in Kazakhstan", "--json")).AssertOk().Json<CreateHighlightResponse>();
+        var claim = (await analyst.RunAsync("claim", "open", Troops, "--quote", "the broader strategic rationale for Russian intervention", "--json")).AssertOk().Json<OpenClaimResponse>();
 
         var plain = (await analyst.RunAsync("articles", "show", Troops)).AssertOk().Stdout;
-        Assert.Contains("[I have identified five primary variables]", plain);
-        Assert.Contains("{a large-scale Russian military invasion of Ukraine was unlikely}[1]", plain);
+        Assert.Contains("[the reasoning behind the Moscow-led operation in Kazakhstan]", plain);
+        Assert.Contains("{the broader strategic rationale for Russian intervention}[1]", plain);
         Assert.Contains(claim.ClaimId, plain);
         Assert.Contains(highlight.Highlight.HighlightId, plain);
         Assert.DoesNotContain('\u001b', plain);
 
         var coloured = (await analyst.RunInTerminalAsync("articles", "show", Troops)).AssertOk().Stdout;
-        Assert.Contains("\u001b[", coloured);
+        Assert.Contains("\u001b[48;5;238m", coloured); // the highlight, shaded
+        Assert.Contains("\u001b[4;34m", coloured); // the pending claim, underlined in its status colour
         Assert.Contains("[1]", coloured);
         analyst.Environment["NO_COLOR"] = "1";
         var noColor = (await analyst.RunInTerminalAsync("articles", "show", Troops)).AssertOk().Stdout;
-        Assert.DoesNotContain('\u001b', noColor);
-        Assert.Contains("{a large-scale Russian military invasion of Ukraine was unlikely}[1]", noColor);
+        Assert.DoesNotMatch(Sgr, noColor); // the terminal's own mode switches may appear; colours may not
+        Assert.Contains("{the broader strategic rationale for Russian intervention}[1]", noColor);
 
         using var json = JsonDocument.Parse((await analyst.RunAsync("articles", "show", Troops, "--json")).AssertOk().Stdout);
         var article = Google.Protobuf.JsonParser.Default.Parse<Article>(json.RootElement.GetProperty("article").GetRawText());
@@ -123,6 +126,12 @@ public sealed class CliCommandTests(CliServer fixture) : IClassFixture<CliServer
         var kept = Assert.Single(highlights.Highlights, h => h.HighlightId == byQuote.Highlight.HighlightId);
         Assert.Equal(["escalation"], kept.Tags.Select(t => t.Tag));
         Assert.DoesNotContain(highlights.Highlights, h => h.HighlightId == byPosition.Highlight.HighlightId);
+
+        // As of the moment before the retraction, the retracted highlight is still there.
+        var asOf = $"{tagged.Position}";
+        using var then = JsonDocument.Parse((await analyst.RunAsync("articles", "show", War, "--as-of", asOf, "--json")).AssertOk().Stdout);
+        var earlier = Google.Protobuf.JsonParser.Default.Parse<ListHighlightsResponse>(then.RootElement.GetProperty("highlights").GetRawText());
+        Assert.Contains(earlier.Highlights, h => h.HighlightId == byPosition.Highlight.HighlightId);
     }
 
     [Fact]
@@ -170,7 +179,7 @@ public sealed class CliCommandTests(CliServer fixture) : IClassFixture<CliServer
         (await c.RunAsync("stance", id, "supports")).AssertOk();
 
         // A stale version is refused as a conflict; the current one is accepted.
-        var stale = (await judge.RunAsync("adjudicate", id, "refutes", "--expected-version", $"{view.Version}")).AssertExit(6);
+        var stale = (await judge.RunAsync("adjudicate", id, "refutes", "--rationale", "census", "--expected-version", $"{view.Version}")).AssertExit(6);
         Assert.StartsWith("annotate: ", stale.Stderr);
         var current = (await judge.RunAsync("claim", "show", id, "--json")).AssertOk().Json<ClaimView>();
         (await judge.RunAsync("adjudicate", id, "refutes", "--rationale", "census: about a fifth", "--expected-version", $"{current.Version}")).AssertOk();
@@ -213,6 +222,19 @@ public sealed class CliCommandTests(CliServer fixture) : IClassFixture<CliServer
         var typeEvents = (await byType.WaitAsync()).AssertOk().JsonLines<HistoryEvent>();
         Assert.Equal(withdrawn.Position, Assert.Single(typeEvents).Position);
 
+        // Without --from only new events are printed: the history before the start is read but skipped.
+        var live = analyst.Start("watch", "--claim", claim.ClaimId, "--count", "1", "--json");
+        await live.WaitForOutputAsync("watching live from position", onStderr: true);
+        var retaken = (await analyst.RunAsync("stance", claim.ClaimId, "refutes", "--json")).AssertOk().Json<CommandResult>();
+        Assert.Equal(retaken.Position, Assert.Single((await live.WaitAsync()).AssertOk().JsonLines<HistoryEvent>()).Position);
+
+        // Ctrl+C ends a watch quietly, with the shell's exit code for it.
+        var interrupted = analyst.Start("watch", "--article", War);
+        await interrupted.WaitForOutputAsync("watching live from position", onStderr: true);
+        await interrupted.SignalAsync("INT");
+        var stopped = (await interrupted.WaitAsync()).AssertExit(130);
+        Assert.DoesNotContain("annotate: ", stopped.Stderr);
+
         // Human output: one line per event, naming type and actor.
         var human = (await analyst.RunAsync("watch", "--claim", claim.ClaimId, "--from", $"{from}", "--count", "1")).AssertOk().Stdout;
         Assert.Contains("stance-taken.v1", human);
@@ -224,7 +246,7 @@ public sealed class CliCommandTests(CliServer fixture) : IClassFixture<CliServer
     {
         var auditor = await fixture.AnalystAsync(Unique("auditor"), "auditor");
         var analyst = await fixture.AnalystAsync(Unique("replayer"), "analyst");
-        var h = (await analyst.RunAsync("highlight", Troops, "--quote", "Collective Security Treaty Organization", "--json")).AssertOk().Json<CreateHighlightResponse>();
+        var h = (await analyst.RunAsync("highlight", Troops, "--quote", "A lot is at stake in Kazakhstan at the moment", "--json")).AssertOk().Json<CreateHighlightResponse>();
 
         var range = (await auditor.RunAsync("replay", "--from", "2", "--to", "4", "--json")).AssertOk().JsonLines<HistoryEvent>();
         Assert.Equal([2UL, 3, 4], range.Select(e => e.Position));
@@ -239,6 +261,12 @@ public sealed class CliCommandTests(CliServer fixture) : IClassFixture<CliServer
 
         Assert.Contains("highlight-created.v1", (await auditor.RunAsync("replay", "--from", $"{h.Result.Position}", "--to", $"{h.Result.Position}")).AssertOk().Stdout);
         (await analyst.RunAsync("replay")).AssertExit(4);
+
+        // On a terminal a progress line is drawn on stderr (the pseudo-terminal shows both streams).
+        var terminal = (await auditor.RunInTerminalAsync("replay", "--from", "1", "--to", $"{h.Result.Position}")).AssertOk().Stdout;
+        Assert.Contains($"{h.Result.Position} events replayed", terminal);
+        var piped = (await auditor.RunAsync("replay", "--from", "1", "--to", $"{h.Result.Position}")).AssertOk();
+        Assert.Equal("", piped.Stderr);
     }
 
     [Fact]
@@ -246,7 +274,7 @@ public sealed class CliCommandTests(CliServer fixture) : IClassFixture<CliServer
     {
         var auditor = await fixture.AnalystAsync(Unique("verifier"), "auditor");
         var analyst = await fixture.AnalystAsync(Unique("receipt"), "analyst");
-        var h = (await analyst.RunAsync("highlight", Troops, "--quote", "fuel price hike", "--json")).AssertOk().Json<CreateHighlightResponse>();
+        var h = (await analyst.RunAsync("highlight", Troops, "--quote", "both for the Kazakh government", "--json")).AssertOk().Json<CreateHighlightResponse>();
         var receipt = $"{h.Result.Position}:{h.Result.ReceiptHash}";
 
         var ok = (await auditor.RunAsync("audit", "verify", "--receipt", receipt)).AssertOk();
@@ -261,6 +289,7 @@ public sealed class CliCommandTests(CliServer fixture) : IClassFixture<CliServer
         var bad = (await auditor.RunAsync("audit", "verify", "--receipt", forged)).AssertExit(1);
         Assert.Contains("DOES NOT HOLD", bad.Stdout);
         (await analyst.RunAsync("audit", "verify")).AssertExit(4);
+        Assert.Contains("checked ", (await auditor.RunInTerminalAsync("audit", "verify")).AssertOk().Stdout);
     }
 
     [Fact]
@@ -271,7 +300,7 @@ public sealed class CliCommandTests(CliServer fixture) : IClassFixture<CliServer
 
         var created = (await admin.RunAsync("admin", "analysts", "create", id, "--name", "Dana", "--role", "analyst", "--json")).AssertOk().Json<Analyst>();
         Assert.Equal([Role.Analyst], created.Roles);
-        (await admin.RunAsync("admin", "analysts", "create", id, "--role", "analyst")).AssertExit(6);
+        (await admin.RunAsync("admin", "analysts", "create", id, "--name", "Dana again", "--role", "analyst")).AssertExit(6);
 
         var updated = (await admin.RunAsync("admin", "analysts", "roles", id, "--role", "analyst", "--role", "auditor", "--json")).AssertOk().Json<Analyst>();
         Assert.Equal([Role.Analyst, Role.Auditor], updated.Roles.Order());
@@ -322,10 +351,13 @@ public sealed class CliCommandTests(CliServer fixture) : IClassFixture<CliServer
         Assert.Equal(h.Highlight.Selector.Quote.Exact, selectors.Single(s => s.GetProperty("type").GetString() == "TextQuoteSelector").GetProperty("exact").GetString());
         Assert.Contains(items, i => i.GetProperty("id").GetString() == $"urn:annotate:claim:{c.ClaimId}" && i.GetProperty("motivation").GetString() == "assessing");
 
-        var csv = (await analyst.RunAsync("export", article, "--format", "csv")).AssertOk().Stdout;
-        var lines = csv.Split("\r\n", StringSplitOptions.RemoveEmptyEntries);
+        var csvPath = Path.Combine(analyst.ConfigHome, "claims.csv");
+        (await analyst.RunAsync("export", article, "--format", "csv", "--output", csvPath)).AssertOk();
+        var csv = File.ReadAllText(csvPath);
+        var lines = csv.Split("\r\n", StringSplitOptions.RemoveEmptyEntries); // RFC 4180 line ends
         Assert.StartsWith("claim_id,article_id,start,end,quote,statement,status", lines[0]);
-        var row = Assert.Single(lines, l => l.StartsWith(c.ClaimId, StringComparison.Ordinal));
+        var row = lines.SingleOrDefault(l => l.StartsWith(c.ClaimId, StringComparison.Ordinal));
+        Assert.True(row is not null, $"no row for claim {c.ClaimId} in:\n{csv}");
         Assert.Contains(",pending,unverifiable,1,0,0,0,1,", row);
 
         (await analyst.RunAsync("export", article, "--format", "pdf")).AssertExit(2);
@@ -344,6 +376,7 @@ public sealed class CliCommandTests(CliServer fixture) : IClassFixture<CliServer
             (analyst, ["highlight", War], 2), // no span
             (analyst, ["highlight", War, "--start", "5"], 2),
             (analyst, ["stance", "c1", "maybe"], 2),
+            (analyst, ["highlight", Troops, "--quote", "fuel price hike"], 2), // ambiguous: the article repeats it
             (analyst, ["highlight", War, "--quote", "words that appear nowhere in the article"], 2), // INVALID_ARGUMENT
             (analyst, ["claim", "show", "no-such-claim"], 3),
             (analyst, ["articles", "show", "no-such-article"], 3),
@@ -387,8 +420,8 @@ public sealed class CliCommandTests(CliServer fixture) : IClassFixture<CliServer
         var auditor = await fixture.AnalystAsync(Unique("counter"), "auditor");
         var requestId = Guid.NewGuid().ToString();
 
-        var first = (await analyst.RunAsync("highlight", Troops, "--quote", "quell the riots", "--request-id", requestId, "--json")).AssertOk().Json<CreateHighlightResponse>();
-        var second = (await analyst.RunAsync("highlight", Troops, "--quote", "quell the riots", "--request-id", requestId, "--json")).AssertOk().Json<CreateHighlightResponse>();
+        var first = (await analyst.RunAsync("highlight", Troops, "--quote", "Source link", "--request-id", requestId, "--json")).AssertOk().Json<CreateHighlightResponse>();
+        var second = (await analyst.RunAsync("highlight", Troops, "--quote", "Source link", "--request-id", requestId, "--json")).AssertOk().Json<CreateHighlightResponse>();
 
         Assert.False(first.Result.Deduplicated);
         Assert.True(second.Result.Deduplicated);

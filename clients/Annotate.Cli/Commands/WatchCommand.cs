@@ -31,12 +31,15 @@ public static class WatchCommand
             var live = after is not null; // without --from, the catch-up is read but not printed
             var limit = inv.Get(count);
             var printed = 0;
+            var caughtUp = false;
             if (limit is <= 0) return ExitCodes.Ok;
             await foreach (var item in inv.Client.SubscribeAsync(after ?? 0, filter, inv.CancellationToken))
             {
                 if (item.ItemCase == SubscribeResponse.ItemOneofCase.CaughtUpPosition)
                 {
-                    if (!live && !inv.Get(json)) await inv.Err.WriteLineAsync($"watching from position {item.CaughtUpPosition} (Ctrl+C to stop)");
+                    // On stderr, so stdout stays the event stream; said once (a resubscription catches up again).
+                    if (!caughtUp) await inv.Err.WriteLineAsync($"watching live from position {item.CaughtUpPosition} (Ctrl+C to stop)");
+                    caughtUp = true;
                     live = true;
                     continue;
                 }

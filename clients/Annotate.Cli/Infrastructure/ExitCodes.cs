@@ -13,6 +13,9 @@ public static class ExitCodes
     public const int Unavailable = 5;
     public const int Conflict = 6;
 
+    /// <summary>Ctrl+C or SIGTERM (128 + SIGINT, the shell convention; what System.CommandLine answers too).</summary>
+    public const int Interrupted = 130;
+
     public const string Help = """
         Exit codes:
           0  ok
@@ -22,6 +25,7 @@ public static class ExitCodes
           4  unauthenticated or permission denied
           5  server unavailable
           6  conflict: stale version, closed claim, already exists
+          130  interrupted (Ctrl+C), e.g. to end a watch
         """;
 
     /// <summary>The exit code of a call that ended with <paramref name="code"/>.</summary>

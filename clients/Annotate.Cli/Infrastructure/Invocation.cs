@@ -78,6 +78,10 @@ public sealed class Invocation : IDisposable
             invocation = new Invocation(parse, cancellationToken);
             return await action(invocation);
         }
+        catch (RpcException) when (cancellationToken.IsCancellationRequested)
+        {
+            return ExitCodes.Interrupted; // Ctrl+C (or SIGTERM): what the user asked for, so no error line
+        }
         catch (RpcException e)
         {
             var message = e.StatusCode switch
@@ -94,7 +98,7 @@ public sealed class Invocation : IDisposable
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
-            return ExitCodes.Ok; // Ctrl+C ends a live stream: what the user asked for.
+            return ExitCodes.Interrupted;
         }
         catch (IOException e)
         {
