@@ -19,6 +19,7 @@ var root = new RootCommand($"""
       annotate claim open russia-involvement-kazakhstan-crisis --quote "Kazakhstan has a large Russian majority"
       annotate stance <claim-id> refutes --evidence "kazakhstan-concerned-about-invasion:about 20 percent"
       annotate watch --article russia-involvement-kazakhstan-crisis
+      annotate demo
 
     {ExitCodes.Help}
     """)
@@ -40,6 +41,7 @@ var root = new RootCommand($"""
     AgreementCommand.Create(),
     AdminCommand.Create(),
     ExportCommand.Create(),
+    DemoCommand.Create(),
 };
 root.Options.Add(GlobalOptions.Server);
 root.Options.Add(GlobalOptions.Token);

@@ -83,7 +83,7 @@ public sealed class Views(NpgsqlDataSource dataSource, ProjectionRunner runner, 
             await CatchUpAsync(ct);
             doc = await GetAsync(Projections.Claims, claimId, ct);
         }
-        return doc ?? throw ErrorMapping.NotFound($"No claim \"{claimId}\"; `annotate claim list --article <id>` shows an article's claims.");
+        return doc ?? throw ErrorMapping.NotFound($"No claim \"{claimId}\"; `annotate claim list <article>` shows an article's claims.");
     }
 
     public static ClaimConsensus ClaimView(JsonObject doc) => Projections.FromJson<ClaimConsensus>(doc["view"]!);
