@@ -22,12 +22,9 @@ public static class Adjudicate
         public async Task<CommandResult> Handle(Command command, CancellationToken ct)
         {
             var r = command.Request;
-            Commands.RequireRequestId(r.RequestId);
-            if (await commands.PriorResultAsync(r.RequestId, ct) is { } prior) return prior;
             var verdict = Mapping.ToDomain(r.Verdict, "verdict");
-            var claim = await ClaimLoading.LoadAsync(views, commands, r.ClaimId, ct);
-            return await commands.RunAsync(r.RequestId, Streams.Claim(r.ClaimId), claim.ArticleId, ClaimState.Initial, Claim.Evolve,
-                state => Claim.Decide(state, new AdjudicateClaim(r.ClaimId, verdict, r.Rationale, r.ExpectedVersion), commands.Context()), ct, claim.Opening);
+            return await ClaimLoading.RunAsync(views, commands, r.RequestId, r.ClaimId,
+                state => Claim.Decide(state, new AdjudicateClaim(r.ClaimId, verdict, r.Rationale, r.ExpectedVersion), commands.Context()), ct);
         }
     }
 }

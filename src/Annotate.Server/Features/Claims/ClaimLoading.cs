@@ -1,3 +1,6 @@
+using Annotate.Contracts.V1;
+using Annotate.Domain.Claims;
+using Annotate.Domain.Errors;
 using Annotate.Domain.Events;
 using Annotate.Server.Infrastructure;
 
@@ -18,5 +21,18 @@ public static class ClaimLoading
             return new LoadedClaim(claimId, doc["articleId"]!.GetValue<string>(), [EventCodec.Decode(e)]);
         }
         throw new InvalidOperationException($"The opening event of claim {claimId} at position {opened} is missing.");
+    }
+
+    /// <summary>
+    /// A command on an existing claim: a retried request answers its original result; otherwise the claim's
+    /// opening and stream are folded, <paramref name="decide"/> runs, and the events go to the claim's stream.
+    /// </summary>
+    public static async Task<CommandResult> RunAsync(Views views, Commands commands, string requestId, string claimId,
+        Func<ClaimState, Result<IReadOnlyList<IDomainEvent>>> decide, CancellationToken ct)
+    {
+        Commands.RequireRequestId(requestId);
+        if (await commands.PriorResultAsync(requestId, ct) is { } prior) return prior;
+        var claim = await LoadAsync(views, commands, claimId, ct);
+        return await commands.RunAsync(requestId, Streams.Claim(claimId), claim.ArticleId, ClaimState.Initial, Claim.Evolve, decide, ct, claim.Opening);
     }
 }

@@ -31,9 +31,8 @@ public static class TakeStance
                 if (string.IsNullOrEmpty(span.ArticleId)) throw ErrorMapping.Invalid($"evidence[{i}] needs an article_id.");
                 evidence.Add(new EvidenceInput(span.ArticleId, await views.DocumentAsync(span.ArticleId, ct), Mapping.ToDomain(span.Selector, $"evidence[{i}].selector")));
             }
-            var claim = await ClaimLoading.LoadAsync(views, commands, r.ClaimId, ct);
-            return await commands.RunAsync(r.RequestId, Streams.Claim(r.ClaimId), claim.ArticleId, ClaimState.Initial, Claim.Evolve,
-                state => Claim.Decide(state, new Domain.Claims.TakeStance(r.ClaimId, stance, r.Rationale, evidence), commands.Context()), ct, claim.Opening);
+            return await ClaimLoading.RunAsync(views, commands, r.RequestId, r.ClaimId,
+                state => Claim.Decide(state, new Domain.Claims.TakeStance(r.ClaimId, stance, r.Rationale, evidence), commands.Context()), ct);
         }
     }
 }
