@@ -92,23 +92,18 @@ public sealed class Views(NpgsqlDataSource dataSource, ProjectionRunner runner, 
     /// Consensus views of an article as of a position and/or time, folded from the history alone
     /// (the stored views are not read): equal to what the live view showed at that point.
     /// </summary>
-    public async Task<(IReadOnlyList<ClaimConsensus> Views, long Position)> ClaimsAsOfAsync(string articleId, long toPosition, DateTime? toTime,
+    public async Task<IReadOnlyList<ClaimConsensus>> ClaimsAsOfAsync(string articleId, long toPosition, DateTime? toTime,
         ConsensusPolicy policy, CancellationToken ct)
     {
         var views = new Dictionary<string, ClaimConsensus>(StringComparer.Ordinal);
-        long last = 0;
         var projection = new ClaimsProjection(policy);
         await foreach (var e in store.ReadAllAsync(0, new EventFilter(projection.Filter.Types, ArticleId: articleId), long.MaxValue, toPosition, toTime, ct))
         {
-            last = e.Position;
             if (EventCodec.ClaimIdOf(e) is not { } id) continue;
             var next = ConsensusProjection.Evolve(views.GetValueOrDefault(id), EventCodec.Positioned(e), policy);
             if (next is not null) views[id] = next;
         }
-        // The answer reflects the requested point even when the article's last event is older.
-        var head = await store.GetHeadPositionAsync(ct);
-        var position = toTime is null ? Math.Min(toPosition, head) : Math.Max(last, 0);
-        return (views.Values.OrderBy(v => v.Start).ThenBy(v => v.ClaimId, StringComparer.Ordinal).ToList(), position);
+        return views.Values.OrderBy(v => v.Start).ThenBy(v => v.ClaimId, StringComparer.Ordinal).ToList();
     }
 
     /// <summary>The position a projection has applied in this process (-1 before it has loaded its checkpoint).</summary>

@@ -23,7 +23,7 @@ public static class GetClaimView
             if (r.AsOf is not { PointCase: not AsOf.PointOneofCase.None } asOf) return Mapping.ToProto(Views.ClaimView(doc), policy);
 
             var (toPosition, toTime) = AsOfPoint.From(asOf);
-            var (all, _) = await views.ClaimsAsOfAsync(doc["articleId"]!.GetValue<string>(), toPosition, toTime, policy, ct);
+            var all = await views.ClaimsAsOfAsync(doc["articleId"]!.GetValue<string>(), toPosition, toTime, policy, ct);
             var view = all.FirstOrDefault(v => v.ClaimId == r.ClaimId)
                 ?? throw ErrorMapping.NotFound($"Claim {r.ClaimId} did not exist yet at that point of the history.");
             return Mapping.ToProto(view, policy);

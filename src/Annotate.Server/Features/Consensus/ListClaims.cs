@@ -32,7 +32,7 @@ public static class ListClaims
         if (asOf is { PointCase: not AsOf.PointOneofCase.None })
         {
             var (toPosition, toTime) = AsOfPoint.From(asOf);
-            var (folded, _) = await views.ClaimsAsOfAsync(articleId, toPosition, toTime, policy, ct);
+            var folded = await views.ClaimsAsOfAsync(articleId, toPosition, toTime, policy, ct);
             return (folded, await AsOfPoint.PositionAsync(views, toPosition, toTime, ct));
         }
         // The view's own position, read before the rows: the list holds at least everything up to it.
