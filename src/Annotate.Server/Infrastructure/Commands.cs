@@ -17,7 +17,12 @@ public sealed record Loaded<TState>(TState State, long Version, RecordedEvent? L
 /// </summary>
 public sealed class Commands(PostgresEventStore store, Views views, CallerContext caller, TimeProvider clock)
 {
-    private const int MaxAttempts = 8;
+    /// <summary>
+    /// Attempts of one decision when others keep writing the same stream first. Writers of one stream that
+    /// meet in one group commit all but one lose, so a hot stream needs several rounds; a short random pause
+    /// between attempts keeps the same writers from colliding in lock-step.
+    /// </summary>
+    public const int MaxAttempts = 30;
     /// <summary>Most events one command writes; the ids a request may have used are looked up by this bound.</summary>
     private const int MaxEventsPerCommand = 16;
 
@@ -46,9 +51,14 @@ public sealed class Commands(PostgresEventStore store, Views views, CallerContex
             catch (WrongExpectedVersionException) when (attempt < MaxAttempts)
             {
                 // Someone wrote first: decide again on the newer state.
+                await BackOffAsync(attempt, ct);
             }
         }
     }
+
+    /// <summary>A random pause growing with the attempt (up to 50 ms), so colliding writers spread out.</summary>
+    public static Task BackOffAsync(int attempt, CancellationToken ct) =>
+        Task.Delay(TimeSpan.FromMilliseconds(Random.Shared.Next(1, Math.Min(50, 2 + 3 * attempt))), ct);
 
     public async Task<Loaded<TState>> LoadAsync<TState>(string streamId, TState initial, Func<TState, IDomainEvent, TState> evolve, CancellationToken ct)
     {

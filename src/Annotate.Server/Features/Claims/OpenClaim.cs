@@ -49,9 +49,11 @@ public static class OpenClaim
                     {
                         result = await commands.AppendAsync(r.RequestId, stream, ExpectedVersion.Exact(loaded.Version), outcome.Events, r.ArticleId, ct);
                     }
-                    catch (WrongExpectedVersionException) when (attempt < 8)
+                    catch (WrongExpectedVersionException) when (attempt < Commands.MaxAttempts)
                     {
-                        continue; // another claim of this article was opened meanwhile: decide again
+                        // Another claim of this article was opened meanwhile: decide again (it may be this span's).
+                        await Commands.BackOffAsync(attempt, ct);
+                        continue;
                     }
                 }
                 var view = Views.ClaimView(await views.ClaimDocumentAsync(outcome.ClaimId, ct));
