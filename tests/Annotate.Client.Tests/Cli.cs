@@ -38,7 +38,20 @@ public sealed class Cli(string? server, string? token, string? configHome = null
 {
     private static readonly TimeSpan Patience = TimeSpan.FromSeconds(60);
 
-    public string ConfigHome { get; } = configHome ?? Directory.CreateTempSubdirectory("annotate-cfg-").FullName;
+    /// <summary>One folder per test process holding every Cli's config folder; removed when the process exits.</summary>
+    private static readonly Lazy<string> ConfigRoot = new(() =>
+    {
+        var root = Directory.CreateTempSubdirectory("annotate-cli-tests-").FullName;
+        AppDomain.CurrentDomain.ProcessExit += (_, _) =>
+        {
+            try { Directory.Delete(root, recursive: true); }
+            catch (IOException) { }
+            catch (UnauthorizedAccessException) { }
+        };
+        return root;
+    });
+
+    public string ConfigHome { get; } = configHome ?? Directory.CreateDirectory(Path.Combine(ConfigRoot.Value, Guid.NewGuid().ToString("N"))).FullName;
 
     public string? Server { get; } = server;
 
