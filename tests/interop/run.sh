@@ -133,12 +133,15 @@ status=0
 run_suites() {
   local suffix="$1"
   export INTEROP_MAX_MESSAGE_SIZE="$max_size"
-  /usr/bin/python3 "$here/python/run_suite.py" --junit "$results/interop-python$suffix.xml" --label "python$suffix" || status=1
+  # Each suite has a time limit of its own (the Python suite also stops itself, printing its stacks);
+  # node's runner stops a test after a minute and does not wait for handles left open.
+  timeout -k 10 400 /usr/bin/python3 "$here/python/run_suite.py" --junit "$results/interop-python$suffix.xml" \
+    --label "python$suffix" </dev/null || status=1
 
-  node --test --test-concurrency=1 \
+  timeout -k 10 400 node --test --test-concurrency=1 --test-timeout=60000 --test-force-exit \
     --test-reporter=spec --test-reporter-destination=stdout \
     --test-reporter=junit --test-reporter-destination="$results/interop-node$suffix.xml" \
-    "$here/node/test/interop.test.js" || status=1
+    "$here/node/test/interop.test.js" </dev/null || status=1
 
   # Node's JUnit file has no totals on <testsuites>: count its test cases for the summary line.
   /usr/bin/python3 - "$results/interop-node$suffix.xml" "node$suffix" <<'EOF' || status=1
@@ -246,7 +249,8 @@ run_annotate() {
   fi
   local rc=0
   ANNOTATE_TARGET="127.0.0.1:$port" ANNOTATE_TOKEN="$(cat "$annotate_dir/admin-token")" \
-    /usr/bin/python3 "$here/python/annotate_suite.py" --junit "$results/interop-annotate-python.xml" --label annotate-python || rc=1
+    timeout -k 10 400 /usr/bin/python3 "$here/python/annotate_suite.py" --junit "$results/interop-annotate-python.xml" \
+    --label annotate-python </dev/null || rc=1
   if ! kill -0 "$annotate_pid" 2>/dev/null; then
     log "the Annotate server died during the suite; its output:"
     tail -n 50 "$server_log" >&2

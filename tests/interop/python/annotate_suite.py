@@ -208,4 +208,7 @@ def main():
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.path.insert(0, HERE)
+    from run_suite import run_guarded  # noqa: E402 - after the path is set
+
+    run_guarded(main)

@@ -8,6 +8,8 @@ Prints unittest's verbose progress, then one closing line
 """
 
 import argparse
+import atexit
+import faulthandler
 import os
 import sys
 import time
@@ -129,5 +131,22 @@ def main():
     return 0 if failed == 0 and counts["passed"] > 0 else 1
 
 
+def run_guarded(main, default_timeout=300):
+    """Runs a suite's main with a watchdog and ends the process without waiting for gRPC's threads.
+
+    A suite still running after INTEROP_SUITE_TIMEOUT seconds (default 300) prints every thread's stack
+    and exits non-zero, so a hang shows where it is instead of stalling CI. When main returns, the
+    exit handlers run and the process ends at once: grpcio's background threads can otherwise keep
+    the interpreter from exiting after the report is written.
+    """
+    faulthandler.dump_traceback_later(int(os.environ.get("INTEROP_SUITE_TIMEOUT", default_timeout)), exit=True)
+    code = main()
+    faulthandler.cancel_dump_traceback_later()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    atexit._run_exitfuncs()
+    os._exit(code)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    run_guarded(main)

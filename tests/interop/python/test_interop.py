@@ -233,7 +233,8 @@ class DeadlineTests(ChannelTestCase):
         started = time.monotonic()
         reply = self.echo.unary(echo_pb2.EchoRequest(message="patient", delay_ms=200), timeout=10)
         self.assertEqual(reply.message, "patient")
-        self.assertGreaterEqual(time.monotonic() - started, 0.2)
+        # The server's timer may fire a fraction of a millisecond early as this clock sees it.
+        self.assertGreaterEqual(time.monotonic() - started, 0.19)
 
     def test_server_stream_is_cut_by_its_deadline_after_some_responses(self):
         call = self.echo.server_stream(echo_pb2.StreamRequest(message="t", count=1000, interval_ms=50), timeout=1.5)
