@@ -53,6 +53,9 @@ public interface IEventStore : IAsyncDisposable
     /// <summary>The last committed position (0 when empty).</summary>
     Task<long> GetHeadPositionAsync(CancellationToken cancellationToken = default);
 
+    /// <summary>The position of the last event recorded at or before <paramref name="time"/>, 0 when none was (one index lookup).</summary>
+    Task<long> GetPositionAtAsync(DateTime time, CancellationToken cancellationToken = default);
+
     /// <summary>A stream's current version (0 when it does not exist).</summary>
     Task<long> GetStreamVersionAsync(string streamId, CancellationToken cancellationToken = default);
 

@@ -101,7 +101,7 @@ public sealed partial class PostgresEventStore : IEventStore
     {
         var bound = toPositionInclusive;
         // recorded_at is non-decreasing along positions, so a time bound is a position bound.
-        if (toRecordedAt is { } t) bound = Math.Min(bound, await LastPositionAtAsync(t, cancellationToken).ConfigureAwait(false));
+        if (toRecordedAt is { } t) bound = Math.Min(bound, await GetPositionAtAsync(t, cancellationToken).ConfigureAwait(false));
         var pos = fromPositionExclusive;
         var remaining = maxCount;
         while (remaining > 0 && pos < bound)
@@ -115,7 +115,7 @@ public sealed partial class PostgresEventStore : IEventStore
         }
     }
 
-    private async Task<long> LastPositionAtAsync(DateTime time, CancellationToken ct)
+    public async Task<long> GetPositionAtAsync(DateTime time, CancellationToken ct = default)
     {
         await using var cmd = _dataSource.CreateCommand(
             $"SELECT position FROM {_s}.events WHERE recorded_at <= $1 ORDER BY recorded_at DESC, position DESC LIMIT 1");

@@ -53,6 +53,9 @@ public sealed class ReadTests(PostgresDatabase db) : IClassFixture<PostgresDatab
         Assert.Equal([1, 2, 3, 4, 5], await store.ReadAllAsync(toPositionInclusive: 5).Select(e => e.Position).ToListAsync());
         Assert.Equal([1, 2, 3], await store.ReadAllAsync(toRecordedAt: cut).Select(e => e.Position).ToListAsync());
         Assert.Equal([2, 3], await store.ReadAllAsync(1, maxCount: 2).Select(e => e.Position).ToListAsync());
+        Assert.Equal(3, await store.GetPositionAtAsync(cut));
+        Assert.Equal(0, await store.GetPositionAtAsync(cut.AddYears(-1)));
+        Assert.Equal(7, await store.GetPositionAtAsync(DateTime.UtcNow.AddYears(1)));
     }
 
     [Fact]

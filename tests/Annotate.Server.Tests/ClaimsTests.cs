@@ -71,6 +71,11 @@ public sealed class ClaimsTests(AnnotateServer server) : IClassFixture<AnnotateS
         Assert.Equal(first, again.ClaimId);
         Assert.True(again.Existing);
         Assert.Equal(39u, again.Selector.Position.End);
+        // Nothing new was written: the answer is the opening event's, with its receipt.
+        Assert.True(again.Result.Deduplicated);
+        Assert.Matches("^[0-9a-f]{64}$", again.Result.ReceiptHash);
+        Assert.Equal($"article-claims-{article}", again.Result.StreamId);
+        Assert.True(again.Result.Position < other.Result.Position);
         Assert.NotEqual(first, other.ClaimId);
         Assert.False(other.Existing);
         var claims = await Ch.UnaryAsync(AnnotateApi.Consensus.ListClaims, new ListClaimsRequest { ArticleId = article }, ana);

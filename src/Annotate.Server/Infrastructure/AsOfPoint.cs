@@ -15,9 +15,7 @@ public static class AsOfPoint
     /// <summary>The last position the answer includes: the asked position (capped at the head), or the last event at or before the asked time.</summary>
     public static async Task<long> PositionAsync(Views views, long toPosition, DateTime? toTime, CancellationToken ct)
     {
-        if (toTime is null) return Math.Min(toPosition, await views.HeadAsync(ct));
-        long last = 0;
-        await foreach (var e in views.Store.ReadAllAsync(0, null, long.MaxValue, toPosition, toTime, ct)) last = e.Position;
-        return last;
+        var bound = toTime is { } t ? await views.Store.GetPositionAtAsync(t, ct) : await views.HeadAsync(ct);
+        return Math.Min(toPosition, bound);
     }
 }

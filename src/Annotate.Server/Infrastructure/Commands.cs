@@ -101,6 +101,13 @@ public sealed class Commands(PostgresEventStore store, Views views, CallerContex
         return ResultOf(last, deduplicated: true);
     }
 
+    /// <summary>The result of the event at <paramref name="position"/>, as a command that wrote nothing new answers it.</summary>
+    public async Task<CommandResult> ResultAtAsync(long position, CancellationToken ct)
+    {
+        await foreach (var e in store.ReadAllAsync(position - 1, null, 1, position, null, ct)) return ResultOf(e, deduplicated: true);
+        throw new InvalidOperationException($"No event at position {position}.");
+    }
+
     /// <summary>The events an earlier carrying-out of this request wrote (empty when none).</summary>
     public Task<IReadOnlyList<RecordedEvent>> PriorEventsAsync(string requestId, CancellationToken ct) =>
         store.ReadEventsByIdAsync(Enumerable.Range(0, MaxEventsPerCommand).Select(i => EventCodec.EventId(caller.Caller.AnalystId, requestId, i)).ToArray(), ct);

@@ -35,13 +35,11 @@ public static class OpenClaim
                 CommandResult result;
                 if (outcome.Events.Count == 0)
                 {
-                    // Existing claim (or this request's own, on a retry): answer it as it stands.
+                    // Existing claim (or this request's own, on a retry): answer with the event that opened it,
+                    // receipt included.
                     var doc = await views.ClaimDocumentAsync(outcome.ClaimId, ct);
                     var opened = doc["openedPosition"]!.GetValue<long>();
-                    result = await commands.PriorResultAsync(r.RequestId, ct) ?? new CommandResult
-                    {
-                        StreamId = stream, StreamVersion = loaded.Version, Position = (ulong)opened, Deduplicated = true,
-                    };
+                    result = await commands.PriorResultAsync(r.RequestId, ct) ?? await commands.ResultAtAsync(opened, ct);
                 }
                 else
                 {
