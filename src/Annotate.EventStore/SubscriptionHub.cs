@@ -179,7 +179,7 @@ internal sealed partial class SubscriptionHub(PostgresEventStore store, ILogger 
                     if (events.Count == 0 || (target == long.MaxValue && published >= head)) target = published;
                 }
             }
-            catch (OperationCanceledException) when (stopping.IsCancellationRequested)
+            catch (Exception) when (stopping.IsCancellationRequested)
             {
                 return;
             }
@@ -216,9 +216,9 @@ internal sealed partial class SubscriptionHub(PostgresEventStore store, ILogger 
                 delay = TimeSpan.FromMilliseconds(100);
                 while (true) await conn.WaitAsync(stopping).ConfigureAwait(false);
             }
-            catch (OperationCanceledException) when (stopping.IsCancellationRequested)
+            catch (Exception) when (stopping.IsCancellationRequested)
             {
-                return;
+                return; // the store is stopping: a connection closed under us is expected, not worth a warning
             }
             catch (Exception ex)
             {

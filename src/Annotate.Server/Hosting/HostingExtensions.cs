@@ -62,8 +62,11 @@ public static partial class HostingExtensions
         }
         finally
         {
+            // The container disposes in reverse order of creation: the event store (its LISTEN connection and
+            // writer) before the database it uses, the console log last. Stopping the database explicitly
+            // afterwards is a no-op then, and a safety net otherwise.
+            await app.DisposeAsync();
             await database.StopAsync();
-            await app.DisposeAsync(); // flushes the console log
         }
     }
 
