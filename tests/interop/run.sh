@@ -43,6 +43,8 @@ install_prerequisites() {
   local missing=()
   /usr/bin/python3 -c 'import grpc, google.protobuf' 2>/dev/null || missing+=(python3-grpcio python3-protobuf)
   command -v protoc >/dev/null 2>&1 || missing+=(protobuf-compiler)
+  # The well-known types (google/protobuf/timestamp.proto, ...) that protoc finds in /usr/include.
+  [[ -f /usr/include/google/protobuf/timestamp.proto ]] || missing+=(libprotobuf-dev)
   command -v openssl >/dev/null 2>&1 || missing+=(openssl)
   if ((${#missing[@]})); then
     log "installing ${missing[*]}"
