@@ -203,8 +203,9 @@ public sealed partial class ProjectionRunner : IAsyncDisposable
                 var stored = await LoadCheckpointAsync(name, stopping).ConfigureAwait(false);
                 state.SetProcessed(stored, generation);
                 // Larger catch-up pages than plain readers: each page costs one load and one upsert of the documents it
-                // touches, so a rebuild does fewer of them.
-                await foreach (var batch in _store.SubscribeBatchesAsync(stored, null, restart.Token, 4 * _store.Options.ReadPageSize).ConfigureAwait(false))
+                // touches, so a rebuild does fewer of them. The next page is read while this one is applied.
+                var batches = _store.SubscribeBatchesAsync(stored, null, restart.Token, 4 * _store.Options.ReadPageSize);
+                await foreach (var batch in ReadAhead.Prefetch(batches, 2, restart.Token).ConfigureAwait(false))
                 {
                     if (batch.Through <= state.Processed) continue;
                     var matched = filter.IsEmpty ? batch.Events : batch.Events.Where(filter.Matches).ToList();
@@ -266,6 +267,10 @@ public sealed partial class ProjectionRunner : IAsyncDisposable
         var docs = new Dictionary<string, JsonObject?>(StringComparer.Ordinal);
         await using (var read = new NpgsqlBatch(conn, tx))
         {
+            // Views are derived data: their commit need not wait for the WAL flush. A crash of PostgreSQL can
+            // lose only the newest batches, checkpoint and documents together (one transaction), and the
+            // runner re-applies them from the events, which are always flushed before an append returns.
+            read.BatchCommands.Add(new NpgsqlBatchCommand("SET LOCAL synchronous_commit = off"));
             var checkpoint = new NpgsqlBatchCommand($"UPDATE {_s}.checkpoints SET position = $3, updated_at = now() WHERE name = $1 AND position = $2");
             checkpoint.Parameters.AddWithValue(projection.Name);
             checkpoint.Parameters.AddWithValue(from);
