@@ -38,6 +38,9 @@ internal sealed class Histogram
     public void Record(double milliseconds) =>
         Interlocked.Increment(ref _buckets[(int)Math.Clamp(milliseconds * 100, 0, _buckets.Length - 1)]);
 
+    public void Add(double milliseconds, long count) =>
+        Interlocked.Add(ref _buckets[(int)Math.Clamp(milliseconds * 100, 0, _buckets.Length - 1)], count);
+
     public long Count => _buckets.Sum();
 
     public double Percentile(double p)
@@ -50,6 +53,27 @@ internal sealed class Histogram
             if (seen >= target && target > 0) return (i + 1) / 100.0;
         }
         return double.NaN;
+    }
+}
+
+/// <summary>One recorder's histogram (100 µs buckets up to 2 s), not thread-safe; merged into a <see cref="Histogram"/>.</summary>
+internal sealed class LocalHistogram
+{
+    private readonly int[] _buckets = new int[20_001];
+    private long _count;
+
+    public void Record(double milliseconds)
+    {
+        _buckets[(int)Math.Clamp(milliseconds * 10, 0, _buckets.Length - 1)]++;
+        Volatile.Write(ref _count, _count + 1);
+    }
+
+    public long Count => Volatile.Read(ref _count);
+
+    public void AddTo(Histogram target)
+    {
+        for (var i = 0; i < _buckets.Length; i++)
+            if (_buckets[i] > 0) target.Add(i / 10.0, _buckets[i]);
     }
 }
 
@@ -202,11 +226,13 @@ internal static class Phases
     {
         var from = await store.GetHeadPositionAsync();
         using var cts = new CancellationTokenSource();
-        var histogram = new Histogram();
         var caughtUp = 0;
-        long lastDelivered = 0;
-        var subs = Enumerable.Range(0, subscribers).Select(_ => Task.Run(async () =>
+        // Each subscriber records into its own histogram and counter: one shared counter or histogram written
+        // by 500 subscribers on two cores would measure cache-line contention, not delivery.
+        var locals = Enumerable.Range(0, subscribers).Select(_ => new LocalHistogram()).ToArray();
+        var subs = Enumerable.Range(0, subscribers).Select(i => Task.Run(async () =>
         {
+            var mine = locals[i];
             try
             {
                 await foreach (var m in store.SubscribeAsync(from, cancellationToken: cts.Token))
@@ -215,8 +241,7 @@ internal static class Phases
                     var e = ((SubscriptionMessage.Event)m).Recorded;
                     // data is {"t":<Stopwatch timestamp at the append call>}
                     var t = long.Parse(e.Data.AsSpan(5, e.Data.Length - 6), CultureInfo.InvariantCulture);
-                    histogram.Record(Ms(Stopwatch.GetTimestamp() - t));
-                    Volatile.Write(ref lastDelivered, e.Position);
+                    mine.Record(Ms(Stopwatch.GetTimestamp() - t));
                 }
             }
             catch (OperationCanceledException) { }
@@ -247,9 +272,11 @@ internal static class Phases
         var actualRate = (Volatile.Read(ref lastPosition) - from) / ((double)(Stopwatch.GetTimestamp() - start) / Stopwatch.Frequency);
         var expected = (Volatile.Read(ref lastPosition) - from) * subscribers;
         var deadline = Stopwatch.GetTimestamp() + 30 * Stopwatch.Frequency;
-        while (histogram.Count < expected && Stopwatch.GetTimestamp() < deadline) await Task.Delay(20);
+        while (locals.Sum(h => h.Count) < expected && Stopwatch.GetTimestamp() < deadline) await Task.Delay(20);
         await cts.CancelAsync();
         await Task.WhenAll(subs);
+        var histogram = new Histogram();
+        foreach (var local in locals) local.AddTo(histogram);
         return new LiveFigures(actualRate, histogram.Percentile(0.50), histogram.Percentile(0.99), histogram.Count,
             appendLatency.Percentile(0.50), appendLatency.Percentile(0.99));
     }
