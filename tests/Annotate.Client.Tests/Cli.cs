@@ -38,10 +38,15 @@ public sealed class Cli(string? server, string? token, string? configHome = null
 {
     private static readonly TimeSpan Patience = TimeSpan.FromSeconds(60);
 
-    /// <summary>One folder per test process holding every Cli's config folder; removed when the process exits.</summary>
+    /// <summary>
+    /// One folder holding every Cli's config folder, beside the test assembly: emptied when the test process
+    /// starts (one test process per assembly at a time) and removed when it exits, so no run leaves it in /tmp.
+    /// </summary>
     private static readonly Lazy<string> ConfigRoot = new(() =>
     {
-        var root = Directory.CreateTempSubdirectory("annotate-cli-tests-").FullName;
+        var root = Path.Combine(AppContext.BaseDirectory, "cli-config");
+        if (Directory.Exists(root)) Directory.Delete(root, recursive: true);
+        Directory.CreateDirectory(root);
         AppDomain.CurrentDomain.ProcessExit += (_, _) =>
         {
             try { Directory.Delete(root, recursive: true); }
