@@ -29,6 +29,8 @@ import uuid
 import grpc
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+from run_suite import retire  # noqa: E402 - after the path is set
 PROTOS = os.path.normpath(os.path.join(HERE, "..", "..", "..", "protos"))
 SERVICES = ["admin", "annotations", "articles", "claims", "common", "consensus", "history"]
 
@@ -72,7 +74,7 @@ class AnnotateSuite(unittest.TestCase):
 
     @classmethod
     def tearDownClass(cls):
-        cls.channel.close()
+        retire(cls.channel)
 
     def call(self, service, method, request, response_type, token=True):
         """A unary call of annotate.v1.<service>/<method>, with the admin token unless token is False."""

@@ -131,6 +131,17 @@ def main():
     return 0 if failed == 0 and counts["passed"] > 0 else 1
 
 
+# Channels a test class is done with. They are kept open, not closed, until the process ends (run_guarded
+# ends it with os._exit once the report is written): closing a channel, or letting the garbage collector
+# close it, runs grpcio's teardown, whose rare deadlocks with its own threads (grpc/grpc#17001, #42247)
+# would hang a suite after its tests have passed.
+_RETIRED = []
+
+
+def retire(channel):
+    _RETIRED.append(channel)
+
+
 def run_guarded(main, default_timeout=300):
     """Runs a suite's main with a watchdog and ends the process without waiting for gRPC's threads.
 

@@ -25,6 +25,7 @@ from interop_support import (
     target,
     tls_root,
 )
+from run_suite import retire
 
 NON_ASCII_MESSAGE = "Zugriff verweigert: Überprüfung – ошибка ✓"
 # Bytes that are not valid UTF-8 and include every awkward value for a header.
@@ -74,7 +75,7 @@ class ChannelTestCase(unittest.TestCase):
 
     @classmethod
     def tearDownClass(cls):
-        cls.channel.close()
+        retire(cls.channel)
 
     def assertStatus(self, error, code, details=None):
         self.assertIsInstance(error, grpc.RpcError)
