@@ -222,7 +222,14 @@ internal static class Phases
         return through / sw.Elapsed.TotalSeconds;
     }
 
-    public static async Task<LiveFigures> LiveAsync(PostgresEventStore store, int subscribers, double rate, int appenders, TimeSpan duration)
+    /// <summary>
+    /// Live delivery: <paramref name="subscribers"/> subscribers from the current head, then appenders at
+    /// <paramref name="rate"/> events/s; each delivery's latency is measured from its append call. Subscribers read
+    /// one event at a time (<see cref="IEventStore.SubscribeAsync"/>) or, with <paramref name="inBatches"/>, a batch
+    /// at a time (<see cref="IEventStore.SubscribeInBatchesAsync"/>).
+    /// </summary>
+    public static async Task<LiveFigures> LiveAsync(PostgresEventStore store, int subscribers, double rate, int appenders, TimeSpan duration,
+        bool inBatches = false)
     {
         var from = await store.GetHeadPositionAsync();
         using var cts = new CancellationTokenSource();
@@ -233,15 +240,26 @@ internal static class Phases
         var subs = Enumerable.Range(0, subscribers).Select(i => Task.Run(async () =>
         {
             var mine = locals[i];
+            // data is {"t":<Stopwatch timestamp at the append call>}
+            void Record(RecordedEvent e) =>
+                mine.Record(Ms(Stopwatch.GetTimestamp() - long.Parse(e.Data.AsSpan(5, e.Data.Length - 6), CultureInfo.InvariantCulture)));
             try
             {
-                await foreach (var m in store.SubscribeAsync(from, cancellationToken: cts.Token))
+                if (inBatches)
                 {
-                    if (m is SubscriptionMessage.CaughtUp) { Interlocked.Increment(ref caughtUp); continue; }
-                    var e = ((SubscriptionMessage.Event)m).Recorded;
-                    // data is {"t":<Stopwatch timestamp at the append call>}
-                    var t = long.Parse(e.Data.AsSpan(5, e.Data.Length - 6), CultureInfo.InvariantCulture);
-                    mine.Record(Ms(Stopwatch.GetTimestamp() - t));
+                    await foreach (var b in store.SubscribeInBatchesAsync(from, cancellationToken: cts.Token))
+                    {
+                        if (b.CaughtUp) Interlocked.Increment(ref caughtUp);
+                        foreach (var e in b.Events) Record(e);
+                    }
+                }
+                else
+                {
+                    await foreach (var m in store.SubscribeAsync(from, cancellationToken: cts.Token))
+                    {
+                        if (m is SubscriptionMessage.CaughtUp) Interlocked.Increment(ref caughtUp);
+                        else Record(((SubscriptionMessage.Event)m).Recorded);
+                    }
                 }
             }
             catch (OperationCanceledException) { }

@@ -50,6 +50,10 @@ var live = await Phases.LiveAsync(store, options.Subscribers, rate, options.Appe
 Console.WriteLine($"live: p50 {live.P50:N2} ms p99 {live.P99:N2} ms at {live.Rate:N0} ev/s, {live.Deliveries:N0} deliveries");
 rows.Add(($"live delivery to {options.Subscribers} subscribers at {live.Rate:N0} ev/s, p50 / p99", $"{live.P50:N2} / {live.P99:N2} ms", "p99 < 25 ms"));
 rows.Add(("  of which the append itself (call to ack), p50 / p99", $"{live.AppendP50:N2} / {live.AppendP99:N2} ms", ""));
+var batched = await Phases.LiveAsync(store, options.Subscribers, rate, options.Appenders, TimeSpan.FromSeconds(options.Seconds), inBatches: true);
+Console.WriteLine($"live, in batches: p50 {batched.P50:N2} ms p99 {batched.P99:N2} ms at {batched.Rate:N0} ev/s, {batched.Deliveries:N0} deliveries");
+rows.Add(($"the same, subscribers reading batches (SubscribeInBatchesAsync), p50 / p99", $"{batched.P50:N2} / {batched.P99:N2} ms", "p99 < 25 ms"));
+rows.Add(("  of which the append itself (call to ack), p50 / p99", $"{batched.AppendP50:N2} / {batched.AppendP99:N2} ms", ""));
 
 Console.WriteLine();
 var w0 = rows.Max(r => r.Metric.Length);

@@ -50,6 +50,13 @@ public interface IEventStore : IAsyncDisposable
     IAsyncEnumerable<SubscriptionMessage> SubscribeAsync(long fromPositionExclusive = 0, EventFilter? filter = null,
         CancellationToken cancellationToken = default);
 
+    /// <summary>
+    /// The same subscription a batch at a time, as the store reads and publishes them (a catch-up page, or what one
+    /// commit wrote): for consumers that handle many events at once, without per-event overhead.
+    /// </summary>
+    IAsyncEnumerable<SubscriptionBatch> SubscribeInBatchesAsync(long fromPositionExclusive = 0, EventFilter? filter = null,
+        CancellationToken cancellationToken = default);
+
     /// <summary>The last committed position (0 when empty).</summary>
     Task<long> GetHeadPositionAsync(CancellationToken cancellationToken = default);
 

@@ -192,6 +192,10 @@ public sealed partial class PostgresEventStore : IEventStore
         }
     }
 
+    public IAsyncEnumerable<SubscriptionBatch> SubscribeInBatchesAsync(long fromPositionExclusive = 0, EventFilter? filter = null,
+        CancellationToken cancellationToken = default) =>
+        SubscribeBatchesAsync(fromPositionExclusive, filter, cancellationToken);
+
     /// <summary>Subscription in batches, with the position each batch has been checked through (filtered or not).</summary>
     internal IAsyncEnumerable<SubscriptionBatch> SubscribeBatchesAsync(long fromPositionExclusive, EventFilter? filter, CancellationToken ct,
         int? catchUpPageSize = null) =>
@@ -240,4 +244,9 @@ public sealed class WriterStatistics
     }
 }
 
-internal sealed record SubscriptionBatch(IReadOnlyList<RecordedEvent> Events, long Through, bool CaughtUp);
+/// <summary>
+/// A step of a subscription in batches: <paramref name="Events"/> (matching the filter, in position order, possibly
+/// none) and the position the subscription has been checked <paramref name="Through"/>. <paramref name="CaughtUp"/>
+/// marks the moment it reached the live tail (that batch carries no events).
+/// </summary>
+public sealed record SubscriptionBatch(IReadOnlyList<RecordedEvent> Events, long Through, bool CaughtUp);

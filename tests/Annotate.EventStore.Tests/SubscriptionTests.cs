@@ -26,6 +26,36 @@ public sealed class SubscriptionTests(PostgresDatabase db) : IClassFixture<Postg
     }
 
     [Fact]
+    public async Task A_subscription_in_batches_delivers_the_same_events_with_the_caught_up_mark_between()
+    {
+        await using var t = await TestStores.CreateAsync(db);
+        var store = t.NewStore(pageSize: 2);
+        await store.AppendAsync("s", ExpectedVersion.Any, TestStores.Events(5));
+        using var cts = new CancellationTokenSource(Timeout);
+
+        var positions = new List<long>();
+        var through = new List<long>();
+        long caughtUpAt = -1;
+        await foreach (var b in store.SubscribeInBatchesAsync(1, cancellationToken: cts.Token))
+        {
+            positions.AddRange(b.Events.Select(e => e.Position));
+            through.Add(b.Through);
+            if (b.CaughtUp)
+            {
+                Assert.Empty(b.Events);
+                caughtUpAt = b.Through;
+                await store.AppendAsync("s", ExpectedVersion.Any, TestStores.Events(3)); // one commit: one live batch
+            }
+            if (positions.Count == 7) break;
+        }
+
+        Assert.Equal([2, 3, 4, 5, 6, 7, 8], positions);
+        Assert.Equal(5, caughtUpAt);
+        Assert.Equal(through.Order(), through); // never goes backwards
+        Assert.Equal(8, through[^1]);
+    }
+
+    [Fact]
     public async Task A_filtered_subscription_sees_only_matching_events_and_resumes_after_a_position()
     {
         await using var t = await TestStores.CreateAsync(db);
