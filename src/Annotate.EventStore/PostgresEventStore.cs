@@ -187,7 +187,10 @@ public sealed partial class PostgresEventStore : IEventStore
     {
         await foreach (var batch in SubscribeBatchesAsync(fromPositionExclusive, filter, cancellationToken).ConfigureAwait(false))
         {
-            foreach (var e in batch.Events) yield return new SubscriptionMessage.Event(e);
+            if (batch.Messages is { } shared)
+                foreach (var m in shared) yield return m;
+            else
+                foreach (var e in batch.Events) yield return new SubscriptionMessage.Event(e);
             if (batch.CaughtUp) yield return new SubscriptionMessage.CaughtUp(batch.Through);
         }
     }
@@ -249,4 +252,8 @@ public sealed class WriterStatistics
 /// none) and the position the subscription has been checked <paramref name="Through"/>. <paramref name="CaughtUp"/>
 /// marks the moment it reached the live tail (that batch carries no events).
 /// </summary>
-public sealed record SubscriptionBatch(IReadOnlyList<RecordedEvent> Events, long Through, bool CaughtUp);
+public sealed record SubscriptionBatch(IReadOnlyList<RecordedEvent> Events, long Through, bool CaughtUp)
+{
+    /// <summary>The events as subscription messages when the hub already made them (shared by all its subscribers).</summary>
+    internal IReadOnlyList<SubscriptionMessage.Event>? Messages { get; init; }
+}

@@ -27,8 +27,22 @@ internal sealed partial class SubscriptionHub(PostgresEventStore store, ILogger 
     /// <summary>A contiguous run of the global order: positions Events[0].Position .. Events[^1].Position.</summary>
     private sealed record Run(IReadOnlyList<RecordedEvent> Events)
     {
+        private SubscriptionMessage.Event[]? _messages;
+
         public long First => Events[0].Position;
         public long Last => Events[^1].Position;
+
+        /// <summary>The run as subscription messages, made once and shared by every subscriber (they are immutable).</summary>
+        public SubscriptionMessage.Event[] Messages
+        {
+            get
+            {
+                if (Volatile.Read(ref _messages) is { } made) return made;
+                var messages = new SubscriptionMessage.Event[Events.Count];
+                for (var i = 0; i < messages.Length; i++) messages[i] = new SubscriptionMessage.Event(Events[i]);
+                return Interlocked.CompareExchange(ref _messages, messages, null) ?? messages;
+            }
+        }
     }
 
     private sealed class Subscriber(int capacity)
@@ -74,16 +88,16 @@ internal sealed partial class SubscriptionHub(PostgresEventStore store, ILogger 
                         if (run.Last <= pos) continue;            // already read from the table
                         if (run.First > pos + 1) break;           // a gap: fill it from the table
                         var start = (int)(pos + 1 - run.First);
-                        IReadOnlyList<RecordedEvent> delivered = run.Events;
-                        if (start > 0 || filter is not null)
-                        {
-                            var selected = new List<RecordedEvent>(run.Events.Count - start);
-                            for (var i = start; i < run.Events.Count; i++)
-                                if (filter is null || filter.Matches(run.Events[i])) selected.Add(run.Events[i]);
-                            delivered = selected;
-                        }
                         pos = run.Last;
-                        yield return new SubscriptionBatch(delivered, pos, false);
+                        if (start == 0 && filter is null)
+                        {
+                            yield return new SubscriptionBatch(run.Events, pos, false) { Messages = run.Messages };
+                            continue;
+                        }
+                        var selected = new List<RecordedEvent>(run.Events.Count - start);
+                        for (var i = start; i < run.Events.Count; i++)
+                            if (filter is null || filter.Matches(run.Events[i])) selected.Add(run.Events[i]);
+                        yield return new SubscriptionBatch(selected, pos, false);
                         continue;
                     }
                     if (sub.Missed) break;                        // runs were dropped while we were slow
