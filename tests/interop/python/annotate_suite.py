@@ -12,7 +12,6 @@ with the full method path. Prints unittest's progress, then "<label>: N passed, 
 N skipped"; exits 1 when anything failed or nothing ran.
 """
 
-import argparse
 import atexit
 import importlib
 import os
@@ -21,8 +20,6 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import time
-import traceback
 import unittest
 import uuid
 
@@ -30,7 +27,7 @@ import grpc
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from run_suite import retire  # noqa: E402 - after the path is set
+from run_suite import retire, run_main  # noqa: E402 - after the path is set
 PROTOS = os.path.normpath(os.path.join(HERE, "..", "..", "..", "protos"))
 SERVICES = ["admin", "annotations", "articles", "claims", "common", "consensus", "history"]
 
@@ -180,37 +177,11 @@ class AnnotateSuite(unittest.TestCase):
 
 
 def main():
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--junit", help="write a JUnit XML report here")
-    parser.add_argument("--label", default="annotate-python", help="name of the closing line and of the JUnit suite")
-    parser.add_argument("-k", dest="patterns", action="append", help="only tests whose name contains this")
-    args = parser.parse_args()
-
-    # The echo suite's runner supplies the result recorder and the JUnit writer.
-    sys.path.insert(0, HERE)
-    from run_suite import RecordingResult, write_junit  # noqa: E402 - after the path is set
-
-    loader = unittest.TestLoader()
-    if args.patterns:
-        loader.testNamePatterns = [f"*{p}*" for p in args.patterns]
-    started = time.monotonic()
-    try:
-        suite = loader.loadTestsFromTestCase(AnnotateSuite)
-    except Exception:  # noqa: BLE001 - a broken suite must still produce a report
-        traceback.print_exc()
-        suite = unittest.TestSuite()
-    result = unittest.TextTestRunner(stream=sys.stdout, verbosity=2, resultclass=RecordingResult).run(suite)
-    elapsed = time.monotonic() - started
-    counts = {k: sum(1 for r in result.records.values() if r["outcome"] == k) for k in ("passed", "failure", "error", "skipped")}
-    if args.junit:
-        write_junit(args.junit, result.records, elapsed, args.label)
-    failed = counts["failure"] + counts["error"]
-    print(f"{args.label}: {counts['passed']} passed, {failed} failed, {counts['skipped']} skipped")
-    return 0 if failed == 0 and counts["passed"] > 0 else 1
+    # The echo suite's runner parses the options, records the results and writes the report.
+    return run_main("annotate-python", lambda loader: loader.loadTestsFromTestCase(AnnotateSuite))
 
 
 if __name__ == "__main__":
-    sys.path.insert(0, HERE)
-    from run_suite import run_guarded  # noqa: E402 - after the path is set
+    from run_suite import run_guarded  # noqa: E402 - HERE is on the path
 
     run_guarded(main)

@@ -99,20 +99,23 @@ def write_junit(path, records, elapsed, label):
     return counts
 
 
-def main():
+def run_main(default_label, load):
+    """Parses --junit/--label/-k, runs the suite that load(loader) returns, writes the report, prints the closing line.
+
+    Returns the exit code: 1 when anything failed or errored, and when no test ran at all.
+    """
     parser = argparse.ArgumentParser()
     parser.add_argument("--junit", help="write a JUnit XML report here")
-    parser.add_argument("--label", default="python", help="name of the closing line and of the JUnit suite")
+    parser.add_argument("--label", default=default_label, help="name of the closing line and of the JUnit suite")
     parser.add_argument("-k", dest="patterns", action="append", help="only tests whose name contains this (unittest -k)")
     args = parser.parse_args()
 
-    sys.path.insert(0, HERE)
     loader = unittest.TestLoader()
     if args.patterns:
         loader.testNamePatterns = [f"*{p}*" for p in args.patterns]
     started = time.monotonic()
     try:
-        suite = loader.discover(HERE, pattern="test_*.py", top_level_dir=HERE)
+        suite = load(loader)
     except Exception:  # noqa: BLE001 - a broken import must still produce a report
         traceback.print_exc()
         suite = unittest.TestSuite()
@@ -129,6 +132,11 @@ def main():
     failed = counts["failure"] + counts["error"]
     print(f"{args.label}: {counts['passed']} passed, {failed} failed, {counts['skipped']} skipped")
     return 0 if failed == 0 and counts["passed"] > 0 else 1
+
+
+def main():
+    sys.path.insert(0, HERE)
+    return run_main("python", lambda loader: loader.discover(HERE, pattern="test_*.py", top_level_dir=HERE))
 
 
 # Channels a test class is done with. They are kept open, not closed, until the process ends (run_guarded
