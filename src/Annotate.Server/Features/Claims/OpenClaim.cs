@@ -1,3 +1,4 @@
+using System.Text.Json.Nodes;
 using Annotate.Contracts.V1;
 using Annotate.Domain.Claims;
 using Annotate.Domain.Events;
@@ -33,11 +34,12 @@ public static class OpenClaim
                 var loaded = await commands.LoadAsync(stream, ClaimIndex.Empty(r.ArticleId), ClaimIndex.Evolve, ct);
                 var outcome = Claim.Decide(loaded.State, new Domain.Claims.OpenClaim(r.ArticleId, document, selector, r.Statement), commands.Context(id)).OrThrow();
                 CommandResult result;
+                JsonObject? doc = null;
                 if (outcome.Events.Count == 0)
                 {
                     // Existing claim (or this request's own, on a retry): answer with the event that opened it,
                     // receipt included.
-                    var doc = await views.ClaimDocumentAsync(outcome.ClaimId, ct);
+                    doc = await views.ClaimDocumentAsync(outcome.ClaimId, ct);
                     var opened = doc["openedPosition"]!.GetValue<long>();
                     result = await commands.PriorResultAsync(r.RequestId, ct) ?? await commands.ResultAtAsync(opened, ct);
                 }
@@ -54,7 +56,7 @@ public static class OpenClaim
                         continue;
                     }
                 }
-                var view = Views.ClaimView(await views.ClaimDocumentAsync(outcome.ClaimId, ct));
+                var view = Views.ClaimView(doc ?? await views.ClaimDocumentAsync(outcome.ClaimId, ct));
                 return new OpenClaimResponse
                 {
                     Result = result, ClaimId = outcome.ClaimId, Existing = outcome.Existing && !(result.Deduplicated && outcome.ClaimId == id),
