@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Text;
+using Annotate.Testing;
 using Google.Protobuf;
 
 namespace Annotate.Client.Tests;
@@ -109,14 +110,23 @@ public sealed class Cli(string? server, string? token, string? configHome = null
         private readonly StringBuilder _stderr = new();
         private readonly TaskCompletionSource _stdoutDone = new(TaskCreationOptions.RunContinuationsAsynchronously);
         private readonly TaskCompletionSource _stderrDone = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private readonly Signal _output = new(); // pulsed on every line and at the end of each stream
 
         internal RunningCli(string[] args, Process process)
         {
             _args = args;
             _process = process;
             process.StandardInput.Close();
-            process.OutputDataReceived += (_, e) => { if (e.Data is null) _stdoutDone.TrySetResult(); else lock (_stdout) _stdout.Append(e.Data).Append('\n'); };
-            process.ErrorDataReceived += (_, e) => { if (e.Data is null) _stderrDone.TrySetResult(); else lock (_stderr) _stderr.Append(e.Data).Append('\n'); };
+            process.OutputDataReceived += (_, e) =>
+            {
+                if (e.Data is null) _stdoutDone.TrySetResult(); else lock (_stdout) _stdout.Append(e.Data).Append('\n');
+                _output.Pulse();
+            };
+            process.ErrorDataReceived += (_, e) =>
+            {
+                if (e.Data is null) _stderrDone.TrySetResult(); else lock (_stderr) _stderr.Append(e.Data).Append('\n');
+                _output.Pulse();
+            };
             process.BeginOutputReadLine();
             process.BeginErrorReadLine();
         }
@@ -134,17 +144,19 @@ public sealed class Cli(string? server, string? token, string? configHome = null
             await kill.WaitForExitAsync();
         }
 
-        /// <summary>Waits (polling a condition, with a deadline) until stdout or stderr says <paramref name="text"/>.</summary>
+        /// <summary>Waits (woken by each line of output, with a deadline) until stdout or stderr says <paramref name="text"/>.</summary>
         public async Task WaitForOutputAsync(string text, bool onStderr = false)
         {
-            var deadline = DateTime.UtcNow + Patience;
-            while (!(onStderr ? Stderr : Stdout).Contains(text, StringComparison.Ordinal))
+            bool Said() => (onStderr ? Stderr : Stdout).Contains(text, StringComparison.Ordinal);
+            bool Ended() => _stdoutDone.Task.IsCompleted && _stderrDone.Task.IsCompleted;
+            var done = await _output.WaitUntilAsync(() => Said() || Ended(), Patience);
+            if (Said()) return;
+            if (done)
             {
-                if (_process.HasExited && _stdoutDone.Task.IsCompleted && _stderrDone.Task.IsCompleted)
-                    Assert.Fail($"`annotate {string.Join(' ', _args)}` exited ({_process.ExitCode}) before saying \"{text}\"\nstdout:\n{Stdout}\nstderr:\n{Stderr}");
-                if (DateTime.UtcNow > deadline) Assert.Fail($"`annotate {string.Join(' ', _args)}` did not say \"{text}\" within {Patience}\nstdout:\n{Stdout}\nstderr:\n{Stderr}");
-                await Task.Delay(25);
+                var exit = _process.WaitForExit(TimeSpan.FromSeconds(10)) ? _process.ExitCode.ToString(System.Globalization.CultureInfo.InvariantCulture) : "output closed";
+                Assert.Fail($"`annotate {string.Join(' ', _args)}` exited ({exit}) before saying \"{text}\"\nstdout:\n{Stdout}\nstderr:\n{Stderr}");
             }
+            Assert.Fail($"`annotate {string.Join(' ', _args)}` did not say \"{text}\" within {Patience}\nstdout:\n{Stdout}\nstderr:\n{Stderr}");
         }
 
         public async Task<CliResult> WaitAsync()

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 using System.Text;
+using Annotate.Testing;
 
 namespace Annotate.Client.Tests;
 
@@ -17,6 +18,7 @@ public sealed class ServerProcess : IAsyncDisposable
     private readonly string _tokenFile;
     private Process? _process;
     private readonly StringBuilder _output = new();
+    private readonly Signal _said = new(); // pulsed on every line of output and when the process exits
 
     public ServerProcess(string connectionString, string tokenFile, int? port = null)
     {
@@ -56,23 +58,23 @@ public sealed class ServerProcess : IAsyncDisposable
                      || k.StartsWith("Annotate__", StringComparison.Ordinal) || k.StartsWith("ASPNETCORE_", StringComparison.Ordinal)).ToList())
             psi.Environment.Remove(key);
 
+        var seen = Output.Length; // a restart must say it again, after what the previous run said
         var process = new Process { StartInfo = psi };
-        process.OutputDataReceived += (_, e) => { if (e.Data is not null) lock (_output) _output.AppendLine(e.Data); };
-        process.ErrorDataReceived += (_, e) => { if (e.Data is not null) lock (_output) _output.AppendLine(e.Data); };
+        process.OutputDataReceived += (_, e) => { if (e.Data is not null) lock (_output) _output.AppendLine(e.Data); _said.Pulse(); };
+        process.ErrorDataReceived += (_, e) => { if (e.Data is not null) lock (_output) _output.AppendLine(e.Data); _said.Pulse(); };
+        process.EnableRaisingEvents = true;
+        process.Exited += (_, _) => _said.Pulse();
         process.Start();
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
         _process = process;
 
         var ready = $"Annotate listening on {Address}";
-        var deadline = DateTime.UtcNow + Patience;
-        var seen = Output.Length; // a restart must say it again, after what the previous run said
-        while (Output.IndexOf(ready, seen, StringComparison.Ordinal) < 0)
-        {
-            if (process.HasExited) throw new InvalidOperationException($"The server exited ({process.ExitCode}) before listening:\n{Output}");
-            if (DateTime.UtcNow > deadline) throw new TimeoutException($"The server did not listen within {Patience}:\n{Output}");
-            await Task.Delay(50);
-        }
+        bool Listening() => Output.IndexOf(ready, seen, StringComparison.Ordinal) >= 0;
+        await _said.WaitUntilAsync(() => Listening() || process.HasExited, Patience);
+        if (Listening()) return;
+        if (process.HasExited) throw new InvalidOperationException($"The server exited ({process.ExitCode}) before listening:\n{Output}");
+        throw new TimeoutException($"The server did not listen within {Patience}:\n{Output}");
     }
 
     /// <summary>SIGTERM, then waits for the exit.</summary>

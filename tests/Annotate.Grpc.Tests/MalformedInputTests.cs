@@ -1,5 +1,6 @@
 using System.Net;
 using Annotate.Grpc.InteropServer;
+using Annotate.Testing;
 using Google.Protobuf;
 using Interop.V1;
 
@@ -184,7 +185,7 @@ public sealed class MalformedInputTests(EchoServerFixture server) : IClassFixtur
     public async Task Client_reset_mid_stream_cancels_the_handler_and_the_server_keeps_serving()
     {
         var handlerEnded = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
-        var handlerToken = CancellationToken.None;
+        var tokenCancelled = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         await using var host = await TestHost.StartAsync(map: StatusDeadlineCancellationTests.EchoWith(
             (r, _) => Task.FromResult(new EchoResponse { Message = r.Message }),
             async (requests, responses, ctx) =>
@@ -198,7 +199,7 @@ public sealed class MalformedInputTests(EchoServerFixture server) : IClassFixtur
                 catch (Exception e) when (e is OperationCanceledException or IOException)
                 {
                     // The read fails as the reset arrives; the call's token follows it.
-                    handlerToken = ctx.CancellationToken;
+                    ctx.CancellationToken.Register(() => tokenCancelled.TrySetResult());
                     handlerEnded.TrySetResult("aborted");
                     throw;
                 }
@@ -226,7 +227,7 @@ public sealed class MalformedInputTests(EchoServerFixture server) : IClassFixtur
         content.Done.TrySetCanceled();
 
         Assert.Equal("aborted", await handlerEnded.Task.WaitAsync(TimeSpan.FromSeconds(10)));
-        await Eventually.TrueAsync(() => handlerToken.IsCancellationRequested, "the handler's token is cancelled");
+        await tokenCancelled.Task.WaitAsync(TimeSpan.FromSeconds(10)); // the handler's token is cancelled
         using var channel = host.Channel();
         Assert.Equal("after", (await channel.UnaryAsync(EchoService.Unary, new EchoRequest { Message = "after" })).Message);
     }
@@ -236,6 +237,7 @@ public sealed class MalformedInputTests(EchoServerFixture server) : IClassFixtur
     {
         var active = 0;
         var started = 0;
+        var handlerEnded = new Signal();
         await using var host = await TestHost.StartAsync(map: StatusDeadlineCancellationTests.EchoWith(
             (r, _) => Task.FromResult(new EchoResponse { Message = r.Message }),
             async (requests, responses, ctx) =>
@@ -250,6 +252,7 @@ public sealed class MalformedInputTests(EchoServerFixture server) : IClassFixtur
                 finally
                 {
                     Interlocked.Decrement(ref active);
+                    handlerEnded.Pulse();
                 }
             }));
         using var channel = host.Channel();
@@ -265,7 +268,8 @@ public sealed class MalformedInputTests(EchoServerFixture server) : IClassFixtur
         Assert.Equal(50, Volatile.Read(ref active));
         foreach (var call in calls) call.Dispose();
 
-        await Eventually.TrueAsync(() => Volatile.Read(ref active) == 0, "every abandoned handler has ended");
+        Assert.True(await handlerEnded.WaitUntilAsync(() => Volatile.Read(ref active) == 0, TimeSpan.FromSeconds(10)),
+            $"{Volatile.Read(ref active)} abandoned handlers still running");
         Assert.Equal(50, Volatile.Read(ref started));
         Assert.Equal("after", (await channel.UnaryAsync(EchoService.Unary, new EchoRequest { Message = "after" })).Message);
     }

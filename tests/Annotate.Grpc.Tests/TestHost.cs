@@ -104,18 +104,3 @@ public sealed class EchoServerFixture : IAsyncLifetime
         await Host.DisposeAsync();
     }
 }
-
-/// <summary>Polls a condition until it holds or the time runs out (never a blind sleep).</summary>
-public static class Eventually
-{
-    public static async Task TrueAsync(Func<bool> condition, string what, int timeoutMs = 10_000)
-    {
-        var until = DateTime.UtcNow.AddMilliseconds(timeoutMs);
-        while (!condition())
-        {
-            if (DateTime.UtcNow > until) throw new TimeoutException($"Timed out waiting for: {what}");
-            await Task.Yield();
-            await Task.Delay(10);
-        }
-    }
-}

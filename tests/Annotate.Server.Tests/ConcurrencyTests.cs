@@ -4,6 +4,7 @@ using Annotate.Contracts;
 using Annotate.Contracts.V1;
 using Annotate.Grpc;
 using Annotate.Server.Infrastructure;
+using Annotate.Testing;
 using Xunit.Abstractions;
 
 using ClaimAdjudicated = Annotate.Domain.Events.ClaimAdjudicated;
@@ -85,15 +86,16 @@ public sealed class ConcurrencyTests(AnnotateServer server, ITestOutputHelper ou
         }));
 
         using var stop = new CancellationTokenSource();
+        var changes = new Signal(); // pulsed by every message a follower reads and every operation a worker ends
         var subscriber = new Follower<SubscribeResponse>(ch.ServerStreaming(AnnotateApi.History.Subscribe,
-            new SubscribeRequest { AfterPosition = 0 }, Streaming(server.AdminToken, stop.Token)), m => m.ItemCase == SubscribeResponse.ItemOneofCase.CaughtUpPosition, stop.Token);
+            new SubscribeRequest { AfterPosition = 0 }, Streaming(server.AdminToken, stop.Token)), m => m.ItemCase == SubscribeResponse.ItemOneofCase.CaughtUpPosition, changes, stop.Token);
         Follower<WatchArticleResponse> Watch(string articleId) => new(ch.ServerStreaming(AnnotateApi.Consensus.WatchArticle,
-            new WatchArticleRequest { ArticleId = articleId }, Streaming(server.AdminToken, stop.Token)), m => m.UpdateCase == WatchArticleResponse.UpdateOneofCase.CaughtUpPosition, stop.Token);
+            new WatchArticleRequest { ArticleId = articleId }, Streaming(server.AdminToken, stop.Token)), m => m.UpdateCase == WatchArticleResponse.UpdateOneofCase.CaughtUpPosition, changes, stop.Token);
         var watchers = articles.Select(a => (a.ArticleId, Follower: Watch(a.ArticleId))).ToList();
         var filteredArticle = articles[0].ArticleId;
         var filtered = new Follower<SubscribeResponse>(ch.ServerStreaming(AnnotateApi.History.Subscribe,
             new SubscribeRequest { AfterPosition = 0, Filter = new EventFilter { ArticleId = filteredArticle } }, Streaming(server.AdminToken, stop.Token)),
-            m => m.ItemCase == SubscribeResponse.ItemOneofCase.CaughtUpPosition, stop.Token);
+            m => m.ItemCase == SubscribeResponse.ItemOneofCase.CaughtUpPosition, changes, stop.Token);
         await subscriber.CaughtUp.WaitAsync(Patience);
         await filtered.CaughtUp.WaitAsync(Patience);
         foreach (var (_, w) in watchers) await w.CaughtUp.WaitAsync(Patience);
@@ -119,6 +121,7 @@ public sealed class ConcurrencyTests(AnnotateServer server, ITestOutputHelper ou
                     if (analyst.Adjudicator && !known.IsEmpty && random.NextDouble() < 0.4) await AdjudicateOrReopenAsync(ch, analyst, random, known, everClosed);
                     else await ActAsync(ch, analyst, random, groups, articles, known, openedByGroup);
                     Interlocked.Increment(ref operations);
+                    changes.Pulse();
                 }
                 catch (RpcException ex) when (ex.StatusCode == StatusCode.FailedPrecondition && ex.Detail.Contains("is adjudicated", StringComparison.Ordinal)
                     && everClosed.Keys.Any(c => ex.Detail.Contains(c, StringComparison.Ordinal)))
@@ -136,12 +139,13 @@ public sealed class ConcurrencyTests(AnnotateServer server, ITestOutputHelper ou
             }
         })).ToArray();
         start.SetResult();
+        _ = Task.WhenAll(workers).ContinueWith(_ => changes.Pulse(), TaskScheduler.Default);
 
         // Late followers: a subscriber from the beginning and a watcher start while the writes go on, so their
         // catch-up meets live commits (where a gap or a duplicate would show).
-        await Until(() => Volatile.Read(ref operations) >= AnalystCount * 2 || workers.All(w => w.IsCompleted), "the run to get going");
+        await Until(changes, () => Volatile.Read(ref operations) >= AnalystCount * 2 || workers.All(w => w.IsCompleted), "the run to get going");
         var late = new Follower<SubscribeResponse>(ch.ServerStreaming(AnnotateApi.History.Subscribe,
-            new SubscribeRequest { AfterPosition = 0 }, Streaming(server.AdminToken, stop.Token)), m => m.ItemCase == SubscribeResponse.ItemOneofCase.CaughtUpPosition, stop.Token);
+            new SubscribeRequest { AfterPosition = 0 }, Streaming(server.AdminToken, stop.Token)), m => m.ItemCase == SubscribeResponse.ItemOneofCase.CaughtUpPosition, changes, stop.Token);
         watchers.Add((articles[1].ArticleId, Watch(articles[1].ArticleId)));
         await Task.WhenAll(workers);
         Assert.True(failures.IsEmpty, $"{failures.Count} of {operations + failures.Count} operations failed:\n{string.Join('\n', failures.Take(20))}");
@@ -163,13 +167,13 @@ public sealed class ConcurrencyTests(AnnotateServer server, ITestOutputHelper ou
         // The subscriber saw every event once, in position order, with no gap.
         foreach (var follower in new[] { subscriber, late })
         {
-            await Until(() => follower.Snapshot().Any(m => m.Event?.Position >= head), "a subscriber to reach the head");
+            await Until(changes, () => follower.Snapshot().Any(m => m.Event?.Position >= head), "a subscriber to reach the head");
             var seen = follower.Snapshot().Where(m => m.ItemCase == SubscribeResponse.ItemOneofCase.Event).Select(m => m.Event).ToList();
             Assert.Equal(history.Select(e => (e.Position, e.EventId, e.Type)), seen.Where(e => e.Position <= head).Select(e => (e.Position, e.EventId, e.Type)));
         }
         // The article filter lets through exactly that article's events, in order, once.
         var ofArticle = history.Where(e => e.ArticleId == filteredArticle).ToList();
-        await Until(() => filtered.Snapshot().Any(m => m.Event?.Position >= ofArticle[^1].Position), "the filtered subscriber to reach the article's last event");
+        await Until(changes, () => filtered.Snapshot().Any(m => m.Event?.Position >= ofArticle[^1].Position), "the filtered subscriber to reach the article's last event");
         Assert.Equal(ofArticle.Select(e => (e.Position, e.EventId)),
             filtered.Snapshot().Where(m => m.Event is not null && m.Event.Position <= head).Select(m => (m.Event.Position, m.Event.EventId)));
 
@@ -217,7 +221,7 @@ public sealed class ConcurrencyTests(AnnotateServer server, ITestOutputHelper ou
         }
 
         // Watchers end on the final view of every claim, and every view they showed is the as-of answer for its position.
-        await Until(() => watchers.All(w => served.Values.Where(v => v.ArticleId == w.ArticleId)
+        await Until(changes, () => watchers.All(w => served.Values.Where(v => v.ArticleId == w.ArticleId)
                 .All(v => w.Follower.Snapshot().LastOrDefault(m => m.View?.ClaimId == v.ClaimId)?.View is { } last && last.Equals(v))),
             "the watchers to show the final views");
         stop.Cancel();
@@ -458,15 +462,8 @@ public sealed class ConcurrencyTests(AnnotateServer server, ITestOutputHelper ou
     private static CallOptions Streaming(string token, CancellationToken ct) =>
         new(new Metadata().Add("authorization", $"Bearer {token}"), null, ct);
 
-    private static async Task Until(Func<bool> condition, string what)
-    {
-        var deadline = DateTime.UtcNow + Patience;
-        while (!condition())
-        {
-            Assert.True(DateTime.UtcNow < deadline, $"timed out waiting for {what}");
-            await Task.Delay(20);
-        }
-    }
+    private static async Task Until(Signal changes, Func<bool> condition, string what) =>
+        Assert.True(await changes.WaitUntilAsync(condition, Patience), $"timed out waiting for {what}");
 
     /// <summary>Reads a server stream into a list in the background until cancelled; signals its caught-up marker.</summary>
     private sealed class Follower<T>
@@ -474,7 +471,7 @@ public sealed class ConcurrencyTests(AnnotateServer server, ITestOutputHelper ou
         private readonly List<T> _messages = [];
         private readonly TaskCompletionSource _caughtUp = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-        public Follower(AsyncServerStreamingCall<T> call, Func<T, bool> isCaughtUp, CancellationToken stop)
+        public Follower(AsyncServerStreamingCall<T> call, Func<T, bool> isCaughtUp, Signal changes, CancellationToken stop)
         {
             Completion = Task.Run(async () =>
             {
@@ -486,6 +483,7 @@ public sealed class ConcurrencyTests(AnnotateServer server, ITestOutputHelper ou
                         {
                             lock (_messages) _messages.Add(m);
                             if (isCaughtUp(m)) _caughtUp.TrySetResult();
+                            changes.Pulse();
                         }
                         _caughtUp.TrySetException(new InvalidOperationException("the stream ended"));
                     }
@@ -495,6 +493,10 @@ public sealed class ConcurrencyTests(AnnotateServer server, ITestOutputHelper ou
                     {
                         _caughtUp.TrySetException(ex);
                         throw;
+                    }
+                    finally
+                    {
+                        changes.Pulse(); // a waiter sees a broken stream at once (Snapshot rethrows)
                     }
                 }
             });

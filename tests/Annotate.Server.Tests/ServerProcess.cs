@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 using System.Text.Json;
+using Annotate.Testing;
 using Npgsql;
 
 namespace Annotate.Server.Tests;
@@ -16,6 +17,7 @@ internal sealed class ServerProcess : IDisposable
     private readonly Process _process;
     private readonly List<string> _stdout = [];
     private readonly List<string> _stderr = [];
+    private readonly Signal _output = new(); // pulsed on every line and when the process exits
 
     private ServerProcess(Process process) => _process = process;
 
@@ -47,7 +49,12 @@ internal sealed class ServerProcess : IDisposable
 
         var process = new Process { StartInfo = psi, EnableRaisingEvents = true };
         var server = new ServerProcess(process);
-        process.OutputDataReceived += (_, e) => { if (e.Data is not null) lock (server._stdout) server._stdout.Add(e.Data); };
+        process.OutputDataReceived += (_, e) =>
+        {
+            if (e.Data is not null) lock (server._stdout) server._stdout.Add(e.Data);
+            server._output.Pulse();
+        };
+        process.Exited += (_, _) => server._output.Pulse();
         process.ErrorDataReceived += (_, e) => { if (e.Data is not null) lock (server._stderr) server._stderr.Add(e.Data); };
         process.Start();
         process.StandardInput.Close();
@@ -67,18 +74,16 @@ internal sealed class ServerProcess : IDisposable
     /// <summary>Waits until stdout has a line containing <paramref name="text"/>; fails if the server exits first or takes too long.</summary>
     public async Task WaitForOutputAsync(string text)
     {
-        var deadline = DateTime.UtcNow + Patience;
-        while (!Stdout.Contains(text, StringComparison.Ordinal))
+        // The wait ends as soon as the line arrives or the process exits (the end of stdout pulses too).
+        var said = await _output.WaitUntilAsync(() => Stdout.Contains(text, StringComparison.Ordinal) || _process.HasExited, Patience);
+        if (Stdout.Contains(text, StringComparison.Ordinal)) return;
+        if (_process.HasExited)
         {
-            if (_process.HasExited)
-            {
-                _process.WaitForExit(); // drains the output
-                if (Stdout.Contains(text, StringComparison.Ordinal)) return;
-                Assert.Fail($"The server exited ({_process.ExitCode}) before saying \"{text}\".\nstdout:\n{Stdout}\nstderr:\n{Stderr}");
-            }
-            if (DateTime.UtcNow > deadline) Assert.Fail($"The server did not say \"{text}\" within {Patience}.\nstdout:\n{Stdout}\nstderr:\n{Stderr}");
-            await Task.Delay(50);
+            _process.WaitForExit(); // drains the output
+            if (Stdout.Contains(text, StringComparison.Ordinal)) return;
+            Assert.Fail($"The server exited ({_process.ExitCode}) before saying \"{text}\".\nstdout:\n{Stdout}\nstderr:\n{Stderr}");
         }
+        Assert.True(said, $"The server did not say \"{text}\" within {Patience}.\nstdout:\n{Stdout}\nstderr:\n{Stderr}");
     }
 
     /// <summary>Sends SIGTERM (what systemd, docker stop and kill send) and returns the exit code.</summary>
