@@ -51,8 +51,8 @@ public interface IEventStore : IAsyncDisposable
         CancellationToken cancellationToken = default);
 
     /// <summary>
-    /// The same subscription a batch at a time, as the store reads and publishes them (a catch-up page, or what one
-    /// commit wrote): for consumers that handle many events at once, without per-event overhead.
+    /// The same subscription a batch at a time, as the store reads and publishes them (catch-up pages; live, usually
+    /// what one commit wrote): for consumers that handle many events at once, without per-event overhead.
     /// </summary>
     IAsyncEnumerable<SubscriptionBatch> SubscribeInBatchesAsync(long fromPositionExclusive = 0, EventFilter? filter = null,
         CancellationToken cancellationToken = default);

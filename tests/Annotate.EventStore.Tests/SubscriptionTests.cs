@@ -44,7 +44,7 @@ public sealed class SubscriptionTests(PostgresDatabase db) : IClassFixture<Postg
             {
                 Assert.Empty(b.Events);
                 caughtUpAt = b.Through;
-                await store.AppendAsync("s", ExpectedVersion.Any, TestStores.Events(3)); // one commit: one live batch
+                await store.AppendAsync("s", ExpectedVersion.Any, TestStores.Events(3)); // live from here (in one or more batches)
             }
             if (positions.Count == 7) break;
         }
