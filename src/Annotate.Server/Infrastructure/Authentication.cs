@@ -9,7 +9,8 @@ namespace Annotate.Server.Infrastructure;
 /// <summary>
 /// Bearer tokens. A token reads "&lt;token id&gt;.&lt;secret&gt;"; the store keeps only the SHA-256 of the
 /// secret. Every call of the annotate services is authenticated against the access view, which all replicas
-/// share, so a revocation holds everywhere as soon as the revoking call has returned.
+/// share, so a revocation holds everywhere as soon as the revoking call has returned. An authenticated caller
+/// is then authorized against <see cref="AccessRules"/>.
 /// </summary>
 public sealed class Authentication(IServiceProvider services, TimeProvider clock) : IServerCallFilter
 {
@@ -28,6 +29,10 @@ public sealed class Authentication(IServiceProvider services, TimeProvider clock
         }
         var caller = await AuthenticateAsync(header["Bearer ".Length..].Trim(), context.CancellationToken)
             ?? throw new RpcException(StatusCode.Unauthenticated, "The token is not valid (unknown, revoked or expired); ask an admin for a new one.");
+        if (!AccessRules.Allows(context.Method.FullName, caller))
+        {
+            throw new RpcException(StatusCode.PermissionDenied, AccessRules.Refusal(context.Method.FullName, caller));
+        }
         context.Services.GetRequiredService<CallerContext>().Caller = caller;
     }
 

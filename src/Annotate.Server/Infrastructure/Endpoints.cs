@@ -18,6 +18,8 @@ public static class Endpoints
 {
     public static WebApplication MapAnnotateApi(this WebApplication app)
     {
+        var unruled = AnnotateApi.Methods.Select(m => m.FullName).Where(path => !AccessRules.ByMethod.ContainsKey(path)).ToList();
+        if (unruled.Count > 0) throw new InvalidOperationException($"No access rule for {string.Join(", ", unruled)} (AccessRules).");
         app.MapGrpcService(AnnotateApi.Articles.Service, b => b
             .Unary(AnnotateApi.Articles.ImportArticle, (r, c) => c.Send(new ImportArticle.Command(r)))
             .Unary(AnnotateApi.Articles.ListArticles, (r, c) => c.Send(new ListArticles.Query(r)))

@@ -11,7 +11,6 @@ namespace Annotate.Server.Features.Admin;
 /// <summary>Registers an analyst with roles (admin).</summary>
 public static class CreateAnalyst
 {
-    [Requires(DomainRole.Admin)]
     public sealed record Command(CreateAnalystRequest Request) : IRequest<Analyst>;
 
     public sealed class Handler(Commands commands, Views views) : IRequestHandler<Command, Analyst>

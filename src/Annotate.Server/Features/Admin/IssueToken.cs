@@ -15,7 +15,6 @@ namespace Annotate.Server.Features.Admin;
 /// </summary>
 public static class IssueToken
 {
-    [Requires(Role.Admin)]
     public sealed record Command(IssueTokenRequest Request) : IRequest<IssueTokenResponse>;
 
     public sealed class Handler(Commands commands, Views views) : IRequestHandler<Command, IssueTokenResponse>

@@ -8,7 +8,6 @@ namespace Annotate.Server.Features.Admin;
 /// <summary>Every analyst with their roles (admin).</summary>
 public static class ListAnalysts
 {
-    [Requires(DomainRole.Admin)]
     public sealed record Query(ListAnalystsRequest Request) : IRequest<ListAnalystsResponse>;
 
     public sealed class Handler(Views views) : IRequestHandler<Query, ListAnalystsResponse>

@@ -10,7 +10,6 @@ namespace Annotate.Server.Features.Admin;
 /// <summary>Tokens (never their secrets), newest first (admin).</summary>
 public static class ListTokens
 {
-    [Requires(Role.Admin)]
     public sealed record Query(ListTokensRequest Request) : IRequest<ListTokensResponse>;
 
     public sealed class Handler(Views views) : IRequestHandler<Query, ListTokensResponse>

@@ -11,7 +11,6 @@ namespace Annotate.Server.Features.Admin;
 /// <summary>Replaces an analyst's roles (admin).</summary>
 public static class SetRoles
 {
-    [Requires(DomainRole.Admin)]
     public sealed record Command(SetRolesRequest Request) : IRequest<Analyst>;
 
     public sealed class Handler(Commands commands, Views views) : IRequestHandler<Command, Analyst>

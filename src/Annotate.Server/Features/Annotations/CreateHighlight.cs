@@ -13,7 +13,6 @@ namespace Annotate.Server.Features.Annotations;
 /// <summary>Highlights a span (analyst), with an optional note and tags applied in the same append.</summary>
 public static class CreateHighlight
 {
-    [Requires(Role.Analyst)]
     public sealed record Command(CreateHighlightRequest Request) : IRequest<CreateHighlightResponse>;
 
     public sealed class Handler(Commands commands, Views views) : IRequestHandler<Command, CreateHighlightResponse>

@@ -16,10 +16,7 @@ namespace Annotate.Server.Features.Annotations;
 /// <summary>Applies and removes the caller's tags on highlights and claims (analyst).</summary>
 public static class Tagging
 {
-    [Requires(Role.Analyst)]
     public sealed record Apply(ApplyTagRequest Request) : IRequest<CommandResult>;
-
-    [Requires(Role.Analyst)]
     public sealed record Remove(RemoveTagRequest Request) : IRequest<CommandResult>;
 
     public sealed class Handler(Commands commands, Views views) : IRequestHandler<Apply, CommandResult>, IRequestHandler<Remove, CommandResult>

@@ -15,8 +15,6 @@ public static partial class ImportArticle
     // The contract's slug (articles.proto), stricter than the domain's general id shape.
     [System.Text.RegularExpressions.GeneratedRegex("^[a-z0-9][a-z0-9-]{0,79}$")]
     private static partial System.Text.RegularExpressions.Regex Slug();
-
-    [Requires(Role.Admin)]
     public sealed record Command(ImportArticleRequest Request) : IRequest<ImportArticleResponse>;
 
     public sealed class Handler(Commands commands, Views views) : IRequestHandler<Command, ImportArticleResponse>

@@ -14,7 +14,6 @@ namespace Annotate.Server.Features.Claims;
 /// </summary>
 public static class Adjudicate
 {
-    [Requires(Role.Adjudicator)]
     public sealed record Command(AdjudicateRequest Request) : IRequest<CommandResult>;
 
     public sealed class Handler(Commands commands, Views views) : IRequestHandler<Command, CommandResult>

@@ -17,7 +17,6 @@ namespace Annotate.Server.Features.Claims;
 /// </summary>
 public static class OpenClaim
 {
-    [Requires(Role.Analyst)]
     public sealed record Command(OpenClaimRequest Request) : IRequest<OpenClaimResponse>;
 
     public sealed class Handler(Commands commands, Views views) : IRequestHandler<Command, OpenClaimResponse>

