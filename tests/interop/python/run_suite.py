@@ -1,10 +1,8 @@
-"""Runs the Python interop suite with plain unittest and writes a JUnit XML report.
+"""The runner of the Python suite: plain unittest, a JUnit XML report, a watchdog, and an exit that does not
+wait for grpcio's threads (annotate_suite.py is the entry point).
 
-    INTEROP_TARGET=127.0.0.1:50051 /usr/bin/python3 run_suite.py [--junit FILE] [-k PATTERN]
-
-Prints unittest's verbose progress, then one closing line
-"python: N passed, N failed, N skipped" (the label is --label); exits 1 when anything failed or errored
-(and when no test ran at all).
+run_main prints unittest's verbose progress, then one closing line "<label>: N passed, N failed, N skipped";
+its exit code is 1 when anything failed or errored (and when no test ran at all).
 """
 
 import argparse
@@ -16,9 +14,6 @@ import time
 import traceback
 import unittest
 from xml.etree import ElementTree as ET
-
-HERE = os.path.dirname(os.path.abspath(__file__))
-
 
 class RecordingResult(unittest.TextTestResult):
     """Keeps every test's outcome and duration; a test with a failed subtest fails."""
@@ -134,11 +129,6 @@ def run_main(default_label, load):
     return 0 if failed == 0 and counts["passed"] > 0 else 1
 
 
-def main():
-    sys.path.insert(0, HERE)
-    return run_main("python", lambda loader: loader.discover(HERE, pattern="test_*.py", top_level_dir=HERE))
-
-
 # Channels a test class is done with. They are kept open, not closed, until the process ends (run_guarded
 # ends it with os._exit once the report is written): closing a channel, or letting the garbage collector
 # close it, runs grpcio's teardown, whose rare deadlocks with its own threads (grpc/grpc#17001, #42247)
@@ -166,6 +156,3 @@ def run_guarded(main, default_timeout=300):
     atexit._run_exitfuncs()
     os._exit(code)
 
-
-if __name__ == "__main__":
-    run_guarded(main)

@@ -4,7 +4,7 @@ using Interop.V1;
 
 namespace Annotate.Grpc.InteropServer;
 
-/// <summary>interop.v1.Echo, exactly as echo.proto documents it (shared with the transport tests).</summary>
+/// <summary>interop.v1.Echo, exactly as echo.proto documents it: the service the transport tests call.</summary>
 public static class EchoService
 {
     private static readonly Google.Protobuf.Reflection.ServiceDescriptor Descriptor = EchoReflection.Descriptor.Services[0];
