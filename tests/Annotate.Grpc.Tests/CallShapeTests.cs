@@ -1,4 +1,3 @@
-using Annotate.Grpc.InteropServer;
 using Google.Protobuf;
 using Interop.V1;
 

@@ -2,7 +2,7 @@ using Annotate.Grpc;
 using Google.Protobuf;
 using Interop.V1;
 
-namespace Annotate.Grpc.InteropServer;
+namespace Annotate.Grpc.Tests;
 
 /// <summary>interop.v1.Echo, exactly as echo.proto documents it: the service the transport tests call.</summary>
 public static class EchoService

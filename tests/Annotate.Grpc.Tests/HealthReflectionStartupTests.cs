@@ -1,4 +1,3 @@
-using Annotate.Grpc.InteropServer;
 using Google.Protobuf.Reflection;
 using Grpc.Health.V1;
 using Interop.V1;

@@ -1,5 +1,4 @@
 using System.Net;
-using Annotate.Grpc.InteropServer;
 using Annotate.Testing;
 using Google.Protobuf;
 using Interop.V1;

@@ -1,7 +1,6 @@
 using System.Net;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
-using Annotate.Grpc.InteropServer;
 using Interop.V1;
 
 namespace Annotate.Grpc.Tests;
