@@ -107,8 +107,9 @@ start_server() {
   server_pid=$!
   local port=""
   for _ in $(seq 1200); do # up to 120 s: a first start initialises a PostgreSQL cluster
-    # ASP.NET Core's own line names the bound address, port 0 resolved.
-    port="$(sed -n "s#.*Now listening on: $scheme://127\.0\.0\.1:\([0-9][0-9]*\).*#\1#p" "$server_log" | head -n1)"
+    # ASP.NET Core's "Now listening on: <url>" (or the server's own "Annotate listening on <url>") names the
+    # bound address, port 0 resolved.
+    port="$(sed -n "s#.*[Ll]istening on:\{0,1\} $scheme://127\.0\.0\.1:\([0-9][0-9]*\).*#\1#p" "$server_log" | head -n1)"
     [[ -n "$port" && -s "$dir/admin-token" ]] && break
     kill -0 "$server_pid" 2>/dev/null || break
     sleep 0.1

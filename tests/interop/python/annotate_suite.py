@@ -189,8 +189,7 @@ class Access(Suite):
         self.assertEqual({self.enum(r) for r in ["ROLE_ANALYST", "ROLE_ADJUDICATOR", "ROLE_AUDITOR", "ROLE_ADMIN"]}, set(me.roles))
 
     def test_a_call_without_a_token_or_with_an_unknown_one_is_unauthenticated(self):
-        error = self.refused(grpc.StatusCode.UNAUTHENTICATED, "Articles", "ListArticles", {}, who=None)
-        self.assertIn("token", error.details())
+        self.refused(grpc.StatusCode.UNAUTHENTICATED, "Articles", "ListArticles", {}, who=None)
         self.tokens["forged"] = "tok000000000000.not-a-secret"
         self.refused(grpc.StatusCode.UNAUTHENTICATED, "Admin", "WhoAmI", {}, who="forged")
 
@@ -211,9 +210,8 @@ class Access(Suite):
         self.tokens[analyst_id] = self.call("Admin", "IssueToken", {"request_id": rid(), "analyst_id": analyst_id}).secret
         self.assertEqual([self.enum("ROLE_AUDITOR")], list(self.call("Admin", "WhoAmI", {}, who=analyst_id).roles))
         article_id, _ = self.fresh_article()
-        error = self.refused(grpc.StatusCode.PERMISSION_DENIED, "Annotations", "CreateHighlight",
-                             {"request_id": rid(), "article_id": article_id, "selector": quote(HIGHLIGHT)}, who=analyst_id)
-        self.assertIn("analyst", error.details())
+        self.refused(grpc.StatusCode.PERMISSION_DENIED, "Annotations", "CreateHighlight",
+                     {"request_id": rid(), "article_id": article_id, "selector": quote(HIGHLIGHT)}, who=analyst_id)
 
     def test_an_issued_token_works_is_listed_without_its_secret_and_stops_working_once_revoked(self):
         analyst_id = self.id_of("a1")
