@@ -77,6 +77,7 @@ def wait_serving(channel):
                 return
     finally:
         call.cancel()
+    raise AssertionError("the health watch ended before the server reported SERVING")
 
 
 def rid():
