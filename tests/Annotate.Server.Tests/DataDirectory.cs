@@ -86,4 +86,20 @@ internal static class Sql
     /// <summary>Sessions the server holds open on the database of <paramref name="cs"/> (its pool keeps the startup connection).</summary>
     public static Task<long> ServerSessionsAsync(string cs) =>
         ScalarAsync<long>(cs, $"SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND application_name = '{Hosting.AnnotateDatabase.ApplicationName}'");
+
+    /// <summary>
+    /// Server sessions left once they have had <paramref name="patience"/> to end after the server exited. A closed
+    /// client connection ends its session when the backend reads the close, which may come a moment later (through
+    /// Docker's port proxy, for one): PostgreSQL announces no session's end, so this asks again until none is left.
+    /// </summary>
+    public static async Task<long> ServerSessionsAfterExitAsync(string cs, TimeSpan patience)
+    {
+        var deadline = DateTime.UtcNow + patience;
+        while (true)
+        {
+            var left = await ServerSessionsAsync(cs);
+            if (left == 0 || DateTime.UtcNow >= deadline) return left;
+            await Task.Delay(50);
+        }
+    }
 }
