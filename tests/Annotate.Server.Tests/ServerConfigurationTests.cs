@@ -25,7 +25,7 @@ public sealed class ServerConfigurationTests(PostgresDatabase db) : IClassFixtur
         Assert.True(await Sql.ServerSessionsAsync(db.ConnectionString) >= 1, "the server holds no session on the configured database");
         if (!string.IsNullOrEmpty(configured.Password)) Assert.DoesNotContain(configured.Password, server.Stdout + server.Stderr);
         Assert.Equal(0, await server.TerminateAsync());
-        Assert.Equal(0, await Sql.ServerSessionsAsync(db.ConnectionString));
+        Assert.Equal(0, await Sql.ServerSessionsAfterExitAsync(db.ConnectionString, TimeSpan.FromSeconds(30)));
     }
 
     [Fact]

@@ -1,23 +1,25 @@
-using System.Diagnostics;
 using Annotate.EventStore.Embedded;
 using Npgsql;
 
 namespace Annotate.Testing;
 
 /// <summary>
-/// One PostgreSQL server per test process, shared by every test class: the server named by
-/// ANNOTATE_TEST_PG (an Npgsql connection string for a role that may create databases), or else a
-/// throwaway embedded cluster in a temp folder, stopped and deleted when the process exits.
+/// One PostgreSQL server per test process, shared by every test class (each class gets its own database), the
+/// first of: the server named by ANNOTATE_TEST_PG (an Npgsql connection string for a role that may create
+/// databases); a container started with Testcontainers (PostgresContainer; image from ANNOTATE_TEST_PG_IMAGE);
+/// without a reachable Docker engine, a throwaway cluster of the machine's PostgreSQL in a temp folder, stopped
+/// and deleted when the process exits. Which one it is appears once in the test log.
 /// </summary>
 public sealed class PostgresServer
 {
     private static readonly Lazy<Task<PostgresServer>> Shared = new(StartAsync);
-    private readonly EmbeddedPostgres? _embedded;
 
-    private PostgresServer(string adminConnectionString, EmbeddedPostgres? embedded)
+    private readonly string _description;
+
+    private PostgresServer(string adminConnectionString, string description)
     {
         AdminConnectionString = adminConnectionString;
-        _embedded = embedded;
+        _description = description;
     }
 
     /// <summary>Connection string of a role that may create databases.</summary>
@@ -52,8 +54,23 @@ public sealed class PostgresServer
     private static async Task<PostgresServer> StartAsync()
     {
         var configured = Environment.GetEnvironmentVariable("ANNOTATE_TEST_PG");
-        if (!string.IsNullOrWhiteSpace(configured)) return new PostgresServer(configured, null);
+        if (!string.IsNullOrWhiteSpace(configured))
+        {
+            TestLog.Say("PostgreSQL from ANNOTATE_TEST_PG");
+            return new PostgresServer(configured, "PostgreSQL from ANNOTATE_TEST_PG");
+        }
 
+        var container = await PostgresContainer.TryStartAsync(TestLog.Say,
+            reason => $"No Docker engine reachable ({reason}): the tests use a self-started PostgreSQL cluster instead.");
+        if (container is not null) return new PostgresServer(container, "PostgreSQL in a Docker container");
+
+        var pg = await StartClusterAsync();
+        return new PostgresServer(pg.AdminConnectionString, $"self-started PostgreSQL on port {pg.Port}");
+    }
+
+    /// <summary>A throwaway cluster of the machine's PostgreSQL in a temp folder, stopped and deleted when the process exits.</summary>
+    private static async Task<EmbeddedPostgres> StartClusterAsync()
+    {
         var dir = Path.Combine(Path.GetTempPath(), $"annotate-test-pg-{Guid.NewGuid():N}"[..30]);
         var pg = await EmbeddedPostgres.StartAsync(new EmbeddedPostgresOptions
         {
@@ -65,7 +82,12 @@ public sealed class PostgresServer
                 ["fsync"] = "off", ["full_page_writes"] = "off", ["max_connections"] = "400",
             },
         });
-        StartReaper(dir);
+        // The test host may be ended before its ProcessExit handlers finish (the runner does not wait long), or
+        // killed outright: the reaper then stops the cluster (a no-op when the handler already did) and removes
+        // the folder, so no postgres process or folder is left behind.
+        var bin = PostgresBinaries.Find() ?? throw new EmbeddedPostgresException(PostgresBinaries.InstallHint);
+        var runAs = Environment.IsPrivilegedProcess ? "runuser -u postgres -- " : "";
+        Reaper.Start($"{runAs}'{bin}/pg_ctl' -D '{dir}/pgdata' -m fast -w -t 60 stop; rm -rf '{dir}'");
         AppDomain.CurrentDomain.ProcessExit += (_, _) =>
         {
             pg.StopAsync().GetAwaiter().GetResult();
@@ -73,32 +95,8 @@ public sealed class PostgresServer
             catch (IOException) { }
             catch (UnauthorizedAccessException) { }
         };
-        return new PostgresServer(pg.AdminConnectionString, pg);
-    }
-
-    /// <summary>
-    /// The test host may be ended before its ProcessExit handlers finish (the runner does not wait long), or
-    /// killed outright. A detached watcher outlives it: once this process is gone it stops the cluster (a no-op
-    /// when the handler already did) and removes the folder, so no postgres process or folder is left behind.
-    /// </summary>
-    private static void StartReaper(string dir)
-    {
-        var bin = PostgresBinaries.Find() ?? throw new EmbeddedPostgresException(PostgresBinaries.InstallHint);
-        var runAs = Environment.IsPrivilegedProcess ? "runuser -u postgres -- " : "";
-        var script =
-            "exec </dev/null >/dev/null 2>&1; " +
-            $"while kill -0 {Environment.ProcessId}; do sleep 1; done; " +
-            $"{runAs}'{bin}/pg_ctl' -D '{dir}/pgdata' -m fast -w -t 60 stop; rm -rf '{dir}'";
-        var psi = new ProcessStartInfo("setsid")
-        {
-            UseShellExecute = false, RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true,
-        };
-        foreach (var a in new[] { "sh", "-c", script }) psi.ArgumentList.Add(a);
-        using var watcher = Process.Start(psi) ?? throw new InvalidOperationException("Could not start the cleanup watcher.");
-        // Its output goes to /dev/null (first line of the script): our ends of its pipes are not needed.
-        watcher.StandardInput.Close();
-        watcher.StandardOutput.Close();
-        watcher.StandardError.Close();
+        TestLog.Say($"PostgreSQL cluster started by the tests on port {pg.Port} ({bin})");
+        return pg;
     }
 
     private static string Sanitize(string prefix)
@@ -108,7 +106,7 @@ public sealed class PostgresServer
         return s.Length > 28 ? s[..28] : s;
     }
 
-    public override string ToString() => _embedded is null ? "PostgreSQL from ANNOTATE_TEST_PG" : $"embedded PostgreSQL on port {_embedded.Port}";
+    public override string ToString() => _description;
 }
 
 /// <summary>Class fixture: a fresh database for one test class, dropped when the class is done.</summary>
