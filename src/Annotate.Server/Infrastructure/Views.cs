@@ -43,7 +43,13 @@ public sealed class Views(NpgsqlDataSource dataSource, ProjectionRunner runner, 
         await using var cmd = dataSource.CreateCommand($"SELECT document::text FROM {_table} WHERE projection = $1 AND key = $2");
         cmd.Parameters.AddWithValue(projection);
         cmd.Parameters.AddWithValue(key);
-        return await cmd.ExecuteScalarAsync(ct) is string json ? JsonNode.Parse(json)!.AsObject() : null;
+        if (await cmd.ExecuteScalarAsync(ct) is string json) return JsonNode.Parse(json)!.AsObject();
+        // A stopped view cannot say that something does not exist: it may lie beyond the event it stopped at.
+        if (runner.FaultOf(projection) is { } fault)
+        {
+            throw new UnavailableException($"The {projection} view is stopped at position {fault.Position - 1} (it cannot apply the event after); the server's health check reports it.");
+        }
+        return null;
     }
 
     /// <summary>Documents of a projection whose <paramref name="field"/> equals <paramref name="value"/> (all when null), by key.</summary>
