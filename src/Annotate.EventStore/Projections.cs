@@ -307,7 +307,13 @@ public sealed partial class ProjectionRunner : IAsyncDisposable
             catch (ProjectionApplyException ex)
             {
                 var e = ex.Event;
-                var fault = new ProjectionFault(name, e.Position, e.Type, e.EventId, ex.InnerException?.Message ?? ex.Message);
+                var reason = ex.InnerException switch
+                {
+                    PostgresException p => $"the database refused its document ({p.SqlState}: {p.MessageText})",
+                    { } inner => inner.Message,
+                    null => ex.Message,
+                };
+                var fault = new ProjectionFault(name, e.Position, e.Type, e.EventId, reason);
                 LogFaulted(_logger, name, e.EventId, e.Type, e.Position, fault.Reason);
                 state.SetFault(fault);
                 return; // stopped for good in this process: applying the same event again fails the same way
