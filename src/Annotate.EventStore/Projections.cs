@@ -28,6 +28,23 @@ public interface IProjection
 }
 
 /// <summary>
+/// A projection stopped because it cannot apply an event (its code throws on it, or the database refuses the document
+/// it makes). Applying again cannot help, so the runner stops that projection instead of retrying forever; the other
+/// projections keep running, and the host reports the fault through its health checks.
+/// </summary>
+public sealed record ProjectionFault(string Projection, long Position, string EventType, Guid EventId, string Reason)
+{
+    public override string ToString() => $"projection {Projection} cannot apply event {EventId} ({EventType}) at position {Position}: {Reason}";
+}
+
+/// <summary>The projection's own code failed on an event (a pure function of it: applying again fails again).</summary>
+public sealed class ProjectionApplyException(RecordedEvent e, Exception inner)
+    : Exception($"applying {e.Type} at position {e.Position} failed: {inner.Message}", inner)
+{
+    public RecordedEvent Event { get; } = e;
+}
+
+/// <summary>
 /// Runs projections: each one follows the store from its checkpoint (catch-up, then live) and writes its
 /// changed documents and its new checkpoint in one transaction, so each event takes effect exactly once.
 /// The checkpoint update is conditional on the previous value, so two runners (replicas) never both apply a
@@ -58,6 +75,16 @@ public sealed partial class ProjectionRunner : IAsyncDisposable
         private TaskCompletionSource _changed = new(TaskCreationOptions.RunContinuationsAsynchronously);
         private int _generation;
         public CancellationTokenSource? Restart;
+        private ProjectionFault? _fault;
+
+        public ProjectionFault? Fault => Volatile.Read(ref _fault);
+
+        /// <summary>Stops the projection for good in this process and wakes everyone waiting on it.</summary>
+        public void SetFault(ProjectionFault fault)
+        {
+            Volatile.Write(ref _fault, fault);
+            Interlocked.Exchange(ref _changed, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
+        }
 
         public long Processed => Interlocked.Read(ref _processed);
         public Task Changed => Volatile.Read(ref _changed).Task;
@@ -94,7 +121,16 @@ public sealed partial class ProjectionRunner : IAsyncDisposable
     /// <summary>The position the projection has processed in this process (-1 before it has loaded its checkpoint).</summary>
     public long GetPosition(string name) => StateOf(name).Processed;
 
-    /// <summary>Read-your-writes: waits until the projection has processed <paramref name="position"/>; false on timeout.</summary>
+    /// <summary>Why the projection stopped, or null while it runs.</summary>
+    public ProjectionFault? FaultOf(string name) => StateOf(name).Fault;
+
+    /// <summary>The names of the projections this runner runs.</summary>
+    public IReadOnlyCollection<string> Names => _states.Keys;
+
+    /// <summary>
+    /// Read-your-writes: waits until the projection has processed <paramref name="position"/>; false on timeout, and at
+    /// once when the projection stopped on a fault before reaching it.
+    /// </summary>
     public async Task<bool> WaitForPositionAsync(string name, long position, TimeSpan timeout, CancellationToken cancellationToken = default)
     {
         var state = StateOf(name);
@@ -106,6 +142,7 @@ public sealed partial class ProjectionRunner : IAsyncDisposable
             {
                 var changed = state.Changed;
                 if (state.Processed >= position) return true;
+                if (state.Fault is not null) return false;
                 await changed.WaitAsync(cts.Token).ConfigureAwait(false);
             }
         }
@@ -193,6 +230,9 @@ public sealed partial class ProjectionRunner : IAsyncDisposable
         var stopping = _stopping.Token;
         var name = state.Projection.Name;
         var filter = state.Projection.Filter;
+        // After the database refused a batch's documents, the events up to here are applied one at a time, so the one it
+        // refuses is known and named.
+        long singleStepThrough = 0;
         while (!stopping.IsCancellationRequested)
         {
             using var restart = CancellationTokenSource.CreateLinkedTokenSource(stopping);
@@ -209,12 +249,46 @@ public sealed partial class ProjectionRunner : IAsyncDisposable
                 {
                     if (batch.Through <= state.Processed) continue;
                     var matched = filter.IsEmpty ? batch.Events : batch.Events.Where(filter.Matches).ToList();
-                    if (matched.Count > 0)
+                    if (matched.Count > 0 && batch.Through <= singleStepThrough)
                     {
-                        if (!await ApplyAsync(state.Projection, matched, stored, batch.Through, stopping).ConfigureAwait(false))
+                        var moved = false;
+                        foreach (var e in matched)
+                        {
+                            if (e.Position <= stored) continue;
+                            try
+                            {
+                                moved = !await ApplyAsync(state.Projection, [e], stored, e.Position, stopping).ConfigureAwait(false);
+                            }
+                            catch (PostgresException pe) when (IsRefusal(pe))
+                            {
+                                throw new ProjectionApplyException(e, pe);
+                            }
+                            if (moved) break;
+                            stored = e.Position;
+                        }
+                        if (moved || !await ApplyAsync(state.Projection, [], stored, batch.Through, stopping).ConfigureAwait(false))
                         {
                             LogRestart(_logger, name);
-                            break; // the checkpoint moved under us (rebuild or another runner): start again from it
+                            break;
+                        }
+                        stored = batch.Through;
+                    }
+                    else if (matched.Count > 0)
+                    {
+                        try
+                        {
+                            if (!await ApplyAsync(state.Projection, matched, stored, batch.Through, stopping).ConfigureAwait(false))
+                            {
+                                LogRestart(_logger, name);
+                                break; // the checkpoint moved under us (rebuild or another runner): start again from it
+                            }
+                        }
+                        catch (PostgresException pe) when (IsRefusal(pe))
+                        {
+                            if (matched.Count == 1) throw new ProjectionApplyException(matched[0], pe);
+                            singleStepThrough = batch.Through;
+                            LogSingleStep(_logger, name, stored, batch.Through);
+                            break; // start again from the checkpoint, one event at a time up to this batch's end
                         }
                         stored = batch.Through;
                     }
@@ -229,6 +303,20 @@ public sealed partial class ProjectionRunner : IAsyncDisposable
             catch (OperationCanceledException) when (restart.IsCancellationRequested)
             {
                 // rebuild requested: start again from the reset checkpoint
+            }
+            catch (ProjectionApplyException ex)
+            {
+                var e = ex.Event;
+                var reason = ex.InnerException switch
+                {
+                    PostgresException p => $"the database refused its document ({p.SqlState}: {p.MessageText})",
+                    { } inner => inner.Message,
+                    null => ex.Message,
+                };
+                var fault = new ProjectionFault(name, e.Position, e.Type, e.EventId, reason);
+                LogFaulted(_logger, name, e.EventId, e.Type, e.Position, fault.Reason);
+                state.SetFault(fault);
+                return; // stopped for good in this process: applying the same event again fails the same way
             }
             catch (Exception ex)
             {
@@ -256,7 +344,9 @@ public sealed partial class ProjectionRunner : IAsyncDisposable
         var allKeys = new HashSet<string>(StringComparer.Ordinal);
         foreach (var e in events)
         {
-            var keys = projection.KeysOf(e).ToArray();
+            string[] keys;
+            try { keys = projection.KeysOf(e).ToArray(); }
+            catch (Exception ex) { throw new ProjectionApplyException(e, ex); }
             if (keys.Length == 0) continue;
             keysByEvent.Add((e, keys));
             allKeys.UnionWith(keys);
@@ -296,7 +386,8 @@ public sealed partial class ProjectionRunner : IAsyncDisposable
         {
             foreach (var key in keys)
             {
-                docs[key] = projection.Apply(key, docs.GetValueOrDefault(key), e);
+                try { docs[key] = projection.Apply(key, docs.GetValueOrDefault(key), e); }
+                catch (Exception ex) { throw new ProjectionApplyException(e, ex); }
                 positions[key] = e.Position;
             }
         }
@@ -342,6 +433,20 @@ public sealed partial class ProjectionRunner : IAsyncDisposable
         }
         _stopping.Dispose();
     }
+
+    /// <summary>
+    /// The database refused the documents themselves (a data exception such as 22P05, "unsupported Unicode escape", an
+    /// integrity or size limit): the same documents would be refused again, unlike a lost connection.
+    /// </summary>
+    private static bool IsRefusal(PostgresException e) =>
+        e.SqlState.StartsWith("22", StringComparison.Ordinal) || e.SqlState.StartsWith("23", StringComparison.Ordinal)
+        || e.SqlState.StartsWith("54", StringComparison.Ordinal);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Projection {Name} stopped: it cannot apply event {EventId} ({EventType}) at position {Position}: {Reason}. Its view stays at the position before; the other projections keep running.")]
+    private static partial void LogFaulted(ILogger logger, string name, Guid eventId, string eventType, long position, string reason);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Projection {Name}: the database refused the documents of events {From}..{Through}; applying them one at a time")]
+    private static partial void LogSingleStep(ILogger logger, string name, long from, long through);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Projection {Name}: checkpoint moved elsewhere (rebuild or another runner); restarting from it")]
     private static partial void LogRestart(ILogger logger, string name);

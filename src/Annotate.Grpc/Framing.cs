@@ -19,9 +19,11 @@ internal static class Framing
     /// <summary>
     /// Reads one message, or returns null at a clean end of stream. A stream ending inside a frame,
     /// a compressed frame without a negotiated encoding and an unparsable message are INTERNAL; a
-    /// frame over <paramref name="maxSize"/> is RESOURCE_EXHAUSTED (checked before buffering it).
+    /// frame over <paramref name="maxSize"/> is RESOURCE_EXHAUSTED (checked before buffering it). An unparsable message
+    /// is <paramref name="malformed"/> (a server answers INVALID_ARGUMENT for a request it cannot parse).
     /// </summary>
-    public static async ValueTask<T?> ReadAsync<T>(PipeReader reader, MessageParser<T> parser, int maxSize, string? encoding, CancellationToken ct)
+    public static async ValueTask<T?> ReadAsync<T>(PipeReader reader, MessageParser<T> parser, int maxSize, string? encoding, CancellationToken ct,
+        StatusCode malformed = StatusCode.Internal)
         where T : class, IMessage<T>
     {
         while (true)
@@ -46,7 +48,7 @@ internal static class Framing
                     {
                         var payload = buffer.Slice(HeaderSize, length);
                         consumed = payload.End;
-                        return Decode(payload, compressed, parser, maxSize, encoding);
+                        return Decode(payload, compressed, parser, maxSize, encoding, malformed);
                     }
                 }
                 finally
@@ -77,10 +79,10 @@ internal static class Framing
         return (header[0] == 1, BinaryPrimitives.ReadUInt32BigEndian(header[1..]));
     }
 
-    private static T Decode<T>(in ReadOnlySequence<byte> payload, bool compressed, MessageParser<T> parser, int maxSize, string? encoding)
+    private static T Decode<T>(in ReadOnlySequence<byte> payload, bool compressed, MessageParser<T> parser, int maxSize, string? encoding, StatusCode malformed)
         where T : class, IMessage<T>
     {
-        if (!compressed) return Parse(parser, payload);
+        if (!compressed) return Parse(parser, payload, malformed);
         if (encoding is null or "identity")
             throw new RpcException(StatusCode.Internal, "Compressed message received without a grpc-encoding");
         if (encoding != Gzip)
@@ -110,7 +112,7 @@ internal static class Framing
                 if (total > maxSize)
                     throw new RpcException(StatusCode.ResourceExhausted, $"Received message larger than max after decompression (> {maxSize})");
             }
-            return Parse(parser, new ReadOnlySequence<byte>(output, 0, total));
+            return Parse(parser, new ReadOnlySequence<byte>(output, 0, total), malformed);
         }
         finally
         {
@@ -119,15 +121,17 @@ internal static class Framing
         }
     }
 
-    private static T Parse<T>(MessageParser<T> parser, in ReadOnlySequence<byte> bytes) where T : class, IMessage<T>
+    private static T Parse<T>(MessageParser<T> parser, in ReadOnlySequence<byte> bytes, StatusCode malformed) where T : class, IMessage<T>
     {
         try
         {
             return parser.ParseFrom(bytes);
         }
-        catch (InvalidProtocolBufferException)
+        catch (Exception e) when (e is InvalidProtocolBufferException or IndexOutOfRangeException or ArgumentException or OverflowException or InvalidOperationException)
         {
-            throw new RpcException(StatusCode.Internal, "Failed to deserialize message");
+            // Google.Protobuf throws more than its own exception on some malformed input (a nested length near 2^31
+            // overflows its bounds checks): all of them are the client's malformed message, not a server fault.
+            throw new RpcException(malformed, "Failed to deserialize the message: it is not a valid protobuf encoding of its type.");
         }
     }
 

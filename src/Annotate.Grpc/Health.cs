@@ -1,6 +1,7 @@
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
 using HealthProto = global::Grpc.Health.V1;
 using ServingStatus = global::Grpc.Health.V1.HealthCheckResponse.Types.ServingStatus;
 
@@ -8,9 +9,10 @@ namespace Annotate.Grpc;
 
 /// <summary>
 /// State behind grpc.health.v1.Health. A mapped service is SERVING, and so is "" (the whole server),
-/// until <see cref="SetStatus"/> says otherwise; any other name is unknown (Check: NOT_FOUND).
+/// until <see cref="SetStatus"/> says otherwise; any other name is unknown (Check: NOT_FOUND). Check also runs the
+/// host's ASP.NET Core health checks tagged with the service's name: any of them unhealthy makes it NOT_SERVING.
 /// </summary>
-public sealed class HealthService(GrpcServiceRegistry registry)
+public sealed class HealthService(GrpcServiceRegistry registry, IServiceProvider services)
 {
     private readonly Dictionary<string, ServingStatus> _statuses = new(StringComparer.Ordinal);
     private event Action<string>? Changed;
@@ -30,10 +32,15 @@ public sealed class HealthService(GrpcServiceRegistry registry)
         return service.Length == 0 || registry.IsMapped(service) ? ServingStatus.Serving : null;
     }
 
-    internal Task<HealthProto.HealthCheckResponse> CheckAsync(HealthProto.HealthCheckRequest request, ServerCallContext _)
+    internal async Task<HealthProto.HealthCheckResponse> CheckAsync(HealthProto.HealthCheckRequest request, ServerCallContext context)
     {
         var status = GetStatus(request.Service) ?? throw new RpcException(StatusCode.NotFound, $"Unknown service '{request.Service}'");
-        return Task.FromResult(new HealthProto.HealthCheckResponse { Status = status });
+        if (status == ServingStatus.Serving && services.GetService<HealthCheckService>() is { } checks)
+        {
+            var report = await checks.CheckHealthAsync(r => r.Tags.Contains(request.Service), context.CancellationToken).ConfigureAwait(false);
+            if (report.Status == HealthStatus.Unhealthy) status = ServingStatus.NotServing;
+        }
+        return new HealthProto.HealthCheckResponse { Status = status };
     }
 
     // Sends the current status, then each change, until the client goes away.

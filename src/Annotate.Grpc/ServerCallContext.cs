@@ -96,17 +96,17 @@ public sealed class ServerCallContext
     internal async ValueTask<T> ReadSingleRequestAsync<T>(MessageParser<T> parser) where T : class, IMessage<T>
     {
         var reader = HttpContext.Request.BodyReader;
-        var message = await Framing.ReadAsync(reader, parser, _options.MaxReceiveMessageSize, _requestEncoding, CancellationToken).ConfigureAwait(false)
+        var message = await Framing.ReadAsync(reader, parser, _options.MaxReceiveMessageSize, _requestEncoding, CancellationToken, StatusCode.InvalidArgument).ConfigureAwait(false)
             ?? throw new RpcException(StatusCode.Internal, "Request message not received");
         // A unary request is exactly one message: anything after it is a protocol error.
-        if (await Framing.ReadAsync(reader, parser, _options.MaxReceiveMessageSize, _requestEncoding, CancellationToken).ConfigureAwait(false) is not null)
+        if (await Framing.ReadAsync(reader, parser, _options.MaxReceiveMessageSize, _requestEncoding, CancellationToken, StatusCode.InvalidArgument).ConfigureAwait(false) is not null)
             throw new RpcException(StatusCode.Internal, "Additional data after the request message");
         return message;
     }
 
     internal ValueTask<T?> ReadRequestAsync<T>(MessageParser<T> parser, CancellationToken extra) where T : class, IMessage<T> =>
         Framing.ReadAsync(HttpContext.Request.BodyReader, parser, _options.MaxReceiveMessageSize, _requestEncoding,
-            extra.CanBeCanceled ? extra : CancellationToken);
+            extra.CanBeCanceled ? extra : CancellationToken, StatusCode.InvalidArgument);
 
     /// <summary>Buffers one message; <paramref name="flush"/> sends it now (streams) rather than with the trailers (unary).</summary>
     internal ValueTask WriteResponseAsync(IMessage message, bool flush, CancellationToken extra = default)

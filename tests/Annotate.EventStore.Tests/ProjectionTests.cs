@@ -49,6 +49,42 @@ public sealed class ProjectionTests(PostgresDatabase db, Xunit.Abstractions.ITes
         Assert.Equal(closed.LastPosition, await t.ScalarAsync<long>("SELECT position FROM {s}.checkpoints WHERE name = 'tally'"));
     }
 
+    /// <summary>One document per event, holding the event's text: the database refuses a text with U+0000 in jsonb.</summary>
+    private sealed class Echo : IProjection
+    {
+        public string Name => "echo";
+        public EventFilter Filter { get; } = new(Types: ["echo.v1"]);
+        public IEnumerable<string> KeysOf(RecordedEvent e) => [e.EventId.ToString()];
+        public JsonObject? Apply(string key, JsonObject? current, RecordedEvent e) => new() { ["text"] = JsonNode.Parse(e.Data)!["t"]!.GetValue<string>() };
+    }
+
+    [Fact]
+    public async Task A_projection_stops_at_the_one_event_the_database_refuses_names_it_and_the_others_keep_running()
+    {
+        await using var t = await TestStores.CreateAsync(db);
+        var store = t.NewStore();
+        await using var runner = new ProjectionRunner(store, [new Echo(), new Tally()]);
+        EventData Echoed(string json) => new(Guid.NewGuid(), "echo.v1", json);
+        var bad = Echoed("{\"t\":\"a\\u0000b\"}");
+
+        // One append, so the projection meets the refused event inside a batch of good ones.
+        var written = await store.AppendAsync("echo-1", ExpectedVersion.Any,
+            [Echoed("{\"t\":\"one\"}"), Echoed("{\"t\":\"two\"}"), bad, Echoed("{\"t\":\"four\"}"), TallyEvent(5)]);
+        runner.Start();
+
+        Assert.True(await runner.WaitForPositionAsync("tally", written.LastPosition, Timeout));
+        Assert.False(await runner.WaitForPositionAsync("echo", written.LastPosition, Timeout));
+        var fault = runner.FaultOf("echo");
+        Assert.NotNull(fault);
+        Assert.Equal(bad.EventId, fault.EventId);
+        Assert.Equal(written.FirstPosition + 2, fault.Position);
+        Assert.Contains("22P05", fault.Reason);
+        Assert.Null(runner.FaultOf("tally"));
+        // The events before it are applied, and the checkpoint stays just before it.
+        Assert.Equal(2L, await t.ScalarAsync<long>("SELECT count(*) FROM {s}.projection_documents WHERE projection = 'echo'"));
+        Assert.Equal(written.FirstPosition + 1, await t.ScalarAsync<long>("SELECT position FROM {s}.checkpoints WHERE name = 'echo'"));
+    }
+
     [Fact]
     public async Task A_rebuild_from_zero_produces_the_same_rows_as_the_live_projection()
     {

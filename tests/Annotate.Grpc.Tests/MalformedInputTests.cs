@@ -89,12 +89,12 @@ public sealed class MalformedInputTests(EchoServerFixture server) : IClassFixtur
     }
 
     [Fact]
-    public async Task Garbage_protobuf_is_internal()
+    public async Task Garbage_protobuf_is_invalid_argument()
     {
         // A length-delimited field claiming 16 bytes with none following.
         var (status, _) = await SendAsync(RawGrpc.Frame([0x0A, 0x10, 0xFF]));
 
-        Assert.Equal(StatusCode.Internal, status);
+        Assert.Equal(StatusCode.InvalidArgument, status);
         await AssertStillServesAsync();
     }
 

@@ -69,6 +69,20 @@ public sealed class Invocation : IDisposable
         return ExitCodes.Ok;
     }
 
+    /// <summary>
+    /// The server's messages name the request's fields; the CLI says which option or command fits instead.
+    /// </summary>
+    internal static string InCliTerms(string detail)
+    {
+        var text = detail.Replace("quote.prefix/quote.suffix", "--prefix/--suffix", StringComparison.Ordinal);
+        string? hint = null;
+        if (text.Contains("names no article", StringComparison.Ordinal)) hint = "`annotate articles list` shows the ids";
+        else if (text.Contains("names no claim", StringComparison.Ordinal)) hint = "`annotate claim list <article>` shows an article's claims";
+        else if (text.Contains("names no analyst", StringComparison.Ordinal)) hint = "`annotate admin analysts list` shows them";
+        else if (text.Contains("names no token", StringComparison.Ordinal)) hint = "`annotate admin tokens list` shows token ids";
+        return hint is null ? text : $"{text.TrimEnd('.')}; {hint}.";
+    }
+
     /// <summary>Runs <paramref name="action"/>, turning failures into one line on stderr and an exit code.</summary>
     public static async Task<int> RunAsync(ParseResult parse, CancellationToken cancellationToken, Func<Invocation, Task<int>> action)
     {
@@ -88,7 +102,7 @@ public sealed class Invocation : IDisposable
             {
                 StatusCode.Unavailable => $"server unavailable at {invocation?.Server}: {e.Detail}",
                 StatusCode.Unauthenticated => $"{e.Detail} (log in with `annotate login --token <token>`, or pass --token)",
-                _ => string.IsNullOrEmpty(e.Detail) ? e.StatusCode.ToString() : e.Detail,
+                _ => string.IsNullOrEmpty(e.Detail) ? e.StatusCode.ToString() : InCliTerms(e.Detail),
             };
             return Fail(ExitCodes.For(e.StatusCode), message);
         }

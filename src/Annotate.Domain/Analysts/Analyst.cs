@@ -40,7 +40,7 @@ public static class Analyst
             return denied;
         }
 
-        var invalid = Identifiers.Check("analyst id", command.AnalystId)
+        var invalid = Identifiers.CheckAnalyst(command.AnalystId)
             ?? (string.IsNullOrWhiteSpace(command.DisplayName) ? "The analyst needs a display name." : null)
             ?? Limits.TooLong("display name", command.DisplayName, Limits.MaxDisplayName);
         if (invalid is not null)

@@ -163,8 +163,8 @@ public static class Anchor
             }
 
             var hint = hasPrefix || hasSuffix
-                ? "give a longer --prefix/--suffix or a position to choose"
-                : "add --prefix/--suffix or a position to choose";
+                ? "give a longer quote.prefix/quote.suffix or a position to choose"
+                : "add quote.prefix/quote.suffix or a position to choose";
             return DomainError.Invalid(
                 $"The quote \"{Shorten(quote.Exact)}\" matches at {chosen.Count} places (code points {places}); {hint}.");
         }

@@ -28,7 +28,7 @@ public static class Article
             return denied;
         }
 
-        var invalid = Identifiers.Check("article id", command.ArticleId)
+        var invalid = Identifiers.CheckArticle(command.ArticleId)
             ?? (string.IsNullOrWhiteSpace(command.Title) ? "The article needs a title." : null)
             ?? Limits.TooLong("title", command.Title, Limits.MaxTitle)
             ?? Limits.TooLong("source", command.Source, Limits.MaxTitle)

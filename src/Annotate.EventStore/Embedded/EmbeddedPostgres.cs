@@ -287,6 +287,17 @@ public sealed partial class EmbeddedPostgres : IAsyncDisposable
             return (pid, port);
         }
         File.Delete(pidFile);
+        // The socket lock files of a dead postmaster are as stale as its pid file; PostgreSQL refuses to start while
+        // the pid they name exists, and a killed postmaster not yet reaped by its parent still does (as a zombie).
+        foreach (var socketLock in Directory.EnumerateFiles(cluster, ".s.PGSQL.*.lock"))
+        {
+            try
+            {
+                if (int.TryParse(File.ReadLines(socketLock).FirstOrDefault()?.Trim(), out var owner) && !IsPostgresProcess(owner)) File.Delete(socketLock);
+            }
+            catch (IOException) { }
+            catch (UnauthorizedAccessException) { }
+        }
         return null;
     }
 
@@ -295,7 +306,12 @@ public sealed partial class EmbeddedPostgres : IAsyncDisposable
         try
         {
             var comm = File.ReadAllText($"/proc/{pid}/comm").Trim();
-            return comm.StartsWith("postgres", StringComparison.Ordinal);
+            if (!comm.StartsWith("postgres", StringComparison.Ordinal)) return false;
+            // A killed postmaster whose parent has not reaped it yet keeps its entry as a zombie ("Z" after the
+            // name in /proc/<pid>/stat): it is dead, and its lock file is stale.
+            var stat = File.ReadAllText($"/proc/{pid}/stat");
+            var afterName = stat.LastIndexOf(')');
+            return afterName < 0 || afterName + 2 >= stat.Length || stat[afterName + 2] != 'Z';
         }
         catch (IOException) { return false; }
         catch (UnauthorizedAccessException) { return true; } // exists, owned by someone else

@@ -30,6 +30,8 @@ public static partial class HostingExtensions
         });
         // One line per request would drown the log of a streaming server.
         builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
+        // An unhealthy check says why each time it is probed; the fault behind it is logged once where it happens.
+        builder.Logging.AddFilter("Microsoft.Extensions.Diagnostics.HealthChecks", LogLevel.Critical);
 
         builder.Services.AddSingleton(ServerOptions.From(builder.Configuration));
         builder.Services.AddSingleton<AnnotateDatabase>();

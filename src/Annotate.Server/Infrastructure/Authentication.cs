@@ -27,8 +27,16 @@ public sealed class Authentication(IServiceProvider services, TimeProvider clock
         {
             throw new RpcException(StatusCode.Unauthenticated, "No token: send 'authorization: Bearer <token>' (annotate login stores one).");
         }
-        var caller = await AuthenticateAsync(header["Bearer ".Length..].Trim(), context.CancellationToken)
-            ?? throw new RpcException(StatusCode.Unauthenticated, "The token is not valid (unknown, revoked or expired); ask an admin for a new one.");
+        Caller? found;
+        try
+        {
+            found = await AuthenticateAsync(header["Bearer ".Length..].Trim(), context.CancellationToken);
+        }
+        catch (Exception e) when (ErrorMapping.ToRpcException(e) is { } status)
+        {
+            throw status; // the database unreachable: UNAVAILABLE, not a fault
+        }
+        var caller = found ?? throw new RpcException(StatusCode.Unauthenticated, "The token is not valid (unknown, revoked or expired); ask an admin for a new one.");
         if (!AccessRules.Allows(context.Method.FullName, caller))
         {
             throw new RpcException(StatusCode.PermissionDenied, AccessRules.Refusal(context.Method.FullName, caller));
@@ -39,7 +47,7 @@ public sealed class Authentication(IServiceProvider services, TimeProvider clock
     public async Task<Caller?> AuthenticateAsync(string token, CancellationToken ct)
     {
         var dot = token.IndexOf('.', StringComparison.Ordinal);
-        if (dot <= 0 || dot == token.Length - 1) return null;
+        if (dot <= 0 || dot == token.Length - 1 || token.Any(c => c is <= ' ' or > '~')) return null; // tokens are printable ASCII
         var (tokenId, secret) = (token[..dot], token[(dot + 1)..]);
         var found = await _views.Value.GetTokenAsync(tokenId, ct);
         if (found is not { } t || t.Revoked) return null;

@@ -81,13 +81,32 @@ public sealed class Commands(PostgresEventStore store, Views views, CallerContex
         var metadata = new EventMetadata(Actor: actor, CorrelationId: requestId, RequestId: requestId, ArticleId: articleId);
         var data = events.Select((e, i) => EventCodec.ToEventData(e, EventCodec.EventId(actor, requestId, i), metadata)).ToList();
         var result = await store.AppendAsync(streamId, expected, data, ct);
-        await views.WaitForAsync(result.LastPosition, ct);
-        var recordedAt = await RecordedAtAsync(result.LastPosition, ct);
-        return new CommandResult
+        // Committed: from here on nothing may report the command as failed. What cannot finish (the views catching
+        // up, reading the time back) answers UNAVAILABLE, and a retry with the same request id answers the committed result.
+        try
         {
-            StreamId = result.StreamId, StreamVersion = result.NextExpectedVersion, Position = (ulong)result.LastPosition,
-            ReceiptHash = result.ChainHash, Deduplicated = result.Deduplicated, RecordedAt = recordedAt,
-        };
+            await AwaitViewsAsync(result.LastPosition, ct);
+            var recordedAt = await RecordedAtAsync(result.LastPosition, ct);
+            return new CommandResult
+            {
+                StreamId = result.StreamId, StreamVersion = result.NextExpectedVersion, Position = (ulong)result.LastPosition,
+                ReceiptHash = result.ChainHash, Deduplicated = result.Deduplicated, RecordedAt = recordedAt,
+            };
+        }
+        catch (Exception e) when (e is not UnavailableException && ErrorMapping.DatabaseOutage(e) is { } outage)
+        {
+            throw new UnavailableException($"The action was recorded at position {result.LastPosition} (receipt {result.ChainHash}), but reading it back failed: {outage}", e);
+        }
+    }
+
+    /// <summary>Read-your-writes for a committed position; UNAVAILABLE (retry with the same request id) when the views lag too long.</summary>
+    private async Task AwaitViewsAsync(long position, CancellationToken ct)
+    {
+        if (!await views.WaitForAsync(position, ct))
+        {
+            throw new UnavailableException(
+                $"The action was recorded at position {position}, but the views have not caught up with it in time; retry with the same request id for its result.");
+        }
     }
 
     /// <summary>The result of an earlier carrying-out of this request by this caller, if any.</summary>
@@ -97,7 +116,7 @@ public sealed class Commands(PostgresEventStore store, Views views, CallerContex
         var found = await store.ReadEventsByIdAsync(ids, ct);
         if (found.Count == 0) return null;
         var last = found[^1];
-        await views.WaitForAsync(last.Position, ct);
+        await AwaitViewsAsync(last.Position, ct);
         return ResultOf(last, deduplicated: true);
     }
 
@@ -141,9 +160,9 @@ public sealed class Commands(PostgresEventStore store, Views views, CallerContex
 
     public static void RequireRequestId(string requestId)
     {
-        if (string.IsNullOrWhiteSpace(requestId) || requestId.Length > 200)
+        if (!Annotate.Domain.Identifiers.IsRequestId(requestId))
         {
-            throw ErrorMapping.Invalid("request_id is required (1-200 characters, unique per action; a UUID is fine): it makes retries safe.");
+            throw ErrorMapping.Invalid($"request_id is required ({Annotate.Domain.Identifiers.RequestIdShape}), unique per action: it makes retries safe.");
         }
     }
 }

@@ -1,6 +1,8 @@
+using System.Net.Sockets;
 using Annotate.Domain.Errors;
 using Annotate.EventStore;
 using Annotate.Grpc;
+using Npgsql;
 
 namespace Annotate.Server.Infrastructure;
 
@@ -9,6 +11,12 @@ public sealed class DomainException(DomainError error) : Exception(error.Message
 {
     public DomainError Error { get; } = error;
 }
+
+/// <summary>
+/// The server cannot answer now but may on a retry with the same request id: the database is unreachable, or a
+/// command committed and what follows the commit (reading it back, the views catching up) did not finish in time.
+/// </summary>
+public sealed class UnavailableException(string message, Exception? inner = null) : Exception(message, inner);
 
 /// <summary>
 /// The one table from refusals to gRPC status codes. Anything not in it is a fault: the transport logs it
@@ -31,13 +39,43 @@ public static class ErrorMapping
     /// <summary>The status a known exception becomes; null for faults.</summary>
     public static RpcException? ToRpcException(Exception e) => e switch
     {
+        RpcException r => r,
         DomainException d => new RpcException(ToStatusCode(d.Error.Kind), d.Error.Message),
         WrongExpectedVersionException w => new RpcException(StatusCode.Aborted,
             $"Someone changed {w.StreamId} at the same moment; read it again and retry."),
         EventIdConflictException => new RpcException(StatusCode.AlreadyExists,
             "This request id was already used for a different request; send a new request id."),
+        UnavailableException u => new RpcException(StatusCode.Unavailable, u.Message),
+        _ when DatabaseOutage(e) is { } outage => new RpcException(StatusCode.Unavailable, outage),
         _ => null,
     };
+
+    /// <summary>
+    /// What to tell a client when <paramref name="e"/> is the database being unreachable or refusing for a moment (every one
+    /// of these may be retried with the same request id, which never acts twice); null for anything else.
+    /// </summary>
+    public static string? DatabaseOutage(Exception e)
+    {
+        const string retry = "; retry with the same request id";
+        for (var x = (Exception?)e; x is not null; x = x.InnerException)
+        {
+            switch (x)
+            {
+                case PostgresException p when p.SqlState is PostgresErrorCodes.SerializationFailure or PostgresErrorCodes.DeadlockDetected:
+                    return "The database gave up this transaction because of a concurrent one" + retry + ".";
+                case PostgresException p when p.SqlState.StartsWith("08", StringComparison.Ordinal) // connection exceptions
+                                               || p.SqlState.StartsWith("57P", StringComparison.Ordinal) // admin/crash shutdown, cannot connect now
+                                               || p.SqlState.StartsWith("53", StringComparison.Ordinal): // insufficient resources (too many connections)
+                    return $"The database is not available ({p.SqlState})" + retry + " shortly.";
+                case PostgresException:
+                    return null; // a statement failed in the database: a fault of ours, not an outage
+                case NpgsqlException { IsTransient: true }:
+                case SocketException or TimeoutException or IOException:
+                    return "The database cannot be reached" + retry + " shortly.";
+            }
+        }
+        return null;
+    }
 
     public static DomainException Invalid(string message) => new(DomainError.Invalid(message));
     public static DomainException NotFound(string message) => new(DomainError.NotFound(message));

@@ -143,8 +143,17 @@ public static class Mapping
         Position = (ulong)e.Position, StreamId = e.StreamId, StreamVersion = e.StreamVersion, EventId = e.EventId.ToString(),
         Type = e.Type, RecordedAt = Timestamp.FromDateTime(DateTime.SpecifyKind(e.RecordedAt, DateTimeKind.Utc)),
         Actor = e.Metadata.Actor ?? "", ArticleId = e.Metadata.ArticleId ?? "", ClaimId = EventCodec.ClaimIdOf(e) ?? "",
-        DataJson = e.Data, Hash = e.HashHex, RequestId = e.Metadata.RequestId ?? "",
+        DataJson = PublicData(e), Hash = e.HashHex, RequestId = e.Metadata.RequestId ?? "",
     };
+
+    /// <summary>An event's data as clients see it: a token's secret hash never leaves the server (the audit chain still covers it).</summary>
+    private static string PublicData(RecordedEvent e)
+    {
+        if (e.Type != "token-issued.v1") return e.Data;
+        var data = JsonNode.Parse(e.Data)!.AsObject();
+        data.Remove("secretHash");
+        return data.ToJsonString();
+    }
 
     private static string? NullIfEmpty(string? s) => string.IsNullOrEmpty(s) ? null : s;
 }

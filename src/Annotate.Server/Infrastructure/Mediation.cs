@@ -9,6 +9,8 @@ public static class Mediation
 {
     public static IServiceCollection AddFeatures(this IServiceCollection services)
     {
+        var unruled = EdgeValidation.Unruled();
+        if (unruled.Count > 0) throw new InvalidOperationException($"No validation rule for {string.Join(", ", unruled)} (EdgeValidation).");
         services.AddScoped<ServiceFactory>(sp => sp.GetService!);
         services.AddScoped<IMediator, Mediator>();
         var handlerInterfaces = new[] { typeof(IRequestHandler<,>) };
@@ -20,6 +22,7 @@ public static class Mediation
             }
         }
         services.AddScoped(typeof(IPipelineBehavior<,>), typeof(LoggingBehavior<,>));
+        services.AddScoped(typeof(IPipelineBehavior<,>), typeof(ValidationBehavior<,>)); // inside the logging, so its refusals are logged too
         return services;
     }
 }

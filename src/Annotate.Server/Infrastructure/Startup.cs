@@ -45,6 +45,7 @@ public static partial class StartupExtensions
         services.AddSingleton(sp => new ProjectionRunner(sp.GetRequiredService<PostgresEventStore>(),
             Projections.All(sp.GetRequiredService<ConsensusPolicy>()), sp.GetRequiredService<ILoggerFactory>()));
         services.AddSingleton<Views>();
+        services.AddProjectionHealthChecks();
         services.AddSingleton<Authentication>();
         services.AddSingleton<IServerCallFilter>(sp => sp.GetRequiredService<Authentication>());
         services.AddScoped<CallerContext>();

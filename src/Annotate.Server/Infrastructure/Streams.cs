@@ -13,6 +13,9 @@ public static class Streams
     public static string Highlight(string highlightId) => $"highlight-{highlightId}";
     public static string Analyst(string analystId) => $"analyst-{analystId}";
 
+    /// <summary>Whether a stream holds access events (an analyst's registration, roles and tokens).</summary>
+    public static bool IsAccess(string streamId) => streamId.StartsWith("analyst-", StringComparison.Ordinal);
+
     /// <summary>Claim id of a claim stream name, or null.</summary>
     public static string? ClaimIdOf(string streamId) =>
         streamId.StartsWith("claim-", StringComparison.Ordinal) ? streamId["claim-".Length..] : null;

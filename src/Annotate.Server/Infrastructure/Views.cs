@@ -9,7 +9,7 @@ using Npgsql;
 namespace Annotate.Server.Infrastructure;
 
 /// <summary>
-/// Reads of the projected views, and read-your-writes: <see cref="WaitForAsync"/> returns once every
+/// Reads of the projected views, and read-your-writes: <see cref="WaitForAsync"/> returns once every running
 /// projection of this process has applied a position.
 /// </summary>
 public sealed class Views(NpgsqlDataSource dataSource, ProjectionRunner runner, PostgresEventStore store, EventStoreSettings settings)
@@ -21,12 +21,16 @@ public sealed class Views(NpgsqlDataSource dataSource, ProjectionRunner runner, 
 
     public static readonly TimeSpan DefaultWait = TimeSpan.FromSeconds(10);
 
-    /// <summary>Waits until every projection has applied <paramref name="position"/>; false when it took longer than <paramref name="timeout"/>.</summary>
+    /// <summary>Waits until every running projection has applied <paramref name="position"/>; false when it took longer than <paramref name="timeout"/>.</summary>
     public async Task<bool> WaitForAsync(long position, CancellationToken ct, TimeSpan? timeout = null)
     {
         foreach (var name in new[] { Projections.Articles, Projections.Claims, Projections.Highlights, Projections.Access })
         {
-            if (!await runner.WaitForPositionAsync(name, position, timeout ?? DefaultWait, ct)) return false;
+            if (await runner.WaitForPositionAsync(name, position, timeout ?? DefaultWait, ct)) continue;
+            // A stopped projection never catches up (health reports it); answers that do not read it keep working. The
+            // access view decides who may call what, so without it no command may report success.
+            if (name != Projections.Access && runner.FaultOf(name) is not null) continue;
+            return false;
         }
         return true;
     }
@@ -39,7 +43,13 @@ public sealed class Views(NpgsqlDataSource dataSource, ProjectionRunner runner, 
         await using var cmd = dataSource.CreateCommand($"SELECT document::text FROM {_table} WHERE projection = $1 AND key = $2");
         cmd.Parameters.AddWithValue(projection);
         cmd.Parameters.AddWithValue(key);
-        return await cmd.ExecuteScalarAsync(ct) is string json ? JsonNode.Parse(json)!.AsObject() : null;
+        if (await cmd.ExecuteScalarAsync(ct) is string json) return JsonNode.Parse(json)!.AsObject();
+        // A stopped view cannot say that something does not exist: it may lie beyond the event it stopped at.
+        if (runner.FaultOf(projection) is { } fault)
+        {
+            throw new UnavailableException($"The {projection} view is stopped at position {fault.Position - 1} (it cannot apply the event after); the server's health check reports it.");
+        }
+        return null;
     }
 
     /// <summary>Documents of a projection whose <paramref name="field"/> equals <paramref name="value"/> (all when null), by key.</summary>
@@ -64,7 +74,7 @@ public sealed class Views(NpgsqlDataSource dataSource, ProjectionRunner runner, 
     /// <summary>An article's document, or NOT_FOUND saying how to list articles.</summary>
     public async Task<JsonObject> ArticleAsync(string articleId, CancellationToken ct) =>
         await GetAsync(Projections.Articles, articleId, ct)
-        ?? throw ErrorMapping.NotFound($"No article \"{articleId}\"; `annotate articles list` shows the ids.");
+        ?? throw ErrorMapping.NotFound($"article_id \"{articleId}\" names no article.");
 
     /// <summary>An article's text, indexed by code points (cached: articles are immutable).</summary>
     public async Task<TextDocument> DocumentAsync(string articleId, CancellationToken ct)
@@ -83,7 +93,7 @@ public sealed class Views(NpgsqlDataSource dataSource, ProjectionRunner runner, 
             await CatchUpAsync(ct);
             doc = await GetAsync(Projections.Claims, claimId, ct);
         }
-        return doc ?? throw ErrorMapping.NotFound($"No claim \"{claimId}\"; `annotate claim list <article>` shows an article's claims.");
+        return doc ?? throw ErrorMapping.NotFound($"claim_id \"{claimId}\" names no claim.");
     }
 
     public static ClaimConsensus ClaimView(JsonObject doc) => Projections.FromJson<ClaimConsensus>(doc["view"]!);

@@ -114,7 +114,7 @@ public sealed class AnchorTests
         var e = Fails(doc, Selector.ForQuote("cat"));
         Assert.Equal(DomainErrorKind.Invalid, e.Kind);
         Assert.Contains("matches at 3 places (code points 4, 13, 24)", e.Message);
-        Assert.Contains("--prefix/--suffix or a position", e.Message);
+        Assert.Contains("quote.prefix/quote.suffix or a position", e.Message);
     }
 
     [Fact]
@@ -146,7 +146,7 @@ public sealed class AnchorTests
         var doc = new TextDocument("one cat, two cat");
         var e = Fails(doc, Selector.ForQuote("cat", prefix: "seven"));
         Assert.Contains("matches at 2 places", e.Message);
-        Assert.Contains("longer --prefix/--suffix", e.Message);
+        Assert.Contains("longer quote.prefix/quote.suffix", e.Message);
     }
 
     [Fact]

@@ -10,7 +10,7 @@ public static class AnalystViews
 {
     public static async Task<Analyst> GetAsync(Views views, string analystId, CancellationToken ct) =>
         ToProto(await views.GetAsync(Projections.Access, $"analyst:{analystId}", ct)
-            ?? throw ErrorMapping.NotFound($"No analyst \"{analystId}\"; `annotate admin analysts list` shows them."));
+            ?? throw ErrorMapping.NotFound($"analyst_id \"{analystId}\" names no analyst."));
 
     public static Analyst ToProto(JsonObject doc)
     {

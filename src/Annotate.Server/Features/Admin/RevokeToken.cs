@@ -20,7 +20,7 @@ public static class RevokeToken
         {
             var r = command.Request;
             var token = await views.GetAsync(Projections.Access, $"token:{r.TokenId}", ct)
-                ?? throw ErrorMapping.NotFound($"No token \"{r.TokenId}\"; `annotate admin tokens list` shows token ids.");
+                ?? throw ErrorMapping.NotFound($"token_id \"{r.TokenId}\" names no token.");
             var analystId = token["analystId"]!.GetValue<string>();
             return await commands.RunAsync(r.RequestId, Streams.Analyst(analystId), null, AnalystState.Initial, AnalystDecisions.Evolve,
                 state => AnalystDecisions.Decide(state, new Domain.Analysts.RevokeToken(analystId, r.TokenId), commands.Context()), ct);

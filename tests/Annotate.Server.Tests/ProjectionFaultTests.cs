@@ -1,0 +1,61 @@
+using Annotate.Contracts;
+using Annotate.Contracts.V1;
+using HighlightCreated = Annotate.Domain.Events.HighlightCreated;
+using Annotate.EventStore;
+using Annotate.Grpc;
+using Annotate.Server.Infrastructure;
+using Npgsql;
+using static Annotate.Server.Tests.Rpc;
+using ServingStatus = global::Grpc.Health.V1.HealthCheckResponse.Types.ServingStatus;
+
+namespace Annotate.Server.Tests;
+
+/// <summary>
+/// A view that cannot apply an event stops, says so once, and the health service reports NOT_SERVING for the services
+/// that read it, while everything else keeps serving. No client can cause it (the edge refuses what a view cannot store):
+/// the event here is written straight into the store, as a bug or a hand-edited database would.
+/// </summary>
+public sealed class ProjectionFaultTests(AnnotateServer server) : IClassFixture<AnnotateServer>
+{
+    private const string Seed = "russia-involvement-kazakhstan-crisis";
+
+    private static CallOptions Quick(CallOptions who) => new(who.Headers, DateTime.UtcNow.AddSeconds(5));
+
+    [Fact]
+    public async Task A_highlight_the_view_cannot_store_stops_that_view_only_and_health_says_so()
+    {
+        var (_, analyst) = await server.NewAnalystAsync("ana", Role.Analyst);
+        using var raw = new RawCalls(server.Address);
+        Assert.Equal(ServingStatus.Serving, await raw.HealthAsync("annotate.v1.Annotations"));
+
+        var eventId = Guid.NewGuid();
+        await using (var dataSource = NpgsqlDataSource.Create(server.ConnectionString))
+        await using (var store = new PostgresEventStore(new EventStoreOptions { DataSource = dataSource, Schema = "annotate" }))
+        {
+            var poisoned = new HighlightCreated("hpoisoned0000", Seed, "intruder", 0, 5, "Russi", "", "ia", "a\u0000b");
+            await store.AppendAsync(Streams.Highlight("hpoisoned0000"), ExpectedVersion.NoStream,
+                [EventCodec.ToEventData(poisoned, eventId, new EventMetadata(Actor: "intruder", RequestId: "poison", ArticleId: Seed))]);
+        }
+        await server.Process.WaitForOutputAsync($"Projection highlights stopped: it cannot apply event {eventId}");
+
+        Assert.Equal(ServingStatus.NotServing, await raw.HealthAsync("annotate.v1.Annotations"));
+        Assert.Equal(ServingStatus.Serving, await raw.HealthAsync(""));
+        Assert.Equal(ServingStatus.Serving, await raw.HealthAsync("annotate.v1.Consensus"));
+        // Everything that does not read the highlights view keeps serving, without waiting for it.
+        var opened = await server.Channel.UnaryAsync(AnnotateApi.Claims.OpenClaim,
+            new OpenClaimRequest { RequestId = Rid(), ArticleId = Seed, Selector = At(30, 70) }, Quick(analyst));
+        var taken = await server.Channel.UnaryAsync(AnnotateApi.Claims.TakeStance,
+            new TakeStanceRequest { RequestId = Rid(), ClaimId = opened.ClaimId, Stance = Stance.Supports }, Quick(analyst));
+        var view = await server.Channel.UnaryAsync(AnnotateApi.Consensus.GetClaimView, new GetClaimViewRequest { ClaimId = opened.ClaimId }, Quick(analyst));
+        Assert.Equal(taken.Position, view.LastPosition);
+        // What reads it answers UNAVAILABLE at once instead of a wrong NOT_FOUND after a long wait; the write itself is kept.
+        var rid = Rid();
+        await RefusedAsync(StatusCode.Unavailable, () => server.Channel.UnaryAsync(AnnotateApi.Annotations.CreateHighlight,
+            new CreateHighlightRequest { RequestId = rid, ArticleId = Seed, Selector = At(0, 5) }, Quick(analyst)));
+        Assert.Single(await server.EventsOfRequestAsync(rid));
+        // One error, naming the event, and no retry loop behind it.
+        var naming = server.Process.Stdout.Split('\n').Where(line => line.Contains(eventId.ToString(), StringComparison.Ordinal)).ToList();
+        Assert.True(naming.Count == 1, string.Join("\n", naming));
+        Assert.DoesNotContain("Projection highlights failed; retrying", server.Process.Stdout);
+    }
+}
