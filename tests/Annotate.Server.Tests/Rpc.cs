@@ -1,5 +1,4 @@
 using Annotate.Contracts.V1;
-using Annotate.Grpc;
 
 namespace Annotate.Server.Tests;
 
@@ -12,8 +11,8 @@ internal static class Rpc
     public static async Task<RpcException> RefusedAsync(StatusCode code, Func<Task> call)
     {
         var e = await Assert.ThrowsAsync<RpcException>(call);
-        Assert.True(code == e.StatusCode, $"expected {code}, got {e.StatusCode}: {e.Detail}");
-        Assert.False(string.IsNullOrWhiteSpace(e.Detail), "the refusal carries no message");
+        Assert.True(code == e.StatusCode, $"expected {code}, got {e.StatusCode}: {e.Status.Detail}");
+        Assert.False(string.IsNullOrWhiteSpace(e.Status.Detail), "the refusal carries no message");
         return e;
     }
 
