@@ -51,7 +51,7 @@ public sealed class Invocation : IDisposable
         Retry = Parse.GetValue(GlobalOptions.Retries) is { } attempts ? RetryPolicy.Default with { MaxAttempts = Math.Max(1, attempts) } : RetryPolicy.Default,
         // Said on stderr so a waiting user (or script log) sees why nothing happens yet; stdout stays clean.
         OnRetry = n => Err.WriteLine(string.Create(System.Globalization.CultureInfo.InvariantCulture,
-            $"annotate: server unavailable at {Server} ({n.Error.Status.Detail}); retrying in {n.Delay.TotalSeconds:0.0} s (attempt {n.FailedAttempt + 1} of {n.MaxAttempts})")),
+            $"annotate: server unavailable at {Server} ({Unreachable(n.Error)}); retrying in {n.Delay.TotalSeconds:0.0} s (attempt {n.FailedAttempt + 1} of {n.MaxAttempts})")),
     };
 
     public T? Get<T>(Option<T> option) => Parse.GetValue(option);
@@ -72,6 +72,13 @@ public sealed class Invocation : IDisposable
         return ExitCodes.Ok;
     }
 
+    /// <summary>
+    /// Why the server could not be reached: Grpc.Net.Client's status says only "Error connecting to subchannel.", the
+    /// socket's error it keeps aside says what happened (e.g. "Connection refused").
+    /// </summary>
+    private static string Unreachable(RpcException e) =>
+        e.Status.DebugException?.GetBaseException().Message is { Length: > 0 } cause ? $"{e.Status.Detail} {cause}" : e.Status.Detail;
+
     /// <summary>Runs <paramref name="action"/>, turning failures into one line on stderr and an exit code.</summary>
     public static async Task<int> RunAsync(ParseResult parse, CancellationToken cancellationToken, Func<Invocation, Task<int>> action)
     {
@@ -89,7 +96,7 @@ public sealed class Invocation : IDisposable
         {
             var message = e.StatusCode switch
             {
-                StatusCode.Unavailable => $"server unavailable at {invocation?.Server}: {e.Status.Detail}",
+                StatusCode.Unavailable => $"server unavailable at {invocation?.Server}: {Unreachable(e)}",
                 StatusCode.Unauthenticated => $"{e.Status.Detail} (log in with `annotate login --token <token>`, or pass --token)",
                 _ => string.IsNullOrEmpty(e.Status.Detail) ? e.StatusCode.ToString() : e.Status.Detail,
             };
