@@ -40,7 +40,7 @@ public sealed class AdminTests(AnnotateServer server) : IClassFixture<AnnotateSe
         await Ch.Admin().CreateAnalystAsync(request, server.Admin);
 
         await RefusedAsync(StatusCode.AlreadyExists, () => Ch.Admin().CreateAnalystAsync(
-            new CreateAnalystRequest { RequestId = Rid(), AnalystId = id, DisplayName = "Someone else", Roles = { Role.Admin } }, server.Admin).ResponseAsync);
+            new CreateAnalystRequest { RequestId = Rid(), AnalystId = id, DisplayName = "Someone else", Roles = { Role.Admin } }, server.Admin));
         Assert.Single(await server.EventsOfRequestAsync(request.RequestId));
         var listed = await Ch.Admin().ListAnalystsAsync(new ListAnalystsRequest(), server.Admin);
         Assert.Equal("First", listed.Analysts.Single(a => a.AnalystId == id).DisplayName);
@@ -70,7 +70,7 @@ public sealed class AdminTests(AnnotateServer server) : IClassFixture<AnnotateSe
         await Ch.Claims().TakeStanceAsync(new TakeStanceRequest { RequestId = Rid(), ClaimId = claim, Stance = Stance.Supports }, who);
         var version = (await Ch.Consensus().GetClaimViewAsync(new GetClaimViewRequest { ClaimId = claim }, who)).Version;
         await RefusedAsync(StatusCode.PermissionDenied, () => Ch.Claims().AdjudicateAsync(
-            new AdjudicateRequest { RequestId = Rid(), ClaimId = claim, Verdict = Stance.Supports, Rationale = "measured", ExpectedVersion = version }, who).ResponseAsync);
+            new AdjudicateRequest { RequestId = Rid(), ClaimId = claim, Verdict = Stance.Supports, Rationale = "measured", ExpectedVersion = version }, who));
 
         var changed = await Ch.Admin().SetRolesAsync(new SetRolesRequest { RequestId = Rid(), AnalystId = id, Roles = { Role.Adjudicator } }, server.Admin);
 
@@ -80,7 +80,7 @@ public sealed class AdminTests(AnnotateServer server) : IClassFixture<AnnotateSe
 
         await Ch.Admin().SetRolesAsync(new SetRolesRequest { RequestId = Rid(), AnalystId = id, Roles = { Role.Auditor } }, server.Admin);
         await RefusedAsync(StatusCode.PermissionDenied, () => Ch.Claims().ReopenClaimAsync(
-            new ReopenClaimRequest { RequestId = Rid(), ClaimId = claim, Reason = "demoted" }, who).ResponseAsync);
+            new ReopenClaimRequest { RequestId = Rid(), ClaimId = claim, Reason = "demoted" }, who));
         Assert.Equal([Role.Auditor], (await Ch.Admin().WhoAmIAsync(new WhoAmIRequest(), who)).Roles);
     }
 
@@ -88,7 +88,7 @@ public sealed class AdminTests(AnnotateServer server) : IClassFixture<AnnotateSe
     public async Task Setting_roles_of_an_unknown_analyst_is_not_found()
     {
         await RefusedAsync(StatusCode.NotFound, () => Ch.Admin().SetRolesAsync(
-            new SetRolesRequest { RequestId = Rid(), AnalystId = "nobody-here", Roles = { Role.Analyst } }, server.Admin).ResponseAsync);
+            new SetRolesRequest { RequestId = Rid(), AnalystId = "nobody-here", Roles = { Role.Analyst } }, server.Admin));
     }
 
     [Fact]
@@ -133,7 +133,7 @@ public sealed class AdminTests(AnnotateServer server) : IClassFixture<AnnotateSe
         var request = new IssueTokenRequest { RequestId = Rid(), AnalystId = id, Label = "once" };
         await Ch.Admin().IssueTokenAsync(request, server.Admin);
 
-        var e = await RefusedAsync(StatusCode.FailedPrecondition, () => Ch.Admin().IssueTokenAsync(request, server.Admin).ResponseAsync);
+        var e = await RefusedAsync(StatusCode.FailedPrecondition, () => Ch.Admin().IssueTokenAsync(request, server.Admin));
 
         Assert.Contains("new request id", e.Status.Detail);
         Assert.Single((await Ch.Admin().ListTokensAsync(new ListTokensRequest { AnalystId = id }, server.Admin)).Tokens);
@@ -150,14 +150,14 @@ public sealed class AdminTests(AnnotateServer server) : IClassFixture<AnnotateSe
         var request = new RevokeTokenRequest { RequestId = Rid(), TokenId = issued.Token.TokenId };
 
         var revoked = await Ch.Admin().RevokeTokenAsync(request, server.Admin);
-        await RefusedAsync(StatusCode.Unauthenticated, () => Ch.Admin().WhoAmIAsync(new WhoAmIRequest(), who).ResponseAsync);
+        await RefusedAsync(StatusCode.Unauthenticated, () => Ch.Admin().WhoAmIAsync(new WhoAmIRequest(), who));
         var again = await Ch.Admin().RevokeTokenAsync(request, server.Admin);
 
         Assert.True(again.Deduplicated);
         Assert.Equal(revoked.Position, again.Position);
         Assert.Single(await server.EventsOfRequestAsync(request.RequestId));
         Assert.True(Assert.Single((await Ch.Admin().ListTokensAsync(new ListTokensRequest { AnalystId = id }, server.Admin)).Tokens).Revoked);
-        await RefusedAsync(StatusCode.NotFound, () => Ch.Admin().RevokeTokenAsync(new RevokeTokenRequest { RequestId = Rid(), TokenId = "tok000000000000" }, server.Admin).ResponseAsync);
+        await RefusedAsync(StatusCode.NotFound, () => Ch.Admin().RevokeTokenAsync(new RevokeTokenRequest { RequestId = Rid(), TokenId = "tok000000000000" }, server.Admin));
     }
 
     [Fact]
@@ -169,10 +169,10 @@ public sealed class AdminTests(AnnotateServer server) : IClassFixture<AnnotateSe
         var ownerId = (await Ch.Admin().WhoAmIAsync(new WhoAmIRequest(), owner)).AnalystId;
         var own = await IssueAsync(ownerId);
 
-        await RefusedAsync(StatusCode.PermissionDenied, () => Ch.Admin().RevokeTokenAsync(new RevokeTokenRequest { RequestId = Rid(), TokenId = others.Token.TokenId }, owner).ResponseAsync);
+        await RefusedAsync(StatusCode.PermissionDenied, () => Ch.Admin().RevokeTokenAsync(new RevokeTokenRequest { RequestId = Rid(), TokenId = others.Token.TokenId }, owner));
         await Ch.Admin().RevokeTokenAsync(new RevokeTokenRequest { RequestId = Rid(), TokenId = own.Token.TokenId }, owner);
 
-        await RefusedAsync(StatusCode.Unauthenticated, () => Ch.Admin().WhoAmIAsync(new WhoAmIRequest(), AnnotateServer.As(own.Secret)).ResponseAsync);
+        await RefusedAsync(StatusCode.Unauthenticated, () => Ch.Admin().WhoAmIAsync(new WhoAmIRequest(), AnnotateServer.As(own.Secret)));
         Assert.Equal(otherId, (await Ch.Admin().WhoAmIAsync(new WhoAmIRequest(), AnnotateServer.As(others.Secret))).AnalystId);
     }
 
@@ -185,13 +185,13 @@ public sealed class AdminTests(AnnotateServer server) : IClassFixture<AnnotateSe
         var (id, who) = await server.NewAnalystAsync("nonadmin", role);
 
         await RefusedAsync(StatusCode.PermissionDenied, () => Ch.Admin().CreateAnalystAsync(
-            new CreateAnalystRequest { RequestId = Rid(), AnalystId = server.Unique("sneaky"), DisplayName = "S", Roles = { Role.Admin } }, who).ResponseAsync);
-        await RefusedAsync(StatusCode.PermissionDenied, () => Ch.Admin().ListAnalystsAsync(new ListAnalystsRequest(), who).ResponseAsync);
+            new CreateAnalystRequest { RequestId = Rid(), AnalystId = server.Unique("sneaky"), DisplayName = "S", Roles = { Role.Admin } }, who));
+        await RefusedAsync(StatusCode.PermissionDenied, () => Ch.Admin().ListAnalystsAsync(new ListAnalystsRequest(), who));
         await RefusedAsync(StatusCode.PermissionDenied, () => Ch.Admin().SetRolesAsync(
-            new SetRolesRequest { RequestId = Rid(), AnalystId = id, Roles = { Role.Admin } }, who).ResponseAsync);
+            new SetRolesRequest { RequestId = Rid(), AnalystId = id, Roles = { Role.Admin } }, who));
         await RefusedAsync(StatusCode.PermissionDenied, () => Ch.Admin().IssueTokenAsync(
-            new IssueTokenRequest { RequestId = Rid(), AnalystId = id, Label = "more" }, who).ResponseAsync);
-        await RefusedAsync(StatusCode.PermissionDenied, () => Ch.Admin().ListTokensAsync(new ListTokensRequest(), who).ResponseAsync);
+            new IssueTokenRequest { RequestId = Rid(), AnalystId = id, Label = "more" }, who));
+        await RefusedAsync(StatusCode.PermissionDenied, () => Ch.Admin().ListTokensAsync(new ListTokensRequest(), who));
 
         var me = await Ch.Admin().WhoAmIAsync(new WhoAmIRequest(), who);
         Assert.Equal(id, me.AnalystId);
@@ -205,13 +205,13 @@ public sealed class AdminTests(AnnotateServer server) : IClassFixture<AnnotateSe
         var token = await IssueAsync(id);
 
         await RefusedAsync(StatusCode.InvalidArgument, () => Ch.Admin().CreateAnalystAsync(
-            new CreateAnalystRequest { AnalystId = server.Unique("x"), DisplayName = "X", Roles = { Role.Analyst } }, server.Admin).ResponseAsync);
+            new CreateAnalystRequest { AnalystId = server.Unique("x"), DisplayName = "X", Roles = { Role.Analyst } }, server.Admin));
         await RefusedAsync(StatusCode.InvalidArgument, () => Ch.Admin().SetRolesAsync(
-            new SetRolesRequest { AnalystId = id, Roles = { Role.Auditor } }, server.Admin).ResponseAsync);
+            new SetRolesRequest { AnalystId = id, Roles = { Role.Auditor } }, server.Admin));
         await RefusedAsync(StatusCode.InvalidArgument, () => Ch.Admin().IssueTokenAsync(
-            new IssueTokenRequest { AnalystId = id, Label = "x" }, server.Admin).ResponseAsync);
+            new IssueTokenRequest { AnalystId = id, Label = "x" }, server.Admin));
         await RefusedAsync(StatusCode.InvalidArgument, () => Ch.Admin().RevokeTokenAsync(
-            new RevokeTokenRequest { TokenId = token.Token.TokenId }, server.Admin).ResponseAsync);
+            new RevokeTokenRequest { TokenId = token.Token.TokenId }, server.Admin));
         Assert.Equal([Role.Analyst], (await Ch.Admin().WhoAmIAsync(new WhoAmIRequest(), AnnotateServer.As(token.Secret))).Roles);
     }
 }

@@ -159,9 +159,9 @@ public sealed class AnnotationsTests(AnnotateServer server) : IClassFixture<Anno
 
         await RefusedAsync(StatusCode.InvalidArgument, () => HighlightAsync(article, Quote("the mayor"), who, "", tag));
         await RefusedAsync(StatusCode.InvalidArgument, () => Ch.Annotations().ApplyTagAsync(
-            new ApplyTagRequest { RequestId = Rid(), Target = new TagTarget { HighlightId = highlight }, Tag = tag }, who).ResponseAsync);
+            new ApplyTagRequest { RequestId = Rid(), Target = new TagTarget { HighlightId = highlight }, Tag = tag }, who));
         await RefusedAsync(StatusCode.InvalidArgument, () => Ch.Annotations().ApplyTagAsync(
-            new ApplyTagRequest { RequestId = Rid(), Target = new TagTarget { ClaimId = claim }, Tag = tag }, who).ResponseAsync);
+            new ApplyTagRequest { RequestId = Rid(), Target = new TagTarget { ClaimId = claim }, Tag = tag }, who));
         Assert.Single((await ListAsync(article, who)).Highlights);
     }
 
@@ -199,11 +199,11 @@ public sealed class AnnotationsTests(AnnotateServer server) : IClassFixture<Anno
         var (_, who) = await server.NewAnalystAsync("ana", Role.Analyst);
 
         await RefusedAsync(StatusCode.NotFound, () => Ch.Annotations().ApplyTagAsync(
-            new ApplyTagRequest { RequestId = Rid(), Target = new TagTarget { HighlightId = "h000000000000" }, Tag = "x" }, who).ResponseAsync);
+            new ApplyTagRequest { RequestId = Rid(), Target = new TagTarget { HighlightId = "h000000000000" }, Tag = "x" }, who));
         await RefusedAsync(StatusCode.NotFound, () => Ch.Annotations().RemoveTagAsync(
-            new RemoveTagRequest { RequestId = Rid(), Target = new TagTarget { ClaimId = "c000000000000" }, Tag = "x" }, who).ResponseAsync);
+            new RemoveTagRequest { RequestId = Rid(), Target = new TagTarget { ClaimId = "c000000000000" }, Tag = "x" }, who));
         await RefusedAsync(StatusCode.InvalidArgument, () => Ch.Annotations().ApplyTagAsync(
-            new ApplyTagRequest { RequestId = Rid(), Tag = "x" }, who).ResponseAsync);
+            new ApplyTagRequest { RequestId = Rid(), Tag = "x" }, who));
     }
 
     [Fact]
@@ -218,7 +218,7 @@ public sealed class AnnotationsTests(AnnotateServer server) : IClassFixture<Anno
         foreach (var other in new[] { bob, judge, server.Admin })
         {
             var e = await RefusedAsync(StatusCode.PermissionDenied, () => Ch.Annotations().RetractHighlightAsync(
-                new RetractHighlightRequest { RequestId = Rid(), HighlightId = id }, other).ResponseAsync);
+                new RetractHighlightRequest { RequestId = Rid(), HighlightId = id }, other));
             Assert.Contains("author", e.Status.Detail);
         }
         Assert.Single((await ListAsync(article, ana)).Highlights);
@@ -227,7 +227,7 @@ public sealed class AnnotationsTests(AnnotateServer server) : IClassFixture<Anno
 
         Assert.Empty((await ListAsync(article, ana)).Highlights);
         await RefusedAsync(StatusCode.NotFound, () => Ch.Annotations().RetractHighlightAsync(
-            new RetractHighlightRequest { RequestId = Rid(), HighlightId = id }, ana).ResponseAsync);
+            new RetractHighlightRequest { RequestId = Rid(), HighlightId = id }, ana));
     }
 
     [Fact]
@@ -272,13 +272,13 @@ public sealed class AnnotationsTests(AnnotateServer server) : IClassFixture<Anno
         var id = (await HighlightAsync(article, Quote("Ships came."), who)).Highlight.HighlightId;
 
         await RefusedAsync(StatusCode.InvalidArgument, () => Ch.Annotations().CreateHighlightAsync(
-            new CreateHighlightRequest { ArticleId = article, Selector = Quote("the mayor") }, who).ResponseAsync);
+            new CreateHighlightRequest { ArticleId = article, Selector = Quote("the mayor") }, who));
         await RefusedAsync(StatusCode.InvalidArgument, () => Ch.Annotations().ApplyTagAsync(
-            new ApplyTagRequest { Target = new TagTarget { HighlightId = id }, Tag = "x" }, who).ResponseAsync);
+            new ApplyTagRequest { Target = new TagTarget { HighlightId = id }, Tag = "x" }, who));
         await RefusedAsync(StatusCode.InvalidArgument, () => Ch.Annotations().RemoveTagAsync(
-            new RemoveTagRequest { Target = new TagTarget { HighlightId = id }, Tag = "x" }, who).ResponseAsync);
+            new RemoveTagRequest { Target = new TagTarget { HighlightId = id }, Tag = "x" }, who));
         await RefusedAsync(StatusCode.InvalidArgument, () => Ch.Annotations().RetractHighlightAsync(
-            new RetractHighlightRequest { HighlightId = id }, who).ResponseAsync);
+            new RetractHighlightRequest { HighlightId = id }, who));
         Assert.Single((await ListAsync(article, who)).Highlights);
     }
 
@@ -292,7 +292,7 @@ public sealed class AnnotationsTests(AnnotateServer server) : IClassFixture<Anno
 
         await RefusedAsync(StatusCode.PermissionDenied, () => HighlightAsync(article, Quote("the mayor"), auditor));
         await RefusedAsync(StatusCode.PermissionDenied, () => Ch.Annotations().ApplyTagAsync(
-            new ApplyTagRequest { RequestId = Rid(), Target = new TagTarget { HighlightId = id }, Tag = "x" }, auditor).ResponseAsync);
+            new ApplyTagRequest { RequestId = Rid(), Target = new TagTarget { HighlightId = id }, Tag = "x" }, auditor));
         Assert.Single((await ListAsync(article, auditor)).Highlights);
     }
 

@@ -86,7 +86,7 @@ public sealed class ArticlesTests(AnnotateServer server) : IClassFixture<Annotat
         var id = await server.ImportAsync(Text);
 
         var e = await RefusedAsync(StatusCode.FailedPrecondition, () => Ch.Articles().ImportArticleAsync(
-            new ImportArticleRequest { RequestId = Rid(), ArticleId = id, Title = "Changed", Text = Text + " Later edit." }, server.Admin).ResponseAsync);
+            new ImportArticleRequest { RequestId = Rid(), ArticleId = id, Title = "Changed", Text = Text + " Later edit." }, server.Admin));
 
         Assert.Contains("immutable", e.Status.Detail);
         Assert.Equal(Text, (await Ch.Articles().GetArticleAsync(new GetArticleRequest { ArticleId = id }, server.Admin)).Text);
@@ -118,14 +118,14 @@ public sealed class ArticlesTests(AnnotateServer server) : IClassFixture<Annotat
     {
         if (id == "ok-id") id = server.Unique("invalid");
         await RefusedAsync(StatusCode.InvalidArgument, () => Ch.Articles().ImportArticleAsync(
-            new ImportArticleRequest { RequestId = Rid(), ArticleId = id, Title = title, Text = text }, server.Admin).ResponseAsync);
+            new ImportArticleRequest { RequestId = Rid(), ArticleId = id, Title = title, Text = text }, server.Admin));
     }
 
     [Fact]
     public async Task An_import_with_an_empty_request_id_is_invalid()
     {
         var e = await RefusedAsync(StatusCode.InvalidArgument, () => Ch.Articles().ImportArticleAsync(
-            new ImportArticleRequest { RequestId = "", ArticleId = server.Unique("norequest"), Title = "T", Text = Text }, server.Admin).ResponseAsync);
+            new ImportArticleRequest { RequestId = "", ArticleId = server.Unique("norequest"), Title = "T", Text = Text }, server.Admin));
         Assert.Contains("request_id", e.Status.Detail);
     }
 
@@ -133,7 +133,7 @@ public sealed class ArticlesTests(AnnotateServer server) : IClassFixture<Annotat
     public async Task Getting_an_unknown_article_is_not_found()
     {
         var e = await RefusedAsync(StatusCode.NotFound, () => Ch.Articles().GetArticleAsync(
-            new GetArticleRequest { ArticleId = "no-such-article" }, server.Admin).ResponseAsync);
+            new GetArticleRequest { ArticleId = "no-such-article" }, server.Admin));
         Assert.Contains("no-such-article", e.Status.Detail);
     }
 
@@ -147,8 +147,8 @@ public sealed class ArticlesTests(AnnotateServer server) : IClassFixture<Annotat
         var id = server.Unique("denied");
 
         await RefusedAsync(StatusCode.PermissionDenied, () => Ch.Articles().ImportArticleAsync(
-            new ImportArticleRequest { RequestId = Rid(), ArticleId = id, Title = "T", Text = Text }, who).ResponseAsync);
+            new ImportArticleRequest { RequestId = Rid(), ArticleId = id, Title = "T", Text = Text }, who));
 
-        await RefusedAsync(StatusCode.NotFound, () => Ch.Articles().GetArticleAsync(new GetArticleRequest { ArticleId = id }, who).ResponseAsync);
+        await RefusedAsync(StatusCode.NotFound, () => Ch.Articles().GetArticleAsync(new GetArticleRequest { ArticleId = id }, who));
     }
 }

@@ -47,7 +47,7 @@ public sealed class AuthTests(AnnotateServer server) : IClassFixture<AnnotateSer
     {
         await AllRefusedAsync(OneCallPerService(new CallOptions(deadline: DateTime.UtcNow.AddSeconds(30))));
         await AllRefusedAsync(OneCallPerService(new CallOptions(new Metadata { { "authorization", "Basic YWRtaW46YWRtaW4=" } }, DateTime.UtcNow.AddSeconds(30))));
-        await RefusedAsync(StatusCode.NotFound, () => Ch.Articles().GetArticleAsync(new GetArticleRequest { ArticleId = "sneaky" }, server.Admin).ResponseAsync);
+        await RefusedAsync(StatusCode.NotFound, () => Ch.Articles().GetArticleAsync(new GetArticleRequest { ArticleId = "sneaky" }, server.Admin));
     }
 
     [Fact]

@@ -120,7 +120,7 @@ public sealed class ClaimsTests(AnnotateServer server) : IClassFixture<AnnotateS
         Assert.Equal(withdrawn.Position, view.LastPosition);
         Assert.Contains(analyst, view.Contributors);
         var e = await RefusedAsync(StatusCode.FailedPrecondition, () => Ch.Claims().WithdrawStanceAsync(
-            new WithdrawStanceRequest { RequestId = Rid(), ClaimId = claim }, who).ResponseAsync);
+            new WithdrawStanceRequest { RequestId = Rid(), ClaimId = claim }, who));
         Assert.Contains("no stance", e.Status.Detail);
     }
 
@@ -155,7 +155,7 @@ public sealed class ClaimsTests(AnnotateServer server) : IClassFixture<AnnotateS
 
         var stance = await RefusedAsync(StatusCode.FailedPrecondition, () => StanceAsync(claim, Stance.Supports, ana));
         var withdraw = await RefusedAsync(StatusCode.FailedPrecondition, () => Ch.Claims().WithdrawStanceAsync(
-            new WithdrawStanceRequest { RequestId = Rid(), ClaimId = claim }, ana).ResponseAsync);
+            new WithdrawStanceRequest { RequestId = Rid(), ClaimId = claim }, ana));
         Assert.Contains("adjudicated", stance.Status.Detail);
         Assert.Contains("adjudicated", withdraw.Status.Detail);
         var again = await RefusedAsync(StatusCode.FailedPrecondition, () => AdjudicateAsync(claim, 0, judge));
@@ -203,7 +203,7 @@ public sealed class ClaimsTests(AnnotateServer server) : IClassFixture<AnnotateS
         var claim = await OpenAsync(article, judge); // an adjudicator may do what an analyst may
 
         await RefusedAsync(StatusCode.FailedPrecondition, () => Ch.Claims().ReopenClaimAsync(
-            new ReopenClaimRequest { RequestId = Rid(), ClaimId = claim, Reason = "why not" }, judge).ResponseAsync);
+            new ReopenClaimRequest { RequestId = Rid(), ClaimId = claim, Reason = "why not" }, judge));
     }
 
     [Fact]
@@ -219,11 +219,11 @@ public sealed class ClaimsTests(AnnotateServer server) : IClassFixture<AnnotateS
         await RefusedAsync(StatusCode.PermissionDenied, () => AdjudicateAsync(claim, 2, ana));
         await RefusedAsync(StatusCode.PermissionDenied, () => StanceAsync(claim, Stance.Supports, auditor));
         await RefusedAsync(StatusCode.PermissionDenied, () => Ch.Claims().WithdrawStanceAsync(
-            new WithdrawStanceRequest { RequestId = Rid(), ClaimId = claim }, auditor).ResponseAsync);
+            new WithdrawStanceRequest { RequestId = Rid(), ClaimId = claim }, auditor));
         await RefusedAsync(StatusCode.PermissionDenied, () => OpenAsync(article, auditor, "The border is long."));
         await AdjudicateAsync(claim, (await ViewAsync(claim, judge)).Version, judge);
         await RefusedAsync(StatusCode.PermissionDenied, () => Ch.Claims().ReopenClaimAsync(
-            new ReopenClaimRequest { RequestId = Rid(), ClaimId = claim, Reason = "disagree" }, ana).ResponseAsync);
+            new ReopenClaimRequest { RequestId = Rid(), ClaimId = claim, Reason = "disagree" }, ana));
 
         var view = await ViewAsync(claim, auditor); // reading is open to every role
         Assert.Equal(ClaimStatus.Adjudicated, view.Status);
@@ -237,9 +237,9 @@ public sealed class ClaimsTests(AnnotateServer server) : IClassFixture<AnnotateS
         const string missing = "c0123456789ab";
 
         await RefusedAsync(StatusCode.NotFound, () => StanceAsync(missing, Stance.Supports, judge));
-        await RefusedAsync(StatusCode.NotFound, () => Ch.Claims().WithdrawStanceAsync(new WithdrawStanceRequest { RequestId = Rid(), ClaimId = missing }, judge).ResponseAsync);
+        await RefusedAsync(StatusCode.NotFound, () => Ch.Claims().WithdrawStanceAsync(new WithdrawStanceRequest { RequestId = Rid(), ClaimId = missing }, judge));
         await RefusedAsync(StatusCode.NotFound, () => AdjudicateAsync(missing, 1, judge));
-        await RefusedAsync(StatusCode.NotFound, () => Ch.Claims().ReopenClaimAsync(new ReopenClaimRequest { RequestId = Rid(), ClaimId = missing, Reason = "r" }, judge).ResponseAsync);
+        await RefusedAsync(StatusCode.NotFound, () => Ch.Claims().ReopenClaimAsync(new ReopenClaimRequest { RequestId = Rid(), ClaimId = missing, Reason = "r" }, judge));
         await RefusedAsync(StatusCode.NotFound, () => OpenAsync("no-such-article", judge));
     }
 
@@ -253,11 +253,11 @@ public sealed class ClaimsTests(AnnotateServer server) : IClassFixture<AnnotateS
         await RefusedAsync(StatusCode.InvalidArgument, () => StanceAsync(claim, Stance.Unspecified, judge));
         await RefusedAsync(StatusCode.InvalidArgument, () => AdjudicateAsync(claim, 1, judge, Stance.Unspecified));
         await RefusedAsync(StatusCode.InvalidArgument, () => Ch.Claims().AdjudicateAsync(
-            new AdjudicateRequest { RequestId = Rid(), ClaimId = claim, Verdict = Stance.Refutes, Rationale = "", ExpectedVersion = 1 }, judge).ResponseAsync);
+            new AdjudicateRequest { RequestId = Rid(), ClaimId = claim, Verdict = Stance.Refutes, Rationale = "", ExpectedVersion = 1 }, judge));
         await RefusedAsync(StatusCode.InvalidArgument, () => Ch.Claims().OpenClaimAsync(
-            new OpenClaimRequest { RequestId = Rid(), ArticleId = article, Selector = Quote("The border is long."), Statement = new string('x', 1001) }, judge).ResponseAsync);
+            new OpenClaimRequest { RequestId = Rid(), ArticleId = article, Selector = Quote("The border is long."), Statement = new string('x', 1001) }, judge));
         await RefusedAsync(StatusCode.InvalidArgument, () => Ch.Claims().OpenClaimAsync(
-            new OpenClaimRequest { RequestId = Rid(), ArticleId = article, Selector = At(3, 3) }, judge).ResponseAsync);
+            new OpenClaimRequest { RequestId = Rid(), ArticleId = article, Selector = At(3, 3) }, judge));
     }
 
     [Fact]
@@ -269,15 +269,15 @@ public sealed class ClaimsTests(AnnotateServer server) : IClassFixture<AnnotateS
         await StanceAsync(claim, Stance.Refutes, judge);
 
         await RefusedAsync(StatusCode.InvalidArgument, () => Ch.Claims().OpenClaimAsync(
-            new OpenClaimRequest { ArticleId = article, Selector = Quote("The border is long.") }, judge).ResponseAsync);
+            new OpenClaimRequest { ArticleId = article, Selector = Quote("The border is long.") }, judge));
         await RefusedAsync(StatusCode.InvalidArgument, () => Ch.Claims().TakeStanceAsync(
-            new TakeStanceRequest { ClaimId = claim, Stance = Stance.Supports }, judge).ResponseAsync);
+            new TakeStanceRequest { ClaimId = claim, Stance = Stance.Supports }, judge));
         await RefusedAsync(StatusCode.InvalidArgument, () => Ch.Claims().WithdrawStanceAsync(
-            new WithdrawStanceRequest { ClaimId = claim }, judge).ResponseAsync);
+            new WithdrawStanceRequest { ClaimId = claim }, judge));
         await RefusedAsync(StatusCode.InvalidArgument, () => Ch.Claims().AdjudicateAsync(
-            new AdjudicateRequest { ClaimId = claim, Verdict = Stance.Refutes, Rationale = "r", ExpectedVersion = 2 }, judge).ResponseAsync);
+            new AdjudicateRequest { ClaimId = claim, Verdict = Stance.Refutes, Rationale = "r", ExpectedVersion = 2 }, judge));
         await RefusedAsync(StatusCode.InvalidArgument, () => Ch.Claims().ReopenClaimAsync(
-            new ReopenClaimRequest { ClaimId = claim, Reason = "r" }, judge).ResponseAsync);
+            new ReopenClaimRequest { ClaimId = claim, Reason = "r" }, judge));
 
         var view = await ViewAsync(claim, judge);
         Assert.Equal(Stance.Refutes, Assert.Single(view.Stances).Stance);

@@ -124,7 +124,7 @@ public sealed class ConsensusTests(AnnotateServer server) : IClassFixture<Annota
         } while (token != "" && paged.Count < 10);
         Assert.Equal([first, third, fourth], paged);
         await RefusedAsync(StatusCode.InvalidArgument, () => Ch.Consensus().ListClaimsAsync(
-            new ListClaimsRequest { ArticleId = article, Page = new PageRequest { PageSize = 501 } }, a[1].Who).ResponseAsync);
+            new ListClaimsRequest { ArticleId = article, Page = new PageRequest { PageSize = 501 } }, a[1].Who));
     }
 
     [Fact]

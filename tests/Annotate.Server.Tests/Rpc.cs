@@ -16,6 +16,9 @@ internal static class Rpc
         return e;
     }
 
+    /// <summary>As above, for a unary call of a generated client: <c>RefusedAsync(code, () => ch.Claims().OpenClaimAsync(...))</c>.</summary>
+    public static Task<RpcException> RefusedAsync<T>(StatusCode code, Func<AsyncUnaryCall<T>> call) => RefusedAsync(code, () => call().ResponseAsync);
+
     public static Selector Quote(string exact, string prefix = "", string suffix = "") =>
         new() { Quote = new TextQuote { Exact = exact, Prefix = prefix, Suffix = suffix } };
 
