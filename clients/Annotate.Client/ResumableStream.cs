@@ -1,6 +1,5 @@
 using System.Runtime.CompilerServices;
 using Annotate.Contracts.V1;
-using Annotate.Grpc;
 
 namespace Annotate.Client;
 
@@ -73,10 +72,12 @@ public static class ResumableStream
     /// Items of <paramref name="open"/>(resume position), reopened after each transient failure with the cursor's
     /// position, with the cursor's duplicates dropped. Waits between reopenings follow <paramref name="backoff"/>
     /// (its attempt count restarts once a reopened stream delivers an item); <paramref name="backoff"/>'s
-    /// MaxAttempts bounds consecutive failures. A stream that ends normally ends the enumeration.
+    /// MaxAttempts bounds consecutive failures. A stream that ends normally ends the enumeration. <paramref name="onReconnect"/>
+    /// is told before each wait (e.g. to show "reconnecting").
     /// </summary>
     public static async IAsyncEnumerable<T> ReadAsync<T>(Func<ulong, CancellationToken, IAsyncEnumerable<T>> open, IResumeCursor<T> cursor,
-        RetryPolicy backoff, Func<TimeSpan, CancellationToken, Task> delay, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+        RetryPolicy backoff, Func<TimeSpan, CancellationToken, Task> delay, [EnumeratorCancellation] CancellationToken cancellationToken = default,
+        Action<RetryNotice>? onReconnect = null)
     {
         ArgumentNullException.ThrowIfNull(open);
         ArgumentNullException.ThrowIfNull(cursor);
@@ -107,6 +108,7 @@ public static class ResumableStream
             // The backoff's delays are for UNAVAILABLE; any transient failure of a stream waits the same way.
             var wait = backoff.NextDelay(failures, StatusCode.Unavailable, Random.Shared.NextDouble());
             if (wait is null) throw failure;
+            onReconnect?.Invoke(new RetryNotice(failures, backoff.MaxAttempts, wait.Value, failure));
             await delay(wait.Value, cancellationToken).ConfigureAwait(false);
         }
     }

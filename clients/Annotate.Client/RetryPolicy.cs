@@ -1,12 +1,21 @@
-using Annotate.Grpc;
-
 namespace Annotate.Client;
 
 /// <summary>
-/// When and how long to wait before trying a unary call again. Only UNAVAILABLE is retried (the transport reports
+/// When and how long to wait before trying a unary call again. Only UNAVAILABLE is retried (Grpc.Net.Client reports
 /// refused and dropped connections as UNAVAILABLE too): the call did not reach a handler, or the server went away
 /// before answering. A retried command carries the same request id, and the server dedupes by it, so a retry that
-/// follows a lost answer returns the original result instead of writing the event twice.
+/// follows a lost answer returns the original result instead of writing the event twice. Nothing else is retried: a
+/// refusal (INVALID_ARGUMENT, ABORTED, ...) would be refused again, and DEADLINE_EXCEEDED or INTERNAL may follow an
+/// action the server did perform, which only the caller can judge.
+/// <para>
+/// Why this and not the channel's retry policy (Grpc.Net.Client's <c>ServiceConfig</c>), which would also resend the
+/// same serialized request and so keep the request id: the channel counts one deadline over all attempts, where a
+/// restart of the server needs each attempt to get its own; it retries a call only while its request fits the retry
+/// buffer (1 MB per call by default), so a large ImportArticle would silently not be retried; it caps attempts at 5
+/// unless the channel is told otherwise; and it tells the caller nothing between attempts, where the command line
+/// says "server unavailable, retrying" (<see cref="RetryNotice"/>). The channel is built without a retry policy, so
+/// attempts are never multiplied.
+/// </para>
 /// </summary>
 public sealed record RetryPolicy
 {

@@ -1,6 +1,6 @@
-using Annotate.Contracts;
+using Annotate.Client;
 using Annotate.Contracts.V1;
-using Annotate.Grpc;
+using Grpc.Core;
 using Spectre.Console;
 
 namespace Annotate.ConsoleApp;
@@ -10,7 +10,7 @@ namespace Annotate.ConsoleApp;
 /// state changes (no key press needed), and keys either act at once (selection, scrolling) or leave
 /// the live display for a prompt and come back.
 /// </summary>
-public sealed class App(Connection connection, Article article)
+public sealed class App(AnnotateClient client, Article article)
 {
     private enum Action { Quit, SwitchArticle, OpenClaim, TakeStance, Highlight }
 
@@ -22,7 +22,7 @@ public sealed class App(Connection connection, Article article)
     public async Task<string?> RunAsync(CancellationToken ct)
     {
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
-        var watch = Watchers.RunAsync(connection, _state, stop.Token);
+        var watch = Watchers.RunAsync(client, _state, stop.Token);
         try
         {
             while (true)
@@ -32,7 +32,7 @@ public sealed class App(Connection connection, Article article)
                 switch (action)
                 {
                     case Action.Quit: return null;
-                    case Action.SwitchArticle: return await PickArticleAsync(connection, ct);
+                    case Action.SwitchArticle: return await PickArticleAsync(client, ct);
                     case Action.OpenClaim: await Guarded(OpenClaimAsync, ct); break;
                     case Action.TakeStance: await Guarded(TakeStanceAsync, ct); break;
                     case Action.Highlight: await Guarded(HighlightAsync, ct); break;
@@ -46,9 +46,9 @@ public sealed class App(Connection connection, Article article)
         }
     }
 
-    public static async Task<string?> PickArticleAsync(Connection connection, CancellationToken ct)
+    public static async Task<string?> PickArticleAsync(AnnotateClient client, CancellationToken ct)
     {
-        var list = await connection.CallAsync(AnnotateApi.Articles.ListArticles, new ListArticlesRequest { Page = new PageRequest { PageSize = 500 } }, ct);
+        var list = await client.ListArticlesAsync(new ListArticlesRequest { Page = new PageRequest { PageSize = 500 } }, ct);
         if (list.Articles.Count == 0)
         {
             AnsiConsole.MarkupLine("[yellow]The server holds no articles yet.[/]");
@@ -109,7 +109,7 @@ public sealed class App(Connection connection, Article article)
     private async Task Guarded(Func<CancellationToken, Task> action, CancellationToken ct)
     {
         try { await action(ct); }
-        catch (RpcException e) { _state.Say($"refused: {e.StatusCode}: {e.Detail}"); }
+        catch (RpcException e) { _state.Say($"refused: {e.StatusCode}: {e.Status.Detail}"); }
     }
 
     private async Task OpenClaimAsync(CancellationToken ct)
@@ -120,19 +120,19 @@ public sealed class App(Connection connection, Article article)
         var statement = await Ask("Statement (empty: the quote itself):", ct);
         var request = new OpenClaimRequest
         {
-            RequestId = Connection.NewRequestId(), ArticleId = article.ArticleId, Statement = statement,
+            RequestId = AnnotateClient.NewRequestId(), ArticleId = article.ArticleId, Statement = statement,
             Selector = new Selector { Quote = new TextQuote { Exact = quote } },
         };
         OpenClaimResponse opened;
-        try { opened = await connection.CallAsync(AnnotateApi.Claims.OpenClaim, request, ct); }
-        catch (RpcException e) when (e.StatusCode == StatusCode.InvalidArgument && e.Detail.Contains("matches at", StringComparison.Ordinal))
+        try { opened = await client.OpenClaimAsync(request, ct); }
+        catch (RpcException e) when (e.StatusCode == StatusCode.InvalidArgument && e.Status.Detail.Contains("matches at", StringComparison.Ordinal))
         {
             // An ambiguous quote: ask for context that chooses one occurrence, and send it as a new request.
-            AnsiConsole.MarkupLine($"[yellow]{Markup.Escape(e.Detail)}[/]");
-            request.RequestId = Connection.NewRequestId();
+            AnsiConsole.MarkupLine($"[yellow]{Markup.Escape(e.Status.Detail)}[/]");
+            request.RequestId = AnnotateClient.NewRequestId();
             request.Selector.Quote.Prefix = await Ask("Text right before the span:", ct);
             request.Selector.Quote.Suffix = await Ask("Text right after the span (optional):", ct);
-            opened = await connection.CallAsync(AnnotateApi.Claims.OpenClaim, request, ct);
+            opened = await client.OpenClaimAsync(request, ct);
         }
         _state.Select(opened.ClaimId);
         _state.Say(opened.Existing ? $"claim {opened.ClaimId} already covered that span: selected it" : $"opened claim {opened.ClaimId}");
@@ -148,11 +148,11 @@ public sealed class App(Connection connection, Article article)
             .ShowAsync(AnsiConsole.Console, ct);
         if (stance == Stance.Unspecified)
         {
-            await connection.CallAsync(AnnotateApi.Claims.WithdrawStance, new WithdrawStanceRequest { RequestId = Connection.NewRequestId(), ClaimId = claim.ClaimId }, ct);
+            await client.WithdrawStanceAsync(new WithdrawStanceRequest { RequestId = AnnotateClient.NewRequestId(), ClaimId = claim.ClaimId }, ct);
             _state.Say($"withdrew your stance on {claim.ClaimId}");
             return;
         }
-        var request = new TakeStanceRequest { RequestId = Connection.NewRequestId(), ClaimId = claim.ClaimId, Stance = stance };
+        var request = new TakeStanceRequest { RequestId = AnnotateClient.NewRequestId(), ClaimId = claim.ClaimId, Stance = stance };
         request.Rationale = await Ask("Rationale:", ct);
         var evidence = await Ask("Evidence quote (empty for none):", ct);
         if (evidence.Length > 0)
@@ -164,7 +164,7 @@ public sealed class App(Connection connection, Article article)
                 Selector = new Selector { Quote = new TextQuote { Exact = evidence } },
             });
         }
-        await connection.CallAsync(AnnotateApi.Claims.TakeStance, request, ct);
+        await client.TakeStanceAsync(request, ct);
         _state.Say($"your stance on {claim.ClaimId}: {Screen.StanceName(stance)}");
     }
 
@@ -175,12 +175,12 @@ public sealed class App(Connection connection, Article article)
         if (quote.Length == 0) return;
         var request = new CreateHighlightRequest
         {
-            RequestId = Connection.NewRequestId(), ArticleId = article.ArticleId, Note = await Ask("Note (optional):", ct),
+            RequestId = AnnotateClient.NewRequestId(), ArticleId = article.ArticleId, Note = await Ask("Note (optional):", ct),
             Selector = new Selector { Quote = new TextQuote { Exact = quote } },
         };
         request.Tags.AddRange((await Ask("Tags, comma-separated (optional):", ct)).Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries));
-        var created = await connection.CallAsync(AnnotateApi.Annotations.CreateHighlight, request, ct);
-        await Watchers.RefreshHighlightsAsync(connection, _state, ct);
+        var created = await client.CreateHighlightAsync(request, ct);
+        await Watchers.RefreshHighlightsAsync(client, _state, ct);
         _state.Say($"highlighted {created.Highlight.HighlightId}");
     }
 

@@ -41,7 +41,7 @@ public sealed class ArticleState(Article article)
         get { lock (_gate) return SelectedClaimId is { } id && _claims.TryGetValue(id, out var v) ? v : null; }
     }
 
-    /// <summary>The initial views of a (re)opened watch replace everything seen before it.</summary>
+    /// <summary>The initial views of the watch replace everything seen before it.</summary>
     public void CaughtUp(IEnumerable<ClaimView> views, ulong position) => Change(() =>
     {
         _claims.Clear();
@@ -50,6 +50,14 @@ public sealed class ArticleState(Article article)
         Link = LinkState.Live;
         LinkDetail = "live";
         SelectedClaimId ??= FirstClaimId();
+    });
+
+    /// <summary>A reopened watch caught up again (the views it passed were applied as changes): the link is live.</summary>
+    public void Resumed(ulong position) => Change(() =>
+    {
+        Position = Math.Max(Position, position);
+        Link = LinkState.Live;
+        LinkDetail = "live";
     });
 
     /// <summary>A changed view; an older view of the same claim (lower position) never replaces a newer one.</summary>

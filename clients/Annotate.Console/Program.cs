@@ -1,7 +1,7 @@
+using Annotate.Client;
 using Annotate.ConsoleApp;
-using Annotate.Contracts;
 using Annotate.Contracts.V1;
-using Annotate.Grpc;
+using Grpc.Core;
 using Spectre.Console;
 
 // annotate-console [--server URL] [--token T] [--article ID]: a live view of one article's claims.
@@ -26,15 +26,21 @@ if (Console.IsInputRedirected || Console.IsOutputRedirected)
     return 2;
 }
 
-using var connection = new Connection(settings.Server, settings.Token);
+// Unary calls get 15 s each and a short retry on UNAVAILABLE (someone waits at the keyboard); the watch streams
+// reopen without limit.
+using var client = new AnnotateClient(new AnnotateClientOptions
+{
+    Address = settings.Server, Token = settings.Token, UnaryDeadline = TimeSpan.FromSeconds(15),
+    Retry = RetryPolicy.Default with { MaxAttempts = 3 },
+});
 using var quit = new CancellationTokenSource();
 Console.CancelKeyPress += (_, e) => { e.Cancel = true; quit.Cancel(); };
 
 try
 {
-    var articleId = settings.ArticleId ?? await App.PickArticleAsync(connection, quit.Token);
+    var articleId = settings.ArticleId ?? await App.PickArticleAsync(client, quit.Token);
     while (articleId is not null && !quit.IsCancellationRequested)
-        articleId = await new App(connection, await connection.CallAsync(AnnotateApi.Articles.GetArticle,
+        articleId = await new App(client, await client.GetArticleAsync(
             new GetArticleRequest { ArticleId = articleId }, quit.Token)).RunAsync(quit.Token);
     return 0;
 }
@@ -44,7 +50,7 @@ catch (OperationCanceledException) when (quit.IsCancellationRequested)
 }
 catch (RpcException e)
 {
-    Console.Error.WriteLine($"annotate-console: {e.StatusCode}: {e.Detail}");
+    Console.Error.WriteLine($"annotate-console: {e.StatusCode}: {e.Status.Detail}");
     return e.StatusCode switch
     {
         StatusCode.NotFound => 3,

@@ -1,30 +1,27 @@
-using Annotate.Contracts;
+using System.Globalization;
+using Annotate.Client;
 using Annotate.Contracts.V1;
-using Annotate.Grpc;
+using Grpc.Core;
 
 namespace Annotate.ConsoleApp;
 
 /// <summary>
-/// Keeps <see cref="ArticleState"/> in step with the server through two streams, each re-opened with
-/// growing backoff whenever it fails or ends (server restart, network):
-/// - Consensus.WatchArticle: the initial views up to the caught-up marker replace the whole picture
-///   (so a reconnect catches up with whatever happened meanwhile), then each changed view is applied;
-/// - History.Subscribe filtered to the article, resumed after the last position seen: any highlight
-///   event reloads the highlights (the claim views do not carry them).
+/// Keeps <see cref="ArticleState"/> in step with the server through two resumable streams of
+/// <see cref="AnnotateClient"/> (each reopened with growing backoff after a server restart or a network failure):
+/// - Consensus.WatchArticle: the views up to the first caught-up marker replace the whole picture; after that every
+///   view is a change (a reopened watch passes only views newer than the ones shown, then another marker);
+/// - History.Subscribe filtered to the article, resumed after the last position seen: any highlight event reloads
+///   the highlights (the claim views do not carry them).
 /// </summary>
 public static class Watchers
 {
-    private static readonly TimeSpan FirstBackoff = TimeSpan.FromMilliseconds(250);
-    private static readonly TimeSpan MaxBackoff = TimeSpan.FromSeconds(5);
+    public static Task RunAsync(AnnotateClient client, ArticleState state, CancellationToken ct) => Task.WhenAll(
+        WatchClaimsAsync(client, state, ct),
+        WatchHighlightsAsync(client, state, ct));
 
-    public static Task RunAsync(Connection connection, ArticleState state, CancellationToken ct) => Task.WhenAll(
-        KeepOpenAsync(ct => WatchClaimsAsync(connection, state, ct), state, reportsLink: true, ct),
-        KeepOpenAsync(ct => WatchHighlightsAsync(connection, state, ct), state, reportsLink: false, ct));
-
-    public static async Task RefreshHighlightsAsync(Connection connection, ArticleState state, CancellationToken ct)
+    public static async Task RefreshHighlightsAsync(AnnotateClient client, ArticleState state, CancellationToken ct)
     {
-        var list = await connection.CallAsync(AnnotateApi.Annotations.ListHighlights,
-            new ListHighlightsRequest { ArticleId = state.Article.ArticleId }, ct);
+        var list = await client.ListHighlightsAsync(new ListHighlightsRequest { ArticleId = state.Article.ArticleId }, ct);
         state.SetHighlights([.. list.Highlights], list.AsOfPosition);
     }
 
@@ -34,89 +31,76 @@ public static class Watchers
     /// the list is asked again for a short while until it differs from the one before the event: every
     /// highlight event (created, tagged, untagged, retracted) changes the list.
     /// </summary>
-    private static async Task RefreshAfterEventAsync(Connection connection, ArticleState state, CancellationToken ct)
+    private static async Task RefreshAfterEventAsync(AnnotateClient client, ArticleState state, CancellationToken ct)
     {
         var before = state.Highlights;
         for (var attempt = 0; attempt < 20; attempt++)
         {
-            var list = await connection.CallAsync(AnnotateApi.Annotations.ListHighlights,
-                new ListHighlightsRequest { ArticleId = state.Article.ArticleId }, ct);
+            var list = await client.ListHighlightsAsync(new ListHighlightsRequest { ArticleId = state.Article.ArticleId }, ct);
             state.SetHighlights([.. list.Highlights], list.AsOfPosition);
             if (!list.Highlights.SequenceEqual(before)) return;
             await Task.Delay(TimeSpan.FromMilliseconds(100), ct);
         }
     }
 
-    /// <summary>Runs <paramref name="stream"/> again and again until cancelled; it returns true once it got going.</summary>
-    private static async Task KeepOpenAsync(Func<CancellationToken, Task<bool>> stream, ArticleState state, bool reportsLink, CancellationToken ct)
+    private static async Task WatchClaimsAsync(AnnotateClient client, ArticleState state, CancellationToken ct)
     {
-        var backoff = FirstBackoff;
-        while (!ct.IsCancellationRequested)
+        void Reconnecting(RetryNotice n)
         {
-            string reason, detail;
-            try
-            {
-                if (await stream(ct)) backoff = FirstBackoff;
-                (reason, detail) = ("stream ended", "the server ended the stream");
-            }
-            catch (Exception) when (ct.IsCancellationRequested)
-            {
-                return; // leaving the article: the cancelled call surfaces as RpcException(Cancelled) or OperationCanceledException
-            }
-            catch (RpcException e)
-            {
-                if (e.StatusCode is StatusCode.Unauthenticated or StatusCode.PermissionDenied or StatusCode.NotFound)
-                {
-                    if (reportsLink) state.Disconnected($"{e.StatusCode}: {e.Detail} (not retrying)");
-                    return;
-                }
-                (reason, detail) = (e.StatusCode.ToString(), e.Detail);
-            }
-            catch (Exception e) when (e is HttpRequestException or IOException)
-            {
-                (reason, detail) = (e.GetType().Name, e.Message);
-            }
-
-            if (reportsLink)
-            {
-                state.Disconnected($"reconnecting in {backoff.TotalSeconds:0.#}s ({reason})");
-                state.Say($"watch interrupted: {detail}");
-            }
-            try { await Task.Delay(backoff, ct); }
-            catch (OperationCanceledException) { return; }
-            backoff = TimeSpan.FromTicks(Math.Min(backoff.Ticks * 2, MaxBackoff.Ticks));
+            state.Disconnected(string.Create(CultureInfo.InvariantCulture, $"reconnecting in {n.Delay.TotalSeconds:0.#}s ({n.Error.StatusCode})"));
+            state.Say($"watch interrupted: {n.Error.Status.Detail}");
         }
-    }
 
-    private static async Task<bool> WatchClaimsAsync(Connection connection, ArticleState state, CancellationToken ct)
-    {
-        using var call = connection.Channel.ServerStreaming(AnnotateApi.Consensus.WatchArticle,
-            new WatchArticleRequest { ArticleId = state.Article.ArticleId }, connection.Options(ct, stream: true));
         var initial = new List<ClaimView>();
         var live = false;
-        await foreach (var update in call.ResponseStream.ReadAllAsync(ct))
+        await ReadAsync(client.WatchArticleAsync(state.Article.ArticleId, ct, Reconnecting), update =>
         {
             if (update.UpdateCase == WatchArticleResponse.UpdateOneofCase.CaughtUpPosition)
             {
-                state.CaughtUp(initial, update.CaughtUpPosition);
+                if (live) state.Resumed(update.CaughtUpPosition);
+                else state.CaughtUp(initial, update.CaughtUpPosition);
                 live = true;
             }
             else if (live) state.Apply(update.View);
             else initial.Add(update.View);
-        }
-        return live;
+            return Task.CompletedTask;
+        }, state, reportsLink: true, ct);
     }
 
-    private static async Task<bool> WatchHighlightsAsync(Connection connection, ArticleState state, CancellationToken ct)
+    private static async Task WatchHighlightsAsync(AnnotateClient client, ArticleState state, CancellationToken ct)
     {
-        await RefreshHighlightsAsync(connection, state, ct);
-        var request = new SubscribeRequest { AfterPosition = state.HighlightsPosition, Filter = new EventFilter { ArticleId = state.Article.ArticleId } };
-        using var call = connection.Channel.ServerStreaming(AnnotateApi.History.Subscribe, request, connection.Options(ct, stream: true));
-        await foreach (var item in call.ResponseStream.ReadAllAsync(ct))
+        try { await RefreshHighlightsAsync(client, state, ct); }
+        catch (Exception) when (ct.IsCancellationRequested) { return; }
+        catch (RpcException) { } // the subscription below reloads them after any highlight event once the server answers
+        var filter = new EventFilter { ArticleId = state.Article.ArticleId };
+        await ReadAsync(client.SubscribeAsync(state.HighlightsPosition, filter, ct), async item =>
         {
-            if (item.ItemCase == SubscribeResponse.ItemOneofCase.Event && item.Event.StreamId.StartsWith("highlight-", StringComparison.Ordinal))
-                await RefreshAfterEventAsync(connection, state, ct);
+            if (item.ItemCase != SubscribeResponse.ItemOneofCase.Event || !item.Event.StreamId.StartsWith("highlight-", StringComparison.Ordinal)) return;
+            try { await RefreshAfterEventAsync(client, state, ct); }
+            catch (RpcException e) when (!ct.IsCancellationRequested)
+            {
+                state.Say($"highlights not reloaded: {e.StatusCode}"); // the next highlight event reloads them
+            }
+        }, state, reportsLink: false, ct);
+    }
+
+    /// <summary>
+    /// Feeds <paramref name="items"/> to <paramref name="apply"/> until the user leaves the article; a refusal the
+    /// stream does not reopen after (token revoked, article gone) ends the watch and, for the claims, says so.
+    /// </summary>
+    private static async Task ReadAsync<T>(IAsyncEnumerable<T> items, Func<T, Task> apply, ArticleState state, bool reportsLink, CancellationToken ct)
+    {
+        try
+        {
+            await foreach (var item in items) await apply(item);
         }
-        return true;
+        catch (Exception) when (ct.IsCancellationRequested)
+        {
+            // leaving the article: the cancelled call surfaces as RpcException(Cancelled) or OperationCanceledException
+        }
+        catch (RpcException e)
+        {
+            if (reportsLink) state.Disconnected($"{e.StatusCode}: {e.Status.Detail} (not retrying)");
+        }
     }
 }

@@ -1,8 +1,7 @@
 using System.Text;
-using Annotate.Contracts;
+using Annotate.Client;
 using Annotate.Contracts.V1;
-using Annotate.Grpc;
-using Google.Protobuf;
+using Grpc.Core;
 
 namespace Annotate.Demo;
 
@@ -11,7 +10,8 @@ namespace Annotate.Demo;
 /// narrating every step and the consensus views that result. Safe to run again on the same server:
 /// existing analysts are reused (with a fresh token), claims already covering a span are returned by
 /// the server, an adjudicated claim is reopened before the replay, highlights of the same author and
-/// quote are reused, and every command carries a fresh request id.
+/// quote are reused, and every command carries a fresh request id. Each analyst talks through their own
+/// <see cref="AnnotateClient"/> (their token; the caller's retry policy and deadline).
 /// </summary>
 public sealed class DemoScenario
 {
@@ -21,16 +21,17 @@ public sealed class DemoScenario
     private const string Troops = "russian-troops-in-kazakhstan";
     private const string Saved = "kazakhstan-crisis-saved-ukraine";
 
-    private readonly GrpcChannel _channel;
+    private readonly AnnotateClientOptions _options;
     private readonly TextWriter _out;
     private readonly TimeSpan _pace;
     private readonly CancellationToken _ct;
     private readonly Dictionary<string, string> _tokens = [];
+    private readonly Dictionary<string, AnnotateClient> _clients = [];
     private readonly List<string> _claims = [];
 
-    private DemoScenario(GrpcChannel channel, TextWriter output, TimeSpan pace, CancellationToken ct)
+    private DemoScenario(AnnotateClientOptions options, TextWriter output, TimeSpan pace, CancellationToken ct)
     {
-        _channel = channel;
+        _options = options;
         _out = output;
         _pace = pace;
         _ct = ct;
@@ -40,12 +41,13 @@ public sealed class DemoScenario
     /// Plays the demo against <paramref name="server"/> with the admin's token. <paramref name="pace"/> is
     /// the pause between steps (default 0.75 s, so the whole session takes under a minute and a
     /// watcher such as annotate-console can follow it live; zero for no pauses). Returns an exit code:
-    /// 0 done, 4 the token is refused, 5 the server is unreachable, 1 anything else.
+    /// 0 done, 4 the token is refused, 5 the server is unreachable, 1 anything else. <paramref name="client"/>
+    /// sets retries and deadlines of every analyst's client (its address and token are replaced).
     /// </summary>
-    public static async Task<int> RunAsync(string server, string adminToken, TextWriter output, CancellationToken ct = default, TimeSpan? pace = null)
+    public static async Task<int> RunAsync(string server, string adminToken, TextWriter output, CancellationToken ct = default, TimeSpan? pace = null,
+        AnnotateClientOptions? client = null)
     {
-        using var channel = GrpcChannel.ForAddress(server);
-        var demo = new DemoScenario(channel, output, pace ?? TimeSpan.FromMilliseconds(750), ct);
+        var demo = new DemoScenario((client ?? new AnnotateClientOptions()) with { Address = server, Token = null }, output, pace ?? TimeSpan.FromMilliseconds(750), ct);
         try
         {
             await demo.PlayAsync(server, adminToken);
@@ -53,7 +55,7 @@ public sealed class DemoScenario
         }
         catch (RpcException e)
         {
-            output.WriteLine($"demo stopped: {e.StatusCode}: {e.Detail}");
+            output.WriteLine($"demo stopped: {e.StatusCode}: {e.Status.Detail}");
             return e.StatusCode switch
             {
                 StatusCode.Unauthenticated or StatusCode.PermissionDenied => 4,
@@ -71,12 +73,16 @@ public sealed class DemoScenario
             output.WriteLine($"demo stopped: server unreachable at {server}: {e.Message}");
             return 5;
         }
+        finally
+        {
+            foreach (var c in demo._clients.Values) c.Dispose();
+        }
     }
 
     private async Task PlayAsync(string server, string adminToken)
     {
         _tokens["admin"] = adminToken;
-        var me = await Call(AnnotateApi.Admin.WhoAmI, new WhoAmIRequest(), "admin");
+        var me = await As("admin").WhoAmIAsync(_ct);
         await SayAsync($"Connected to {server} as {me.AnalystId}.");
 
         Title("The team");
@@ -102,7 +108,7 @@ public sealed class DemoScenario
         const string quote = "Kazakhstan has a large Russian majority";
         await HighlightAsync("aigerim", Crisis, quote, "Majority? Check against population figures.", "demographics", "needs-check");
         var claim = await OpenClaimAsync("aigerim", Crisis, Quote(quote), "Kazakhstan has a large Russian majority.");
-        var again = await Call(AnnotateApi.Claims.OpenClaim, new OpenClaimRequest { RequestId = NewId(), ArticleId = Crisis, Selector = Quote(quote) }, "boris");
+        var again = await As("boris").OpenClaimAsync(new OpenClaimRequest { RequestId = NewId(), ArticleId = Crisis, Selector = Quote(quote) }, _ct);
         await SayAsync($"boris opens the same span at the same moment: the server answers with {again.ClaimId} (existing: {again.Existing}), no duplicate.");
         await ReopenIfAdjudicatedAsync(claim);
         await TagAsync("aigerim", claim, "demographics");
@@ -115,11 +121,11 @@ public sealed class DemoScenario
         await StanceAsync("chen", claim, Stance.Supports, "The north has a large Russian population; the article may mean that.");
         var view = await ShowAsync(claim);
 
-        await Call(AnnotateApi.Claims.Adjudicate, new AdjudicateRequest
+        await As("dana").AdjudicateAsync(new AdjudicateRequest
         {
             RequestId = NewId(), ClaimId = claim, Verdict = Stance.Refutes, ExpectedVersion = view.Version,
             Rationale = "Both figures in the corpus put Russians at about a fifth of the population: a minority, not a majority.",
-        }, "dana");
+        }, _ct);
         await SayAsync($"dana (adjudicator) reviews version {view.Version} and rules: refutes.");
         await ShowAsync(claim);
     }
@@ -173,12 +179,12 @@ public sealed class DemoScenario
         const string quote = "the first joint stationing of CSTO troops in the 30-year history of the security block";
         try
         {
-            await Call(AnnotateApi.Claims.OpenClaim, new OpenClaimRequest { RequestId = NewId(), ArticleId = Troops, Selector = Quote(quote) }, "aigerim");
+            await As("aigerim").OpenClaimAsync(new OpenClaimRequest { RequestId = NewId(), ArticleId = Troops, Selector = Quote(quote) }, _ct);
             await SayAsync("(the quote was accepted)");
         }
         catch (RpcException e) when (e.StatusCode == StatusCode.InvalidArgument)
         {
-            await SayAsync($"aigerim quotes it: refused, {e.Detail}");
+            await SayAsync($"aigerim quotes it: refused, {e.Status.Detail}");
         }
         var selector = await FirstOccurrenceAsync(Troops, quote);
         await SayAsync($"aigerim selects the first occurrence by position [{selector.Position.Start}, {selector.Position.End}).");
@@ -209,11 +215,11 @@ public sealed class DemoScenario
         Title("Consensus views");
         foreach (var id in _claims.Distinct())
         {
-            var v = await Call(AnnotateApi.Consensus.GetClaimView, new GetClaimViewRequest { ClaimId = id }, "dana");
+            var v = await As("dana").GetClaimViewAsync(new GetClaimViewRequest { ClaimId = id }, _ct);
             _out.WriteLine($"  {Status(v),-22} {v.ClaimId}  “{Short(v.Statement, 70)}”");
             _out.WriteLine($"  {"",-22} {Tallies(v)}; agreement {Percent(v.Agreement)}; tags {Tags(v)}; {v.Evidence.Count} evidence");
         }
-        var alpha = await Call(AnnotateApi.Consensus.GetArticleAgreement, new GetArticleAgreementRequest { ArticleId = Troops }, "dana");
+        var alpha = await As("dana").GetArticleAgreementAsync(new GetArticleAgreementRequest { ArticleId = Troops }, _ct);
         _out.WriteLine($"  Agreement on {Troops}: Krippendorff's alpha {(alpha.HasAlpha ? alpha.Alpha.ToString("0.00") : "undefined")} over {alpha.Units} claims and {alpha.Analysts} analysts.");
         _out.WriteLine();
         _out.WriteLine("Next: watch it in annotate-console, list the claims with `annotate claim list`, replay the history with `annotate replay`, check it with `annotate audit verify`.");
@@ -227,21 +233,21 @@ public sealed class DemoScenario
         string verb;
         try
         {
-            await Call(AnnotateApi.Admin.CreateAnalyst, create, "admin");
+            await As("admin").CreateAnalystAsync(create, _ct);
             verb = "registered";
         }
         catch (RpcException e) when (e.StatusCode == StatusCode.AlreadyExists)
         {
             verb = "already registered, reused";
         }
-        var issued = await Call(AnnotateApi.Admin.IssueToken, new IssueTokenRequest { RequestId = NewId(), AnalystId = id, Label = "demo" }, "admin");
+        var issued = await As("admin").IssueTokenAsync(new IssueTokenRequest { RequestId = NewId(), AnalystId = id, Label = "demo" }, _ct);
         _tokens[id] = issued.Secret;
         await SayAsync($"{id} ({name}, {role.ToString().ToLowerInvariant()}) {verb}; token {issued.Token.TokenId} issued.");
     }
 
     private async Task HighlightAsync(string who, string articleId, string quote, string note, params string[] tags)
     {
-        var existing = await Call(AnnotateApi.Annotations.ListHighlights, new ListHighlightsRequest { ArticleId = articleId }, who);
+        var existing = await As(who).ListHighlightsAsync(new ListHighlightsRequest { ArticleId = articleId }, _ct);
         var mine = existing.Highlights.FirstOrDefault(h => h.Author == who && Same(h.Selector.Quote.Exact, quote));
         if (mine is not null)
         {
@@ -249,14 +255,14 @@ public sealed class DemoScenario
             return;
         }
         var request = new CreateHighlightRequest { RequestId = NewId(), ArticleId = articleId, Selector = Quote(quote), Note = note, Tags = { tags } };
-        var created = await Call(AnnotateApi.Annotations.CreateHighlight, request, who);
+        var created = await As(who).CreateHighlightAsync(request, _ct);
         var p = created.Highlight.Selector.Position;
         await SayAsync($"{who} highlights “{Short(quote, 60)}” in {articleId} [{p.Start}, {p.End}), tags {string.Join(", ", tags)}: “{note}”");
     }
 
     private async Task<string> OpenClaimAsync(string who, string articleId, Selector selector, string statement)
     {
-        var opened = await Call(AnnotateApi.Claims.OpenClaim, new OpenClaimRequest { RequestId = NewId(), ArticleId = articleId, Selector = selector, Statement = statement }, who);
+        var opened = await As(who).OpenClaimAsync(new OpenClaimRequest { RequestId = NewId(), ArticleId = articleId, Selector = selector, Statement = statement }, _ct);
         _claims.Add(opened.ClaimId);
         var p = opened.Selector.Position;
         await SayAsync(opened.Existing
@@ -267,40 +273,44 @@ public sealed class DemoScenario
 
     private async Task ReopenIfAdjudicatedAsync(string claim)
     {
-        var view = await Call(AnnotateApi.Consensus.GetClaimView, new GetClaimViewRequest { ClaimId = claim }, "dana");
+        var view = await As("dana").GetClaimViewAsync(new GetClaimViewRequest { ClaimId = claim }, _ct);
         if (view.Status != ClaimStatus.Adjudicated) return;
-        await Call(AnnotateApi.Claims.ReopenClaim, new ReopenClaimRequest { RequestId = NewId(), ClaimId = claim, Reason = "Replaying the demo." }, "dana");
+        await As("dana").ReopenClaimAsync(new ReopenClaimRequest { RequestId = NewId(), ClaimId = claim, Reason = "Replaying the demo." }, _ct);
         await SayAsync($"{claim} was adjudicated by an earlier run: dana reopens it so stances count again.");
     }
 
     private async Task TagAsync(string who, string claim, string tag)
     {
-        await Call(AnnotateApi.Annotations.ApplyTag, new ApplyTagRequest { RequestId = NewId(), Target = new TagTarget { ClaimId = claim }, Tag = tag }, who);
+        await As(who).ApplyTagAsync(new ApplyTagRequest { RequestId = NewId(), Target = new TagTarget { ClaimId = claim }, Tag = tag }, _ct);
         await SayAsync($"{who} tags {claim} “{tag}”.");
     }
 
     private async Task StanceAsync(string who, string claim, Stance stance, string rationale, params ArticleSpan[] evidence)
     {
         var request = new TakeStanceRequest { RequestId = NewId(), ClaimId = claim, Stance = stance, Rationale = rationale, Evidence = { evidence } };
-        await Call(AnnotateApi.Claims.TakeStance, request, who);
+        await As(who).TakeStanceAsync(request, _ct);
         var cited = evidence.Length == 0 ? "" : " citing " + string.Join(" and ", evidence.Select(e => $"{Describe(e.Selector)} ({e.ArticleId})"));
         await SayAsync($"{who} {StanceName(stance)}: {rationale}{cited}");
     }
 
     private async Task<ClaimView> ShowAsync(string claim)
     {
-        var v = await Call(AnnotateApi.Consensus.GetClaimView, new GetClaimViewRequest { ClaimId = claim }, "dana");
+        var v = await As("dana").GetClaimViewAsync(new GetClaimViewRequest { ClaimId = claim }, _ct);
         _out.WriteLine($"   => {Status(v)}: {Tallies(v)}; agreement {Percent(v.Agreement)} (quorum {v.Quorum}), version {v.Version}");
         return v;
     }
 
     // --- helpers -----------------------------------------------------------------------------------
 
-    private async Task<TResponse> Call<TRequest, TResponse>(Method<TRequest, TResponse> method, TRequest request, string who)
-        where TRequest : class, IMessage<TRequest>, new() where TResponse : class, IMessage<TResponse>, new()
+    /// <summary>The client of <paramref name="who"/>, with the token the demo holds for them.</summary>
+    private AnnotateClient As(string who)
     {
-        var headers = new Metadata().Add("authorization", $"Bearer {_tokens[who]}");
-        return await _channel.UnaryAsync(method, request, new CallOptions(headers, DateTime.UtcNow.AddSeconds(30), _ct));
+        if (!_clients.TryGetValue(who, out var client) || client.Options.Token != _tokens[who])
+        {
+            client?.Dispose();
+            _clients[who] = client = new AnnotateClient(_options with { Token = _tokens[who] });
+        }
+        return client;
     }
 
     private void Title(string title)
@@ -324,7 +334,7 @@ public sealed class DemoScenario
     /// <summary>A position selector for the first occurrence of a quote that the article repeats word for word.</summary>
     private async Task<Selector> FirstOccurrenceAsync(string articleId, string quote)
     {
-        var text = (await Call(AnnotateApi.Articles.GetArticle, new GetArticleRequest { ArticleId = articleId }, "dana")).Text;
+        var text = (await As("dana").GetArticleAsync(new GetArticleRequest { ArticleId = articleId }, _ct)).Text;
         var at = text.IndexOf(quote, StringComparison.Ordinal);
         if (at < 0) throw new InvalidOperationException($"“{quote}” is not in {articleId}");
         var start = CodePoints(text, at);

@@ -1,6 +1,5 @@
 using Annotate.Cli.Infrastructure;
 using Annotate.Contracts.V1;
-using Annotate.Grpc;
 
 namespace Annotate.Client.Tests;
 

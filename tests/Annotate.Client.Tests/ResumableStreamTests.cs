@@ -1,6 +1,5 @@
 using System.Runtime.CompilerServices;
 using Annotate.Contracts.V1;
-using Annotate.Grpc;
 
 namespace Annotate.Client.Tests;
 
@@ -32,7 +31,7 @@ public sealed class ResumableStreamTests
                 await Task.Yield();
                 yield return item;
             }
-            if (fail is { } code) throw new RpcException(code, "connection dropped");
+            if (fail is { } code) throw new RpcException(new Status(code, "connection dropped"));
         }
     }
 

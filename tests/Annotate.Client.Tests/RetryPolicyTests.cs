@@ -1,5 +1,4 @@
 using Annotate.Contracts.V1;
-using Annotate.Grpc;
 
 namespace Annotate.Client.Tests;
 
@@ -47,7 +46,7 @@ public sealed class RetryPolicyTests
         var calls = 0;
 
         var answer = await Policy.ExecuteAsync(
-            (n, _) => ++calls < 3 ? throw new RpcException(StatusCode.Unavailable, "connection refused") : Task.FromResult($"attempt {n}"),
+            (n, _) => ++calls < 3 ? throw new RpcException(new Status(StatusCode.Unavailable, "connection refused")) : Task.FromResult($"attempt {n}"),
             (d, _) => { waits.Add(d); return Task.CompletedTask; }, () => 0, CancellationToken.None, notices.Add);
 
         Assert.Equal("attempt 3", answer);
@@ -61,11 +60,11 @@ public sealed class RetryPolicyTests
         var calls = 0;
 
         var e = await Assert.ThrowsAsync<RpcException>(() => Policy.ExecuteAsync<string>(
-            (n, _) => { calls++; throw new RpcException(StatusCode.Unavailable, $"down {n}"); },
+            (n, _) => { calls++; throw new RpcException(new Status(StatusCode.Unavailable, $"down {n}")); },
             (_, _) => Task.CompletedTask, () => 0, CancellationToken.None));
 
         Assert.Equal(4, calls);
-        Assert.Equal("down 4", e.Detail);
+        Assert.Equal("down 4", e.Status.Detail);
     }
 
     [Fact]
@@ -74,7 +73,7 @@ public sealed class RetryPolicyTests
         var calls = 0;
 
         await Assert.ThrowsAsync<RpcException>(() => Policy.ExecuteAsync<string>(
-            (_, _) => { calls++; throw new RpcException(StatusCode.FailedPrecondition, "claim is adjudicated"); },
+            (_, _) => { calls++; throw new RpcException(new Status(StatusCode.FailedPrecondition, "claim is adjudicated")); },
             (_, _) => Task.CompletedTask, () => 0, CancellationToken.None));
 
         Assert.Equal(1, calls);

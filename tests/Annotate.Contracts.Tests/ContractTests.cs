@@ -1,5 +1,7 @@
-using Annotate.Contracts;
-using Annotate.Grpc;
+using System.Reflection;
+using Annotate.Contracts.V1;
+using Google.Protobuf.Reflection;
+using Grpc.Core;
 
 namespace Annotate.Contracts.Tests;
 
@@ -37,11 +39,20 @@ public sealed class ContractTests
         ("/annotate.v1.Admin/WhoAmI", MethodType.Unary),
     ];
 
+    /// <summary>Every service of the public contract, as generated from protos/annotate/v1.</summary>
+    private static readonly ServiceDescriptor[] Services =
+    [
+        .. ArticlesReflection.Descriptor.Services, .. AnnotationsReflection.Descriptor.Services, .. ClaimsReflection.Descriptor.Services,
+        .. ConsensusReflection.Descriptor.Services, .. HistoryReflection.Descriptor.Services, .. AdminReflection.Descriptor.Services,
+        .. CommonReflection.Descriptor.Services,
+    ];
+
+    private static IEnumerable<MethodDescriptor> Methods => Services.SelectMany(s => s.Methods);
+
     [Fact]
     public void The_descriptors_hold_exactly_the_promised_rpcs()
     {
-        var described = AnnotateApi.Services
-            .SelectMany(s => s.Methods)
+        var described = Methods
             .Select(m => ($"/{m.Service.FullName}/{m.Name}", TypeOf(m)))
             .OrderBy(x => x.Item1, StringComparer.Ordinal);
 
@@ -49,32 +60,42 @@ public sealed class ContractTests
     }
 
     [Fact]
-    public void Every_rpc_of_the_contract_has_a_typed_method()
+    public void Every_rpc_has_a_generated_client_method_with_its_message_types()
     {
-        var typed = AnnotateApi.Methods.Select(m => (m.FullName, m.Type)).OrderBy(x => x.FullName, StringComparer.Ordinal);
-
-        Assert.Equal(Promised.OrderBy(x => x.Path, StringComparer.Ordinal), typed);
+        foreach (var m in Methods)
+        {
+            var client = typeof(Article).Assembly.GetType($"{typeof(Article).Namespace}.{m.Service.Name}+{m.Service.Name}Client");
+            Assert.True(client is not null, $"no generated client for {m.Service.FullName}");
+            var (name, returns) = TypeOf(m) == MethodType.Unary
+                ? (m.Name + "Async", typeof(AsyncUnaryCall<>).MakeGenericType(m.OutputType.ClrType))
+                : (m.Name, typeof(AsyncServerStreamingCall<>).MakeGenericType(m.OutputType.ClrType));
+            var method = client.GetMethod(name, BindingFlags.Public | BindingFlags.Instance, [m.InputType.ClrType, typeof(CallOptions)]);
+            Assert.True(method is not null, $"{client.Name} has no {name}({m.InputType.Name}, CallOptions)");
+            Assert.Equal(returns, method.ReturnType);
+        }
     }
 
     [Fact]
-    public void Typed_methods_take_the_message_types_their_descriptor_names()
+    public void Every_rpc_has_a_generated_server_method_to_override()
     {
-        foreach (var method in AnnotateApi.Methods)
+        foreach (var m in Methods)
         {
-            var generic = method.GetType().GetGenericArguments();
-            Assert.Equal(method.Descriptor.InputType.ClrType, generic[0]);
-            Assert.Equal(method.Descriptor.OutputType.ClrType, generic[1]);
+            var service = typeof(Article).Assembly.GetType($"{typeof(Article).Namespace}.{m.Service.Name}+{m.Service.Name}Base");
+            Assert.True(service is not null, $"no generated service base for {m.Service.FullName}");
+            var method = service.GetMethod(m.Name, BindingFlags.Public | BindingFlags.Instance);
+            Assert.True(method is { IsVirtual: true }, $"{service.Name} has no virtual {m.Name}");
+            Assert.Equal(m.InputType.ClrType, method.GetParameters()[0].ParameterType);
         }
     }
 
     [Fact]
     public void Every_command_request_carries_a_request_id()
     {
-        var commands = AnnotateApi.Methods.Where(m => m.Descriptor.InputType.Name is var n
+        var commands = Methods.Where(m => m.InputType.Name is var n
             && !n.StartsWith("List", StringComparison.Ordinal) && !n.StartsWith("Get", StringComparison.Ordinal)
             && n is not ("WatchArticleRequest" or "SubscribeRequest" or "ReplayRequest" or "VerifyAuditRequest" or "WhoAmIRequest"));
 
-        Assert.All(commands, m => Assert.NotNull(m.Descriptor.InputType.FindFieldByName("request_id")));
+        Assert.All(commands, m => Assert.NotNull(m.InputType.FindFieldByName("request_id")));
         Assert.Equal(14, commands.Count());
     }
 
@@ -94,7 +115,7 @@ public sealed class ContractTests
         }
     }
 
-    private static MethodType TypeOf(Google.Protobuf.Reflection.MethodDescriptor m) => (m.IsClientStreaming, m.IsServerStreaming) switch
+    private static MethodType TypeOf(MethodDescriptor m) => (m.IsClientStreaming, m.IsServerStreaming) switch
     {
         (false, false) => MethodType.Unary,
         (false, true) => MethodType.ServerStreaming,

@@ -1,6 +1,4 @@
-using Annotate.Contracts;
 using Annotate.Contracts.V1;
-using Annotate.Grpc;
 using Google.Protobuf.WellKnownTypes;
 using static Annotate.Server.Tests.Rpc;
 
@@ -12,10 +10,10 @@ public sealed class AdminTests(AnnotateServer server) : IClassFixture<AnnotateSe
     private GrpcChannel Ch => server.Channel;
 
     private Task<Analyst> CreateAsync(string id, params Role[] roles) =>
-        Ch.UnaryAsync(AnnotateApi.Admin.CreateAnalyst, new CreateAnalystRequest { RequestId = Rid(), AnalystId = id, DisplayName = $"Name of {id}", Roles = { roles } }, server.Admin);
+        Ch.Admin().CreateAnalystAsync(new CreateAnalystRequest { RequestId = Rid(), AnalystId = id, DisplayName = $"Name of {id}", Roles = { roles } }, server.Admin).ResponseAsync;
 
     private Task<IssueTokenResponse> IssueAsync(string id, Timestamp? expires = null, string label = "laptop") =>
-        Ch.UnaryAsync(AnnotateApi.Admin.IssueToken, new IssueTokenRequest { RequestId = Rid(), AnalystId = id, Label = label, ExpiresAt = expires }, server.Admin);
+        Ch.Admin().IssueTokenAsync(new IssueTokenRequest { RequestId = Rid(), AnalystId = id, Label = label, ExpiresAt = expires }, server.Admin).ResponseAsync;
 
     [Fact]
     public async Task A_created_analyst_is_listed_with_their_roles_in_id_order()
@@ -27,7 +25,7 @@ public sealed class AdminTests(AnnotateServer server) : IClassFixture<AnnotateSe
         Assert.Equal($"Name of {id}", created.DisplayName);
         Assert.Equal([Role.Analyst, Role.Auditor], created.Roles.Order());
         Assert.NotNull(created.CreatedAt);
-        var listed = await Ch.UnaryAsync(AnnotateApi.Admin.ListAnalysts, new ListAnalystsRequest(), server.Admin);
+        var listed = await Ch.Admin().ListAnalystsAsync(new ListAnalystsRequest(), server.Admin);
         Assert.Equal(created, listed.Analysts.Single(a => a.AnalystId == id));
         Assert.Contains(listed.Analysts, a => a.AnalystId == "admin" && a.Roles.Contains(Role.Admin));
         Assert.Equal(listed.Analysts.Select(a => a.AnalystId).Order(StringComparer.Ordinal), listed.Analysts.Select(a => a.AnalystId));
@@ -38,13 +36,13 @@ public sealed class AdminTests(AnnotateServer server) : IClassFixture<AnnotateSe
     {
         var id = server.Unique("taken");
         var request = new CreateAnalystRequest { RequestId = Rid(), AnalystId = id, DisplayName = "First", Roles = { Role.Analyst } };
-        await Ch.UnaryAsync(AnnotateApi.Admin.CreateAnalyst, request, server.Admin);
-        await Ch.UnaryAsync(AnnotateApi.Admin.CreateAnalyst, request, server.Admin);
+        await Ch.Admin().CreateAnalystAsync(request, server.Admin);
+        await Ch.Admin().CreateAnalystAsync(request, server.Admin);
 
-        await RefusedAsync(StatusCode.AlreadyExists, () => Ch.UnaryAsync(AnnotateApi.Admin.CreateAnalyst,
+        await RefusedAsync(StatusCode.AlreadyExists, () => Ch.Admin().CreateAnalystAsync(
             new CreateAnalystRequest { RequestId = Rid(), AnalystId = id, DisplayName = "Someone else", Roles = { Role.Admin } }, server.Admin));
         Assert.Single(await server.EventsOfRequestAsync(request.RequestId));
-        var listed = await Ch.UnaryAsync(AnnotateApi.Admin.ListAnalysts, new ListAnalystsRequest(), server.Admin);
+        var listed = await Ch.Admin().ListAnalystsAsync(new ListAnalystsRequest(), server.Admin);
         Assert.Equal("First", listed.Analysts.Single(a => a.AnalystId == id).DisplayName);
     }
 
@@ -68,28 +66,28 @@ public sealed class AdminTests(AnnotateServer server) : IClassFixture<AnnotateSe
     {
         var (id, who) = await server.NewAnalystAsync("promoted", Role.Analyst);
         var article = await server.ImportAsync("The well is 40 metres deep. The village has a school.");
-        var claim = (await Ch.UnaryAsync(AnnotateApi.Claims.OpenClaim, new OpenClaimRequest { RequestId = Rid(), ArticleId = article, Selector = Quote("The well is 40 metres deep.") }, who)).ClaimId;
-        await Ch.UnaryAsync(AnnotateApi.Claims.TakeStance, new TakeStanceRequest { RequestId = Rid(), ClaimId = claim, Stance = Stance.Supports }, who);
-        var version = (await Ch.UnaryAsync(AnnotateApi.Consensus.GetClaimView, new GetClaimViewRequest { ClaimId = claim }, who)).Version;
-        await RefusedAsync(StatusCode.PermissionDenied, () => Ch.UnaryAsync(AnnotateApi.Claims.Adjudicate,
+        var claim = (await Ch.Claims().OpenClaimAsync(new OpenClaimRequest { RequestId = Rid(), ArticleId = article, Selector = Quote("The well is 40 metres deep.") }, who)).ClaimId;
+        await Ch.Claims().TakeStanceAsync(new TakeStanceRequest { RequestId = Rid(), ClaimId = claim, Stance = Stance.Supports }, who);
+        var version = (await Ch.Consensus().GetClaimViewAsync(new GetClaimViewRequest { ClaimId = claim }, who)).Version;
+        await RefusedAsync(StatusCode.PermissionDenied, () => Ch.Claims().AdjudicateAsync(
             new AdjudicateRequest { RequestId = Rid(), ClaimId = claim, Verdict = Stance.Supports, Rationale = "measured", ExpectedVersion = version }, who));
 
-        var changed = await Ch.UnaryAsync(AnnotateApi.Admin.SetRoles, new SetRolesRequest { RequestId = Rid(), AnalystId = id, Roles = { Role.Adjudicator } }, server.Admin);
+        var changed = await Ch.Admin().SetRolesAsync(new SetRolesRequest { RequestId = Rid(), AnalystId = id, Roles = { Role.Adjudicator } }, server.Admin);
 
         Assert.Equal([Role.Adjudicator], changed.Roles);
-        await Ch.UnaryAsync(AnnotateApi.Claims.Adjudicate,
+        await Ch.Claims().AdjudicateAsync(
             new AdjudicateRequest { RequestId = Rid(), ClaimId = claim, Verdict = Stance.Supports, Rationale = "measured", ExpectedVersion = version }, who);
 
-        await Ch.UnaryAsync(AnnotateApi.Admin.SetRoles, new SetRolesRequest { RequestId = Rid(), AnalystId = id, Roles = { Role.Auditor } }, server.Admin);
-        await RefusedAsync(StatusCode.PermissionDenied, () => Ch.UnaryAsync(AnnotateApi.Claims.ReopenClaim,
+        await Ch.Admin().SetRolesAsync(new SetRolesRequest { RequestId = Rid(), AnalystId = id, Roles = { Role.Auditor } }, server.Admin);
+        await RefusedAsync(StatusCode.PermissionDenied, () => Ch.Claims().ReopenClaimAsync(
             new ReopenClaimRequest { RequestId = Rid(), ClaimId = claim, Reason = "demoted" }, who));
-        Assert.Equal([Role.Auditor], (await Ch.UnaryAsync(AnnotateApi.Admin.WhoAmI, new WhoAmIRequest(), who)).Roles);
+        Assert.Equal([Role.Auditor], (await Ch.Admin().WhoAmIAsync(new WhoAmIRequest(), who)).Roles);
     }
 
     [Fact]
     public async Task Setting_roles_of_an_unknown_analyst_is_not_found()
     {
-        await RefusedAsync(StatusCode.NotFound, () => Ch.UnaryAsync(AnnotateApi.Admin.SetRoles,
+        await RefusedAsync(StatusCode.NotFound, () => Ch.Admin().SetRolesAsync(
             new SetRolesRequest { RequestId = Rid(), AnalystId = "nobody-here", Roles = { Role.Analyst } }, server.Admin));
     }
 
@@ -103,16 +101,16 @@ public sealed class AdminTests(AnnotateServer server) : IClassFixture<AnnotateSe
         var second = await IssueAsync(id, expires, "phone");
 
         Assert.StartsWith(first.Token.TokenId + ".", first.Secret);
-        Assert.Equal(id, (await Ch.UnaryAsync(AnnotateApi.Admin.WhoAmI, new WhoAmIRequest(), AnnotateServer.As(second.Secret))).AnalystId);
+        Assert.Equal(id, (await Ch.Admin().WhoAmIAsync(new WhoAmIRequest(), AnnotateServer.As(second.Secret))).AnalystId);
         Assert.Equal(expires, second.Token.ExpiresAt);
         Assert.Null(first.Token.ExpiresAt);
 
-        var listed = await Ch.UnaryAsync(AnnotateApi.Admin.ListTokens, new ListTokensRequest { AnalystId = id }, server.Admin);
+        var listed = await Ch.Admin().ListTokensAsync(new ListTokensRequest { AnalystId = id }, server.Admin);
         Assert.Equal([second.Token.TokenId, first.Token.TokenId], listed.Tokens.Select(t => t.TokenId));
         Assert.Equal(["phone", "laptop"], listed.Tokens.Select(t => t.Label));
         Assert.All(listed.Tokens, t => Assert.False(t.Revoked));
         Assert.DoesNotContain(first.Secret.Split('.')[1], listed.ToString());
-        var all = await Ch.UnaryAsync(AnnotateApi.Admin.ListTokens, new ListTokensRequest(), server.Admin);
+        var all = await Ch.Admin().ListTokensAsync(new ListTokensRequest(), server.Admin);
         Assert.Contains(all.Tokens, t => t.AnalystId == "admin");
         Assert.Contains(all.Tokens, t => t.TokenId == first.Token.TokenId);
     }
@@ -133,12 +131,12 @@ public sealed class AdminTests(AnnotateServer server) : IClassFixture<AnnotateSe
         var id = server.Unique("retry");
         await CreateAsync(id, Role.Analyst);
         var request = new IssueTokenRequest { RequestId = Rid(), AnalystId = id, Label = "once" };
-        await Ch.UnaryAsync(AnnotateApi.Admin.IssueToken, request, server.Admin);
+        await Ch.Admin().IssueTokenAsync(request, server.Admin);
 
-        var e = await RefusedAsync(StatusCode.FailedPrecondition, () => Ch.UnaryAsync(AnnotateApi.Admin.IssueToken, request, server.Admin));
+        var e = await RefusedAsync(StatusCode.FailedPrecondition, () => Ch.Admin().IssueTokenAsync(request, server.Admin));
 
-        Assert.Contains("new request id", e.Detail);
-        Assert.Single((await Ch.UnaryAsync(AnnotateApi.Admin.ListTokens, new ListTokensRequest { AnalystId = id }, server.Admin)).Tokens);
+        Assert.Contains("new request id", e.Status.Detail);
+        Assert.Single((await Ch.Admin().ListTokensAsync(new ListTokensRequest { AnalystId = id }, server.Admin)).Tokens);
     }
 
     [Fact]
@@ -148,18 +146,18 @@ public sealed class AdminTests(AnnotateServer server) : IClassFixture<AnnotateSe
         await CreateAsync(id, Role.Analyst);
         var issued = await IssueAsync(id);
         var who = AnnotateServer.As(issued.Secret);
-        Assert.Equal(id, (await Ch.UnaryAsync(AnnotateApi.Admin.WhoAmI, new WhoAmIRequest(), who)).AnalystId);
+        Assert.Equal(id, (await Ch.Admin().WhoAmIAsync(new WhoAmIRequest(), who)).AnalystId);
         var request = new RevokeTokenRequest { RequestId = Rid(), TokenId = issued.Token.TokenId };
 
-        var revoked = await Ch.UnaryAsync(AnnotateApi.Admin.RevokeToken, request, server.Admin);
-        await RefusedAsync(StatusCode.Unauthenticated, () => Ch.UnaryAsync(AnnotateApi.Admin.WhoAmI, new WhoAmIRequest(), who));
-        var again = await Ch.UnaryAsync(AnnotateApi.Admin.RevokeToken, request, server.Admin);
+        var revoked = await Ch.Admin().RevokeTokenAsync(request, server.Admin);
+        await RefusedAsync(StatusCode.Unauthenticated, () => Ch.Admin().WhoAmIAsync(new WhoAmIRequest(), who));
+        var again = await Ch.Admin().RevokeTokenAsync(request, server.Admin);
 
         Assert.True(again.Deduplicated);
         Assert.Equal(revoked.Position, again.Position);
         Assert.Single(await server.EventsOfRequestAsync(request.RequestId));
-        Assert.True(Assert.Single((await Ch.UnaryAsync(AnnotateApi.Admin.ListTokens, new ListTokensRequest { AnalystId = id }, server.Admin)).Tokens).Revoked);
-        await RefusedAsync(StatusCode.NotFound, () => Ch.UnaryAsync(AnnotateApi.Admin.RevokeToken, new RevokeTokenRequest { RequestId = Rid(), TokenId = "tok000000000000" }, server.Admin));
+        Assert.True(Assert.Single((await Ch.Admin().ListTokensAsync(new ListTokensRequest { AnalystId = id }, server.Admin)).Tokens).Revoked);
+        await RefusedAsync(StatusCode.NotFound, () => Ch.Admin().RevokeTokenAsync(new RevokeTokenRequest { RequestId = Rid(), TokenId = "tok000000000000" }, server.Admin));
     }
 
     [Fact]
@@ -168,14 +166,14 @@ public sealed class AdminTests(AnnotateServer server) : IClassFixture<AnnotateSe
         var (_, owner) = await server.NewAnalystAsync("owner", Role.Analyst);
         var (otherId, _) = await server.NewAnalystAsync("other", Role.Analyst);
         var others = await IssueAsync(otherId);
-        var ownerId = (await Ch.UnaryAsync(AnnotateApi.Admin.WhoAmI, new WhoAmIRequest(), owner)).AnalystId;
+        var ownerId = (await Ch.Admin().WhoAmIAsync(new WhoAmIRequest(), owner)).AnalystId;
         var own = await IssueAsync(ownerId);
 
-        await RefusedAsync(StatusCode.PermissionDenied, () => Ch.UnaryAsync(AnnotateApi.Admin.RevokeToken, new RevokeTokenRequest { RequestId = Rid(), TokenId = others.Token.TokenId }, owner));
-        await Ch.UnaryAsync(AnnotateApi.Admin.RevokeToken, new RevokeTokenRequest { RequestId = Rid(), TokenId = own.Token.TokenId }, owner);
+        await RefusedAsync(StatusCode.PermissionDenied, () => Ch.Admin().RevokeTokenAsync(new RevokeTokenRequest { RequestId = Rid(), TokenId = others.Token.TokenId }, owner));
+        await Ch.Admin().RevokeTokenAsync(new RevokeTokenRequest { RequestId = Rid(), TokenId = own.Token.TokenId }, owner);
 
-        await RefusedAsync(StatusCode.Unauthenticated, () => Ch.UnaryAsync(AnnotateApi.Admin.WhoAmI, new WhoAmIRequest(), AnnotateServer.As(own.Secret)));
-        Assert.Equal(otherId, (await Ch.UnaryAsync(AnnotateApi.Admin.WhoAmI, new WhoAmIRequest(), AnnotateServer.As(others.Secret))).AnalystId);
+        await RefusedAsync(StatusCode.Unauthenticated, () => Ch.Admin().WhoAmIAsync(new WhoAmIRequest(), AnnotateServer.As(own.Secret)));
+        Assert.Equal(otherId, (await Ch.Admin().WhoAmIAsync(new WhoAmIRequest(), AnnotateServer.As(others.Secret))).AnalystId);
     }
 
     [Theory]
@@ -186,16 +184,16 @@ public sealed class AdminTests(AnnotateServer server) : IClassFixture<AnnotateSe
     {
         var (id, who) = await server.NewAnalystAsync("nonadmin", role);
 
-        await RefusedAsync(StatusCode.PermissionDenied, () => Ch.UnaryAsync(AnnotateApi.Admin.CreateAnalyst,
+        await RefusedAsync(StatusCode.PermissionDenied, () => Ch.Admin().CreateAnalystAsync(
             new CreateAnalystRequest { RequestId = Rid(), AnalystId = server.Unique("sneaky"), DisplayName = "S", Roles = { Role.Admin } }, who));
-        await RefusedAsync(StatusCode.PermissionDenied, () => Ch.UnaryAsync(AnnotateApi.Admin.ListAnalysts, new ListAnalystsRequest(), who));
-        await RefusedAsync(StatusCode.PermissionDenied, () => Ch.UnaryAsync(AnnotateApi.Admin.SetRoles,
+        await RefusedAsync(StatusCode.PermissionDenied, () => Ch.Admin().ListAnalystsAsync(new ListAnalystsRequest(), who));
+        await RefusedAsync(StatusCode.PermissionDenied, () => Ch.Admin().SetRolesAsync(
             new SetRolesRequest { RequestId = Rid(), AnalystId = id, Roles = { Role.Admin } }, who));
-        await RefusedAsync(StatusCode.PermissionDenied, () => Ch.UnaryAsync(AnnotateApi.Admin.IssueToken,
+        await RefusedAsync(StatusCode.PermissionDenied, () => Ch.Admin().IssueTokenAsync(
             new IssueTokenRequest { RequestId = Rid(), AnalystId = id, Label = "more" }, who));
-        await RefusedAsync(StatusCode.PermissionDenied, () => Ch.UnaryAsync(AnnotateApi.Admin.ListTokens, new ListTokensRequest(), who));
+        await RefusedAsync(StatusCode.PermissionDenied, () => Ch.Admin().ListTokensAsync(new ListTokensRequest(), who));
 
-        var me = await Ch.UnaryAsync(AnnotateApi.Admin.WhoAmI, new WhoAmIRequest(), who);
+        var me = await Ch.Admin().WhoAmIAsync(new WhoAmIRequest(), who);
         Assert.Equal(id, me.AnalystId);
         Assert.Equal([role], me.Roles);
     }
@@ -206,14 +204,14 @@ public sealed class AdminTests(AnnotateServer server) : IClassFixture<AnnotateSe
         var (id, _) = await server.NewAnalystAsync("norequest", Role.Analyst);
         var token = await IssueAsync(id);
 
-        await RefusedAsync(StatusCode.InvalidArgument, () => Ch.UnaryAsync(AnnotateApi.Admin.CreateAnalyst,
+        await RefusedAsync(StatusCode.InvalidArgument, () => Ch.Admin().CreateAnalystAsync(
             new CreateAnalystRequest { AnalystId = server.Unique("x"), DisplayName = "X", Roles = { Role.Analyst } }, server.Admin));
-        await RefusedAsync(StatusCode.InvalidArgument, () => Ch.UnaryAsync(AnnotateApi.Admin.SetRoles,
+        await RefusedAsync(StatusCode.InvalidArgument, () => Ch.Admin().SetRolesAsync(
             new SetRolesRequest { AnalystId = id, Roles = { Role.Auditor } }, server.Admin));
-        await RefusedAsync(StatusCode.InvalidArgument, () => Ch.UnaryAsync(AnnotateApi.Admin.IssueToken,
+        await RefusedAsync(StatusCode.InvalidArgument, () => Ch.Admin().IssueTokenAsync(
             new IssueTokenRequest { AnalystId = id, Label = "x" }, server.Admin));
-        await RefusedAsync(StatusCode.InvalidArgument, () => Ch.UnaryAsync(AnnotateApi.Admin.RevokeToken,
+        await RefusedAsync(StatusCode.InvalidArgument, () => Ch.Admin().RevokeTokenAsync(
             new RevokeTokenRequest { TokenId = token.Token.TokenId }, server.Admin));
-        Assert.Equal([Role.Analyst], (await Ch.UnaryAsync(AnnotateApi.Admin.WhoAmI, new WhoAmIRequest(), AnnotateServer.As(token.Secret))).Roles);
+        Assert.Equal([Role.Analyst], (await Ch.Admin().WhoAmIAsync(new WhoAmIRequest(), AnnotateServer.As(token.Secret))).Roles);
     }
 }

@@ -1,13 +1,12 @@
-using Annotate.Contracts;
 using Annotate.Contracts.V1;
-using Annotate.Grpc;
 using Annotate.Testing;
 
 namespace Annotate.Server.Tests;
 
 /// <summary>
 /// Class fixture: the real server as a child process on a fresh database of the shared test PostgreSQL,
-/// with a gRPC channel to it and the first admin's token.
+/// with a gRPC channel to it (Grpc.Net.Client; the generated clients on it are in <see cref="Clients"/>) and the first
+/// admin's token.
 /// </summary>
 public sealed class AnnotateServer : IAsyncLifetime
 {
@@ -50,7 +49,8 @@ public sealed class AnnotateServer : IAsyncLifetime
         await _database.DisposeAsync();
     }
 
-    public static CallOptions As(string token) => new(new Metadata().Add("authorization", $"Bearer {token}"), DateTime.UtcNow.AddSeconds(30));
+    /// <summary>Call options of one call as the holder of <paramref name="token"/>, with a 30 s deadline.</summary>
+    public static CallOptions As(string token) => new(new Metadata { { "authorization", $"Bearer {token}" } }, DateTime.UtcNow.AddSeconds(30));
 
     public CallOptions Admin => As(AdminToken);
 
@@ -59,8 +59,8 @@ public sealed class AnnotateServer : IAsyncLifetime
     {
         var create = new CreateAnalystRequest { RequestId = Guid.NewGuid().ToString(), AnalystId = id, DisplayName = id };
         create.Roles.AddRange(roles);
-        await Channel.UnaryAsync(AnnotateApi.Admin.CreateAnalyst, create, Admin);
-        var issued = await Channel.UnaryAsync(AnnotateApi.Admin.IssueToken,
+        await Channel.Admin().CreateAnalystAsync(create, Admin);
+        var issued = await Channel.Admin().IssueTokenAsync(
             new IssueTokenRequest { RequestId = Guid.NewGuid().ToString(), AnalystId = id, Label = "test" }, Admin);
         return issued.Secret;
     }
@@ -81,7 +81,7 @@ public sealed class AnnotateServer : IAsyncLifetime
     public async Task<string> ImportAsync(string text, string prefix = "article")
     {
         var id = Unique(prefix);
-        await Channel.UnaryAsync(AnnotateApi.Articles.ImportArticle,
+        await Channel.Articles().ImportArticleAsync(
             new ImportArticleRequest { RequestId = Guid.NewGuid().ToString(), ArticleId = id, Title = $"Title of {id}", Text = text, Source = "test" }, Admin);
         return id;
     }
@@ -89,7 +89,7 @@ public sealed class AnnotateServer : IAsyncLifetime
     /// <summary>The events of a range, as the admin replays them.</summary>
     public async Task<List<HistoryEvent>> ReplayAsync(ReplayRequest request)
     {
-        using var call = Channel.ServerStreaming(AnnotateApi.History.Replay, request, Admin);
+        using var call = Channel.History().Replay(request, Admin);
         var events = new List<HistoryEvent>();
         await foreach (var e in call.ResponseStream.ReadAllAsync()) events.Add(e);
         return events;

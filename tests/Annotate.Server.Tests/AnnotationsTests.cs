@@ -1,6 +1,4 @@
-using Annotate.Contracts;
 using Annotate.Contracts.V1;
-using Annotate.Grpc;
 using static Annotate.Server.Tests.Rpc;
 
 namespace Annotate.Server.Tests;
@@ -18,11 +16,11 @@ public sealed class AnnotationsTests(AnnotateServer server) : IClassFixture<Anno
     {
         var request = new CreateHighlightRequest { RequestId = Rid(), ArticleId = article, Selector = selector, Note = note };
         request.Tags.AddRange(tags);
-        return Ch.UnaryAsync(AnnotateApi.Annotations.CreateHighlight, request, who);
+        return Ch.Annotations().CreateHighlightAsync(request, who).ResponseAsync;
     }
 
     private Task<ListHighlightsResponse> ListAsync(string article, CallOptions who, AsOf? asOf = null) =>
-        Ch.UnaryAsync(AnnotateApi.Annotations.ListHighlights, new ListHighlightsRequest { ArticleId = article, AsOf = asOf }, who);
+        Ch.Annotations().ListHighlightsAsync(new ListHighlightsRequest { ArticleId = article, AsOf = asOf }, who).ResponseAsync;
 
     [Fact]
     public async Task A_highlight_by_quote_is_stored_with_both_position_and_quote_its_note_and_normalised_tags()
@@ -81,9 +79,9 @@ public sealed class AnnotationsTests(AnnotateServer server) : IClassFixture<Anno
 
         var e = await RefusedAsync(StatusCode.InvalidArgument, () => HighlightAsync(article, Quote("The harbour opened in 1901"), who));
 
-        Assert.Contains("2 places", e.Detail);
-        Assert.Contains($"{CodePoint(Text, "The harbour", 1)}, {CodePoint(Text, "The harbour", 2)}", e.Detail);
-        Assert.Contains("prefix", e.Detail);
+        Assert.Contains("2 places", e.Status.Detail);
+        Assert.Contains($"{CodePoint(Text, "The harbour", 1)}, {CodePoint(Text, "The harbour", 2)}", e.Status.Detail);
+        Assert.Contains("prefix", e.Status.Detail);
 
         var chosen = await HighlightAsync(article, Quote("The harbour opened in 1901", prefix: "twice."), who);
         Assert.Equal((uint)CodePoint(Text, "The harbour", 2), chosen.Highlight.Selector.Position.Start);
@@ -100,7 +98,7 @@ public sealed class AnnotationsTests(AnnotateServer server) : IClassFixture<Anno
 
         var e = await RefusedAsync(StatusCode.InvalidArgument, () => HighlightAsync(article, At(start, end), who));
 
-        Assert.Contains(said, e.Detail);
+        Assert.Contains(said, e.Status.Detail);
         Assert.Empty((await ListAsync(article, who)).Highlights);
     }
 
@@ -114,8 +112,8 @@ public sealed class AnnotationsTests(AnnotateServer server) : IClassFixture<Anno
         var e = await RefusedAsync(StatusCode.InvalidArgument, () => HighlightAsync(article,
             new Selector { Position = new TextPosition { Start = (uint)start, End = (uint)start + 5 }, Quote = new TextQuote { Exact = "mayor" } }, who));
 
-        Assert.Contains("Ships", e.Detail);
-        Assert.Contains("mayor", e.Detail);
+        Assert.Contains("Ships", e.Status.Detail);
+        Assert.Contains("mayor", e.Status.Detail);
     }
 
     [Fact]
@@ -134,7 +132,7 @@ public sealed class AnnotationsTests(AnnotateServer server) : IClassFixture<Anno
         var (_, who) = await server.NewAnalystAsync("ana", Role.Analyst);
 
         var e = await RefusedAsync(StatusCode.InvalidArgument, () => HighlightAsync(article, Quote("the harbour closed"), who));
-        Assert.Contains("does not occur", e.Detail);
+        Assert.Contains("does not occur", e.Status.Detail);
     }
 
     [Fact]
@@ -157,12 +155,12 @@ public sealed class AnnotationsTests(AnnotateServer server) : IClassFixture<Anno
         var article = await server.ImportAsync(Text);
         var (_, who) = await server.NewAnalystAsync("ana", Role.Analyst);
         var highlight = (await HighlightAsync(article, Quote("Ships came."), who)).Highlight.HighlightId;
-        var claim = (await Ch.UnaryAsync(AnnotateApi.Claims.OpenClaim, new OpenClaimRequest { RequestId = Rid(), ArticleId = article, Selector = Quote("Ships came.") }, who)).ClaimId;
+        var claim = (await Ch.Claims().OpenClaimAsync(new OpenClaimRequest { RequestId = Rid(), ArticleId = article, Selector = Quote("Ships came.") }, who)).ClaimId;
 
         await RefusedAsync(StatusCode.InvalidArgument, () => HighlightAsync(article, Quote("the mayor"), who, "", tag));
-        await RefusedAsync(StatusCode.InvalidArgument, () => Ch.UnaryAsync(AnnotateApi.Annotations.ApplyTag,
+        await RefusedAsync(StatusCode.InvalidArgument, () => Ch.Annotations().ApplyTagAsync(
             new ApplyTagRequest { RequestId = Rid(), Target = new TagTarget { HighlightId = highlight }, Tag = tag }, who));
-        await RefusedAsync(StatusCode.InvalidArgument, () => Ch.UnaryAsync(AnnotateApi.Annotations.ApplyTag,
+        await RefusedAsync(StatusCode.InvalidArgument, () => Ch.Annotations().ApplyTagAsync(
             new ApplyTagRequest { RequestId = Rid(), Target = new TagTarget { ClaimId = claim }, Tag = tag }, who));
         Assert.Single((await ListAsync(article, who)).Highlights);
     }
@@ -174,21 +172,21 @@ public sealed class AnnotationsTests(AnnotateServer server) : IClassFixture<Anno
         var (a, ana) = await server.NewAnalystAsync("ana", Role.Analyst);
         var (b, bob) = await server.NewAnalystAsync("bob", Role.Analyst);
         var highlight = (await HighlightAsync(article, Quote("Ships came."), ana)).Highlight.HighlightId;
-        var claim = (await Ch.UnaryAsync(AnnotateApi.Claims.OpenClaim, new OpenClaimRequest { RequestId = Rid(), ArticleId = article, Selector = Quote("Ships came.") }, ana)).ClaimId;
+        var claim = (await Ch.Claims().OpenClaimAsync(new OpenClaimRequest { RequestId = Rid(), ArticleId = article, Selector = Quote("Ships came.") }, ana)).ClaimId;
 
         foreach (var target in new[] { new TagTarget { HighlightId = highlight }, new TagTarget { ClaimId = claim } })
         {
-            await Ch.UnaryAsync(AnnotateApi.Annotations.ApplyTag, new ApplyTagRequest { RequestId = Rid(), Target = target, Tag = "Needs Source" }, ana);
-            await Ch.UnaryAsync(AnnotateApi.Annotations.ApplyTag, new ApplyTagRequest { RequestId = Rid(), Target = target, Tag = "needs-source" }, bob);
-            await Ch.UnaryAsync(AnnotateApi.Annotations.ApplyTag, new ApplyTagRequest { RequestId = Rid(), Target = target, Tag = "dates" }, bob);
-            var removed = await Ch.UnaryAsync(AnnotateApi.Annotations.RemoveTag, new RemoveTagRequest { RequestId = Rid(), Target = target, Tag = "NEEDS SOURCE" }, ana);
+            await Ch.Annotations().ApplyTagAsync(new ApplyTagRequest { RequestId = Rid(), Target = target, Tag = "Needs Source" }, ana);
+            await Ch.Annotations().ApplyTagAsync(new ApplyTagRequest { RequestId = Rid(), Target = target, Tag = "needs-source" }, bob);
+            await Ch.Annotations().ApplyTagAsync(new ApplyTagRequest { RequestId = Rid(), Target = target, Tag = "dates" }, bob);
+            var removed = await Ch.Annotations().RemoveTagAsync(new RemoveTagRequest { RequestId = Rid(), Target = target, Tag = "NEEDS SOURCE" }, ana);
             Assert.False(removed.Deduplicated);
         }
 
         var h = Assert.Single((await ListAsync(article, ana)).Highlights);
         Assert.Equal(["dates", "needs-source"], h.Tags.Select(t => t.Tag));
         Assert.All(h.Tags, t => Assert.Equal([b], t.Analysts));
-        var view = await Ch.UnaryAsync(AnnotateApi.Consensus.GetClaimView, new GetClaimViewRequest { ClaimId = claim }, ana);
+        var view = await Ch.Consensus().GetClaimViewAsync(new GetClaimViewRequest { ClaimId = claim }, ana);
         Assert.Equal(["dates", "needs-source"], view.Tags.Select(t => t.Tag).Order());
         Assert.All(view.Tags, t => Assert.Equal([b], t.Analysts));
         Assert.Contains(a, view.Contributors);
@@ -200,11 +198,11 @@ public sealed class AnnotationsTests(AnnotateServer server) : IClassFixture<Anno
     {
         var (_, who) = await server.NewAnalystAsync("ana", Role.Analyst);
 
-        await RefusedAsync(StatusCode.NotFound, () => Ch.UnaryAsync(AnnotateApi.Annotations.ApplyTag,
+        await RefusedAsync(StatusCode.NotFound, () => Ch.Annotations().ApplyTagAsync(
             new ApplyTagRequest { RequestId = Rid(), Target = new TagTarget { HighlightId = "h000000000000" }, Tag = "x" }, who));
-        await RefusedAsync(StatusCode.NotFound, () => Ch.UnaryAsync(AnnotateApi.Annotations.RemoveTag,
+        await RefusedAsync(StatusCode.NotFound, () => Ch.Annotations().RemoveTagAsync(
             new RemoveTagRequest { RequestId = Rid(), Target = new TagTarget { ClaimId = "c000000000000" }, Tag = "x" }, who));
-        await RefusedAsync(StatusCode.InvalidArgument, () => Ch.UnaryAsync(AnnotateApi.Annotations.ApplyTag,
+        await RefusedAsync(StatusCode.InvalidArgument, () => Ch.Annotations().ApplyTagAsync(
             new ApplyTagRequest { RequestId = Rid(), Tag = "x" }, who));
     }
 
@@ -219,16 +217,16 @@ public sealed class AnnotationsTests(AnnotateServer server) : IClassFixture<Anno
 
         foreach (var other in new[] { bob, judge, server.Admin })
         {
-            var e = await RefusedAsync(StatusCode.PermissionDenied, () => Ch.UnaryAsync(AnnotateApi.Annotations.RetractHighlight,
+            var e = await RefusedAsync(StatusCode.PermissionDenied, () => Ch.Annotations().RetractHighlightAsync(
                 new RetractHighlightRequest { RequestId = Rid(), HighlightId = id }, other));
-            Assert.Contains("author", e.Detail);
+            Assert.Contains("author", e.Status.Detail);
         }
         Assert.Single((await ListAsync(article, ana)).Highlights);
 
-        await Ch.UnaryAsync(AnnotateApi.Annotations.RetractHighlight, new RetractHighlightRequest { RequestId = Rid(), HighlightId = id }, ana);
+        await Ch.Annotations().RetractHighlightAsync(new RetractHighlightRequest { RequestId = Rid(), HighlightId = id }, ana);
 
         Assert.Empty((await ListAsync(article, ana)).Highlights);
-        await RefusedAsync(StatusCode.NotFound, () => Ch.UnaryAsync(AnnotateApi.Annotations.RetractHighlight,
+        await RefusedAsync(StatusCode.NotFound, () => Ch.Annotations().RetractHighlightAsync(
             new RetractHighlightRequest { RequestId = Rid(), HighlightId = id }, ana));
     }
 
@@ -239,8 +237,8 @@ public sealed class AnnotationsTests(AnnotateServer server) : IClassFixture<Anno
         var (_, who) = await server.NewAnalystAsync("ana", Role.Analyst);
         var request = new CreateHighlightRequest { RequestId = Rid(), ArticleId = article, Selector = Quote("Ships came."), Tags = { "port" } };
 
-        var first = await Ch.UnaryAsync(AnnotateApi.Annotations.CreateHighlight, request, who);
-        var second = await Ch.UnaryAsync(AnnotateApi.Annotations.CreateHighlight, request, who);
+        var first = await Ch.Annotations().CreateHighlightAsync(request, who);
+        var second = await Ch.Annotations().CreateHighlightAsync(request, who);
 
         Assert.False(first.Result.Deduplicated);
         Assert.True(second.Result.Deduplicated);
@@ -258,8 +256,8 @@ public sealed class AnnotationsTests(AnnotateServer server) : IClassFixture<Anno
         var id = (await HighlightAsync(article, Quote("Ships came."), who)).Highlight.HighlightId;
         var request = new RetractHighlightRequest { RequestId = Rid(), HighlightId = id };
 
-        var first = await Ch.UnaryAsync(AnnotateApi.Annotations.RetractHighlight, request, who);
-        var second = await Ch.UnaryAsync(AnnotateApi.Annotations.RetractHighlight, request, who);
+        var first = await Ch.Annotations().RetractHighlightAsync(request, who);
+        var second = await Ch.Annotations().RetractHighlightAsync(request, who);
 
         Assert.True(second.Deduplicated);
         Assert.Equal(first.Position, second.Position);
@@ -273,13 +271,13 @@ public sealed class AnnotationsTests(AnnotateServer server) : IClassFixture<Anno
         var (_, who) = await server.NewAnalystAsync("ana", Role.Analyst);
         var id = (await HighlightAsync(article, Quote("Ships came."), who)).Highlight.HighlightId;
 
-        await RefusedAsync(StatusCode.InvalidArgument, () => Ch.UnaryAsync(AnnotateApi.Annotations.CreateHighlight,
+        await RefusedAsync(StatusCode.InvalidArgument, () => Ch.Annotations().CreateHighlightAsync(
             new CreateHighlightRequest { ArticleId = article, Selector = Quote("the mayor") }, who));
-        await RefusedAsync(StatusCode.InvalidArgument, () => Ch.UnaryAsync(AnnotateApi.Annotations.ApplyTag,
+        await RefusedAsync(StatusCode.InvalidArgument, () => Ch.Annotations().ApplyTagAsync(
             new ApplyTagRequest { Target = new TagTarget { HighlightId = id }, Tag = "x" }, who));
-        await RefusedAsync(StatusCode.InvalidArgument, () => Ch.UnaryAsync(AnnotateApi.Annotations.RemoveTag,
+        await RefusedAsync(StatusCode.InvalidArgument, () => Ch.Annotations().RemoveTagAsync(
             new RemoveTagRequest { Target = new TagTarget { HighlightId = id }, Tag = "x" }, who));
-        await RefusedAsync(StatusCode.InvalidArgument, () => Ch.UnaryAsync(AnnotateApi.Annotations.RetractHighlight,
+        await RefusedAsync(StatusCode.InvalidArgument, () => Ch.Annotations().RetractHighlightAsync(
             new RetractHighlightRequest { HighlightId = id }, who));
         Assert.Single((await ListAsync(article, who)).Highlights);
     }
@@ -293,7 +291,7 @@ public sealed class AnnotationsTests(AnnotateServer server) : IClassFixture<Anno
         var id = (await HighlightAsync(article, Quote("Ships came."), ana)).Highlight.HighlightId;
 
         await RefusedAsync(StatusCode.PermissionDenied, () => HighlightAsync(article, Quote("the mayor"), auditor));
-        await RefusedAsync(StatusCode.PermissionDenied, () => Ch.UnaryAsync(AnnotateApi.Annotations.ApplyTag,
+        await RefusedAsync(StatusCode.PermissionDenied, () => Ch.Annotations().ApplyTagAsync(
             new ApplyTagRequest { RequestId = Rid(), Target = new TagTarget { HighlightId = id }, Tag = "x" }, auditor));
         Assert.Single((await ListAsync(article, auditor)).Highlights);
     }
@@ -308,10 +306,10 @@ public sealed class AnnotationsTests(AnnotateServer server) : IClassFixture<Anno
         var first = await HighlightAsync(article, Quote("Ships came."), ana, "", "port");
         var liveAfterFirst = await ListAsync(article, ana);
         var second = await HighlightAsync(article, Quote("the mayor"), bob);
-        var tagged = await Ch.UnaryAsync(AnnotateApi.Annotations.ApplyTag,
+        var tagged = await Ch.Annotations().ApplyTagAsync(
             new ApplyTagRequest { RequestId = Rid(), Target = new TagTarget { HighlightId = second.Highlight.HighlightId }, Tag = "quote" }, ana);
         var liveAfterTag = await ListAsync(article, ana);
-        await Ch.UnaryAsync(AnnotateApi.Annotations.RetractHighlight, new RetractHighlightRequest { RequestId = Rid(), HighlightId = first.Highlight.HighlightId }, ana);
+        await Ch.Annotations().RetractHighlightAsync(new RetractHighlightRequest { RequestId = Rid(), HighlightId = first.Highlight.HighlightId }, ana);
         Assert.Single((await ListAsync(article, ana)).Highlights);
 
         var byPosition = await ListAsync(article, ana, new AsOf { Position = first.Result.Position });

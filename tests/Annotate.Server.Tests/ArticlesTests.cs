@@ -1,8 +1,6 @@
 using System.Security.Cryptography;
 using System.Text;
-using Annotate.Contracts;
 using Annotate.Contracts.V1;
-using Annotate.Grpc;
 using static Annotate.Server.Tests.Rpc;
 
 namespace Annotate.Server.Tests;
@@ -18,10 +16,10 @@ public sealed class ArticlesTests(AnnotateServer server) : IClassFixture<Annotat
     public async Task An_imported_article_is_returned_with_its_text_revision_hash_and_code_point_length()
     {
         var id = server.Unique("imported");
-        var imported = await Ch.UnaryAsync(AnnotateApi.Articles.ImportArticle,
+        var imported = await Ch.Articles().ImportArticleAsync(
             new ImportArticleRequest { RequestId = Rid(), ArticleId = id, Title = "Protests", Text = Text, Source = "wire.txt" }, server.Admin);
 
-        var article = await Ch.UnaryAsync(AnnotateApi.Articles.GetArticle, new GetArticleRequest { ArticleId = id }, server.Admin);
+        var article = await Ch.Articles().GetArticleAsync(new GetArticleRequest { ArticleId = id }, server.Admin);
 
         Assert.Equal(Text, article.Text);
         Assert.Equal("Protests", article.Title);
@@ -47,7 +45,7 @@ public sealed class ArticlesTests(AnnotateServer server) : IClassFixture<Annotat
         var pages = 0;
         do
         {
-            var page = await Ch.UnaryAsync(AnnotateApi.Articles.ListArticles,
+            var page = await Ch.Articles().ListArticlesAsync(
                 new ListArticlesRequest { Page = new PageRequest { PageSize = 2, PageToken = token } }, auditor);
             Assert.True(page.Articles.Count <= 2);
             Assert.All(page.Articles, a => Assert.Equal("", a.Text));
@@ -72,10 +70,10 @@ public sealed class ArticlesTests(AnnotateServer server) : IClassFixture<Annotat
     {
         var id = server.Unique("again");
         var request = new ImportArticleRequest { RequestId = Rid(), ArticleId = id, Title = "Again", Text = Text };
-        var first = await Ch.UnaryAsync(AnnotateApi.Articles.ImportArticle, request, server.Admin);
+        var first = await Ch.Articles().ImportArticleAsync(request, server.Admin);
 
         request.RequestId = Rid();
-        var second = await Ch.UnaryAsync(AnnotateApi.Articles.ImportArticle, request, server.Admin);
+        var second = await Ch.Articles().ImportArticleAsync(request, server.Admin);
 
         Assert.True(second.Result.Deduplicated);
         Assert.Equal(first.Result.Position, second.Result.Position);
@@ -87,11 +85,11 @@ public sealed class ArticlesTests(AnnotateServer server) : IClassFixture<Annotat
     {
         var id = await server.ImportAsync(Text);
 
-        var e = await RefusedAsync(StatusCode.FailedPrecondition, () => Ch.UnaryAsync(AnnotateApi.Articles.ImportArticle,
+        var e = await RefusedAsync(StatusCode.FailedPrecondition, () => Ch.Articles().ImportArticleAsync(
             new ImportArticleRequest { RequestId = Rid(), ArticleId = id, Title = "Changed", Text = Text + " Later edit." }, server.Admin));
 
-        Assert.Contains("immutable", e.Detail);
-        Assert.Equal(Text, (await Ch.UnaryAsync(AnnotateApi.Articles.GetArticle, new GetArticleRequest { ArticleId = id }, server.Admin)).Text);
+        Assert.Contains("immutable", e.Status.Detail);
+        Assert.Equal(Text, (await Ch.Articles().GetArticleAsync(new GetArticleRequest { ArticleId = id }, server.Admin)).Text);
     }
 
     [Fact]
@@ -100,8 +98,8 @@ public sealed class ArticlesTests(AnnotateServer server) : IClassFixture<Annotat
         var id = server.Unique("retried");
         var request = new ImportArticleRequest { RequestId = Rid(), ArticleId = id, Title = "Retried", Text = Text };
 
-        var first = await Ch.UnaryAsync(AnnotateApi.Articles.ImportArticle, request, server.Admin);
-        var second = await Ch.UnaryAsync(AnnotateApi.Articles.ImportArticle, request, server.Admin);
+        var first = await Ch.Articles().ImportArticleAsync(request, server.Admin);
+        var second = await Ch.Articles().ImportArticleAsync(request, server.Admin);
 
         Assert.False(first.Result.Deduplicated);
         Assert.True(second.Result.Deduplicated);
@@ -119,24 +117,24 @@ public sealed class ArticlesTests(AnnotateServer server) : IClassFixture<Annotat
     public async Task An_import_with_a_bad_id_an_empty_text_or_no_title_is_invalid(string id, string title, string text)
     {
         if (id == "ok-id") id = server.Unique("invalid");
-        await RefusedAsync(StatusCode.InvalidArgument, () => Ch.UnaryAsync(AnnotateApi.Articles.ImportArticle,
+        await RefusedAsync(StatusCode.InvalidArgument, () => Ch.Articles().ImportArticleAsync(
             new ImportArticleRequest { RequestId = Rid(), ArticleId = id, Title = title, Text = text }, server.Admin));
     }
 
     [Fact]
     public async Task An_import_with_an_empty_request_id_is_invalid()
     {
-        var e = await RefusedAsync(StatusCode.InvalidArgument, () => Ch.UnaryAsync(AnnotateApi.Articles.ImportArticle,
+        var e = await RefusedAsync(StatusCode.InvalidArgument, () => Ch.Articles().ImportArticleAsync(
             new ImportArticleRequest { RequestId = "", ArticleId = server.Unique("norequest"), Title = "T", Text = Text }, server.Admin));
-        Assert.Contains("request_id", e.Detail);
+        Assert.Contains("request_id", e.Status.Detail);
     }
 
     [Fact]
     public async Task Getting_an_unknown_article_is_not_found()
     {
-        var e = await RefusedAsync(StatusCode.NotFound, () => Ch.UnaryAsync(AnnotateApi.Articles.GetArticle,
+        var e = await RefusedAsync(StatusCode.NotFound, () => Ch.Articles().GetArticleAsync(
             new GetArticleRequest { ArticleId = "no-such-article" }, server.Admin));
-        Assert.Contains("no-such-article", e.Detail);
+        Assert.Contains("no-such-article", e.Status.Detail);
     }
 
     [Theory]
@@ -148,9 +146,9 @@ public sealed class ArticlesTests(AnnotateServer server) : IClassFixture<Annotat
         var (_, who) = await server.NewAnalystAsync("importer", role);
         var id = server.Unique("denied");
 
-        await RefusedAsync(StatusCode.PermissionDenied, () => Ch.UnaryAsync(AnnotateApi.Articles.ImportArticle,
+        await RefusedAsync(StatusCode.PermissionDenied, () => Ch.Articles().ImportArticleAsync(
             new ImportArticleRequest { RequestId = Rid(), ArticleId = id, Title = "T", Text = Text }, who));
 
-        await RefusedAsync(StatusCode.NotFound, () => Ch.UnaryAsync(AnnotateApi.Articles.GetArticle, new GetArticleRequest { ArticleId = id }, who));
+        await RefusedAsync(StatusCode.NotFound, () => Ch.Articles().GetArticleAsync(new GetArticleRequest { ArticleId = id }, who));
     }
 }

@@ -1,6 +1,4 @@
-using Annotate.Contracts;
 using Annotate.Contracts.V1;
-using Annotate.Grpc;
 using static Annotate.Server.Tests.Rpc;
 
 namespace Annotate.Server.Tests;
@@ -15,23 +13,23 @@ public sealed class ClaimsTests(AnnotateServer server) : IClassFixture<AnnotateS
     private GrpcChannel Ch => server.Channel;
 
     private async Task<string> OpenAsync(string article, CallOptions who, string quote = "Kazakhstan has a large Russian majority") =>
-        (await Ch.UnaryAsync(AnnotateApi.Claims.OpenClaim, new OpenClaimRequest { RequestId = Rid(), ArticleId = article, Selector = Quote(quote) }, who)).ClaimId;
+        (await Ch.Claims().OpenClaimAsync(new OpenClaimRequest { RequestId = Rid(), ArticleId = article, Selector = Quote(quote) }, who)).ClaimId;
 
     private Task<CommandResult> StanceAsync(string claim, Stance stance, CallOptions who, params ArticleSpan[] evidence)
     {
         var request = new TakeStanceRequest { RequestId = Rid(), ClaimId = claim, Stance = stance, Rationale = "because" };
         request.Evidence.AddRange(evidence);
-        return Ch.UnaryAsync(AnnotateApi.Claims.TakeStance, request, who);
+        return Ch.Claims().TakeStanceAsync(request, who).ResponseAsync;
     }
 
     private Task<ClaimView> ViewAsync(string claim, CallOptions who) =>
-        Ch.UnaryAsync(AnnotateApi.Consensus.GetClaimView, new GetClaimViewRequest { ClaimId = claim }, who);
+        Ch.Consensus().GetClaimViewAsync(new GetClaimViewRequest { ClaimId = claim }, who).ResponseAsync;
 
     private Task<CommandResult> AdjudicateAsync(string claim, long version, CallOptions who, Stance verdict = Stance.Refutes) =>
-        Ch.UnaryAsync(AnnotateApi.Claims.Adjudicate, new AdjudicateRequest
+        Ch.Claims().AdjudicateAsync(new AdjudicateRequest
         {
             RequestId = Rid(), ClaimId = claim, Verdict = verdict, Rationale = "census figures", ExpectedVersion = version,
-        }, who);
+        }, who).ResponseAsync;
 
     [Fact]
     public async Task Opening_a_claim_by_quote_answers_its_resolved_span_and_the_statement_defaults_to_the_quote()
@@ -39,7 +37,7 @@ public sealed class ClaimsTests(AnnotateServer server) : IClassFixture<AnnotateS
         var article = await server.ImportAsync(Text);
         var (analyst, who) = await server.NewAnalystAsync("ana", Role.Analyst);
 
-        var opened = await Ch.UnaryAsync(AnnotateApi.Claims.OpenClaim,
+        var opened = await Ch.Claims().OpenClaimAsync(
             new OpenClaimRequest { RequestId = Rid(), ArticleId = article, Selector = Quote("Kazakhstan has a large Russian majority") }, who);
 
         Assert.False(opened.Existing);
@@ -63,9 +61,9 @@ public sealed class ClaimsTests(AnnotateServer server) : IClassFixture<AnnotateS
         var first = await OpenAsync(article, ana);
 
         // 35 of 39 code points: intersection over union 0.9.
-        var again = await Ch.UnaryAsync(AnnotateApi.Claims.OpenClaim,
+        var again = await Ch.Claims().OpenClaimAsync(
             new OpenClaimRequest { RequestId = Rid(), ArticleId = article, Selector = Quote("Kazakhstan has a large Russian maj") }, bob);
-        var other = await Ch.UnaryAsync(AnnotateApi.Claims.OpenClaim,
+        var other = await Ch.Claims().OpenClaimAsync(
             new OpenClaimRequest { RequestId = Rid(), ArticleId = article, Selector = Quote("Kazakhstan has a large") }, bob);
 
         Assert.Equal(first, again.ClaimId);
@@ -78,7 +76,7 @@ public sealed class ClaimsTests(AnnotateServer server) : IClassFixture<AnnotateS
         Assert.True(again.Result.Position < other.Result.Position);
         Assert.NotEqual(first, other.ClaimId);
         Assert.False(other.Existing);
-        var claims = await Ch.UnaryAsync(AnnotateApi.Consensus.ListClaims, new ListClaimsRequest { ArticleId = article }, ana);
+        var claims = await Ch.Consensus().ListClaimsAsync(new ListClaimsRequest { ArticleId = article }, ana);
         Assert.Equal(2, claims.Claims.Count);
     }
 
@@ -89,8 +87,8 @@ public sealed class ClaimsTests(AnnotateServer server) : IClassFixture<AnnotateS
         var (_, who) = await server.NewAnalystAsync("ana", Role.Analyst);
         var request = new OpenClaimRequest { RequestId = Rid(), ArticleId = article, Selector = Quote("The border is long.") };
 
-        var first = await Ch.UnaryAsync(AnnotateApi.Claims.OpenClaim, request, who);
-        var second = await Ch.UnaryAsync(AnnotateApi.Claims.OpenClaim, request, who);
+        var first = await Ch.Claims().OpenClaimAsync(request, who);
+        var second = await Ch.Claims().OpenClaimAsync(request, who);
 
         Assert.Equal(first.ClaimId, second.ClaimId);
         Assert.True(second.Result.Deduplicated);
@@ -114,16 +112,16 @@ public sealed class ClaimsTests(AnnotateServer server) : IClassFixture<AnnotateS
         Assert.Equal(Stance.Refutes, current.Stance);
         Assert.Equal([new StanceTally { Stance = Stance.Refutes, Count = 1 }], view.Tallies);
 
-        var withdrawn = await Ch.UnaryAsync(AnnotateApi.Claims.WithdrawStance, new WithdrawStanceRequest { RequestId = Rid(), ClaimId = claim }, who);
+        var withdrawn = await Ch.Claims().WithdrawStanceAsync(new WithdrawStanceRequest { RequestId = Rid(), ClaimId = claim }, who);
 
         view = await ViewAsync(claim, who);
         Assert.Empty(view.Stances);
         Assert.Empty(view.Tallies);
         Assert.Equal(withdrawn.Position, view.LastPosition);
         Assert.Contains(analyst, view.Contributors);
-        var e = await RefusedAsync(StatusCode.FailedPrecondition, () => Ch.UnaryAsync(AnnotateApi.Claims.WithdrawStance,
+        var e = await RefusedAsync(StatusCode.FailedPrecondition, () => Ch.Claims().WithdrawStanceAsync(
             new WithdrawStanceRequest { RequestId = Rid(), ClaimId = claim }, who));
-        Assert.Contains("no stance", e.Detail);
+        Assert.Contains("no stance", e.Status.Detail);
     }
 
     [Fact]
@@ -156,14 +154,14 @@ public sealed class ClaimsTests(AnnotateServer server) : IClassFixture<AnnotateS
         await AdjudicateAsync(claim, (await ViewAsync(claim, judge)).Version, judge);
 
         var stance = await RefusedAsync(StatusCode.FailedPrecondition, () => StanceAsync(claim, Stance.Supports, ana));
-        var withdraw = await RefusedAsync(StatusCode.FailedPrecondition, () => Ch.UnaryAsync(AnnotateApi.Claims.WithdrawStance,
+        var withdraw = await RefusedAsync(StatusCode.FailedPrecondition, () => Ch.Claims().WithdrawStanceAsync(
             new WithdrawStanceRequest { RequestId = Rid(), ClaimId = claim }, ana));
-        Assert.Contains("adjudicated", stance.Detail);
-        Assert.Contains("adjudicated", withdraw.Detail);
+        Assert.Contains("adjudicated", stance.Status.Detail);
+        Assert.Contains("adjudicated", withdraw.Status.Detail);
         var again = await RefusedAsync(StatusCode.FailedPrecondition, () => AdjudicateAsync(claim, 0, judge));
-        Assert.Contains("already adjudicated", again.Detail);
+        Assert.Contains("already adjudicated", again.Status.Detail);
 
-        await Ch.UnaryAsync(AnnotateApi.Claims.ReopenClaim, new ReopenClaimRequest { RequestId = Rid(), ClaimId = claim, Reason = "new census" }, judge);
+        await Ch.Claims().ReopenClaimAsync(new ReopenClaimRequest { RequestId = Rid(), ClaimId = claim, Reason = "new census" }, judge);
 
         var view = await ViewAsync(claim, ana);
         Assert.Equal(ClaimStatus.Pending, view.Status);
@@ -183,13 +181,13 @@ public sealed class ClaimsTests(AnnotateServer server) : IClassFixture<AnnotateS
         await StanceAsync(claim, Stance.Refutes, anaCall);
         var seen = await ViewAsync(claim, judge);
         await StanceAsync(claim, Stance.Supports, bobCall);
-        await Ch.UnaryAsync(AnnotateApi.Annotations.ApplyTag, new ApplyTagRequest { RequestId = Rid(), Target = new TagTarget { ClaimId = claim }, Tag = "census" }, anaCall);
+        await Ch.Annotations().ApplyTagAsync(new ApplyTagRequest { RequestId = Rid(), Target = new TagTarget { ClaimId = claim }, Tag = "census" }, anaCall);
 
         var e = await RefusedAsync(StatusCode.Aborted, () => AdjudicateAsync(claim, seen.Version, judge));
 
-        Assert.Contains($"{bob} took stance", e.Detail);
-        Assert.Contains($"{ana} tagged it census", e.Detail);
-        Assert.DoesNotContain($"{ana} took stance", e.Detail); // that one the adjudicator had seen
+        Assert.Contains($"{bob} took stance", e.Status.Detail);
+        Assert.Contains($"{ana} tagged it census", e.Status.Detail);
+        Assert.DoesNotContain($"{ana} took stance", e.Status.Detail); // that one the adjudicator had seen
         Assert.NotEqual(ClaimStatus.Adjudicated, (await ViewAsync(claim, judge)).Status);
 
         var fresh = await ViewAsync(claim, judge);
@@ -204,7 +202,7 @@ public sealed class ClaimsTests(AnnotateServer server) : IClassFixture<AnnotateS
         var (_, judge) = await server.NewAnalystAsync("judge", Role.Adjudicator);
         var claim = await OpenAsync(article, judge); // an adjudicator may do what an analyst may
 
-        await RefusedAsync(StatusCode.FailedPrecondition, () => Ch.UnaryAsync(AnnotateApi.Claims.ReopenClaim,
+        await RefusedAsync(StatusCode.FailedPrecondition, () => Ch.Claims().ReopenClaimAsync(
             new ReopenClaimRequest { RequestId = Rid(), ClaimId = claim, Reason = "why not" }, judge));
     }
 
@@ -220,11 +218,11 @@ public sealed class ClaimsTests(AnnotateServer server) : IClassFixture<AnnotateS
 
         await RefusedAsync(StatusCode.PermissionDenied, () => AdjudicateAsync(claim, 2, ana));
         await RefusedAsync(StatusCode.PermissionDenied, () => StanceAsync(claim, Stance.Supports, auditor));
-        await RefusedAsync(StatusCode.PermissionDenied, () => Ch.UnaryAsync(AnnotateApi.Claims.WithdrawStance,
+        await RefusedAsync(StatusCode.PermissionDenied, () => Ch.Claims().WithdrawStanceAsync(
             new WithdrawStanceRequest { RequestId = Rid(), ClaimId = claim }, auditor));
         await RefusedAsync(StatusCode.PermissionDenied, () => OpenAsync(article, auditor, "The border is long."));
         await AdjudicateAsync(claim, (await ViewAsync(claim, judge)).Version, judge);
-        await RefusedAsync(StatusCode.PermissionDenied, () => Ch.UnaryAsync(AnnotateApi.Claims.ReopenClaim,
+        await RefusedAsync(StatusCode.PermissionDenied, () => Ch.Claims().ReopenClaimAsync(
             new ReopenClaimRequest { RequestId = Rid(), ClaimId = claim, Reason = "disagree" }, ana));
 
         var view = await ViewAsync(claim, auditor); // reading is open to every role
@@ -239,9 +237,9 @@ public sealed class ClaimsTests(AnnotateServer server) : IClassFixture<AnnotateS
         const string missing = "c0123456789ab";
 
         await RefusedAsync(StatusCode.NotFound, () => StanceAsync(missing, Stance.Supports, judge));
-        await RefusedAsync(StatusCode.NotFound, () => Ch.UnaryAsync(AnnotateApi.Claims.WithdrawStance, new WithdrawStanceRequest { RequestId = Rid(), ClaimId = missing }, judge));
+        await RefusedAsync(StatusCode.NotFound, () => Ch.Claims().WithdrawStanceAsync(new WithdrawStanceRequest { RequestId = Rid(), ClaimId = missing }, judge));
         await RefusedAsync(StatusCode.NotFound, () => AdjudicateAsync(missing, 1, judge));
-        await RefusedAsync(StatusCode.NotFound, () => Ch.UnaryAsync(AnnotateApi.Claims.ReopenClaim, new ReopenClaimRequest { RequestId = Rid(), ClaimId = missing, Reason = "r" }, judge));
+        await RefusedAsync(StatusCode.NotFound, () => Ch.Claims().ReopenClaimAsync(new ReopenClaimRequest { RequestId = Rid(), ClaimId = missing, Reason = "r" }, judge));
         await RefusedAsync(StatusCode.NotFound, () => OpenAsync("no-such-article", judge));
     }
 
@@ -254,11 +252,11 @@ public sealed class ClaimsTests(AnnotateServer server) : IClassFixture<AnnotateS
 
         await RefusedAsync(StatusCode.InvalidArgument, () => StanceAsync(claim, Stance.Unspecified, judge));
         await RefusedAsync(StatusCode.InvalidArgument, () => AdjudicateAsync(claim, 1, judge, Stance.Unspecified));
-        await RefusedAsync(StatusCode.InvalidArgument, () => Ch.UnaryAsync(AnnotateApi.Claims.Adjudicate,
+        await RefusedAsync(StatusCode.InvalidArgument, () => Ch.Claims().AdjudicateAsync(
             new AdjudicateRequest { RequestId = Rid(), ClaimId = claim, Verdict = Stance.Refutes, Rationale = "", ExpectedVersion = 1 }, judge));
-        await RefusedAsync(StatusCode.InvalidArgument, () => Ch.UnaryAsync(AnnotateApi.Claims.OpenClaim,
+        await RefusedAsync(StatusCode.InvalidArgument, () => Ch.Claims().OpenClaimAsync(
             new OpenClaimRequest { RequestId = Rid(), ArticleId = article, Selector = Quote("The border is long."), Statement = new string('x', 1001) }, judge));
-        await RefusedAsync(StatusCode.InvalidArgument, () => Ch.UnaryAsync(AnnotateApi.Claims.OpenClaim,
+        await RefusedAsync(StatusCode.InvalidArgument, () => Ch.Claims().OpenClaimAsync(
             new OpenClaimRequest { RequestId = Rid(), ArticleId = article, Selector = At(3, 3) }, judge));
     }
 
@@ -270,20 +268,20 @@ public sealed class ClaimsTests(AnnotateServer server) : IClassFixture<AnnotateS
         var claim = await OpenAsync(article, judge);
         await StanceAsync(claim, Stance.Refutes, judge);
 
-        await RefusedAsync(StatusCode.InvalidArgument, () => Ch.UnaryAsync(AnnotateApi.Claims.OpenClaim,
+        await RefusedAsync(StatusCode.InvalidArgument, () => Ch.Claims().OpenClaimAsync(
             new OpenClaimRequest { ArticleId = article, Selector = Quote("The border is long.") }, judge));
-        await RefusedAsync(StatusCode.InvalidArgument, () => Ch.UnaryAsync(AnnotateApi.Claims.TakeStance,
+        await RefusedAsync(StatusCode.InvalidArgument, () => Ch.Claims().TakeStanceAsync(
             new TakeStanceRequest { ClaimId = claim, Stance = Stance.Supports }, judge));
-        await RefusedAsync(StatusCode.InvalidArgument, () => Ch.UnaryAsync(AnnotateApi.Claims.WithdrawStance,
+        await RefusedAsync(StatusCode.InvalidArgument, () => Ch.Claims().WithdrawStanceAsync(
             new WithdrawStanceRequest { ClaimId = claim }, judge));
-        await RefusedAsync(StatusCode.InvalidArgument, () => Ch.UnaryAsync(AnnotateApi.Claims.Adjudicate,
+        await RefusedAsync(StatusCode.InvalidArgument, () => Ch.Claims().AdjudicateAsync(
             new AdjudicateRequest { ClaimId = claim, Verdict = Stance.Refutes, Rationale = "r", ExpectedVersion = 2 }, judge));
-        await RefusedAsync(StatusCode.InvalidArgument, () => Ch.UnaryAsync(AnnotateApi.Claims.ReopenClaim,
+        await RefusedAsync(StatusCode.InvalidArgument, () => Ch.Claims().ReopenClaimAsync(
             new ReopenClaimRequest { ClaimId = claim, Reason = "r" }, judge));
 
         var view = await ViewAsync(claim, judge);
         Assert.Equal(Stance.Refutes, Assert.Single(view.Stances).Stance);
-        Assert.Single((await Ch.UnaryAsync(AnnotateApi.Consensus.ListClaims, new ListClaimsRequest { ArticleId = article }, judge)).Claims);
+        Assert.Single((await Ch.Consensus().ListClaimsAsync(new ListClaimsRequest { ArticleId = article }, judge)).Claims);
     }
 
     [Fact]
@@ -294,17 +292,17 @@ public sealed class ClaimsTests(AnnotateServer server) : IClassFixture<AnnotateS
         var claim = await OpenAsync(article, judge);
 
         var stance = new TakeStanceRequest { RequestId = Rid(), ClaimId = claim, Stance = Stance.Refutes, Rationale = "r" };
-        var s1 = await Ch.UnaryAsync(AnnotateApi.Claims.TakeStance, stance, judge);
-        var s2 = await Ch.UnaryAsync(AnnotateApi.Claims.TakeStance, stance, judge);
+        var s1 = await Ch.Claims().TakeStanceAsync(stance, judge);
+        var s2 = await Ch.Claims().TakeStanceAsync(stance, judge);
         var adjudicate = new AdjudicateRequest { RequestId = Rid(), ClaimId = claim, Verdict = Stance.Refutes, Rationale = "r", ExpectedVersion = (await ViewAsync(claim, judge)).Version };
-        var a1 = await Ch.UnaryAsync(AnnotateApi.Claims.Adjudicate, adjudicate, judge);
-        var a2 = await Ch.UnaryAsync(AnnotateApi.Claims.Adjudicate, adjudicate, judge);
+        var a1 = await Ch.Claims().AdjudicateAsync(adjudicate, judge);
+        var a2 = await Ch.Claims().AdjudicateAsync(adjudicate, judge);
         var reopen = new ReopenClaimRequest { RequestId = Rid(), ClaimId = claim, Reason = "r" };
-        var r1 = await Ch.UnaryAsync(AnnotateApi.Claims.ReopenClaim, reopen, judge);
-        var r2 = await Ch.UnaryAsync(AnnotateApi.Claims.ReopenClaim, reopen, judge);
+        var r1 = await Ch.Claims().ReopenClaimAsync(reopen, judge);
+        var r2 = await Ch.Claims().ReopenClaimAsync(reopen, judge);
         var withdraw = new WithdrawStanceRequest { RequestId = Rid(), ClaimId = claim };
-        var w1 = await Ch.UnaryAsync(AnnotateApi.Claims.WithdrawStance, withdraw, judge);
-        var w2 = await Ch.UnaryAsync(AnnotateApi.Claims.WithdrawStance, withdraw, judge);
+        var w1 = await Ch.Claims().WithdrawStanceAsync(withdraw, judge);
+        var w2 = await Ch.Claims().WithdrawStanceAsync(withdraw, judge);
 
         foreach (var (first, second, requestId) in new[] { (s1, s2, stance.RequestId), (a1, a2, adjudicate.RequestId), (r1, r2, reopen.RequestId), (w1, w2, withdraw.RequestId) })
         {

@@ -1,8 +1,6 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
-using Annotate.Contracts;
 using Annotate.Contracts.V1;
-using Annotate.Grpc;
 using Annotate.Server.Infrastructure;
 using Annotate.Testing;
 using Xunit.Abstractions;
@@ -69,7 +67,7 @@ public sealed class ConcurrencyTests(AnnotateServer server, ITestOutputHelper ou
     {
         var ch = server.Channel;
         var policy = ConsensusPolicy.Default;
-        var articles = (await ch.UnaryAsync(AnnotateApi.Articles.ListArticles, new ListArticlesRequest(), server.Admin)).Articles.ToList();
+        var articles = (await ch.Articles().ListArticlesAsync(new ListArticlesRequest(), server.Admin)).Articles.ToList();
         Assert.Equal(5, articles.Count);
 
         // Two places per article, and beside each a second family shifted by 15 (IoU at most 51/69 with the first): 20 claims at most.
@@ -87,13 +85,13 @@ public sealed class ConcurrencyTests(AnnotateServer server, ITestOutputHelper ou
 
         using var stop = new CancellationTokenSource();
         var changes = new Signal(); // pulsed by every message a follower reads and every operation a worker ends
-        var subscriber = new Follower<SubscribeResponse>(ch.ServerStreaming(AnnotateApi.History.Subscribe,
+        var subscriber = new Follower<SubscribeResponse>(ch.History().Subscribe(
             new SubscribeRequest { AfterPosition = 0 }, Streaming(server.AdminToken, stop.Token)), m => m.ItemCase == SubscribeResponse.ItemOneofCase.CaughtUpPosition, changes, stop.Token);
-        Follower<WatchArticleResponse> Watch(string articleId) => new(ch.ServerStreaming(AnnotateApi.Consensus.WatchArticle,
+        Follower<WatchArticleResponse> Watch(string articleId) => new(ch.Consensus().WatchArticle(
             new WatchArticleRequest { ArticleId = articleId }, Streaming(server.AdminToken, stop.Token)), m => m.UpdateCase == WatchArticleResponse.UpdateOneofCase.CaughtUpPosition, changes, stop.Token);
         var watchers = articles.Select(a => (a.ArticleId, Follower: Watch(a.ArticleId))).ToList();
         var filteredArticle = articles[0].ArticleId;
-        var filtered = new Follower<SubscribeResponse>(ch.ServerStreaming(AnnotateApi.History.Subscribe,
+        var filtered = new Follower<SubscribeResponse>(ch.History().Subscribe(
             new SubscribeRequest { AfterPosition = 0, Filter = new EventFilter { ArticleId = filteredArticle } }, Streaming(server.AdminToken, stop.Token)),
             m => m.ItemCase == SubscribeResponse.ItemOneofCase.CaughtUpPosition, changes, stop.Token);
         await subscriber.CaughtUp.WaitAsync(Patience);
@@ -123,8 +121,8 @@ public sealed class ConcurrencyTests(AnnotateServer server, ITestOutputHelper ou
                     Interlocked.Increment(ref operations);
                     changes.Pulse();
                 }
-                catch (RpcException ex) when (ex.StatusCode == StatusCode.FailedPrecondition && ex.Detail.Contains("is adjudicated", StringComparison.Ordinal)
-                    && everClosed.Keys.Any(c => ex.Detail.Contains(c, StringComparison.Ordinal)))
+                catch (RpcException ex) when (ex.StatusCode == StatusCode.FailedPrecondition && ex.Status.Detail.Contains("is adjudicated", StringComparison.Ordinal)
+                    && everClosed.Keys.Any(c => ex.Status.Detail.Contains(c, StringComparison.Ordinal)))
                 {
                     Interlocked.Increment(ref refusedAsClosed); // a stance on a claim the adjudicator had closed: refused, nothing changed
                 }
@@ -134,7 +132,7 @@ public sealed class ConcurrencyTests(AnnotateServer server, ITestOutputHelper ou
                 }
                 catch (RpcException ex)
                 {
-                    failures.Enqueue($"{analyst.Id}: {ex.StatusCode} {ex.Detail}");
+                    failures.Enqueue($"{analyst.Id}: {ex.StatusCode} {ex.Status.Detail}");
                 }
             }
         })).ToArray();
@@ -144,7 +142,7 @@ public sealed class ConcurrencyTests(AnnotateServer server, ITestOutputHelper ou
         // Late followers: a subscriber from the beginning and a watcher start while the writes go on, so their
         // catch-up meets live commits (where a gap or a duplicate would show).
         await Until(changes, () => Volatile.Read(ref operations) >= AnalystCount * 2 || workers.All(w => w.IsCompleted), "the run to get going");
-        var late = new Follower<SubscribeResponse>(ch.ServerStreaming(AnnotateApi.History.Subscribe,
+        var late = new Follower<SubscribeResponse>(ch.History().Subscribe(
             new SubscribeRequest { AfterPosition = 0 }, Streaming(server.AdminToken, stop.Token)), m => m.ItemCase == SubscribeResponse.ItemOneofCase.CaughtUpPosition, changes, stop.Token);
         watchers.Add((articles[1].ArticleId, Watch(articles[1].ArticleId)));
         await Task.WhenAll(workers);
@@ -181,7 +179,7 @@ public sealed class ConcurrencyTests(AnnotateServer server, ITestOutputHelper ou
         var served = new Dictionary<string, ClaimView>(StringComparer.Ordinal);
         foreach (var claim in claims)
         {
-            var view = await ch.UnaryAsync(AnnotateApi.Consensus.GetClaimView, new GetClaimViewRequest { ClaimId = claim.ClaimId }, server.Admin);
+            var view = await ch.Consensus().GetClaimViewAsync(new GetClaimViewRequest { ClaimId = claim.ClaimId }, server.Admin);
             var folded = ConsensusProjection.Fold(positioned, policy, claim.ClaimId);
             Assert.NotNull(folded);
             Assert.Equal(Mapping.ToProto(folded, policy), view);
@@ -244,7 +242,7 @@ public sealed class ConcurrencyTests(AnnotateServer server, ITestOutputHelper ou
             await gate.WaitAsync();
             try
             {
-                var asOf = await ch.UnaryAsync(AnnotateApi.Consensus.GetClaimView,
+                var asOf = await ch.Consensus().GetClaimViewAsync(
                     new GetClaimViewRequest { ClaimId = v.ClaimId, AsOf = new AsOf { Position = v.LastPosition } }, server.Admin);
                 Assert.Equal(v, asOf);
             }
@@ -261,24 +259,24 @@ public sealed class ConcurrencyTests(AnnotateServer server, ITestOutputHelper ou
     {
         var ch = server.Channel;
         var judge = AnnotateServer.As(await server.AnalystAsync("judge-tags", Role.Adjudicator));
-        var opened = await ch.UnaryAsync(AnnotateApi.Claims.OpenClaim, new OpenClaimRequest
+        var opened = await ch.Claims().OpenClaimAsync(new OpenClaimRequest
         {
             RequestId = Guid.NewGuid().ToString(), ArticleId = "kazakhstan-concerned-about-invasion",
             Selector = new Selector { Position = new TextPosition { Start = 5, End = 45 } }, // far from the spans of the run above
         }, judge);
-        var adjudicated = await ch.UnaryAsync(AnnotateApi.Claims.Adjudicate, new AdjudicateRequest
+        var adjudicated = await ch.Claims().AdjudicateAsync(new AdjudicateRequest
         {
             RequestId = Guid.NewGuid().ToString(), ClaimId = opened.ClaimId, Verdict = Stance.Unverifiable, Rationale = "no source", ExpectedVersion = 1,
         }, judge);
-        var tagged = await ch.UnaryAsync(AnnotateApi.Annotations.ApplyTag,
+        var tagged = await ch.Annotations().ApplyTagAsync(
             new ApplyTagRequest { RequestId = Guid.NewGuid().ToString(), Target = new TagTarget { ClaimId = opened.ClaimId }, Tag = "census" }, judge);
         Assert.True(tagged.Position > adjudicated.Position);
 
-        var view = await ch.UnaryAsync(AnnotateApi.Consensus.GetClaimView, new GetClaimViewRequest { ClaimId = opened.ClaimId }, judge);
+        var view = await ch.Consensus().GetClaimViewAsync(new GetClaimViewRequest { ClaimId = opened.ClaimId }, judge);
         Assert.Equal(ClaimStatus.Adjudicated, view.Status);
         Assert.Equal(adjudicated.RecordedAt, view.Adjudication.AdjudicatedAt);
         Assert.Equal(tagged.RecordedAt, view.LastEventAt);
-        var asOf = await ch.UnaryAsync(AnnotateApi.Consensus.GetClaimView,
+        var asOf = await ch.Consensus().GetClaimViewAsync(
             new GetClaimViewRequest { ClaimId = opened.ClaimId, AsOf = new AsOf { Position = tagged.Position } }, judge);
         Assert.Equal(view, asOf);
     }
@@ -291,17 +289,17 @@ public sealed class ConcurrencyTests(AnnotateServer server, ITestOutputHelper ou
         var claimId = claims[random.Next(claims.Length)];
         if (me.Closed.Contains(claimId))
         {
-            await ch.UnaryAsync(AnnotateApi.Claims.ReopenClaim, new ReopenClaimRequest { RequestId = Guid.NewGuid().ToString(), ClaimId = claimId, Reason = "new evidence" }, me.Options);
+            await ch.Claims().ReopenClaimAsync(new ReopenClaimRequest { RequestId = Guid.NewGuid().ToString(), ClaimId = claimId, Reason = "new evidence" }, me.Options);
             me.Closed.Remove(claimId);
             return;
         }
         everClosed[claimId] = true; // before the call: a stance refused as closed may arrive before the answer does
         for (var attempt = 1; ; attempt++)
         {
-            var view = await ch.UnaryAsync(AnnotateApi.Consensus.GetClaimView, new GetClaimViewRequest { ClaimId = claimId }, me.Options);
+            var view = await ch.Consensus().GetClaimViewAsync(new GetClaimViewRequest { ClaimId = claimId }, me.Options);
             try
             {
-                await ch.UnaryAsync(AnnotateApi.Claims.Adjudicate, new AdjudicateRequest
+                await ch.Claims().AdjudicateAsync(new AdjudicateRequest
                 {
                     RequestId = Guid.NewGuid().ToString(), ClaimId = claimId, Verdict = Stances[random.Next(Stances.Length)],
                     Rationale = "weighed the evidence", ExpectedVersion = view.Version,
@@ -326,7 +324,7 @@ public sealed class ConcurrencyTests(AnnotateServer server, ITestOutputHelper ou
         {
             var group = groups[random.Next(groups.Length)];
             var (s, e) = group.Pick(random);
-            var opened = await ch.UnaryAsync(AnnotateApi.Claims.OpenClaim, new OpenClaimRequest
+            var opened = await ch.Claims().OpenClaimAsync(new OpenClaimRequest
             {
                 RequestId = Guid.NewGuid().ToString(), ArticleId = group.ArticleId,
                 Selector = new Selector { Position = new TextPosition { Start = (uint)s, End = (uint)e } },
@@ -351,14 +349,14 @@ public sealed class ConcurrencyTests(AnnotateServer server, ITestOutputHelper ou
                     Selector = new Selector { Position = new TextPosition { Start = (uint)from, End = (uint)(from + 10 + random.Next(30)) } },
                 });
             }
-            var result = await ch.UnaryAsync(AnnotateApi.Claims.TakeStance, request, me.Options);
+            var result = await ch.Claims().TakeStanceAsync(request, me.Options);
             me.StanceOn[claimId] = stance;
             if (random.NextDouble() < 0.15)
             {
                 // A retry of the same request (say, after a lost answer) answers the original append. A request that
                 // changed nothing (the same stance again, "already so") appended nothing to remember: its retry answers
                 // the claim as it stands then, which others may have moved on.
-                var again = await ch.UnaryAsync(AnnotateApi.Claims.TakeStance, request, me.Options);
+                var again = await ch.Claims().TakeStanceAsync(request, me.Options);
                 Assert.True(again.Deduplicated);
                 if (!result.Deduplicated) Assert.Equal(result.Position, again.Position);
                 else Assert.True(again.Position >= result.Position);
@@ -368,7 +366,7 @@ public sealed class ConcurrencyTests(AnnotateServer server, ITestOutputHelper ou
         {
             var held = me.StanceOn.Keys.Order(StringComparer.Ordinal).ToArray();
             var withdrawn = held[random.Next(held.Length)];
-            await ch.UnaryAsync(AnnotateApi.Claims.WithdrawStance, new WithdrawStanceRequest { RequestId = Guid.NewGuid().ToString(), ClaimId = withdrawn }, me.Options);
+            await ch.Claims().WithdrawStanceAsync(new WithdrawStanceRequest { RequestId = Guid.NewGuid().ToString(), ClaimId = withdrawn }, me.Options);
             me.StanceOn.Remove(withdrawn);
         }
         else
@@ -377,12 +375,12 @@ public sealed class ConcurrencyTests(AnnotateServer server, ITestOutputHelper ou
             var target = new TagTarget { ClaimId = claimId };
             if (me.Tags.Contains((claimId, tag)))
             {
-                await ch.UnaryAsync(AnnotateApi.Annotations.RemoveTag, new RemoveTagRequest { RequestId = Guid.NewGuid().ToString(), Target = target, Tag = tag }, me.Options);
+                await ch.Annotations().RemoveTagAsync(new RemoveTagRequest { RequestId = Guid.NewGuid().ToString(), Target = target, Tag = tag }, me.Options);
                 me.Tags.Remove((claimId, tag));
             }
             else
             {
-                await ch.UnaryAsync(AnnotateApi.Annotations.ApplyTag, new ApplyTagRequest { RequestId = Guid.NewGuid().ToString(), Target = target, Tag = tag }, me.Options);
+                await ch.Annotations().ApplyTagAsync(new ApplyTagRequest { RequestId = Guid.NewGuid().ToString(), Target = target, Tag = tag }, me.Options);
                 me.Tags.Add((claimId, tag));
             }
         }
@@ -438,7 +436,7 @@ public sealed class ConcurrencyTests(AnnotateServer server, ITestOutputHelper ou
 
     private async Task<List<HistoryEvent>> ReplayAllAsync(GrpcChannel ch)
     {
-        using var call = ch.ServerStreaming(AnnotateApi.History.Replay, new ReplayRequest { FromPosition = 1 }, Streaming(server.AdminToken, default));
+        using var call = ch.History().Replay(new ReplayRequest { FromPosition = 1 }, Streaming(server.AdminToken, default));
         var events = new List<HistoryEvent>();
         await foreach (var e in call.ResponseStream.ReadAllAsync()) events.Add(e);
         return events;
@@ -450,7 +448,7 @@ public sealed class ConcurrencyTests(AnnotateServer server, ITestOutputHelper ou
         var token = "";
         do
         {
-            var page = await ch.UnaryAsync(AnnotateApi.Consensus.ListClaims,
+            var page = await ch.Consensus().ListClaimsAsync(
                 new ListClaimsRequest { ArticleId = articleId, Page = new PageRequest { PageSize = 7, PageToken = token } }, server.Admin);
             all.AddRange(page.Claims);
             token = page.NextPageToken;
@@ -460,7 +458,7 @@ public sealed class ConcurrencyTests(AnnotateServer server, ITestOutputHelper ou
 
     /// <summary>Streams carry no deadline (they outlive a unary call's); cancellation ends them.</summary>
     private static CallOptions Streaming(string token, CancellationToken ct) =>
-        new(new Metadata().Add("authorization", $"Bearer {token}"), null, ct);
+        new(new Metadata { { "authorization", $"Bearer {token}" } }, null, ct);
 
     private static async Task Until(Signal changes, Func<bool> condition, string what) =>
         Assert.True(await changes.WaitUntilAsync(condition, Patience), $"timed out waiting for {what}");

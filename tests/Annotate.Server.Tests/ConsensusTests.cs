@@ -1,6 +1,4 @@
-using Annotate.Contracts;
 using Annotate.Contracts.V1;
-using Annotate.Grpc;
 using static Annotate.Server.Tests.Rpc;
 
 namespace Annotate.Server.Tests;
@@ -15,19 +13,19 @@ public sealed class ConsensusTests(AnnotateServer server) : IClassFixture<Annota
     private GrpcChannel Ch => server.Channel;
 
     private async Task<string> OpenAsync(string article, string quote, CallOptions who) =>
-        (await Ch.UnaryAsync(AnnotateApi.Claims.OpenClaim, new OpenClaimRequest { RequestId = Rid(), ArticleId = article, Selector = Quote(quote) }, who)).ClaimId;
+        (await Ch.Claims().OpenClaimAsync(new OpenClaimRequest { RequestId = Rid(), ArticleId = article, Selector = Quote(quote) }, who)).ClaimId;
 
     private Task<CommandResult> StanceAsync(string claim, Stance stance, CallOptions who) =>
-        Ch.UnaryAsync(AnnotateApi.Claims.TakeStance, new TakeStanceRequest { RequestId = Rid(), ClaimId = claim, Stance = stance, Rationale = "read it" }, who);
+        Ch.Claims().TakeStanceAsync(new TakeStanceRequest { RequestId = Rid(), ClaimId = claim, Stance = stance, Rationale = "read it" }, who).ResponseAsync;
 
     private Task<ClaimView> ViewAsync(string claim, CallOptions who, AsOf? asOf = null) =>
-        Ch.UnaryAsync(AnnotateApi.Consensus.GetClaimView, new GetClaimViewRequest { ClaimId = claim, AsOf = asOf }, who);
+        Ch.Consensus().GetClaimViewAsync(new GetClaimViewRequest { ClaimId = claim, AsOf = asOf }, who).ResponseAsync;
 
     private Task<ListClaimsResponse> ListAsync(string article, CallOptions who, AsOf? asOf = null, params ClaimStatus[] statuses) =>
-        Ch.UnaryAsync(AnnotateApi.Consensus.ListClaims, new ListClaimsRequest { ArticleId = article, AsOf = asOf, Statuses = { statuses } }, who);
+        Ch.Consensus().ListClaimsAsync(new ListClaimsRequest { ArticleId = article, AsOf = asOf, Statuses = { statuses } }, who).ResponseAsync;
 
     private Task<ArticleAgreement> AgreementAsync(string article, CallOptions who, AsOf? asOf = null) =>
-        Ch.UnaryAsync(AnnotateApi.Consensus.GetArticleAgreement, new GetArticleAgreementRequest { ArticleId = article, AsOf = asOf }, who);
+        Ch.Consensus().GetArticleAgreementAsync(new GetArticleAgreementRequest { ArticleId = article, AsOf = asOf }, who).ResponseAsync;
 
     private async Task<List<(string Id, CallOptions Who)>> AnalystsAsync(int count)
     {
@@ -79,7 +77,7 @@ public sealed class ConsensusTests(AnnotateServer server) : IClassFixture<Annota
         var claim = await OpenAsync(article, "the river floods every spring", who);
         var stance = await StanceAsync(claim, Stance.Refutes, who);
 
-        var view = await Ch.UnaryAsync(AnnotateApi.Consensus.GetClaimView, new GetClaimViewRequest { ClaimId = claim, MinPosition = stance.Position }, who);
+        var view = await Ch.Consensus().GetClaimViewAsync(new GetClaimViewRequest { ClaimId = claim, MinPosition = stance.Position }, who);
 
         Assert.True(view.LastPosition >= stance.Position);
         Assert.Single(view.Stances);
@@ -93,8 +91,8 @@ public sealed class ConsensusTests(AnnotateServer server) : IClassFixture<Annota
         await RefusedAsync(StatusCode.NotFound, () => ViewAsync("c0123456789ab", who));
         await RefusedAsync(StatusCode.NotFound, () => ListAsync("no-such-article", who));
         await RefusedAsync(StatusCode.NotFound, () => AgreementAsync("no-such-article", who));
-        using var watch = Ch.ServerStreaming(AnnotateApi.Consensus.WatchArticle, new WatchArticleRequest { ArticleId = "no-such-article" }, who);
-        await RefusedAsync(StatusCode.NotFound, () => watch.ResponseStream.MoveNext());
+        using var watch = Ch.Consensus().WatchArticle(new WatchArticleRequest { ArticleId = "no-such-article" }, who);
+        await RefusedAsync(StatusCode.NotFound, () => watch.ResponseStream.MoveNext(CancellationToken.None));
     }
 
     [Fact]
@@ -119,13 +117,13 @@ public sealed class ConsensusTests(AnnotateServer server) : IClassFixture<Annota
         var token = "";
         do
         {
-            var page = await Ch.UnaryAsync(AnnotateApi.Consensus.ListClaims,
+            var page = await Ch.Consensus().ListClaimsAsync(
                 new ListClaimsRequest { ArticleId = article, Page = new PageRequest { PageSize = 1, PageToken = token } }, a[1].Who);
             paged.AddRange(page.Claims.Select(c => c.ClaimId));
             token = page.NextPageToken;
         } while (token != "" && paged.Count < 10);
         Assert.Equal([first, third, fourth], paged);
-        await RefusedAsync(StatusCode.InvalidArgument, () => Ch.UnaryAsync(AnnotateApi.Consensus.ListClaims,
+        await RefusedAsync(StatusCode.InvalidArgument, () => Ch.Consensus().ListClaimsAsync(
             new ListClaimsRequest { ArticleId = article, Page = new PageRequest { PageSize = 501 } }, a[1].Who));
     }
 
@@ -197,12 +195,12 @@ public sealed class ConsensusTests(AnnotateServer server) : IClassFixture<Annota
         await Capture(await StanceAsync(claim, Stance.Refutes, a[1].Who));
         await Capture(await StanceAsync(other, Stance.Refutes, a[1].Who));
         await Capture(await StanceAsync(claim, Stance.Refutes, a[2].Who));
-        await Capture(await Ch.UnaryAsync(AnnotateApi.Annotations.ApplyTag,
+        await Capture(await Ch.Annotations().ApplyTagAsync(
             new ApplyTagRequest { RequestId = Rid(), Target = new TagTarget { ClaimId = claim }, Tag = "dates" }, a[2].Who));
         var version = (await ViewAsync(claim, judge)).Version;
-        await Capture(await Ch.UnaryAsync(AnnotateApi.Claims.Adjudicate,
+        await Capture(await Ch.Claims().AdjudicateAsync(
             new AdjudicateRequest { RequestId = Rid(), ClaimId = claim, Verdict = Stance.Refutes, Rationale = "records", ExpectedVersion = version }, judge));
-        await Capture(await Ch.UnaryAsync(AnnotateApi.Claims.WithdrawStance, new WithdrawStanceRequest { RequestId = Rid(), ClaimId = other }, a[0].Who));
+        await Capture(await Ch.Claims().WithdrawStanceAsync(new WithdrawStanceRequest { RequestId = Rid(), ClaimId = other }, a[0].Who));
         Assert.Equal(ClaimStatus.Adjudicated, live[^1].View.Status);
         Assert.Equal(ClaimStatus.Refuted, live[4].View.Status);
 
@@ -231,7 +229,7 @@ public sealed class ConsensusTests(AnnotateServer server) : IClassFixture<Annota
         var stance = await StanceAsync(first, Stance.Supports, ana);
         var second = await OpenAsync(article, "the river floods every spring", ana);
         using var cts = new CancellationTokenSource();
-        using var watch = Ch.ServerStreaming(AnnotateApi.Consensus.WatchArticle, new WatchArticleRequest { ArticleId = article }, Streaming(ana, cts.Token));
+        using var watch = Ch.Consensus().WatchArticle(new WatchArticleRequest { ArticleId = article }, Streaming(ana, cts.Token));
 
         var initial = await ReadUntilAsync(watch.ResponseStream, seen => seen.Any(m => m.UpdateCase == WatchArticleResponse.UpdateOneofCase.CaughtUpPosition));
 
@@ -250,7 +248,7 @@ public sealed class ConsensusTests(AnnotateServer server) : IClassFixture<Annota
         Assert.Contains(view.Stances, s => s.Analyst == bob && s.Stance == Stance.Refutes);
         Assert.Equal(await ViewAsync(first, ana), view);
 
-        var third = (await Ch.UnaryAsync(AnnotateApi.Claims.OpenClaim,
+        var third = (await Ch.Claims().OpenClaimAsync(
             new OpenClaimRequest { RequestId = Rid(), ArticleId = article, Selector = Quote("the mayor was re-elected twice") }, bobCall)).ClaimId;
         var opened = await ReadUntilAsync(watch.ResponseStream, seen => seen.Any(m => m.View?.ClaimId == third));
         Assert.Equal(ClaimStatus.Pending, opened.Single(m => m.View?.ClaimId == third).View.Status);

@@ -1,6 +1,4 @@
-using Annotate.Contracts;
 using Annotate.Contracts.V1;
-using Annotate.Grpc;
 using Npgsql;
 using static Annotate.Server.Tests.Rpc;
 
@@ -16,11 +14,11 @@ public sealed class HistoryTests(AnnotateServer server) : IClassFixture<Annotate
     private async Task<(string Article, string Claim, List<CommandResult> Results)> ActivityAsync(CallOptions who)
     {
         var article = await server.ImportAsync(Text);
-        var opened = await Ch.UnaryAsync(AnnotateApi.Claims.OpenClaim,
+        var opened = await Ch.Claims().OpenClaimAsync(
             new OpenClaimRequest { RequestId = Rid(), ArticleId = article, Selector = Quote("It was finished in 1968.") }, who);
-        var stance = await Ch.UnaryAsync(AnnotateApi.Claims.TakeStance,
+        var stance = await Ch.Claims().TakeStanceAsync(
             new TakeStanceRequest { RequestId = Rid(), ClaimId = opened.ClaimId, Stance = Stance.Supports, Rationale = "archive" }, who);
-        var highlight = await Ch.UnaryAsync(AnnotateApi.Annotations.CreateHighlight,
+        var highlight = await Ch.Annotations().CreateHighlightAsync(
             new CreateHighlightRequest { RequestId = Rid(), ArticleId = article, Selector = Quote("Engineers call it safe.") }, who);
         return (article, opened.ClaimId, [opened.Result, stance, highlight.Result]);
     }
@@ -36,7 +34,7 @@ public sealed class HistoryTests(AnnotateServer server) : IClassFixture<Annotate
     private async Task<List<SubscribeResponse>> CatchUpAsync(SubscribeRequest request, CallOptions who)
     {
         using var cts = new CancellationTokenSource();
-        using var call = Ch.ServerStreaming(AnnotateApi.History.Subscribe, request, Streaming(who, cts.Token));
+        using var call = Ch.History().Subscribe(request, Streaming(who, cts.Token));
         var seen = await ReadUntilAsync(call.ResponseStream, CaughtUp);
         await cts.CancelAsync();
         return seen;
@@ -49,7 +47,7 @@ public sealed class HistoryTests(AnnotateServer server) : IClassFixture<Annotate
         var (bob, bobCall) = await server.NewAnalystAsync("bob", Role.Analyst);
         var (article, claim, results) = await ActivityAsync(anaCall);
         using var cts = new CancellationTokenSource();
-        using var call = Ch.ServerStreaming(AnnotateApi.History.Subscribe, After(0, article), Streaming(anaCall, cts.Token));
+        using var call = Ch.History().Subscribe(After(0, article), Streaming(anaCall, cts.Token));
 
         var catchUp = await ReadUntilAsync(call.ResponseStream, CaughtUp);
 
@@ -59,7 +57,7 @@ public sealed class HistoryTests(AnnotateServer server) : IClassFixture<Annotate
         Assert.Equal(results.Select(r => r.Position), events.Skip(1).Select(e => e.Position));
         Assert.True(catchUp[^1].CaughtUpPosition >= results[^1].Position);
 
-        var live = await Ch.UnaryAsync(AnnotateApi.Claims.TakeStance,
+        var live = await Ch.Claims().TakeStanceAsync(
             new TakeStanceRequest { RequestId = "bob-refutes", ClaimId = claim, Stance = Stance.Refutes, Rationale = "survey" }, bobCall);
         var arrived = await ReadUntilAsync(call.ResponseStream, seen => Events(seen).Any(e => e.Position == live.Position));
 
@@ -102,9 +100,9 @@ public sealed class HistoryTests(AnnotateServer server) : IClassFixture<Annotate
     {
         var (_, who) = await server.NewAnalystAsync("ana", Role.Analyst);
         var (article, claim, _) = await ActivityAsync(who);
-        var other = (await Ch.UnaryAsync(AnnotateApi.Claims.OpenClaim,
+        var other = (await Ch.Claims().OpenClaimAsync(
             new OpenClaimRequest { RequestId = Rid(), ArticleId = article, Selector = Quote("The dam holds forty million cubic metres.") }, who)).ClaimId;
-        await Ch.UnaryAsync(AnnotateApi.Claims.TakeStance, new TakeStanceRequest { RequestId = Rid(), ClaimId = other, Stance = Stance.Refutes }, who);
+        await Ch.Claims().TakeStanceAsync(new TakeStanceRequest { RequestId = Rid(), ClaimId = other, Stance = Stance.Refutes }, who);
 
         var events = Events(await CatchUpAsync(After(0, claim: claim), who));
         var stancesOfArticle = Events(await CatchUpAsync(new SubscribeRequest { Filter = new EventFilter { ArticleId = article, EventTypes = { "stance-taken.v1" } } }, who));
@@ -147,15 +145,15 @@ public sealed class HistoryTests(AnnotateServer server) : IClassFixture<Annotate
         var (_, analyst) = await server.NewAnalystAsync("ana", Role.Analyst);
         var (_, judge) = await server.NewAnalystAsync("judge", Role.Adjudicator);
 
-        var replayed = await ReadAllAsync(Ch.ServerStreaming(AnnotateApi.History.Replay, new ReplayRequest { FromPosition = 1 }, auditor));
-        var verified = await ReadAllAsync(Ch.ServerStreaming(AnnotateApi.History.VerifyAudit, new VerifyAuditRequest(), auditor));
+        var replayed = await ReadAllAsync(Ch.History().Replay(new ReplayRequest { FromPosition = 1 }, auditor));
+        var verified = await ReadAllAsync(Ch.History().VerifyAudit(new VerifyAuditRequest(), auditor));
         Assert.NotEmpty(replayed);
         Assert.True(verified[^1].Result.Ok);
 
         foreach (var who in new[] { analyst, judge })
         {
-            await RefusedAsync(StatusCode.PermissionDenied, () => ReadAllAsync(Ch.ServerStreaming(AnnotateApi.History.Replay, new ReplayRequest { FromPosition = 1 }, who)));
-            await RefusedAsync(StatusCode.PermissionDenied, () => ReadAllAsync(Ch.ServerStreaming(AnnotateApi.History.VerifyAudit, new VerifyAuditRequest(), who)));
+            await RefusedAsync(StatusCode.PermissionDenied, () => ReadAllAsync(Ch.History().Replay(new ReplayRequest { FromPosition = 1 }, who)));
+            await RefusedAsync(StatusCode.PermissionDenied, () => ReadAllAsync(Ch.History().VerifyAudit(new VerifyAuditRequest(), who)));
         }
         // Subscribing is open to every role.
         Assert.NotEmpty(Events(await CatchUpAsync(After(0), analyst)));
@@ -169,7 +167,7 @@ public sealed class HistoryTests(AnnotateServer server) : IClassFixture<Annotate
         var request = new VerifyAuditRequest();
         request.Receipts.AddRange(results.Select(r => new Receipt { Position = r.Position, Hash = r.ReceiptHash }));
 
-        var messages = await ReadAllAsync(Ch.ServerStreaming(AnnotateApi.History.VerifyAudit, request, server.Admin));
+        var messages = await ReadAllAsync(Ch.History().VerifyAudit(request, server.Admin));
 
         var result = messages[^1].Result;
         Assert.True(result.Ok);
@@ -188,7 +186,7 @@ public sealed class HistoryTests(AnnotateServer server) : IClassFixture<Annotate
                 new Receipt { Position = result.HeadPosition + 100, Hash = results[1].ReceiptHash },
             },
         };
-        var refused = (await ReadAllAsync(Ch.ServerStreaming(AnnotateApi.History.VerifyAudit, forged, server.Admin)))[^1].Result;
+        var refused = (await ReadAllAsync(Ch.History().VerifyAudit(forged, server.Admin)))[^1].Result;
         Assert.False(refused.Ok);
         Assert.Null(refused.FirstBroken); // the chain itself holds; the receipts do not
         Assert.Equal(2, refused.Receipts.Count);
@@ -210,7 +208,7 @@ public sealed class HistoryTests(AnnotateServer server) : IClassFixture<Annotate
         try
         {
             var request = new VerifyAuditRequest { Receipts = { new Receipt { Position = results[^1].Position, Hash = results[^1].ReceiptHash } } };
-            var result = (await ReadAllAsync(Ch.ServerStreaming(AnnotateApi.History.VerifyAudit, request, server.Admin)))[^1].Result;
+            var result = (await ReadAllAsync(Ch.History().VerifyAudit(request, server.Admin)))[^1].Result;
 
             Assert.False(result.Ok);
             Assert.NotNull(result.FirstBroken);
@@ -221,7 +219,7 @@ public sealed class HistoryTests(AnnotateServer server) : IClassFixture<Annotate
         {
             await ExecAsync("UPDATE annotate.events SET data = @d::json WHERE position = @p", target, original);
         }
-        var restored = (await ReadAllAsync(Ch.ServerStreaming(AnnotateApi.History.VerifyAudit, new VerifyAuditRequest(), server.Admin)))[^1].Result;
+        var restored = (await ReadAllAsync(Ch.History().VerifyAudit(new VerifyAuditRequest(), server.Admin)))[^1].Result;
         Assert.True(restored.Ok);
     }
 

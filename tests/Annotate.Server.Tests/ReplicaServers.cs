@@ -1,6 +1,4 @@
-using Annotate.Contracts;
 using Annotate.Contracts.V1;
-using Annotate.Grpc;
 using Annotate.Testing;
 
 namespace Annotate.Server.Tests;
@@ -65,14 +63,14 @@ public sealed class ReplicaServers : IAsyncLifetime
     {
         var create = new CreateAnalystRequest { RequestId = Guid.NewGuid().ToString(), AnalystId = id, DisplayName = id };
         create.Roles.AddRange(roles);
-        await A.UnaryAsync(AnnotateApi.Admin.CreateAnalyst, create, Admin);
+        await A.Admin().CreateAnalystAsync(create, Admin);
         return await TokenAsync(id);
     }
 
     /// <summary>Issues another token for an analyst (through replica A).</summary>
     public async Task<(string TokenId, string Token)> TokenAsync(string id)
     {
-        var issued = await A.UnaryAsync(AnnotateApi.Admin.IssueToken,
+        var issued = await A.Admin().IssueTokenAsync(
             new IssueTokenRequest { RequestId = Guid.NewGuid().ToString(), AnalystId = id, Label = "replica test" }, Admin);
         return (issued.Token.TokenId, issued.Secret);
     }

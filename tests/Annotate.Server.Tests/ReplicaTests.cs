@@ -1,7 +1,5 @@
 using System.Diagnostics;
-using Annotate.Contracts;
 using Annotate.Contracts.V1;
-using Annotate.Grpc;
 using Annotate.Server.Infrastructure;
 
 using ConsensusPolicy = Annotate.Domain.Consensus.ConsensusPolicy;
@@ -26,9 +24,9 @@ public sealed class ReplicaTests(ReplicaServers replicas) : IClassFixture<Replic
         Assert.Equal(1L, await Sql.ScalarAsync<long>(replicas.ConnectionString, "SELECT count(*) FROM annotate.events WHERE type = 'token-issued.v1' AND stream_id = 'analyst-admin'"));
         foreach (var replica in new[] { replicas.A, replicas.B })
         {
-            var me = await replica.UnaryAsync(AnnotateApi.Admin.WhoAmI, new WhoAmIRequest(), replicas.Admin);
+            var me = await replica.Admin().WhoAmIAsync(new WhoAmIRequest(), replicas.Admin);
             Assert.Equal("admin", me.AnalystId);
-            Assert.Equal(5, (await replica.UnaryAsync(AnnotateApi.Articles.ListArticles, new ListArticlesRequest(), replicas.Admin)).Articles.Count);
+            Assert.Equal(5, (await replica.Articles().ListArticlesAsync(new ListArticlesRequest(), replicas.Admin)).Articles.Count);
         }
     }
 
@@ -36,7 +34,7 @@ public sealed class ReplicaTests(ReplicaServers replicas) : IClassFixture<Replic
     public async Task Analysts_racing_to_open_the_same_span_on_two_replicas_get_one_claim()
     {
         var analysts = await Task.WhenAll(Enumerable.Range(0, 8).Select(i => replicas.AnalystAsync($"racer{i}", Role.Analyst)));
-        var text = (await replicas.A.UnaryAsync(AnnotateApi.Articles.GetArticle, new GetArticleRequest { ArticleId = RaceArticle }, replicas.Admin)).Length;
+        var text = (await replicas.A.Articles().GetArticleAsync(new GetArticleRequest { ArticleId = RaceArticle }, replicas.Admin)).Length;
         for (var round = 0; round < 5; round++)
         {
             var start = (int)text / 8 * (round + 1);
@@ -47,7 +45,7 @@ public sealed class ReplicaTests(ReplicaServers replicas) : IClassFixture<Replic
                 // Each end moved by at most 2 on spans of 50: every pair covers the same text (IoU >= 46/54).
                 var replica = i % 2 == 0 ? replicas.A : replicas.B;
                 var selector = new Selector { Position = new TextPosition { Start = (uint)(start + i % 3 - 1), End = (uint)(start + 50 + i % 5 - 2) } };
-                return await replica.UnaryAsync(AnnotateApi.Claims.OpenClaim,
+                return await replica.Claims().OpenClaimAsync(
                     new OpenClaimRequest { RequestId = Guid.NewGuid().ToString(), ArticleId = RaceArticle, Selector = selector }, AnnotateServer.As(a.Token));
             })).ToArray();
             go.SetResult();
@@ -56,7 +54,7 @@ public sealed class ReplicaTests(ReplicaServers replicas) : IClassFixture<Replic
             Assert.Single(answers, o => !o.Existing);
             foreach (var replica in new[] { replicas.A, replicas.B })
             {
-                var view = await replica.UnaryAsync(AnnotateApi.Consensus.GetClaimView, new GetClaimViewRequest { ClaimId = claimId }, replicas.Admin);
+                var view = await replica.Consensus().GetClaimViewAsync(new GetClaimViewRequest { ClaimId = claimId }, replicas.Admin);
                 Assert.Equal(claimId, view.ClaimId);
             }
         }
@@ -73,13 +71,13 @@ public sealed class ReplicaTests(ReplicaServers replicas) : IClassFixture<Replic
             var (tokenId, token) = await replicas.TokenAsync("revokee");
             var (from, to) = i % 2 == 0 ? (replicas.A, replicas.B) : (replicas.B, replicas.A);
             // The other replica knows the token before the revocation (whatever it may have kept of it).
-            Assert.Equal("revokee", (await to.UnaryAsync(AnnotateApi.Admin.WhoAmI, new WhoAmIRequest(), AnnotateServer.As(token))).AnalystId);
+            Assert.Equal("revokee", (await to.Admin().WhoAmIAsync(new WhoAmIRequest(), AnnotateServer.As(token))).AnalystId);
 
-            await from.UnaryAsync(AnnotateApi.Admin.RevokeToken, new RevokeTokenRequest { RequestId = Guid.NewGuid().ToString(), TokenId = tokenId }, replicas.Admin);
+            await from.Admin().RevokeTokenAsync(new RevokeTokenRequest { RequestId = Guid.NewGuid().ToString(), TokenId = tokenId }, replicas.Admin);
 
-            var refused = await Assert.ThrowsAsync<RpcException>(() => to.UnaryAsync(AnnotateApi.Admin.WhoAmI, new WhoAmIRequest(), AnnotateServer.As(token)));
+            var refused = await Assert.ThrowsAsync<RpcException>(() => to.Admin().WhoAmIAsync(new WhoAmIRequest(), AnnotateServer.As(token)).ResponseAsync);
             Assert.Equal(StatusCode.Unauthenticated, refused.StatusCode);
-            var refusedToo = await Assert.ThrowsAsync<RpcException>(() => from.UnaryAsync(AnnotateApi.Admin.WhoAmI, new WhoAmIRequest(), AnnotateServer.As(token)));
+            var refusedToo = await Assert.ThrowsAsync<RpcException>(() => from.Admin().WhoAmIAsync(new WhoAmIRequest(), AnnotateServer.As(token)).ResponseAsync);
             Assert.Equal(StatusCode.Unauthenticated, refusedToo.StatusCode);
         }
     }
@@ -91,8 +89,8 @@ public sealed class ReplicaTests(ReplicaServers replicas) : IClassFixture<Replic
         for (var i = 0; i < analysts.Length; i++)
         {
             var (write, read) = i % 2 == 0 ? (replicas.A, replicas.B) : (replicas.B, replicas.A);
-            var result = await write.UnaryAsync(AnnotateApi.Claims.TakeStance, Stance(claimId, Contracts.V1.Stance.Refutes), AnnotateServer.As(analysts[i]));
-            var view = await read.UnaryAsync(AnnotateApi.Consensus.GetClaimView, new GetClaimViewRequest { ClaimId = claimId, MinPosition = result.Position }, replicas.Admin);
+            var result = await write.Claims().TakeStanceAsync(Stance(claimId, Contracts.V1.Stance.Refutes), AnnotateServer.As(analysts[i]));
+            var view = await read.Consensus().GetClaimViewAsync(new GetClaimViewRequest { ClaimId = claimId, MinPosition = result.Position }, replicas.Admin);
             Assert.True(view.LastPosition >= result.Position);
             Assert.Equal(i + 1, view.Stances.Count);
         }
@@ -109,19 +107,19 @@ public sealed class ReplicaTests(ReplicaServers replicas) : IClassFixture<Replic
         for (var i = 0; i < analysts.Length; i++)
         {
             var (write, read) = i % 2 == 0 ? (replicas.A, replicas.B) : (replicas.B, replicas.A);
-            var result = await write.UnaryAsync(AnnotateApi.Claims.TakeStance, Stance(claimId, Contracts.V1.Stance.Supports), AnnotateServer.As(analysts[i]));
-            var view = await read.UnaryAsync(AnnotateApi.Consensus.GetClaimView, new GetClaimViewRequest { ClaimId = claimId }, replicas.Admin);
+            var result = await write.Claims().TakeStanceAsync(Stance(claimId, Contracts.V1.Stance.Supports), AnnotateServer.As(analysts[i]));
+            var view = await read.Consensus().GetClaimViewAsync(new GetClaimViewRequest { ClaimId = claimId }, replicas.Admin);
             Assert.Equal(result.Position, view.LastPosition);
             Assert.Equal(i + 1, view.Stances.Count);
         }
         // A claim opened on one replica is found at once by the other (by id, and by span).
         var (_, opener) = await replicas.AnalystAsync("nopos-opener", Role.Analyst);
-        var opened = await replicas.B.UnaryAsync(AnnotateApi.Claims.OpenClaim, new OpenClaimRequest
+        var opened = await replicas.B.Claims().OpenClaimAsync(new OpenClaimRequest
         {
             RequestId = Guid.NewGuid().ToString(), ArticleId = Article, Selector = new Selector { Position = new TextPosition { Start = 300, End = 340 } },
         }, AnnotateServer.As(opener));
-        Assert.Equal(opened.ClaimId, (await replicas.A.UnaryAsync(AnnotateApi.Consensus.GetClaimView, new GetClaimViewRequest { ClaimId = opened.ClaimId }, replicas.Admin)).ClaimId);
-        var listed = await replicas.A.UnaryAsync(AnnotateApi.Consensus.ListClaims, new ListClaimsRequest { ArticleId = Article, Page = new PageRequest { PageSize = 100 } }, replicas.Admin);
+        Assert.Equal(opened.ClaimId, (await replicas.A.Consensus().GetClaimViewAsync(new GetClaimViewRequest { ClaimId = opened.ClaimId }, replicas.Admin)).ClaimId);
+        var listed = await replicas.A.Consensus().ListClaimsAsync(new ListClaimsRequest { ArticleId = Article, Page = new PageRequest { PageSize = 100 } }, replicas.Admin);
         Assert.Contains(listed.Claims, c => c.ClaimId == opened.ClaimId);
     }
 
@@ -130,18 +128,18 @@ public sealed class ReplicaTests(ReplicaServers replicas) : IClassFixture<Replic
     {
         var (claimId, analysts) = await ClaimWithAnalystsAsync("follow", 2);
         using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(60));
-        var streaming = new CallOptions(new Metadata().Add("authorization", $"Bearer {replicas.AdminToken}"), null, stop.Token);
-        var head = (await replicas.A.UnaryAsync(AnnotateApi.Consensus.GetClaimView, new GetClaimViewRequest { ClaimId = claimId }, replicas.Admin)).LastPosition;
-        using var subscription = replicas.B.ServerStreaming(AnnotateApi.History.Subscribe,
+        var streaming = new CallOptions(new Metadata { { "authorization", $"Bearer {replicas.AdminToken}" } }, null, stop.Token);
+        var head = (await replicas.A.Consensus().GetClaimViewAsync(new GetClaimViewRequest { ClaimId = claimId }, replicas.Admin)).LastPosition;
+        using var subscription = replicas.B.History().Subscribe(
             new SubscribeRequest { AfterPosition = head, Filter = new EventFilter { ClaimId = claimId } }, streaming);
-        using var watch = replicas.B.ServerStreaming(AnnotateApi.Consensus.WatchArticle, new WatchArticleRequest { ArticleId = Article }, streaming);
+        using var watch = replicas.B.Consensus().WatchArticle(new WatchArticleRequest { ArticleId = Article }, streaming);
         await using var events = subscription.ResponseStream.ReadAllAsync(stop.Token).GetAsyncEnumerator();
         await using var views = watch.ResponseStream.ReadAllAsync(stop.Token).GetAsyncEnumerator();
         while (await views.MoveNextAsync() && views.Current.UpdateCase != WatchArticleResponse.UpdateOneofCase.CaughtUpPosition) { }
 
         for (var i = 0; i < analysts.Length; i++)
         {
-            var written = await replicas.A.UnaryAsync(AnnotateApi.Claims.TakeStance, Stance(claimId, Contracts.V1.Stance.NeedsContext), AnnotateServer.As(analysts[i]));
+            var written = await replicas.A.Claims().TakeStanceAsync(Stance(claimId, Contracts.V1.Stance.NeedsContext), AnnotateServer.As(analysts[i]));
             Assert.True(await events.MoveNextAsync());
             if (events.Current.ItemCase == SubscribeResponse.ItemOneofCase.CaughtUpPosition) Assert.True(await events.MoveNextAsync());
             Assert.Equal(written.Position, events.Current.Event.Position);
@@ -170,7 +168,7 @@ public sealed class ReplicaTests(ReplicaServers replicas) : IClassFixture<Replic
         var claimIds = new List<string>();
         foreach (var start in new uint[] { 200, 600, 1000 })
         {
-            var opened = await replicas.B.UnaryAsync(AnnotateApi.Claims.OpenClaim, new OpenClaimRequest
+            var opened = await replicas.B.Claims().OpenClaimAsync(new OpenClaimRequest
             {
                 RequestId = Guid.NewGuid().ToString(), ArticleId = article, Selector = new Selector { Position = new TextPosition { Start = start, End = start + 50 } },
             }, AnnotateServer.As(tokens[0]));
@@ -189,19 +187,19 @@ public sealed class ReplicaTests(ReplicaServers replicas) : IClassFixture<Replic
                 var claimId = claimIds[random.Next(claimIds.Count)];
                 if (held.Contains(claimId) && random.NextDouble() < 0.3)
                 {
-                    await replica.UnaryAsync(AnnotateApi.Claims.WithdrawStance, new WithdrawStanceRequest { RequestId = Guid.NewGuid().ToString(), ClaimId = claimId }, AnnotateServer.As(token));
+                    await replica.Claims().WithdrawStanceAsync(new WithdrawStanceRequest { RequestId = Guid.NewGuid().ToString(), ClaimId = claimId }, AnnotateServer.As(token));
                     held.Remove(claimId);
                 }
                 else
                 {
-                    await replica.UnaryAsync(AnnotateApi.Claims.TakeStance, Stance(claimId, stances[random.Next(stances.Length)]), AnnotateServer.As(token));
+                    await replica.Claims().TakeStanceAsync(Stance(claimId, stances[random.Next(stances.Length)]), AnnotateServer.As(token));
                     held.Add(claimId);
                 }
             }
         })));
 
-        using var replay = replicas.A.ServerStreaming(AnnotateApi.History.Replay, new ReplayRequest { FromPosition = 1 },
-            new CallOptions(new Metadata().Add("authorization", $"Bearer {replicas.AdminToken}"), DateTime.UtcNow.AddSeconds(60)));
+        using var replay = replicas.A.History().Replay(new ReplayRequest { FromPosition = 1 },
+            new CallOptions(new Metadata { { "authorization", $"Bearer {replicas.AdminToken}" } }, DateTime.UtcNow.AddSeconds(60)));
         var history = new List<HistoryEvent>();
         await foreach (var e in replay.ResponseStream.ReadAllAsync()) history.Add(e);
         Assert.Equal(Enumerable.Range(1, history.Count).Select(p => (ulong)p), history.Select(e => e.Position));
@@ -209,8 +207,8 @@ public sealed class ReplicaTests(ReplicaServers replicas) : IClassFixture<Replic
         foreach (var claimId in claimIds)
         {
             var expected = Mapping.ToProto(ConsensusProjection.Fold(positioned, ConsensusPolicy.Default, claimId)!, ConsensusPolicy.Default);
-            Assert.Equal(expected, await replicas.A.UnaryAsync(AnnotateApi.Consensus.GetClaimView, new GetClaimViewRequest { ClaimId = claimId }, replicas.Admin));
-            Assert.Equal(expected, await replicas.B.UnaryAsync(AnnotateApi.Consensus.GetClaimView, new GetClaimViewRequest { ClaimId = claimId }, replicas.Admin));
+            Assert.Equal(expected, await replicas.A.Consensus().GetClaimViewAsync(new GetClaimViewRequest { ClaimId = claimId }, replicas.Admin));
+            Assert.Equal(expected, await replicas.B.Consensus().GetClaimViewAsync(new GetClaimViewRequest { ClaimId = claimId }, replicas.Admin));
         }
     }
 
@@ -219,7 +217,7 @@ public sealed class ReplicaTests(ReplicaServers replicas) : IClassFixture<Replic
         var tokens = (await Task.WhenAll(Enumerable.Range(0, count).Select(i => replicas.AnalystAsync($"{prefix}{i}", Role.Analyst)))).Select(t => t.Token).ToArray();
         // A span of its own per test class member, away from the racing test's spans.
         var start = prefix switch { "minpos" => 20u, "nopos" => 120u, _ => 220u };
-        var opened = await replicas.A.UnaryAsync(AnnotateApi.Claims.OpenClaim, new OpenClaimRequest
+        var opened = await replicas.A.Claims().OpenClaimAsync(new OpenClaimRequest
         {
             RequestId = Guid.NewGuid().ToString(), ArticleId = Article, Selector = new Selector { Position = new TextPosition { Start = start, End = start + 40 } },
         }, AnnotateServer.As(tokens[0]));

@@ -1,5 +1,4 @@
 using Annotate.Contracts.V1;
-using Annotate.Grpc;
 
 namespace Annotate.Server.Tests;
 
@@ -12,10 +11,13 @@ internal static class Rpc
     public static async Task<RpcException> RefusedAsync(StatusCode code, Func<Task> call)
     {
         var e = await Assert.ThrowsAsync<RpcException>(call);
-        Assert.True(code == e.StatusCode, $"expected {code}, got {e.StatusCode}: {e.Detail}");
-        Assert.False(string.IsNullOrWhiteSpace(e.Detail), "the refusal carries no message");
+        Assert.True(code == e.StatusCode, $"expected {code}, got {e.StatusCode}: {e.Status.Detail}");
+        Assert.False(string.IsNullOrWhiteSpace(e.Status.Detail), "the refusal carries no message");
         return e;
     }
+
+    /// <summary>As above, for a unary call of a generated client: <c>RefusedAsync(code, () => ch.Claims().OpenClaimAsync(...))</c>.</summary>
+    public static Task<RpcException> RefusedAsync<T>(StatusCode code, Func<AsyncUnaryCall<T>> call) => RefusedAsync(code, () => call().ResponseAsync);
 
     public static Selector Quote(string exact, string prefix = "", string suffix = "") =>
         new() { Quote = new TextQuote { Exact = exact, Prefix = prefix, Suffix = suffix } };

@@ -28,7 +28,7 @@ public static class DemoCommand
             }
             var seconds = inv.Get(pace) ?? 0.75;
             if (seconds < 0) return Invocation.Fail(ExitCodes.Usage, "--pace must be 0 or more seconds");
-            return await DemoScenario.RunAsync(inv.Server, inv.Token, inv.Out, inv.CancellationToken, TimeSpan.FromSeconds(seconds));
+            return await DemoScenario.RunAsync(inv.Server, inv.Token, inv.Out, inv.CancellationToken, TimeSpan.FromSeconds(seconds), inv.ClientOptions);
         });
     }
 }

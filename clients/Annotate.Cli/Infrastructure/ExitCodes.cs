@@ -1,4 +1,4 @@
-using Annotate.Grpc;
+using Grpc.Core;
 
 namespace Annotate.Cli.Infrastructure;
 

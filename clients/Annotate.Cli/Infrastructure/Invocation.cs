@@ -1,8 +1,8 @@
 using System.Collections;
 using System.CommandLine;
 using Annotate.Client;
-using Annotate.Grpc;
 using Google.Protobuf;
+using Grpc.Core;
 
 namespace Annotate.Cli.Infrastructure;
 
@@ -41,15 +41,18 @@ public sealed class Invocation : IDisposable
     public TextWriter Out => Console.Out;
     public TextWriter Err => Console.Error;
 
-    public AnnotateClient Client => _client ??= new AnnotateClient(new AnnotateClientOptions
+    public AnnotateClient Client => _client ??= new AnnotateClient(ClientOptions);
+
+    /// <summary>The client's settings: server, token, --retries, and a line on stderr before each retry.</summary>
+    public AnnotateClientOptions ClientOptions => new()
     {
         Address = Server,
         Token = Token,
         Retry = Parse.GetValue(GlobalOptions.Retries) is { } attempts ? RetryPolicy.Default with { MaxAttempts = Math.Max(1, attempts) } : RetryPolicy.Default,
         // Said on stderr so a waiting user (or script log) sees why nothing happens yet; stdout stays clean.
         OnRetry = n => Err.WriteLine(string.Create(System.Globalization.CultureInfo.InvariantCulture,
-            $"annotate: server unavailable at {Server} ({n.Error.Detail}); retrying in {n.Delay.TotalSeconds:0.0} s (attempt {n.FailedAttempt + 1} of {n.MaxAttempts})")),
-    });
+            $"annotate: server unavailable at {Server} ({Unreachable(n.Error)}); retrying in {n.Delay.TotalSeconds:0.0} s (attempt {n.FailedAttempt + 1} of {n.MaxAttempts})")),
+    };
 
     public T? Get<T>(Option<T> option) => Parse.GetValue(option);
     public T? Get<T>(Argument<T> argument) => Parse.GetValue(argument);
@@ -83,6 +86,13 @@ public sealed class Invocation : IDisposable
         return hint is null ? text : $"{text.TrimEnd('.')}; {hint}.";
     }
 
+    /// <summary>
+    /// Why the server could not be reached: Grpc.Net.Client's status says only "Error connecting to subchannel.", the
+    /// socket's error it keeps aside says what happened (e.g. "Connection refused").
+    /// </summary>
+    private static string Unreachable(RpcException e) =>
+        e.Status.DebugException?.GetBaseException().Message is { Length: > 0 } cause ? $"{e.Status.Detail} {cause}" : e.Status.Detail;
+
     /// <summary>Runs <paramref name="action"/>, turning failures into one line on stderr and an exit code.</summary>
     public static async Task<int> RunAsync(ParseResult parse, CancellationToken cancellationToken, Func<Invocation, Task<int>> action)
     {
@@ -100,9 +110,9 @@ public sealed class Invocation : IDisposable
         {
             var message = e.StatusCode switch
             {
-                StatusCode.Unavailable => $"server unavailable at {invocation?.Server}: {e.Detail}",
-                StatusCode.Unauthenticated => $"{e.Detail} (log in with `annotate login --token <token>`, or pass --token)",
-                _ => string.IsNullOrEmpty(e.Detail) ? e.StatusCode.ToString() : InCliTerms(e.Detail),
+                StatusCode.Unavailable => $"server unavailable at {invocation?.Server}: {Unreachable(e)}",
+                StatusCode.Unauthenticated => $"{e.Status.Detail} (log in with `annotate login --token <token>`, or pass --token)",
+                _ => string.IsNullOrEmpty(e.Status.Detail) ? e.StatusCode.ToString() : InCliTerms(e.Status.Detail),
             };
             return Fail(ExitCodes.For(e.StatusCode), message);
         }

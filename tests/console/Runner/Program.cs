@@ -1,7 +1,7 @@
-using Annotate.Contracts;
+using Annotate.Client;
 using Annotate.Contracts.V1;
 using Annotate.Demo;
-using Annotate.Grpc;
+using Grpc.Core;
 
 // annotate-console-runner <command> <server> <token> [args]: one gRPC action per run, result on stdout.
 //   analyst    <server> <admin-token> <id> <role>          -> the new analyst's token
@@ -31,8 +31,7 @@ if (command is "create-db" or "drop-db")
 if (command == "demo")
     return await DemoScenario.RunAsync(server, token, Console.Out, default, TimeSpan.FromMilliseconds(args.Length > 3 ? int.Parse(args[3]) : 0));
 
-using var channel = GrpcChannel.ForAddress(server);
-var options = new CallOptions(new Metadata().Add("authorization", $"Bearer {token}"), DateTime.UtcNow.AddSeconds(60));
+using var client = new AnnotateClient(new AnnotateClientOptions { Address = server, Token = token, UnaryDeadline = TimeSpan.FromSeconds(60) });
 var id = Guid.NewGuid().ToString();
 try
 {
@@ -40,29 +39,29 @@ try
     {
         case "analyst":
             var role = Enum.Parse<Role>(args[4], ignoreCase: true);
-            await channel.UnaryAsync(AnnotateApi.Admin.CreateAnalyst, new CreateAnalystRequest { RequestId = id, AnalystId = args[3], DisplayName = args[3], Roles = { role } }, options);
-            var issued = await channel.UnaryAsync(AnnotateApi.Admin.IssueToken, new IssueTokenRequest { RequestId = Guid.NewGuid().ToString(), AnalystId = args[3], Label = "console-test" }, options);
+            await client.CreateAnalystAsync(new CreateAnalystRequest { RequestId = id, AnalystId = args[3], DisplayName = args[3], Roles = { role } });
+            var issued = await client.IssueTokenAsync(new IssueTokenRequest { RequestId = Guid.NewGuid().ToString(), AnalystId = args[3], Label = "console-test" });
             Console.WriteLine(issued.Secret);
             return 0;
         case "open-claim":
-            var opened = await channel.UnaryAsync(AnnotateApi.Claims.OpenClaim, new OpenClaimRequest
+            var opened = await client.OpenClaimAsync(new OpenClaimRequest
             {
                 RequestId = id, ArticleId = args[3], Selector = new Selector { Quote = new TextQuote { Exact = args[4] } },
-            }, options);
+            });
             Console.WriteLine(opened.ClaimId);
             return 0;
         case "highlight":
-            var created = await channel.UnaryAsync(AnnotateApi.Annotations.CreateHighlight, new CreateHighlightRequest
+            var created = await client.CreateHighlightAsync(new CreateHighlightRequest
             {
                 RequestId = id, ArticleId = args[3], Selector = new Selector { Quote = new TextQuote { Exact = args[4] } }, Tags = { "console-test" },
-            }, options);
+            });
             Console.WriteLine(created.Highlight.HighlightId);
             return 0;
         case "stance":
-            var result = await channel.UnaryAsync(AnnotateApi.Claims.TakeStance, new TakeStanceRequest
+            var result = await client.TakeStanceAsync(new TakeStanceRequest
             {
                 RequestId = id, ClaimId = args[3], Stance = Enum.Parse<Stance>(args[4], ignoreCase: true), Rationale = args.Length > 5 ? args[5] : "",
-            }, options);
+            });
             Console.WriteLine(result.Position);
             return 0;
         default:
@@ -72,6 +71,6 @@ try
 }
 catch (RpcException e)
 {
-    Console.Error.WriteLine($"{command}: {e.StatusCode}: {e.Detail}");
+    Console.Error.WriteLine($"{command}: {e.StatusCode}: {e.Status.Detail}");
     return 1;
 }
