@@ -1,6 +1,5 @@
 using Annotate.Contracts;
 using Annotate.Contracts.V1;
-using Annotate.Grpc;
 using Annotate.Server.Infrastructure;
 using Google.Protobuf.WellKnownTypes;
 using static Annotate.Server.Tests.Rpc;

@@ -2,7 +2,6 @@ using System.Diagnostics;
 using System.Text;
 using Annotate.Contracts;
 using Annotate.Contracts.V1;
-using Annotate.Grpc;
 using Google.Protobuf;
 using Google.Protobuf.Reflection;
 using static Annotate.Server.Tests.Rpc;

@@ -2,7 +2,6 @@ using System.Collections.Concurrent;
 using Annotate.Contracts;
 using Annotate.Contracts.V1;
 using Annotate.EventStore.Embedded;
-using Annotate.Grpc;
 using Annotate.Testing;
 using Xunit.Abstractions;
 using static Annotate.Server.Tests.Rpc;

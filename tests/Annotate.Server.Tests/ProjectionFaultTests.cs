@@ -2,7 +2,6 @@ using Annotate.Contracts;
 using Annotate.Contracts.V1;
 using HighlightCreated = Annotate.Domain.Events.HighlightCreated;
 using Annotate.EventStore;
-using Annotate.Grpc;
 using Annotate.Server.Infrastructure;
 using Npgsql;
 using static Annotate.Server.Tests.Rpc;

@@ -1,7 +1,7 @@
 using System.Net.Sockets;
 using Annotate.Domain.Errors;
 using Annotate.EventStore;
-using Annotate.Grpc;
+using Grpc.Core;
 using Npgsql;
 
 namespace Annotate.Server.Infrastructure;
@@ -19,7 +19,7 @@ public sealed class DomainException(DomainError error) : Exception(error.Message
 public sealed class UnavailableException(string message, Exception? inner = null) : Exception(message, inner);
 
 /// <summary>
-/// The one table from refusals to gRPC status codes. Anything not in it is a fault: the transport logs it
+/// The one table from refusals to gRPC status codes. Anything not in it is a fault: <see cref="ErrorInterceptor"/> logs it
 /// and answers INTERNAL without its text.
 /// </summary>
 public static class ErrorMapping
@@ -40,13 +40,13 @@ public static class ErrorMapping
     public static RpcException? ToRpcException(Exception e) => e switch
     {
         RpcException r => r,
-        DomainException d => new RpcException(ToStatusCode(d.Error.Kind), d.Error.Message),
-        WrongExpectedVersionException w => new RpcException(StatusCode.Aborted,
-            $"Someone changed {w.StreamId} at the same moment; read it again and retry."),
-        EventIdConflictException => new RpcException(StatusCode.AlreadyExists,
-            "This request id was already used for a different request; send a new request id."),
-        UnavailableException u => new RpcException(StatusCode.Unavailable, u.Message),
-        _ when DatabaseOutage(e) is { } outage => new RpcException(StatusCode.Unavailable, outage),
+        DomainException d => new RpcException(new Status(ToStatusCode(d.Error.Kind), d.Error.Message)),
+        WrongExpectedVersionException w => new RpcException(new Status(StatusCode.Aborted,
+            $"Someone changed {w.StreamId} at the same moment; read it again and retry.")),
+        EventIdConflictException => new RpcException(new Status(StatusCode.AlreadyExists,
+            "This request id was already used for a different request; send a new request id.")),
+        UnavailableException u => new RpcException(new Status(StatusCode.Unavailable, u.Message)),
+        _ when DatabaseOutage(e) is { } outage => new RpcException(new Status(StatusCode.Unavailable, outage)),
         _ => null,
     };
 
