@@ -25,15 +25,14 @@ public sealed class AccessMatrixServer : IAsyncLifetime
         var ch = Server.Channel;
         var (expiring, _) = await Server.NewAnalystAsync("expiring", Role.Admin);
         var expiry = DateTime.UtcNow.AddSeconds(4);
-        var expired = await ch.UnaryAsync(AnnotateApi.Admin.IssueToken,
-            new IssueTokenRequest { RequestId = Rid(), AnalystId = expiring, Label = "short", ExpiresAt = Timestamp.FromDateTime(expiry) }, Server.Admin);
+        var expired = await ch.Admin().IssueTokenAsync(new IssueTokenRequest { RequestId = Rid(), AnalystId = expiring, Label = "short", ExpiresAt = Timestamp.FromDateTime(expiry) }, Server.Admin);
         Tokens["expired"] = expired.Secret;
         Tokens["none"] = null;
         Tokens["bad"] = "tok000000000000.not-a-secret";
 
         var revokedId = Server.Unique("revoked");
         var revoked = await Server.AnalystAsync(revokedId, Role.Admin);
-        await ch.UnaryAsync(AnnotateApi.Admin.RevokeToken, new RevokeTokenRequest { RequestId = Rid(), TokenId = revoked.Split('.')[0] }, Server.Admin);
+        await ch.Admin().RevokeTokenAsync(new RevokeTokenRequest { RequestId = Rid(), TokenId = revoked.Split('.')[0] }, Server.Admin);
         Tokens["revoked"] = revoked;
 
         foreach (var (name, roles) in Roles)
@@ -100,11 +99,9 @@ public sealed class AccessMatrixTests(AccessMatrixServer fixture) : IClassFixtur
     {
         var server = fixture.Server;
         var (_, author) = await server.NewAnalystAsync("author", Role.Analyst);
-        var created = await server.Channel.UnaryAsync(AnnotateApi.Annotations.CreateHighlight,
-            new CreateHighlightRequest { RequestId = Rid(), ArticleId = "russia-involvement-kazakhstan-crisis", Selector = At(0, 10) }, author);
+        var created = await server.Channel.Annotations().CreateHighlightAsync(new CreateHighlightRequest { RequestId = Rid(), ArticleId = "russia-involvement-kazakhstan-crisis", Selector = At(0, 10) }, author);
 
         var auditor = AnnotateServer.As(fixture.Tokens["auditor"]!);
-        await RefusedAsync(StatusCode.PermissionDenied, () => server.Channel.UnaryAsync(AnnotateApi.Annotations.RetractHighlight,
-            new RetractHighlightRequest { RequestId = Rid(), HighlightId = created.Highlight.HighlightId }, auditor));
+        await RefusedAsync(StatusCode.PermissionDenied, () => server.Channel.Annotations().RetractHighlightAsync(new RetractHighlightRequest { RequestId = Rid(), HighlightId = created.Highlight.HighlightId }, auditor));
     }
 }

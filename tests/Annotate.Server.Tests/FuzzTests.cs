@@ -71,9 +71,8 @@ public sealed class FuzzTests(AnnotateServer server) : IClassFixture<AnnotateSer
         var who = new CallOptions(AnnotateServer.As(server.AdminToken).Headers, DateTime.UtcNow.AddSeconds(5));
         var (_, analyst) = await server.NewAnalystAsync("after-fuzz", Role.Analyst);
         var quick = new CallOptions(analyst.Headers, DateTime.UtcNow.AddSeconds(5));
-        var created = await server.Channel.UnaryAsync(AnnotateApi.Annotations.CreateHighlight,
-            new CreateHighlightRequest { RequestId = Rid(), ArticleId = Seed, Selector = At(1, 7), Note = "after the fuzz" }, quick);
-        var listed = await server.Channel.UnaryAsync(AnnotateApi.Annotations.ListHighlights, new ListHighlightsRequest { ArticleId = Seed }, who);
+        var created = await server.Channel.Annotations().CreateHighlightAsync(new CreateHighlightRequest { RequestId = Rid(), ArticleId = Seed, Selector = At(1, 7), Note = "after the fuzz" }, quick);
+        var listed = await server.Channel.Annotations().ListHighlightsAsync(new ListHighlightsRequest { ArticleId = Seed }, who);
         Assert.Contains(listed.Highlights, h => h.HighlightId == created.Highlight.HighlightId);
     }
 

@@ -19,9 +19,8 @@ public sealed class HostileInputTests(AnnotateServer server) : IClassFixture<Ann
     /// <summary>A command right after the refusal is answered and its effect is visible: no view is stuck behind it.</summary>
     private async Task AssertHighlightsViewKeepsUpAsync(CallOptions who)
     {
-        var created = await Ch.UnaryAsync(AnnotateApi.Annotations.CreateHighlight,
-            new CreateHighlightRequest { RequestId = Rid(), ArticleId = Seed, Selector = At(3, 9), Note = "fine" }, Quick(who));
-        var listed = await Ch.UnaryAsync(AnnotateApi.Annotations.ListHighlights, new ListHighlightsRequest { ArticleId = Seed }, Quick(who));
+        var created = await Ch.Annotations().CreateHighlightAsync(new CreateHighlightRequest { RequestId = Rid(), ArticleId = Seed, Selector = At(3, 9), Note = "fine" }, Quick(who));
+        var listed = await Ch.Annotations().ListHighlightsAsync(new ListHighlightsRequest { ArticleId = Seed }, Quick(who));
         Assert.Contains(listed.Highlights, h => h.HighlightId == created.Highlight.HighlightId);
     }
 
@@ -36,11 +35,10 @@ public sealed class HostileInputTests(AnnotateServer server) : IClassFixture<Ann
         var (_, who) = await AnalystAsync();
         var rid = Rid();
 
-        var e = await RefusedAsync(StatusCode.InvalidArgument, () => Ch.UnaryAsync(AnnotateApi.Annotations.CreateHighlight,
-            new CreateHighlightRequest { RequestId = rid, ArticleId = Seed, Selector = At(0, 5), Note = "a\u0000b" }, who));
+        var e = await RefusedAsync(StatusCode.InvalidArgument, () => Ch.Annotations().CreateHighlightAsync(new CreateHighlightRequest { RequestId = rid, ArticleId = Seed, Selector = At(0, 5), Note = "a\u0000b" }, who));
 
-        Assert.Contains("note", e.Detail);
-        Assert.Contains("U+0000", e.Detail);
+        Assert.Contains("note", e.Status.Detail);
+        Assert.Contains("U+0000", e.Status.Detail);
         await AssertNothingStoredAsync(rid);
         await AssertHighlightsViewKeepsUpAsync(who);
     }
@@ -49,17 +47,15 @@ public sealed class HostileInputTests(AnnotateServer server) : IClassFixture<Ann
     public async Task Rationale_with_nul_is_refused_and_the_claims_view_keeps_up()
     {
         var (_, who) = await AnalystAsync();
-        var opened = await Ch.UnaryAsync(AnnotateApi.Claims.OpenClaim, new OpenClaimRequest { RequestId = Rid(), ArticleId = Seed, Selector = At(20, 60) }, who);
+        var opened = await Ch.Claims().OpenClaimAsync(new OpenClaimRequest { RequestId = Rid(), ArticleId = Seed, Selector = At(20, 60) }, who);
         var rid = Rid();
 
-        var e = await RefusedAsync(StatusCode.InvalidArgument, () => Ch.UnaryAsync(AnnotateApi.Claims.TakeStance,
-            new TakeStanceRequest { RequestId = rid, ClaimId = opened.ClaimId, Stance = Stance.Refutes, Rationale = "x\u0000" }, who));
+        var e = await RefusedAsync(StatusCode.InvalidArgument, () => Ch.Claims().TakeStanceAsync(new TakeStanceRequest { RequestId = rid, ClaimId = opened.ClaimId, Stance = Stance.Refutes, Rationale = "x\u0000" }, who));
 
-        Assert.Contains("rationale", e.Detail);
+        Assert.Contains("rationale", e.Status.Detail);
         await AssertNothingStoredAsync(rid);
-        var taken = await Ch.UnaryAsync(AnnotateApi.Claims.TakeStance,
-            new TakeStanceRequest { RequestId = Rid(), ClaimId = opened.ClaimId, Stance = Stance.Refutes, Rationale = "fine" }, Quick(who));
-        var view = await Ch.UnaryAsync(AnnotateApi.Consensus.GetClaimView, new GetClaimViewRequest { ClaimId = opened.ClaimId }, Quick(who));
+        var taken = await Ch.Claims().TakeStanceAsync(new TakeStanceRequest { RequestId = Rid(), ClaimId = opened.ClaimId, Stance = Stance.Refutes, Rationale = "fine" }, Quick(who));
+        var view = await Ch.Consensus().GetClaimViewAsync(new GetClaimViewRequest { ClaimId = opened.ClaimId }, Quick(who));
         Assert.Equal(taken.Position, view.LastPosition);
     }
 
@@ -67,19 +63,18 @@ public sealed class HostileInputTests(AnnotateServer server) : IClassFixture<Ann
     public async Task Revoked_token_is_refused_even_after_a_refused_display_name()
     {
         var bad = Rid();
-        var e = await RefusedAsync(StatusCode.InvalidArgument, () => Ch.UnaryAsync(AnnotateApi.Admin.CreateAnalyst,
-            new CreateAnalystRequest { RequestId = bad, AnalystId = server.Unique("nul"), DisplayName = "Nul\u0000Name", Roles = { Role.Analyst } }, server.Admin));
-        Assert.Contains("display_name", e.Detail);
+        var e = await RefusedAsync(StatusCode.InvalidArgument, () => Ch.Admin().CreateAnalystAsync(new CreateAnalystRequest { RequestId = bad, AnalystId = server.Unique("nul"), DisplayName = "Nul\u0000Name", Roles = { Role.Analyst } }, server.Admin));
+        Assert.Contains("display_name", e.Status.Detail);
         await AssertNothingStoredAsync(bad);
 
         var (id, _) = await server.NewAnalystAsync("revokee", Role.Analyst);
-        var issued = await Ch.UnaryAsync(AnnotateApi.Admin.IssueToken, new IssueTokenRequest { RequestId = Rid(), AnalystId = id, Label = "laptop" }, Quick(server.Admin));
+        var issued = await Ch.Admin().IssueTokenAsync(new IssueTokenRequest { RequestId = Rid(), AnalystId = id, Label = "laptop" }, Quick(server.Admin));
         var who = AnnotateServer.As(issued.Secret);
-        Assert.Equal(id, (await Ch.UnaryAsync(AnnotateApi.Admin.WhoAmI, new WhoAmIRequest(), who)).AnalystId);
+        Assert.Equal(id, (await Ch.Admin().WhoAmIAsync(new WhoAmIRequest(), who)).AnalystId);
 
-        await Ch.UnaryAsync(AnnotateApi.Admin.RevokeToken, new RevokeTokenRequest { RequestId = Rid(), TokenId = issued.Token.TokenId }, Quick(server.Admin));
+        await Ch.Admin().RevokeTokenAsync(new RevokeTokenRequest { RequestId = Rid(), TokenId = issued.Token.TokenId }, Quick(server.Admin));
 
-        await RefusedAsync(StatusCode.Unauthenticated, () => Ch.UnaryAsync(AnnotateApi.Admin.WhoAmI, new WhoAmIRequest(), who));
+        await RefusedAsync(StatusCode.Unauthenticated, () => Ch.Admin().WhoAmIAsync(new WhoAmIRequest(), who));
     }
 
     [Theory]
@@ -94,21 +89,16 @@ public sealed class HostileInputTests(AnnotateServer server) : IClassFixture<Ann
         var rid = Rid();
         var refusals = new List<RpcException>
         {
-            await RefusedAsync(StatusCode.InvalidArgument, () => Ch.UnaryAsync(AnnotateApi.Annotations.CreateHighlight,
-                new CreateHighlightRequest { RequestId = rid, ArticleId = Seed, Selector = At(0, 5), Tags = { "ok", "t" + control } }, who)),
-            await RefusedAsync(StatusCode.InvalidArgument, () => Ch.UnaryAsync(AnnotateApi.Annotations.CreateHighlight,
-                new CreateHighlightRequest { RequestId = rid, ArticleId = Seed, Selector = Quote("Kazakhstan", prefix: control) }, who)),
-            await RefusedAsync(StatusCode.InvalidArgument, () => Ch.UnaryAsync(AnnotateApi.Claims.OpenClaim,
-                new OpenClaimRequest { RequestId = rid, ArticleId = Seed, Selector = At(0, 5), Statement = "s" + control }, who)),
-            await RefusedAsync(StatusCode.InvalidArgument, () => Ch.UnaryAsync(AnnotateApi.Articles.ImportArticle,
-                new ImportArticleRequest { RequestId = rid, ArticleId = server.Unique("ctl"), Title = "T", Text = "text" + control }, server.Admin)),
-            await RefusedAsync(StatusCode.InvalidArgument, () => Ch.UnaryAsync(AnnotateApi.Admin.IssueToken,
-                new IssueTokenRequest { RequestId = rid, AnalystId = "admin", Label = control }, server.Admin)),
+            await RefusedAsync(StatusCode.InvalidArgument, () => Ch.Annotations().CreateHighlightAsync(new CreateHighlightRequest { RequestId = rid, ArticleId = Seed, Selector = At(0, 5), Tags = { "ok", "t" + control } }, who)),
+            await RefusedAsync(StatusCode.InvalidArgument, () => Ch.Annotations().CreateHighlightAsync(new CreateHighlightRequest { RequestId = rid, ArticleId = Seed, Selector = Quote("Kazakhstan", prefix: control) }, who)),
+            await RefusedAsync(StatusCode.InvalidArgument, () => Ch.Claims().OpenClaimAsync(new OpenClaimRequest { RequestId = rid, ArticleId = Seed, Selector = At(0, 5), Statement = "s" + control }, who)),
+            await RefusedAsync(StatusCode.InvalidArgument, () => Ch.Articles().ImportArticleAsync(new ImportArticleRequest { RequestId = rid, ArticleId = server.Unique("ctl"), Title = "T", Text = "text" + control }, server.Admin)),
+            await RefusedAsync(StatusCode.InvalidArgument, () => Ch.Admin().IssueTokenAsync(new IssueTokenRequest { RequestId = rid, AnalystId = "admin", Label = control }, server.Admin)),
         };
 
-        Assert.All(refusals, e => Assert.Contains("control character", e.Detail));
-        Assert.Contains("tags[1]", refusals[0].Detail);
-        Assert.Contains("selector.quote.prefix", refusals[1].Detail);
+        Assert.All(refusals, e => Assert.Contains("control character", e.Status.Detail));
+        Assert.Contains("tags[1]", refusals[0].Status.Detail);
+        Assert.Contains("selector.quote.prefix", refusals[1].Status.Detail);
         await AssertNothingStoredAsync(rid);
     }
 
@@ -117,8 +107,7 @@ public sealed class HostileInputTests(AnnotateServer server) : IClassFixture<Ann
     {
         var (_, who) = await AnalystAsync();
 
-        var created = await Ch.UnaryAsync(AnnotateApi.Annotations.CreateHighlight,
-            new CreateHighlightRequest { RequestId = Rid(), ArticleId = Seed, Selector = At(0, 5), Note = "one\ttwo\r\nthree\n" }, who);
+        var created = await Ch.Annotations().CreateHighlightAsync(new CreateHighlightRequest { RequestId = Rid(), ArticleId = Seed, Selector = At(0, 5), Note = "one\ttwo\r\nthree\n" }, who);
 
         Assert.Equal("one\ttwo\r\nthree\n", created.Highlight.Note);
     }
@@ -128,13 +117,11 @@ public sealed class HostileInputTests(AnnotateServer server) : IClassFixture<Ann
     {
         var (_, who) = await AnalystAsync();
 
-        var created = await Ch.UnaryAsync(AnnotateApi.Annotations.CreateHighlight,
-            new CreateHighlightRequest { RequestId = Rid(), ArticleId = Seed, Selector = At(0, 5), Note = new string('n', 3999) + "\U0001F600" }, who);
-        var e = await RefusedAsync(StatusCode.InvalidArgument, () => Ch.UnaryAsync(AnnotateApi.Annotations.CreateHighlight,
-            new CreateHighlightRequest { RequestId = Rid(), ArticleId = Seed, Selector = At(0, 5), Note = new string('n', 4001) }, who));
+        var created = await Ch.Annotations().CreateHighlightAsync(new CreateHighlightRequest { RequestId = Rid(), ArticleId = Seed, Selector = At(0, 5), Note = new string('n', 3999) + "\U0001F600" }, who);
+        var e = await RefusedAsync(StatusCode.InvalidArgument, () => Ch.Annotations().CreateHighlightAsync(new CreateHighlightRequest { RequestId = Rid(), ArticleId = Seed, Selector = At(0, 5), Note = new string('n', 4001) }, who));
 
         Assert.Equal(4001, created.Highlight.Note.Length); // 4000 characters: the last is one code point in two UTF-16 units
-        Assert.Contains("note has 4001 characters", e.Detail);
+        Assert.Contains("note has 4001 characters", e.Status.Detail);
     }
 
     [Theory]
@@ -146,11 +133,10 @@ public sealed class HostileInputTests(AnnotateServer server) : IClassFixture<Ann
     {
         var rid = Rid();
 
-        var e = await RefusedAsync(StatusCode.InvalidArgument, () => Ch.UnaryAsync(AnnotateApi.Admin.CreateAnalyst,
-            new CreateAnalystRequest { RequestId = rid, AnalystId = analystId, DisplayName = "Bob", Roles = { Role.Analyst } }, server.Admin));
+        var e = await RefusedAsync(StatusCode.InvalidArgument, () => Ch.Admin().CreateAnalystAsync(new CreateAnalystRequest { RequestId = rid, AnalystId = analystId, DisplayName = "Bob", Roles = { Role.Analyst } }, server.Admin));
 
-        Assert.Contains("analyst_id", e.Detail);
-        Assert.Contains("a-z, 0-9", e.Detail);
+        Assert.Contains("analyst_id", e.Status.Detail);
+        Assert.Contains("a-z, 0-9", e.Status.Detail);
         await AssertNothingStoredAsync(rid);
     }
 
@@ -162,10 +148,9 @@ public sealed class HostileInputTests(AnnotateServer server) : IClassFixture<Ann
     {
         var (_, who) = await AnalystAsync();
 
-        var e = await RefusedAsync(StatusCode.InvalidArgument, () => Ch.UnaryAsync(AnnotateApi.Annotations.CreateHighlight,
-            new CreateHighlightRequest { RequestId = requestId, ArticleId = Seed, Selector = At(0, 5) }, who));
+        var e = await RefusedAsync(StatusCode.InvalidArgument, () => Ch.Annotations().CreateHighlightAsync(new CreateHighlightRequest { RequestId = requestId, ArticleId = Seed, Selector = At(0, 5) }, who));
 
-        Assert.Contains("request_id", e.Detail);
+        Assert.Contains("request_id", e.Status.Detail);
     }
 
     [Fact]
@@ -173,12 +158,10 @@ public sealed class HostileInputTests(AnnotateServer server) : IClassFixture<Ann
     {
         var (_, who) = await AnalystAsync();
 
-        await RefusedAsync(StatusCode.InvalidArgument, () => Ch.UnaryAsync(AnnotateApi.Articles.GetArticle, new GetArticleRequest { ArticleId = "a\u0000b" }, who));
-        await RefusedAsync(StatusCode.InvalidArgument, () => Ch.UnaryAsync(AnnotateApi.Consensus.GetClaimView, new GetClaimViewRequest { ClaimId = "c\u0000" }, who));
-        await RefusedAsync(StatusCode.InvalidArgument, () => Ch.UnaryAsync(AnnotateApi.Annotations.RetractHighlight,
-            new RetractHighlightRequest { RequestId = Rid(), HighlightId = "h\u0000" }, who));
-        await RefusedAsync(StatusCode.InvalidArgument, () => Ch.UnaryAsync(AnnotateApi.Admin.RevokeToken,
-            new RevokeTokenRequest { RequestId = Rid(), TokenId = "tok\u0000" }, server.Admin));
+        await RefusedAsync(StatusCode.InvalidArgument, () => Ch.Articles().GetArticleAsync(new GetArticleRequest { ArticleId = "a\u0000b" }, who));
+        await RefusedAsync(StatusCode.InvalidArgument, () => Ch.Consensus().GetClaimViewAsync(new GetClaimViewRequest { ClaimId = "c\u0000" }, who));
+        await RefusedAsync(StatusCode.InvalidArgument, () => Ch.Annotations().RetractHighlightAsync(new RetractHighlightRequest { RequestId = Rid(), HighlightId = "h\u0000" }, who));
+        await RefusedAsync(StatusCode.InvalidArgument, () => Ch.Admin().RevokeTokenAsync(new RevokeTokenRequest { RequestId = Rid(), TokenId = "tok\u0000" }, server.Admin));
     }
 
     [Fact]
@@ -187,12 +170,10 @@ public sealed class HostileInputTests(AnnotateServer server) : IClassFixture<Ann
         var (_, who) = await AnalystAsync();
         var huge = new Selector { Position = new TextPosition { Start = 1u << 31, End = uint.MaxValue } };
 
-        var e = await RefusedAsync(StatusCode.InvalidArgument, () => Ch.UnaryAsync(AnnotateApi.Annotations.CreateHighlight,
-            new CreateHighlightRequest { RequestId = Rid(), ArticleId = Seed, Selector = huge }, who));
-        await RefusedAsync(StatusCode.InvalidArgument, () => Ch.UnaryAsync(AnnotateApi.Claims.OpenClaim,
-            new OpenClaimRequest { RequestId = Rid(), ArticleId = Seed, Selector = huge }, who));
+        var e = await RefusedAsync(StatusCode.InvalidArgument, () => Ch.Annotations().CreateHighlightAsync(new CreateHighlightRequest { RequestId = Rid(), ArticleId = Seed, Selector = huge }, who));
+        await RefusedAsync(StatusCode.InvalidArgument, () => Ch.Claims().OpenClaimAsync(new OpenClaimRequest { RequestId = Rid(), ArticleId = Seed, Selector = huge }, who));
 
-        Assert.Contains("selector.position.start", e.Detail);
+        Assert.Contains("selector.position.start", e.Status.Detail);
     }
 
     [Fact]
@@ -202,16 +183,13 @@ public sealed class HostileInputTests(AnnotateServer server) : IClassFixture<Ann
         var year318857 = new Timestamp { Seconds = 9_999_999_999_999 };
         var negativeNanos = new Timestamp { Seconds = 1_700_000_000, Nanos = -1 };
 
-        var token = await RefusedAsync(StatusCode.InvalidArgument, () => Ch.UnaryAsync(AnnotateApi.Admin.IssueToken,
-            new IssueTokenRequest { RequestId = Rid(), AnalystId = id, Label = "far", ExpiresAt = year318857 }, server.Admin));
-        await RefusedAsync(StatusCode.InvalidArgument, () => Ch.UnaryAsync(AnnotateApi.Consensus.ListClaims,
-            new ListClaimsRequest { ArticleId = Seed, AsOf = new AsOf { Time = negativeNanos } }, who));
-        await RefusedAsync(StatusCode.InvalidArgument, () => Ch.UnaryAsync(AnnotateApi.Annotations.ListHighlights,
-            new ListHighlightsRequest { ArticleId = Seed, AsOf = new AsOf { Time = new Timestamp { Seconds = -70_000_000_000 } } }, who));
+        var token = await RefusedAsync(StatusCode.InvalidArgument, () => Ch.Admin().IssueTokenAsync(new IssueTokenRequest { RequestId = Rid(), AnalystId = id, Label = "far", ExpiresAt = year318857 }, server.Admin));
+        await RefusedAsync(StatusCode.InvalidArgument, () => Ch.Consensus().ListClaimsAsync(new ListClaimsRequest { ArticleId = Seed, AsOf = new AsOf { Time = negativeNanos } }, who));
+        await RefusedAsync(StatusCode.InvalidArgument, () => Ch.Annotations().ListHighlightsAsync(new ListHighlightsRequest { ArticleId = Seed, AsOf = new AsOf { Time = new Timestamp { Seconds = -70_000_000_000 } } }, who));
         var replay = await RefusedAsync(StatusCode.InvalidArgument, () => server.ReplayAsync(new ReplayRequest { FromTime = year318857 }));
 
-        Assert.Contains("expires_at", token.Detail);
-        Assert.Contains("from_time", replay.Detail);
+        Assert.Contains("expires_at", token.Status.Detail);
+        Assert.Contains("from_time", replay.Status.Detail);
     }
 
     [Fact]
@@ -219,16 +197,14 @@ public sealed class HostileInputTests(AnnotateServer server) : IClassFixture<Ann
     {
         var (_, who) = await AnalystAsync();
 
-        await RefusedAsync(StatusCode.InvalidArgument, () => Ch.UnaryAsync(AnnotateApi.Consensus.ListClaims,
-            new ListClaimsRequest { ArticleId = Seed, AsOf = new AsOf { Position = ulong.MaxValue } }, who));
+        await RefusedAsync(StatusCode.InvalidArgument, () => Ch.Consensus().ListClaimsAsync(new ListClaimsRequest { ArticleId = Seed, AsOf = new AsOf { Position = ulong.MaxValue } }, who));
         await RefusedAsync(StatusCode.InvalidArgument, () => server.ReplayAsync(new ReplayRequest { FromPosition = 1, ToPosition = ulong.MaxValue }));
         await RefusedAsync(StatusCode.InvalidArgument, async () =>
         {
-            using var call = Ch.ServerStreaming(AnnotateApi.History.Subscribe, new SubscribeRequest { AfterPosition = (1UL << 63) }, who);
+            using var call = Ch.History().Subscribe(new SubscribeRequest { AfterPosition = (1UL << 63) }, who);
             await call.ResponseStream.MoveNext(CancellationToken.None);
         });
-        await RefusedAsync(StatusCode.InvalidArgument, () => Ch.UnaryAsync(AnnotateApi.Consensus.GetClaimView,
-            new GetClaimViewRequest { ClaimId = "c000000000000", MinPosition = ulong.MaxValue }, who));
+        await RefusedAsync(StatusCode.InvalidArgument, () => Ch.Consensus().GetClaimViewAsync(new GetClaimViewRequest { ClaimId = "c000000000000", MinPosition = ulong.MaxValue }, who));
     }
 
     [Fact]
@@ -236,21 +212,19 @@ public sealed class HostileInputTests(AnnotateServer server) : IClassFixture<Ann
     {
         var (_, who) = await AnalystAsync();
 
-        var article = await RefusedAsync(StatusCode.NotFound, () => Ch.UnaryAsync(AnnotateApi.Articles.GetArticle, new GetArticleRequest { ArticleId = "no-such-article" }, who));
-        var claim = await RefusedAsync(StatusCode.NotFound, () => Ch.UnaryAsync(AnnotateApi.Consensus.GetClaimView, new GetClaimViewRequest { ClaimId = "c000000000000" }, who));
-        var token = await RefusedAsync(StatusCode.NotFound, () => Ch.UnaryAsync(AnnotateApi.Admin.RevokeToken,
-            new RevokeTokenRequest { RequestId = Rid(), TokenId = "tok000000000000" }, server.Admin));
-        var ambiguous = await RefusedAsync(StatusCode.InvalidArgument, () => Ch.UnaryAsync(AnnotateApi.Annotations.CreateHighlight,
-            new CreateHighlightRequest { RequestId = Rid(), ArticleId = Seed, Selector = Quote("Kazakhstan") }, who));
+        var article = await RefusedAsync(StatusCode.NotFound, () => Ch.Articles().GetArticleAsync(new GetArticleRequest { ArticleId = "no-such-article" }, who));
+        var claim = await RefusedAsync(StatusCode.NotFound, () => Ch.Consensus().GetClaimViewAsync(new GetClaimViewRequest { ClaimId = "c000000000000" }, who));
+        var token = await RefusedAsync(StatusCode.NotFound, () => Ch.Admin().RevokeTokenAsync(new RevokeTokenRequest { RequestId = Rid(), TokenId = "tok000000000000" }, server.Admin));
+        var ambiguous = await RefusedAsync(StatusCode.InvalidArgument, () => Ch.Annotations().CreateHighlightAsync(new CreateHighlightRequest { RequestId = Rid(), ArticleId = Seed, Selector = Quote("Kazakhstan") }, who));
 
-        Assert.Contains("article_id", article.Detail);
-        Assert.Contains("claim_id", claim.Detail);
-        Assert.Contains("token_id", token.Detail);
-        Assert.Contains("quote.prefix", ambiguous.Detail);
+        Assert.Contains("article_id", article.Status.Detail);
+        Assert.Contains("claim_id", claim.Status.Detail);
+        Assert.Contains("token_id", token.Status.Detail);
+        Assert.Contains("quote.prefix", ambiguous.Status.Detail);
         Assert.All(new[] { article, claim, token, ambiguous }, e =>
         {
-            Assert.DoesNotContain("annotate ", e.Detail);
-            Assert.DoesNotContain("--", e.Detail);
+            Assert.DoesNotContain("annotate ", e.Status.Detail);
+            Assert.DoesNotContain("--", e.Status.Detail);
         });
     }
 
@@ -258,15 +232,15 @@ public sealed class HostileInputTests(AnnotateServer server) : IClassFixture<Ann
     public async Task No_secret_or_secret_hash_leaves_the_server_through_replay_subscribe_or_token_lists()
     {
         var (id, _) = await AnalystAsync();
-        var issued = await Ch.UnaryAsync(AnnotateApi.Admin.IssueToken, new IssueTokenRequest { RequestId = Rid(), AnalystId = id, Label = "secretive" }, server.Admin);
+        var issued = await Ch.Admin().IssueTokenAsync(new IssueTokenRequest { RequestId = Rid(), AnalystId = id, Label = "secretive" }, server.Admin);
         var secret = issued.Secret.Split('.')[1];
 
         var replayed = await server.ReplayAsync(new ReplayRequest { FromPosition = 1 });
         using var cts = new CancellationTokenSource();
-        using var call = Ch.ServerStreaming(AnnotateApi.History.Subscribe, new SubscribeRequest(), Streaming(server.Admin, cts.Token));
+        using var call = Ch.History().Subscribe(new SubscribeRequest(), Streaming(server.Admin, cts.Token));
         var subscribed = await ReadUntilAsync(call.ResponseStream, seen => seen.Any(m => m.ItemCase == SubscribeResponse.ItemOneofCase.CaughtUpPosition));
         await cts.CancelAsync();
-        var tokens = await Ch.UnaryAsync(AnnotateApi.Admin.ListTokens, new ListTokensRequest(), server.Admin);
+        var tokens = await Ch.Admin().ListTokensAsync(new ListTokensRequest(), server.Admin);
 
         Assert.Contains(replayed, e => e.Type == "token-issued.v1");
         var texts = replayed.Select(e => e.ToString())
@@ -290,7 +264,7 @@ public sealed class HostileInputTests(AnnotateServer server) : IClassFixture<Ann
         async Task<List<HistoryEvent>> CatchUpAsync(CallOptions who)
         {
             using var cts = new CancellationTokenSource();
-            using var call = Ch.ServerStreaming(AnnotateApi.History.Subscribe, new SubscribeRequest(), Streaming(who, cts.Token));
+            using var call = Ch.History().Subscribe(new SubscribeRequest(), Streaming(who, cts.Token));
             var seen = await ReadUntilAsync(call.ResponseStream, s => s.Any(m => m.ItemCase == SubscribeResponse.ItemOneofCase.CaughtUpPosition));
             await cts.CancelAsync();
             return seen.Where(m => m.ItemCase == SubscribeResponse.ItemOneofCase.Event).Select(m => m.Event).ToList();

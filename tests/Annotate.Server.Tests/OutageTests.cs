@@ -90,8 +90,7 @@ public sealed class OutageTests(ITestOutputHelper output) : IAsyncLifetime
                 var rid = $"outage-{worker}-{i}";
                 try
                 {
-                    var created = await _channel.UnaryAsync(AnnotateApi.Annotations.CreateHighlight,
-                        new CreateHighlightRequest { RequestId = rid, ArticleId = Seed, Selector = At(i % 50, i % 50 + 5) }, Deadline(who, 60));
+                    var created = await _channel.Annotations().CreateHighlightAsync(new CreateHighlightRequest { RequestId = rid, ArticleId = Seed, Selector = At(i % 50, i % 50 + 5) }, Deadline(who, 60));
                     acknowledged[rid] = created.Result.Position;
                 }
                 catch (RpcException e) when (e.StatusCode == StatusCode.Unavailable)
@@ -100,7 +99,7 @@ public sealed class OutageTests(ITestOutputHelper output) : IAsyncLifetime
                 }
                 catch (RpcException e)
                 {
-                    wrong.Add($"{rid}: {e.StatusCode} {e.Detail}");
+                    wrong.Add($"{rid}: {e.StatusCode} {e.Status.Detail}");
                 }
                 progress.Pulse();
             }
@@ -127,7 +126,7 @@ public sealed class OutageTests(ITestOutputHelper output) : IAsyncLifetime
             if (result.Deduplicated) committedBeforeTheirAnswer++;
         }
         var events = new List<HistoryEvent>();
-        using (var call = _channel.ServerStreaming(AnnotateApi.History.Replay, new ReplayRequest { FromPosition = 1 }, Deadline(Admin, 60)))
+        using (var call = _channel.History().Replay(new ReplayRequest { FromPosition = 1 }, Deadline(Admin, 60)))
         {
             await foreach (var e in call.ResponseStream.ReadAllAsync()) events.Add(e);
         }
@@ -153,8 +152,7 @@ public sealed class OutageTests(ITestOutputHelper output) : IAsyncLifetime
         {
             try
             {
-                var created = await _channel.UnaryAsync(AnnotateApi.Annotations.CreateHighlight,
-                    new CreateHighlightRequest { RequestId = rid, ArticleId = Seed, Selector = At(0, 5) }, Deadline(who, 30));
+                var created = await _channel.Annotations().CreateHighlightAsync(new CreateHighlightRequest { RequestId = rid, ArticleId = Seed, Selector = At(0, 5) }, Deadline(who, 30));
                 return created.Result;
             }
             catch (RpcException e) when (e.StatusCode == StatusCode.Unavailable && DateTime.UtcNow < until)
@@ -168,8 +166,7 @@ public sealed class OutageTests(ITestOutputHelper output) : IAsyncLifetime
 
     private async Task<string> AnalystAsync(string id)
     {
-        await _channel.UnaryAsync(AnnotateApi.Admin.CreateAnalyst,
-            new CreateAnalystRequest { RequestId = Rid(), AnalystId = id, DisplayName = id, Roles = { Role.Analyst } }, Admin);
-        return (await _channel.UnaryAsync(AnnotateApi.Admin.IssueToken, new IssueTokenRequest { RequestId = Rid(), AnalystId = id, Label = "t" }, Admin)).Secret;
+        await _channel.Admin().CreateAnalystAsync(new CreateAnalystRequest { RequestId = Rid(), AnalystId = id, DisplayName = id, Roles = { Role.Analyst } }, Admin);
+        return (await _channel.Admin().IssueTokenAsync(new IssueTokenRequest { RequestId = Rid(), AnalystId = id, Label = "t" }, Admin)).Secret;
     }
 }
