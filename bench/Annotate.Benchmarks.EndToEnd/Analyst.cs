@@ -31,7 +31,12 @@ internal sealed class Analyst(int index, Newsroom room, Api api, BenchAnalyst me
     private readonly List<(TagTarget Target, string Tag)> _tags = [];
     private readonly List<string> _stances = [];
 
+    private int _answered;
+
     public List<CommandSample> Samples { get; } = new(1 << 12);
+
+    /// <summary>Commands answered so far (successfully or not), readable while the loop runs.</summary>
+    public int Answered => Volatile.Read(ref _answered);
     public List<CommandError> Errors { get; } = [];
 
     public async Task RunAsync(CancellationToken stop)
@@ -49,6 +54,7 @@ internal sealed class Analyst(int index, Newsroom room, Api api, BenchAnalyst me
             {
                 Errors.Add(new CommandError(kind, Stopwatch.GetTimestamp(), e.StatusCode, e.Status.Detail));
             }
+            Interlocked.Increment(ref _answered);
         }
     }
 

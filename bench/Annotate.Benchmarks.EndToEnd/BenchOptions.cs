@@ -7,6 +7,7 @@ internal sealed record BenchOptions
 {
     public TimeSpan Duration { get; init; } = TimeSpan.FromSeconds(10);
     public TimeSpan Warmup { get; init; } = TimeSpan.FromSeconds(3);
+    public int WarmupCommands { get; init; } = 300;
     public int[] Levels { get; init; } = [1, 8, 64];
     public int Subscribers { get; init; } = 500;
     public int SubscriberAnalysts { get; init; } = 64;
@@ -26,6 +27,7 @@ internal sealed record BenchOptions
                                                    (default: src/Annotate.Server, built with this project)
           --seconds <s>            measured window of each scenario (default 10)
           --warmup <s>             unmeasured load before each window (default 3)
+          --warmup-commands <n>    and, in scenarios (a) and (b), until this many commands were answered (default 300; at most 30 s)
           --levels <n,n,..>        analysts of the commands scenario (default 1,8,64)
           --subscribers <n>        streams of the subscribers scenario, half WatchArticle, half Subscribe (default 500)
           --subscriber-analysts <n>  analysts writing while they watch (default 64)
@@ -53,6 +55,7 @@ internal sealed record BenchOptions
                 "--server" => o with { Servers = [.. o.Servers, Build(Next(), o.Servers.Count)] },
                 "--seconds" => o with { Duration = Seconds() },
                 "--warmup" => o with { Warmup = Seconds() },
+                "--warmup-commands" => o with { WarmupCommands = Int() },
                 "--levels" => o with { Levels = List() },
                 "--subscribers" => o with { Subscribers = Int() },
                 "--subscriber-analysts" => o with { SubscriberAnalysts = Int() },

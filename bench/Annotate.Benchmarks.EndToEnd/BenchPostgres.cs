@@ -34,6 +34,12 @@ internal sealed partial class BenchPostgres : IAsyncDisposable
 
     public string Description { get; private set; } = "";
 
+    /// <summary>The postmaster's pid when PostgreSQL runs on this machine (its CPU time is then measured), else null.</summary>
+    public int? Postmaster { get; private set; }
+
+    /// <summary>CPU time of the postmaster and its processes by pid; empty when PostgreSQL is not on this machine.</summary>
+    public Dictionary<int, TimeSpan> CpuTimes() => Postmaster is { } pid ? ProcStat.FamilyCpuTimes(pid) : [];
+
     public static async Task<BenchPostgres> StartAsync(string? given)
     {
         BenchPostgres pg;
@@ -63,6 +69,13 @@ internal sealed partial class BenchPostgres : IAsyncDisposable
         await using var conn = new NpgsqlConnection(AdminConnectionString);
         await conn.OpenAsync();
         var parts = new List<string> { kind, "PostgreSQL " + conn.PostgreSqlVersion.ToString() };
+        // A backend is a child of the postmaster: visible in /proc when the cluster runs here (a remote one is not).
+        await using (var backend = new NpgsqlCommand("SELECT pg_backend_pid()", conn))
+        {
+            var pid = (int)(await backend.ExecuteScalarAsync())!;
+            if (ProcStat.ParentOf(pid) is { } parent && File.Exists($"/proc/{parent}/stat") && File.ReadAllText($"/proc/{parent}/comm").StartsWith("postgres", StringComparison.Ordinal))
+                Postmaster = parent;
+        }
         foreach (var setting in new[] { "fsync", "synchronous_commit", "shared_buffers", "max_connections" })
         {
             await using var cmd = new NpgsqlCommand($"SHOW {setting}", conn);

@@ -3,13 +3,13 @@ using System.Diagnostics;
 namespace Annotate.Benchmarks.EndToEnd;
 
 /// <summary>What the server, this process, the machine and the bench database spent during one measured window.</summary>
-internal sealed record Window(long Start, long End, TimeSpan ServerCpu, TimeSpan ClientCpu, TimeSpan OtherCpu, DatabaseCounters Db)
+internal sealed record Window(long Start, long End, TimeSpan ServerCpu, TimeSpan ClientCpu, TimeSpan? PostgresCpu, TimeSpan OtherCpu, DatabaseCounters Db)
 {
     public TimeSpan Elapsed => Stopwatch.GetElapsedTime(Start, End);
 
     public bool Contains(long ticks) => ticks >= Start && ticks <= End;
 
-    /// <summary>CPU neither the server nor this process used, as a share of all cores: PostgreSQL, and whatever else shares the machine.</summary>
+    /// <summary>CPU that neither the server, PostgreSQL nor this process used, as a share of all cores: whatever else shares the machine.</summary>
     public double OtherCpuPercent => OtherCpu.TotalMilliseconds / (Elapsed.TotalMilliseconds * Environment.ProcessorCount) * 100;
 
     /// <summary>Waits <paramref name="duration"/> while the load runs, with counters read at both ends.</summary>
@@ -19,6 +19,7 @@ internal sealed record Window(long Start, long End, TimeSpan ServerCpu, TimeSpan
         var server0 = server.CpuTime();
         var client0 = Process.GetCurrentProcess().TotalProcessorTime;
         var machine0 = ProcStat.MachineBusyTime();
+        var pg0 = pg.CpuTimes();
         var start = Stopwatch.GetTimestamp();
         // A timed benchmark waits out its window: the load runs meanwhile on other tasks.
         await Task.Delay(duration);
@@ -26,9 +27,11 @@ internal sealed record Window(long Start, long End, TimeSpan ServerCpu, TimeSpan
         var server1 = server.CpuTime();
         var client1 = Process.GetCurrentProcess().TotalProcessorTime;
         var machine1 = ProcStat.MachineBusyTime();
+        var pg1 = pg.CpuTimes();
         var db1 = await pg.CountersAsync(database);
-        var other = machine1 - machine0 - (server1 - server0) - (client1 - client0);
-        return new Window(start, end, server1 - server0, client1 - client0, other < TimeSpan.Zero ? TimeSpan.Zero : other, db1 - db0);
+        TimeSpan? postgres = pg.Postmaster is null ? null : ProcStat.Spent(pg0, pg1);
+        var other = machine1 - machine0 - (server1 - server0) - (client1 - client0) - (postgres ?? TimeSpan.Zero);
+        return new Window(start, end, server1 - server0, client1 - client0, postgres, other < TimeSpan.Zero ? TimeSpan.Zero : other, db1 - db0);
     }
 }
 
