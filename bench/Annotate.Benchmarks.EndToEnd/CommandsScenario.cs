@@ -7,7 +7,7 @@ namespace Annotate.Benchmarks.EndToEnd;
 internal sealed record KindLatency(CommandKind Kind, int Count, double P50Ms, double P99Ms);
 
 /// <summary>Append-to-delivery figures of one kind of stream (Subscribe or WatchArticle).</summary>
-internal sealed record DeliveryFigures(int Streams, long Deliveries, double AckP50Ms, double AckP99Ms, double SendP50Ms, double SendP99Ms, long Missed);
+internal sealed record DeliveryFigures(int Streams, long Deliveries, double AckP50Ms, double AckP99Ms, double SendP50Ms, double SendP99Ms, long Expected, long Missed);
 
 /// <summary>What one build did in one run of the desk scenario.</summary>
 internal sealed record CommandsResult(
@@ -107,7 +107,7 @@ internal static class CommandsScenario
     {
         var afterAck = new List<long>();
         var afterSend = new List<long>();
-        long missed = 0;
+        long missed = 0, expected = 0;
         foreach (var stream in streams)
         {
             var seen = new HashSet<ulong>();
@@ -117,10 +117,12 @@ internal static class CommandsScenario
                 afterAck.Add(at - command.Answered);
                 afterSend.Add(at - command.Sent);
             }
-            if (countMissed) missed += byPosition.Count - seen.Count;
+            if (!countMissed) continue;
+            expected += byPosition.Count;
+            missed += byPosition.Count - seen.Count;
         }
         var ack = Percentile.Sorted(afterAck);
         var send = Percentile.Sorted(afterSend);
-        return new DeliveryFigures(streams.Count, ack.Length, Percentile.Ms(ack, 0.50), Percentile.Ms(ack, 0.99), Percentile.Ms(send, 0.50), Percentile.Ms(send, 0.99), missed);
+        return new DeliveryFigures(streams.Count, ack.Length, Percentile.Ms(ack, 0.50), Percentile.Ms(ack, 0.99), Percentile.Ms(send, 0.50), Percentile.Ms(send, 0.99), expected, missed);
     }
 }

@@ -17,7 +17,8 @@ catch (Exception e) when (e is ArgumentException or FormatException)
 }
 
 var inv = CultureInfo.InvariantCulture;
-var commandLine = "dotnet run -c Release --project bench/Annotate.Benchmarks.EndToEnd --" + string.Concat(args.Select(a => " " + (a.Contains(' ', StringComparison.Ordinal) ? $"'{a}'" : a)));
+var commandLine = "dotnet run -c Release --project bench/Annotate.Benchmarks.EndToEnd" + (args.Length == 0 ? "" : " --")
+    + string.Concat(args.Select(a => " " + (a.Contains(' ', StringComparison.Ordinal) ? $"'{a}'" : a)));
 var loadAtStart = ProcStat.LoadAverage();
 var started = DateTime.UtcNow;
 Console.WriteLine(commandLine);
