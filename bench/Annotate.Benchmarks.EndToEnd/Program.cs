@@ -65,12 +65,8 @@ if (options.Scenarios.Contains("subscribers"))
 }
 if (options.Scenarios.Contains("rpc"))
 {
-    foreach (var build in options.Servers)
-    {
-        var rows = await RpcScenario.RunAsync(ctx, build);
-        rpc.AddRange(rows);
-        foreach (var r in rows) Console.WriteLine(string.Create(inv, $"{build.Label} {r.Rpc} x{r.Callers}: {r.CallsPerSecond:0} calls/s, p99 {r.P99Ms:0.00} ms, errors {r.Errors}"));
-    }
+    rpc.AddRange(await RpcScenario.RunAsync(ctx, options.Servers,
+        r => Console.WriteLine(string.Create(inv, $"{r.Build} {r.Rpc} x{r.Callers}: {r.CallsPerSecond:0} calls/s, p99 {r.P99Ms:0.00} ms, errors {r.Errors}"))));
 }
 await PgbenchAsync();
 

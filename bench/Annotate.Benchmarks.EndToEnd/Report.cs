@@ -68,7 +68,7 @@ internal static class Report
             md.AppendLine("(c) RPCs through the real server: callers in a closed loop on one channel").AppendLine();
             md.AppendLine("| build | rpc | callers | calls/s | p50 ms | p99 ms | server CPU ms/call | PG CPU ms/call | PG xacts/call | client CPU ms/call | other CPU % | errors |");
             md.AppendLine("|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|");
-            foreach (var r in rpc.OrderBy(r => r.Rpc, StringComparer.Ordinal).ThenBy(r => r.Callers))
+            foreach (var r in rpc.OrderBy(r => r.Rpc, StringComparer.Ordinal).ThenBy(r => r.Callers)) // stable: builds in run order
             {
                 md.AppendLine(inv, $"| {r.Build} | {r.Rpc} | {r.Callers} | {r.CallsPerSecond:0} | {r.P50Ms:0.00} | {r.P99Ms:0.00} | {r.ServerCpuMsPerCall:0.000} | {PerUnit(r.Window.PostgresCpu, r.Calls)} | {r.TransactionsPerCall:0.00} | {r.Window.ClientCpu.TotalMilliseconds / r.Calls:0.000} | {r.Window.OtherCpuPercent:0} | {r.Errors} |");
             }

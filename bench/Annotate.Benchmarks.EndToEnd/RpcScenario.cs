@@ -21,52 +21,105 @@ internal static class RpcScenario
 {
     public const int ReplayEvents = 10;
 
-    public static async Task<List<RpcResult>> RunAsync(BenchContext ctx, ServerBuild build)
+    /// <summary>
+    /// Every build's server runs through the whole scenario (idle while another is measured), so the rows alternate
+    /// between builds (WhoAmI x1 for each build, then Replay x1 for each build, ...): a change in the machine's load
+    /// falls on every build alike.
+    /// </summary>
+    public static async Task<List<RpcResult>> RunAsync(BenchContext ctx, IReadOnlyList<ServerBuild> builds, Action<RpcResult> progress)
     {
-        var database = await ctx.Postgres.CreateDatabaseAsync("rpc");
+        var targets = new List<Target>();
         try
         {
-            await using var server = await ServerUnderTest.StartAsync(build, database);
-            using var api = new Api(server.Address);
-            await Newsroom.SetUpAsync(api, server.AdminToken, ctx.Options.SeedDirectory, analysts: 1, readers: 0);
-            var auditor = await Newsroom.RegisterAsync(api, Api.Bearer(server.AdminToken), "auditor", Role.Auditor);
-
-            var calls = new (string Name, Func<Task> Call)[]
-            {
-                ("WhoAmI", async () =>
-                {
-                    var me = await api.Admin.WhoAmIAsync(new WhoAmIRequest(), Api.As(auditor.Auth));
-                    if (me.AnalystId != auditor.Id) throw new InvalidOperationException($"WhoAmI answered {me.AnalystId}");
-                }),
-                ($"Replay {ReplayEvents} events", async () =>
-                {
-                    using var call = api.History.Replay(new ReplayRequest { FromPosition = 1, ToPosition = ReplayEvents }, Api.As(auditor.Auth));
-                    var n = 0;
-                    while (await call.ResponseStream.MoveNext(CancellationToken.None)) n++;
-                    if (n != ReplayEvents) throw new InvalidOperationException($"Replay sent {n} events, not {ReplayEvents}");
-                }),
-            };
-            foreach (var (_, call) in calls) await call(); // a broken server is never timed
-
+            foreach (var build in builds) targets.Add(await Target.StartAsync(ctx, build));
             // Tiered JIT needs seconds of load to settle: a first unmeasured round at the highest level.
             var top = ctx.Options.RpcLevels.Max();
-            foreach (var (_, call) in calls) await LoopAsync(server, ctx, database, top, call, ctx.Options.Warmup, TimeSpan.Zero);
+            foreach (var target in targets)
+            {
+                foreach (var (_, call) in target.Calls) await LoopAsync(target.Server, ctx, target.Database, top, call, ctx.Options.Warmup, TimeSpan.Zero);
+            }
 
             var results = new List<RpcResult>();
             foreach (var level in ctx.Options.RpcLevels)
             {
-                foreach (var (name, call) in calls)
+                for (var rpc = 0; rpc < targets[0].Calls.Length; rpc++)
                 {
-                    var (window, latencies, errors, first) = await LoopAsync(server, ctx, database, level, call, ctx.Options.RpcWarmup, ctx.Options.RpcDuration);
-                    results.Add(new RpcResult(build.Label, name, level, window!, latencies.Length,
-                        Percentile.Ms(latencies, 0.50), Percentile.Ms(latencies, 0.99), errors, first));
+                    foreach (var target in targets)
+                    {
+                        var (name, call) = target.Calls[rpc];
+                        var (window, latencies, errors, first) = await LoopAsync(target.Server, ctx, target.Database, level, call, ctx.Options.RpcWarmup, ctx.Options.RpcDuration);
+                        var result = new RpcResult(target.Build.Label, name, level, window!, latencies.Length,
+                            Percentile.Ms(latencies, 0.50), Percentile.Ms(latencies, 0.99), errors, first);
+                        results.Add(result);
+                        progress(result);
+                    }
                 }
             }
             return results;
         }
         finally
         {
-            await ctx.Postgres.DropDatabaseAsync(database);
+            foreach (var target in targets) await target.DisposeAsync();
+        }
+    }
+
+    /// <summary>One build's server on a database of its own, set up, with the calls to time.</summary>
+    private sealed class Target : IAsyncDisposable
+    {
+        private readonly BenchContext _ctx;
+        private Api? _api;
+
+        private Target(BenchContext ctx, ServerBuild build, string database)
+        {
+            _ctx = ctx;
+            Build = build;
+            Database = database;
+        }
+
+        public ServerBuild Build { get; }
+        public string Database { get; }
+        public ServerUnderTest Server { get; private set; } = null!;
+        public (string Name, Func<Task> Call)[] Calls { get; private set; } = [];
+
+        public static async Task<Target> StartAsync(BenchContext ctx, ServerBuild build)
+        {
+            var target = new Target(ctx, build, await ctx.Postgres.CreateDatabaseAsync("rpc"));
+            try
+            {
+                target.Server = await ServerUnderTest.StartAsync(build, target.Database);
+                var api = target._api = new Api(target.Server.Address);
+                await Newsroom.SetUpAsync(api, target.Server.AdminToken, ctx.Options.SeedDirectory, analysts: 1, readers: 0);
+                var auditor = await Newsroom.RegisterAsync(api, Api.Bearer(target.Server.AdminToken), "auditor", Role.Auditor);
+                target.Calls =
+                [
+                    ("WhoAmI", async () =>
+                    {
+                        var me = await api.Admin.WhoAmIAsync(new WhoAmIRequest(), Api.As(auditor.Auth));
+                        if (me.AnalystId != auditor.Id) throw new InvalidOperationException($"WhoAmI answered {me.AnalystId}");
+                    }),
+                    ($"Replay {ReplayEvents} events", async () =>
+                    {
+                        using var call = api.History.Replay(new ReplayRequest { FromPosition = 1, ToPosition = ReplayEvents }, Api.As(auditor.Auth));
+                        var n = 0;
+                        while (await call.ResponseStream.MoveNext(CancellationToken.None)) n++;
+                        if (n != ReplayEvents) throw new InvalidOperationException($"Replay sent {n} events, not {ReplayEvents}");
+                    }),
+                ];
+                foreach (var (_, call) in target.Calls) await call(); // a broken server is never timed
+                return target;
+            }
+            catch
+            {
+                await target.DisposeAsync();
+                throw;
+            }
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            _api?.Dispose();
+            if (Server is not null) await Server.DisposeAsync();
+            await _ctx.Postgres.DropDatabaseAsync(Database);
         }
     }
 
