@@ -72,14 +72,17 @@ internal static class CommandsScenario
                 var head = samples.Count == 0 ? 0UL : samples.Max(s => s.Position);
                 var deadline = DateTime.UtcNow.AddSeconds(15);
                 while (streams.Any(s => !s.Watches && s.Failure is null && s.LastPosition < head) && DateTime.UtcNow < deadline) await Task.Delay(50);
+            }
+            var rss = server.PeakRssBytes();
+            await hangUp.CancelAsync();
+            await Task.WhenAll(streamTasks); // the streams' delivery lists are complete from here on
+            if (subscribers > 0)
+            {
                 var byPosition = new Dictionary<ulong, CommandSample>();
                 foreach (var s in samples.Where(s => s.Wrote)) byPosition.TryAdd(s.Position, s);
                 subscribe = Deliveries(streams.Where(s => !s.Watches).ToList(), byPosition, countMissed: true);
                 watch = Deliveries(streams.Where(s => s.Watches).ToList(), byPosition, countMissed: false);
             }
-            var rss = server.PeakRssBytes();
-            await hangUp.CancelAsync();
-            await Task.WhenAll(streamTasks);
             foreach (var api in apis) api.Dispose();
 
             var errors = desk.SelectMany(a => a.Errors).Where(e => window.Contains(e.Answered)).ToList();
