@@ -47,12 +47,10 @@ internal sealed class Subscriber(bool watch, string articleId, Api api, BenchAna
             }
             Failure = "the server ended the stream";
         }
-        catch (RpcException e) when (e.StatusCode == StatusCode.Cancelled && stop.IsCancellationRequested)
+        catch (Exception e) when (e is RpcException or OperationCanceledException && stop.IsCancellationRequested)
         {
-            // The benchmark hung up.
-        }
-        catch (OperationCanceledException) when (stop.IsCancellationRequested)
-        {
+            // The benchmark hung up: Cancelled, or Unavailable when the hang-up of hundreds of streams aborts a
+            // connection under one of them first.
         }
         catch (RpcException e)
         {
