@@ -18,7 +18,7 @@ catch (Exception e) when (e is ArgumentException or FormatException)
 
 var inv = CultureInfo.InvariantCulture;
 var commandLine = "dotnet run -c Release --project bench/Annotate.Benchmarks.EndToEnd" + (args.Length == 0 ? "" : " --")
-    + string.Concat(args.Select(a => " " + (a.Contains(' ', StringComparison.Ordinal) ? $"'{a}'" : a)));
+    + string.Concat(args.Select(a => " " + Printable(a)));
 var loadAtStart = ProcStat.LoadAverage();
 var started = DateTime.UtcNow;
 Console.WriteLine(commandLine);
@@ -84,3 +84,10 @@ if (options.Markdown is not null) await File.WriteAllTextAsync(options.Markdown,
 
 var failed = commands.Concat(subscribers).Any(r => r.Commands == 0 || r.Errors.Count > 0 || r.StreamFailures.Count > 0) || rpc.Any(r => r.Calls == 0 || r.Errors > 0);
 return failed ? 1 : 0;
+
+// An argument as a shell reads it back, with any password of a connection string left out of the report.
+static string Printable(string arg)
+{
+    var shown = System.Text.RegularExpressions.Regex.Replace(arg, "(?i)(password=)[^;]*", "$1***");
+    return System.Text.RegularExpressions.Regex.IsMatch(shown, "^[A-Za-z0-9_./=:,@+-]+$") ? shown : $"'{shown.Replace("'", "'\\''", StringComparison.Ordinal)}'";
+}
