@@ -83,8 +83,8 @@ public sealed class AnnotateClient : IDisposable
     /// </summary>
     private static GrpcChannel CreateChannel(AnnotateClientOptions options)
     {
-        var address = new Uri(options.Address, UriKind.Absolute);
-        if (address.Scheme != Uri.UriSchemeHttp && address.Scheme != Uri.UriSchemeHttps)
+        if (!Uri.TryCreate(options.Address, UriKind.Absolute, out var address)
+            || (address.Scheme != Uri.UriSchemeHttp && address.Scheme != Uri.UriSchemeHttps))
             throw new ArgumentException($"The server address must be http:// or https://, not {options.Address}.", nameof(options));
         var channelOptions = new GrpcChannelOptions
         {
