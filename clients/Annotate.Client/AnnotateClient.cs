@@ -73,6 +73,9 @@ public sealed class AnnotateClient : IDisposable
 
     public AnnotateClientOptions Options { get; }
 
+    /// <summary>The largest message the client accepts from the server: 8 MiB, as the server's limit.</summary>
+    public const int MaxMessageSize = 8 * 1024 * 1024;
+
     /// <summary>A fresh request id for one intended action (a UUID).</summary>
     public static string NewRequestId() => Guid.NewGuid().ToString();
 
@@ -83,8 +86,8 @@ public sealed class AnnotateClient : IDisposable
     /// </summary>
     private static GrpcChannel CreateChannel(AnnotateClientOptions options)
     {
-        var address = new Uri(options.Address, UriKind.Absolute);
-        if (address.Scheme != Uri.UriSchemeHttp && address.Scheme != Uri.UriSchemeHttps)
+        if (!Uri.TryCreate(options.Address, UriKind.Absolute, out var address)
+            || (address.Scheme != Uri.UriSchemeHttp && address.Scheme != Uri.UriSchemeHttps))
             throw new ArgumentException($"The server address must be http:// or https://, not {options.Address}.", nameof(options));
         var channelOptions = new GrpcChannelOptions
         {
@@ -98,6 +101,9 @@ public sealed class AnnotateClient : IDisposable
                 UseCookies = false,
             },
             DisposeHttpClient = true,
+            // An article may hold 2,000,000 characters (up to 8 MB of UTF-8); Grpc.Net.Client's default of 4 MB per
+            // received message would refuse reading it back.
+            MaxReceiveMessageSize = MaxMessageSize,
         };
         if (!string.IsNullOrEmpty(options.Token))
         {

@@ -54,6 +54,27 @@ public sealed class AnnotateClientTests(CliServer fixture) : IClassFixture<CliSe
     }
 
     [Fact]
+    public async Task A_call_past_its_deadline_fails_with_deadline_exceeded_and_is_not_retried()
+    {
+        var retries = new List<RetryNotice>();
+        using var client = new AnnotateClient(new AnnotateClientOptions
+        {
+            Address = fixture.Server.Address, Token = fixture.Server.AdminToken, UnaryDeadline = TimeSpan.Zero, OnRetry = retries.Add,
+        });
+
+        var e = await Assert.ThrowsAsync<RpcException>(() => client.WhoAmIAsync());
+
+        Assert.Equal(StatusCode.DeadlineExceeded, e.StatusCode);
+        Assert.Empty(retries);
+    }
+
+    [Theory]
+    [InlineData("ftp://127.0.0.1:50051")]
+    [InlineData("127.0.0.1:50051")]
+    public void An_address_that_is_not_http_or_https_is_refused_at_once(string address) =>
+        Assert.ThrowsAny<ArgumentException>(() => new AnnotateClient(address));
+
+    [Fact]
     public async Task Subscribe_delivers_every_event_once_in_order_across_a_server_restart()
     {
         using var client = await AnalystAsync("sub-analyst");

@@ -41,7 +41,13 @@ public sealed class Invocation : IDisposable
     public TextWriter Out => Console.Out;
     public TextWriter Err => Console.Error;
 
-    public AnnotateClient Client => _client ??= new AnnotateClient(ClientOptions);
+    public AnnotateClient Client => _client ??= Connect();
+
+    private AnnotateClient Connect()
+    {
+        try { return new AnnotateClient(ClientOptions); }
+        catch (ArgumentException) { throw new UsageException($"the server address must be http://host:port or https://host:port, not {Server}"); }
+    }
 
     /// <summary>The client's settings: server, token, --retries, and a line on stderr before each retry.</summary>
     public AnnotateClientOptions ClientOptions => new()
