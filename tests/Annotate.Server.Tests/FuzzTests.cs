@@ -1,5 +1,3 @@
-using System.Diagnostics;
-using System.Text;
 using Annotate.Contracts;
 using Annotate.Contracts.V1;
 using Annotate.Grpc;
