@@ -25,7 +25,7 @@ public sealed class Authentication(IServiceProvider services, TimeProvider clock
         var header = context.RequestHeaders.GetValue("authorization");
         if (header is null || !header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase))
         {
-            throw new RpcException(StatusCode.Unauthenticated, "No token: send 'authorization: Bearer <token>' (annotate login stores one).");
+            throw new RpcException(StatusCode.Unauthenticated, "No token: send the metadata 'authorization: Bearer <token>'.");
         }
         Caller? found;
         try
