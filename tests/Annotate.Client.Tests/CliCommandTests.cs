@@ -364,6 +364,19 @@ public sealed class CliCommandTests(CliServer fixture) : IClassFixture<CliServer
     }
 
     [Fact]
+    public async Task Server_refusals_that_name_fields_are_told_with_the_cli_options_and_commands_that_fit()
+    {
+        var analyst = await fixture.AnalystAsync(Unique("hints"), "analyst");
+
+        var unknown = (await analyst.RunAsync("articles", "show", "no-such-article")).AssertExit(3);
+        var ambiguous = (await analyst.RunAsync("highlight", Troops, "--quote", "fuel price hike")).AssertExit(2);
+
+        Assert.Contains("`annotate articles list` shows the ids", unknown.Stderr);
+        Assert.Contains("--prefix/--suffix", ambiguous.Stderr);
+        Assert.DoesNotContain("quote.prefix", ambiguous.Stderr);
+    }
+
+    [Fact]
     public async Task Failures_exit_with_their_documented_codes_and_one_line_on_stderr()
     {
         var analyst = await fixture.AnalystAsync(Unique("oops"), "analyst");

@@ -49,7 +49,7 @@ public sealed class AdminTests(AnnotateServer server) : IClassFixture<AnnotateSe
     [Theory]
     [InlineData("Has Space")]
     [InlineData("")]
-    [InlineData("-leading")]
+    [InlineData("colon:inside")]
     public async Task A_bad_analyst_id_is_invalid(string id)
     {
         await RefusedAsync(StatusCode.InvalidArgument, () => CreateAsync(id, Role.Analyst));

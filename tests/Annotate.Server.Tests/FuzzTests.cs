@@ -1,5 +1,3 @@
-using System.Diagnostics;
-using System.Text;
 using Annotate.Contracts;
 using Annotate.Contracts.V1;
 using Google.Protobuf;
@@ -17,7 +15,7 @@ namespace Annotate.Server.Tests;
 /// parse is INVALID_ARGUMENT, the documented code); the ones the edge must refuse are INVALID_ARGUMENT and write nothing;
 /// afterwards the server is healthy, logged no fault, and a normal command completes at once.
 /// </summary>
-public sealed class FuzzTests(AnnotateServer server) : IClassFixture<AnnotateServer>
+public sealed class FuzzTests(AnnotateServer server, Xunit.Abstractions.ITestOutputHelper output) : IClassFixture<AnnotateServer>
 {
     private const string Seed = "russia-involvement-kazakhstan-crisis";
 
@@ -60,6 +58,7 @@ public sealed class FuzzTests(AnnotateServer server) : IClassFixture<AnnotateSer
         // Then what may parse or not, and may even be carried out (invalid UTF-8 is replaced by the parser for now).
         await RunAsync(methods.SelectMany(m => LooseCases(m.InputType, random).Select(c => (m, c))));
 
+        output.WriteLine($"{calls} malformed calls to {methods.Count} methods");
         Assert.True(failures.Count == 0, $"{failures.Count} of {calls} malformed calls were answered wrongly:\n{string.Join("\n", failures.Take(50))}");
         Assert.Equal(ServingStatus.Serving, await raw.HealthAsync(""));
         foreach (var service in services) Assert.Equal(ServingStatus.Serving, await raw.HealthAsync(service.FullName));

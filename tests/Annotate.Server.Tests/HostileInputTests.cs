@@ -242,14 +242,14 @@ public sealed class HostileInputTests(AnnotateServer server) : IClassFixture<Ann
         await cts.CancelAsync();
         var tokens = await Ch.Admin().ListTokensAsync(new ListTokensRequest(), server.Admin);
 
-        Assert.Contains(replayed, e => e.Type == "token-issued.v1");
+        Assert.Contains(replayed, e => e.Type == "token-issued.v1" && e.DataJson.Contains("\"secretHash\":\"redacted\"", StringComparison.Ordinal));
         var texts = replayed.Select(e => e.ToString())
             .Concat(subscribed.Select(m => m.ToString()))
             .Append(tokens.ToString()).ToList();
         Assert.All(texts, t =>
         {
-            Assert.DoesNotContain("secretHash", t);
             Assert.DoesNotContain(Annotate.Server.Infrastructure.Authentication.HashSecret(secret)["sha256:".Length..], t);
+            Assert.DoesNotContain(Annotate.Server.Infrastructure.Authentication.HashSecret(server.AdminToken.Split('.')[1])["sha256:".Length..], t);
             Assert.DoesNotContain(secret, t);
         });
     }

@@ -146,14 +146,20 @@ public static class Mapping
         DataJson = PublicData(e), Hash = e.HashHex, RequestId = e.Metadata.RequestId ?? "",
     };
 
-    /// <summary>An event's data as clients see it: a token's secret hash never leaves the server (the audit chain still covers it).</summary>
+    /// <summary>
+    /// An event's data as clients see it: a token's secret hash never leaves the server. Its value is replaced, not its
+    /// field removed, so the event keeps its stored shape for clients that decode it (the audit chain covers the original).
+    /// </summary>
     private static string PublicData(RecordedEvent e)
     {
         if (e.Type != "token-issued.v1") return e.Data;
         var data = JsonNode.Parse(e.Data)!.AsObject();
-        data.Remove("secretHash");
+        data["secretHash"] = Redacted;
         return data.ToJsonString();
     }
+
+    /// <summary>What event data shows in place of a secret hash.</summary>
+    public const string Redacted = "redacted";
 
     private static string? NullIfEmpty(string? s) => string.IsNullOrEmpty(s) ? null : s;
 }

@@ -85,9 +85,22 @@ public sealed class AnalystTests
         Given.Refused(Analyst.Decide(Registered(), new ChangeAnalystRoles("alice", [(Role)42]), Given.Admin()), DomainErrorKind.Invalid);
     }
 
-    [Fact]
-    public void Registering_with_a_bad_id_is_refused()
+    [Theory]
+    [InlineData("no spaces")]
+    [InlineData("Bob:Smith")]
+    [InlineData("Upper")]
+    [InlineData("a12345678901234567890123456789012345678901")] // 41 characters
+    public void Registering_with_an_id_outside_the_documented_shape_is_refused(string id)
     {
-        Given.Refused(Analyst.Decide(AnalystState.Initial, new RegisterAnalyst("no spaces", "Bob", [Role.Analyst]), Given.Admin()), DomainErrorKind.Invalid);
+        Given.Refused(Analyst.Decide(AnalystState.Initial, new RegisterAnalyst(id, "Bob", [Role.Analyst]), Given.Admin()), DomainErrorKind.Invalid);
+    }
+
+    [Theory]
+    [InlineData("a")]
+    [InlineData("bob.smith_2-x")]
+    [InlineData("a123456789012345678901234567890123456789")] // 40 characters
+    public void Registering_with_an_id_of_the_documented_shape_is_accepted(string id)
+    {
+        Given.Ok(Analyst.Decide(AnalystState.Initial, new RegisterAnalyst(id, "Bob", [Role.Analyst]), Given.Admin()));
     }
 }

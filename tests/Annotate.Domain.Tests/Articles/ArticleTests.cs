@@ -6,7 +6,7 @@ namespace Annotate.Domain.Tests.Articles;
 
 public sealed class ArticleTests
 {
-    private static readonly ImportArticle Seed3 = new(Seeds.KazakhstanClaimArticle, "Russia’s Involvement", "seeds", Seeds.Text(Seeds.KazakhstanClaimArticle));
+    private static readonly ImportArticle Seed3 = new("russia-involvement-kazakhstan-crisis", "Russia’s Involvement", "seeds", Seeds.Text(Seeds.KazakhstanClaimArticle));
 
     [Fact]
     public void Importing_a_new_article_stores_its_text_and_content_hash()
@@ -47,6 +47,8 @@ public sealed class ArticleTests
     [Theory]
     [InlineData("", "t", "text")]
     [InlineData("bad id", "t", "text")]
+    [InlineData("Upper-Case", "t", "text")]
+    [InlineData("under_score", "t", "text")]
     [InlineData("ok", " ", "text")]
     [InlineData("ok", "t", "  ")]
     public void Import_with_bad_id_title_or_text_is_refused(string id, string title, string text)
