@@ -159,20 +159,34 @@ async function loadArticles() {
 }
 
 /** Routes: #/a/<article> and #/a/<article>/c/<claim>. */
-async function route() {
+let routing: Promise<void> = Promise.resolve();
+/** Routes one at a time, in the order the address changed. */
+function route(): Promise<void> {
+  routing = routing.then(routeNow, routeNow);
+  return routing;
+}
+
+async function routeNow() {
   const m = /^#\/a\/([^/]+)(?:\/c\/([^/]+))?$/.exec(location.hash);
   const articleId = m ? decodeURIComponent(m[1]) : articles[0]?.articleId;
   if (!articleId) { $('reader-body').replaceChildren(h('p', {}, 'No articles yet.')); return; }
+  if (!m) history.replaceState(null, '', `#/a/${encodeURIComponent(articleId)}`);
   if (reading?.article.articleId !== articleId) await openArticle(articleId);
   const claimId = m?.[2] ? decodeURIComponent(m[2]) : null;
   if (claimId && panel?.claimId !== claimId) await showClaim(claimId, articleId);
   if (!claimId && panel && !panel.picking) closeClaim();
 }
 
+/** Bumped by every navigation; a load that finds it changed was overtaken by a newer one and drops its result. */
+let navigation = 0;
+
 async function openArticle(articleId: string) {
+  const mine = ++navigation;
   reading?.watch.abort();
   reading = null;
   past = null;
+  $('live').textContent = 'Connecting…';
+  $('live').className = 'live off';
   pending = null;
   renderSelection();
   for (const a of $('article-list').querySelectorAll('a')) {
@@ -182,7 +196,8 @@ async function openArticle(articleId: string) {
   try {
     article = await api.articles.getArticle({ articleId }).response;
     [highlights, claims, head] = await Promise.all([loadHighlights(articleId), ...loadClaims(articleId)]);
-  } catch (e) { fail(e); return; }
+  } catch (e) { if (mine === navigation) fail(e); return; }
+  if (mine !== navigation) return;
   reading = {
     article, text: new ArticleText(article.text), highlights, head: Math.max(head, article.position),
     claims: new Map(claims.map(c => [c.claimId, c])), watch: new AbortController(),
@@ -257,9 +272,24 @@ function scheduleRender() {
 }
 
 // ------------------------------------------------------------------------------------------- the text
+// A re-render replaces the text's nodes, which would drop a selection in progress: while the mouse is down or
+// a selection lies in the text, renders wait until it ends.
+let mouseDown = false;
+let renderDeferred = false;
+function selectingInText(): boolean {
+  if (mouseDown) return true;
+  const s = window.getSelection();
+  return !!s && !s.isCollapsed && !!s.anchorNode && $('text').contains(s.anchorNode);
+}
+function resumeRender() {
+  if (renderDeferred && !selectingInText()) { renderDeferred = false; scheduleRender(); }
+}
+
 function renderText() {
   const r = reading;
   if (!r) return;
+  if (selectingInText()) { renderDeferred = true; return; }
+  renderDeferred = false;
   const claims = past ? past.claims : [...r.claims.values()];
   const highlights = past ? past.highlights : r.highlights;
   const length = r.text.length;
@@ -272,14 +302,13 @@ function renderText() {
   const body = h('div', { id: 'text', class: 'article-text' });
   for (let i = 0; i + 1 < bounds.length; i++) {
     const [a, b] = [bounds[i], bounds[i + 1]];
-    const text = r.text.slice(a, b);
     const covers = (s: number[]) => s[0] <= a && b <= s[1] && s[0] < s[1];
     const hls = highlights.filter(x => covers(spans(x.selector)));
     // The narrowest claim over the segment is the one a click opens.
     const cl = claims.filter(x => covers(spans(x.selector)))
       .sort((x, y) => (spans(x.selector)[1] - spans(x.selector)[0]) - (spans(y.selector)[1] - spans(y.selector)[0]))[0];
-    if (!hls.length && !cl) { body.append(text); continue; }
-    const seg = h('span', { class: 'seg' }, text);
+    if (!hls.length && !cl) { body.append(...withBreaks(r.text, a, b)); continue; }
+    const seg = h('span', { class: 'seg' }, ...withBreaks(r.text, a, b));
     const titles: string[] = [];
     if (hls.length) {
       seg.classList.add('hl');
@@ -308,6 +337,25 @@ function renderText() {
   old.replaceWith(body);
   if (focused) (body.querySelector(`[data-claim="${focused}"][tabindex]`) as HTMLElement | null)?.focus();
   $('reader').classList.toggle('in-past', past !== null);
+}
+
+/**
+ * The text of [start, end) as DOM nodes. Seed texts are hard-wrapped: a line break after the end of a sentence
+ * starts a paragraph (a block span around the break), any other one flows like a space. Every character stays
+ * in the DOM as it is, so DOM offsets map to the article's offsets.
+ */
+function withBreaks(text: ArticleText, start: number, end: number): Node[] {
+  const [from, to] = [text.unit(start), text.unit(end)];
+  const nodes: Node[] = [];
+  let at = from;
+  for (let i = text.text.indexOf('\n', from); i !== -1 && i < to; i = text.text.indexOf('\n', i + 1)) {
+    if (!/[.!?:;][”"’')\]]*\s*$|\n\s*$/.test(text.text.slice(Math.max(0, i - 8), i)) && text.text[i + 1] !== '\n') continue;
+    if (i > at) nodes.push(document.createTextNode(text.text.slice(at, i)));
+    nodes.push(h('span', { class: 'para' }, '\n'));
+    at = i + 1;
+  }
+  if (to > at) nodes.push(document.createTextNode(text.text.slice(at, to)));
+  return nodes;
 }
 
 function onTextActivate(e: Event) {
@@ -378,12 +426,11 @@ function highlightForm(sel: { start: number; end: number }) {
       r.head = Math.max(r.head, answer.result?.position ?? 0);
       r.highlights = await loadHighlights(r.article.articleId);
       pending = null;
+      window.getSelection()?.removeAllRanges();
       renderSelection();
       renderText();
       renderHistory();
       say(`Highlighted “${shorten(answer.highlight?.selector?.quote?.exact ?? '', 60)}”.`);
-      window.getSelection()?.removeAllRanges();
-      $('text').focus();
     } catch (err) { button.disabled = false; fail(err); }
   });
   $('selection-form').replaceChildren(form);
@@ -420,10 +467,12 @@ function claimForm(sel: { start: number; end: number }) {
 
 // ------------------------------------------------------------------------------------------- claim panel
 async function showClaim(claimId: string, articleId: string, minPosition = 0, existing = false) {
+  const mine = navigation;
   let view: ClaimView;
   try {
     view = await api.consensus.getClaimView({ claimId, minPosition }, { timeout: 10000 }).response;
   } catch (e) { fail(e); return; }
+  if (mine !== navigation) return;
   if (panel?.claimId !== claimId) panel = { claimId, articleId, view, evidence: [], picking: false, existing };
   else { panel.view = view; panel.existing = existing; }
   reading?.claims.set(view.claimId, view);
@@ -465,7 +514,7 @@ function renderClaim(fresh = false) {
     p.existing ? h('p', { class: 'note' }, 'An existing claim covers the same text; this is that claim.') : null,
     h('blockquote', { class: 'quote' }, v.statement),
     h('p', {}, h('span', { class: `badge st-${statusClass(v.status)}`, id: 'claim-status' }, statusName(v.status)),
-      ` opened by ${v.openedBy}`, h('a', { href: `#/a/${encodeURIComponent(v.articleId)}/c/${encodeURIComponent(v.claimId)}`, class: 'meta' }, ` in ${articles.find(a => a.articleId === v.articleId)?.title ?? v.articleId}`)),
+      ` opened by ${v.openedBy} in `, h('a', { href: `#/a/${encodeURIComponent(v.articleId)}/c/${encodeURIComponent(v.claimId)}` }, articles.find(a => a.articleId === v.articleId)?.title ?? v.articleId)),
     h('dl', { class: 'facts' },
       h('dt', {}, 'Agreement'), h('dd', { id: 'claim-agreement' }, total ? `${percent(v.agreement)} ${stanceName(v.leadingStance).toLowerCase()}` : 'no stances yet'),
       h('dt', {}, 'Decides at'), h('dd', {}, `${v.quorum} stances, ${percent(v.threshold)} share`)),
@@ -483,7 +532,7 @@ function renderClaim(fresh = false) {
       v.adjudication.rationale ? h('p', { class: 'rationale' }, v.adjudication.rationale) : null) : null,
     h('h3', {}, `Stances (${v.stances.length})`),
     v.stances.length ? h('ul', { class: 'stances' }, ...v.stances.map(s => h('li', {},
-      h('p', {}, h('strong', {}, s.analyst), ` ${stanceName(s.stance).toLowerCase()}`, h('span', { class: 'meta' }, ` · ${when(s.takenAt)}`)),
+      h('p', {}, h('strong', {}, s.analyst), ` ${stanceName(s.stance).toLowerCase()}`, s.takenAt ? h('span', { class: 'meta' }, ` · ${when(s.takenAt)}`) : null),
       s.rationale ? h('p', { class: 'rationale' }, s.rationale) : null,
       s.evidence.length ? h('ul', { class: 'evidence' }, ...s.evidence.map(ev => h('li', {},
         h('a', { href: `#/a/${encodeURIComponent(ev.articleId)}` }, articles.find(a => a.articleId === ev.articleId)?.title ?? ev.articleId),
@@ -697,6 +746,9 @@ function init() {
   reader.addEventListener('keyup', e => { if (e.shiftKey) onSelectionEnd(); });
   reader.addEventListener('click', onTextActivate);
   reader.addEventListener('keydown', onTextActivate);
+  document.addEventListener('mousedown', () => { mouseDown = true; });
+  document.addEventListener('mouseup', () => { mouseDown = false; setTimeout(resumeRender); });
+  document.addEventListener('selectionchange', resumeRender);
   $('history').addEventListener('input', onHistoryInput);
   $('history-now').addEventListener('click', backToNow);
   $('picking-done').addEventListener('click', stopPicking);
