@@ -3,10 +3,10 @@ using Annotate.Server.Infrastructure;
 
 // Composition only. Each feature adds its services before Build and its endpoints after it, one line each.
 var builder = WebApplication.CreateBuilder(args);
-builder.AddAnnotateHosting(args); // listen address (HTTP/2), logging, database (configured or embedded PostgreSQL)
-builder.Services.AddAnnotateServer(builder.Configuration); // event store, projections, auth, features
+builder.AddAnnotateHosting(args); // listen addresses (HTTP/2; gRPC-Web when configured), logging, database (configured or embedded PostgreSQL)
+builder.Services.AddAnnotateServer(builder.Configuration); // event store, projections, gRPC, auth, health, features
 
 var app = builder.Build();
-app.MapAnnotateApi(); // annotate.v1 services, health, reflection
+app.MapAnnotateApi(app.Services.GetRequiredService<WebEndpoint>()); // annotate.v1 services with their access rules, health, reflection
 
 return await app.RunAnnotateAsync(); // starts the database, serves until Ctrl+C/SIGTERM, then stops the database

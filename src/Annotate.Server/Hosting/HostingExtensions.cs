@@ -9,18 +9,31 @@ public static partial class HostingExtensions
 {
     /// <summary>
     /// Reads <see cref="ServerOptions"/>, listens on <see cref="ServerOptions.DefaultUrl"/> unless <c>--urls</c> (or
-    /// ASPNETCORE_URLS, or Kestrel:Endpoints) says otherwise, speaks HTTP/2 on every endpoint, and registers
-    /// <see cref="AnnotateDatabase"/> and its <see cref="NpgsqlDataSource"/>.
+    /// ASPNETCORE_URLS, or Kestrel:Endpoints, e.g. with a certificate for TLS) says otherwise, speaks HTTP/2 on every
+    /// endpoint but the optional gRPC-Web one (<see cref="WebEndpoint"/>), and registers <see cref="AnnotateDatabase"/>
+    /// and its <see cref="NpgsqlDataSource"/>.
     /// </summary>
     public static WebApplicationBuilder AddAnnotateHosting(this WebApplicationBuilder builder, string[] args)
     {
         builder.Configuration.AddCommandLine(args, new Dictionary<string, string> { ["--data-dir"] = "Annotate:DataDir" });
 
-        // gRPC needs HTTP/2; on a cleartext endpoint Http1AndHttp2 would silently mean HTTP/1.1 only.
-        builder.WebHost.ConfigureKestrel(k => k.ConfigureEndpointDefaults(l => l.Protocols = HttpProtocols.Http2));
-        if (string.IsNullOrWhiteSpace(builder.Configuration["urls"]) && !builder.Configuration.GetSection("Kestrel:Endpoints").Exists())
+        var web = WebEndpoint.From(builder.Configuration);
+        builder.Services.AddSingleton(web);
+        var configuredEndpoints = builder.Configuration.GetSection("Kestrel:Endpoints").Exists();
+        builder.WebHost.ConfigureKestrel(k =>
         {
-            builder.WebHost.UseUrls(ServerOptions.DefaultUrl);
+            // gRPC needs HTTP/2; on a cleartext endpoint Http1AndHttp2 would silently mean HTTP/1.1 only. The web
+            // endpoint speaks HTTP/1.1 (gRPC-Web). A Kestrel:Endpoints entry may still set its own Protocols.
+            k.ConfigureEndpointDefaults(l => l.Protocols = web.Serves(l) ? HttpProtocols.Http1 : HttpProtocols.Http2);
+            // Pings on idle HTTP/2 connections find dead peers (and keep NATs open) under long-lived streams.
+            k.Limits.Http2.KeepAlivePingDelay = TimeSpan.FromSeconds(30);
+            k.Limits.Http2.KeepAlivePingTimeout = TimeSpan.FromSeconds(20);
+            if (configuredEndpoints) web.Listen(k);
+        });
+        if (!configuredEndpoints)
+        {
+            var urls = string.IsNullOrWhiteSpace(builder.Configuration["urls"]) ? ServerOptions.DefaultUrl : builder.Configuration["urls"]!;
+            builder.WebHost.UseUrls([.. urls.Split(';', StringSplitOptions.RemoveEmptyEntries), .. web.Urls.Select(u => u.ToString().TrimEnd('/'))]);
         }
 
         builder.Logging.AddSimpleConsole(o =>
@@ -30,6 +43,11 @@ public static partial class HostingExtensions
         });
         // One line per request would drown the log of a streaming server.
         builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
+        // Grpc.AspNetCore logs every status a call ends with at Information, with its exception: refusals and
+        // malformed requests are answered, not server faults (those ErrorInterceptor logs once).
+        builder.Logging.AddFilter("Grpc", LogLevel.Warning);
+        // The health-check service logs every failing run with its exception; DatabaseCheck logs an outage once.
+        builder.Logging.AddFilter("Microsoft.Extensions.Diagnostics.HealthChecks", LogLevel.Critical);
 
         builder.Services.AddSingleton(ServerOptions.From(builder.Configuration));
         builder.Services.AddSingleton<AnnotateDatabase>();
@@ -50,7 +68,10 @@ public static partial class HostingExtensions
         {
             await database.StartAsync(app.Lifetime.ApplicationStopping);
             await app.StartAsync();
-            Log.Listening(logger, string.Join(", ", app.Urls), database.Description);
+            var web = app.Services.GetRequiredService<WebEndpoint>();
+            var webUrls = app.Urls.Where(u => web.Urls.Any(w => new Uri(u).Port == w.Port)).ToList();
+            Log.Listening(logger, string.Join(", ", app.Urls.Except(webUrls)), database.Description);
+            if (webUrls.Count > 0) Log.ListeningWeb(logger, string.Join(", ", webUrls));
             await app.WaitForShutdownAsync();
             return 0;
         }
@@ -74,5 +95,8 @@ public static partial class HostingExtensions
     {
         [LoggerMessage(1, LogLevel.Information, "Annotate listening on {Urls} (HTTP/2); database {Database}")]
         public static partial void Listening(ILogger logger, string urls, string database);
+
+        [LoggerMessage(2, LogLevel.Information, "gRPC-Web listening on {Urls} (HTTP/1.1)")]
+        public static partial void ListeningWeb(ILogger logger, string urls);
     }
 }

@@ -1,40 +1,23 @@
+using System.Security.Claims;
 using System.Security.Cryptography;
 using System.Text;
-using Annotate.Contracts;
+using System.Text.Encodings.Web;
 using Annotate.Domain.Events;
-using Annotate.Grpc;
+using Grpc.Core;
+using Microsoft.AspNetCore.Authentication;
+using Microsoft.Extensions.Options;
 
 namespace Annotate.Server.Infrastructure;
 
 /// <summary>
 /// Bearer tokens. A token reads "&lt;token id&gt;.&lt;secret&gt;"; the store keeps only the SHA-256 of the
-/// secret. Every call of the annotate services is authenticated against the access view, which all replicas
-/// share, so a revocation holds everywhere as soon as the revoking call has returned. An authenticated caller
-/// is then authorized against <see cref="AccessRules"/>.
+/// secret. Every call of the annotate services is checked against the access view, which all replicas share,
+/// so a revocation holds everywhere as soon as the revoking call has returned (no token is cached).
 /// </summary>
-public sealed class Authentication(IServiceProvider services, TimeProvider clock) : IServerCallFilter
+public sealed class Authentication(IServiceProvider services, TimeProvider clock)
 {
-    // Resolved on first use: the transport builds its filters when the routes are mapped, before the database is up.
+    // Resolved on first use: authentication is composed before the database is up.
     private readonly Lazy<Views> _views = new(services.GetRequiredService<Views>);
-
-    private static readonly HashSet<string> Protected = AnnotateApi.Services.Select(s => s.FullName).ToHashSet(StringComparer.Ordinal);
-
-    public async ValueTask OnCallAsync(ServerCallContext context)
-    {
-        if (!Protected.Contains(context.Method.ServiceName)) return; // health and reflection stay open
-        var header = context.RequestHeaders.GetValue("authorization");
-        if (header is null || !header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase))
-        {
-            throw new RpcException(StatusCode.Unauthenticated, "No token: send 'authorization: Bearer <token>' (annotate login stores one).");
-        }
-        var caller = await AuthenticateAsync(header["Bearer ".Length..].Trim(), context.CancellationToken)
-            ?? throw new RpcException(StatusCode.Unauthenticated, "The token is not valid (unknown, revoked or expired); ask an admin for a new one.");
-        if (!AccessRules.Allows(context.Method.FullName, caller))
-        {
-            throw new RpcException(StatusCode.PermissionDenied, AccessRules.Refusal(context.Method.FullName, caller));
-        }
-        context.Services.GetRequiredService<CallerContext>().Caller = caller;
-    }
 
     public async Task<Caller?> AuthenticateAsync(string token, CancellationToken ct)
     {
@@ -56,6 +39,61 @@ public sealed class Authentication(IServiceProvider services, TimeProvider clock
     /// <summary>A new token id and secret (the secret has 256 bits of entropy).</summary>
     public static (string TokenId, string Secret) NewToken() =>
         ("tok" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(6)), Convert.ToBase64String(RandomNumberGenerator.GetBytes(32)).TrimEnd('=').Replace('+', '-').Replace('/', '_'));
+}
+
+/// <summary>
+/// The ASP.NET Core authentication scheme "Bearer" over <see cref="Authentication"/>: the analyst becomes the
+/// principal's name and each role a role claim (lower case, as the contract spells them). Only endpoints with
+/// an access rule run it (their policies name this scheme), so health and reflection never touch the database.
+/// Refusals reach the client as gRPC statuses (<see cref="GrpcAuthorizationResults"/>), with the messages below.
+/// </summary>
+public sealed partial class BearerAuthenticationHandler(IOptionsMonitor<AuthenticationSchemeOptions> options, ILoggerFactory logger, UrlEncoder encoder, Authentication tokens)
+    : AuthenticationHandler<AuthenticationSchemeOptions>(options, logger, encoder)
+{
+    public const string SchemeName = "Bearer";
+    public const string NoToken = "No token: send 'authorization: Bearer <token>' (annotate login stores one).";
+    public const string InvalidToken = "The token is not valid (unknown, revoked or expired); ask an admin for a new one.";
+
+    protected override async Task<AuthenticateResult> HandleAuthenticateAsync()
+    {
+        var header = Request.Headers.Authorization.ToString();
+        if (!header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase)) return AuthenticateResult.NoResult();
+        Caller? caller;
+        try
+        {
+            caller = await tokens.AuthenticateAsync(header["Bearer ".Length..].Trim(), Context.RequestAborted);
+        }
+        catch (Exception e) when (ErrorMapping.ToRpcException(e) is { } status)
+        {
+            return AuthenticateResult.Fail(status); // e.g. UNAVAILABLE while the database is unreachable
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            LogFault(Logger, e);
+            return AuthenticateResult.Fail(new RpcException(new Status(StatusCode.Internal, ErrorInterceptor.FaultMessage)));
+        }
+        return caller is null
+            ? AuthenticateResult.Fail(InvalidToken)
+            : AuthenticateResult.Success(new AuthenticationTicket(ToPrincipal(caller), SchemeName));
+    }
+
+    [LoggerMessage(1, LogLevel.Error, "Fault while checking a bearer token")]
+    private static partial void LogFault(ILogger logger, Exception exception);
+
+    public static string RoleName(Role role) => role.ToString().ToLowerInvariant();
+
+    public static ClaimsPrincipal ToPrincipal(Caller caller)
+    {
+        var identity = new ClaimsIdentity(SchemeName, ClaimTypes.Name, ClaimTypes.Role);
+        identity.AddClaim(new Claim(ClaimTypes.Name, caller.AnalystId));
+        foreach (var role in caller.Roles) identity.AddClaim(new Claim(ClaimTypes.Role, RoleName(role)));
+        return new ClaimsPrincipal(identity);
+    }
+
+    /// <summary>The caller an authenticated principal of this scheme stands for.</summary>
+    public static Caller ToCaller(ClaimsPrincipal principal) => Caller.Of(
+        principal.Identity?.Name ?? throw new InvalidOperationException("The principal has no name."),
+        principal.FindAll(ClaimTypes.Role).Select(c => Enum.Parse<Role>(c.Value, ignoreCase: true)));
 }
 
 /// <summary>A token as authentication needs it, with its analyst's roles.</summary>

@@ -15,7 +15,7 @@ public sealed record Caller(string AnalystId, IReadOnlySet<Role> Roles)
     public bool Has(Role role) => Roles.Contains(role);
 }
 
-/// <summary>Holds the caller of the current call (one per request scope; set by <see cref="Authentication"/>).</summary>
+/// <summary>Holds the caller of the current call (one per request scope; set from the authenticated principal by <see cref="AccessPolicies"/>).</summary>
 public sealed class CallerContext
 {
     private Caller? _caller;

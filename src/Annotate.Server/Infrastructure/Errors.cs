@@ -1,6 +1,6 @@
 using Annotate.Domain.Errors;
 using Annotate.EventStore;
-using Annotate.Grpc;
+using Grpc.Core;
 
 namespace Annotate.Server.Infrastructure;
 
@@ -11,7 +11,7 @@ public sealed class DomainException(DomainError error) : Exception(error.Message
 }
 
 /// <summary>
-/// The one table from refusals to gRPC status codes. Anything not in it is a fault: the transport logs it
+/// The one table from refusals to gRPC status codes. Anything not in it is a fault: <see cref="ErrorInterceptor"/> logs it
 /// and answers INTERNAL without its text.
 /// </summary>
 public static class ErrorMapping
@@ -31,11 +31,11 @@ public static class ErrorMapping
     /// <summary>The status a known exception becomes; null for faults.</summary>
     public static RpcException? ToRpcException(Exception e) => e switch
     {
-        DomainException d => new RpcException(ToStatusCode(d.Error.Kind), d.Error.Message),
-        WrongExpectedVersionException w => new RpcException(StatusCode.Aborted,
-            $"Someone changed {w.StreamId} at the same moment; read it again and retry."),
-        EventIdConflictException => new RpcException(StatusCode.AlreadyExists,
-            "This request id was already used for a different request; send a new request id."),
+        DomainException d => new RpcException(new Status(ToStatusCode(d.Error.Kind), d.Error.Message)),
+        WrongExpectedVersionException w => new RpcException(new Status(StatusCode.Aborted,
+            $"Someone changed {w.StreamId} at the same moment; read it again and retry.")),
+        EventIdConflictException => new RpcException(new Status(StatusCode.AlreadyExists,
+            "This request id was already used for a different request; send a new request id.")),
         _ => null,
     };
 

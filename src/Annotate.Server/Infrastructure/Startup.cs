@@ -3,10 +3,8 @@ using Annotate.Domain.Articles;
 using Annotate.Domain.Consensus;
 using Annotate.Domain.Events;
 using Annotate.EventStore;
-using Annotate.Grpc;
 using Annotate.Server.Hosting;
 using Annotate.Server.Seeds;
-using ServingStatus = global::Grpc.Health.V1.HealthCheckResponse.Types.ServingStatus;
 
 namespace Annotate.Server.Infrastructure;
 
@@ -32,7 +30,7 @@ public sealed record EventStoreSettings(string Schema, ConsensusPolicy Policy, s
 
 public static partial class StartupExtensions
 {
-    /// <summary>The event store, the projections, authentication and the features.</summary>
+    /// <summary>The event store, the projections, the transport (gRPC, authentication, health) and the features.</summary>
     public static IServiceCollection AddAnnotateServer(this IServiceCollection services, IConfiguration configuration)
     {
         services.AddSingleton(sp => EventStoreSettings.From(configuration, sp.GetRequiredService<ServerOptions>()));
@@ -45,12 +43,10 @@ public static partial class StartupExtensions
         services.AddSingleton(sp => new ProjectionRunner(sp.GetRequiredService<PostgresEventStore>(),
             Projections.All(sp.GetRequiredService<ConsensusPolicy>()), sp.GetRequiredService<ILoggerFactory>()));
         services.AddSingleton<Views>();
-        services.AddSingleton<Authentication>();
-        services.AddSingleton<IServerCallFilter>(sp => sp.GetRequiredService<Authentication>());
         services.AddScoped<CallerContext>();
         services.AddScoped<Commands>();
         services.AddFeatures();
-        services.AddGrpcTransport();
+        services.AddAnnotateTransport();
         services.AddHostedService<Bootstrap>();
         return services;
     }
@@ -61,7 +57,7 @@ public static partial class StartupExtensions
 /// replicas), starts the projections, creates the first admin (once, even with replicas racing) and imports
 /// the seed articles (once).
 /// </summary>
-public sealed partial class Bootstrap(IServiceProvider services, EventStoreSettings settings, HealthService health, ILogger<Bootstrap> logger) : IHostedService
+public sealed partial class Bootstrap(IServiceProvider services, EventStoreSettings settings, StartupGate startup, ILogger<Bootstrap> logger) : IHostedService
 {
     /// <summary>The analyst the server acts as for its own events (first admin, seed import).</summary>
     public const string SystemActor = "annotate-server";
@@ -69,7 +65,6 @@ public sealed partial class Bootstrap(IServiceProvider services, EventStoreSetti
 
     public async Task StartAsync(CancellationToken ct)
     {
-        health.SetStatus("", ServingStatus.NotServing);
         var store = services.GetRequiredService<PostgresEventStore>();
         await EventStoreSchema.MigrateAsync(new EventStoreOptions { DataSource = services.GetRequiredService<AnnotateDatabase>().DataSource, Schema = settings.Schema }, ct);
         services.GetRequiredService<ProjectionRunner>().Start();
@@ -82,7 +77,7 @@ public sealed partial class Bootstrap(IServiceProvider services, EventStoreSetti
             await CreateFirstAdminAsync(store, commands, ct);
             if (settings.SeedDirectory is { } seeds) await ImportSeedsAsync(commands, seeds, ct);
         }
-        health.SetStatus("", ServingStatus.Serving);
+        await startup.OpenAsync(ct);
     }
 
     public async Task StopAsync(CancellationToken ct) => await services.GetRequiredService<ProjectionRunner>().DisposeAsync();

@@ -1,0 +1,92 @@
+using Annotate.Server.Hosting;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+
+namespace Annotate.Server.Infrastructure;
+
+/// <summary>
+/// The server's own health checks, reported by grpc.health.v1 with every other check registered through
+/// <c>services.AddHealthChecks()</c>. A check without tags concerns every service; a check tagged with service
+/// names (e.g. "annotate.v1.Consensus") concerns only those, so their status may differ from the others'.
+/// </summary>
+public static class Health
+{
+    /// <summary>How long the database round trip may take before the server counts as not serving.</summary>
+    public static readonly TimeSpan DatabaseTimeout = TimeSpan.FromSeconds(2);
+
+    public static IHealthChecksBuilder AddAnnotateChecks(this IHealthChecksBuilder checks)
+    {
+        checks.Services.AddSingleton<StartupGate>();
+        checks.Services.AddSingleton<DatabaseCheck>(); // one instance, so an outage is logged once
+        return checks
+            .AddCheck<StartupCheck>("startup")
+            .AddCheck<DatabaseCheck>("database", timeout: DatabaseTimeout);
+    }
+}
+
+/// <summary>
+/// Opened once by <see cref="Bootstrap"/> when the server is ready to serve. Opening runs the checks and hands the
+/// report to the publishers at once: grpc.health.v1 Watch streams send what the periodic run last published, and
+/// a run during start-up would otherwise leave NOT_SERVING there for up to a period while Check says SERVING.
+/// </summary>
+public sealed class StartupGate(HealthCheckService checks, IEnumerable<IHealthCheckPublisher> publishers)
+{
+    private volatile bool _open;
+
+    public bool IsOpen => _open;
+
+    public async Task OpenAsync(CancellationToken ct)
+    {
+        _open = true;
+        var report = await checks.CheckHealthAsync(ct);
+        foreach (var publisher in publishers) await publisher.PublishAsync(report, ct);
+    }
+}
+
+/// <summary>Unhealthy until <see cref="Bootstrap"/> has migrated the schema, started the projections and created the first admin.</summary>
+public sealed class StartupCheck(StartupGate gate) : IHealthCheck
+{
+    public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken) =>
+        Task.FromResult(gate.IsOpen ? HealthCheckResult.Healthy() : HealthCheckResult.Unhealthy("The server is starting."));
+}
+
+/// <summary>
+/// A real round trip to PostgreSQL (a connection from the pool and <c>SELECT 1</c>), bounded by
+/// <see cref="Health.DatabaseTimeout"/>. An outage is logged once when it starts and once when it ends (the
+/// health-check service's own per-run log is filtered out: it would repeat the failure every period).
+/// </summary>
+public sealed partial class DatabaseCheck(AnnotateDatabase database, ILogger<DatabaseCheck> logger) : IHealthCheck
+{
+    private int _down;
+
+    public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken)
+    {
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(Health.DatabaseTimeout);
+        try
+        {
+            await using (var connection = await database.DataSource.OpenConnectionAsync(timeout.Token))
+            await using (var command = connection.CreateCommand())
+            {
+                command.CommandText = "SELECT 1";
+                await command.ExecuteScalarAsync(timeout.Token);
+            }
+            if (Interlocked.Exchange(ref _down, 0) == 1) LogBack(logger, database.Description);
+            return HealthCheckResult.Healthy();
+        }
+        catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+        {
+            // Idle pooled connections to a server that went away are dead: drop them so the first check after it
+            // returns opens a fresh one instead of failing on a stale one.
+            database.DataSource.Clear();
+            var message = $"PostgreSQL at {database.Description} did not answer: {(e is OperationCanceledException ? $"no answer within {Health.DatabaseTimeout.TotalSeconds:0} s" : e.Message)}";
+            if (Interlocked.Exchange(ref _down, 1) == 0) LogDown(logger, message);
+            return HealthCheckResult.Unhealthy(message);
+        }
+    }
+
+    [LoggerMessage(1, LogLevel.Warning, "{Message}; health reports NOT_SERVING until it answers again")]
+    private static partial void LogDown(ILogger logger, string message);
+
+    [LoggerMessage(2, LogLevel.Information, "PostgreSQL at {Database} answers again; health reports SERVING")]
+    private static partial void LogBack(ILogger logger, string database);
+}
