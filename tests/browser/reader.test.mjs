@@ -140,6 +140,7 @@ test('Opening a claim from a selection shows the claim panel, pending, with no s
   await page.locator('#text .claim.st-pending').first().waitFor(WAIT);
   assert.equal((await page.locator('#text .claim').allTextContents()).join('').replace(/\s+/g, ' '), CLAIMED);
   assert.match(page.url(), /#\/a\/russia-involvement-kazakhstan-crisis\/c\//);
+  await page.locator('#text .claim').first().scrollIntoViewIfNeeded();
   claimUrl = page.url();
   await shot(page, 'claim-opened');
 });
@@ -171,6 +172,10 @@ test('Taking a stance with evidence picked in another article updates the tally,
   const stance = page.locator('.stances li').first();
   await stance.getByText('Reports from Kazakhstan name a smaller contingent.').waitFor(WAIT);
   await stance.getByText(EVIDENCE).waitFor(WAIT);
+  const width = stance => page.locator(`#claim-tallies [data-stance=${stance}] .fill`).evaluate(el => el.getBoundingClientRect().width);
+  assert.equal(await width('supports'), 0);
+  assert.ok(await width('refutes') > 100, 'the refutes bar is full');
+  await page.locator('#text .claim').first().scrollIntoViewIfNeeded();
   await shot(page, 'stance-taken');
 
   await watcher.locator('#claim-tallies [data-stance=refutes] .count').filter({ hasText: '1' }).waitFor(WAIT);
@@ -230,8 +235,14 @@ test('In a narrow window the page is one column without sideways scrolling', asy
   await small.goto(claimUrl);
   await small.locator('#claim-status').waitFor(WAIT);
   assert.ok(await small.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth), 'no horizontal scrolling');
-  await small.locator('#text').scrollIntoViewIfNeeded();
+  await small.evaluate(() => window.scrollTo(0, 0));
   await shot(small, 'narrow-window');
+  // A selection's actions stay in view at the bottom of the window.
+  await selectWithMouse(small, HIGHLIGHTED);
+  const highlight = small.getByRole('region', { name: 'Selection' }).getByRole('button', { name: 'Highlight…' });
+  await highlight.waitFor(WAIT);
+  assert.ok(await highlight.evaluate(el => el.getBoundingClientRect().bottom <= window.innerHeight), 'the actions are in the window');
+  await shot(small, 'narrow-window-selection');
   await narrow.close();
 });
 

@@ -523,7 +523,7 @@ function renderClaim(fresh = false) {
       const count = v.tallies.find(t => t.stance === s)?.count ?? 0;
       return h('li', { 'data-stance': Stance[s].toLowerCase() },
         h('span', { class: 'label' }, name),
-        h('span', { class: 'bar', 'aria-hidden': 'true' }, h('span', { class: `fill s-${Stance[s].toLowerCase()}`, style: `width:${total ? (100 * count) / total : 0}%` })),
+        h('span', { class: 'bar', 'aria-hidden': 'true' }, bar(`fill s-${Stance[s].toLowerCase()}`, total ? count / total : 0)),
         h('span', { class: 'count' }, String(count)));
     })),
     v.adjudication ? h('div', { class: 'adjudication' },
@@ -547,6 +547,13 @@ function renderClaim(fresh = false) {
     renderEvidence();
   }
   if (canAdjudicate()) renderAdjudication(v);
+}
+
+/** A bar filled to `share` (0-1). Its width is set through the style object: the page's CSP refuses style attributes. */
+function bar(className: string, share: number): HTMLElement {
+  const fill = h('span', { class: className });
+  fill.style.width = `${Math.round(share * 1000) / 10}%`;
+  return fill;
 }
 
 function stanceForm(): HTMLElement {
