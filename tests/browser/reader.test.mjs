@@ -205,6 +205,8 @@ test('Taking a stance with evidence picked in another article updates the tally,
   await shot(page, 'stance-taken');
 
   await watcher.locator('#claim-tallies [data-stance=refutes] .count').filter({ hasText: '1' }).waitFor(WAIT);
+  // The highlight made before this browser opened the article is there; highlights arrive live as well (below).
+  await watcher.locator('#text .hl').first().waitFor(WAIT);
   await watcher.locator('.stances').getByText('Reports from Kazakhstan name a smaller contingent.').waitFor(WAIT);
   assert.equal(await watcher.evaluate(() => window.notReloaded), true);
   await shot(watcher, 'second-browser-live-tally');
@@ -259,6 +261,9 @@ test('Offsets sent for a selection count code points: text after emoji and astra
   await importArticle('unicode-offsets', 'Code points 🇰🇿', text);
   await page.goto(new URL('#/a/unicode-offsets', url).href);
   await page.reload(); // the article list is read at sign-in
+  await watcher.goto(new URL('#/a/unicode-offsets', url).href);
+  await watcher.locator('#live.on').waitFor(WAIT);
+  await watcher.evaluate(() => { window.notReloaded = true; });
   await page.locator('#article-title').filter({ hasText: 'Code points' }).waitFor(WAIT);
   await page.locator('#live.on').waitFor(WAIT);
   const passage = 'about 20 percent';
@@ -269,6 +274,10 @@ test('Offsets sent for a selection count code points: text after emoji and astra
   await page.getByRole('region', { name: 'Selection' }).getByRole('button', { name: 'Highlight…' }).click();
   await page.getByRole('button', { name: 'Save highlight' }).click();
   await page.locator('#text .hl').first().waitFor(WAIT);
+  // The second browser, on this article since before, shows the new highlight without reload.
+  await watcher.locator('#article-title').filter({ hasText: 'Code points' }).waitFor(WAIT);
+  await watcher.locator('#text .hl').filter({ hasText: passage }).waitFor(WAIT);
+  assert.equal(await watcher.evaluate(() => window.notReloaded), true);
   // The mark is drawn from the position the server stored, so it covers the selected words exactly.
   assert.equal((await page.locator('#text .hl').allTextContents()).join(''), passage);
   await shot(page, 'unicode-highlight');

@@ -6,6 +6,7 @@ import { AnnotationsClient } from '../gen/annotate/v1/annotations.client';
 import { ArticlesClient } from '../gen/annotate/v1/articles.client';
 import { ClaimsClient } from '../gen/annotate/v1/claims.client';
 import { ConsensusClient } from '../gen/annotate/v1/consensus.client';
+import { HistoryClient } from '../gen/annotate/v1/history.client';
 
 export interface Api {
   admin: AdminClient;
@@ -13,6 +14,7 @@ export interface Api {
   annotations: AnnotationsClient;
   claims: ClaimsClient;
   consensus: ConsensusClient;
+  history: HistoryClient;
 }
 
 /** Clients that call the server the page came from (its gRPC-Web endpoint), as the token's analyst. */
@@ -28,6 +30,7 @@ export function connect(token: string): Api {
     annotations: new AnnotationsClient(transport),
     claims: new ClaimsClient(transport),
     consensus: new ConsensusClient(transport),
+    history: new HistoryClient(transport),
   };
 }
 

@@ -209,6 +209,7 @@ async function openArticle(articleId: string) {
   renderHistory();
   if (panel && !panel.picking && panel.articleId !== articleId) closeClaim();
   void watch(reading);
+  void followHighlights(reading);
 }
 
 async function loadHighlights(articleId: string, position?: number): Promise<Highlight[]> {
@@ -260,6 +261,39 @@ async function watch(r: Reading) {
     }
     $('live').textContent = 'Reconnecting…';
     $('live').className = 'live off';
+    await new Promise(resolve => setTimeout(resolve, Math.min(30000, 1000 * 2 ** attempt)));
+  }
+}
+
+/** Highlights and tags have no view stream: the article's events (History.Subscribe) say when to read them again. */
+const HIGHLIGHT_EVENTS = new Set(['highlight-created.v1', 'highlight-retracted.v1', 'tag-applied.v1', 'tag-removed.v1']);
+async function followHighlights(r: Reading) {
+  let after = r.head;
+  let reload = 0;
+  for (let attempt = 0; !r.watch.signal.aborted; attempt++) {
+    try {
+      const call = api.history.subscribe({ afterPosition: after, filter: { articleId: r.article.articleId, claimId: '', eventTypes: [...HIGHLIGHT_EVENTS] } }, { abort: r.watch.signal });
+      for await (const message of call.responses) {
+        attempt = 0;
+        if (message.item.oneofKind !== 'event') continue;
+        after = Math.max(after, message.item.event.position);
+        r.head = Math.max(r.head, after);
+        // One read for a burst of events.
+        clearTimeout(reload);
+        reload = window.setTimeout(async () => {
+          try {
+            const highlights = await loadHighlights(r.article.articleId);
+            if (reading !== r) return;
+            r.highlights = highlights;
+            if (!past) scheduleRender();
+            renderHistory();
+          } catch (e) { if (!r.watch.signal.aborted) fail(e); }
+        }, 150);
+      }
+    } catch (e) {
+      if (r.watch.signal.aborted) return;
+      if (statusOf(e) === 'UNAUTHENTICATED') { fail(e); return; }
+    }
     await new Promise(resolve => setTimeout(resolve, Math.min(30000, 1000 * 2 ** attempt)));
   }
 }
