@@ -190,6 +190,7 @@ test('Taking a stance with evidence picked in another article updates the tally,
   await selectWithMouse(page, EVIDENCE);
   await page.getByRole('button', { name: 'Add as evidence' }).click();
   await page.locator('#draft-evidence').getByText(EVIDENCE).waitFor(WAIT);
+  await page.locator('#draft-evidence').scrollIntoViewIfNeeded();
   await shot(page, 'evidence-picked');
   await page.getByRole('button', { name: 'Back to the claim' }).click();
   await page.locator('#article-title').filter({ hasText: 'Russia’s Involvement' }).waitFor(WAIT);

@@ -383,7 +383,9 @@ function withBreaks(text: ArticleText, start: number, end: number): Node[] {
   const nodes: Node[] = [];
   let at = from;
   for (let i = text.text.indexOf('\n', from); i !== -1 && i < to; i = text.text.indexOf('\n', i + 1)) {
-    if (!/[.!?:;][”"’')\]]*\s*$|\n\s*$/.test(text.text.slice(Math.max(0, i - 8), i)) && text.text[i + 1] !== '\n') continue;
+    // A run of line breaks makes one paragraph break, at its first.
+    if (text.text[i - 1] === '\n') continue;
+    if (!/[.!?:;][”"’')\]]*\s*$/.test(text.text.slice(Math.max(0, i - 8), i)) && text.text[i + 1] !== '\n') continue;
     if (i > at) nodes.push(document.createTextNode(text.text.slice(at, i)));
     nodes.push(h('span', { class: 'para' }, '\n'));
     at = i + 1;
