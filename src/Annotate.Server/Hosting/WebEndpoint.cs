@@ -25,7 +25,7 @@ public sealed class WebEndpoint
         var urls = new List<Uri>();
         foreach (var text in (configuration[ConfigurationKey] ?? "").Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
         {
-            if (!Uri.TryCreate(text, UriKind.Absolute, out var url) || url.Scheme != Uri.UriSchemeHttp || url.IsDefaultPort && !text.Contains(":80", StringComparison.Ordinal))
+            if (!Uri.TryCreate(text, UriKind.Absolute, out var url) || url.Scheme != Uri.UriSchemeHttp)
             {
                 throw new InvalidOperationException($"{ConfigurationKey}: \"{text}\" is not an http://host:port address.");
             }

@@ -5,6 +5,7 @@ using System.Text.Encodings.Web;
 using Annotate.Domain.Events;
 using Grpc.Core;
 using Microsoft.AspNetCore.Authentication;
+using Microsoft.AspNetCore.Authorization;
 using Microsoft.Extensions.Options;
 
 namespace Annotate.Server.Infrastructure;
@@ -44,7 +45,7 @@ public sealed class Authentication(IServiceProvider services, TimeProvider clock
 /// <summary>
 /// The ASP.NET Core authentication scheme "Bearer" over <see cref="Authentication"/>: the analyst becomes the
 /// principal's name and each role a role claim (lower case, as the contract spells them). Only endpoints with
-/// an access rule run it (their policies name this scheme), so health and reflection never touch the database.
+/// an access rule are authenticated, so health and reflection never touch the database.
 /// Refusals reach the client as gRPC statuses (<see cref="GrpcAuthorizationResults"/>), with the messages below.
 /// </summary>
 public sealed partial class BearerAuthenticationHandler(IOptionsMonitor<AuthenticationSchemeOptions> options, ILoggerFactory logger, UrlEncoder encoder, Authentication tokens)
@@ -56,6 +57,8 @@ public sealed partial class BearerAuthenticationHandler(IOptionsMonitor<Authenti
 
     protected override async Task<AuthenticateResult> HandleAuthenticateAsync()
     {
+        // Only endpoints with an access rule carry [Authorize]: health and reflection never cost a token lookup.
+        if (Context.GetEndpoint()?.Metadata.GetMetadata<IAuthorizeData>() is null) return AuthenticateResult.NoResult();
         var header = Request.Headers.Authorization.ToString();
         if (!header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase)) return AuthenticateResult.NoResult();
         Caller? caller;
