@@ -168,6 +168,12 @@ test('Opening a claim from a selection shows the claim panel, pending, with no s
   assert.match(page.url(), /#\/a\/russia-involvement-kazakhstan-crisis\/c\//);
   await page.locator('#text .claim').first().scrollIntoViewIfNeeded();
   claimUrl = page.url();
+  await page.getByRole('status').filter({ hasText: 'Claim opened.' }).waitFor(WAIT);
+  // Every control of the page has a name for assistive technology (a label, aria-label or aria-labelledby).
+  const unnamed = await page.evaluate(() => [...document.querySelectorAll('input, textarea, select, button')]
+    .filter(el => el.checkVisibility() && !(el.labels?.length || el.getAttribute('aria-label') || el.getAttribute('aria-labelledby') || (el.tagName === 'BUTTON' && el.textContent.trim())))
+    .map(el => el.outerHTML.slice(0, 80)));
+  assert.deepEqual(unnamed, []);
   await shot(page, 'claim-opened');
 });
 

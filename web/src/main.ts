@@ -40,12 +40,16 @@ function field(label: string, control: HTMLInputElement | HTMLTextAreaElement | 
 }
 
 /** Announces a message in the status line (polite live region); errors go to the alert region. */
+let sayTimer = 0;
 function say(message: string, error = false) {
   const el = $(error ? 'alert' : 'status');
   el.textContent = '';
   // A fresh text node, so screen readers announce the same message twice in a row too.
   requestAnimationFrame(() => { el.textContent = message; });
-  if (!error) $('alert').textContent = '';
+  $(error ? 'status' : 'alert').textContent = '';
+  // Confirmations fade after a while; errors stay until the next message.
+  clearTimeout(sayTimer);
+  if (!error) sayTimer = window.setTimeout(() => { el.textContent = ''; }, 6000);
 }
 
 const STANCES: [Stance, string][] = [
