@@ -194,7 +194,11 @@ async function openArticle(articleId: string) {
   pending = null;
   renderSelection();
   for (const a of $('article-list').querySelectorAll('a')) {
-    if (a.dataset.article === articleId) a.setAttribute('aria-current', 'page'); else a.removeAttribute('aria-current');
+    if (a.dataset.article !== articleId) { a.removeAttribute('aria-current'); continue; }
+    a.setAttribute('aria-current', 'page');
+    // In a narrow window the list is one row that scrolls sideways: bring the open article into it.
+    const list = $('article-list');
+    if (list.scrollWidth > list.clientWidth) list.scrollLeft = a.offsetLeft - list.offsetLeft - 8;
   }
   let article: Article, highlights: Highlight[], claims: ClaimView[], head: number;
   try {
