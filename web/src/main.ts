@@ -81,6 +81,8 @@ interface Reading {
   article: Article;
   text: ArticleText;
   highlights: Highlight[];
+  /** The global position the highlights were read at: their live feed starts after it. */
+  highlightsAt: number;
   claims: Map<string, ClaimView>;
   /** Highest global position known for this article's views (the slider's right end). */
   head: number;
@@ -200,14 +202,15 @@ async function openArticle(articleId: string) {
     const list = $('article-list');
     if (list.scrollWidth > list.clientWidth) list.scrollLeft = a.offsetLeft - list.offsetLeft - 8;
   }
-  let article: Article, highlights: Highlight[], claims: ClaimView[], head: number;
+  let article: Article, highlights: { highlights: Highlight[]; at: number }, claims: ClaimView[], head: number;
   try {
     article = await api.articles.getArticle({ articleId }).response;
-    [highlights, claims, head] = await Promise.all([loadHighlights(articleId), ...loadClaims(articleId)]);
+    [highlights, claims, head] = await Promise.all([loadHighlightsAt(articleId), ...loadClaims(articleId)]);
   } catch (e) { if (mine === navigation) fail(e); return; }
   if (mine !== navigation) return;
   reading = {
-    article, text: new ArticleText(article.text), highlights, head: Math.max(head, article.position),
+    article, text: new ArticleText(article.text), highlights: highlights.highlights, highlightsAt: highlights.at,
+    head: Math.max(head, highlights.at, article.position),
     claims: new Map(claims.map(c => [c.claimId, c])), watch: new AbortController(),
   };
   document.title = `${article.title} · Annotate`;
@@ -221,8 +224,14 @@ async function openArticle(articleId: string) {
 }
 
 async function loadHighlights(articleId: string, position?: number): Promise<Highlight[]> {
+  return (await loadHighlightsAt(articleId, position)).highlights;
+}
+
+/** The article's highlights and the global position the answer reflects. */
+async function loadHighlightsAt(articleId: string, position?: number): Promise<{ highlights: Highlight[]; at: number }> {
   const asOf = position === undefined ? undefined : { point: { oneofKind: 'position' as const, position } };
-  return (await api.annotations.listHighlights({ articleId, asOf }).response).highlights;
+  const answer = await api.annotations.listHighlights({ articleId, asOf }).response;
+  return { highlights: answer.highlights, at: answer.asOfPosition };
 }
 
 /** Every claim of the article (all pages) and the position the answer reflects. */
@@ -276,7 +285,7 @@ async function watch(r: Reading) {
 /** Highlights and tags have no view stream: the article's events (History.Subscribe) say when to read them again. */
 const HIGHLIGHT_EVENTS = new Set(['highlight-created.v1', 'highlight-retracted.v1', 'tag-applied.v1', 'tag-removed.v1']);
 async function followHighlights(r: Reading) {
-  let after = r.head;
+  let after = r.highlightsAt;
   let reload = 0;
   for (let attempt = 0; !r.watch.signal.aborted; attempt++) {
     try {
