@@ -78,31 +78,66 @@ async function codePointOffset(page, passage) {
   }, passage);
 }
 
-/**
- * Imports an article through the server's gRPC-Web endpoint, framed by hand (the suite has no generated client):
- * ImportArticleRequest { request_id = 1, article_id = 2, title = 3, text = 4 } as protobuf, in one gRPC-Web
- * data frame. Resolves when the server answers with grpc-status 0.
- */
-async function importArticle(articleId, title, text) {
-  const field = (number, value) => {
-    const bytes = Buffer.from(value, 'utf8');
-    const length = [];
-    for (let n = bytes.length; ; n >>= 7) { if (n < 0x80) { length.push(n); break; } length.push((n & 0x7f) | 0x80); }
-    return Buffer.concat([Buffer.from([(number << 3) | 2, ...length]), bytes]);
-  };
-  const message = Buffer.concat([field(1, `import-${articleId}`), field(2, articleId), field(3, title), field(4, text)]);
-  const frame = Buffer.alloc(5 + message.length);
+// Administration the page does not offer is done over the server's gRPC-Web endpoint with messages framed by
+// hand (the suite has no generated client): protobuf fields of wire type 2 (strings, packed enums), one
+// gRPC-Web data frame per call.
+function varint(n) {
+  const bytes = [];
+  for (; ; n >>>= 7) { if (n < 0x80) { bytes.push(n); return Buffer.from(bytes); } bytes.push((n & 0x7f) | 0x80); }
+}
+function lengthDelimited(number, bytes) {
+  return Buffer.concat([varint((number << 3) | 2), varint(bytes.length), bytes]);
+}
+const text = (number, value) => lengthDelimited(number, Buffer.from(value, 'utf8'));
+const packed = (number, values) => lengthDelimited(number, Buffer.concat(values.map(varint)));
+
+/** One unary gRPC-Web call as the admin; resolves with the answer's message bytes once grpc-status is 0. */
+async function call(method, ...fields) {
+  const message = Buffer.concat(fields);
+  const frame = Buffer.concat([Buffer.from([0]), Buffer.alloc(4), message]);
   frame.writeUInt32BE(message.length, 1);
-  message.copy(frame, 5);
-  const answer = await fetch(new URL('/annotate.v1.Articles/ImportArticle', url), {
+  const answer = await fetch(new URL(method, url), {
     method: 'POST',
     headers: { 'content-type': 'application/grpc-web+proto', 'x-grpc-web': '1', authorization: `Bearer ${token}` },
     body: frame,
   });
   const body = Buffer.from(await answer.arrayBuffer());
   const status = answer.headers.get('grpc-status') ?? /grpc-status:\s*(\d+)/.exec(body.toString('latin1'))?.[1];
-  assert.equal(status, '0', `ImportArticle answered ${answer.status}, grpc-status ${status}: ${body.toString('latin1')}`);
+  assert.equal(status, '0', `${method} answered ${answer.status}, grpc-status ${status}: ${body.toString('latin1')}`);
+  return body[0] === 0 ? body.subarray(5, 5 + body.readUInt32BE(1)) : Buffer.alloc(0);
 }
+
+/** The string in top-level field `number` of a message (fields of other wire types are skipped). */
+function stringField(message, number) {
+  for (let at = 0; at < message.length;) {
+    let key = 0, shift = 0, b;
+    do { b = message[at++]; key |= (b & 0x7f) << shift; shift += 7; } while (b & 0x80);
+    const wire = key & 7;
+    if (wire === 0) { while (message[at++] & 0x80); continue; }
+    if (wire === 1) { at += 8; continue; }
+    if (wire === 5) { at += 4; continue; }
+    let length = 0; shift = 0;
+    do { b = message[at++]; length |= (b & 0x7f) << shift; shift += 7; } while (b & 0x80);
+    if (key >> 3 === number) return message.subarray(at, at + length).toString('utf8');
+    at += length;
+  }
+  return undefined;
+}
+
+/** ImportArticleRequest { request_id = 1, article_id = 2, title = 3, text = 4 }. */
+async function importArticle(articleId, title, body) {
+  await call('/annotate.v1.Articles/ImportArticle', text(1, `import-${articleId}`), text(2, articleId), text(3, title), text(4, body));
+}
+
+/** A new analyst with the roles (annotate.v1.Role numbers) and a token of theirs. */
+async function analystWithToken(analystId, displayName, roles) {
+  await call('/annotate.v1.Admin/CreateAnalyst', text(1, `create-${analystId}`), text(2, analystId), text(3, displayName), packed(4, roles));
+  const issued = await call('/annotate.v1.Admin/IssueToken', text(1, `token-${analystId}`), text(2, analystId), text(3, 'browser suite'));
+  const secret = stringField(issued, 2);
+  assert.ok(secret, 'IssueToken answered a secret');
+  return secret;
+}
+const ROLE_ANALYST = 1;
 
 before(async () => {
   browser = await chromium.launch({ executablePath: process.env.CHROMIUM || '/usr/bin/chromium', headless: true });
@@ -179,9 +214,11 @@ test('Opening a claim from a selection shows the claim panel, pending, with no s
 
 let watcher;
 test('Taking a stance with evidence picked in another article updates the tally, and a second browser shows it without reload', async () => {
-  // The second browser (its own session) opens the claim first and keeps the page.
+  // The second browser, signed in as another analyst (no adjudicator role), opens the claim first and keeps the page.
+  const beaToken = await analystWithToken('bea', 'Bea Analyst', [ROLE_ANALYST]);
   watcher = await observer.newPage();
-  await signIn(watcher);
+  await signIn(watcher, beaToken);
+  await watcher.locator('#who').filter({ hasText: 'Bea Analyst (analyst)' }).waitFor(WAIT);
   await watcher.waitForURL(/#\/a\//, WAIT);
   await watcher.goto(claimUrl);
   await watcher.locator('#claim-tallies [data-stance=refutes] .count').filter({ hasText: '0' }).waitFor(WAIT);
@@ -216,7 +253,16 @@ test('Taking a stance with evidence picked in another article updates the tally,
   await watcher.locator('#text .hl').first().waitFor(WAIT);
   await watcher.locator('.stances').getByText('Reports from Kazakhstan name a smaller contingent.').waitFor(WAIT);
   assert.equal(await watcher.evaluate(() => window.notReloaded), true);
+  // Adjudication is for adjudicators only: an analyst gets no verdict form.
+  assert.equal(await watcher.getByRole('form', { name: 'Adjudicate' }).count(), 0);
   await shot(watcher, 'second-browser-live-tally');
+
+  // Her stance reaches the first browser live as well: two refutations.
+  await watcher.getByRole('radio', { name: 'Refutes' }).check();
+  await watcher.getByLabel('Rationale').fill('The census says otherwise.');
+  await watcher.getByRole('button', { name: 'Take stance' }).click();
+  await page.locator('#claim-tallies [data-stance=refutes] .count').filter({ hasText: '2' }).waitFor(WAIT);
+  await page.locator('.stances').getByText('bea', { exact: true }).waitFor(WAIT);
 });
 
 test('An adjudicator records a verdict; the claim turns adjudicated in the text and for the other browser', async () => {

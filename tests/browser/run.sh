@@ -132,9 +132,13 @@ fi
 /usr/bin/python3 - "$results/browser.xml" <<'PY' || status=1
 import sys
 from xml.etree import ElementTree as ET
+import re
 path = sys.argv[1]
 try:
-    root = ET.parse(path).getroot()
+    # Failure messages may carry terminal colour codes, which XML does not allow.
+    with open(path, encoding="utf-8", errors="replace") as report:
+        content = re.sub(r"\x1b\[[0-9;]*m|[\x00-\x08\x0b\x0c\x0e-\x1f]", "", report.read())
+    root = ET.fromstring(content)
 except (OSError, ET.ParseError) as error:
     print(f"browser: 0 passed, 1 failed (no readable JUnit report: {error})")
     sys.exit(1)
