@@ -151,6 +151,7 @@ after(async () => {
 
 let page;
 let beforeClaim = 0;
+let afterStances = 0;
 let claimUrl = '';
 
 test('Signing in with a token lists the articles and keeps the token for the tab only', async () => {
@@ -263,6 +264,8 @@ test('Taking a stance with evidence picked in another article updates the tally,
   await watcher.getByRole('button', { name: 'Take stance' }).click();
   await page.locator('#claim-tallies [data-stance=refutes] .count').filter({ hasText: '2' }).waitFor(WAIT);
   await page.locator('.stances').getByText('bea', { exact: true }).waitFor(WAIT);
+  await page.locator('#history-value').filter({ hasText: /^Now/ }).waitFor(WAIT);
+  afterStances = Number(/position (\d+)/.exec(await page.locator('#history-value').textContent())[1]);
 });
 
 test('An adjudicator records a verdict; the claim turns adjudicated in the text and for the other browser', async () => {
@@ -283,7 +286,17 @@ test('The history slider shows the article as it was before the claim, then back
   await page.locator('#history-value').filter({ hasText: `As of position ${beforeClaim} of` }).waitFor(WAIT);
   assert.equal(await page.locator('#text .claim').count(), 0);
   assert.equal((await page.locator('#text .hl').allTextContents()).join('').replace(/\s+/g, ' '), HIGHLIGHTED);
+  await page.locator('#claim').getByText(`This claim did not exist yet at position ${beforeClaim}.`).waitFor(WAIT);
   await shot(page, 'history-before-claim');
+
+  // Before the verdict: two refutations, still pending (the quorum is three), in the text and in the panel.
+  await slider.fill(String(afterStances));
+  await page.locator('#history-value').filter({ hasText: `As of position ${afterStances} of` }).waitFor(WAIT);
+  await page.locator('#text .claim.st-pending').first().waitFor(WAIT);
+  assert.equal(await page.locator('#claim-status').textContent(), 'Pending');
+  assert.equal(await page.locator('#claim-tallies [data-stance=refutes] .count').textContent(), '2');
+  assert.equal(await page.locator('#stance-form').isVisible(), false, 'the past is read-only');
+  await shot(page, 'history-before-verdict');
 
   // From the keyboard: Home goes to the article's import, before anything was marked in it.
   await slider.focus();
@@ -296,6 +309,7 @@ test('The history slider shows the article as it was before the claim, then back
   await page.getByRole('button', { name: 'Back to now' }).click();
   await page.locator('#history-value').filter({ hasText: /^Now/ }).waitFor(WAIT);
   await page.locator('#text .claim.st-adjudicated').first().waitFor(WAIT);
+  assert.equal(await page.locator('#claim-status').textContent(), 'Adjudicated');
 });
 
 test('A claim in the text opens from the keyboard', async () => {

@@ -546,7 +546,9 @@ function closeClaim() {
 function renderClaim(fresh = false) {
   const p = panel;
   if (!p?.view) return;
-  const v = p.view;
+  // With the history slider in the past, the panel shows the claim as it was then, read-only.
+  const then = past && p.articleId === reading?.article.articleId ? past : null;
+  const v = then ? then.claims.find(c => c.claimId === p.claimId) : p.view;
   const box = $('claim');
   box.hidden = false;
   if (fresh || !box.querySelector('#claim-view')) {
@@ -561,9 +563,18 @@ function renderClaim(fresh = false) {
       canAnnotate() ? stanceForm() : null,
       canAdjudicate() ? h('div', { id: 'adjudication-form' }) : null);
   }
+  for (const id of ['stance-form', 'adjudication-form']) {
+    const form = document.getElementById(id);
+    if (form) form.hidden = then !== null;
+  }
+  if (!v) {
+    put($('claim-view'), h('p', { class: 'note', id: 'claim-status' }, `This claim did not exist yet at position ${then!.position}.`));
+    return;
+  }
   const total = v.tallies.reduce((n, t) => n + t.count, 0);
   const mine = v.stances.find(s => s.analyst === me.analystId);
   put($('claim-view'),
+    then ? h('p', { class: 'note' }, `As it was at position ${then.position}.`) : null,
     p.existing ? h('p', { class: 'note' }, 'An existing claim covers the same text; this is that claim.') : null,
     h('blockquote', { class: 'quote' }, v.statement),
     h('p', {}, h('span', { class: `badge st-${statusClass(v.status)}`, id: 'claim-status' }, statusName(v.status)),
@@ -782,6 +793,7 @@ async function showAsOf(position: number) {
   renderText();
   renderHistory();
   renderSelection();
+  renderClaim();
 }
 
 function backToNow() {
@@ -789,6 +801,7 @@ function backToNow() {
   renderText();
   renderHistory();
   renderSelection();
+  renderClaim();
 }
 
 // ------------------------------------------------------------------------------------------- start
