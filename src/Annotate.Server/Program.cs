@@ -7,6 +7,7 @@ builder.AddAnnotateHosting(args); // listen addresses (HTTP/2; gRPC-Web when con
 builder.Services.AddAnnotateServer(builder.Configuration); // event store, projections, gRPC, auth, health, features
 
 var app = builder.Build();
+app.UseWebReader(app.Services.GetRequiredService<WebEndpoint>()); // the browser reader's files on the gRPC-Web endpoint, when it is on
 app.MapAnnotateApi(app.Services.GetRequiredService<WebEndpoint>()); // annotate.v1 services with their access rules, health, reflection
 
 return await app.RunAnnotateAsync(); // starts the database, serves until Ctrl+C/SIGTERM, then stops the database
