@@ -31,13 +31,34 @@ public sealed record CliResult(IReadOnlyList<string> Args, int ExitCode, string 
 }
 
 /// <summary>
-/// Runs the real `annotate` (annotate.dll beside the tests) as a child process, as one user: its own config folder
+/// Runs the real `annotate` (annotate.dll in the CLI's own build output) as a child process, as one user: its own config folder
 /// (XDG_CONFIG_HOME), and server and token given through ANNOTATE_SERVER/ANNOTATE_TOKEN unless null.
 /// Nothing else of the test's environment that the CLI reads is passed on.
 /// </summary>
 public sealed class Cli(string? server, string? token, string? configHome = null)
 {
     private static readonly TimeSpan Patience = TimeSpan.FromSeconds(60);
+
+    /// <summary>
+    /// annotate.dll where the CLI's own build put it (clients/Annotate.Cli/bin/&lt;configuration&gt;/&lt;framework&gt;),
+    /// not the copy beside the tests: this test project also references the server, whose ASP.NET Core framework
+    /// supplies assemblies (e.g. Microsoft.Extensions.Logging.Abstractions) that are then not copied here, while the
+    /// CLI, a plain console program, loads them from its own folder.
+    /// </summary>
+    private static readonly Lazy<string> Dll = new(() =>
+    {
+        var here = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd(Path.DirectorySeparatorChar));
+        var (framework, configuration) = (here.Name, here.Parent!.Name);
+        for (var dir = here; dir is not null; dir = dir.Parent)
+        {
+            if (File.Exists(Path.Combine(dir.FullName, "Annotate.sln")))
+            {
+                var dll = Path.Combine(dir.FullName, "clients", "Annotate.Cli", "bin", configuration, framework, "annotate.dll");
+                return File.Exists(dll) ? dll : throw new FileNotFoundException($"The CLI is not built ({dll}).");
+            }
+        }
+        throw new DirectoryNotFoundException($"No Annotate.sln above {here.FullName}.");
+    });
 
     /// <summary>
     /// One folder holding every Cli's config folder, beside the test assembly: emptied when the test process
@@ -75,7 +96,7 @@ public sealed class Cli(string? server, string? token, string? configHome = null
     {
         static string Quote(string s) => "'" + s.Replace("'", "'\\''", StringComparison.Ordinal) + "'";
         var host = System.Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } h ? h : "dotnet";
-        var command = string.Join(' ', new[] { host, Path.Combine(AppContext.BaseDirectory, "annotate.dll") }.Concat(args).Select(Quote));
+        var command = string.Join(' ', new[] { host, Dll.Value }.Concat(args).Select(Quote));
         return Start(["-qefc", command, "/dev/null"], "script").WaitAsync();
     }
 
@@ -92,7 +113,7 @@ public sealed class Cli(string? server, string? token, string? configHome = null
             StandardOutputEncoding = Encoding.UTF8,
             StandardErrorEncoding = Encoding.UTF8,
         };
-        if (wrapper is null) psi.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "annotate.dll"));
+        if (wrapper is null) psi.ArgumentList.Add(Dll.Value);
         foreach (var a in args) psi.ArgumentList.Add(a);
         foreach (var key in new[] { "ANNOTATE_SERVER", "ANNOTATE_TOKEN", "NO_COLOR", "XDG_CONFIG_HOME" }) psi.Environment.Remove(key);
         psi.Environment["XDG_CONFIG_HOME"] = ConfigHome;
