@@ -49,7 +49,9 @@ public static class Transport
         services.AddGrpcReflection();
         services.AddGrpcHealthChecks(o =>
         {
-            o.Services.Map("", _ => true);
+            // The whole server ("") is what every service needs (untagged checks: the database, start-up); a check
+            // tagged with services (a stopped view) concerns only those.
+            o.Services.Map("", r => !r.Tags.Any());
             foreach (var (contract, _) in Services)
             {
                 var name = contract.FullName;
