@@ -6,6 +6,7 @@ using Annotate.Contracts.V1;
 using Annotate.Testing;
 using Google.Protobuf;
 using Grpc.Core;
+using Grpc.Health.V1;
 using Grpc.Net.Client;
 
 namespace Annotate.Server.Tests;
@@ -44,9 +45,10 @@ public sealed class EndpointTests
             using var handler = new SocketsHttpHandler();
             handler.SslOptions.RemoteCertificateValidationCallback = (_, cert, _, _) => cert is not null && cert.GetCertHashString() == thumbprint;
             using var channel = GrpcChannel.ForAddress(address, new GrpcChannelOptions { HttpHandler = handler });
-            var me = await new Admin.AdminClient(channel).WhoAmIAsync(new WhoAmIRequest(), RawGrpc.Options((await File.ReadAllTextAsync(tokenFile)).Trim()));
+            var me = await new Admin.AdminClient(channel).WhoAmIAsync(new WhoAmIRequest(), RawCalls.Options((await File.ReadAllTextAsync(tokenFile)).Trim()));
             Assert.Equal("admin", me.AnalystId);
-            Assert.Equal(1, await RawGrpc.HealthAsync(channel));
+            using var raw = new RawCalls(channel);
+            Assert.Equal(HealthCheckResponse.Types.ServingStatus.Serving, await raw.HealthAsync());
             Assert.Equal(0, await server.TerminateAsync());
         }
         finally

@@ -1,6 +1,9 @@
 using Annotate.EventStore.Embedded;
+using Google.Protobuf;
 using Grpc.Core;
+using Grpc.Health.V1;
 using Grpc.Net.Client;
+using ServingStatus = Grpc.Health.V1.HealthCheckResponse.Types.ServingStatus;
 
 namespace Annotate.Server.Tests;
 
@@ -36,22 +39,23 @@ public sealed class HealthTests : IAsyncLifetime
         using var channel = GrpcChannel.ForAddress(address);
         using var watching = new CancellationTokenSource(TimeSpan.FromSeconds(40));
         using var watch = channel.CreateCallInvoker().AsyncServerStreamingCall(
-            RawGrpc.Method(MethodType.ServerStreaming, "grpc.health.v1.Health", "Watch"), null, new CallOptions(cancellationToken: watching.Token), RawGrpc.HealthRequest(""));
+            RawCalls.Method(MethodType.ServerStreaming, "/grpc.health.v1.Health/Watch"), null, new CallOptions(cancellationToken: watching.Token), new HealthCheckRequest().ToByteArray());
+        using var raw = new RawCalls(channel);
 
         try
         {
-            Assert.Equal(1, await NextStatusAsync(watch.ResponseStream, watching.Token));
-            Assert.Equal(1, await RawGrpc.HealthAsync(channel));
+            Assert.Equal(ServingStatus.Serving, await NextStatusAsync(watch.ResponseStream, watching.Token));
+            Assert.Equal(ServingStatus.Serving, await raw.HealthAsync());
 
             // Check runs the checks when called; Watch hears of the change from the next periodic run.
             await _postgres.StopAsync();
-            Assert.Equal(2, await RawGrpc.HealthAsync(channel));
-            Assert.Equal(2, await RawGrpc.HealthAsync(channel, "annotate.v1.Articles"));
-            Assert.Equal(2, await NextStatusAsync(watch.ResponseStream, watching.Token));
+            Assert.Equal(ServingStatus.NotServing, await raw.HealthAsync());
+            Assert.Equal(ServingStatus.NotServing, await raw.HealthAsync("annotate.v1.Articles"));
+            Assert.Equal(ServingStatus.NotServing, await NextStatusAsync(watch.ResponseStream, watching.Token));
 
             _postgres = await EmbeddedPostgres.StartAsync(_options);
-            Assert.Equal(1, await RawGrpc.HealthAsync(channel));
-            Assert.Equal(1, await NextStatusAsync(watch.ResponseStream, watching.Token));
+            Assert.Equal(ServingStatus.Serving, await raw.HealthAsync());
+            Assert.Equal(ServingStatus.Serving, await NextStatusAsync(watch.ResponseStream, watching.Token));
             Assert.Equal(0, await server.TerminateAsync());
         }
         catch (Exception e)
@@ -61,9 +65,9 @@ public sealed class HealthTests : IAsyncLifetime
     }
 
     /// <summary>The next status the Watch stream sends (it sends one on start and one on each change).</summary>
-    private static async Task<int> NextStatusAsync(IAsyncStreamReader<byte[]> stream, CancellationToken ct)
+    private static async Task<ServingStatus> NextStatusAsync(IAsyncStreamReader<byte[]> stream, CancellationToken ct)
     {
         Assert.True(await stream.MoveNext(ct), "the health watch ended");
-        return RawGrpc.Status(stream.Current);
+        return HealthCheckResponse.Parser.ParseFrom(stream.Current).Status;
     }
 }

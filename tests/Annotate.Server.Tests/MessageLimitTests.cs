@@ -15,12 +15,13 @@ public sealed class MessageLimitTests(AnnotateServer server) : IClassFixture<Ann
         var id = server.Unique("large");
         using var channel = GrpcChannel.ForAddress(server.Address, new GrpcChannelOptions { MaxReceiveMessageSize = 16 << 20, MaxSendMessageSize = 16 << 20 });
         var articles = new Articles.ArticlesClient(channel);
-        await articles.ImportArticleAsync(new ImportArticleRequest { RequestId = Guid.NewGuid().ToString(), ArticleId = id, Title = "Large", Text = text, Source = "test" }, RawGrpc.Options(server.AdminToken));
-        var read = await articles.GetArticleAsync(new GetArticleRequest { ArticleId = id }, RawGrpc.Options(server.AdminToken));
+        await articles.ImportArticleAsync(new ImportArticleRequest { RequestId = Guid.NewGuid().ToString(), ArticleId = id, Title = "Large", Text = text, Source = "test" }, RawCalls.Options(server.AdminToken));
+        var read = await articles.GetArticleAsync(new GetArticleRequest { ArticleId = id }, RawCalls.Options(server.AdminToken));
         Assert.Equal(text, read.Text);
 
         var tooLarge = new byte[(8 << 20) + 1];
-        var e = await Assert.ThrowsAsync<RpcException>(() => RawGrpc.UnaryAsync(channel, "annotate.v1.Articles", "ImportArticle", tooLarge, server.AdminToken));
+        using var raw = new RawCalls(channel);
+        var e = await Assert.ThrowsAsync<RpcException>(() => raw.UnaryAsync("/annotate.v1.Articles/ImportArticle", tooLarge, server.AdminToken));
         Assert.Equal(StatusCode.ResourceExhausted, e.StatusCode);
     }
 }

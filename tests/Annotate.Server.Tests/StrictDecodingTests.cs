@@ -3,6 +3,7 @@ using Annotate.Contracts.V1;
 using Google.Protobuf;
 using Grpc.Core;
 using Grpc.Net.Client;
+using ServingStatus = Grpc.Health.V1.HealthCheckResponse.Types.ServingStatus;
 
 namespace Annotate.Server.Tests;
 
@@ -17,6 +18,7 @@ public sealed class StrictDecodingTests(AnnotateServer server) : IClassFixture<A
         var article = await server.ImportAsync(Text);
         var token = await server.AnalystAsync(server.Unique("utf8"), Role.Analyst);
         using var channel = GrpcChannel.ForAddress(server.Address);
+        using var raw = new RawCalls(channel);
         var prefix = $"rid-{Guid.NewGuid():N}-";
         var valid = new CreateHighlightRequest
         {
@@ -29,7 +31,7 @@ public sealed class StrictDecodingTests(AnnotateServer server) : IClassFixture<A
             var bytes = valid.ToByteArray();
             var at = bytes.AsSpan().IndexOf(Encoding.ASCII.GetBytes(valid.RequestId)) + prefix.Length;
             bytes[at] = invalid;
-            var e = await Assert.ThrowsAsync<RpcException>(() => RawGrpc.UnaryAsync(channel, "annotate.v1.Annotations", "CreateHighlight", bytes, token));
+            var e = await Assert.ThrowsAsync<RpcException>(() => raw.UnaryAsync("/annotate.v1.Annotations/CreateHighlight", bytes, token));
             Assert.True(e.StatusCode == StatusCode.InvalidArgument, $"expected INVALID_ARGUMENT, got {e.StatusCode}: {e.Status.Detail}");
             Assert.Contains("request_id", e.Status.Detail, StringComparison.Ordinal);
             Assert.Contains("UTF-8", e.Status.Detail, StringComparison.Ordinal);
@@ -37,11 +39,11 @@ public sealed class StrictDecodingTests(AnnotateServer server) : IClassFixture<A
 
         var events = await server.ReplayAsync(new ReplayRequest { FromPosition = 1 });
         Assert.DoesNotContain(events, e => e.RequestId.StartsWith(prefix, StringComparison.Ordinal));
-        var highlights = await new Annotations.AnnotationsClient(channel).ListHighlightsAsync(new ListHighlightsRequest { ArticleId = article }, RawGrpc.Options(token));
+        var highlights = await new Annotations.AnnotationsClient(channel).ListHighlightsAsync(new ListHighlightsRequest { ArticleId = article }, RawCalls.Options(token));
         Assert.Empty(highlights.Highlights);
 
         // The same request with a valid byte there is stored, once: the refusals were about the byte.
-        await RawGrpc.UnaryAsync(channel, "annotate.v1.Annotations", "CreateHighlight", valid.ToByteArray(), token);
+        await raw.UnaryAsync("/annotate.v1.Annotations/CreateHighlight", valid.ToByteArray(), token);
         Assert.Single(await server.EventsOfRequestAsync(valid.RequestId));
     }
 
@@ -51,6 +53,7 @@ public sealed class StrictDecodingTests(AnnotateServer server) : IClassFixture<A
         var article = await server.ImportAsync(Text);
         var token = await server.AnalystAsync(server.Unique("parse"), Role.Analyst);
         using var channel = GrpcChannel.ForAddress(server.Address);
+        using var raw = new RawCalls(channel);
         var whole = new CreateHighlightRequest
         {
             RequestId = Guid.NewGuid().ToString(), ArticleId = article, Note = "a note", Selector = new Selector { Quote = new TextQuote { Exact = "budget" } },
@@ -69,13 +72,13 @@ public sealed class StrictDecodingTests(AnnotateServer server) : IClassFixture<A
         };
         foreach (var (what, bytes) in malformed)
         {
-            var e = await Assert.ThrowsAsync<RpcException>(() => RawGrpc.UnaryAsync(channel, "annotate.v1.Annotations", "CreateHighlight", bytes, token));
+            var e = await Assert.ThrowsAsync<RpcException>(() => raw.UnaryAsync("/annotate.v1.Annotations/CreateHighlight", bytes, token));
             Assert.True(e.StatusCode == StatusCode.InvalidArgument, $"{what}: expected INVALID_ARGUMENT, got {e.StatusCode}: {e.Status.Detail}");
             Assert.Contains("annotate.v1.CreateHighlightRequest", e.Status.Detail, StringComparison.Ordinal);
         }
 
         // The server still answers, and logged no fault for any of them.
-        await RawGrpc.UnaryAsync(channel, "annotate.v1.Annotations", "CreateHighlight", whole, token);
+        await raw.UnaryAsync("/annotate.v1.Annotations/CreateHighlight", whole, token);
         var log = server.Process.Stdout + "\n" + server.Process.Stderr;
         Assert.DoesNotContain("   at ", log, StringComparison.Ordinal);
         Assert.DoesNotContain("fail:", log, StringComparison.Ordinal);
@@ -85,13 +88,14 @@ public sealed class StrictDecodingTests(AnnotateServer server) : IClassFixture<A
     public async Task Health_and_both_reflection_versions_answer_without_a_token()
     {
         using var channel = GrpcChannel.ForAddress(server.Address);
-        Assert.Equal(1, await RawGrpc.HealthAsync(channel));
-        Assert.Equal(1, await RawGrpc.HealthAsync(channel, "annotate.v1.Claims"));
+        using var raw = new RawCalls(channel);
+        Assert.Equal(ServingStatus.Serving, await raw.HealthAsync());
+        Assert.Equal(ServingStatus.Serving, await raw.HealthAsync("annotate.v1.Claims"));
 
         foreach (var version in new[] { "v1", "v1alpha" })
         {
-            var method = RawGrpc.Method(MethodType.DuplexStreaming, $"grpc.reflection.{version}.ServerReflection", "ServerReflectionInfo");
-            using var call = channel.CreateCallInvoker().AsyncDuplexStreamingCall(method, null, RawGrpc.Options());
+            var method = RawCalls.Method(MethodType.DuplexStreaming, $"/grpc.reflection.{version}.ServerReflection/ServerReflectionInfo");
+            using var call = channel.CreateCallInvoker().AsyncDuplexStreamingCall(method, null, RawCalls.Options());
             await call.RequestStream.WriteAsync([0x3A, 0x00]); // list_services = ""
             await call.RequestStream.CompleteAsync();
             Assert.True(await call.ResponseStream.MoveNext(CancellationToken.None));
