@@ -61,7 +61,7 @@ public sealed class AccessMatrixTests(AccessMatrixServer fixture) : IClassFixtur
         AccessRules.ByMethod.Keys.Order(StringComparer.Ordinal).SelectMany(path => Unauthenticated.Concat(WithRoles).Select(who => new object[] { path, who }));
 
     private static bool IsServerStreaming(string path) =>
-        EdgeValidation.Services.SelectMany(s => s.Methods).Single(m => $"/{m.Service.FullName}/{m.Name}" == path).IsServerStreaming;
+        Transport.ContractServices.SelectMany(s => s.Methods).Single(m => $"/{m.Service.FullName}/{m.Name}" == path).IsServerStreaming;
 
     [Theory]
     [MemberData(nameof(Matrix))]

@@ -21,13 +21,6 @@ namespace Annotate.Server.Infrastructure;
 /// </summary>
 public static class EdgeValidation
 {
-    /// <summary>The services of the public contract (protos/annotate/v1).</summary>
-    public static IReadOnlyList<Google.Protobuf.Reflection.ServiceDescriptor> Services { get; } =
-    [
-        .. ArticlesReflection.Descriptor.Services, .. AnnotationsReflection.Descriptor.Services, .. ClaimsReflection.Descriptor.Services,
-        .. ConsensusReflection.Descriptor.Services, .. HistoryReflection.Descriptor.Services, .. AdminReflection.Descriptor.Services,
-    ];
-
     private abstract record Rule;
     private sealed record Text(int MaxLength) : Rule;
     private sealed record Id(Func<string, bool> IsValid, string Shape, bool Required = false) : Rule;
@@ -80,7 +73,7 @@ public static class EdgeValidation
                 if (field.FieldType == FieldType.Message && field.MessageType.FullName != Timestamp.Descriptor.FullName) Walk(field.MessageType);
             }
         }
-        foreach (var method in Services.SelectMany(s => s.Methods)) Walk(method.InputType);
+        foreach (var method in Transport.ContractServices.SelectMany(s => s.Methods)) Walk(method.InputType);
         return missing;
     }
 

@@ -17,7 +17,7 @@ public sealed class ProjectionHealthCheck(ProjectionRunner runner, string projec
         [Projections.Articles] = ["annotate.v1.Articles", "annotate.v1.Annotations", "annotate.v1.Claims"],
         [Projections.Highlights] = ["annotate.v1.Annotations"],
         [Projections.Claims] = ["annotate.v1.Claims", "annotate.v1.Consensus", "annotate.v1.Annotations"],
-        [Projections.Access] = EdgeValidation.Services.Select(s => s.FullName).ToArray(),
+        [Projections.Access] = Transport.ContractServices.Select(s => s.FullName).ToArray(),
     };
 
     public static string CheckName(string projection) => $"projection:{projection}";

@@ -21,8 +21,8 @@ public static class Transport
     /// <summary>How often the health checks run for grpc.health.v1 Watch streams.</summary>
     public static readonly TimeSpan HealthCheckPeriod = TimeSpan.FromSeconds(5);
 
-    /// <summary>Every service of the public contract with the class that implements it.</summary>
-    private static readonly (ServiceDescriptor Contract, Type Implementation)[] Services =
+    /// <summary>Every service of the public contract (protos/annotate/v1) with the class that implements it.</summary>
+    private static readonly (ServiceDescriptor Contract, Type Implementation)[] Implementations =
     [
         (Contracts.V1.Articles.Descriptor, typeof(ArticlesService)),
         (Contracts.V1.Annotations.Descriptor, typeof(AnnotationsService)),
@@ -31,6 +31,9 @@ public static class Transport
         (Contracts.V1.History.Descriptor, typeof(HistoryService)),
         (Contracts.V1.Admin.Descriptor, typeof(AdminService)),
     ];
+
+    /// <summary>The services of the public contract (protos/annotate/v1): what is validated, served and reported on.</summary>
+    public static IReadOnlyList<ServiceDescriptor> ContractServices { get; } = [.. Implementations.Select(s => s.Contract)];
 
     public static IServiceCollection AddAnnotateTransport(this IServiceCollection services)
     {
@@ -52,7 +55,7 @@ public static class Transport
             // The whole server ("") is what every service needs (untagged checks: the database, start-up); a check
             // tagged with services (a stopped view) concerns only those.
             o.Services.Map("", r => !r.Tags.Any());
-            foreach (var (contract, _) in Services)
+            foreach (var contract in ContractServices)
             {
                 var name = contract.FullName;
                 o.Services.Map(name, r => !r.Tags.Any() || r.Tags.Contains(name));
@@ -95,7 +98,7 @@ public static class Transport
     private static void CheckContract()
     {
         var problems = new List<string>();
-        foreach (var (contract, implementation) in Services)
+        foreach (var (contract, implementation) in Implementations)
         {
             foreach (var method in contract.Methods)
             {
@@ -105,7 +108,7 @@ public static class Transport
                 if (declared != implementation) problems.Add($"{path} is not implemented by {implementation.Name}");
             }
         }
-        var known = Services.SelectMany(s => s.Contract.Methods.Select(m => $"/{s.Contract.FullName}/{m.Name}")).ToHashSet(StringComparer.Ordinal);
+        var known = ContractServices.SelectMany(s => s.Methods.Select(m => $"/{s.FullName}/{m.Name}")).ToHashSet(StringComparer.Ordinal);
         problems.AddRange(AccessRules.ByMethod.Keys.Where(path => !known.Contains(path)).Select(path => $"{path} has an access rule but is not in the contract"));
         if (problems.Count > 0) throw new InvalidOperationException("The server does not match its contract: " + string.Join("; ", problems) + ".");
     }
