@@ -28,6 +28,8 @@ mkdir -p "$shots"
 rm -f "$shots"/*.png
 
 log() { printf '[browser] %s\n' "$*" >&2; }
+# shellcheck source=../lib/server.sh
+source "$repo/tests/lib/server.sh"
 
 # --- prerequisites ------------------------------------------------------------------------
 npm_ci() { # npm ci in $1 only when the installed tree does not match its lock file
@@ -53,14 +55,7 @@ install_prerequisites() {
 }
 if [[ "${BROWSER_SKIP_INSTALL:-0}" != 1 ]]; then install_prerequisites; fi
 
-dll="${ANNOTATE_SERVER_DLL:-}"
-if [[ -z "$dll" ]]; then
-  for config in Release Debug; do
-    candidate="$repo/src/Annotate.Server/bin/$config/net10.0/Annotate.Server.dll"
-    if [[ -f "$candidate" ]]; then dll="$candidate"; break; fi
-  done
-fi
-[[ -n "$dll" && -f "$dll" ]] || { log "no built Annotate.Server.dll found (dotnet build -c Release src/Annotate.Server)"; exit 1; }
+server_find_dll
 if [[ ! -f "$(dirname "$dll")/web/index.html" ]]; then
   log "the server was built without the reader (no Node then): building it into $(dirname "$dll")/web"
   npm_ci "$repo/web"
@@ -68,50 +63,19 @@ if [[ ! -f "$(dirname "$dll")/web/index.html" ]]; then
 fi
 
 # --- the server ---------------------------------------------------------------------------
-# World-searchable, so the postgres user can reach an embedded cluster when this runs as root.
-work="$(mktemp -d /tmp/annotate-browser-XXXXXX)"
-chmod 755 "$work"
-server_pid=""
-stop_server() {
-  # SIGTERM lets the server stop its embedded PostgreSQL; wait for that rather than killing it.
-  if [[ -n "$server_pid" ]] && kill -0 "$server_pid" 2>/dev/null; then
-    kill -TERM "$server_pid" 2>/dev/null || true
-    for _ in $(seq 600); do kill -0 "$server_pid" 2>/dev/null || break; sleep 0.1; done
-    kill -9 "$server_pid" 2>/dev/null || true
-    wait "$server_pid" 2>/dev/null || true
-  fi
-  server_pid=""
-}
-trap 'stop_server; rm -rf "$work"' EXIT
+server_make_work browser
 
 # The web endpoint needs a port known in advance (the server answers gRPC-Web on the ports it was given);
 # the gRPC endpoint picks its own (port 0).
 web_port="$(node -e 'const s = require("net").createServer().listen(0, "127.0.0.1", () => { console.log(s.address().port); s.close(); })')"
-args=(--urls http://127.0.0.1:0 --Annotate:WebUrls="http://127.0.0.1:$web_port" --Annotate:AdminTokenFile="$work/admin-token")
-if [[ -n "${ANNOTATE_TEST_PG:-}" ]]; then
-  args+=(--ConnectionStrings:Annotate="$ANNOTATE_TEST_PG" --Annotate:Schema="browser_$(date +%s)_$$")
-else
-  args+=(--data-dir "$work/data")
-fi
 server_log="$results/browser-server.log"
-: >"$server_log"
-log "starting $dll with the web reader on http://127.0.0.1:$web_port/${ANNOTATE_TEST_PG:+, database from ANNOTATE_TEST_PG}"
-dotnet "$dll" "${args[@]}" >"$server_log" 2>&1 &
-server_pid=$!
-ready=""
-for _ in $(seq 1200); do # up to 120 s: a first start initialises a PostgreSQL cluster
-  if [[ -s "$work/admin-token" ]] && node -e '
-      fetch(process.argv[1]).then(r => process.exit(r.ok ? 0 : 1), () => process.exit(1))' "http://127.0.0.1:$web_port/" 2>/dev/null; then
-    ready=1; break
-  fi
-  kill -0 "$server_pid" 2>/dev/null || break
-  sleep 0.1
-done
-if [[ -z "$ready" ]]; then
-  log "the server did not serve the reader on http://127.0.0.1:$web_port/; its output:"
-  cat "$server_log" >&2
-  exit 1
-fi
+server_launch "$work" browser "$server_log" "with the web reader on http://127.0.0.1:$web_port/" \
+  --urls http://127.0.0.1:0 --Annotate:WebUrls="http://127.0.0.1:$web_port"
+# Ready once the web endpoint serves the reader.
+serves_reader() {
+  node -e 'fetch(process.argv[1]).then(r => process.exit(r.ok ? 0 : 1), () => process.exit(1))' "http://127.0.0.1:$web_port/" 2>/dev/null
+}
+server_wait "$work" "$server_log" "no reader on http://127.0.0.1:$web_port/" serves_reader || exit 1
 
 # --- the suite ----------------------------------------------------------------------------
 status=0

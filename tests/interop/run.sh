@@ -28,6 +28,8 @@ mkdir -p "$results"
 results="$(cd "$results" && pwd)"
 
 log() { printf '[interop] %s\n' "$*" >&2; }
+# shellcheck source=../lib/server.sh
+source "$repo/tests/lib/server.sh"
 
 # --- prerequisites ------------------------------------------------------------------------
 install_prerequisites() {
@@ -52,40 +54,24 @@ install_prerequisites() {
 }
 if [[ "${INTEROP_SKIP_INSTALL:-0}" != 1 ]]; then install_prerequisites; fi
 
-dll="${ANNOTATE_SERVER_DLL:-}"
-if [[ -z "$dll" ]]; then
-  for config in Release Debug; do
-    candidate="$repo/src/Annotate.Server/bin/$config/net10.0/Annotate.Server.dll"
-    if [[ -f "$candidate" ]]; then dll="$candidate"; break; fi
-  done
-fi
-[[ -n "$dll" && -f "$dll" ]] || { log "no built Annotate.Server.dll found (dotnet build -c Release src/Annotate.Server)"; exit 1; }
+server_find_dll
 
 # --- the server ---------------------------------------------------------------------------
-# World-searchable, so the postgres user can reach an embedded cluster when this runs as root.
-work="$(mktemp -d /tmp/annotate-interop-XXXXXX)"
-chmod 755 "$work"
-server_pid=""
-stop_server() {
-  # SIGTERM lets the server stop its embedded PostgreSQL; wait for that rather than killing it.
-  if [[ -n "$server_pid" ]] && kill -0 "$server_pid" 2>/dev/null; then
-    kill -TERM "$server_pid" 2>/dev/null || true
-    for _ in $(seq 600); do kill -0 "$server_pid" 2>/dev/null || break; sleep 0.1; done
-    kill -9 "$server_pid" 2>/dev/null || true
-    wait "$server_pid" 2>/dev/null || true
-  fi
-  server_pid=""
+server_make_work interop
+
+# listening_port <scheme> <log>: sets port to the port the server reports listening on, if it did yet. ASP.NET
+# Core's "Now listening on: <url>" (or the server's own "Annotate listening on <url>") names the bound address,
+# port 0 resolved.
+listening_port() {
+  port="$(sed -n "s#.*[Ll]istening on:\{0,1\} $1://127\.0\.0\.1:\([0-9][0-9]*\).*#\1#p" "$2" | head -n1)"
+  [[ -n "$port" ]]
 }
-trap 'stop_server; rm -rf "$work"' EXIT
 
 # start_server <pass> <log>: starts the server for the pass ("h2c" or "tls") on a port it picks itself (port 0),
 # waits until it reports the address it listens on and has written the first admin's token, and exports
 # ANNOTATE_TARGET and ANNOTATE_TOKEN. Returns non-zero (after showing the log) when it does not come up.
 start_server() {
   local pass="$1" server_log="$2" dir="$work/$1" args=() scheme=http
-  mkdir -p "$dir"
-  chmod 755 "$dir"
-  args=(--Annotate:AdminTokenFile="$dir/admin-token")
   if [[ "$pass" == tls ]]; then
     scheme=https
     args+=(--Kestrel:Endpoints:Tls:Url=https://127.0.0.1:0 --Kestrel:Endpoints:Tls:Protocols=Http2
@@ -93,32 +79,9 @@ start_server() {
   else
     args+=(--urls http://127.0.0.1:0)
   fi
-  if [[ -n "${ANNOTATE_TEST_PG:-}" ]]; then
-    # A fresh schema per pass, so the first admin (and its token file) is created anew.
-    args+=(--ConnectionStrings:Annotate="$ANNOTATE_TEST_PG" --Annotate:Schema="interop_$(date +%s)_$$_$pass")
-  else
-    args+=(--data-dir "$dir/data")
-  fi
-  # Emptied here, not by the background job's redirection: that one runs asynchronously and the poll below
-  # could read a previous run's log.
-  : >"$server_log"
-  log "starting $dll ($pass)${ANNOTATE_TEST_PG:+, database from ANNOTATE_TEST_PG}"
-  dotnet "$dll" "${args[@]}" >"$server_log" 2>&1 &
-  server_pid=$!
+  server_launch "$dir" "interop_$pass" "$server_log" "($pass)" "${args[@]}"
   local port=""
-  for _ in $(seq 1200); do # up to 120 s: a first start initialises a PostgreSQL cluster
-    # ASP.NET Core's "Now listening on: <url>" (or the server's own "Annotate listening on <url>") names the
-    # bound address, port 0 resolved.
-    port="$(sed -n "s#.*[Ll]istening on:\{0,1\} $scheme://127\.0\.0\.1:\([0-9][0-9]*\).*#\1#p" "$server_log" | head -n1)"
-    [[ -n "$port" && -s "$dir/admin-token" ]] && break
-    kill -0 "$server_pid" 2>/dev/null || break
-    sleep 0.1
-  done
-  if [[ -z "$port" || ! -s "$dir/admin-token" ]]; then
-    log "the Annotate server did not come up ($pass); its output:"
-    cat "$server_log" >&2
-    return 1
-  fi
+  server_wait "$dir" "$server_log" "$pass" listening_port "$scheme" "$server_log" || return 1
   export ANNOTATE_TARGET="127.0.0.1:$port" ANNOTATE_TOKEN
   ANNOTATE_TOKEN="$(cat "$dir/admin-token")"
   log "server ready at $scheme://$ANNOTATE_TARGET"
@@ -189,7 +152,7 @@ run_pass() {
   else
     status=1
   fi
-  stop_server
+  server_stop
   unset ANNOTATE_TARGET ANNOTATE_TOKEN ANNOTATE_TLS_ROOT
 }
 
