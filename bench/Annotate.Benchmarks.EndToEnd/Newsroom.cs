@@ -55,7 +55,11 @@ internal sealed class Newsroom
             var id = $"bench-article-{i}";
             await api.Articles.ImportArticleAsync(new ImportArticleRequest
             {
-                RequestId = Guid.NewGuid().ToString(), ArticleId = id, Title = text.Split('\n')[0].Trim(), Text = text, Source = Path.GetFileName(file),
+                RequestId = Guid.NewGuid().ToString(),
+                ArticleId = id,
+                Title = text.Split('\n')[0].Trim(),
+                Text = text,
+                Source = Path.GetFileName(file),
             }, Api.As(admin));
             articles.Add(new BenchArticle(id, text.EnumerateRunes().Count()));
         }
@@ -77,7 +81,8 @@ internal sealed class Newsroom
                 var end = Math.Min(article.Length, start + 80);
                 var opened = await api.Claims.OpenClaimAsync(new OpenClaimRequest
                 {
-                    RequestId = Guid.NewGuid().ToString(), ArticleId = article.Id,
+                    RequestId = Guid.NewGuid().ToString(),
+                    ArticleId = article.Id,
                     Selector = new Selector { Position = new TextPosition { Start = (uint)start, End = (uint)end } },
                 }, Api.As(desk[0].Auth));
                 hot.Add(opened.ClaimId);

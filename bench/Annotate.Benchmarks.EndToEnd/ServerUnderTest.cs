@@ -38,8 +38,11 @@ internal sealed class ServerUnderTest : IAsyncDisposable
         var tokenFile = Path.Combine(Path.GetTempPath(), $"annotate-bench-admin-{Guid.NewGuid():N}");
         var psi = new ProcessStartInfo(Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host ? host : "dotnet")
         {
-            RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true,
-            UseShellExecute = false, WorkingDirectory = Path.GetTempPath(),
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            RedirectStandardInput = true,
+            UseShellExecute = false,
+            WorkingDirectory = Path.GetTempPath(),
         };
         foreach (var a in new[]
                  {

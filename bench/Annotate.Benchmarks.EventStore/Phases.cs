@@ -176,9 +176,12 @@ internal static class Phases
                 var n = (int)Math.Min(perAppend, missing - from);
                 var batch = new EventData[n];
                 for (var i = 0; i < n; i++)
+                {
                     batch[i] = new EventData(Guid.NewGuid(), i % 3 == 0 ? "claim-opened.v1" : "stance-taken.v1",
                         $"{{\"claim\": {from + i}, \"stance\": \"SUPPORTS\", \"rationale\": \"filled by the benchmark\"}}",
                         new EventMetadata("bench", ArticleId: $"article-{(from + i) % 5}"));
+                }
+
                 await store.AppendAsync($"claim-{from / perAppend % 1000}", ExpectedVersion.Any, batch);
             }
         })));

@@ -88,7 +88,10 @@ public sealed class AnnotateClient : IDisposable
     {
         if (!Uri.TryCreate(options.Address, UriKind.Absolute, out var address)
             || (address.Scheme != Uri.UriSchemeHttp && address.Scheme != Uri.UriSchemeHttps))
+        {
             throw new ArgumentException($"The server address must be http:// or https://, not {options.Address}.", nameof(options));
+        }
+
         var channelOptions = new GrpcChannelOptions
         {
             HttpHandler = new SocketsHttpHandler

@@ -120,7 +120,9 @@ public sealed class App(AnnotateClient client, Article article)
         var statement = await Ask("Statement (empty: the quote itself):", ct);
         var request = new OpenClaimRequest
         {
-            RequestId = AnnotateClient.NewRequestId(), ArticleId = article.ArticleId, Statement = statement,
+            RequestId = AnnotateClient.NewRequestId(),
+            ArticleId = article.ArticleId,
+            Statement = statement,
             Selector = new Selector { Quote = new TextQuote { Exact = quote } },
         };
         OpenClaimResponse opened;
@@ -175,7 +177,9 @@ public sealed class App(AnnotateClient client, Article article)
         if (quote.Length == 0) return;
         var request = new CreateHighlightRequest
         {
-            RequestId = AnnotateClient.NewRequestId(), ArticleId = article.ArticleId, Note = await Ask("Note (optional):", ct),
+            RequestId = AnnotateClient.NewRequestId(),
+            ArticleId = article.ArticleId,
+            Note = await Ask("Note (optional):", ct),
             Selector = new Selector { Quote = new TextQuote { Exact = quote } },
         };
         request.Tags.AddRange((await Ask("Tags, comma-separated (optional):", ct)).Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries));

@@ -158,7 +158,10 @@ public sealed class Screen
     private static Panel Details(ArticleState state, ClaimView? c)
     {
         var lines = new List<IRenderable>();
-        if (c is null) lines.Add(new Markup("[grey]No claim selected.[/]"));
+        if (c is null)
+        {
+            lines.Add(new Markup("[grey]No claim selected.[/]"));
+        }
         else
         {
             lines.Add(new Markup($"[bold]“{Markup.Escape(Short(c.Statement, 200))}”[/]  [{StatusColor(c.Status).ToMarkup()}]{StatusName(c.Status)}[/]  agreement {Math.Round(c.Agreement * 100):0}%, quorum {c.Quorum}").Overflow(Overflow.Ellipsis));
@@ -180,7 +183,10 @@ public sealed class Screen
     private static Panel EvidencePanel(ClaimView? c)
     {
         var lines = new List<IRenderable>();
-        if (c is null) lines.Add(new Markup("[grey]No claim selected.[/]"));
+        if (c is null)
+        {
+            lines.Add(new Markup("[grey]No claim selected.[/]"));
+        }
         else
         {
             lines.Add(new Markup($"[bold]“{Markup.Escape(c.Statement)}”[/]"));

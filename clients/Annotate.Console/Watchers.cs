@@ -61,8 +61,15 @@ public static class Watchers
                 else state.CaughtUp(initial, update.CaughtUpPosition);
                 live = true;
             }
-            else if (live) state.Apply(update.View);
-            else initial.Add(update.View);
+            else if (live)
+            {
+                state.Apply(update.View);
+            }
+            else
+            {
+                initial.Add(update.View);
+            }
+
             return Task.CompletedTask;
         }, state, reportsLink: true, ct);
     }

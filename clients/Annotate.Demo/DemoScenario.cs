@@ -123,7 +123,10 @@ public sealed class DemoScenario
 
         await As("dana").AdjudicateAsync(new AdjudicateRequest
         {
-            RequestId = NewId(), ClaimId = claim, Verdict = Stance.Refutes, ExpectedVersion = view.Version,
+            RequestId = NewId(),
+            ClaimId = claim,
+            Verdict = Stance.Refutes,
+            ExpectedVersion = view.Version,
             Rationale = "Both figures in the corpus put Russians at about a fifth of the population: a minority, not a majority.",
         }, _ct);
         await SayAsync($"dana (adjudicator) reviews version {view.Version} and rules: refutes.");

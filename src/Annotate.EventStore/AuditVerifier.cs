@@ -58,11 +58,17 @@ internal static class AuditVerifier
                         broken = new BrokenLink(expectedPosition, $"position {expectedPosition} is missing (next stored position is {e.Position})", null, null);
                     var computed = EventChain.Compute(e, previous);
                     if (broken is null && !computed.AsSpan().SequenceEqual(e.Hash))
+                    {
                         broken = new BrokenLink(e.Position, "stored hash does not match the event's content and the previous hash",
                             Convert.ToHexStringLower(computed), e.HashHex);
+                    }
+
                     if (broken is null && e.Position == startHead && !startHeadHash.AsSpan().SequenceEqual(e.Hash))
+                    {
                         broken = new BrokenLink(e.Position, "the head row's hash differs from the stored event's hash",
                             Convert.ToHexStringLower(startHeadHash), e.HashHex);
+                    }
+
                     while (nextReceipt < pendingReceipts.Count && pendingReceipts[nextReceipt].Position <= e.Position)
                     {
                         var receipt = pendingReceipts[nextReceipt++];
@@ -91,8 +97,11 @@ internal static class AuditVerifier
         while (nextReceipt < pendingReceipts.Count) checks.Add(new ReceiptCheck(pendingReceipts[nextReceipt++], false, null));
 
         if (broken is null && last < startHead)
+        {
             broken = new BrokenLink(last + 1, $"the head row says the chain ends at position {startHead}, but the last stored event is at {last}",
                 Convert.ToHexStringLower(startHeadHash), null);
+        }
+
         var (endHead, _) = await ReadHeadAsync(dataSource, schema, ct).ConfigureAwait(false);
         if (broken is null && last > endHead)
             broken = new BrokenLink(endHead + 1, $"events past the head row's position {endHead} were not written by the store", null, null);

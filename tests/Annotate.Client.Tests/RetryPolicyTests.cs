@@ -6,7 +6,11 @@ public sealed class RetryPolicyTests
 {
     private static readonly RetryPolicy Policy = new()
     {
-        MaxAttempts = 4, InitialBackoff = TimeSpan.FromMilliseconds(100), MaxBackoff = TimeSpan.FromMilliseconds(250), Multiplier = 2, Jitter = 0.2,
+        MaxAttempts = 4,
+        InitialBackoff = TimeSpan.FromMilliseconds(100),
+        MaxBackoff = TimeSpan.FromMilliseconds(250),
+        Multiplier = 2,
+        Jitter = 0.2,
     };
 
     [Fact]

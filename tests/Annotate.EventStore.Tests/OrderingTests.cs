@@ -113,8 +113,10 @@ public sealed class OrderingTests(PostgresDatabase db, Xunit.Abstractions.ITestO
         try
         {
             await foreach (var m in store.SubscribeAsync(0, cancellationToken: ct))
+            {
                 if (m is SubscriptionMessage.Event e)
                     lock (seen) seen.Add(e.Recorded.Position);
+            }
         }
         catch (OperationCanceledException) { }
     });

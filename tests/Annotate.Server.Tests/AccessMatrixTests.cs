@@ -15,8 +15,11 @@ public sealed class AccessMatrixServer : IAsyncLifetime
     public Dictionary<string, string?> Tokens { get; } = new(StringComparer.Ordinal);
     public Dictionary<string, DomainRole[]> Roles { get; } = new(StringComparer.Ordinal)
     {
-        ["analyst"] = [DomainRole.Analyst], ["adjudicator"] = [DomainRole.Adjudicator], ["auditor"] = [DomainRole.Auditor],
-        ["admin"] = [DomainRole.Admin], ["no-role"] = [],
+        ["analyst"] = [DomainRole.Analyst],
+        ["adjudicator"] = [DomainRole.Adjudicator],
+        ["auditor"] = [DomainRole.Auditor],
+        ["admin"] = [DomainRole.Admin],
+        ["no-role"] = [],
     };
 
     public async Task InitializeAsync()

@@ -28,7 +28,11 @@ public sealed class ClaimsTests(AnnotateServer server) : IClassFixture<AnnotateS
     private Task<CommandResult> AdjudicateAsync(string claim, long version, CallOptions who, Stance verdict = Stance.Refutes) =>
         Ch.Claims().AdjudicateAsync(new AdjudicateRequest
         {
-            RequestId = Rid(), ClaimId = claim, Verdict = verdict, Rationale = "census figures", ExpectedVersion = version,
+            RequestId = Rid(),
+            ClaimId = claim,
+            Verdict = verdict,
+            Rationale = "census figures",
+            ExpectedVersion = version,
         }, who).ResponseAsync;
 
     [Fact]

@@ -206,8 +206,10 @@ public sealed class ConcurrencyTests(AnnotateServer server, ITestOutputHelper ou
         {
             var list = article.ToList();
             for (var i = 0; i < list.Count; i++)
+            {
                 for (var j = i + 1; j < list.Count; j++)
                     Assert.True(IoU(list[i].Selector.Position, list[j].Selector.Position) < 0.8, $"claims {list[i].ClaimId} and {list[j].ClaimId} cover the same text");
+            }
         }
 
         // The article listing holds exactly the claims the history opened.
@@ -261,12 +263,17 @@ public sealed class ConcurrencyTests(AnnotateServer server, ITestOutputHelper ou
         var judge = AnnotateServer.As(await server.AnalystAsync("judge-tags", Role.Adjudicator));
         var opened = await ch.Claims().OpenClaimAsync(new OpenClaimRequest
         {
-            RequestId = Guid.NewGuid().ToString(), ArticleId = "kazakhstan-concerned-about-invasion",
+            RequestId = Guid.NewGuid().ToString(),
+            ArticleId = "kazakhstan-concerned-about-invasion",
             Selector = new Selector { Position = new TextPosition { Start = 5, End = 45 } }, // far from the spans of the run above
         }, judge);
         var adjudicated = await ch.Claims().AdjudicateAsync(new AdjudicateRequest
         {
-            RequestId = Guid.NewGuid().ToString(), ClaimId = opened.ClaimId, Verdict = Stance.Unverifiable, Rationale = "no source", ExpectedVersion = 1,
+            RequestId = Guid.NewGuid().ToString(),
+            ClaimId = opened.ClaimId,
+            Verdict = Stance.Unverifiable,
+            Rationale = "no source",
+            ExpectedVersion = 1,
         }, judge);
         var tagged = await ch.Annotations().ApplyTagAsync(
             new ApplyTagRequest { RequestId = Guid.NewGuid().ToString(), Target = new TagTarget { ClaimId = opened.ClaimId }, Tag = "census" }, judge);
@@ -301,8 +308,11 @@ public sealed class ConcurrencyTests(AnnotateServer server, ITestOutputHelper ou
             {
                 await ch.Claims().AdjudicateAsync(new AdjudicateRequest
                 {
-                    RequestId = Guid.NewGuid().ToString(), ClaimId = claimId, Verdict = Stances[random.Next(Stances.Length)],
-                    Rationale = "weighed the evidence", ExpectedVersion = view.Version,
+                    RequestId = Guid.NewGuid().ToString(),
+                    ClaimId = claimId,
+                    Verdict = Stances[random.Next(Stances.Length)],
+                    Rationale = "weighed the evidence",
+                    ExpectedVersion = view.Version,
                 }, me.Options);
                 me.Closed.Add(claimId);
                 return;
@@ -326,7 +336,8 @@ public sealed class ConcurrencyTests(AnnotateServer server, ITestOutputHelper ou
             var (s, e) = group.Pick(random);
             var opened = await ch.Claims().OpenClaimAsync(new OpenClaimRequest
             {
-                RequestId = Guid.NewGuid().ToString(), ArticleId = group.ArticleId,
+                RequestId = Guid.NewGuid().ToString(),
+                ArticleId = group.ArticleId,
                 Selector = new Selector { Position = new TextPosition { Start = (uint)s, End = (uint)e } },
             }, me.Options);
             known.TryAdd(opened.ClaimId, group.ArticleId);

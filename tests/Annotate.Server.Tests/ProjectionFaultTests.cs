@@ -1,10 +1,10 @@
 using Annotate.Contracts;
 using Annotate.Contracts.V1;
-using HighlightCreated = Annotate.Domain.Events.HighlightCreated;
 using Annotate.EventStore;
 using Annotate.Server.Infrastructure;
 using Npgsql;
 using static Annotate.Server.Tests.Rpc;
+using HighlightCreated = Annotate.Domain.Events.HighlightCreated;
 using ServingStatus = global::Grpc.Health.V1.HealthCheckResponse.Types.ServingStatus;
 
 namespace Annotate.Server.Tests;

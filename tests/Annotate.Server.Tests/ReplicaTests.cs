@@ -116,7 +116,9 @@ public sealed class ReplicaTests(ReplicaServers replicas) : IClassFixture<Replic
         var (_, opener) = await replicas.AnalystAsync("nopos-opener", Role.Analyst);
         var opened = await replicas.B.Claims().OpenClaimAsync(new OpenClaimRequest
         {
-            RequestId = Guid.NewGuid().ToString(), ArticleId = Article, Selector = new Selector { Position = new TextPosition { Start = 300, End = 340 } },
+            RequestId = Guid.NewGuid().ToString(),
+            ArticleId = Article,
+            Selector = new Selector { Position = new TextPosition { Start = 300, End = 340 } },
         }, AnnotateServer.As(opener));
         Assert.Equal(opened.ClaimId, (await replicas.A.Consensus().GetClaimViewAsync(new GetClaimViewRequest { ClaimId = opened.ClaimId }, replicas.Admin)).ClaimId);
         var listed = await replicas.A.Consensus().ListClaimsAsync(new ListClaimsRequest { ArticleId = Article, Page = new PageRequest { PageSize = 100 } }, replicas.Admin);
@@ -170,7 +172,9 @@ public sealed class ReplicaTests(ReplicaServers replicas) : IClassFixture<Replic
         {
             var opened = await replicas.B.Claims().OpenClaimAsync(new OpenClaimRequest
             {
-                RequestId = Guid.NewGuid().ToString(), ArticleId = article, Selector = new Selector { Position = new TextPosition { Start = start, End = start + 50 } },
+                RequestId = Guid.NewGuid().ToString(),
+                ArticleId = article,
+                Selector = new Selector { Position = new TextPosition { Start = start, End = start + 50 } },
             }, AnnotateServer.As(tokens[0]));
             claimIds.Add(opened.ClaimId);
         }
@@ -219,7 +223,9 @@ public sealed class ReplicaTests(ReplicaServers replicas) : IClassFixture<Replic
         var start = prefix switch { "minpos" => 20u, "nopos" => 120u, _ => 220u };
         var opened = await replicas.A.Claims().OpenClaimAsync(new OpenClaimRequest
         {
-            RequestId = Guid.NewGuid().ToString(), ArticleId = Article, Selector = new Selector { Position = new TextPosition { Start = start, End = start + 40 } },
+            RequestId = Guid.NewGuid().ToString(),
+            ArticleId = Article,
+            Selector = new Selector { Position = new TextPosition { Start = start, End = start + 40 } },
         }, AnnotateServer.As(tokens[0]));
         return (opened.ClaimId, tokens);
     }

@@ -38,8 +38,11 @@ public sealed class SeedScenarioTests(AnnotateServer server) : IClassFixture<Ann
 
         await ch.Claims().AdjudicateAsync(new AdjudicateRequest
         {
-            RequestId = Guid.NewGuid().ToString(), ClaimId = claimId, Verdict = Contracts.V1.Stance.Refutes,
-            Rationale = "Census: Russians are about a fifth of the population.", ExpectedVersion = view.Version,
+            RequestId = Guid.NewGuid().ToString(),
+            ClaimId = claimId,
+            Verdict = Contracts.V1.Stance.Refutes,
+            Rationale = "Census: Russians are about a fifth of the population.",
+            ExpectedVersion = view.Version,
         }, judge);
 
         var adjudicated = await ch.Consensus().GetClaimViewAsync(new GetClaimViewRequest { ClaimId = claimId }, chen);

@@ -29,7 +29,11 @@ public static class AdjudicateCommand
                 ?? (await inv.Client.GetClaimViewAsync(new GetClaimViewRequest { ClaimId = claimId }, inv.CancellationToken)).Version;
             var result = await inv.Client.AdjudicateAsync(new AdjudicateRequest
             {
-                RequestId = inv.RequestId(), ClaimId = claimId, Verdict = Parsing.Stance(inv.Get(verdict)!), Rationale = inv.Get(rationale) ?? "", ExpectedVersion = version,
+                RequestId = inv.RequestId(),
+                ClaimId = claimId,
+                Verdict = Parsing.Stance(inv.Get(verdict)!),
+                Rationale = inv.Get(rationale) ?? "",
+                ExpectedVersion = version,
             }, inv.CancellationToken);
             return inv.Write(json, result, () => $"Adjudicated {claimId}: {Text.Result(result)}");
         });

@@ -61,7 +61,8 @@ public static class AdminAnalystsCommand
 
     private static Option<string[]> Roles() => new("--role")
     {
-        Description = "analyst, adjudicator, auditor or admin (repeatable)", Required = true,
+        Description = "analyst, adjudicator, auditor or admin (repeatable)",
+        Required = true,
     };
 
     private static IEnumerable<Role> ParseRoles(Invocation inv, Option<string[]> option) => (inv.Get(option) ?? []).Select(Parsing.Role).ToList();

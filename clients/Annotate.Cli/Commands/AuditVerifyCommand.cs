@@ -34,7 +34,10 @@ public static class AuditVerifyCommand
             }
             if (result is null) return Invocation.Fail(ExitCodes.Failure, "the server ended the verification without a result");
             progress?.Done($"checked {result.EventsChecked} events");
-            if (inv.Get(json)) inv.WriteJson(result);
+            if (inv.Get(json))
+            {
+                inv.WriteJson(result);
+            }
             else
             {
                 inv.Out.WriteLine(result.Ok

@@ -27,7 +27,10 @@ public static class ClaimOpenCommand
         {
             var response = await inv.Client.OpenClaimAsync(new OpenClaimRequest
             {
-                RequestId = inv.RequestId(), ArticleId = inv.Get(article)!, Selector = selector.Build(inv), Statement = inv.Get(statement) ?? "",
+                RequestId = inv.RequestId(),
+                ArticleId = inv.Get(article)!,
+                Selector = selector.Build(inv),
+                Statement = inv.Get(statement) ?? "",
             }, inv.CancellationToken);
             if (inv.Get(quiet))
             {

@@ -23,7 +23,9 @@ public static class ClaimShowCommand
         {
             var view = await inv.Client.GetClaimViewAsync(new GetClaimViewRequest
             {
-                ClaimId = inv.Get(id)!, AsOf = Parsing.AsOf(inv.Get(asOf)), MinPosition = inv.Get(minPosition),
+                ClaimId = inv.Get(id)!,
+                AsOf = Parsing.AsOf(inv.Get(asOf)),
+                MinPosition = inv.Get(minPosition),
             }, inv.CancellationToken);
             return inv.Write(json, view, () => Text.Claim(view));
         });

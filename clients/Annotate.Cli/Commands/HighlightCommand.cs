@@ -25,7 +25,10 @@ public static class HighlightCommand
         {
             var request = new CreateHighlightRequest
             {
-                RequestId = inv.RequestId(), ArticleId = inv.Get(article)!, Selector = selector.Build(inv), Note = inv.Get(note) ?? "",
+                RequestId = inv.RequestId(),
+                ArticleId = inv.Get(article)!,
+                Selector = selector.Build(inv),
+                Note = inv.Get(note) ?? "",
             };
             request.Tags.Add(inv.Get(tags) ?? []);
             var response = await inv.Client.CreateHighlightAsync(request, inv.CancellationToken);

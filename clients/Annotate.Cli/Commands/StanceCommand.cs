@@ -25,7 +25,10 @@ public static class StanceCommand
         {
             var request = new TakeStanceRequest
             {
-                RequestId = inv.RequestId(), ClaimId = inv.Get(claim)!, Stance = Parsing.Stance(inv.Get(stance)!), Rationale = inv.Get(rationale) ?? "",
+                RequestId = inv.RequestId(),
+                ClaimId = inv.Get(claim)!,
+                Stance = Parsing.Stance(inv.Get(stance)!),
+                Rationale = inv.Get(rationale) ?? "",
             };
             request.Evidence.Add((inv.Get(evidence) ?? []).Select(Parsing.Evidence));
             var result = await inv.Client.TakeStanceAsync(request, inv.CancellationToken);

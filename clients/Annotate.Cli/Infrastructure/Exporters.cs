@@ -86,7 +86,10 @@ public static class Exporters
 
     private static JsonObject TextBody(string value, string purpose) => new()
     {
-        ["type"] = "TextualBody", ["value"] = value, ["format"] = "text/plain", ["purpose"] = purpose,
+        ["type"] = "TextualBody",
+        ["value"] = value,
+        ["format"] = "text/plain",
+        ["purpose"] = purpose,
     };
 
     private static JsonObject Person(string analyst) => new() { ["id"] = AnalystIri(analyst), ["type"] = "Person", ["nickname"] = analyst };
@@ -99,7 +102,10 @@ public static class Exporters
 
     private static JsonObject SpecificResource(string articleId, Selector selector, string purpose) => new()
     {
-        ["type"] = "SpecificResource", ["purpose"] = purpose, ["source"] = ArticleIri(articleId), ["selector"] = Selectors(selector),
+        ["type"] = "SpecificResource",
+        ["purpose"] = purpose,
+        ["source"] = ArticleIri(articleId),
+        ["selector"] = Selectors(selector),
     };
 
     private static JsonArray Selectors(Selector s)

@@ -72,7 +72,11 @@ public sealed partial class EmbeddedPostgres : IAsyncDisposable
         Adopted = adopted;
         var builder = new NpgsqlConnectionStringBuilder
         {
-            Host = "127.0.0.1", Port = port, Username = SuperUser, Password = password, Database = options.Database,
+            Host = "127.0.0.1",
+            Port = port,
+            Username = SuperUser,
+            Password = password,
+            Database = options.Database,
         };
         ConnectionString = builder.ConnectionString;
         builder.Database = "postgres";

@@ -61,7 +61,9 @@ public static class PostgresBinaries
         {
             using var p = Process.Start(new ProcessStartInfo("pg_config", "--bindir")
             {
-                RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false,
+                RedirectStandardOutput = true,
+                RedirectStandardError = true,
+                UseShellExecute = false,
             });
             if (p is null) return null;
             var output = p.StandardOutput.ReadToEnd().Trim();

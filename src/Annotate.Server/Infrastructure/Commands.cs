@@ -89,8 +89,12 @@ public sealed class Commands(PostgresEventStore store, Views views, CallerContex
             var recordedAt = await RecordedAtAsync(result.LastPosition, ct);
             return new CommandResult
             {
-                StreamId = result.StreamId, StreamVersion = result.NextExpectedVersion, Position = (ulong)result.LastPosition,
-                ReceiptHash = result.ChainHash, Deduplicated = result.Deduplicated, RecordedAt = recordedAt,
+                StreamId = result.StreamId,
+                StreamVersion = result.NextExpectedVersion,
+                Position = (ulong)result.LastPosition,
+                ReceiptHash = result.ChainHash,
+                Deduplicated = result.Deduplicated,
+                RecordedAt = recordedAt,
             };
         }
         catch (Exception e) when (e is not UnavailableException && ErrorMapping.DatabaseOutage(e) is { } outage)
@@ -133,8 +137,12 @@ public sealed class Commands(PostgresEventStore store, Views views, CallerContex
 
     public static CommandResult ResultOf(RecordedEvent e, bool deduplicated) => new()
     {
-        StreamId = e.StreamId, StreamVersion = e.StreamVersion, Position = (ulong)e.Position, ReceiptHash = e.HashHex,
-        Deduplicated = deduplicated, RecordedAt = Timestamp.FromDateTime(DateTime.SpecifyKind(e.RecordedAt, DateTimeKind.Utc)),
+        StreamId = e.StreamId,
+        StreamVersion = e.StreamVersion,
+        Position = (ulong)e.Position,
+        ReceiptHash = e.HashHex,
+        Deduplicated = deduplicated,
+        RecordedAt = Timestamp.FromDateTime(DateTime.SpecifyKind(e.RecordedAt, DateTimeKind.Utc)),
     };
 
     /// <summary>A command that changed nothing ("already so"): the stream as it stands.</summary>

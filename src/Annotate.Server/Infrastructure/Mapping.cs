@@ -4,12 +4,12 @@ using Annotate.Domain.Anchoring;
 using Annotate.Domain.Consensus;
 using Annotate.EventStore;
 using Google.Protobuf.WellKnownTypes;
-using DomainStance = Annotate.Domain.Events.Stance;
 using DomainRole = Annotate.Domain.Events.Role;
 using DomainSelector = Annotate.Domain.Anchoring.Selector;
+using DomainStance = Annotate.Domain.Events.Stance;
+using ProtoRole = Annotate.Contracts.V1.Role;
 using ProtoSelector = Annotate.Contracts.V1.Selector;
 using ProtoStance = Annotate.Contracts.V1.Stance;
-using ProtoRole = Annotate.Contracts.V1.Role;
 
 namespace Annotate.Server.Infrastructure;
 
@@ -97,11 +97,18 @@ public static class Mapping
     {
         var view = new ClaimView
         {
-            ClaimId = c.ClaimId, ArticleId = c.ArticleId, Statement = c.Statement,
+            ClaimId = c.ClaimId,
+            ArticleId = c.ArticleId,
+            Statement = c.Statement,
             Selector = ToProto(c.Start, c.End, c.Exact, c.Prefix, c.Suffix),
-            OpenedBy = c.OpenedBy, Status = ToProto(c.Status), Agreement = c.Agreement,
-            Quorum = (uint)policy.Quorum, Threshold = policy.Threshold,
-            Version = c.Version, LastPosition = (ulong)c.LastPosition, LastEventAt = ToTimestamp(c.LastRecordedAt),
+            OpenedBy = c.OpenedBy,
+            Status = ToProto(c.Status),
+            Agreement = c.Agreement,
+            Quorum = (uint)policy.Quorum,
+            Threshold = policy.Threshold,
+            Version = c.Version,
+            LastPosition = (ulong)c.LastPosition,
+            LastEventAt = ToTimestamp(c.LastRecordedAt),
         };
         view.Tallies.AddRange(c.Tallies.Where(t => t.Count > 0).Select(t => new Contracts.V1.StanceTally { Stance = ToProto(t.Stance), Count = (uint)t.Count }));
         var leaders = c.Tallies.Where(t => t.Count > 0 && t.Count == c.Tallies.Max(x => x.Count)).ToList();
@@ -119,7 +126,8 @@ public static class Mapping
         view.Tags.AddRange(c.Tags.Select(t => new Contracts.V1.TagSupport { Tag = t.Tag, Analysts = { t.Analysts } }));
         view.Evidence.AddRange(c.Evidence.Select(e => new Evidence
         {
-            Analyst = e.Analyst, Stance = ToProto(e.Stance),
+            Analyst = e.Analyst,
+            Stance = ToProto(e.Stance),
             Span = new ArticleSpan
             {
                 ArticleId = e.ArticleId,
@@ -131,7 +139,9 @@ public static class Mapping
         {
             view.Adjudication = new Adjudication
             {
-                Verdict = ToProto(verdict), Rationale = c.AdjudicationRationale ?? "", Adjudicator = c.Adjudicator ?? "",
+                Verdict = ToProto(verdict),
+                Rationale = c.AdjudicationRationale ?? "",
+                Adjudicator = c.Adjudicator ?? "",
                 AdjudicatedAt = ToTimestamp(c.AdjudicatedAt ?? c.LastRecordedAt), // views stored before AdjudicatedAt existed lack it
             };
         }
@@ -140,10 +150,18 @@ public static class Mapping
 
     public static HistoryEvent ToProto(RecordedEvent e) => new()
     {
-        Position = (ulong)e.Position, StreamId = e.StreamId, StreamVersion = e.StreamVersion, EventId = e.EventId.ToString(),
-        Type = e.Type, RecordedAt = Timestamp.FromDateTime(DateTime.SpecifyKind(e.RecordedAt, DateTimeKind.Utc)),
-        Actor = e.Metadata.Actor ?? "", ArticleId = e.Metadata.ArticleId ?? "", ClaimId = EventCodec.ClaimIdOf(e) ?? "",
-        DataJson = PublicData(e), Hash = e.HashHex, RequestId = e.Metadata.RequestId ?? "",
+        Position = (ulong)e.Position,
+        StreamId = e.StreamId,
+        StreamVersion = e.StreamVersion,
+        EventId = e.EventId.ToString(),
+        Type = e.Type,
+        RecordedAt = Timestamp.FromDateTime(DateTime.SpecifyKind(e.RecordedAt, DateTimeKind.Utc)),
+        Actor = e.Metadata.Actor ?? "",
+        ArticleId = e.Metadata.ArticleId ?? "",
+        ClaimId = EventCodec.ClaimIdOf(e) ?? "",
+        DataJson = PublicData(e),
+        Hash = e.HashHex,
+        RequestId = e.Metadata.RequestId ?? "",
     };
 
     /// <summary>

@@ -26,7 +26,9 @@ public sealed class ProjectionHealthCheck(ProjectionRunner runner, string projec
         Task.FromResult(runner.FaultOf(projection) is { } fault
             ? HealthCheckResult.Unhealthy(fault.ToString(), data: new Dictionary<string, object>
             {
-                ["position"] = fault.Position, ["eventType"] = fault.EventType, ["eventId"] = fault.EventId.ToString(),
+                ["position"] = fault.Position,
+                ["eventType"] = fault.EventType,
+                ["eventId"] = fault.EventId.ToString(),
             })
             : HealthCheckResult.Healthy($"projection {projection} is running"));
 }

@@ -141,8 +141,10 @@ public sealed class AccessProjection : IProjection
             case AnalystRegistered a:
                 return new JsonObject
                 {
-                    ["analystId"] = a.AnalystId, ["displayName"] = a.DisplayName,
-                    ["roles"] = Projections.ToJsonArray(a.Roles), ["createdAt"] = Projections.Time(e),
+                    ["analystId"] = a.AnalystId,
+                    ["displayName"] = a.DisplayName,
+                    ["roles"] = Projections.ToJsonArray(a.Roles),
+                    ["createdAt"] = Projections.Time(e),
                 };
             case AnalystRolesChanged a when current is not null:
                 current["roles"] = Projections.ToJsonArray(a.Roles);

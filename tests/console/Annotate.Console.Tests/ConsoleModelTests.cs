@@ -47,7 +47,10 @@ public sealed class ArticleStateTests
     {
         var v = new ClaimView
         {
-            ClaimId = id, Statement = id, LastPosition = position, Status = ClaimStatus.Pending,
+            ClaimId = id,
+            Statement = id,
+            LastPosition = position,
+            Status = ClaimStatus.Pending,
             Selector = new Selector { Position = new TextPosition { Start = start, End = start + 5 } },
         };
         v.Tallies.AddRange(tallies.Select(t => new StanceTally { Stance = t.Stance, Count = t.Count }));
@@ -117,7 +120,10 @@ public sealed class ScreenTests
         var state = new ArticleState(new Article { ArticleId = "art", Title = "A title", Text = "Though Kazakhstan has a large Russian majority, relations are friendly." });
         var claim = new ClaimView
         {
-            ClaimId = "c1", Statement = "Kazakhstan has a large Russian majority", Status = ClaimStatus.Refuted, LastPosition = 4,
+            ClaimId = "c1",
+            Statement = "Kazakhstan has a large Russian majority",
+            Status = ClaimStatus.Refuted,
+            LastPosition = 4,
             Selector = new Selector { Position = new TextPosition { Start = 7, End = 46 } },
             Tallies = { new StanceTally { Stance = Stance.Refutes, Count = 2 }, new StanceTally { Stance = Stance.Supports, Count = 1 } },
             Stances = { new CurrentStance { Analyst = "aigerim", Stance = Stance.Refutes, Rationale = "about 20 percent" } },
@@ -126,7 +132,9 @@ public sealed class ScreenTests
         var writer = new StringWriter();
         var console = AnsiConsole.Create(new AnsiConsoleSettings
         {
-            Ansi = AnsiSupport.No, ColorSystem = ColorSystemSupport.NoColors, Interactive = InteractionSupport.No,
+            Ansi = AnsiSupport.No,
+            ColorSystem = ColorSystemSupport.NoColors,
+            Interactive = InteractionSupport.No,
             Out = new AnsiConsoleOutput(writer),
         });
         console.Profile.Width = 140;

@@ -46,21 +46,29 @@ try
         case "open-claim":
             var opened = await client.OpenClaimAsync(new OpenClaimRequest
             {
-                RequestId = id, ArticleId = args[3], Selector = new Selector { Quote = new TextQuote { Exact = args[4] } },
+                RequestId = id,
+                ArticleId = args[3],
+                Selector = new Selector { Quote = new TextQuote { Exact = args[4] } },
             });
             Console.WriteLine(opened.ClaimId);
             return 0;
         case "highlight":
             var created = await client.CreateHighlightAsync(new CreateHighlightRequest
             {
-                RequestId = id, ArticleId = args[3], Selector = new Selector { Quote = new TextQuote { Exact = args[4] } }, Tags = { "console-test" },
+                RequestId = id,
+                ArticleId = args[3],
+                Selector = new Selector { Quote = new TextQuote { Exact = args[4] } },
+                Tags = { "console-test" },
             });
             Console.WriteLine(created.Highlight.HighlightId);
             return 0;
         case "stance":
             var result = await client.TakeStanceAsync(new TakeStanceRequest
             {
-                RequestId = id, ClaimId = args[3], Stance = Enum.Parse<Stance>(args[4], ignoreCase: true), Rationale = args.Length > 5 ? args[5] : "",
+                RequestId = id,
+                ClaimId = args[3],
+                Stance = Enum.Parse<Stance>(args[4], ignoreCase: true),
+                Rationale = args.Length > 5 ? args[5] : "",
             });
             Console.WriteLine(result.Position);
             return 0;

@@ -3,10 +3,8 @@ using Annotate.Domain.Analysts;
 using Annotate.Domain.Events;
 using Annotate.Server.Infrastructure;
 using MediatR;
-
-using Role = Annotate.Domain.Events.Role;
-
 using AnalystDecisions = Annotate.Domain.Analysts.Analyst;
+using Role = Annotate.Domain.Events.Role;
 namespace Annotate.Server.Features.Admin;
 
 /// <summary>

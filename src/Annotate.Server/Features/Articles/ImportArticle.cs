@@ -3,10 +3,8 @@ using Annotate.Domain.Articles;
 using Annotate.Domain.Events;
 using Annotate.Server.Infrastructure;
 using MediatR;
-
-using Role = Annotate.Domain.Events.Role;
-
 using ArticleDecisions = Annotate.Domain.Articles.Article;
+using Role = Annotate.Domain.Events.Role;
 namespace Annotate.Server.Features.Articles;
 
 /// <summary>Imports an article's text (admin). The same text again changes nothing; other text under the same id is refused.</summary>

@@ -58,7 +58,9 @@ public static class OpenClaim
                 var view = Views.ClaimView(doc ?? await views.ClaimDocumentAsync(outcome.ClaimId, ct));
                 return new OpenClaimResponse
                 {
-                    Result = result, ClaimId = outcome.ClaimId, Existing = outcome.Existing && !(result.Deduplicated && outcome.ClaimId == id),
+                    Result = result,
+                    ClaimId = outcome.ClaimId,
+                    Existing = outcome.Existing && !(result.Deduplicated && outcome.ClaimId == id),
                     Selector = Mapping.ToProto(view.Start, view.End, view.Exact, view.Prefix, view.Suffix),
                 };
             }

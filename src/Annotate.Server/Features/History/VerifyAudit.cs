@@ -35,13 +35,18 @@ public static class VerifyAudit
             var report = await verify;
             var result = new VerifyResult
             {
-                Ok = report.IsIntact, EventsChecked = (ulong)report.EventsChecked, HeadPosition = (ulong)report.LastPosition,
+                Ok = report.IsIntact,
+                EventsChecked = (ulong)report.EventsChecked,
+                HeadPosition = (ulong)report.LastPosition,
             };
             if (report.FirstBrokenLink is { } broken)
             {
                 result.FirstBroken = new Contracts.V1.BrokenLink
                 {
-                    Position = (ulong)broken.Position, Reason = broken.Reason, ExpectedHash = broken.ExpectedHash ?? "", ActualHash = broken.FoundHash ?? "",
+                    Position = (ulong)broken.Position,
+                    Reason = broken.Reason,
+                    ExpectedHash = broken.ExpectedHash ?? "",
+                    ActualHash = broken.FoundHash ?? "",
                 };
             }
             foreach (var check in report.Receipts)
