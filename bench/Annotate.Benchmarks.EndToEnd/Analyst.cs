@@ -24,7 +24,21 @@ internal readonly record struct CommandError(CommandKind Kind, long Answered, St
 /// </summary>
 internal sealed class Analyst(int index, Newsroom room, Api api, BenchAnalyst me)
 {
-    private static readonly string[] Tags = ["disputed", "needs-source", "statistic", "quote", "context", "russia", "ukraine", "kazakhstan", "economy", "opinion", "timeline", "follow-up"];
+    private static readonly string[] Tags =
+    [
+        "disputed",
+        "needs-source",
+        "statistic",
+        "quote",
+        "context",
+        "russia",
+        "ukraine",
+        "kazakhstan",
+        "economy",
+        "opinion",
+        "timeline",
+        "follow-up",
+    ];
     private static readonly Stance[] Stances = [Stance.Supports, Stance.Refutes, Stance.NeedsContext, Stance.Unverifiable];
     private readonly Random _rng = new(7919 * (index + 1));
     private readonly List<string> _highlights = [];
@@ -81,9 +95,16 @@ internal sealed class Analyst(int index, Newsroom room, Api api, BenchAnalyst me
             case CommandKind.Highlight:
                 {
                     var article = room.Articles[_rng.Next(room.Articles.Count)];
-                    var request = new CreateHighlightRequest { RequestId = requestId, ArticleId = article.Id, Selector = RandomSpan(article) };
-                    if (_rng.NextDouble() < 0.5) request.Note = $"Check this against the wire copy ({me.Id}, {_rng.Next(1000)}).";
-                    if (_rng.NextDouble() < 0.33) request.Tags.Add(Tags[_rng.Next(Tags.Length)]);
+                    var request = new CreateHighlightRequest
+                    {
+                        RequestId = requestId,
+                        ArticleId = article.Id,
+                        Selector = RandomSpan(article),
+                    };
+                    if (_rng.NextDouble() < 0.5)
+                        request.Note = $"Check this against the wire copy ({me.Id}, {_rng.Next(1000)}).";
+                    if (_rng.NextDouble() < 0.33)
+                        request.Tags.Add(Tags[_rng.Next(Tags.Length)]);
                     var answer = await api.Annotations.CreateHighlightAsync(request, options);
                     _highlights.Add(answer.Highlight.HighlightId);
                     return answer.Result;
@@ -105,8 +126,16 @@ internal sealed class Analyst(int index, Newsroom room, Api api, BenchAnalyst me
                         articleId = article.Id;
                         selector = RandomSpan(article);
                     }
-                    var answer = await api.Claims.OpenClaimAsync(new OpenClaimRequest { RequestId = requestId, ArticleId = articleId, Selector = selector }, options);
-                    if (!answer.Existing) room.AddClaim(answer.ClaimId);
+                    var answer = await api.Claims.OpenClaimAsync(
+                        new OpenClaimRequest
+                        {
+                            RequestId = requestId,
+                            ArticleId = articleId,
+                            Selector = selector,
+                        },
+                        options);
+                    if (!answer.Existing)
+                        room.AddClaim(answer.ClaimId);
                     return answer.Result;
                 }
             case CommandKind.TakeStance:
@@ -141,8 +170,16 @@ internal sealed class Analyst(int index, Newsroom room, Api api, BenchAnalyst me
                         ? new TagTarget { HighlightId = _highlights[_rng.Next(_highlights.Count)] }
                         : new TagTarget { ClaimId = PickClaim() };
                     var tag = Tags[_rng.Next(Tags.Length)];
-                    var answer = await api.Annotations.ApplyTagAsync(new ApplyTagRequest { RequestId = requestId, Target = target, Tag = tag }, options);
-                    if (!_tags.Contains((target, tag))) _tags.Add((target, tag)); // removed at most once
+                    var answer = await api.Annotations.ApplyTagAsync(
+                        new ApplyTagRequest
+                        {
+                            RequestId = requestId,
+                            Target = target,
+                            Tag = tag,
+                        },
+                        options);
+                    if (!_tags.Contains((target, tag)))
+                        _tags.Add((target, tag)); // removed at most once
                     return answer;
                 }
             case CommandKind.RemoveTag:
@@ -150,14 +187,22 @@ internal sealed class Analyst(int index, Newsroom room, Api api, BenchAnalyst me
                     var at = _rng.Next(_tags.Count);
                     var (target, tag) = _tags[at];
                     _tags.RemoveAt(at);
-                    return await api.Annotations.RemoveTagAsync(new RemoveTagRequest { RequestId = requestId, Target = target, Tag = tag }, options);
+                    return await api.Annotations.RemoveTagAsync(
+                        new RemoveTagRequest
+                        {
+                            RequestId = requestId,
+                            Target = target,
+                            Tag = tag,
+                        },
+                        options);
                 }
             default:
                 throw new ArgumentOutOfRangeException(nameof(kind));
         }
     }
 
-    /// <summary>A hot claim 70% of the time, else any claim opened so far (as a real desk: a few claims draw most of the argument).</summary>
+    /// <summary>A hot claim 70% of the time, else any claim opened so far (as a real desk: a few claims draw most of the
+    /// argument).</summary>
     private string PickClaim() => _rng.NextDouble() < 0.7 ? room.HotClaims[_rng.Next(room.HotClaims.Count)] : room.AnyClaim(_rng);
 
     /// <summary>A span of 20-200 code points by position; the server resolves the quote.</summary>

@@ -18,7 +18,12 @@ internal sealed class Newsroom
 {
     private readonly List<string> _claims = [];
 
-    private Newsroom(IReadOnlyList<BenchArticle> articles, IReadOnlyList<BenchAnalyst> analysts, IReadOnlyList<BenchAnalyst> readers, IReadOnlyList<string> hot, IReadOnlyList<(string ArticleId, int Start, int End)> hotSpans)
+    private Newsroom(
+        IReadOnlyList<BenchArticle> articles,
+        IReadOnlyList<BenchAnalyst> analysts,
+        IReadOnlyList<BenchAnalyst> readers,
+        IReadOnlyList<string> hot,
+        IReadOnlyList<(string ArticleId, int Start, int End)> hotSpans)
     {
         Articles = articles;
         Analysts = analysts;
@@ -98,7 +103,14 @@ internal sealed class Newsroom
         var create = new CreateAnalystRequest { RequestId = Guid.NewGuid().ToString(), AnalystId = id, DisplayName = id };
         create.Roles.Add(role);
         await api.Admin.CreateAnalystAsync(create, Api.As(admin));
-        var issued = await api.Admin.IssueTokenAsync(new IssueTokenRequest { RequestId = Guid.NewGuid().ToString(), AnalystId = id, Label = "bench" }, Api.As(admin));
+        var issued = await api.Admin.IssueTokenAsync(
+            new IssueTokenRequest
+            {
+                RequestId = Guid.NewGuid().ToString(),
+                AnalystId = id,
+                Label = "bench",
+            },
+            Api.As(admin));
         return new BenchAnalyst(id, Api.Bearer(issued.Secret));
     }
 }

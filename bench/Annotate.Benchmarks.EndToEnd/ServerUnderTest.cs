@@ -55,8 +55,13 @@ internal sealed class ServerUnderTest : IAsyncDisposable
             psi.ArgumentList.Add(a);
         }
         // Nothing from this shell may configure the server differently from build to build.
-        foreach (var key in psi.Environment.Keys.Where(k => k.StartsWith("ConnectionStrings__", StringComparison.Ordinal)
-                     || k.StartsWith("Annotate__", StringComparison.Ordinal) || k.StartsWith("ASPNETCORE_", StringComparison.Ordinal)).ToList())
+        foreach (
+            var key in psi
+                .Environment.Keys.Where(k =>
+                    k.StartsWith("ConnectionStrings__", StringComparison.Ordinal)
+                    || k.StartsWith("Annotate__", StringComparison.Ordinal)
+                    || k.StartsWith("ASPNETCORE_", StringComparison.Ordinal))
+                .ToList())
         {
             psi.Environment.Remove(key);
         }
@@ -72,7 +77,8 @@ internal sealed class ServerUnderTest : IAsyncDisposable
         }
         process.OutputDataReceived += (_, e) => OnLine(e.Data);
         process.ErrorDataReceived += (_, e) => OnLine(e.Data);
-        process.Exited += (_, _) => ready.TrySetException(new InvalidOperationException($"the server ({build.Label}) exited before listening:\n{server.Output()}"));
+        process.Exited += (_, _) =>
+            ready.TrySetException(new InvalidOperationException($"the server ({build.Label}) exited before listening:\n{server.Output()}"));
         process.Start();
         process.StandardInput.Close();
         process.BeginOutputReadLine();
@@ -104,7 +110,8 @@ internal sealed class ServerUnderTest : IAsyncDisposable
     {
         if (!_process.HasExited)
         {
-            using (var kill = Process.Start("kill", ["-TERM", Pid.ToString(System.Globalization.CultureInfo.InvariantCulture)])) await kill.WaitForExitAsync();
+            using (var kill = Process.Start("kill", ["-TERM", Pid.ToString(System.Globalization.CultureInfo.InvariantCulture)]))
+                await kill.WaitForExitAsync();
             using var grace = new CancellationTokenSource(TimeSpan.FromSeconds(30));
             try { await _process.WaitForExitAsync(grace.Token); }
             catch (OperationCanceledException) { _process.Kill(entireProcessTree: true); }

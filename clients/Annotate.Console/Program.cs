@@ -16,7 +16,8 @@ catch (ArgumentException e)
 }
 if (settings.Token is null)
 {
-    Console.Error.WriteLine($"annotate-console: no token; pass --token, set ANNOTATE_TOKEN or run `annotate login` ({Settings.ConfigPath()})");
+    Console.Error.WriteLine(
+        $"annotate-console: no token; pass --token, set ANNOTATE_TOKEN or run `annotate login` ({Settings.ConfigPath()})");
     return 4;
 }
 

@@ -190,7 +190,9 @@ internal sealed partial class SubscriptionHub(PostgresEventStore store, ILogger 
                         target = published;
                         break;
                     }
-                    var (events, _, head) = await store.ReadPageAsync(published, null, store.Options.ReadPageSize, ct: stopping).ConfigureAwait(false);
+                    var (events, _, head) = await store
+                        .ReadPageAsync(published, null, store.Options.ReadPageSize, ct: stopping)
+                        .ConfigureAwait(false);
                     if (events.Count > 0)
                     {
                         Publish(new Run(events));

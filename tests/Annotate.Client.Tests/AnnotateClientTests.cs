@@ -95,7 +95,12 @@ public sealed class AnnotateClientTests(CliServer fixture) : IClassFixture<CliSe
 
         await fixture.Server.StopAsync();
         await fixture.Server.StartAsync();
-        var tagged = await client.ApplyTagAsync(new ApplyTagRequest { Target = new TagTarget { HighlightId = first.Highlight.HighlightId }, Tag = "influence" });
+        var tagged = await client.ApplyTagAsync(
+            new ApplyTagRequest
+            {
+                Target = new TagTarget { HighlightId = first.Highlight.HighlightId },
+                Tag = "influence",
+            });
         await NextMatching(reader, seen, r => r.Event?.Position == tagged.Position);
         await cts.CancelAsync();
 
@@ -112,7 +117,10 @@ public sealed class AnnotateClientTests(CliServer fixture) : IClassFixture<CliSe
         var claim = await client.OpenClaimAsync(new OpenClaimRequest
         {
             ArticleId = Article,
-            Selector = new Selector { Quote = new TextQuote { Exact = "The crisis in Kazakhstan would make a war in Ukraine less likely" } },
+            Selector = new Selector
+            {
+                Quote = new TextQuote { Exact = "The crisis in Kazakhstan would make a war in Ukraine less likely" },
+            },
         });
         using var cts = new CancellationTokenSource(Patience * 2);
         var reader = Pump(client.WatchArticleAsync(Article, cts.Token), cts.Token);

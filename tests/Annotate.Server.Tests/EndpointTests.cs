@@ -34,17 +34,23 @@ public sealed class EndpointTests
             var address = $"https://127.0.0.1:{ServerProcess.FreePort()}";
             var tokenFile = Path.Combine(dir, "admin-token");
             using var server = ServerProcess.Start([
-                $"--Kestrel:Endpoints:Grpc:Url={address}", $"--Kestrel:Endpoints:Grpc:Certificate:Path={Path.Combine(dir, "server.crt")}",
-                $"--Kestrel:Endpoints:Grpc:Certificate:KeyPath={Path.Combine(dir, "server.key")}", "--Kestrel:Endpoints:Grpc:Protocols=Http2",
-                $"--ConnectionStrings:Annotate={await NewDatabaseAsync()}", $"--Annotate:AdminTokenFile={tokenFile}",
+                $"--Kestrel:Endpoints:Grpc:Url={address}",
+                $"--Kestrel:Endpoints:Grpc:Certificate:Path={Path.Combine(dir, "server.crt")}",
+                $"--Kestrel:Endpoints:Grpc:Certificate:KeyPath={Path.Combine(dir, "server.key")}",
+                "--Kestrel:Endpoints:Grpc:Protocols=Http2",
+                $"--ConnectionStrings:Annotate={await NewDatabaseAsync()}",
+                $"--Annotate:AdminTokenFile={tokenFile}",
             ]);
             await server.WaitForOutputAsync($"Annotate listening on {address}");
 
             var thumbprint = certificate.Thumbprint;
             using var handler = new SocketsHttpHandler();
-            handler.SslOptions.RemoteCertificateValidationCallback = (_, cert, _, _) => cert is not null && cert.GetCertHashString() == thumbprint;
+            handler.SslOptions.RemoteCertificateValidationCallback = (_, cert, _, _) =>
+                cert is not null && cert.GetCertHashString() == thumbprint;
             using var channel = GrpcChannel.ForAddress(address, new GrpcChannelOptions { HttpHandler = handler });
-            var me = await new Admin.AdminClient(channel).WhoAmIAsync(new WhoAmIRequest(), RawGrpc.Options((await File.ReadAllTextAsync(tokenFile)).Trim()));
+            var me = await new Admin.AdminClient(channel).WhoAmIAsync(
+                new WhoAmIRequest(),
+                RawGrpc.Options((await File.ReadAllTextAsync(tokenFile)).Trim()));
             Assert.Equal("admin", me.AnalystId);
             Assert.Equal(1, await RawGrpc.HealthAsync(channel));
             Assert.Equal(0, await server.TerminateAsync());
@@ -69,7 +75,11 @@ public sealed class EndpointTests
             var token = (await File.ReadAllTextAsync(tokenFile)).Trim();
 
             using var http = new HttpClient { DefaultRequestVersion = HttpVersion.Version11 };
-            var (status, message, body) = await GrpcWebAsync(http, $"{web}/annotate.v1.Admin/WhoAmI", new WhoAmIRequest().ToByteArray(), token);
+            var (status, message, body) = await GrpcWebAsync(
+                http,
+                $"{web}/annotate.v1.Admin/WhoAmI",
+                new WhoAmIRequest().ToByteArray(),
+                token);
             Assert.True(status == 0, $"grpc-status {status}: {message}");
             Assert.Equal("admin", Analyst.Parser.ParseFrom(body).AnalystId);
 
@@ -85,8 +95,13 @@ public sealed class EndpointTests
         }
     }
 
-    /// <summary>One gRPC-Web call (binary, HTTP/1.1): the status and message from the trailers (or headers), and the first message.</summary>
-    private static async Task<(int Status, string Message, byte[] Body)> GrpcWebAsync(HttpClient http, string url, byte[] request, string? token)
+    /// <summary>One gRPC-Web call (binary, HTTP/1.1): the status and message from the trailers (or headers), and the first
+    /// message.</summary>
+    private static async Task<(int Status, string Message, byte[] Body)> GrpcWebAsync(
+        HttpClient http,
+        string url,
+        byte[] request,
+        string? token)
     {
         using var content = new ByteArrayContent([0, .. BigEndian(request.Length), .. request]);
         content.Headers.ContentType = new MediaTypeHeaderValue("application/grpc-web+proto");
@@ -116,7 +131,10 @@ public sealed class EndpointTests
             }
             at += 5 + length;
         }
-        return (int.Parse(fields["grpc-status"], System.Globalization.CultureInfo.InvariantCulture), Uri.UnescapeDataString(fields.GetValueOrDefault("grpc-message", "")), body);
+        return (
+            int.Parse(fields["grpc-status"], System.Globalization.CultureInfo.InvariantCulture),
+            Uri.UnescapeDataString(fields.GetValueOrDefault("grpc-message", "")),
+            body);
     }
 
     private static byte[] BigEndian(int n) => [(byte)(n >> 24), (byte)(n >> 16), (byte)(n >> 8), (byte)n];

@@ -13,7 +13,12 @@ public sealed class HealthTests : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        _options = new EmbeddedPostgresOptions { DataDirectory = _dir, Database = "annotate", Settings = new Dictionary<string, string> { ["fsync"] = "off" } };
+        _options = new EmbeddedPostgresOptions
+        {
+            DataDirectory = _dir,
+            Database = "annotate",
+            Settings = new Dictionary<string, string> { ["fsync"] = "off" },
+        };
         _postgres = await EmbeddedPostgres.StartAsync(_options);
         _options = _options with { Port = _postgres.Port }; // started again on the same port, as a restarted server would be
     }
@@ -31,12 +36,22 @@ public sealed class HealthTests : IAsyncLifetime
     {
         var address = $"http://127.0.0.1:{ServerProcess.FreePort()}";
         var tokenFile = Path.Combine(_dir, "admin-token");
-        using var server = ServerProcess.Start(["--urls", address, $"--ConnectionStrings:Annotate={_postgres.ConnectionString}", $"--Annotate:AdminTokenFile={tokenFile}"]);
+        using var server = ServerProcess.Start([
+            "--urls",
+            address,
+            $"--ConnectionStrings:Annotate={_postgres.ConnectionString}",
+            $"--Annotate:AdminTokenFile={tokenFile}",
+        ]);
         await server.WaitForOutputAsync($"Annotate listening on {address}");
         using var channel = GrpcChannel.ForAddress(address);
         using var watching = new CancellationTokenSource(TimeSpan.FromSeconds(40));
-        using var watch = channel.CreateCallInvoker().AsyncServerStreamingCall(
-            RawGrpc.Method(MethodType.ServerStreaming, "grpc.health.v1.Health", "Watch"), null, new CallOptions(cancellationToken: watching.Token), RawGrpc.HealthRequest(""));
+        using var watch = channel
+            .CreateCallInvoker()
+            .AsyncServerStreamingCall(
+                RawGrpc.Method(MethodType.ServerStreaming, "grpc.health.v1.Health", "Watch"),
+                null,
+                new CallOptions(cancellationToken: watching.Token),
+                RawGrpc.HealthRequest(""));
 
         try
         {

@@ -29,8 +29,12 @@ internal sealed class RawCalls(string address) : IDisposable
     public async Task<Outcome> CallAsync(string path, bool serverStreaming, byte[] request, string? token, TimeSpan? deadline = null)
     {
         var slash = path.LastIndexOf('/');
-        var method = new global::Grpc.Core.Method<byte[], byte[]>(serverStreaming ? global::Grpc.Core.MethodType.ServerStreaming : global::Grpc.Core.MethodType.Unary,
-            path[1..slash], path[(slash + 1)..], Bytes, Bytes);
+        var method = new global::Grpc.Core.Method<byte[], byte[]>(
+            serverStreaming ? global::Grpc.Core.MethodType.ServerStreaming : global::Grpc.Core.MethodType.Unary,
+            path[1..slash],
+            path[(slash + 1)..],
+            Bytes,
+            Bytes);
         var headers = new global::Grpc.Core.Metadata();
         if (token is not null) headers.Add("authorization", $"Bearer {token}");
         using var cancel = new CancellationTokenSource();
@@ -60,23 +64,39 @@ internal sealed class RawCalls(string address) : IDisposable
     /// <summary>The standard health check of <paramref name="service"/> ("" for the whole server).</summary>
     public async Task<global::Grpc.Health.V1.HealthCheckResponse.Types.ServingStatus> HealthAsync(string service)
     {
-        var outcome = await CallRawAsync("/grpc.health.v1.Health/Check", new global::Grpc.Health.V1.HealthCheckRequest { Service = service }.ToByteArray());
+        var outcome = await CallRawAsync(
+            "/grpc.health.v1.Health/Check",
+            new global::Grpc.Health.V1.HealthCheckRequest { Service = service }.ToByteArray());
         return global::Grpc.Health.V1.HealthCheckResponse.Parser.ParseFrom(outcome).Status;
     }
 
     private async Task<byte[]> CallRawAsync(string path, byte[] request)
     {
         var slash = path.LastIndexOf('/');
-        var method = new global::Grpc.Core.Method<byte[], byte[]>(global::Grpc.Core.MethodType.Unary, path[1..slash], path[(slash + 1)..], Bytes, Bytes);
-        using var call = _channel.CreateCallInvoker().AsyncUnaryCall(method, null, new global::Grpc.Core.CallOptions(deadline: DateTime.UtcNow.AddSeconds(20)), request);
+        var method = new global::Grpc.Core.Method<byte[], byte[]>(
+            global::Grpc.Core.MethodType.Unary,
+            path[1..slash],
+            path[(slash + 1)..],
+            Bytes,
+            Bytes);
+        using var call = _channel
+            .CreateCallInvoker()
+            .AsyncUnaryCall(method, null, new global::Grpc.Core.CallOptions(deadline: DateTime.UtcNow.AddSeconds(20)), request);
         return await call.ResponseAsync;
     }
 
     /// <summary>The descriptors of every service the server lists through reflection (grpc.reflection.v1).</summary>
     public async Task<IReadOnlyList<ServiceDescriptor>> ReflectServicesAsync()
     {
-        var method = new global::Grpc.Core.Method<byte[], byte[]>(global::Grpc.Core.MethodType.DuplexStreaming, "grpc.reflection.v1.ServerReflection", "ServerReflectionInfo", Bytes, Bytes);
-        using var call = _channel.CreateCallInvoker().AsyncDuplexStreamingCall(method, null, new global::Grpc.Core.CallOptions(deadline: DateTime.UtcNow.AddSeconds(30)));
+        var method = new global::Grpc.Core.Method<byte[], byte[]>(
+            global::Grpc.Core.MethodType.DuplexStreaming,
+            "grpc.reflection.v1.ServerReflection",
+            "ServerReflectionInfo",
+            Bytes,
+            Bytes);
+        using var call = _channel
+            .CreateCallInvoker()
+            .AsyncDuplexStreamingCall(method, null, new global::Grpc.Core.CallOptions(deadline: DateTime.UtcNow.AddSeconds(30)));
         async Task<global::Grpc.Reflection.V1.ServerReflectionResponse> Ask(global::Grpc.Reflection.V1.ServerReflectionRequest request)
         {
             await call.RequestStream.WriteAsync(request.ToByteArray());

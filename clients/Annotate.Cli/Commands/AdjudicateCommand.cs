@@ -14,7 +14,8 @@ public static class AdjudicateCommand
         var rationale = new Option<string?>("--rationale") { Description = "Why" };
         var expected = new Option<long?>("--expected-version")
         {
-            Description = "The claim version you reviewed (claim show prints it); refused with exit code 6 if the claim changed since. Default: the current version",
+            Description = "The claim version you reviewed (claim show prints it); refused with exit code 6 if the claim changed since. " +
+                          "Default: the current version",
         };
         var command = new Command("adjudicate", """
             Records a verdict that overrides the vote (adjudicator role), until the claim is reopened.

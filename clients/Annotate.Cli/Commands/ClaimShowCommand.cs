@@ -11,8 +11,13 @@ public static class ClaimShowCommand
         var json = GlobalOptions.Json();
         var id = new Argument<string>("claim") { Description = "Claim id" };
         var asOf = new Option<string?>("--as-of") { Description = "The view as of a position or time" };
-        var minPosition = new Option<ulong>("--min-position") { Description = "Wait until the view reflects at least this position (read your own write)" };
-        var command = new Command("show", """
+        var minPosition = new Option<ulong>("--min-position")
+        {
+            Description = "Wait until the view reflects at least this position (read your own write)",
+        };
+        var command = new Command(
+            "show",
+            """
             Shows a claim's consensus view: status, tallies, stances, evidence, tags, verdict.
 
             Examples:

@@ -71,9 +71,15 @@ public static class Mapping
         {
             throw ErrorMapping.Invalid($"{field} needs a position (start, end) or a quote (exact text).");
         }
-        var position = selector.Position is { } p ? new Annotate.Domain.Anchoring.TextPosition(checked((int)p.Start), checked((int)p.End)) : null;
-        var quote = string.IsNullOrEmpty(selector.Quote?.Exact) ? null
-            : new Annotate.Domain.Anchoring.TextQuote(selector.Quote.Exact, NullIfEmpty(selector.Quote.Prefix), NullIfEmpty(selector.Quote.Suffix));
+        var position = selector.Position is { } p
+            ? new Annotate.Domain.Anchoring.TextPosition(checked((int)p.Start), checked((int)p.End))
+            : null;
+        var quote = string.IsNullOrEmpty(selector.Quote?.Exact)
+            ? null
+            : new Annotate.Domain.Anchoring.TextQuote(
+                selector.Quote.Exact,
+                NullIfEmpty(selector.Quote.Prefix),
+                NullIfEmpty(selector.Quote.Suffix));
         return new DomainSelector(position, quote);
     }
 
@@ -88,10 +94,16 @@ public static class Mapping
     public static Timestamp ToTimestamp(DateTimeOffset t) => Timestamp.FromDateTimeOffset(t);
 
     // A stored document's time parses as a date; one folded in memory (as-of answers) still holds the ISO string.
-    public static Timestamp ToTimestamp(JsonNode? iso) => iso is null ? new Timestamp()
-        : Timestamp.FromDateTimeOffset(iso.GetValueKind() == System.Text.Json.JsonValueKind.String && iso.AsValue().TryGetValue<string>(out var s)
-            ? DateTimeOffset.Parse(s, System.Globalization.CultureInfo.InvariantCulture, System.Globalization.DateTimeStyles.RoundtripKind)
-            : iso.GetValue<DateTimeOffset>());
+    public static Timestamp ToTimestamp(JsonNode? iso) =>
+        iso is null
+            ? new Timestamp()
+            : Timestamp.FromDateTimeOffset(
+                iso.GetValueKind() == System.Text.Json.JsonValueKind.String && iso.AsValue().TryGetValue<string>(out var s)
+                    ? DateTimeOffset.Parse(
+                        s,
+                        System.Globalization.CultureInfo.InvariantCulture,
+                        System.Globalization.DateTimeStyles.RoundtripKind)
+                    : iso.GetValue<DateTimeOffset>());
 
     public static ClaimView ToProto(ClaimConsensus c, ConsensusPolicy policy)
     {
@@ -110,7 +122,9 @@ public static class Mapping
             LastPosition = (ulong)c.LastPosition,
             LastEventAt = ToTimestamp(c.LastRecordedAt),
         };
-        view.Tallies.AddRange(c.Tallies.Where(t => t.Count > 0).Select(t => new Contracts.V1.StanceTally { Stance = ToProto(t.Stance), Count = (uint)t.Count }));
+        view.Tallies.AddRange(
+            c.Tallies.Where(t => t.Count > 0)
+                .Select(t => new Contracts.V1.StanceTally { Stance = ToProto(t.Stance), Count = (uint)t.Count }));
         var leaders = c.Tallies.Where(t => t.Count > 0 && t.Count == c.Tallies.Max(x => x.Count)).ToList();
         view.LeadingStance = leaders.Count == 1 ? ToProto(leaders[0].Stance) : ProtoStance.Unspecified;
         foreach (var s in c.Stances)
@@ -119,7 +133,11 @@ public static class Mapping
             current.Evidence.AddRange(c.Evidence.Where(e => e.Analyst == s.Analyst).Select(e => new ArticleSpan
             {
                 ArticleId = e.ArticleId,
-                Selector = new ProtoSelector { Position = new Contracts.V1.TextPosition { Start = (uint)e.Start, End = (uint)e.End }, Quote = new Contracts.V1.TextQuote { Exact = e.Exact } },
+                Selector = new ProtoSelector
+                {
+                    Position = new Contracts.V1.TextPosition { Start = (uint)e.Start, End = (uint)e.End },
+                    Quote = new Contracts.V1.TextQuote { Exact = e.Exact },
+                },
             }));
             view.Stances.Add(current);
         }
@@ -131,7 +149,11 @@ public static class Mapping
             Span = new ArticleSpan
             {
                 ArticleId = e.ArticleId,
-                Selector = new ProtoSelector { Position = new Contracts.V1.TextPosition { Start = (uint)e.Start, End = (uint)e.End }, Quote = new Contracts.V1.TextQuote { Exact = e.Exact } },
+                Selector = new ProtoSelector
+                {
+                    Position = new Contracts.V1.TextPosition { Start = (uint)e.Start, End = (uint)e.End },
+                    Quote = new Contracts.V1.TextQuote { Exact = e.Exact },
+                },
             },
         }));
         view.Contributors.AddRange(c.Contributors);

@@ -12,13 +12,14 @@ namespace Annotate.Server.Infrastructure;
 public sealed class ProjectionHealthCheck(ProjectionRunner runner, string projection) : IHealthCheck
 {
     /// <summary>Which services read which view. The access view authenticates every call, so every service needs it.</summary>
-    public static IReadOnlyDictionary<string, string[]> ServicesByProjection { get; } = new Dictionary<string, string[]>(StringComparer.Ordinal)
-    {
-        [Projections.Articles] = ["annotate.v1.Articles", "annotate.v1.Annotations", "annotate.v1.Claims"],
-        [Projections.Highlights] = ["annotate.v1.Annotations"],
-        [Projections.Claims] = ["annotate.v1.Claims", "annotate.v1.Consensus", "annotate.v1.Annotations"],
-        [Projections.Access] = EdgeValidation.Services.Select(s => s.FullName).ToArray(),
-    };
+    public static IReadOnlyDictionary<string, string[]> ServicesByProjection { get; } =
+        new Dictionary<string, string[]>(StringComparer.Ordinal)
+        {
+            [Projections.Articles] = ["annotate.v1.Articles", "annotate.v1.Annotations", "annotate.v1.Claims"],
+            [Projections.Highlights] = ["annotate.v1.Annotations"],
+            [Projections.Claims] = ["annotate.v1.Claims", "annotate.v1.Consensus", "annotate.v1.Annotations"],
+            [Projections.Access] = EdgeValidation.Services.Select(s => s.FullName).ToArray(),
+        };
 
     public static string CheckName(string projection) => $"projection:{projection}";
 
@@ -40,8 +41,12 @@ public static class ProjectionHealthExtensions
         var checks = services.AddHealthChecks();
         foreach (var (projection, dependents) in ProjectionHealthCheck.ServicesByProjection)
         {
-            checks.Add(new HealthCheckRegistration(ProjectionHealthCheck.CheckName(projection),
-                sp => new ProjectionHealthCheck(sp.GetRequiredService<ProjectionRunner>(), projection), HealthStatus.Unhealthy, dependents));
+            checks.Add(
+                new HealthCheckRegistration(
+                    ProjectionHealthCheck.CheckName(projection),
+                    sp => new ProjectionHealthCheck(sp.GetRequiredService<ProjectionRunner>(), projection),
+                    HealthStatus.Unhealthy,
+                    dependents));
         }
         return services;
     }

@@ -117,7 +117,13 @@ public sealed class ScreenTests
     [Fact]
     public void The_screen_shows_the_text_the_claim_with_its_tallies_and_the_link_state()
     {
-        var state = new ArticleState(new Article { ArticleId = "art", Title = "A title", Text = "Though Kazakhstan has a large Russian majority, relations are friendly." });
+        var state = new ArticleState(
+            new Article
+            {
+                ArticleId = "art",
+                Title = "A title",
+                Text = "Though Kazakhstan has a large Russian majority, relations are friendly.",
+            });
         var claim = new ClaimView
         {
             ClaimId = "c1",
@@ -183,7 +189,10 @@ public sealed class SettingsTests : IDisposable
         Environment.SetEnvironmentVariable("ANNOTATE_SERVER", "http://env:2");
         Assert.Equal(new Settings("http://env:2", "file-token", null), Settings.Resolve([]));
 
-        Assert.Equal(new Settings("http://flag:3", "flag-token", "art"), Settings.Resolve(["--server", "http://flag:3", "--token", "flag-token", "--article", "art"]));
+        Assert.Equal(
+            new Settings("http://flag:3", "flag-token", "art"),
+            Settings.Resolve(["--server", "http://flag:3", "--token", "flag-token", "--article", "art"])
+        );
     }
 
     [Fact]
