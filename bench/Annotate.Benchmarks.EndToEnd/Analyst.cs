@@ -24,7 +24,21 @@ internal readonly record struct CommandError(CommandKind Kind, long Answered, St
 /// </summary>
 internal sealed class Analyst(int index, Newsroom room, Api api, BenchAnalyst me)
 {
-    private static readonly string[] Tags = ["disputed", "needs-source", "statistic", "quote", "context", "russia", "ukraine", "kazakhstan", "economy", "opinion", "timeline", "follow-up"];
+    private static readonly string[] Tags =
+    [
+        "disputed",
+        "needs-source",
+        "statistic",
+        "quote",
+        "context",
+        "russia",
+        "ukraine",
+        "kazakhstan",
+        "economy",
+        "opinion",
+        "timeline",
+        "follow-up",
+    ];
     private static readonly Stance[] Stances = [Stance.Supports, Stance.Refutes, Stance.NeedsContext, Stance.Unverifiable];
     private readonly Random _rng = new(7919 * (index + 1));
     private readonly List<string> _highlights = [];
@@ -79,83 +93,116 @@ internal sealed class Analyst(int index, Newsroom room, Api api, BenchAnalyst me
         switch (kind)
         {
             case CommandKind.Highlight:
-            {
-                var article = room.Articles[_rng.Next(room.Articles.Count)];
-                var request = new CreateHighlightRequest { RequestId = requestId, ArticleId = article.Id, Selector = RandomSpan(article) };
-                if (_rng.NextDouble() < 0.5) request.Note = $"Check this against the wire copy ({me.Id}, {_rng.Next(1000)}).";
-                if (_rng.NextDouble() < 0.33) request.Tags.Add(Tags[_rng.Next(Tags.Length)]);
-                var answer = await api.Annotations.CreateHighlightAsync(request, options);
-                _highlights.Add(answer.Highlight.HighlightId);
-                return answer.Result;
-            }
+                {
+                    var article = room.Articles[_rng.Next(room.Articles.Count)];
+                    var request = new CreateHighlightRequest
+                    {
+                        RequestId = requestId,
+                        ArticleId = article.Id,
+                        Selector = RandomSpan(article),
+                    };
+                    if (_rng.NextDouble() < 0.5)
+                        request.Note = $"Check this against the wire copy ({me.Id}, {_rng.Next(1000)}).";
+                    if (_rng.NextDouble() < 0.33)
+                        request.Tags.Add(Tags[_rng.Next(Tags.Length)]);
+                    var answer = await api.Annotations.CreateHighlightAsync(request, options);
+                    _highlights.Add(answer.Highlight.HighlightId);
+                    return answer.Result;
+                }
             case CommandKind.OpenClaim:
-            {
-                Selector selector;
-                string articleId;
-                if (_rng.NextDouble() < 0.25)
                 {
-                    // Someone else's wording of a hot claim: the server answers with the existing one.
-                    var (id, start, end) = room.HotSpans[_rng.Next(room.HotSpans.Count)];
-                    articleId = id;
-                    selector = new Selector { Position = new TextPosition { Start = (uint)(start + 1), End = (uint)end } };
+                    Selector selector;
+                    string articleId;
+                    if (_rng.NextDouble() < 0.25)
+                    {
+                        // Someone else's wording of a hot claim: the server answers with the existing one.
+                        var (id, start, end) = room.HotSpans[_rng.Next(room.HotSpans.Count)];
+                        articleId = id;
+                        selector = new Selector { Position = new TextPosition { Start = (uint)(start + 1), End = (uint)end } };
+                    }
+                    else
+                    {
+                        var article = room.Articles[_rng.Next(room.Articles.Count)];
+                        articleId = article.Id;
+                        selector = RandomSpan(article);
+                    }
+                    var answer = await api.Claims.OpenClaimAsync(
+                        new OpenClaimRequest
+                        {
+                            RequestId = requestId,
+                            ArticleId = articleId,
+                            Selector = selector,
+                        },
+                        options);
+                    if (!answer.Existing)
+                        room.AddClaim(answer.ClaimId);
+                    return answer.Result;
                 }
-                else
-                {
-                    var article = room.Articles[_rng.Next(room.Articles.Count)];
-                    articleId = article.Id;
-                    selector = RandomSpan(article);
-                }
-                var answer = await api.Claims.OpenClaimAsync(new OpenClaimRequest { RequestId = requestId, ArticleId = articleId, Selector = selector }, options);
-                if (!answer.Existing) room.AddClaim(answer.ClaimId);
-                return answer.Result;
-            }
             case CommandKind.TakeStance:
-            {
-                var claim = PickClaim();
-                var request = new TakeStanceRequest
                 {
-                    RequestId = requestId, ClaimId = claim, Stance = Stances[_rng.Next(Stances.Length)],
-                    Rationale = "The figures in the second paragraph do not match the ministry's release.",
-                };
-                if (_rng.NextDouble() < 0.2)
-                {
-                    var article = room.Articles[_rng.Next(room.Articles.Count)];
-                    request.Evidence.Add(new ArticleSpan { ArticleId = article.Id, Selector = RandomSpan(article) });
+                    var claim = PickClaim();
+                    var request = new TakeStanceRequest
+                    {
+                        RequestId = requestId,
+                        ClaimId = claim,
+                        Stance = Stances[_rng.Next(Stances.Length)],
+                        Rationale = "The figures in the second paragraph do not match the ministry's release.",
+                    };
+                    if (_rng.NextDouble() < 0.2)
+                    {
+                        var article = room.Articles[_rng.Next(room.Articles.Count)];
+                        request.Evidence.Add(new ArticleSpan { ArticleId = article.Id, Selector = RandomSpan(article) });
+                    }
+                    var answer = await api.Claims.TakeStanceAsync(request, options);
+                    if (!_stances.Contains(claim)) _stances.Add(claim);
+                    return answer;
                 }
-                var answer = await api.Claims.TakeStanceAsync(request, options);
-                if (!_stances.Contains(claim)) _stances.Add(claim);
-                return answer;
-            }
             case CommandKind.WithdrawStance:
-            {
-                var at = _rng.Next(_stances.Count);
-                var claim = _stances[at];
-                _stances.RemoveAt(at); // mine no longer, whatever the answer
-                return await api.Claims.WithdrawStanceAsync(new WithdrawStanceRequest { RequestId = requestId, ClaimId = claim }, options);
-            }
+                {
+                    var at = _rng.Next(_stances.Count);
+                    var claim = _stances[at];
+                    _stances.RemoveAt(at); // mine no longer, whatever the answer
+                    return await api.Claims.WithdrawStanceAsync(new WithdrawStanceRequest { RequestId = requestId, ClaimId = claim }, options);
+                }
             case CommandKind.ApplyTag:
-            {
-                var target = _highlights.Count > 0 && _rng.NextDouble() < 0.5
-                    ? new TagTarget { HighlightId = _highlights[_rng.Next(_highlights.Count)] }
-                    : new TagTarget { ClaimId = PickClaim() };
-                var tag = Tags[_rng.Next(Tags.Length)];
-                var answer = await api.Annotations.ApplyTagAsync(new ApplyTagRequest { RequestId = requestId, Target = target, Tag = tag }, options);
-                if (!_tags.Contains((target, tag))) _tags.Add((target, tag)); // removed at most once
-                return answer;
-            }
+                {
+                    var target = _highlights.Count > 0 && _rng.NextDouble() < 0.5
+                        ? new TagTarget { HighlightId = _highlights[_rng.Next(_highlights.Count)] }
+                        : new TagTarget { ClaimId = PickClaim() };
+                    var tag = Tags[_rng.Next(Tags.Length)];
+                    var answer = await api.Annotations.ApplyTagAsync(
+                        new ApplyTagRequest
+                        {
+                            RequestId = requestId,
+                            Target = target,
+                            Tag = tag,
+                        },
+                        options);
+                    if (!_tags.Contains((target, tag)))
+                        _tags.Add((target, tag)); // removed at most once
+                    return answer;
+                }
             case CommandKind.RemoveTag:
-            {
-                var at = _rng.Next(_tags.Count);
-                var (target, tag) = _tags[at];
-                _tags.RemoveAt(at);
-                return await api.Annotations.RemoveTagAsync(new RemoveTagRequest { RequestId = requestId, Target = target, Tag = tag }, options);
-            }
+                {
+                    var at = _rng.Next(_tags.Count);
+                    var (target, tag) = _tags[at];
+                    _tags.RemoveAt(at);
+                    return await api.Annotations.RemoveTagAsync(
+                        new RemoveTagRequest
+                        {
+                            RequestId = requestId,
+                            Target = target,
+                            Tag = tag,
+                        },
+                        options);
+                }
             default:
                 throw new ArgumentOutOfRangeException(nameof(kind));
         }
     }
 
-    /// <summary>A hot claim 70% of the time, else any claim opened so far (as a real desk: a few claims draw most of the argument).</summary>
+    /// <summary>A hot claim 70% of the time, else any claim opened so far (as a real desk: a few claims draw most of the
+    /// argument).</summary>
     private string PickClaim() => _rng.NextDouble() < 0.7 ? room.HotClaims[_rng.Next(room.HotClaims.Count)] : room.AnyClaim(_rng);
 
     /// <summary>A span of 20-200 code points by position; the server resolves the quote.</summary>

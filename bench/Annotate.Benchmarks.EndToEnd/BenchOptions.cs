@@ -48,7 +48,8 @@ internal sealed record BenchOptions
         {
             string Next() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{args[i]} needs a value");
             TimeSpan Seconds() => TimeSpan.FromSeconds(double.Parse(Next(), CultureInfo.InvariantCulture));
-            int[] List() => Next().Split(',', StringSplitOptions.RemoveEmptyEntries).Select(s => int.Parse(s, CultureInfo.InvariantCulture)).ToArray();
+            int[] List() =>
+                Next().Split(',', StringSplitOptions.RemoveEmptyEntries).Select(s => int.Parse(s, CultureInfo.InvariantCulture)).ToArray();
             int Int() => int.Parse(Next(), CultureInfo.InvariantCulture);
             o = args[i] switch
             {
@@ -71,11 +72,23 @@ internal sealed record BenchOptions
             };
         }
         var unknown = o.Scenarios.Except(["commands", "subscribers", "rpc", "pgbench"]).ToList();
-        if (unknown.Count > 0) throw new ArgumentException($"unknown scenario {string.Join(",", unknown)}");
-        if (o.Duration <= TimeSpan.Zero || o.RpcDuration <= TimeSpan.Zero || o.Levels.Any(l => l < 1) || o.RpcLevels.Any(l => l < 1) || o.Subscribers < 0 || o.SubscriberAnalysts < 1)
+        if (unknown.Count > 0)
+            throw new ArgumentException($"unknown scenario {string.Join(",", unknown)}");
+        if (
+            o.Duration <= TimeSpan.Zero
+            || o.RpcDuration <= TimeSpan.Zero
+            || o.Levels.Any(l => l < 1)
+            || o.RpcLevels.Any(l => l < 1)
+            || o.Subscribers < 0
+            || o.SubscriberAnalysts < 1)
+        {
             throw new ArgumentException("durations must be > 0, levels and analysts >= 1");
-        if (o.Servers.Count == 0) o = o with { Servers = [new ServerBuild("current", DefaultServer(repo))] };
-        if (o.Servers.Select(s => s.Label).Distinct().Count() != o.Servers.Count) throw new ArgumentException("every --server needs a label of its own (label=<dll>)");
+        }
+
+        if (o.Servers.Count == 0)
+            o = o with { Servers = [new ServerBuild("current", DefaultServer(repo))] };
+        if (o.Servers.Select(s => s.Label).Distinct().Count() != o.Servers.Count)
+            throw new ArgumentException("every --server needs a label of its own (label=<dll>)");
         return o;
     }
 
@@ -96,7 +109,9 @@ internal sealed record BenchOptions
         const string configuration = "Release";
 #endif
         var dll = Path.Combine(repo, "src", "Annotate.Server", "bin", configuration, "net10.0", "Annotate.Server.dll");
-        return File.Exists(dll) ? dll : throw new ArgumentException($"build src/Annotate.Server -c {configuration} first, or pass --server: {dll} is missing");
+        return File.Exists(dll)
+            ? dll
+            : throw new ArgumentException($"build src/Annotate.Server -c {configuration} first, or pass --server: {dll} is missing");
     }
 
     public static string FindRepoRoot()

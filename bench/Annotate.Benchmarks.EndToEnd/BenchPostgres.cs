@@ -9,7 +9,8 @@ namespace Annotate.Benchmarks.EndToEnd;
 /// <summary>What pg_stat_database counts for one database, at one moment.</summary>
 internal readonly record struct DatabaseCounters(long Transactions, long RowsRead)
 {
-    public static DatabaseCounters operator -(DatabaseCounters a, DatabaseCounters b) => new(a.Transactions - b.Transactions, a.RowsRead - b.RowsRead);
+    public static DatabaseCounters operator -(DatabaseCounters a, DatabaseCounters b) =>
+        new(a.Transactions - b.Transactions, a.RowsRead - b.RowsRead);
 }
 
 /// <summary>
@@ -73,8 +74,13 @@ internal sealed partial class BenchPostgres : IAsyncDisposable
         await using (var backend = new NpgsqlCommand("SELECT pg_backend_pid()", conn))
         {
             var pid = (int)(await backend.ExecuteScalarAsync())!;
-            if (ProcStat.ParentOf(pid) is { } parent && File.Exists($"/proc/{parent}/stat") && File.ReadAllText($"/proc/{parent}/comm").StartsWith("postgres", StringComparison.Ordinal))
+            if (
+                ProcStat.ParentOf(pid) is { } parent
+                && File.Exists($"/proc/{parent}/stat")
+                && File.ReadAllText($"/proc/{parent}/comm").StartsWith("postgres", StringComparison.Ordinal))
+            {
                 Postmaster = parent;
+            }
         }
         foreach (var setting in new[] { "fsync", "synchronous_commit", "shared_buffers", "max_connections" })
         {
@@ -134,13 +140,34 @@ internal sealed partial class BenchPostgres : IAsyncDisposable
             var b = new NpgsqlConnectionStringBuilder(cs);
             var bin = PostgresBinaries.Find();
             var pgbench = bin is null ? "pgbench" : Path.Combine(bin, "pgbench");
-            var psi = new ProcessStartInfo(pgbench) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-            foreach (var a in new[]
-                     {
-                         "-n", "-M", "prepared", "-c", clients.ToString(CultureInfo.InvariantCulture), "-j", Environment.ProcessorCount.ToString(CultureInfo.InvariantCulture),
-                         "-T", Math.Max(1, (int)Math.Round(seconds)).ToString(CultureInfo.InvariantCulture), "-f", script,
-                         "-h", b.Host!, "-p", b.Port.ToString(CultureInfo.InvariantCulture), "-U", b.Username!, b.Database!,
-                     })
+            var psi = new ProcessStartInfo(pgbench)
+            {
+                RedirectStandardOutput = true,
+                RedirectStandardError = true,
+                UseShellExecute = false,
+            };
+            foreach (
+                var a in new[]
+                {
+                    "-n",
+                    "-M",
+                    "prepared",
+                    "-c",
+                    clients.ToString(CultureInfo.InvariantCulture),
+                    "-j",
+                    Environment.ProcessorCount.ToString(CultureInfo.InvariantCulture),
+                    "-T",
+                    Math.Max(1, (int)Math.Round(seconds)).ToString(CultureInfo.InvariantCulture),
+                    "-f",
+                    script,
+                    "-h",
+                    b.Host!,
+                    "-p",
+                    b.Port.ToString(CultureInfo.InvariantCulture),
+                    "-U",
+                    b.Username!,
+                    b.Database!,
+                })
             {
                 psi.ArgumentList.Add(a);
             }
@@ -151,7 +178,8 @@ internal sealed partial class BenchPostgres : IAsyncDisposable
             await p.WaitForExitAsync();
             var output = await stdout;
             var tps = TpsLine().Match(output);
-            if (p.ExitCode != 0 || !tps.Success) throw new InvalidOperationException($"pgbench failed ({p.ExitCode}): {output}\n{await stderr}");
+            if (p.ExitCode != 0 || !tps.Success)
+                throw new InvalidOperationException($"pgbench failed ({p.ExitCode}): {output}\n{await stderr}");
             return double.Parse(tps.Groups[1].Value, CultureInfo.InvariantCulture);
         }
         finally
@@ -166,7 +194,8 @@ internal sealed partial class BenchPostgres : IAsyncDisposable
 
     private static async Task ExecAsync(string connectionString, string sql)
     {
-        await using var conn = new NpgsqlConnection(new NpgsqlConnectionStringBuilder(connectionString) { Pooling = false }.ConnectionString);
+        await using var conn = new NpgsqlConnection(
+            new NpgsqlConnectionStringBuilder(connectionString) { Pooling = false }.ConnectionString);
         await conn.OpenAsync();
         await using var cmd = new NpgsqlCommand(sql, conn);
         await cmd.ExecuteNonQueryAsync();

@@ -7,7 +7,15 @@ namespace Annotate.Benchmarks.EndToEnd;
 internal sealed record KindLatency(CommandKind Kind, int Count, double P50Ms, double P99Ms);
 
 /// <summary>Append-to-delivery figures of one kind of stream (Subscribe or WatchArticle).</summary>
-internal sealed record DeliveryFigures(int Streams, long Deliveries, double AckP50Ms, double AckP99Ms, double SendP50Ms, double SendP99Ms, long Expected, long Missed);
+internal sealed record DeliveryFigures(
+    int Streams,
+    long Deliveries,
+    double AckP50Ms,
+    double AckP99Ms,
+    double SendP50Ms,
+    double SendP99Ms,
+    long Expected,
+    long Missed);
 
 /// <summary>What one build did in one run of the desk scenario.</summary>
 internal sealed record CommandsResult(
@@ -39,14 +47,25 @@ internal static class CommandsScenario
         {
             await using var server = await ServerUnderTest.StartAsync(build, database);
             using var setup = new Api(server.Address);
-            var room = await Newsroom.SetUpAsync(setup, server.AdminToken, ctx.Options.SeedDirectory, analysts, subscribers > 0 ? ReaderAnalysts : 0);
+            var room = await Newsroom.SetUpAsync(
+                setup,
+                server.AdminToken,
+                ctx.Options.SeedDirectory,
+                analysts,
+                subscribers > 0 ? ReaderAnalysts : 0);
 
             // Streams: half WatchArticle (spread over the articles), half Subscribe, on one channel that opens as many
             // HTTP/2 connections as their count needs.
             using var streamApi = new Api(server.Address);
             using var hangUp = new CancellationTokenSource();
-            var streams = Enumerable.Range(0, subscribers).Select(i => new Subscriber(
-                watch: i % 2 == 0, room.Articles[i / 2 % room.Articles.Count].Id, streamApi, room.Readers[i % room.Readers.Count])).ToList();
+            var streams = Enumerable
+                .Range(0, subscribers)
+                .Select(i => new Subscriber(
+                    watch: i % 2 == 0,
+                    room.Articles[i / 2 % room.Articles.Count].Id,
+                    streamApi,
+                    room.Readers[i % room.Readers.Count]))
+                .ToList();
             var streamTasks = streams.Select(s => Task.Run(() => s.RunAsync(hangUp.Token))).ToList();
             await Task.WhenAll(streams.Select(s => s.CaughtUp)).WaitAsync(TimeSpan.FromSeconds(180));
 
@@ -71,7 +90,8 @@ internal static class CommandsScenario
                 // Let the last commands of the window reach the streams before hanging up (bounded: a stalled stream counts as missed).
                 var head = samples.Count == 0 ? 0UL : samples.Max(s => s.Position);
                 var deadline = DateTime.UtcNow.AddSeconds(15);
-                while (streams.Any(s => !s.Watches && s.Failure is null && s.LastPosition < head) && DateTime.UtcNow < deadline) await Task.Delay(50);
+                while (streams.Any(s => !s.Watches && s.Failure is null && s.LastPosition < head) && DateTime.UtcNow < deadline)
+                    await Task.Delay(50);
             }
             var rss = server.PeakRssBytes();
             await hangUp.CancelAsync();
@@ -92,8 +112,20 @@ internal static class CommandsScenario
                 return new KindLatency(g.Key, sorted.Length, Percentile.Ms(sorted, 0.50), Percentile.Ms(sorted, 0.99));
             }).ToList();
             var all = Percentile.Sorted(samples.Select(s => s.Answered - s.Sent));
-            return new CommandsResult(build.Label, analysts, subscribers, window, all.Length, Percentile.Ms(all, 0.50), Percentile.Ms(all, 0.99),
-                kinds, errors, rss, subscribe, watch, streams.Where(s => s.Failure is not null).Select(s => s.Failure!).Distinct().ToList());
+            return new CommandsResult(
+                build.Label,
+                analysts,
+                subscribers,
+                window,
+                all.Length,
+                Percentile.Ms(all, 0.50),
+                Percentile.Ms(all, 0.99),
+                kinds,
+                errors,
+                rss,
+                subscribe,
+                watch,
+                streams.Where(s => s.Failure is not null).Select(s => s.Failure!).Distinct().ToList());
         }
         finally
         {
@@ -126,6 +158,14 @@ internal static class CommandsScenario
         }
         var ack = Percentile.Sorted(afterAck);
         var send = Percentile.Sorted(afterSend);
-        return new DeliveryFigures(streams.Count, ack.Length, Percentile.Ms(ack, 0.50), Percentile.Ms(ack, 0.99), Percentile.Ms(send, 0.50), Percentile.Ms(send, 0.99), expected, missed);
+        return new DeliveryFigures(
+            streams.Count,
+            ack.Length,
+            Percentile.Ms(ack, 0.50),
+            Percentile.Ms(ack, 0.99),
+            Percentile.Ms(send, 0.50),
+            Percentile.Ms(send, 0.99),
+            expected,
+            missed);
     }
 }

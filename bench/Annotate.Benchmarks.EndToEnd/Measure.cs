@@ -3,13 +3,21 @@ using System.Diagnostics;
 namespace Annotate.Benchmarks.EndToEnd;
 
 /// <summary>What the server, this process, the machine and the bench database spent during one measured window.</summary>
-internal sealed record Window(long Start, long End, TimeSpan ServerCpu, TimeSpan ClientCpu, TimeSpan? PostgresCpu, TimeSpan OtherCpu, DatabaseCounters Db)
+internal sealed record Window(
+    long Start,
+    long End,
+    TimeSpan ServerCpu,
+    TimeSpan ClientCpu,
+    TimeSpan? PostgresCpu,
+    TimeSpan OtherCpu,
+    DatabaseCounters Db)
 {
     public TimeSpan Elapsed => Stopwatch.GetElapsedTime(Start, End);
 
     public bool Contains(long ticks) => ticks >= Start && ticks <= End;
 
-    /// <summary>CPU that neither the server, PostgreSQL nor this process used, as a share of all cores: whatever else shares the machine.</summary>
+    /// <summary>CPU that neither the server, PostgreSQL nor this process used, as a share of all cores: whatever else shares the
+    /// machine.</summary>
     public double OtherCpuPercent => OtherCpu.TotalMilliseconds / (Elapsed.TotalMilliseconds * Environment.ProcessorCount) * 100;
 
     /// <summary>Waits <paramref name="duration"/> while the load runs, with counters read at both ends.</summary>
@@ -31,7 +39,14 @@ internal sealed record Window(long Start, long End, TimeSpan ServerCpu, TimeSpan
         var db1 = await pg.CountersAsync(database);
         TimeSpan? postgres = pg.Postmaster is null ? null : ProcStat.Spent(pg0, pg1);
         var other = machine1 - machine0 - (server1 - server0) - (client1 - client0) - (postgres ?? TimeSpan.Zero);
-        return new Window(start, end, server1 - server0, client1 - client0, postgres, other < TimeSpan.Zero ? TimeSpan.Zero : other, db1 - db0);
+        return new Window(
+            start,
+            end,
+            server1 - server0,
+            client1 - client0,
+            postgres,
+            other < TimeSpan.Zero ? TimeSpan.Zero : other,
+            db1 - db0);
     }
 }
 
@@ -39,7 +54,9 @@ internal sealed record Window(long Start, long End, TimeSpan ServerCpu, TimeSpan
 internal static class Percentile
 {
     public static double Ms(long[] sorted, double p) =>
-        sorted.Length == 0 ? double.NaN : sorted[(int)Math.Clamp(Math.Ceiling(p * sorted.Length) - 1, 0, sorted.Length - 1)] * 1000.0 / Stopwatch.Frequency;
+        sorted.Length == 0
+            ? double.NaN
+            : sorted[(int)Math.Clamp(Math.Ceiling(p * sorted.Length) - 1, 0, sorted.Length - 1)] * 1000.0 / Stopwatch.Frequency;
 
     public static long[] Sorted(IEnumerable<long> ticks)
     {

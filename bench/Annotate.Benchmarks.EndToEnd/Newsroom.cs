@@ -18,7 +18,12 @@ internal sealed class Newsroom
 {
     private readonly List<string> _claims = [];
 
-    private Newsroom(IReadOnlyList<BenchArticle> articles, IReadOnlyList<BenchAnalyst> analysts, IReadOnlyList<BenchAnalyst> readers, IReadOnlyList<string> hot, IReadOnlyList<(string ArticleId, int Start, int End)> hotSpans)
+    private Newsroom(
+        IReadOnlyList<BenchArticle> articles,
+        IReadOnlyList<BenchAnalyst> analysts,
+        IReadOnlyList<BenchAnalyst> readers,
+        IReadOnlyList<string> hot,
+        IReadOnlyList<(string ArticleId, int Start, int End)> hotSpans)
     {
         Articles = articles;
         Analysts = analysts;
@@ -55,7 +60,11 @@ internal sealed class Newsroom
             var id = $"bench-article-{i}";
             await api.Articles.ImportArticleAsync(new ImportArticleRequest
             {
-                RequestId = Guid.NewGuid().ToString(), ArticleId = id, Title = text.Split('\n')[0].Trim(), Text = text, Source = Path.GetFileName(file),
+                RequestId = Guid.NewGuid().ToString(),
+                ArticleId = id,
+                Title = text.Split('\n')[0].Trim(),
+                Text = text,
+                Source = Path.GetFileName(file),
             }, Api.As(admin));
             articles.Add(new BenchArticle(id, text.EnumerateRunes().Count()));
         }
@@ -77,7 +86,8 @@ internal sealed class Newsroom
                 var end = Math.Min(article.Length, start + 80);
                 var opened = await api.Claims.OpenClaimAsync(new OpenClaimRequest
                 {
-                    RequestId = Guid.NewGuid().ToString(), ArticleId = article.Id,
+                    RequestId = Guid.NewGuid().ToString(),
+                    ArticleId = article.Id,
                     Selector = new Selector { Position = new TextPosition { Start = (uint)start, End = (uint)end } },
                 }, Api.As(desk[0].Auth));
                 hot.Add(opened.ClaimId);
@@ -93,7 +103,14 @@ internal sealed class Newsroom
         var create = new CreateAnalystRequest { RequestId = Guid.NewGuid().ToString(), AnalystId = id, DisplayName = id };
         create.Roles.Add(role);
         await api.Admin.CreateAnalystAsync(create, Api.As(admin));
-        var issued = await api.Admin.IssueTokenAsync(new IssueTokenRequest { RequestId = Guid.NewGuid().ToString(), AnalystId = id, Label = "bench" }, Api.As(admin));
+        var issued = await api.Admin.IssueTokenAsync(
+            new IssueTokenRequest
+            {
+                RequestId = Guid.NewGuid().ToString(),
+                AnalystId = id,
+                Label = "bench",
+            },
+            Api.As(admin));
         return new BenchAnalyst(id, Api.Bearer(issued.Secret));
     }
 }

@@ -65,8 +65,15 @@ if (options.Scenarios.Contains("subscribers"))
 }
 if (options.Scenarios.Contains("rpc"))
 {
-    rpc.AddRange(await RpcScenario.RunAsync(ctx, options.Servers,
-        r => Console.WriteLine(string.Create(inv, $"{r.Build} {r.Rpc} x{r.Callers}: {r.CallsPerSecond:0} calls/s, p99 {r.P99Ms:0.00} ms, errors {r.Errors}"))));
+    rpc.AddRange(
+        await RpcScenario.RunAsync(
+            ctx,
+            options.Servers,
+            r =>
+                Console.WriteLine(
+                    string.Create(
+                        inv,
+                        $"{r.Build} {r.Rpc} x{r.Callers}: {r.CallsPerSecond:0} calls/s, p99 {r.P99Ms:0.00} ms, errors {r.Errors}"))));
 }
 await PgbenchAsync();
 
@@ -76,18 +83,24 @@ var header = new List<string>
     $"- PostgreSQL: {pg.Description}",
     string.Create(inv, $"- window {options.Duration.TotalSeconds:0.#} s after {options.Warmup.TotalSeconds:0.#} s of warm-up per scenario (rpc rows: {options.RpcDuration.TotalSeconds:0.#} s after {options.RpcWarmup.TotalSeconds:0.#} s); a fresh database and server process per scenario"),
 };
-header.AddRange(options.Servers.Select(s => string.Create(inv, $"- build {s.Label}: {s.Dll} (built {File.GetLastWriteTimeUtc(s.Dll):yyyy-MM-dd HH:mm} UTC)")));
+header.AddRange(
+    options.Servers.Select(s =>
+        string.Create(inv, $"- build {s.Label}: {s.Dll} (built {File.GetLastWriteTimeUtc(s.Dll):yyyy-MM-dd HH:mm} UTC)")));
 var report = Report.Render(commandLine, header, pgbench, options.PgbenchClients, pgbenchSeconds, commands, subscribers, rpc);
 Console.WriteLine();
 Console.WriteLine(report);
 if (options.Markdown is not null) await File.WriteAllTextAsync(options.Markdown, report);
 
-var failed = commands.Concat(subscribers).Any(r => r.Commands == 0 || r.Errors.Count > 0 || r.StreamFailures.Count > 0) || rpc.Any(r => r.Calls == 0 || r.Errors > 0);
+var failed =
+    commands.Concat(subscribers).Any(r => r.Commands == 0 || r.Errors.Count > 0 || r.StreamFailures.Count > 0)
+    || rpc.Any(r => r.Calls == 0 || r.Errors > 0);
 return failed ? 1 : 0;
 
 // An argument as a shell reads it back, with any password of a connection string left out of the report.
 static string Printable(string arg)
 {
     var shown = System.Text.RegularExpressions.Regex.Replace(arg, "(?i)(password=)[^;]*", "$1***");
-    return System.Text.RegularExpressions.Regex.IsMatch(shown, "^[A-Za-z0-9_./=:,@+-]+$") ? shown : $"'{shown.Replace("'", "'\\''", StringComparison.Ordinal)}'";
+    return System.Text.RegularExpressions.Regex.IsMatch(shown, "^[A-Za-z0-9_./=:,@+-]+$")
+        ? shown
+        : $"'{shown.Replace("'", "'\\''", StringComparison.Ordinal)}'";
 }

@@ -8,8 +8,15 @@ internal static class Report
 {
     private const double MiB = 1024.0 * 1024.0;
 
-    public static string Render(string commandLine, IEnumerable<string> header, IReadOnlyList<double> pgbench, int pgbenchClients, double pgbenchSeconds,
-        IReadOnlyList<CommandsResult> commands, IReadOnlyList<CommandsResult> subscribers, IReadOnlyList<RpcResult> rpc)
+    public static string Render(
+        string commandLine,
+        IEnumerable<string> header,
+        IReadOnlyList<double> pgbench,
+        int pgbenchClients,
+        double pgbenchSeconds,
+        IReadOnlyList<CommandsResult> commands,
+        IReadOnlyList<CommandsResult> subscribers,
+        IReadOnlyList<RpcResult> rpc)
     {
         var inv = CultureInfo.InvariantCulture;
         var md = new StringBuilder();
@@ -39,8 +46,14 @@ internal static class Report
             md.AppendLine("|---|--:|" + string.Concat(kinds.Select(_ => "--:|")));
             foreach (var r in commands.Concat(subscribers))
             {
-                var cells = kinds.Select(k => r.Kinds.FirstOrDefault(x => x.Kind == k) is { } l ? string.Create(inv, $"{l.P50Ms:0.0} / {l.P99Ms:0.0} ({l.Count})") : "-");
-                md.AppendLine(inv, $"| {r.Build} | {r.Analysts}{(r.Subscribers > 0 ? $" + {r.Subscribers} streams" : "")} | {string.Join(" | ", cells)} |");
+                var cells = kinds.Select(k =>
+                    r.Kinds.FirstOrDefault(x => x.Kind == k) is { } l
+                        ? string.Create(inv, $"{l.P50Ms:0.0} / {l.P99Ms:0.0} ({l.Count})")
+                        : "-");
+                md.AppendLine(
+                    inv,
+                    $"| {r.Build} | {r.Analysts}{(r.Subscribers > 0 ? $" + {r.Subscribers} streams" : "")} | {string.Join(" | ", cells)} |"
+                );
             }
             Errors(md, commands);
             md.AppendLine();
@@ -98,7 +111,11 @@ internal static class Report
         foreach (var r in results)
         {
             foreach (var g in r.Errors.GroupBy(e => (e.Kind, e.Status)).Take(5))
-                md.AppendLine(CultureInfo.InvariantCulture, $"- {r.Build} x{r.Analysts}: {g.Count()} x {Name(g.Key.Kind)} {g.Key.Status}: {g.First().Message}");
+            {
+                md.AppendLine(
+                    CultureInfo.InvariantCulture,
+                    $"- {r.Build} x{r.Analysts}: {g.Count()} x {Name(g.Key.Kind)} {g.Key.Status}: {g.First().Message}");
+            }
         }
     }
 }

@@ -5,7 +5,16 @@ using Grpc.Core;
 namespace Annotate.Benchmarks.EndToEnd;
 
 /// <summary>What one build did for one RPC at one number of callers.</summary>
-internal sealed record RpcResult(string Build, string Rpc, int Callers, Window Window, int Calls, double P50Ms, double P99Ms, long Errors, string? FirstError)
+internal sealed record RpcResult(
+    string Build,
+    string Rpc,
+    int Callers,
+    Window Window,
+    int Calls,
+    double P50Ms,
+    double P99Ms,
+    long Errors,
+    string? FirstError)
 {
     public double CallsPerSecond => Calls / Window.Elapsed.TotalSeconds;
     public double ServerCpuMsPerCall => Window.ServerCpu.TotalMilliseconds / Calls;
@@ -36,7 +45,8 @@ internal static class RpcScenario
             var top = ctx.Options.RpcLevels.Max();
             foreach (var target in targets)
             {
-                foreach (var (_, call) in target.Calls) await LoopAsync(target.Server, ctx, target.Database, top, call, ctx.Options.Warmup, TimeSpan.Zero);
+                foreach (var (_, call) in target.Calls)
+                    await LoopAsync(target.Server, ctx, target.Database, top, call, ctx.Options.Warmup, TimeSpan.Zero);
             }
 
             var results = new List<RpcResult>();
@@ -47,9 +57,24 @@ internal static class RpcScenario
                     foreach (var target in targets)
                     {
                         var (name, call) = target.Calls[rpc];
-                        var (window, latencies, errors, first) = await LoopAsync(target.Server, ctx, target.Database, level, call, ctx.Options.RpcWarmup, ctx.Options.RpcDuration);
-                        var result = new RpcResult(target.Build.Label, name, level, window!, latencies.Length,
-                            Percentile.Ms(latencies, 0.50), Percentile.Ms(latencies, 0.99), errors, first);
+                        var (window, latencies, errors, first) = await LoopAsync(
+                            target.Server,
+                            ctx,
+                            target.Database,
+                            level,
+                            call,
+                            ctx.Options.RpcWarmup,
+                            ctx.Options.RpcDuration);
+                        var result = new RpcResult(
+                            target.Build.Label,
+                            name,
+                            level,
+                            window!,
+                            latencies.Length,
+                            Percentile.Ms(latencies, 0.50),
+                            Percentile.Ms(latencies, 0.99),
+                            errors,
+                            first);
                         results.Add(result);
                         progress(result);
                     }
@@ -99,7 +124,9 @@ internal static class RpcScenario
                     }),
                     ($"Replay {ReplayEvents} events", async () =>
                     {
-                        using var call = api.History.Replay(new ReplayRequest { FromPosition = 1, ToPosition = ReplayEvents }, Api.As(auditor.Auth));
+                            using var call = api.History.Replay(
+                                new ReplayRequest { FromPosition = 1, ToPosition = ReplayEvents },
+                                Api.As(auditor.Auth));
                         var n = 0;
                         while (await call.ResponseStream.MoveNext(CancellationToken.None)) n++;
                         if (n != ReplayEvents) throw new InvalidOperationException($"Replay sent {n} events, not {ReplayEvents}");
@@ -154,8 +181,10 @@ internal static class RpcScenario
         Window? window = duration > TimeSpan.Zero ? await Window.MeasureAsync(server, ctx.Postgres, database, duration) : null;
         await stop.CancelAsync();
         await Task.WhenAll(tasks);
-        if (window is null) return (null, [], 0, first);
-        var latencies = Percentile.Sorted(samples.SelectMany(s => s).Where(s => window.Contains(s.Answered)).Select(s => s.Answered - s.Sent));
+        if (window is null)
+            return (null, [], 0, first);
+        var latencies = Percentile.Sorted(
+            samples.SelectMany(s => s).Where(s => window.Contains(s.Answered)).Select(s => s.Answered - s.Sent));
         return (window, latencies, errors.SelectMany(e => e).Count(window.Contains), first);
     }
 }

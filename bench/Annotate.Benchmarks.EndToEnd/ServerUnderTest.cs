@@ -38,8 +38,11 @@ internal sealed class ServerUnderTest : IAsyncDisposable
         var tokenFile = Path.Combine(Path.GetTempPath(), $"annotate-bench-admin-{Guid.NewGuid():N}");
         var psi = new ProcessStartInfo(Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host ? host : "dotnet")
         {
-            RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true,
-            UseShellExecute = false, WorkingDirectory = Path.GetTempPath(),
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            RedirectStandardInput = true,
+            UseShellExecute = false,
+            WorkingDirectory = Path.GetTempPath(),
         };
         foreach (var a in new[]
                  {
@@ -52,8 +55,13 @@ internal sealed class ServerUnderTest : IAsyncDisposable
             psi.ArgumentList.Add(a);
         }
         // Nothing from this shell may configure the server differently from build to build.
-        foreach (var key in psi.Environment.Keys.Where(k => k.StartsWith("ConnectionStrings__", StringComparison.Ordinal)
-                     || k.StartsWith("Annotate__", StringComparison.Ordinal) || k.StartsWith("ASPNETCORE_", StringComparison.Ordinal)).ToList())
+        foreach (
+            var key in psi
+                .Environment.Keys.Where(k =>
+                    k.StartsWith("ConnectionStrings__", StringComparison.Ordinal)
+                    || k.StartsWith("Annotate__", StringComparison.Ordinal)
+                    || k.StartsWith("ASPNETCORE_", StringComparison.Ordinal))
+                .ToList())
         {
             psi.Environment.Remove(key);
         }
@@ -69,7 +77,8 @@ internal sealed class ServerUnderTest : IAsyncDisposable
         }
         process.OutputDataReceived += (_, e) => OnLine(e.Data);
         process.ErrorDataReceived += (_, e) => OnLine(e.Data);
-        process.Exited += (_, _) => ready.TrySetException(new InvalidOperationException($"the server ({build.Label}) exited before listening:\n{server.Output()}"));
+        process.Exited += (_, _) =>
+            ready.TrySetException(new InvalidOperationException($"the server ({build.Label}) exited before listening:\n{server.Output()}"));
         process.Start();
         process.StandardInput.Close();
         process.BeginOutputReadLine();
@@ -101,7 +110,8 @@ internal sealed class ServerUnderTest : IAsyncDisposable
     {
         if (!_process.HasExited)
         {
-            using (var kill = Process.Start("kill", ["-TERM", Pid.ToString(System.Globalization.CultureInfo.InvariantCulture)])) await kill.WaitForExitAsync();
+            using (var kill = Process.Start("kill", ["-TERM", Pid.ToString(System.Globalization.CultureInfo.InvariantCulture)]))
+                await kill.WaitForExitAsync();
             using var grace = new CancellationTokenSource(TimeSpan.FromSeconds(30));
             try { await _process.WaitForExitAsync(grace.Token); }
             catch (OperationCanceledException) { _process.Kill(entireProcessTree: true); }

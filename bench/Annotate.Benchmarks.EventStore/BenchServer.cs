@@ -5,7 +5,8 @@ using Npgsql;
 
 namespace Annotate.Benchmarks.EventStore;
 
-/// <summary>The PostgreSQL under test: ANNOTATE_BENCH_PG, or a throwaway cluster (durable defaults: fsync and synchronous_commit on).</summary>
+/// <summary>The PostgreSQL under test: ANNOTATE_BENCH_PG, or a throwaway cluster (durable defaults: fsync and synchronous_commit
+/// on).</summary>
 internal sealed class BenchServer : IAsyncDisposable
 {
     private readonly string? _dataDir;

@@ -109,7 +109,10 @@ internal static class Phases
             while (Stopwatch.GetTimestamp() < until)
             {
                 var start = Stopwatch.GetTimestamp();
-                await store.AppendAsync($"claim-{a}", ExpectedVersion.Any, [new EventData(Guid.NewGuid(), "bench-appended.v1", "{\"t\": 1}", metadata)]);
+                await store.AppendAsync(
+                    $"claim-{a}",
+                    ExpectedVersion.Any,
+                    [new EventData(Guid.NewGuid(), "bench-appended.v1", "{\"t\": 1}", metadata)]);
                 histogram?.Record(Ms(Stopwatch.GetTimestamp() - start));
                 Interlocked.Increment(ref total);
             }
@@ -138,8 +141,26 @@ internal static class Phases
         try
         {
             var cs = new NpgsqlConnectionStringBuilder(server.ConnectionString);
-            var psi = new ProcessStartInfo(exe, ["-n", "-c", clients.ToString(CultureInfo.InvariantCulture), "-j", "2", "-T", seconds.ToString(CultureInfo.InvariantCulture),
-                "-f", script, "-h", cs.Host!, "-p", cs.Port.ToString(CultureInfo.InvariantCulture), "-U", cs.Username ?? "postgres", cs.Database ?? "postgres"])
+            var psi = new ProcessStartInfo(
+                exe,
+                [
+                    "-n",
+                    "-c",
+                    clients.ToString(CultureInfo.InvariantCulture),
+                    "-j",
+                    "2",
+                    "-T",
+                    seconds.ToString(CultureInfo.InvariantCulture),
+                    "-f",
+                    script,
+                    "-h",
+                    cs.Host!,
+                    "-p",
+                    cs.Port.ToString(CultureInfo.InvariantCulture),
+                    "-U",
+                    cs.Username ?? "postgres",
+                    cs.Database ?? "postgres",
+                ])
             {
                 RedirectStandardOutput = true,
                 RedirectStandardError = true,
@@ -176,9 +197,12 @@ internal static class Phases
                 var n = (int)Math.Min(perAppend, missing - from);
                 var batch = new EventData[n];
                 for (var i = 0; i < n; i++)
+                {
                     batch[i] = new EventData(Guid.NewGuid(), i % 3 == 0 ? "claim-opened.v1" : "stance-taken.v1",
                         $"{{\"claim\": {from + i}, \"stance\": \"SUPPORTS\", \"rationale\": \"filled by the benchmark\"}}",
                         new EventMetadata("bench", ArticleId: $"article-{(from + i) % 5}"));
+                }
+
                 await store.AppendAsync($"claim-{from / perAppend % 1000}", ExpectedVersion.Any, batch);
             }
         })));
@@ -228,7 +252,12 @@ internal static class Phases
     /// one event at a time (<see cref="IEventStore.SubscribeAsync"/>) or, with <paramref name="inBatches"/>, a batch
     /// at a time (<see cref="IEventStore.SubscribeInBatchesAsync"/>).
     /// </summary>
-    public static async Task<LiveFigures> LiveAsync(PostgresEventStore store, int subscribers, double rate, int appenders, TimeSpan duration,
+    public static async Task<LiveFigures> LiveAsync(
+        PostgresEventStore store,
+        int subscribers,
+        double rate,
+        int appenders,
+        TimeSpan duration,
         bool inBatches = false)
     {
         var from = await store.GetHeadPositionAsync();

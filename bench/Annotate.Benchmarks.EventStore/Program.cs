@@ -15,13 +15,26 @@ Console.WriteLine($"PostgreSQL: {server.Describe()}; events={options.Events:N0} 
 // 1. Group commit: A concurrent appenders of one event each, for S seconds.
 var schema = "bench_" + DateTime.UtcNow.ToString("HHmmss", CultureInfo.InvariantCulture);
 await EventStoreSchema.MigrateAsync(new EventStoreOptions { ConnectionString = server.ConnectionString, Schema = schema });
-await using var store = new PostgresEventStore(new EventStoreOptions { ConnectionString = server.ConnectionString + ";Maximum Pool Size=200", Schema = schema });
+await using var store = new PostgresEventStore(
+    new EventStoreOptions { ConnectionString = server.ConnectionString + ";Maximum Pool Size=200", Schema = schema });
 var append = await Phases.AppendAsync(store, options.Appenders, TimeSpan.FromSeconds(options.Seconds));
-Console.WriteLine($"append: {append.EventsPerSecond:N0} ev/s, {append.EventsPerCommit:N1} ev/commit, p50 {append.P50:N2} ms, p99 {append.P99:N2} ms");
+Console.WriteLine(
+    $"append: {append.EventsPerSecond:N0} ev/s, {append.EventsPerCommit:N1} ev/commit, p50 {append.P50:N2} ms, p99 {append.P99:N2} ms");
+
 // The same load without the writer's gather delay, for comparison.
 AppendFigures noGather;
-await using (var eager = new PostgresEventStore(new EventStoreOptions { ConnectionString = server.ConnectionString + ";Maximum Pool Size=200", Schema = schema, GatherDelay = TimeSpan.Zero }))
+await using (
+    var eager = new PostgresEventStore(
+        new EventStoreOptions
+        {
+            ConnectionString = server.ConnectionString + ";Maximum Pool Size=200",
+            Schema = schema,
+            GatherDelay = TimeSpan.Zero,
+        }))
+{
     noGather = await Phases.AppendAsync(eager, options.Appenders, TimeSpan.FromSeconds(options.Seconds));
+}
+
 Console.WriteLine($"append without gather delay: {noGather.EventsPerSecond:N0} ev/s, {noGather.EventsPerCommit:N1} ev/commit, p50 {noGather.P50:N2} ms, p99 {noGather.P99:N2} ms");
 
 // 2. pgbench on a table of the same shape (same columns, keys and indexes), single-row INSERT per transaction.
@@ -32,7 +45,11 @@ rows.Add(("mean events per commit", $"{append.EventsPerCommit:N1}", ""));
 rows.Add(("append latency p50 / p99", $"{append.P50:N2} / {append.P99:N2} ms", ""));
 rows.Add(($"pgbench -c {options.Appenders} single-row INSERT", $"{pgbench:N0} tps", ""));
 rows.Add(("append / pgbench", $"{append.EventsPerSecond / pgbench:N2}x", ">= 2x"));
-rows.Add(("same load, no gather delay (GatherDelay = 0)", $"{noGather.EventsPerSecond:N0} ev/s, {noGather.EventsPerCommit:N1} ev/commit, p99 {noGather.P99:N2} ms", ""));
+rows.Add(
+    (
+        "same load, no gather delay (GatherDelay = 0)",
+        $"{noGather.EventsPerSecond:N0} ev/s, {noGather.EventsPerCommit:N1} ev/commit, p99 {noGather.P99:N2} ms",
+        ""));
 
 // 3. Catch-up read and projection rebuild over N events.
 await Phases.FillAsync(store, options.Events);
@@ -48,11 +65,26 @@ rows.Add(($"projection rebuild, {head:N0} events", $"{rebuild:N0} ev/s", ">= 200
 var rate = append.EventsPerSecond / 2;
 var live = await Phases.LiveAsync(store, options.Subscribers, rate, options.Appenders, TimeSpan.FromSeconds(options.Seconds));
 Console.WriteLine($"live: p50 {live.P50:N2} ms p99 {live.P99:N2} ms at {live.Rate:N0} ev/s, {live.Deliveries:N0} deliveries");
-rows.Add(($"live delivery to {options.Subscribers} subscribers at {live.Rate:N0} ev/s, p50 / p99", $"{live.P50:N2} / {live.P99:N2} ms", "p99 < 25 ms"));
+rows.Add(
+    (
+        $"live delivery to {options.Subscribers} subscribers at {live.Rate:N0} ev/s, p50 / p99",
+        $"{live.P50:N2} / {live.P99:N2} ms",
+        "p99 < 25 ms"));
 rows.Add(("  of which the append itself (call to ack), p50 / p99", $"{live.AppendP50:N2} / {live.AppendP99:N2} ms", ""));
-var batched = await Phases.LiveAsync(store, options.Subscribers, rate, options.Appenders, TimeSpan.FromSeconds(options.Seconds), inBatches: true);
-Console.WriteLine($"live, in batches: p50 {batched.P50:N2} ms p99 {batched.P99:N2} ms at {batched.Rate:N0} ev/s, {batched.Deliveries:N0} deliveries");
-rows.Add(($"the same, subscribers reading batches (SubscribeInBatchesAsync), p50 / p99", $"{batched.P50:N2} / {batched.P99:N2} ms", "p99 < 25 ms"));
+var batched = await Phases.LiveAsync(
+    store,
+    options.Subscribers,
+    rate,
+    options.Appenders,
+    TimeSpan.FromSeconds(options.Seconds),
+    inBatches: true);
+Console.WriteLine(
+    $"live, in batches: p50 {batched.P50:N2} ms p99 {batched.P99:N2} ms at {batched.Rate:N0} ev/s, {batched.Deliveries:N0} deliveries");
+rows.Add(
+    (
+        $"the same, subscribers reading batches (SubscribeInBatchesAsync), p50 / p99",
+        $"{batched.P50:N2} / {batched.P99:N2} ms",
+        "p99 < 25 ms"));
 rows.Add(("  of which the append itself (call to ack), p50 / p99", $"{batched.AppendP50:N2} / {batched.AppendP99:N2} ms", ""));
 
 Console.WriteLine();

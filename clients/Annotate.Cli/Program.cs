@@ -48,7 +48,8 @@ root.Options.Add(GlobalOptions.Token);
 root.Options.Add(GlobalOptions.RequestId);
 root.Options.Add(GlobalOptions.Retries);
 
-if (root.Options.OfType<HelpOption>().FirstOrDefault() is { Action: HelpAction } helpOption) helpOption.Action = new ShortListHelp((HelpAction)helpOption.Action!);
+if (root.Options.OfType<HelpOption>().FirstOrDefault() is { Action: HelpAction } helpOption)
+    helpOption.Action = new ShortListHelp((HelpAction)helpOption.Action!);
 
 var parse = root.Parse(args);
 if (parse.Errors.Count > 0 && parse.Action is not ShortListHelp)

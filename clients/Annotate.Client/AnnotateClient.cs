@@ -88,7 +88,10 @@ public sealed class AnnotateClient : IDisposable
     {
         if (!Uri.TryCreate(options.Address, UriKind.Absolute, out var address)
             || (address.Scheme != Uri.UriSchemeHttp && address.Scheme != Uri.UriSchemeHttps))
+        {
             throw new ArgumentException($"The server address must be http:// or https://, not {options.Address}.", nameof(options));
+        }
+
         var channelOptions = new GrpcChannelOptions
         {
             HttpHandler = new SocketsHttpHandler
@@ -122,36 +125,76 @@ public sealed class AnnotateClient : IDisposable
     }
 
     // Articles
-    public Task<ImportArticleResponse> ImportArticleAsync(ImportArticleRequest request, CancellationToken ct = default) => CommandAsync(request, _articles.ImportArticleAsync, ct);
-    public Task<ListArticlesResponse> ListArticlesAsync(ListArticlesRequest request, CancellationToken ct = default) => QueryAsync(request, _articles.ListArticlesAsync, ct);
-    public Task<Article> GetArticleAsync(GetArticleRequest request, CancellationToken ct = default) => QueryAsync(request, _articles.GetArticleAsync, ct);
+    public Task<ImportArticleResponse> ImportArticleAsync(ImportArticleRequest request, CancellationToken ct = default) =>
+        CommandAsync(request, _articles.ImportArticleAsync, ct);
+
+    public Task<ListArticlesResponse> ListArticlesAsync(ListArticlesRequest request, CancellationToken ct = default) =>
+        QueryAsync(request, _articles.ListArticlesAsync, ct);
+
+    public Task<Article> GetArticleAsync(GetArticleRequest request, CancellationToken ct = default) =>
+        QueryAsync(request, _articles.GetArticleAsync, ct);
 
     // Annotations
-    public Task<CreateHighlightResponse> CreateHighlightAsync(CreateHighlightRequest request, CancellationToken ct = default) => CommandAsync(request, _annotations.CreateHighlightAsync, ct);
-    public Task<CommandResult> ApplyTagAsync(ApplyTagRequest request, CancellationToken ct = default) => CommandAsync(request, _annotations.ApplyTagAsync, ct);
-    public Task<CommandResult> RemoveTagAsync(RemoveTagRequest request, CancellationToken ct = default) => CommandAsync(request, _annotations.RemoveTagAsync, ct);
-    public Task<CommandResult> RetractHighlightAsync(RetractHighlightRequest request, CancellationToken ct = default) => CommandAsync(request, _annotations.RetractHighlightAsync, ct);
-    public Task<ListHighlightsResponse> ListHighlightsAsync(ListHighlightsRequest request, CancellationToken ct = default) => QueryAsync(request, _annotations.ListHighlightsAsync, ct);
+    public Task<CreateHighlightResponse> CreateHighlightAsync(CreateHighlightRequest request, CancellationToken ct = default) =>
+        CommandAsync(request, _annotations.CreateHighlightAsync, ct);
+
+    public Task<CommandResult> ApplyTagAsync(ApplyTagRequest request, CancellationToken ct = default) =>
+        CommandAsync(request, _annotations.ApplyTagAsync, ct);
+
+    public Task<CommandResult> RemoveTagAsync(RemoveTagRequest request, CancellationToken ct = default) =>
+        CommandAsync(request, _annotations.RemoveTagAsync, ct);
+
+    public Task<CommandResult> RetractHighlightAsync(RetractHighlightRequest request, CancellationToken ct = default) =>
+        CommandAsync(request, _annotations.RetractHighlightAsync, ct);
+
+    public Task<ListHighlightsResponse> ListHighlightsAsync(ListHighlightsRequest request, CancellationToken ct = default) =>
+        QueryAsync(request, _annotations.ListHighlightsAsync, ct);
 
     // Claims
-    public Task<OpenClaimResponse> OpenClaimAsync(OpenClaimRequest request, CancellationToken ct = default) => CommandAsync(request, _claims.OpenClaimAsync, ct);
-    public Task<CommandResult> TakeStanceAsync(TakeStanceRequest request, CancellationToken ct = default) => CommandAsync(request, _claims.TakeStanceAsync, ct);
-    public Task<CommandResult> WithdrawStanceAsync(WithdrawStanceRequest request, CancellationToken ct = default) => CommandAsync(request, _claims.WithdrawStanceAsync, ct);
-    public Task<CommandResult> AdjudicateAsync(AdjudicateRequest request, CancellationToken ct = default) => CommandAsync(request, _claims.AdjudicateAsync, ct);
-    public Task<CommandResult> ReopenClaimAsync(ReopenClaimRequest request, CancellationToken ct = default) => CommandAsync(request, _claims.ReopenClaimAsync, ct);
+    public Task<OpenClaimResponse> OpenClaimAsync(OpenClaimRequest request, CancellationToken ct = default) =>
+        CommandAsync(request, _claims.OpenClaimAsync, ct);
+
+    public Task<CommandResult> TakeStanceAsync(TakeStanceRequest request, CancellationToken ct = default) =>
+        CommandAsync(request, _claims.TakeStanceAsync, ct);
+
+    public Task<CommandResult> WithdrawStanceAsync(WithdrawStanceRequest request, CancellationToken ct = default) =>
+        CommandAsync(request, _claims.WithdrawStanceAsync, ct);
+
+    public Task<CommandResult> AdjudicateAsync(AdjudicateRequest request, CancellationToken ct = default) =>
+        CommandAsync(request, _claims.AdjudicateAsync, ct);
+
+    public Task<CommandResult> ReopenClaimAsync(ReopenClaimRequest request, CancellationToken ct = default) =>
+        CommandAsync(request, _claims.ReopenClaimAsync, ct);
 
     // Consensus
-    public Task<ClaimView> GetClaimViewAsync(GetClaimViewRequest request, CancellationToken ct = default) => QueryAsync(request, _consensus.GetClaimViewAsync, ct);
-    public Task<ListClaimsResponse> ListClaimsAsync(ListClaimsRequest request, CancellationToken ct = default) => QueryAsync(request, _consensus.ListClaimsAsync, ct);
-    public Task<ArticleAgreement> GetArticleAgreementAsync(GetArticleAgreementRequest request, CancellationToken ct = default) => QueryAsync(request, _consensus.GetArticleAgreementAsync, ct);
+    public Task<ClaimView> GetClaimViewAsync(GetClaimViewRequest request, CancellationToken ct = default) =>
+        QueryAsync(request, _consensus.GetClaimViewAsync, ct);
+
+    public Task<ListClaimsResponse> ListClaimsAsync(ListClaimsRequest request, CancellationToken ct = default) =>
+        QueryAsync(request, _consensus.ListClaimsAsync, ct);
+
+    public Task<ArticleAgreement> GetArticleAgreementAsync(GetArticleAgreementRequest request, CancellationToken ct = default) =>
+        QueryAsync(request, _consensus.GetArticleAgreementAsync, ct);
 
     // Admin
-    public Task<Analyst> CreateAnalystAsync(CreateAnalystRequest request, CancellationToken ct = default) => CommandAsync(request, _admin.CreateAnalystAsync, ct);
-    public Task<ListAnalystsResponse> ListAnalystsAsync(ListAnalystsRequest request, CancellationToken ct = default) => QueryAsync(request, _admin.ListAnalystsAsync, ct);
-    public Task<Analyst> SetRolesAsync(SetRolesRequest request, CancellationToken ct = default) => CommandAsync(request, _admin.SetRolesAsync, ct);
-    public Task<IssueTokenResponse> IssueTokenAsync(IssueTokenRequest request, CancellationToken ct = default) => CommandAsync(request, _admin.IssueTokenAsync, ct);
-    public Task<ListTokensResponse> ListTokensAsync(ListTokensRequest request, CancellationToken ct = default) => QueryAsync(request, _admin.ListTokensAsync, ct);
-    public Task<CommandResult> RevokeTokenAsync(RevokeTokenRequest request, CancellationToken ct = default) => CommandAsync(request, _admin.RevokeTokenAsync, ct);
+    public Task<Analyst> CreateAnalystAsync(CreateAnalystRequest request, CancellationToken ct = default) =>
+        CommandAsync(request, _admin.CreateAnalystAsync, ct);
+
+    public Task<ListAnalystsResponse> ListAnalystsAsync(ListAnalystsRequest request, CancellationToken ct = default) =>
+        QueryAsync(request, _admin.ListAnalystsAsync, ct);
+
+    public Task<Analyst> SetRolesAsync(SetRolesRequest request, CancellationToken ct = default) =>
+        CommandAsync(request, _admin.SetRolesAsync, ct);
+
+    public Task<IssueTokenResponse> IssueTokenAsync(IssueTokenRequest request, CancellationToken ct = default) =>
+        CommandAsync(request, _admin.IssueTokenAsync, ct);
+
+    public Task<ListTokensResponse> ListTokensAsync(ListTokensRequest request, CancellationToken ct = default) =>
+        QueryAsync(request, _admin.ListTokensAsync, ct);
+
+    public Task<CommandResult> RevokeTokenAsync(RevokeTokenRequest request, CancellationToken ct = default) =>
+        CommandAsync(request, _admin.RevokeTokenAsync, ct);
+
     public Task<Analyst> WhoAmIAsync(CancellationToken ct = default) => QueryAsync(new WhoAmIRequest(), _admin.WhoAmIAsync, ct);
 
     // Streams
@@ -162,18 +205,31 @@ public sealed class AnnotateClient : IDisposable
     /// delivered: every event once, in order, none missing (another caught-up marker follows each resubscription).
     /// <paramref name="onReconnect"/> is told before each wait for a reopening.
     /// </summary>
-    public IAsyncEnumerable<SubscribeResponse> SubscribeAsync(ulong afterPosition = 0, EventFilter? filter = null, CancellationToken ct = default,
+    public IAsyncEnumerable<SubscribeResponse> SubscribeAsync(
+        ulong afterPosition = 0,
+        EventFilter? filter = null,
+        CancellationToken ct = default,
         Action<RetryNotice>? onReconnect = null) =>
         ResumableStream.ReadAsync(
-            (after, token) => StreamAsync(_history.Subscribe(new SubscribeRequest { AfterPosition = after, Filter = filter?.Clone() }, Streaming(token)), token),
-            new EventCursor(afterPosition), Options.StreamRetry, Task.Delay, ct, onReconnect);
+            (after, token) =>
+                StreamAsync(
+                    _history.Subscribe(new SubscribeRequest { AfterPosition = after, Filter = filter?.Clone() }, Streaming(token)),
+                    token),
+            new EventCursor(afterPosition),
+            Options.StreamRetry,
+            Task.Delay,
+            ct,
+            onReconnect);
 
     /// <summary>
     /// Consensus.WatchArticle: the current views, a caught-up marker, then each view again when it changes. After a
     /// dropped connection it watches again and passes only views newer than the last delivered for their claim (then
     /// another caught-up marker). <paramref name="onReconnect"/> is told before each wait for a reopening.
     /// </summary>
-    public IAsyncEnumerable<WatchArticleResponse> WatchArticleAsync(string articleId, CancellationToken ct = default, Action<RetryNotice>? onReconnect = null) =>
+    public IAsyncEnumerable<WatchArticleResponse> WatchArticleAsync(
+        string articleId,
+        CancellationToken ct = default,
+        Action<RetryNotice>? onReconnect = null) =>
         ResumableStream.ReadAsync(
             (_, token) => StreamAsync(_consensus.WatchArticle(new WatchArticleRequest { ArticleId = articleId }, Streaming(token)), token),
             new ViewCursor(), Options.StreamRetry, Task.Delay, ct, onReconnect);
@@ -189,7 +245,9 @@ public sealed class AnnotateClient : IDisposable
     /// <summary>Streams run until they end or are cancelled: no deadline.</summary>
     private static CallOptions Streaming(CancellationToken ct) => new(cancellationToken: ct);
 
-    private static async IAsyncEnumerable<TResponse> StreamAsync<TResponse>(AsyncServerStreamingCall<TResponse> call, [EnumeratorCancellation] CancellationToken ct)
+    private static async IAsyncEnumerable<TResponse> StreamAsync<TResponse>(
+        AsyncServerStreamingCall<TResponse> call,
+        [EnumeratorCancellation] CancellationToken ct)
     {
         using (call)
         {
@@ -198,16 +256,24 @@ public sealed class AnnotateClient : IDisposable
         }
     }
 
-    private Task<TResponse> QueryAsync<TRequest, TResponse>(TRequest request, Func<TRequest, CallOptions, AsyncUnaryCall<TResponse>> call, CancellationToken ct) =>
+    private Task<TResponse> QueryAsync<TRequest, TResponse>(
+        TRequest request,
+        Func<TRequest, CallOptions, AsyncUnaryCall<TResponse>> call,
+        CancellationToken ct) =>
         Options.Retry.ExecuteAsync(
             async (_, token) =>
             {
-                using var attempt = call(request, new CallOptions(deadline: DateTime.UtcNow + Options.UnaryDeadline, cancellationToken: token));
+                using var attempt = call(
+                    request,
+                    new CallOptions(deadline: DateTime.UtcNow + Options.UnaryDeadline, cancellationToken: token));
                 return await attempt.ResponseAsync.ConfigureAwait(false);
             },
             Task.Delay, Random.Shared.NextDouble, ct, Options.OnRetry);
 
-    private Task<TResponse> CommandAsync<TRequest, TResponse>(TRequest request, Func<TRequest, CallOptions, AsyncUnaryCall<TResponse>> call, CancellationToken ct)
+    private Task<TResponse> CommandAsync<TRequest, TResponse>(
+        TRequest request,
+        Func<TRequest, CallOptions, AsyncUnaryCall<TResponse>> call,
+        CancellationToken ct)
         where TRequest : IMessage
     {
         EnsureRequestId(request);

@@ -75,8 +75,12 @@ public static class ResumableStream
     /// MaxAttempts bounds consecutive failures. A stream that ends normally ends the enumeration. <paramref name="onReconnect"/>
     /// is told before each wait (e.g. to show "reconnecting").
     /// </summary>
-    public static async IAsyncEnumerable<T> ReadAsync<T>(Func<ulong, CancellationToken, IAsyncEnumerable<T>> open, IResumeCursor<T> cursor,
-        RetryPolicy backoff, Func<TimeSpan, CancellationToken, Task> delay, [EnumeratorCancellation] CancellationToken cancellationToken = default,
+    public static async IAsyncEnumerable<T> ReadAsync<T>(
+        Func<ulong, CancellationToken, IAsyncEnumerable<T>> open,
+        IResumeCursor<T> cursor,
+        RetryPolicy backoff,
+        Func<TimeSpan, CancellationToken, Task> delay,
+        [EnumeratorCancellation] CancellationToken cancellationToken = default,
         Action<RetryNotice>? onReconnect = null)
     {
         ArgumentNullException.ThrowIfNull(open);

@@ -34,7 +34,8 @@ public sealed record RetryPolicy
 
     public double Multiplier { get; init; } = 2.0;
 
-    /// <summary>Share of each delay drawn at random (0.2: between 80% and 100% of the nominal delay), so clients do not retry in lockstep.</summary>
+    /// <summary>Share of each delay drawn at random (0.2: between 80% and 100% of the nominal delay), so clients do not retry in
+    /// lockstep.</summary>
     public double Jitter { get; init; } = 0.2;
 
     /// <summary>Whether a call that failed with <paramref name="code"/> may be sent again.</summary>
@@ -78,5 +79,6 @@ public sealed record RetryPolicy
     }
 }
 
-/// <summary>Attempt <see cref="FailedAttempt"/> of <see cref="MaxAttempts"/> failed with <see cref="Error"/>; the next follows after <see cref="Delay"/>.</summary>
+/// <summary>Attempt <see cref="FailedAttempt"/> of <see cref="MaxAttempts"/> failed with <see cref="Error"/>; the next follows after <see
+/// cref="Delay"/>.</summary>
 public sealed record RetryNotice(int FailedAttempt, int MaxAttempts, TimeSpan Delay, RpcException Error);

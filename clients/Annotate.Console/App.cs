@@ -120,12 +120,18 @@ public sealed class App(AnnotateClient client, Article article)
         var statement = await Ask("Statement (empty: the quote itself):", ct);
         var request = new OpenClaimRequest
         {
-            RequestId = AnnotateClient.NewRequestId(), ArticleId = article.ArticleId, Statement = statement,
+            RequestId = AnnotateClient.NewRequestId(),
+            ArticleId = article.ArticleId,
+            Statement = statement,
             Selector = new Selector { Quote = new TextQuote { Exact = quote } },
         };
         OpenClaimResponse opened;
-        try { opened = await client.OpenClaimAsync(request, ct); }
-        catch (RpcException e) when (e.StatusCode == StatusCode.InvalidArgument && e.Status.Detail.Contains("matches at", StringComparison.Ordinal))
+        try
+        {
+            opened = await client.OpenClaimAsync(request, ct);
+        }
+        catch (RpcException e)
+            when (e.StatusCode == StatusCode.InvalidArgument && e.Status.Detail.Contains("matches at", StringComparison.Ordinal))
         {
             // An ambiguous quote: ask for context that chooses one occurrence, and send it as a new request.
             AnsiConsole.MarkupLine($"[yellow]{Markup.Escape(e.Status.Detail)}[/]");
@@ -148,7 +154,9 @@ public sealed class App(AnnotateClient client, Article article)
             .ShowAsync(AnsiConsole.Console, ct);
         if (stance == Stance.Unspecified)
         {
-            await client.WithdrawStanceAsync(new WithdrawStanceRequest { RequestId = AnnotateClient.NewRequestId(), ClaimId = claim.ClaimId }, ct);
+            await client.WithdrawStanceAsync(
+                new WithdrawStanceRequest { RequestId = AnnotateClient.NewRequestId(), ClaimId = claim.ClaimId },
+                ct);
             _state.Say($"withdrew your stance on {claim.ClaimId}");
             return;
         }
@@ -175,10 +183,15 @@ public sealed class App(AnnotateClient client, Article article)
         if (quote.Length == 0) return;
         var request = new CreateHighlightRequest
         {
-            RequestId = AnnotateClient.NewRequestId(), ArticleId = article.ArticleId, Note = await Ask("Note (optional):", ct),
+            RequestId = AnnotateClient.NewRequestId(),
+            ArticleId = article.ArticleId,
+            Note = await Ask("Note (optional):", ct),
             Selector = new Selector { Quote = new TextQuote { Exact = quote } },
         };
-        request.Tags.AddRange((await Ask("Tags, comma-separated (optional):", ct)).Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries));
+        request.Tags.AddRange(
+            (await Ask("Tags, comma-separated (optional):", ct)).Split(
+                ',',
+                StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries));
         var created = await client.CreateHighlightAsync(request, ct);
         await Watchers.RefreshHighlightsAsync(client, _state, ct);
         _state.Say($"highlighted {created.Highlight.HighlightId}");

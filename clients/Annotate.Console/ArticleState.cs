@@ -31,7 +31,11 @@ public sealed class ArticleState(Article article)
 
     public IReadOnlyList<ClaimView> Claims
     {
-        get { lock (_gate) return [.. _claims.Values.OrderBy(c => c.Selector.Position.Start).ThenBy(c => c.ClaimId, StringComparer.Ordinal)]; }
+        get
+        {
+            lock (_gate)
+                return [.. _claims.Values.OrderBy(c => c.Selector.Position.Start).ThenBy(c => c.ClaimId, StringComparer.Ordinal)];
+        }
     }
 
     public IReadOnlyList<Highlight> Highlights { get { lock (_gate) return _highlights; } }

@@ -16,7 +16,8 @@ catch (ArgumentException e)
 }
 if (settings.Token is null)
 {
-    Console.Error.WriteLine($"annotate-console: no token; pass --token, set ANNOTATE_TOKEN or run `annotate login` ({Settings.ConfigPath()})");
+    Console.Error.WriteLine(
+        $"annotate-console: no token; pass --token, set ANNOTATE_TOKEN or run `annotate login` ({Settings.ConfigPath()})");
     return 4;
 }
 
@@ -30,7 +31,9 @@ if (Console.IsInputRedirected || Console.IsOutputRedirected)
 // reopen without limit.
 using var client = new AnnotateClient(new AnnotateClientOptions
 {
-    Address = settings.Server, Token = settings.Token, UnaryDeadline = TimeSpan.FromSeconds(15),
+    Address = settings.Server,
+    Token = settings.Token,
+    UnaryDeadline = TimeSpan.FromSeconds(15),
     Retry = RetryPolicy.Default with { MaxAttempts = 3 },
 });
 using var quit = new CancellationTokenSource();
@@ -40,8 +43,11 @@ try
 {
     var articleId = settings.ArticleId ?? await App.PickArticleAsync(client, quit.Token);
     while (articleId is not null && !quit.IsCancellationRequested)
+    {
         articleId = await new App(client, await client.GetArticleAsync(
             new GetArticleRequest { ArticleId = articleId }, quit.Token)).RunAsync(quit.Token);
+    }
+
     return 0;
 }
 catch (OperationCanceledException) when (quit.IsCancellationRequested)

@@ -66,7 +66,8 @@ public sealed class Screen
     public static string Tallies(ClaimView claim)
     {
         uint Count(Stance s) => claim.Tallies.FirstOrDefault(t => t.Stance == s)?.Count ?? 0;
-        return $"supports {Count(Stance.Supports)}  refutes {Count(Stance.Refutes)}  context {Count(Stance.NeedsContext)}  unverifiable {Count(Stance.Unverifiable)}";
+        return $"supports {Count(Stance.Supports)}  refutes {Count(Stance.Refutes)}  context {Count(Stance.NeedsContext)}  unverifiable " +
+               $"{Count(Stance.Unverifiable)}";
     }
 
     private void RevealSelection(ArticleState state, ClaimView? selected, int visibleRows)
@@ -86,7 +87,8 @@ public sealed class Screen
             _ => $"[red]○ {Markup.Escape(state.LinkDetail)}[/]",
         };
         var highlights = state.Highlights.Count == 1 ? "1 highlight" : $"{state.Highlights.Count} highlights";
-        var text = $"{link}  [grey]{highlights}[/]  [bold]{Markup.Escape(state.Article.Title)}[/]  [grey]{Markup.Escape(state.Article.ArticleId)}[/]";
+        var text = $"{link}  [grey]{highlights}[/]  [bold]{Markup.Escape(state.Article.Title)}[/]  " +
+                   $"[grey]{Markup.Escape(state.Article.ArticleId)}[/]";
         return new Panel(new Markup(text).Overflow(Overflow.Ellipsis)).Expand().Border(BoxBorder.Rounded).Header("Annotate");
     }
 
@@ -143,7 +145,9 @@ public sealed class Screen
             var c = claims[i];
             var marker = c.ClaimId == selected?.ClaimId ? "[bold]›[/]" : " ";
             var color = StatusColor(c.Status).ToMarkup();
-            var status = StatusName(c.Status) + (c.Status == ClaimStatus.Adjudicated ? $": {StanceName(c.Adjudication?.Verdict ?? Stance.Unspecified)}" : "");
+            var status =
+                StatusName(c.Status)
+                + (c.Status == ClaimStatus.Adjudicated ? $": {StanceName(c.Adjudication?.Verdict ?? Stance.Unspecified)}" : "");
             // One line per claim heading: truncate here, since Spectre would wrap at word boundaries.
             var room = ClaimsColumns - 4 - 2 - status.Length - 1;
             lines.Add(new Markup($"{marker} [{color} bold]{status}[/] {Markup.Escape(Short(c.Statement, Math.Max(8, room)))}"));
@@ -158,21 +162,39 @@ public sealed class Screen
     private static Panel Details(ArticleState state, ClaimView? c)
     {
         var lines = new List<IRenderable>();
-        if (c is null) lines.Add(new Markup("[grey]No claim selected.[/]"));
+        if (c is null)
+        {
+            lines.Add(new Markup("[grey]No claim selected.[/]"));
+        }
         else
         {
-            lines.Add(new Markup($"[bold]“{Markup.Escape(Short(c.Statement, 200))}”[/]  [{StatusColor(c.Status).ToMarkup()}]{StatusName(c.Status)}[/]  agreement {Math.Round(c.Agreement * 100):0}%, quorum {c.Quorum}").Overflow(Overflow.Ellipsis));
+            lines.Add(new Markup($"[bold]“{Markup.Escape(Short(c.Statement, 200))}”[/]  " +
+                $"[{StatusColor(c.Status).ToMarkup()}]{StatusName(c.Status)}[/]  agreement {Math.Round(c.Agreement * 100):0}%, quorum " +
+                $"{c.Quorum}").Overflow(Overflow.Ellipsis));
             if (c.Adjudication is { } adj)
-                lines.Add(new Markup($"[deepskyblue1]adjudicated {StanceName(adj.Verdict)} by {Markup.Escape(adj.Adjudicator)}[/]: {Markup.Escape(adj.Rationale)}").Overflow(Overflow.Ellipsis));
+            {
+                lines.Add(new Markup($"[deepskyblue1]adjudicated {StanceName(adj.Verdict)} by {Markup.Escape(adj.Adjudicator)}[/]: " +
+                                     $"{Markup.Escape(adj.Rationale)}").Overflow(Overflow.Ellipsis));
+            }
+
             foreach (var s in c.Stances.Take(4))
-                lines.Add(new Markup($"  {Markup.Escape(s.Analyst)} [bold]{StanceName(s.Stance)}[/]: {Markup.Escape(s.Rationale)}  [grey]{s.Evidence.Count} evidence[/]").Overflow(Overflow.Ellipsis));
+            {
+                lines.Add(new Markup($"  {Markup.Escape(s.Analyst)} [bold]{StanceName(s.Stance)}[/]: {Markup.Escape(s.Rationale)}  " +
+                                     $"[grey]{s.Evidence.Count} evidence[/]").Overflow(Overflow.Ellipsis));
+            }
+
             if (c.Stances.Count > 4) lines.Add(new Markup($"  [grey]… {c.Stances.Count - 4} more (e: evidence view)[/]"));
             if (c.Tags.Count > 0)
-                lines.Add(new Markup("  tags: " + string.Join(", ", c.Tags.Select(t => $"{Markup.Escape(t.Tag)} ({t.Analysts.Count})"))).Overflow(Overflow.Ellipsis));
+            {
+                lines.Add(
+                    new Markup("  tags: " + string.Join(", ", c.Tags.Select(t => $"{Markup.Escape(t.Tag)} ({t.Analysts.Count})"))).Overflow(
+                        Overflow.Ellipsis));
+            }
         }
         while (lines.Count < FooterRows - 4) lines.Add(new Text(""));
         lines.Add(new Markup($"[grey]{Markup.Escape(state.Message ?? "")}[/]").Overflow(Overflow.Ellipsis));
-        lines.Add(new Markup("[bold]↑↓[/] claim  [bold]PgUp/PgDn[/] scroll  [bold]o[/] open claim  [bold]s[/] stance  [bold]h[/] highlight  [bold]e[/] evidence  [bold]a[/] article  [bold]q[/] quit"));
+        lines.Add(new Markup("[bold]↑↓[/] claim  [bold]PgUp/PgDn[/] scroll  [bold]o[/] open claim  [bold]s[/] stance  [bold]h[/] " +
+                             "highlight  [bold]e[/] evidence  [bold]a[/] article  [bold]q[/] quit"));
         return new Panel(new Rows(lines)).Expand().Border(BoxBorder.Rounded).Padding(1, 0)
             .Header(new PanelHeader(c is null ? " Claim " : $" Claim {c.ClaimId} · by {c.OpenedBy} · v{c.Version} "));
     }
@@ -180,7 +202,10 @@ public sealed class Screen
     private static Panel EvidencePanel(ClaimView? c)
     {
         var lines = new List<IRenderable>();
-        if (c is null) lines.Add(new Markup("[grey]No claim selected.[/]"));
+        if (c is null)
+        {
+            lines.Add(new Markup("[grey]No claim selected.[/]"));
+        }
         else
         {
             lines.Add(new Markup($"[bold]“{Markup.Escape(c.Statement)}”[/]"));
@@ -191,12 +216,18 @@ public sealed class Screen
                 foreach (var e in c.Evidence.Where(e => e.Analyst == s.Analyst))
                 {
                     var q = e.Span.Selector.Quote;
-                    lines.Add(new Markup($"    [grey]{Markup.Escape(e.Span.ArticleId)}[/] …{Markup.Escape(Short(q?.Prefix ?? "", 40))}[bold underline]{Markup.Escape(Short(q?.Exact ?? "", 120))}[/]{Markup.Escape(Short(q?.Suffix ?? "", 40))}…"));
+                    lines.Add(new Markup($"    [grey]{Markup.Escape(e.Span.ArticleId)}[/] " +
+                        $"…{Markup.Escape(Short(q?.Prefix ?? "", 40))}" +
+                        $"[bold underline]{Markup.Escape(Short(q?.Exact ?? "", 120))}[/]{Markup.Escape(Short(q?.Suffix ?? "", 40))}…"));
                 }
             }
             if (c.Stances.Count == 0) lines.Add(new Markup("[grey]No stances yet.[/]"));
         }
-        return new Panel(new Rows(lines)).Expand().Border(BoxBorder.Rounded).Padding(1, 0).Header(new PanelHeader(" Evidence (e: back to the text) "));
+        return new Panel(new Rows(lines))
+            .Expand()
+            .Border(BoxBorder.Rounded)
+            .Padding(1, 0)
+            .Header(new PanelHeader(" Evidence (e: back to the text) "));
     }
 
     private static string Short(string s, int max)

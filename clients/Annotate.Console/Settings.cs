@@ -42,7 +42,8 @@ public sealed record Settings(string Server, string? Token, string? ArticleId)
         var path = ConfigPath();
         if (!File.Exists(path)) return (null, null);
         using var doc = JsonDocument.Parse(File.ReadAllText(path));
-        string? Get(string name) => doc.RootElement.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.String ? NonEmpty(v.GetString()) : null;
+        string? Get(string name) =>
+            doc.RootElement.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.String ? NonEmpty(v.GetString()) : null;
         return (Get("server"), Get("token"));
     }
 

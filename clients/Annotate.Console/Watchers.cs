@@ -47,7 +47,8 @@ public static class Watchers
     {
         void Reconnecting(RetryNotice n)
         {
-            state.Disconnected(string.Create(CultureInfo.InvariantCulture, $"reconnecting in {n.Delay.TotalSeconds:0.#}s ({n.Error.StatusCode})"));
+            state.Disconnected(
+                string.Create(CultureInfo.InvariantCulture, $"reconnecting in {n.Delay.TotalSeconds:0.#}s ({n.Error.StatusCode})"));
             state.Say($"watch interrupted: {n.Error.Status.Detail}");
         }
 
@@ -61,8 +62,15 @@ public static class Watchers
                 else state.CaughtUp(initial, update.CaughtUpPosition);
                 live = true;
             }
-            else if (live) state.Apply(update.View);
-            else initial.Add(update.View);
+            else if (live)
+            {
+                state.Apply(update.View);
+            }
+            else
+            {
+                initial.Add(update.View);
+            }
+
             return Task.CompletedTask;
         }, state, reportsLink: true, ct);
     }
@@ -75,8 +83,17 @@ public static class Watchers
         var filter = new EventFilter { ArticleId = state.Article.ArticleId };
         await ReadAsync(client.SubscribeAsync(state.HighlightsPosition, filter, ct), async item =>
         {
-            if (item.ItemCase != SubscribeResponse.ItemOneofCase.Event || !item.Event.StreamId.StartsWith("highlight-", StringComparison.Ordinal)) return;
-            try { await RefreshAfterEventAsync(client, state, ct); }
+            if (
+                item.ItemCase != SubscribeResponse.ItemOneofCase.Event
+                || !item.Event.StreamId.StartsWith("highlight-", StringComparison.Ordinal))
+            {
+                return;
+            }
+
+            try
+            {
+                await RefreshAfterEventAsync(client, state, ct);
+            }
             catch (RpcException e) when (!ct.IsCancellationRequested)
             {
                 state.Say($"highlights not reloaded: {e.StatusCode}"); // the next highlight event reloads them
@@ -88,7 +105,12 @@ public static class Watchers
     /// Feeds <paramref name="items"/> to <paramref name="apply"/> until the user leaves the article; a refusal the
     /// stream does not reopen after (token revoked, article gone) ends the watch and, for the claims, says so.
     /// </summary>
-    private static async Task ReadAsync<T>(IAsyncEnumerable<T> items, Func<T, Task> apply, ArticleState state, bool reportsLink, CancellationToken ct)
+    private static async Task ReadAsync<T>(
+        IAsyncEnumerable<T> items,
+        Func<T, Task> apply,
+        ArticleState state,
+        bool reportsLink,
+        CancellationToken ct)
     {
         try
         {

@@ -44,10 +44,23 @@ public sealed class DemoScenario
     /// 0 done, 4 the token is refused, 5 the server is unreachable, 1 anything else. <paramref name="client"/>
     /// sets retries and deadlines of every analyst's client (its address and token are replaced).
     /// </summary>
-    public static async Task<int> RunAsync(string server, string adminToken, TextWriter output, CancellationToken ct = default, TimeSpan? pace = null,
+    public static async Task<int> RunAsync(
+        string server,
+        string adminToken,
+        TextWriter output,
+        CancellationToken ct = default,
+        TimeSpan? pace = null,
         AnnotateClientOptions? client = null)
     {
-        var demo = new DemoScenario((client ?? new AnnotateClientOptions()) with { Address = server, Token = null }, output, pace ?? TimeSpan.FromMilliseconds(750), ct);
+        var demo = new DemoScenario(
+            (client ?? new AnnotateClientOptions()) with
+            {
+                Address = server,
+                Token = null,
+            },
+            output,
+            pace ?? TimeSpan.FromMilliseconds(750),
+            ct);
         try
         {
             await demo.PlayAsync(server, adminToken);
@@ -108,8 +121,19 @@ public sealed class DemoScenario
         const string quote = "Kazakhstan has a large Russian majority";
         await HighlightAsync("aigerim", Crisis, quote, "Majority? Check against population figures.", "demographics", "needs-check");
         var claim = await OpenClaimAsync("aigerim", Crisis, Quote(quote), "Kazakhstan has a large Russian majority.");
-        var again = await As("boris").OpenClaimAsync(new OpenClaimRequest { RequestId = NewId(), ArticleId = Crisis, Selector = Quote(quote) }, _ct);
-        await SayAsync($"boris opens the same span at the same moment: the server answers with {again.ClaimId} (existing: {again.Existing}), no duplicate.");
+        var again = await As("boris")
+            .OpenClaimAsync(
+                new OpenClaimRequest
+                {
+                    RequestId = NewId(),
+                    ArticleId = Crisis,
+                    Selector = Quote(quote),
+                },
+                _ct);
+        await SayAsync(
+            $"boris opens the same span at the same moment: the server answers with {again.ClaimId} (existing: {again.Existing}), no " +
+                $"duplicate."
+        );
         await ReopenIfAdjudicatedAsync(claim);
         await TagAsync("aigerim", claim, "demographics");
         await TagAsync("boris", claim, "demographics");
@@ -123,7 +147,10 @@ public sealed class DemoScenario
 
         await As("dana").AdjudicateAsync(new AdjudicateRequest
         {
-            RequestId = NewId(), ClaimId = claim, Verdict = Stance.Refutes, ExpectedVersion = view.Version,
+            RequestId = NewId(),
+            ClaimId = claim,
+            Verdict = Stance.Refutes,
+            ExpectedVersion = view.Version,
             Rationale = "Both figures in the corpus put Russians at about a fifth of the population: a minority, not a majority.",
         }, _ct);
         await SayAsync($"dana (adjudicator) reviews version {view.Version} and rules: refutes.");
@@ -138,9 +165,19 @@ public sealed class DemoScenario
             "Putin ordered a partial mobilization of reserve forces.");
         await ReopenIfAdjudicatedAsync(claim);
         var speech = Span(DrawnIn, "to conduct a partial mobilization in the Russian Federation");
-        await HighlightAsync("chen", DrawnIn, "to conduct a partial mobilization in the Russian Federation", "Putin's own words in the address.", "primary-quote", "mobilization");
+        await HighlightAsync(
+            "chen",
+            DrawnIn,
+            "to conduct a partial mobilization in the Russian Federation",
+            "Putin's own words in the address.",
+            "primary-quote",
+            "mobilization");
         await StanceAsync("chen", claim, Stance.Supports, "The address quoted later in the article says exactly this.", speech);
-        await StanceAsync("boris", claim, Stance.NeedsContext, "Partial, not nation-wide: the article itself says martial law was not declared.",
+        await StanceAsync(
+            "boris",
+            claim,
+            Stance.NeedsContext,
+            "Partial, not nation-wide: the article itself says martial law was not declared.",
             Span(DrawnIn, "But such a decision was not made."));
         await ShowAsync(claim);
         await StanceAsync("boris", claim, Stance.Supports, "On reflection the claim does say partial. Changing my stance.", speech);
@@ -160,11 +197,27 @@ public sealed class DemoScenario
             "Russia sent CSTO troops immediately at Tokayev's request.");
         await ReopenIfAdjudicatedAsync(claim);
         await HighlightAsync("boris", Crisis, "The deployment of 3,000 Russian paratroopers", "Size of the deployment.", "csto", "troops");
-        await StanceAsync("aigerim", claim, Stance.Supports, "The Moscow Times piece confirms the formal request and the deployment.",
-            Span(Crisis, "The deployment of 3,000 Russian paratroopers came after Kazakh President Kassym-Jomart Tokayev made a formal request for assistance"));
-        await StanceAsync("boris", claim, Stance.NeedsContext, "Hours earlier the Kremlin had sworn off intervening; 'immediately' hides that.",
+        await StanceAsync(
+            "aigerim",
+            claim,
+            Stance.Supports,
+            "The Moscow Times piece confirms the formal request and the deployment.",
+            Span(
+                Crisis,
+                "The deployment of 3,000 Russian paratroopers came after Kazakh President Kassym-Jomart Tokayev made a formal request " +
+                    "for assistance"
+            ));
+        await StanceAsync(
+            "boris",
+            claim,
+            Stance.NeedsContext,
+            "Hours earlier the Kremlin had sworn off intervening; 'immediately' hides that.",
             Span(Crisis, "had been sworn off by the Kremlin"));
-        await StanceAsync("chen", claim, Stance.Refutes, "Most troops were Russian; calling them CSTO troops flatters the alliance.",
+        await StanceAsync(
+            "chen",
+            claim,
+            Stance.Refutes,
+            "Most troops were Russian; calling them CSTO troops flatters the alliance.",
             new ArticleSpan { ArticleId = Troops, Selector = await FirstOccurrenceAsync(Troops, "most of which come from Russia") });
         await TagAsync("boris", claim, "csto");
         await ShowAsync(claim);
@@ -179,7 +232,15 @@ public sealed class DemoScenario
         const string quote = "the first joint stationing of CSTO troops in the 30-year history of the security block";
         try
         {
-            await As("aigerim").OpenClaimAsync(new OpenClaimRequest { RequestId = NewId(), ArticleId = Troops, Selector = Quote(quote) }, _ct);
+            await As("aigerim")
+                .OpenClaimAsync(
+                    new OpenClaimRequest
+                    {
+                        RequestId = NewId(),
+                        ArticleId = Troops,
+                        Selector = Quote(quote),
+                    },
+                    _ct);
             await SayAsync("(the quote was accepted)");
         }
         catch (RpcException e) when (e.StatusCode == StatusCode.InvalidArgument)
@@ -188,7 +249,11 @@ public sealed class DemoScenario
         }
         var selector = await FirstOccurrenceAsync(Troops, quote);
         await SayAsync($"aigerim selects the first occurrence by position [{selector.Position.Start}, {selector.Position.End}).");
-        var claim = await OpenClaimAsync("aigerim", Troops, selector, "This was the first joint deployment of CSTO troops in the bloc's history.");
+        var claim = await OpenClaimAsync(
+            "aigerim",
+            Troops,
+            selector,
+            "This was the first joint deployment of CSTO troops in the bloc's history.");
         await ReopenIfAdjudicatedAsync(claim);
         var contingents = Span(Crisis, "CSTO member states Armenia, Belarus, Kyrgyzstan and Tajikistan sent troop contingents");
         await StanceAsync("boris", claim, Stance.Supports, "Several member states sent contingents together.", contingents);
@@ -220,9 +285,11 @@ public sealed class DemoScenario
             _out.WriteLine($"  {"",-22} {Tallies(v)}; agreement {Percent(v.Agreement)}; tags {Tags(v)}; {v.Evidence.Count} evidence");
         }
         var alpha = await As("dana").GetArticleAgreementAsync(new GetArticleAgreementRequest { ArticleId = Troops }, _ct);
-        _out.WriteLine($"  Agreement on {Troops}: Krippendorff's alpha {(alpha.HasAlpha ? alpha.Alpha.ToString("0.00") : "undefined")} over {alpha.Units} claims and {alpha.Analysts} analysts.");
+        _out.WriteLine($"  Agreement on {Troops}: Krippendorff's alpha {(alpha.HasAlpha ? alpha.Alpha.ToString("0.00") : "undefined")} " +
+                       $"over {alpha.Units} claims and {alpha.Analysts} analysts.");
         _out.WriteLine();
-        _out.WriteLine("Next: watch it in annotate-console, list the claims with `annotate claim list`, replay the history with `annotate replay`, check it with `annotate audit verify`.");
+        _out.WriteLine("Next: watch it in annotate-console, list the claims with `annotate claim list`, replay the history with " +
+                       "`annotate replay`, check it with `annotate audit verify`.");
     }
 
     // --- steps, each narrated -------------------------------------------------------------------
@@ -254,19 +321,37 @@ public sealed class DemoScenario
             await SayAsync($"{who} already highlighted “{Short(quote, 60)}” ({mine.HighlightId}), reused.");
             return;
         }
-        var request = new CreateHighlightRequest { RequestId = NewId(), ArticleId = articleId, Selector = Quote(quote), Note = note, Tags = { tags } };
+        var request = new CreateHighlightRequest
+        {
+            RequestId = NewId(),
+            ArticleId = articleId,
+            Selector = Quote(quote),
+            Note = note,
+            Tags = { tags },
+        };
         var created = await As(who).CreateHighlightAsync(request, _ct);
         var p = created.Highlight.Selector.Position;
-        await SayAsync($"{who} highlights “{Short(quote, 60)}” in {articleId} [{p.Start}, {p.End}), tags {string.Join(", ", tags)}: “{note}”");
+        await SayAsync(
+            $"{who} highlights “{Short(quote, 60)}” in {articleId} [{p.Start}, {p.End}), tags {string.Join(", ", tags)}: “{note}”");
     }
 
     private async Task<string> OpenClaimAsync(string who, string articleId, Selector selector, string statement)
     {
-        var opened = await As(who).OpenClaimAsync(new OpenClaimRequest { RequestId = NewId(), ArticleId = articleId, Selector = selector, Statement = statement }, _ct);
+        var opened = await As(who)
+            .OpenClaimAsync(
+                new OpenClaimRequest
+                {
+                    RequestId = NewId(),
+                    ArticleId = articleId,
+                    Selector = selector,
+                    Statement = statement,
+                },
+                _ct);
         _claims.Add(opened.ClaimId);
         var p = opened.Selector.Position;
         await SayAsync(opened.Existing
-            ? $"{who} opens a claim on “{Short(opened.Selector.Quote.Exact, 60)}”: it exists already as {opened.ClaimId} [{p.Start}, {p.End})."
+            ? $"{who} opens a claim on “{Short(opened.Selector.Quote.Exact, 60)}”: it exists already as {opened.ClaimId} " +
+              $"[{p.Start}, {p.End})."
             : $"{who} opens claim {opened.ClaimId} on “{Short(opened.Selector.Quote.Exact, 60)}” [{p.Start}, {p.End}).");
         return opened.ClaimId;
     }
@@ -274,22 +359,47 @@ public sealed class DemoScenario
     private async Task ReopenIfAdjudicatedAsync(string claim)
     {
         var view = await As("dana").GetClaimViewAsync(new GetClaimViewRequest { ClaimId = claim }, _ct);
-        if (view.Status != ClaimStatus.Adjudicated) return;
-        await As("dana").ReopenClaimAsync(new ReopenClaimRequest { RequestId = NewId(), ClaimId = claim, Reason = "Replaying the demo." }, _ct);
+        if (view.Status != ClaimStatus.Adjudicated)
+            return;
+        await As("dana")
+            .ReopenClaimAsync(
+                new ReopenClaimRequest
+                {
+                    RequestId = NewId(),
+                    ClaimId = claim,
+                    Reason = "Replaying the demo.",
+                },
+                _ct);
         await SayAsync($"{claim} was adjudicated by an earlier run: dana reopens it so stances count again.");
     }
 
     private async Task TagAsync(string who, string claim, string tag)
     {
-        await As(who).ApplyTagAsync(new ApplyTagRequest { RequestId = NewId(), Target = new TagTarget { ClaimId = claim }, Tag = tag }, _ct);
+        await As(who)
+            .ApplyTagAsync(
+                new ApplyTagRequest
+                {
+                    RequestId = NewId(),
+                    Target = new TagTarget { ClaimId = claim },
+                    Tag = tag,
+                },
+                _ct);
         await SayAsync($"{who} tags {claim} “{tag}”.");
     }
 
     private async Task StanceAsync(string who, string claim, Stance stance, string rationale, params ArticleSpan[] evidence)
     {
-        var request = new TakeStanceRequest { RequestId = NewId(), ClaimId = claim, Stance = stance, Rationale = rationale, Evidence = { evidence } };
+        var request = new TakeStanceRequest
+        {
+            RequestId = NewId(),
+            ClaimId = claim,
+            Stance = stance,
+            Rationale = rationale,
+            Evidence = { evidence },
+        };
         await As(who).TakeStanceAsync(request, _ct);
-        var cited = evidence.Length == 0 ? "" : " citing " + string.Join(" and ", evidence.Select(e => $"{Describe(e.Selector)} ({e.ArticleId})"));
+        var cited =
+            evidence.Length == 0 ? "" : " citing " + string.Join(" and ", evidence.Select(e => $"{Describe(e.Selector)} ({e.ArticleId})"));
         await SayAsync($"{who} {StanceName(stance)}: {rationale}{cited}");
     }
 
@@ -344,7 +454,9 @@ public sealed class DemoScenario
     private static int CodePoints(string s, int utf16Length) => s[..utf16Length].EnumerateRunes().Count();
 
     private static bool Same(string a, string b) => Normalize(a) == Normalize(b);
-    private static string Normalize(string s) => string.Join(' ', s.Replace('’', '\'').Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries));
+
+    private static string Normalize(string s) =>
+        string.Join(' ', s.Replace('’', '\'').Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries));
 
     private static string StanceName(Stance s) => s switch
     {
@@ -362,7 +474,8 @@ public sealed class DemoScenario
     private static string Tallies(ClaimView v)
     {
         uint Count(Stance s) => v.Tallies.FirstOrDefault(t => t.Stance == s)?.Count ?? 0;
-        return $"supports {Count(Stance.Supports)}, refutes {Count(Stance.Refutes)}, needs context {Count(Stance.NeedsContext)}, unverifiable {Count(Stance.Unverifiable)}";
+        return $"supports {Count(Stance.Supports)}, refutes {Count(Stance.Refutes)}, needs context {Count(Stance.NeedsContext)}, " +
+               $"unverifiable {Count(Stance.Unverifiable)}";
     }
 
     private static string Describe(Selector s) =>
@@ -370,7 +483,8 @@ public sealed class DemoScenario
 
     private static string Percent(double share) => $"{Math.Round(share * 100):0}%";
 
-    private static string Tags(ClaimView v) => v.Tags.Count == 0 ? "none" : string.Join(", ", v.Tags.Select(t => $"{t.Tag} ({t.Analysts.Count})"));
+    private static string Tags(ClaimView v) =>
+        v.Tags.Count == 0 ? "none" : string.Join(", ", v.Tags.Select(t => $"{t.Tag} ({t.Analysts.Count})"));
 
     private static string Short(string s, int max)
     {

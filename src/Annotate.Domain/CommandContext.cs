@@ -31,7 +31,10 @@ public sealed record CommandContext
     public bool Has(Role role) => Roles.Contains(role);
 
     internal DomainError? Require(Role role, string doing) =>
-        Has(role) ? null : DomainError.PermissionDenied($"{doing} needs the {role.ToString().ToLowerInvariant()} role, which {Actor} does not have; ask an admin to grant it.");
+        Has(role)
+            ? null
+            : DomainError.PermissionDenied(
+                $"{doing} needs the {role.ToString().ToLowerInvariant()} role, which {Actor} does not have; ask an admin to grant it.");
 
     internal string RequireNewId(string what) =>
         string.IsNullOrWhiteSpace(NewId)

@@ -26,10 +26,14 @@ public static class Limits
     public const int MaxSpan = 4000;
 
     internal static string? SpanTooLong(string what, int length) =>
-        length > MaxSpan ? $"The {what} spans {length} code points; the limit is {MaxSpan}. Select the sentence or passage that matters." : null;
+        length > MaxSpan
+            ? $"The {what} spans {length} code points; the limit is {MaxSpan}. Select the sentence or passage that matters."
+            : null;
 
     internal static string? TooLong(string what, string? value, int max) =>
-        value is not null && value.Length > max && CodePoints(value) is var n && n > max ? $"The {what} has {n} characters; the limit is {max}. Shorten it." : null;
+        value is not null && value.Length > max && CodePoints(value) is var n && n > max
+            ? $"The {what} has {n} characters; the limit is {max}. Shorten it."
+            : null;
 
     /// <summary>Length in code points (a surrogate pair counts once).</summary>
     public static int CodePoints(string value)

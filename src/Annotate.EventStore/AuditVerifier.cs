@@ -44,7 +44,8 @@ internal static class AuditVerifier
         for (long windowStart = 0; windowStart < maxStored;)
         {
             await using var cmd = dataSource.CreateCommand(
-                $"SELECT position, stream_id, stream_version, event_id, type, data::text, metadata::text, recorded_at, hash FROM {schema}.events WHERE position > $1 AND position <= $2 ORDER BY position");
+                $"SELECT position, stream_id, stream_version, event_id, type, data::text, metadata::text, recorded_at, hash FROM " +
+                    $"{schema}.events WHERE position > $1 AND position <= $2 ORDER BY position");
             cmd.Parameters.AddWithValue(windowStart);
             cmd.Parameters.AddWithValue(windowStart + pageSize);
             var rows = 0;
@@ -55,20 +56,37 @@ internal static class AuditVerifier
                     var e = PostgresEventStore.ReadEvent(r);
                     rows++;
                     if (broken is null && e.Position != expectedPosition)
-                        broken = new BrokenLink(expectedPosition, $"position {expectedPosition} is missing (next stored position is {e.Position})", null, null);
+                    {
+                        broken = new BrokenLink(
+                            expectedPosition,
+                            $"position {expectedPosition} is missing (next stored position is {e.Position})",
+                            null,
+                            null);
+                    }
+
                     var computed = EventChain.Compute(e, previous);
                     if (broken is null && !computed.AsSpan().SequenceEqual(e.Hash))
+                    {
                         broken = new BrokenLink(e.Position, "stored hash does not match the event's content and the previous hash",
                             Convert.ToHexStringLower(computed), e.HashHex);
+                    }
+
                     if (broken is null && e.Position == startHead && !startHeadHash.AsSpan().SequenceEqual(e.Hash))
+                    {
                         broken = new BrokenLink(e.Position, "the head row's hash differs from the stored event's hash",
                             Convert.ToHexStringLower(startHeadHash), e.HashHex);
+                    }
+
                     while (nextReceipt < pendingReceipts.Count && pendingReceipts[nextReceipt].Position <= e.Position)
                     {
                         var receipt = pendingReceipts[nextReceipt++];
-                        checks.Add(receipt.Position == e.Position
-                            ? new ReceiptCheck(receipt, string.Equals(receipt.Hash, e.HashHex, StringComparison.OrdinalIgnoreCase), e.HashHex)
-                            : new ReceiptCheck(receipt, false, null));
+                        checks.Add(
+                            receipt.Position == e.Position
+                                ? new ReceiptCheck(
+                                    receipt,
+                                    string.Equals(receipt.Hash, e.HashHex, StringComparison.OrdinalIgnoreCase),
+                                    e.HashHex)
+                                : new ReceiptCheck(receipt, false, null));
                     }
                     // Continue from the stored hash so that one tampered row is reported once, not for the whole tail.
                     previous = e.Hash;
@@ -91,11 +109,24 @@ internal static class AuditVerifier
         while (nextReceipt < pendingReceipts.Count) checks.Add(new ReceiptCheck(pendingReceipts[nextReceipt++], false, null));
 
         if (broken is null && last < startHead)
-            broken = new BrokenLink(last + 1, $"the head row says the chain ends at position {startHead}, but the last stored event is at {last}",
-                Convert.ToHexStringLower(startHeadHash), null);
+        {
+            broken = new BrokenLink(
+                last + 1,
+                $"the head row says the chain ends at position {startHead}, but the last stored event is at {last}",
+                Convert.ToHexStringLower(startHeadHash),
+                null);
+        }
+
         var (endHead, _) = await ReadHeadAsync(dataSource, schema, ct).ConfigureAwait(false);
         if (broken is null && last > endHead)
-            broken = new BrokenLink(endHead + 1, $"events past the head row's position {endHead} were not written by the store", null, null);
+        {
+            broken = new BrokenLink(
+                endHead + 1,
+                $"events past the head row's position {endHead} were not written by the store",
+                null,
+                null);
+        }
+
         return new VerifyReport(checkedCount, last, broken, checks);
     }
 

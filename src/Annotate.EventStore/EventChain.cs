@@ -35,9 +35,19 @@ public static class EventChain
         try
         {
             AppendBytes(h, Tag);
-            AppendText(h, ref scratch, position.TryFormat(num, out var n, provider: CultureInfo.InvariantCulture) ? num[..n] : throw new InvalidOperationException());
+            AppendText(
+                h,
+                ref scratch,
+                position.TryFormat(num, out var n, provider: CultureInfo.InvariantCulture)
+                    ? num[..n]
+                    : throw new InvalidOperationException());
             AppendText(h, ref scratch, streamId);
-            AppendText(h, ref scratch, streamVersion.TryFormat(num, out n, provider: CultureInfo.InvariantCulture) ? num[..n] : throw new InvalidOperationException());
+            AppendText(
+                h,
+                ref scratch,
+                streamVersion.TryFormat(num, out n, provider: CultureInfo.InvariantCulture)
+                    ? num[..n]
+                    : throw new InvalidOperationException());
             AppendText(h, ref scratch, eventId.TryFormat(num, out n, "D") ? num[..n] : throw new InvalidOperationException());
             AppendText(h, ref scratch, type);
             AppendText(h, ref scratch, data);

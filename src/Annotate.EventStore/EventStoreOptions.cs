@@ -38,8 +38,10 @@ public sealed partial class EventStoreOptions
 
     internal (NpgsqlDataSource DataSource, bool Owned) OpenDataSource()
     {
-        if (DataSource is not null) return (DataSource, false);
-        if (string.IsNullOrEmpty(ConnectionString)) throw new ArgumentException("EventStoreOptions needs a ConnectionString or a DataSource.");
+        if (DataSource is not null)
+            return (DataSource, false);
+        if (string.IsNullOrEmpty(ConnectionString))
+            throw new ArgumentException("EventStoreOptions needs a ConnectionString or a DataSource.");
         return (NpgsqlDataSource.Create(ConnectionString), true);
     }
 

@@ -94,7 +94,8 @@ public static class EventStoreSchema
             await cmd.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
         }
         await using (var cmd = new NpgsqlCommand(
-            $"CREATE SCHEMA IF NOT EXISTS {quoted}; CREATE TABLE IF NOT EXISTS {quoted}.schema_migrations (version int PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())",
+            $"CREATE SCHEMA IF NOT EXISTS {quoted}; CREATE TABLE IF NOT EXISTS {quoted}.schema_migrations (version int PRIMARY KEY, " +
+                $"applied_at timestamptz NOT NULL DEFAULT now())",
             conn, tx))
         {
             await cmd.ExecuteNonQueryAsync(ct).ConfigureAwait(false);

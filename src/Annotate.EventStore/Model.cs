@@ -26,7 +26,13 @@ public readonly record struct ExpectedVersion
 
     public bool IsAny => Value < 0;
 
-    public override string ToString() => Value switch { < 0 => "any", 0 => "no stream", _ => Value.ToString(System.Globalization.CultureInfo.InvariantCulture) };
+    public override string ToString() =>
+        Value switch
+        {
+            < 0 => "any",
+            0 => "no stream",
+            _ => Value.ToString(System.Globalization.CultureInfo.InvariantCulture),
+        };
 }
 
 /// <summary>Metadata carried by every event. <see cref="ArticleId"/> is indexed for filtered reads.</summary>

@@ -68,7 +68,9 @@ public sealed partial class PostgresEventStore
     private static void EnsureJson(string json, string paramName)
     {
         ArgumentNullException.ThrowIfNull(json, paramName);
-        var reader = new Utf8JsonReader(Encoding.UTF8.GetBytes(json), new JsonReaderOptions { CommentHandling = JsonCommentHandling.Disallow });
+        var reader = new Utf8JsonReader(
+            Encoding.UTF8.GetBytes(json),
+            new JsonReaderOptions { CommentHandling = JsonCommentHandling.Disallow });
         try
         {
             while (reader.Read()) { }
@@ -77,7 +79,8 @@ public sealed partial class PostgresEventStore
         {
             throw new ArgumentException($"Event data is not valid JSON: {ex.Message}", paramName, ex);
         }
-        if (json.Contains('\0', StringComparison.Ordinal)) throw new ArgumentException("Event data must not contain NUL characters.", paramName);
+        if (json.Contains('\0', StringComparison.Ordinal))
+            throw new ArgumentException("Event data must not contain NUL characters.", paramName);
     }
 
     private async Task WriterLoopAsync()
@@ -106,7 +109,8 @@ public sealed partial class PostgresEventStore
         }
     }
 
-    /// <summary>Runs one batch to an outcome for each append; never throws. Appends to retry later go to <paramref name="carry"/>.</summary>
+    /// <summary>Runs one batch to an outcome for each append; never throws. Appends to retry later go to <paramref
+    /// name="carry"/>.</summary>
     private async Task ProcessBatchAsync(List<PendingAppend> batch, List<PendingAppend> carry)
     {
         for (var attempt = 1; ; attempt++)
@@ -130,7 +134,8 @@ public sealed partial class PostgresEventStore
                 foreach (var p in batch) await ProcessBatchAsync([p], carry).ConfigureAwait(false);
                 return;
             }
-            catch (PostgresException ex) when (ex.SqlState == PostgresErrorCodes.UniqueViolation && ex.ConstraintName == "events_stream_version_key")
+            catch (PostgresException ex)
+                when (ex.SqlState == PostgresErrorCodes.UniqueViolation && ex.ConstraintName == "events_stream_version_key")
             {
                 var p = batch[0];
                 var actual = await TryGetVersionAsync(p.StreamId).ConfigureAwait(false);
@@ -158,10 +163,17 @@ public sealed partial class PostgresEventStore
 
     private static bool IsConnectionLoss(Exception ex) => ex switch
     {
-        PostgresException pe => pe.SqlState is PostgresErrorCodes.AdminShutdown or PostgresErrorCodes.CrashShutdown
-            or PostgresErrorCodes.CannotConnectNow or PostgresErrorCodes.ConnectionFailure or PostgresErrorCodes.ConnectionException
-            or PostgresErrorCodes.SerializationFailure or PostgresErrorCodes.DeadlockDetected,
-        NpgsqlException ne => ne.IsTransient || ne.InnerException is IOException or System.Net.Sockets.SocketException || ne.InnerException is EndOfStreamException,
+        PostgresException pe => pe.SqlState
+            is PostgresErrorCodes.AdminShutdown
+                or PostgresErrorCodes.CrashShutdown
+                or PostgresErrorCodes.CannotConnectNow
+                or PostgresErrorCodes.ConnectionFailure
+                or PostgresErrorCodes.ConnectionException
+                or PostgresErrorCodes.SerializationFailure
+                or PostgresErrorCodes.DeadlockDetected,
+        NpgsqlException ne => ne.IsTransient
+            || ne.InnerException is IOException or System.Net.Sockets.SocketException
+            || ne.InnerException is EndOfStreamException,
         IOException or EndOfStreamException => true,
         _ => false,
     };
@@ -187,12 +199,14 @@ public sealed partial class PostgresEventStore
             await using (var read = new NpgsqlBatch(conn))
             {
                 read.BatchCommands.Add(new NpgsqlBatchCommand("BEGIN"));
-                read.BatchCommands.Add(new NpgsqlBatchCommand($"SELECT last_position, last_hash, last_recorded_at FROM {_s}.head WHERE id = 1 FOR UPDATE"));
+                read.BatchCommands.Add(
+                    new NpgsqlBatchCommand($"SELECT last_position, last_hash, last_recorded_at FROM {_s}.head WHERE id = 1 FOR UPDATE"));
                 read.BatchCommands.Add(new NpgsqlBatchCommand("SELECT clock_timestamp()"));
                 var sv = new NpgsqlBatchCommand($"SELECT stream_id, version FROM {_s}.streams WHERE stream_id = ANY($1)");
                 sv.Parameters.Add(new NpgsqlParameter { Value = streams, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
                 read.BatchCommands.Add(sv);
-                var ids = new NpgsqlBatchCommand($"SELECT event_id, stream_id, stream_version, position, hash FROM {_s}.events WHERE event_id = ANY($1)");
+                var ids = new NpgsqlBatchCommand(
+                    $"SELECT event_id, stream_id, stream_version, position, hash FROM {_s}.events WHERE event_id = ANY($1)");
                 ids.Parameters.Add(new NpgsqlParameter { Value = allIds, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Uuid });
                 read.BatchCommands.Add(ids);
                 await using var r = await read.ExecuteReaderAsync(_stopping.Token).ConfigureAwait(false);
@@ -241,7 +255,8 @@ public sealed partial class PostgresEventStore
                 }
                 if (known > 0)
                 {
-                    results.Add((p, null, new EventIdConflictException(p.StreamId, p.Events.First(e => existing.ContainsKey(e.EventId)).EventId)));
+                    results.Add(
+                        (p, null, new EventIdConflictException(p.StreamId, p.Events.First(e => existing.ContainsKey(e.EventId)).EventId)));
                     continue;
                 }
                 var version = versions.GetValueOrDefault(p.StreamId);
@@ -256,8 +271,18 @@ public sealed partial class PostgresEventStore
                     var e = p.Events[i];
                     position++;
                     version++;
-                    var hash = EventChain.Compute(position, p.StreamId, version, e.EventId, e.Type, e.JsonData, p.Metadata[i], recordedAt, previous);
-                    committed.Add(new RecordedEvent(position, p.StreamId, version, e.EventId, e.Type, e.JsonData, p.Metadata[i], recordedAt, hash));
+                    var hash = EventChain.Compute(
+                        position,
+                        p.StreamId,
+                        version,
+                        e.EventId,
+                        e.Type,
+                        e.JsonData,
+                        p.Metadata[i],
+                        recordedAt,
+                        previous);
+                    committed.Add(
+                        new RecordedEvent(position, p.StreamId, version, e.EventId, e.Type, e.JsonData, p.Metadata[i], recordedAt, hash));
                     articles.Add(e.Metadata?.ArticleId);
                     idsInBatch.Add(e.EventId);
                     previous = hash;
@@ -278,8 +303,10 @@ public sealed partial class PostgresEventStore
             await using (var write = new NpgsqlBatch(conn))
             {
                 var insert = new NpgsqlBatchCommand($"""
-                    INSERT INTO {_s}.events (position, stream_id, stream_version, event_id, type, data, metadata, article_id, recorded_at, hash)
-                    SELECT p, s, v, i, t, d::json, m::json, a, $9, h FROM unnest($1, $2, $3, $4, $5, $6, $7, $8, $10) AS x(p, s, v, i, t, d, m, a, h)
+                    INSERT INTO {_s}.events
+                        (position, stream_id, stream_version, event_id, type, data, metadata, article_id, recorded_at, hash)
+                    SELECT p, s, v, i, t, d::json, m::json, a, $9, h
+                    FROM unnest($1, $2, $3, $4, $5, $6, $7, $8, $10) AS x(p, s, v, i, t, d, m, a, h)
                     """);
                 insert.Parameters.Add(Array(committed.Select(e => e.Position).ToArray(), NpgsqlDbType.Bigint));
                 insert.Parameters.Add(Array(committed.Select(e => e.StreamId).ToArray(), NpgsqlDbType.Text));
@@ -302,7 +329,8 @@ public sealed partial class PostgresEventStore
                 upsert.Parameters.Add(Array(touched.Select(s => versions[s]).ToArray(), NpgsqlDbType.Bigint));
                 write.BatchCommands.Add(upsert);
 
-                var head = new NpgsqlBatchCommand($"UPDATE {_s}.head SET last_position = $1, last_hash = $2, last_recorded_at = $3 WHERE id = 1");
+                var head = new NpgsqlBatchCommand(
+                    $"UPDATE {_s}.head SET last_position = $1, last_hash = $2, last_recorded_at = $3 WHERE id = 1");
                 head.Parameters.AddWithValue(position);
                 head.Parameters.AddWithValue(previous);
                 head.Parameters.Add(new NpgsqlParameter { Value = recordedAt, NpgsqlDbType = NpgsqlDbType.TimestampTz });
@@ -342,7 +370,13 @@ public sealed partial class PostgresEventStore
     {
         var rows = p.Events.Select(e => existing[e.EventId]).ToList();
         if (rows.Exists(r => r.Stream != p.StreamId))
-            return (p, null, new EventIdConflictException(p.StreamId, p.Events.First(e => existing[e.EventId].Stream != p.StreamId).EventId));
+        {
+            return (
+                p,
+                null,
+                new EventIdConflictException(p.StreamId, p.Events.First(e => existing[e.EventId].Stream != p.StreamId).EventId));
+        }
+
         var last = rows.MaxBy(r => r.Position);
         return (p, new AppendResult(p.StreamId, rows.Max(r => r.Version), rows.Min(r => r.Position), last.Position,
             Convert.ToHexStringLower(last.Hash), true), null);

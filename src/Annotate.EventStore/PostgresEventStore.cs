@@ -200,9 +200,16 @@ public sealed partial class PostgresEventStore : IEventStore
         SubscribeBatchesAsync(fromPositionExclusive, filter, cancellationToken);
 
     /// <summary>Subscription in batches, with the position each batch has been checked through (filtered or not).</summary>
-    internal IAsyncEnumerable<SubscriptionBatch> SubscribeBatchesAsync(long fromPositionExclusive, EventFilter? filter, CancellationToken ct,
+    internal IAsyncEnumerable<SubscriptionBatch> SubscribeBatchesAsync(
+        long fromPositionExclusive,
+        EventFilter? filter,
+        CancellationToken ct,
         int? catchUpPageSize = null) =>
-        _hub.SubscribeAsync(fromPositionExclusive, filter is { IsEmpty: false } ? filter : null, catchUpPageSize ?? _options.ReadPageSize, ct);
+        _hub.SubscribeAsync(
+            fromPositionExclusive,
+            filter is { IsEmpty: false } ? filter : null,
+            catchUpPageSize ?? _options.ReadPageSize,
+            ct);
 
     public Task<VerifyReport> VerifyAsync(IEnumerable<Receipt>? receipts = null, IProgress<long>? progress = null,
         CancellationToken cancellationToken = default) =>

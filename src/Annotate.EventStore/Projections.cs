@@ -34,7 +34,8 @@ public interface IProjection
 /// </summary>
 public sealed record ProjectionFault(string Projection, long Position, string EventType, Guid EventId, string Reason)
 {
-    public override string ToString() => $"projection {Projection} cannot apply event {EventId} ({EventType}) at position {Position}: {Reason}";
+    public override string ToString() =>
+        $"projection {Projection} cannot apply event {EventId} ({EventType}) at position {Position}: {Reason}";
 }
 
 /// <summary>The projection's own code failed on an event (a pure function of it: applying again fails again).</summary>
@@ -131,7 +132,11 @@ public sealed partial class ProjectionRunner : IAsyncDisposable
     /// Read-your-writes: waits until the projection has processed <paramref name="position"/>; false on timeout, and at
     /// once when the projection stopped on a fault before reaching it.
     /// </summary>
-    public async Task<bool> WaitForPositionAsync(string name, long position, TimeSpan timeout, CancellationToken cancellationToken = default)
+    public async Task<bool> WaitForPositionAsync(
+        string name,
+        long position,
+        TimeSpan timeout,
+        CancellationToken cancellationToken = default)
     {
         var state = StateOf(name);
         using var cts = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
@@ -165,7 +170,8 @@ public sealed partial class ProjectionRunner : IAsyncDisposable
         {
             // Checkpoint first: it waits for an in-flight apply of this projection and makes it fail its condition.
             await using var batch = new NpgsqlBatch(conn, tx);
-            var reset = new NpgsqlBatchCommand($"INSERT INTO {_s}.checkpoints (name, position) VALUES ($1, 0) ON CONFLICT (name) DO UPDATE SET position = 0, updated_at = now()");
+            var reset = new NpgsqlBatchCommand($"INSERT INTO {_s}.checkpoints (name, position) VALUES ($1, 0) ON CONFLICT (name) DO " +
+                                               $"UPDATE SET position = 0, updated_at = now()");
             reset.Parameters.AddWithValue(name);
             batch.BatchCommands.Add(reset);
             var delete = new NpgsqlBatchCommand($"DELETE FROM {_s}.projection_documents WHERE projection = $1");
@@ -182,10 +188,13 @@ public sealed partial class ProjectionRunner : IAsyncDisposable
     /// <summary>One stored document of a projection, or null.</summary>
     public async Task<JsonObject?> GetDocumentAsync(string name, string key, CancellationToken cancellationToken = default)
     {
-        await using var cmd = _store.DataSource.CreateCommand($"SELECT document::text FROM {_s}.projection_documents WHERE projection = $1 AND key = $2");
+        await using var cmd = _store.DataSource.CreateCommand(
+            $"SELECT document::text FROM {_s}.projection_documents WHERE projection = $1 AND key = $2");
         cmd.Parameters.AddWithValue(name);
         cmd.Parameters.AddWithValue(key);
-        return await cmd.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) is string json ? JsonNode.Parse(json)!.AsObject() : null;
+        return await cmd.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) is string json
+            ? JsonNode.Parse(json)!.AsObject()
+            : null;
     }
 
     /// <summary>The projection's documents whose keys start with <paramref name="keyPrefix"/>, in key order.</summary>
@@ -193,7 +202,8 @@ public sealed partial class ProjectionRunner : IAsyncDisposable
         [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
         await using var cmd = _store.DataSource.CreateCommand(
-            $"SELECT key, document::text, position FROM {_s}.projection_documents WHERE projection = $1 AND starts_with(key, $2) ORDER BY key");
+            $"SELECT key, document::text, position FROM {_s}.projection_documents WHERE projection = $1 AND starts_with(key, $2) " +
+                $"ORDER BY key");
         cmd.Parameters.AddWithValue(name);
         cmd.Parameters.AddWithValue(keyPrefix);
         await using var r = await cmd.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
@@ -210,7 +220,10 @@ public sealed partial class ProjectionRunner : IAsyncDisposable
         CancellationToken cancellationToken = default)
     {
         var docs = new Dictionary<string, JsonObject>(StringComparer.Ordinal);
-        await foreach (var e in store.ReadAllAsync(0, projection.Filter, long.MaxValue, toPositionInclusive, toRecordedAt, cancellationToken).ConfigureAwait(false))
+        await foreach (
+            var e in store
+                .ReadAllAsync(0, projection.Filter, long.MaxValue, toPositionInclusive, toRecordedAt, cancellationToken)
+                .ConfigureAwait(false))
         {
             foreach (var key in projection.KeysOf(e))
             {
@@ -223,7 +236,9 @@ public sealed partial class ProjectionRunner : IAsyncDisposable
     }
 
     private State StateOf(string name) =>
-        _states.TryGetValue(name, out var s) ? s : throw new ArgumentException($"No projection named '{name}' in this runner.", nameof(name));
+        _states.TryGetValue(name, out var s)
+            ? s
+            : throw new ArgumentException($"No projection named '{name}' in this runner.", nameof(name));
 
     private async Task RunAsync(State state)
     {
@@ -337,8 +352,14 @@ public sealed partial class ProjectionRunner : IAsyncDisposable
         return (long)(await cmd.ExecuteScalarAsync(ct).ConfigureAwait(false))!;
     }
 
-    /// <summary>Applies one batch: checkpoint (conditional), documents, commit. False if the checkpoint was not <paramref name="from"/>.</summary>
-    private async Task<bool> ApplyAsync(IProjection projection, IReadOnlyList<RecordedEvent> events, long from, long through, CancellationToken ct)
+    /// <summary>Applies one batch: checkpoint (conditional), documents, commit. False if the checkpoint was not <paramref
+    /// name="from"/>.</summary>
+    private async Task<bool> ApplyAsync(
+        IProjection projection,
+        IReadOnlyList<RecordedEvent> events,
+        long from,
+        long through,
+        CancellationToken ct)
     {
         var keysByEvent = new List<(RecordedEvent Event, string[] Keys)>(events.Count);
         var allKeys = new HashSet<string>(StringComparer.Ordinal);
@@ -361,12 +382,14 @@ public sealed partial class ProjectionRunner : IAsyncDisposable
             // lose only the newest batches, checkpoint and documents together (one transaction), and the
             // runner re-applies them from the events, which are always flushed before an append returns.
             read.BatchCommands.Add(new NpgsqlBatchCommand("SET LOCAL synchronous_commit = off"));
-            var checkpoint = new NpgsqlBatchCommand($"UPDATE {_s}.checkpoints SET position = $3, updated_at = now() WHERE name = $1 AND position = $2");
+            var checkpoint = new NpgsqlBatchCommand(
+                $"UPDATE {_s}.checkpoints SET position = $3, updated_at = now() WHERE name = $1 AND position = $2");
             checkpoint.Parameters.AddWithValue(projection.Name);
             checkpoint.Parameters.AddWithValue(from);
             checkpoint.Parameters.AddWithValue(through);
             read.BatchCommands.Add(checkpoint);
-            var load = new NpgsqlBatchCommand($"SELECT key, document::text FROM {_s}.projection_documents WHERE projection = $1 AND key = ANY($2)");
+            var load = new NpgsqlBatchCommand(
+                $"SELECT key, document::text FROM {_s}.projection_documents WHERE projection = $1 AND key = ANY($2)");
             load.Parameters.AddWithValue(projection.Name);
             load.Parameters.Add(new NpgsqlParameter { Value = allKeys.ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
             read.BatchCommands.Add(load);
@@ -404,8 +427,18 @@ public sealed partial class ProjectionRunner : IAsyncDisposable
                     """);
                 upsert.Parameters.AddWithValue(projection.Name);
                 upsert.Parameters.Add(new NpgsqlParameter { Value = upserts, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
-                upsert.Parameters.Add(new NpgsqlParameter { Value = upserts.Select(k => docs[k]!.ToJsonString()).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
-                upsert.Parameters.Add(new NpgsqlParameter { Value = upserts.Select(k => positions[k]).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Bigint });
+                upsert.Parameters.Add(
+                    new NpgsqlParameter
+                    {
+                        Value = upserts.Select(k => docs[k]!.ToJsonString()).ToArray(),
+                        NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text,
+                    });
+                upsert.Parameters.Add(
+                    new NpgsqlParameter
+                    {
+                        Value = upserts.Select(k => positions[k]).ToArray(),
+                        NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Bigint,
+                    });
                 write.BatchCommands.Add(upsert);
             }
             if (deletes.Length > 0)
@@ -442,13 +475,18 @@ public sealed partial class ProjectionRunner : IAsyncDisposable
         e.SqlState.StartsWith("22", StringComparison.Ordinal) || e.SqlState.StartsWith("23", StringComparison.Ordinal)
         || e.SqlState.StartsWith("54", StringComparison.Ordinal);
 
-    [LoggerMessage(Level = LogLevel.Error, Message = "Projection {Name} stopped: it cannot apply event {EventId} ({EventType}) at position {Position}: {Reason}. Its view stays at the position before; the other projections keep running.")]
+    [LoggerMessage(Level = LogLevel.Error, Message = "Projection {Name} stopped: it cannot apply event {EventId} ({EventType}) at " +
+        "position {Position}: {Reason}. Its view stays at the position before; the other projections keep running.")]
     private static partial void LogFaulted(ILogger logger, string name, Guid eventId, string eventType, long position, string reason);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Projection {Name}: the database refused the documents of events {From}..{Through}; applying them one at a time")]
+    [LoggerMessage(
+        Level = LogLevel.Warning,
+        Message = "Projection {Name}: the database refused the documents of events {From}..{Through}; applying them one at a time")]
     private static partial void LogSingleStep(ILogger logger, string name, long from, long through);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Projection {Name}: checkpoint moved elsewhere (rebuild or another runner); restarting from it")]
+    [LoggerMessage(
+        Level = LogLevel.Information,
+        Message = "Projection {Name}: checkpoint moved elsewhere (rebuild or another runner); restarting from it")]
     private static partial void LogRestart(ILogger logger, string name);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Projection {Name} failed; retrying")]

@@ -169,9 +169,15 @@ internal sealed partial class SubscriptionHub(PostgresEventStore store, ILogger 
                             Publish(new Run(run));
                             published = run[^1].Position;
                         }
-                        else target = Math.Max(target, run[^1].Position);
+                        else
+                        {
+                            target = Math.Max(target, run[^1].Position);
+                        }
                     }
-                    else target = Math.Max(target, input.WakePosition);
+                    else
+                    {
+                        target = Math.Max(target, input.WakePosition);
+                    }
                 }
                 // Another instance (or a run we could not chain) moved the head: read the new events once, for everyone.
                 while (target > published)
@@ -184,7 +190,9 @@ internal sealed partial class SubscriptionHub(PostgresEventStore store, ILogger 
                         target = published;
                         break;
                     }
-                    var (events, _, head) = await store.ReadPageAsync(published, null, store.Options.ReadPageSize, ct: stopping).ConfigureAwait(false);
+                    var (events, _, head) = await store
+                        .ReadPageAsync(published, null, store.Options.ReadPageSize, ct: stopping)
+                        .ConfigureAwait(false);
                     if (events.Count > 0)
                     {
                         Publish(new Run(events));

@@ -3,7 +3,8 @@ using Annotate.Server.Infrastructure;
 
 // Composition only. Each feature adds its services before Build and its endpoints after it, one line each.
 var builder = WebApplication.CreateBuilder(args);
-builder.AddAnnotateHosting(args); // listen addresses (HTTP/2; gRPC-Web when configured), logging, database (configured or embedded PostgreSQL)
+// Listen addresses (HTTP/2; gRPC-Web when configured), logging, database (configured or embedded PostgreSQL).
+builder.AddAnnotateHosting(args);
 builder.Services.AddAnnotateServer(builder.Configuration); // event store, projections, gRPC, auth, health, features
 
 var app = builder.Build();

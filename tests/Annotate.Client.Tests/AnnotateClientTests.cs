@@ -18,7 +18,8 @@ public sealed class AnnotateClientTests(CliServer fixture) : IClassFixture<CliSe
         var issued = await admin.IssueTokenAsync(new IssueTokenRequest { AnalystId = id, Label = "test" });
         return new AnnotateClient(new AnnotateClientOptions
         {
-            Address = fixture.Server.Address, Token = issued.Secret,
+            Address = fixture.Server.Address,
+            Token = issued.Secret,
             StreamRetry = RetryPolicy.Default with { MaxAttempts = int.MaxValue, MaxBackoff = TimeSpan.FromSeconds(1) },
         });
     }
@@ -59,7 +60,10 @@ public sealed class AnnotateClientTests(CliServer fixture) : IClassFixture<CliSe
         var retries = new List<RetryNotice>();
         using var client = new AnnotateClient(new AnnotateClientOptions
         {
-            Address = fixture.Server.Address, Token = fixture.Server.AdminToken, UnaryDeadline = TimeSpan.Zero, OnRetry = retries.Add,
+            Address = fixture.Server.Address,
+            Token = fixture.Server.AdminToken,
+            UnaryDeadline = TimeSpan.Zero,
+            OnRetry = retries.Add,
         });
 
         var e = await Assert.ThrowsAsync<RpcException>(() => client.WhoAmIAsync());
@@ -80,7 +84,8 @@ public sealed class AnnotateClientTests(CliServer fixture) : IClassFixture<CliSe
         using var client = await AnalystAsync("sub-analyst");
         var first = await client.CreateHighlightAsync(new CreateHighlightRequest
         {
-            ArticleId = Article, Selector = new Selector { Quote = new TextQuote { Exact = "giving the United States limited influence" } },
+            ArticleId = Article,
+            Selector = new Selector { Quote = new TextQuote { Exact = "giving the United States limited influence" } },
         });
         var after = first.Result.Position - 1;
         using var cts = new CancellationTokenSource(Patience * 2);
@@ -90,7 +95,12 @@ public sealed class AnnotateClientTests(CliServer fixture) : IClassFixture<CliSe
 
         await fixture.Server.StopAsync();
         await fixture.Server.StartAsync();
-        var tagged = await client.ApplyTagAsync(new ApplyTagRequest { Target = new TagTarget { HighlightId = first.Highlight.HighlightId }, Tag = "influence" });
+        var tagged = await client.ApplyTagAsync(
+            new ApplyTagRequest
+            {
+                Target = new TagTarget { HighlightId = first.Highlight.HighlightId },
+                Tag = "influence",
+            });
         await NextMatching(reader, seen, r => r.Event?.Position == tagged.Position);
         await cts.CancelAsync();
 
@@ -106,7 +116,11 @@ public sealed class AnnotateClientTests(CliServer fixture) : IClassFixture<CliSe
         using var other = await AnalystAsync("watch-other");
         var claim = await client.OpenClaimAsync(new OpenClaimRequest
         {
-            ArticleId = Article, Selector = new Selector { Quote = new TextQuote { Exact = "The crisis in Kazakhstan would make a war in Ukraine less likely" } },
+            ArticleId = Article,
+            Selector = new Selector
+            {
+                Quote = new TextQuote { Exact = "The crisis in Kazakhstan would make a war in Ukraine less likely" },
+            },
         });
         using var cts = new CancellationTokenSource(Patience * 2);
         var reader = Pump(client.WatchArticleAsync(Article, cts.Token), cts.Token);

@@ -78,7 +78,8 @@ public sealed class Cli(string? server, string? token, string? configHome = null
         return root;
     });
 
-    public string ConfigHome { get; } = configHome ?? Directory.CreateDirectory(Path.Combine(ConfigRoot.Value, Guid.NewGuid().ToString("N"))).FullName;
+    public string ConfigHome { get; } =
+        configHome ?? Directory.CreateDirectory(Path.Combine(ConfigRoot.Value, Guid.NewGuid().ToString("N"))).FullName;
 
     public string? Server { get; } = server;
 
@@ -104,7 +105,8 @@ public sealed class Cli(string? server, string? token, string? configHome = null
 
     private RunningCli Start(string[] args, string? wrapper)
     {
-        var psi = new ProcessStartInfo(wrapper ?? (System.Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host ? host : "dotnet"))
+        var psi = new ProcessStartInfo(
+            wrapper ?? (System.Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host ? host : "dotnet"))
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
@@ -161,7 +163,10 @@ public sealed class Cli(string? server, string? token, string? configHome = null
         /// <summary>Sends a signal (e.g. "INT", as Ctrl+C does) to the CLI process.</summary>
         public async Task SignalAsync(string signal)
         {
-            using var kill = Process.Start("kill", [$"-{signal}", _process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)])!;
+            using var kill = Process.Start(
+                "kill",
+                [$"-{signal}", _process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]
+            )!;
             await kill.WaitForExitAsync();
         }
 
@@ -174,10 +179,14 @@ public sealed class Cli(string? server, string? token, string? configHome = null
             if (Said()) return;
             if (done)
             {
-                var exit = _process.WaitForExit(TimeSpan.FromSeconds(10)) ? _process.ExitCode.ToString(System.Globalization.CultureInfo.InvariantCulture) : "output closed";
-                Assert.Fail($"`annotate {string.Join(' ', _args)}` exited ({exit}) before saying \"{text}\"\nstdout:\n{Stdout}\nstderr:\n{Stderr}");
+                var exit = _process.WaitForExit(TimeSpan.FromSeconds(10))
+                    ? _process.ExitCode.ToString(System.Globalization.CultureInfo.InvariantCulture)
+                    : "output closed";
+                Assert.Fail(
+                    $"`annotate {string.Join(' ', _args)}` exited ({exit}) before saying \"{text}\"\nstdout:\n{Stdout}\nstderr:\n{Stderr}");
             }
-            Assert.Fail($"`annotate {string.Join(' ', _args)}` did not say \"{text}\" within {Patience}\nstdout:\n{Stdout}\nstderr:\n{Stderr}");
+            Assert.Fail(
+                $"`annotate {string.Join(' ', _args)}` did not say \"{text}\" within {Patience}\nstdout:\n{Stdout}\nstderr:\n{Stderr}");
         }
 
         public async Task<CliResult> WaitAsync()

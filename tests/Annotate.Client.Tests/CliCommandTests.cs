@@ -71,8 +71,15 @@ public sealed class CliCommandTests(CliServer fixture) : IClassFixture<CliServer
         Assert.Contains(list.Articles, a => a.ArticleId == War && a.Length > 0 && a.ContentHash.Length == 64);
         Assert.Contains(Troops, (await analyst.RunAsync("articles", "list")).AssertOk().Stdout);
 
-        var highlight = (await analyst.RunAsync("highlight", Troops, "--quote", "the reasoning behind the Moscow-led operation in Kazakhstan", "--json")).AssertOk().Json<CreateHighlightResponse>();
-        var claim = (await analyst.RunAsync("claim", "open", Troops, "--quote", "the broader strategic rationale for Russian intervention", "--json")).AssertOk().Json<OpenClaimResponse>();
+        var highlight = (
+            await analyst.RunAsync("highlight", Troops, "--quote", "the reasoning behind the Moscow-led operation in Kazakhstan", "--json"))
+            .AssertOk()
+            .Json<CreateHighlightResponse>();
+        var claim = (
+            await analyst.RunAsync("claim", "open", Troops, "--quote", "the broader strategic rationale for Russian intervention", "--json")
+        )
+            .AssertOk()
+            .Json<OpenClaimResponse>();
 
         var plain = (await analyst.RunAsync("articles", "show", Troops)).AssertOk().Stdout;
         Assert.Contains("[the reasoning behind the Moscow-led operation in Kazakhstan]", plain);
@@ -104,16 +111,31 @@ public sealed class CliCommandTests(CliServer fixture) : IClassFixture<CliServer
         var analyst = await fixture.AnalystAsync(Unique("hl"), "analyst");
         var other = await fixture.AnalystAsync(Unique("hl-other"), "analyst");
 
-        var byQuote = (await analyst.RunAsync("highlight", War, "--quote", "partial military mobilization", "--note", "key event", "--tag", "Mobilization", "--json"))
-            .AssertOk().Json<CreateHighlightResponse>();
+        var byQuote = (
+            await analyst.RunAsync(
+                "highlight",
+                War,
+                "--quote",
+                "partial military mobilization",
+                "--note",
+                "key event",
+                "--tag",
+                "Mobilization",
+                "--json"))
+            .AssertOk()
+            .Json<CreateHighlightResponse>();
         Assert.Equal("partial military mobilization", byQuote.Highlight.Selector.Quote.Exact);
         Assert.Equal("mobilization", Assert.Single(byQuote.Highlight.Tags).Tag);
         var start = byQuote.Highlight.Selector.Position.Start;
 
-        var byPosition = (await analyst.RunAsync("highlight", War, "--start", $"{start}", "--end", $"{start + 7}", "--json")).AssertOk().Json<CreateHighlightResponse>();
+        var byPosition = (await analyst.RunAsync("highlight", War, "--start", $"{start}", "--end", $"{start + 7}", "--json"))
+            .AssertOk()
+            .Json<CreateHighlightResponse>();
         Assert.Equal("partial", byPosition.Highlight.Selector.Quote.Exact);
 
-        var tagged = (await analyst.RunAsync("tag", "escalation", "--highlight", byQuote.Highlight.HighlightId, "--json")).AssertOk().Json<CommandResult>();
+        var tagged = (await analyst.RunAsync("tag", "escalation", "--highlight", byQuote.Highlight.HighlightId, "--json"))
+            .AssertOk()
+            .Json<CommandResult>();
         Assert.True(tagged.Position > byPosition.Result.Position);
         (await analyst.RunAsync("untag", "mobilization", "--highlight", byQuote.Highlight.HighlightId)).AssertOk();
 
@@ -122,7 +144,8 @@ public sealed class CliCommandTests(CliServer fixture) : IClassFixture<CliServer
         (await analyst.RunAsync("retract", byPosition.Highlight.HighlightId)).AssertOk();
 
         using var json = JsonDocument.Parse((await analyst.RunAsync("articles", "show", War, "--json")).AssertOk().Stdout);
-        var highlights = Google.Protobuf.JsonParser.Default.Parse<ListHighlightsResponse>(json.RootElement.GetProperty("highlights").GetRawText());
+        var highlights = Google.Protobuf.JsonParser.Default.Parse<ListHighlightsResponse>(
+            json.RootElement.GetProperty("highlights").GetRawText());
         var kept = Assert.Single(highlights.Highlights, h => h.HighlightId == byQuote.Highlight.HighlightId);
         Assert.Equal(["escalation"], kept.Tags.Select(t => t.Tag));
         Assert.DoesNotContain(highlights.Highlights, h => h.HighlightId == byPosition.Highlight.HighlightId);
@@ -130,7 +153,8 @@ public sealed class CliCommandTests(CliServer fixture) : IClassFixture<CliServer
         // As of the moment before the retraction, the retracted highlight is still there.
         var asOf = $"{tagged.Position}";
         using var then = JsonDocument.Parse((await analyst.RunAsync("articles", "show", War, "--as-of", asOf, "--json")).AssertOk().Stdout);
-        var earlier = Google.Protobuf.JsonParser.Default.Parse<ListHighlightsResponse>(then.RootElement.GetProperty("highlights").GetRawText());
+        var earlier = Google.Protobuf.JsonParser.Default.Parse<ListHighlightsResponse>(
+            then.RootElement.GetProperty("highlights").GetRawText());
         Assert.Contains(earlier.Highlights, h => h.HighlightId == byPosition.Highlight.HighlightId);
     }
 
@@ -179,10 +203,21 @@ public sealed class CliCommandTests(CliServer fixture) : IClassFixture<CliServer
         (await c.RunAsync("stance", id, "supports")).AssertOk();
 
         // A stale version is refused as a conflict; the current one is accepted.
-        var stale = (await judge.RunAsync("adjudicate", id, "refutes", "--rationale", "census", "--expected-version", $"{view.Version}")).AssertExit(6);
+        var stale = (
+            await judge.RunAsync("adjudicate", id, "refutes", "--rationale", "census", "--expected-version", $"{view.Version}")
+        ).AssertExit(6);
         Assert.StartsWith("annotate: ", stale.Stderr);
         var current = (await judge.RunAsync("claim", "show", id, "--json")).AssertOk().Json<ClaimView>();
-        (await judge.RunAsync("adjudicate", id, "refutes", "--rationale", "census: about a fifth", "--expected-version", $"{current.Version}")).AssertOk();
+        (
+            await judge.RunAsync(
+                "adjudicate",
+                id,
+                "refutes",
+                "--rationale",
+                "census: about a fifth",
+                "--expected-version",
+                $"{current.Version}")
+        ).AssertOk();
         // An analyst may not adjudicate; a closed claim refuses stances.
         (await a.RunAsync("reopen", id)).AssertExit(4);
         (await a.RunAsync("stance", id, "supports")).AssertExit(6);
@@ -203,8 +238,16 @@ public sealed class CliCommandTests(CliServer fixture) : IClassFixture<CliServer
     public async Task Watch_prints_live_events_matching_its_filters_one_json_object_per_line()
     {
         var analyst = await fixture.AnalystAsync(Unique("watcher"), "analyst");
-        var claim = (await analyst.RunAsync("claim", "open", War, "--quote", "the war in Ukraine is now entering a new and possibly much more dangerous phase", "--json"))
-            .AssertOk().Json<OpenClaimResponse>();
+        var claim = (
+            await analyst.RunAsync(
+                "claim",
+                "open",
+                War,
+                "--quote",
+                "the war in Ukraine is now entering a new and possibly much more dangerous phase",
+                "--json"))
+            .AssertOk()
+            .Json<OpenClaimResponse>();
         var from = claim.Result.Position;
 
         var byClaim = analyst.Start("watch", "--claim", claim.ClaimId, "--from", $"{from}", "--count", "2", "--json");
@@ -246,7 +289,9 @@ public sealed class CliCommandTests(CliServer fixture) : IClassFixture<CliServer
     {
         var auditor = await fixture.AnalystAsync(Unique("auditor"), "auditor");
         var analyst = await fixture.AnalystAsync(Unique("replayer"), "analyst");
-        var h = (await analyst.RunAsync("highlight", Troops, "--quote", "A lot is at stake in Kazakhstan at the moment", "--json")).AssertOk().Json<CreateHighlightResponse>();
+        var h = (await analyst.RunAsync("highlight", Troops, "--quote", "A lot is at stake in Kazakhstan at the moment", "--json"))
+            .AssertOk()
+            .Json<CreateHighlightResponse>();
 
         var range = (await auditor.RunAsync("replay", "--from", "2", "--to", "4", "--json")).AssertOk().JsonLines<HistoryEvent>();
         Assert.Equal([2UL, 3, 4], range.Select(e => e.Position));
@@ -256,10 +301,15 @@ public sealed class CliCommandTests(CliServer fixture) : IClassFixture<CliServer
         Assert.All(all, e => Assert.Equal(Troops, e.ArticleId));
         Assert.Equal(all.Select(e => e.Position).Order(), all.Select(e => e.Position));
 
-        var byTime = (await auditor.RunAsync("replay", "--from", h.Result.RecordedAt.ToDateTimeOffset().AddMilliseconds(-1).ToString("O"), "--json")).AssertOk().JsonLines<HistoryEvent>();
+        var byTime = (
+            await auditor.RunAsync("replay", "--from", h.Result.RecordedAt.ToDateTimeOffset().AddMilliseconds(-1).ToString("O"), "--json"))
+            .AssertOk()
+            .JsonLines<HistoryEvent>();
         Assert.Contains(byTime, e => e.Position == h.Result.Position);
 
-        Assert.Contains("highlight-created.v1", (await auditor.RunAsync("replay", "--from", $"{h.Result.Position}", "--to", $"{h.Result.Position}")).AssertOk().Stdout);
+        Assert.Contains(
+            "highlight-created.v1",
+            (await auditor.RunAsync("replay", "--from", $"{h.Result.Position}", "--to", $"{h.Result.Position}")).AssertOk().Stdout);
         (await analyst.RunAsync("replay")).AssertExit(4);
 
         // On a terminal a progress line is drawn on stderr (the pseudo-terminal shows both streams).
@@ -274,7 +324,9 @@ public sealed class CliCommandTests(CliServer fixture) : IClassFixture<CliServer
     {
         var auditor = await fixture.AnalystAsync(Unique("verifier"), "auditor");
         var analyst = await fixture.AnalystAsync(Unique("receipt"), "analyst");
-        var h = (await analyst.RunAsync("highlight", Troops, "--quote", "both for the Kazakh government", "--json")).AssertOk().Json<CreateHighlightResponse>();
+        var h = (await analyst.RunAsync("highlight", Troops, "--quote", "both for the Kazakh government", "--json"))
+            .AssertOk()
+            .Json<CreateHighlightResponse>();
         var receipt = $"{h.Result.Position}:{h.Result.ReceiptHash}";
 
         var ok = (await auditor.RunAsync("audit", "verify", "--receipt", receipt)).AssertOk();
@@ -298,16 +350,23 @@ public sealed class CliCommandTests(CliServer fixture) : IClassFixture<CliServer
         var admin = fixture.Admin();
         var id = Unique("dana");
 
-        var created = (await admin.RunAsync("admin", "analysts", "create", id, "--name", "Dana", "--role", "analyst", "--json")).AssertOk().Json<Analyst>();
+        var created = (await admin.RunAsync("admin", "analysts", "create", id, "--name", "Dana", "--role", "analyst", "--json"))
+            .AssertOk()
+            .Json<Analyst>();
         Assert.Equal([Role.Analyst], created.Roles);
         (await admin.RunAsync("admin", "analysts", "create", id, "--name", "Dana again", "--role", "analyst")).AssertExit(6);
 
-        var updated = (await admin.RunAsync("admin", "analysts", "roles", id, "--role", "analyst", "--role", "auditor", "--json")).AssertOk().Json<Analyst>();
+        var updated = (await admin.RunAsync("admin", "analysts", "roles", id, "--role", "analyst", "--role", "auditor", "--json"))
+            .AssertOk()
+            .Json<Analyst>();
         Assert.Equal([Role.Analyst, Role.Auditor], updated.Roles.Order());
         var listed = (await admin.RunAsync("admin", "analysts", "list", "--json")).AssertOk().Json<ListAnalystsResponse>();
         Assert.Contains(listed.Analysts, a => a.AnalystId == id && a.Roles.Contains(Role.Auditor));
 
-        var issued = (await admin.RunAsync("admin", "tokens", "issue", id, "--label", "laptop", "--expires", "2099-01-01T00:00:00Z", "--json")).AssertOk().Json<IssueTokenResponse>();
+        var issued = (
+            await admin.RunAsync("admin", "tokens", "issue", id, "--label", "laptop", "--expires", "2099-01-01T00:00:00Z", "--json"))
+            .AssertOk()
+            .Json<IssueTokenResponse>();
         Assert.Equal(id, issued.Token.AnalystId);
         var tokens = (await admin.RunAsync("admin", "tokens", "list", "--analyst", id, "--json")).AssertOk().Json<ListTokensResponse>();
         var token = Assert.Single(tokens.Tokens);
@@ -320,7 +379,12 @@ public sealed class CliCommandTests(CliServer fixture) : IClassFixture<CliServer
         (await dana.RunAsync("admin", "analysts", "list")).AssertExit(4);
 
         (await admin.RunAsync("admin", "tokens", "revoke", issued.Token.TokenId)).AssertOk();
-        Assert.True((await admin.RunAsync("admin", "tokens", "list", "--analyst", id, "--json")).AssertOk().Json<ListTokensResponse>().Tokens.Single().Revoked);
+        Assert.True(
+            (await admin.RunAsync("admin", "tokens", "list", "--analyst", id, "--json"))
+                .AssertOk()
+                .Json<ListTokensResponse>()
+                .Tokens.Single()
+                .Revoked);
         (await dana.RunAsync("articles", "list")).AssertExit(4);
     }
 
@@ -334,8 +398,12 @@ public sealed class CliCommandTests(CliServer fixture) : IClassFixture<CliServer
         var body = doc.RootElement.GetProperty("article").GetProperty("text").GetString()!;
         var words = body.Split([' ', '\n'], StringSplitOptions.RemoveEmptyEntries);
         var quote = string.Join(' ', words.Skip(12).Take(6)); // a span well inside the text
-        var h = (await analyst.RunAsync("highlight", article, "--quote", quote, "--note", "see", "--tag", "x1", "--json")).AssertOk().Json<CreateHighlightResponse>();
-        var c = (await analyst.RunAsync("claim", "open", article, "--quote", string.Join(' ', words.Skip(30).Take(8)), "--json")).AssertOk().Json<OpenClaimResponse>();
+        var h = (await analyst.RunAsync("highlight", article, "--quote", quote, "--note", "see", "--tag", "x1", "--json"))
+            .AssertOk()
+            .Json<CreateHighlightResponse>();
+        var c = (await analyst.RunAsync("claim", "open", article, "--quote", string.Join(' ', words.Skip(30).Take(8)), "--json"))
+            .AssertOk()
+            .Json<OpenClaimResponse>();
         (await analyst.RunAsync("stance", c.ClaimId, "unverifiable", "--rationale", "no source, \"none\"")).AssertOk();
 
         var path = Path.Combine(analyst.ConfigHome, "out.jsonld");
@@ -347,9 +415,17 @@ public sealed class CliCommandTests(CliServer fixture) : IClassFixture<CliServer
         var highlight = Assert.Single(items, i => i.GetProperty("id").GetString() == $"urn:annotate:highlight:{h.Highlight.HighlightId}");
         Assert.Equal("highlighting", highlight.GetProperty("motivation").GetString());
         var selectors = highlight.GetProperty("target").GetProperty("selector").EnumerateArray().ToList();
-        Assert.Equal((int)h.Highlight.Selector.Position.Start, selectors.Single(s => s.GetProperty("type").GetString() == "TextPositionSelector").GetProperty("start").GetInt32());
-        Assert.Equal(h.Highlight.Selector.Quote.Exact, selectors.Single(s => s.GetProperty("type").GetString() == "TextQuoteSelector").GetProperty("exact").GetString());
-        Assert.Contains(items, i => i.GetProperty("id").GetString() == $"urn:annotate:claim:{c.ClaimId}" && i.GetProperty("motivation").GetString() == "assessing");
+        Assert.Equal(
+            (int)h.Highlight.Selector.Position.Start,
+            selectors.Single(s => s.GetProperty("type").GetString() == "TextPositionSelector").GetProperty("start").GetInt32());
+        Assert.Equal(
+            h.Highlight.Selector.Quote.Exact,
+            selectors.Single(s => s.GetProperty("type").GetString() == "TextQuoteSelector").GetProperty("exact").GetString());
+        Assert.Contains(
+            items,
+            i =>
+                i.GetProperty("id").GetString() == $"urn:annotate:claim:{c.ClaimId}"
+                && i.GetProperty("motivation").GetString() == "assessing");
 
         var csvPath = Path.Combine(analyst.ConfigHome, "claims.csv");
         (await analyst.RunAsync("export", article, "--format", "csv", "--output", csvPath)).AssertOk();
@@ -412,13 +488,62 @@ public sealed class CliCommandTests(CliServer fixture) : IClassFixture<CliServer
     {
         var cli = new Cli(null, null);
         var root = (await cli.RunAsync("--help")).AssertOk().Stdout;
-        foreach (var command in new[] { "login", "articles", "highlight", "tag", "untag", "retract", "claim", "stance", "withdraw", "adjudicate", "reopen", "watch", "replay", "audit", "agreement", "admin", "export" })
+        foreach (
+            var command in new[]
+            {
+                "login",
+                "articles",
+                "highlight",
+                "tag",
+                "untag",
+                "retract",
+                "claim",
+                "stance",
+                "withdraw",
+                "adjudicate",
+                "reopen",
+                "watch",
+                "replay",
+                "audit",
+                "agreement",
+                "admin",
+                "export",
+            })
+        {
             Assert.Contains($"\n  {command}", root);
+        }
+
         Assert.Contains("5  server unavailable", root);
 
-        foreach (var path in new[] { "login", "articles list", "articles show", "highlight", "tag", "untag", "retract", "claim open", "claim show", "claim list", "stance", "withdraw",
-                     "adjudicate", "reopen", "watch", "replay", "audit verify", "agreement", "admin analysts list", "admin analysts create", "admin analysts roles",
-                     "admin tokens list", "admin tokens issue", "admin tokens revoke", "export" })
+        foreach (
+            var path in new[]
+            {
+                "login",
+                "articles list",
+                "articles show",
+                "highlight",
+                "tag",
+                "untag",
+                "retract",
+                "claim open",
+                "claim show",
+                "claim list",
+                "stance",
+                "withdraw",
+                "adjudicate",
+                "reopen",
+                "watch",
+                "replay",
+                "audit verify",
+                "agreement",
+                "admin analysts list",
+                "admin analysts create",
+                "admin analysts roles",
+                "admin tokens list",
+                "admin tokens issue",
+                "admin tokens revoke",
+                "export",
+            })
         {
             var help = (await cli.RunAsync([.. path.Split(' '), "--help"])).AssertOk().Stdout;
             Assert.Contains("Examples:", help);
@@ -433,8 +558,12 @@ public sealed class CliCommandTests(CliServer fixture) : IClassFixture<CliServer
         var auditor = await fixture.AnalystAsync(Unique("counter"), "auditor");
         var requestId = Guid.NewGuid().ToString();
 
-        var first = (await analyst.RunAsync("highlight", Troops, "--quote", "Source link", "--request-id", requestId, "--json")).AssertOk().Json<CreateHighlightResponse>();
-        var second = (await analyst.RunAsync("highlight", Troops, "--quote", "Source link", "--request-id", requestId, "--json")).AssertOk().Json<CreateHighlightResponse>();
+        var first = (await analyst.RunAsync("highlight", Troops, "--quote", "Source link", "--request-id", requestId, "--json"))
+            .AssertOk()
+            .Json<CreateHighlightResponse>();
+        var second = (await analyst.RunAsync("highlight", Troops, "--quote", "Source link", "--request-id", requestId, "--json"))
+            .AssertOk()
+            .Json<CreateHighlightResponse>();
 
         Assert.False(first.Result.Deduplicated);
         Assert.True(second.Result.Deduplicated);

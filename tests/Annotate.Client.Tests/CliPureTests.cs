@@ -16,13 +16,17 @@ public sealed class CliPureTests
         Assert.Equal(("http://flag:1", "flag-token"), CliConfig.Resolve("http://flag:1", "flag-token", env, File));
         Assert.Equal(("http://env:1", "env-token"), CliConfig.Resolve(null, null, env, File));
         Assert.Equal(("http://file:1", "file-token"), CliConfig.Resolve(null, null, new Dictionary<string, string?>(), File));
-        Assert.Equal(("http://127.0.0.1:50051", (string?)null), CliConfig.Resolve(null, null, new Dictionary<string, string?>(), new CliConfig()));
+        Assert.Equal(
+            ("http://127.0.0.1:50051", (string?)null),
+            CliConfig.Resolve(null, null, new Dictionary<string, string?>(), new CliConfig()));
     }
 
     [Fact]
     public void Config_lives_under_XDG_CONFIG_HOME_else_under_home_dot_config()
     {
-        Assert.Equal("/x/annotate/config.json", CliConfig.FilePath(new Dictionary<string, string?> { ["XDG_CONFIG_HOME"] = "/x", ["HOME"] = "/h" }));
+        Assert.Equal(
+            "/x/annotate/config.json",
+            CliConfig.FilePath(new Dictionary<string, string?> { ["XDG_CONFIG_HOME"] = "/x", ["HOME"] = "/h" }));
         Assert.Equal("/h/.config/annotate/config.json", CliConfig.FilePath(new Dictionary<string, string?> { ["HOME"] = "/h" }));
     }
 
@@ -55,7 +59,9 @@ public sealed class CliPureTests
     public void As_of_is_a_position_when_numeric_else_a_time()
     {
         Assert.Equal(42UL, Parsing.AsOf("42")!.Position);
-        Assert.Equal(new DateTimeOffset(2026, 11, 21, 23, 0, 0, TimeSpan.Zero), Parsing.AsOf("2026-11-21T23:00:00Z")!.Time.ToDateTimeOffset());
+        Assert.Equal(
+            new DateTimeOffset(2026, 11, 21, 23, 0, 0, TimeSpan.Zero),
+            Parsing.AsOf("2026-11-21T23:00:00Z")!.Time.ToDateTimeOffset());
         Assert.Null(Parsing.AsOf(null));
         Assert.Throws<UsageException>(() => Parsing.AsOf("yesterday-ish"));
     }

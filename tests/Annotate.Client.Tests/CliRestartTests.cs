@@ -28,24 +28,34 @@ public sealed class CliRestartTests(CliServer fixture) : IClassFixture<CliServer
         Assert.Equal(created.Result.Position, only.Position);
 
         // Sending it again (as a retry after a lost answer would) changes nothing.
-        var again = (await analyst.RunAsync("highlight", Article, "--quote", "about 20 percent", "--request-id", requestId, "--json")).AssertOk().Json<CreateHighlightResponse>();
+        var again = (await analyst.RunAsync("highlight", Article, "--quote", "about 20 percent", "--request-id", requestId, "--json"))
+            .AssertOk()
+            .Json<CreateHighlightResponse>();
         Assert.True(again.Result.Deduplicated);
-        Assert.Single((await auditor.RunAsync("replay", "--article", Article, "--json")).AssertOk().JsonLines<HistoryEvent>(), e => e.RequestId == requestId);
+        Assert.Single(
+            (await auditor.RunAsync("replay", "--article", Article, "--json")).AssertOk().JsonLines<HistoryEvent>(),
+            e => e.RequestId == requestId);
     }
 
     [Fact]
     public async Task Watch_resumes_after_a_server_restart_without_gap_or_duplicate()
     {
         var analyst = await fixture.AnalystAsync("restart-watcher", "analyst");
-        var first = (await analyst.RunAsync("highlight", Article, "--quote", "Very concerned", "--json")).AssertOk().Json<CreateHighlightResponse>();
+        var first = (await analyst.RunAsync("highlight", Article, "--quote", "Very concerned", "--json"))
+            .AssertOk()
+            .Json<CreateHighlightResponse>();
 
         var watch = analyst.Start("watch", "--article", Article, "--from", $"{first.Result.Position - 1}", "--count", "3", "--json");
         await watch.WaitForOutputAsync($"\"position\": \"{first.Result.Position}\"");
 
         await fixture.Server.StopAsync();
         await fixture.Server.StartAsync();
-        var second = (await analyst.RunAsync("tag", "reaction", "--highlight", first.Highlight.HighlightId, "--json")).AssertOk().Json<CommandResult>();
-        var third = (await analyst.RunAsync("untag", "reaction", "--highlight", first.Highlight.HighlightId, "--json")).AssertOk().Json<CommandResult>();
+        var second = (await analyst.RunAsync("tag", "reaction", "--highlight", first.Highlight.HighlightId, "--json"))
+            .AssertOk()
+            .Json<CommandResult>();
+        var third = (await analyst.RunAsync("untag", "reaction", "--highlight", first.Highlight.HighlightId, "--json"))
+            .AssertOk()
+            .Json<CommandResult>();
 
         var events = (await watch.WaitAsync()).AssertOk().JsonLines<HistoryEvent>();
         Assert.Equal([first.Result.Position, second.Position, third.Position], events.Select(e => e.Position));

@@ -25,14 +25,17 @@ public sealed class CliServer : IAsyncLifetime
     /// <summary>A CLI as the admin, with its own (empty) config folder.</summary>
     public Cli Admin() => new(Server.Address, Server.AdminToken);
 
-    /// <summary>Registers <paramref name="analystId"/> with <paramref name="roles"/> (through the CLI) and returns a CLI holding a token of theirs.</summary>
+    /// <summary>Registers <paramref name="analystId"/> with <paramref name="roles"/> (through the CLI) and returns a CLI holding a token of
+    /// theirs.</summary>
     public async Task<Cli> AnalystAsync(string analystId, params string[] roles)
     {
         var admin = Admin();
         var args = new List<string> { "admin", "analysts", "create", analystId, "--name", analystId };
         foreach (var r in roles) args.AddRange(["--role", r]);
         (await admin.RunAsync([.. args])).AssertOk();
-        var issued = (await admin.RunAsync("admin", "tokens", "issue", analystId, "--json")).AssertOk().Json<Contracts.V1.IssueTokenResponse>();
+        var issued = (await admin.RunAsync("admin", "tokens", "issue", analystId, "--json"))
+            .AssertOk()
+            .Json<Contracts.V1.IssueTokenResponse>();
         return new Cli(Server.Address, issued.Secret);
     }
 

@@ -61,9 +61,14 @@ public sealed class ResumableStreamTests
     [Fact]
     public async Task Consecutive_failures_without_progress_are_bounded_by_the_backoff()
     {
-        var source = new ScriptedSource<SubscribeResponse>(([], StatusCode.Unavailable), ([], StatusCode.Unavailable), ([], StatusCode.Unavailable), ([], null));
+        var source = new ScriptedSource<SubscribeResponse>(
+            ([], StatusCode.Unavailable),
+            ([], StatusCode.Unavailable),
+            ([], StatusCode.Unavailable),
+            ([], null));
 
-        var e = await Assert.ThrowsAsync<RpcException>(() => ReadAll(ResumableStream.ReadAsync(source.Open, new EventCursor(0), Backoff, (_, _) => Task.CompletedTask)));
+        var e = await Assert.ThrowsAsync<RpcException>(() =>
+            ReadAll(ResumableStream.ReadAsync(source.Open, new EventCursor(0), Backoff, (_, _) => Task.CompletedTask)));
 
         Assert.Equal(StatusCode.Unavailable, e.StatusCode);
         Assert.Equal(3, source.OpenedAfter.Count);
@@ -74,7 +79,11 @@ public sealed class ResumableStreamTests
     {
         // Three drops in a row would exceed MaxAttempts 3, but each reopening delivers something new first.
         var source = new ScriptedSource<SubscribeResponse>(
-            ([Event(1)], StatusCode.Unavailable), ([Event(2)], StatusCode.Unavailable), ([Event(3)], StatusCode.Unavailable), ([Event(4)], StatusCode.Unavailable), ([], null));
+            ([Event(1)], StatusCode.Unavailable),
+            ([Event(2)], StatusCode.Unavailable),
+            ([Event(3)], StatusCode.Unavailable),
+            ([Event(4)], StatusCode.Unavailable),
+            ([], null));
 
         var items = await ReadAll(ResumableStream.ReadAsync(source.Open, new EventCursor(0), Backoff, (_, _) => Task.CompletedTask));
 
@@ -90,13 +99,18 @@ public sealed class ResumableStreamTests
     {
         var source = new ScriptedSource<SubscribeResponse>(([Event(1)], code), ([Event(2)], null));
 
-        var e = await Assert.ThrowsAsync<RpcException>(() => ReadAll(ResumableStream.ReadAsync(source.Open, new EventCursor(0), Backoff, (_, _) => Task.CompletedTask)));
+        var e = await Assert.ThrowsAsync<RpcException>(() =>
+            ReadAll(ResumableStream.ReadAsync(source.Open, new EventCursor(0), Backoff, (_, _) => Task.CompletedTask)));
 
         Assert.Equal(code, e.StatusCode);
         Assert.Single(source.OpenedAfter);
     }
 
-    private static WatchArticleResponse View(string claim, ulong position) => new() { View = new ClaimView { ClaimId = claim, LastPosition = position } };
+    private static WatchArticleResponse View(string claim, ulong position) =>
+        new()
+        {
+            View = new ClaimView { ClaimId = claim, LastPosition = position },
+        };
 
     [Fact]
     public async Task A_rewatched_article_passes_only_views_newer_than_those_delivered()
@@ -108,6 +122,8 @@ public sealed class ResumableStreamTests
 
         var items = await ReadAll(ResumableStream.ReadAsync(source.Open, new ViewCursor(), Backoff, (_, _) => Task.CompletedTask));
 
-        Assert.Equal(["a@5", "b@7", "a@9", "b@12", "c@13"], items.Where(i => i.View is not null).Select(i => $"{i.View.ClaimId}@{i.View.LastPosition}"));
+        Assert.Equal(
+            ["a@5", "b@7", "a@9", "b@12", "c@13"],
+            items.Where(i => i.View is not null).Select(i => $"{i.View.ClaimId}@{i.View.LastPosition}"));
     }
 }

@@ -6,7 +6,11 @@ public sealed class RetryPolicyTests
 {
     private static readonly RetryPolicy Policy = new()
     {
-        MaxAttempts = 4, InitialBackoff = TimeSpan.FromMilliseconds(100), MaxBackoff = TimeSpan.FromMilliseconds(250), Multiplier = 2, Jitter = 0.2,
+        MaxAttempts = 4,
+        InitialBackoff = TimeSpan.FromMilliseconds(100),
+        MaxBackoff = TimeSpan.FromMilliseconds(250),
+        Multiplier = 2,
+        Jitter = 0.2,
     };
 
     [Fact]
@@ -46,8 +50,18 @@ public sealed class RetryPolicyTests
         var calls = 0;
 
         var answer = await Policy.ExecuteAsync(
-            (n, _) => ++calls < 3 ? throw new RpcException(new Status(StatusCode.Unavailable, "connection refused")) : Task.FromResult($"attempt {n}"),
-            (d, _) => { waits.Add(d); return Task.CompletedTask; }, () => 0, CancellationToken.None, notices.Add);
+            (n, _) =>
+                ++calls < 3
+                    ? throw new RpcException(new Status(StatusCode.Unavailable, "connection refused"))
+                    : Task.FromResult($"attempt {n}"),
+            (d, _) =>
+            {
+                waits.Add(d);
+                return Task.CompletedTask;
+            },
+            () => 0,
+            CancellationToken.None,
+            notices.Add);
 
         Assert.Equal("attempt 3", answer);
         Assert.Equal([TimeSpan.FromMilliseconds(100), TimeSpan.FromMilliseconds(200)], waits);

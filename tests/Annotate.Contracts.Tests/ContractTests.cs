@@ -109,8 +109,11 @@ public sealed class ContractTests
             for (var i = 0; i < lines.Length; i++)
             {
                 var line = lines[i].Trim();
-                if (!line.StartsWith("rpc ", StringComparison.Ordinal)) continue;
-                Assert.True(lines[i - 1].Trim().StartsWith("//", StringComparison.Ordinal), $"{Path.GetFileName(file)}:{i + 1} rpc without a comment: {line}");
+                if (!line.StartsWith("rpc ", StringComparison.Ordinal))
+                    continue;
+                Assert.True(
+                    lines[i - 1].Trim().StartsWith("//", StringComparison.Ordinal),
+                    $"{Path.GetFileName(file)}:{i + 1} rpc without a comment: {line}");
             }
         }
     }

@@ -33,7 +33,8 @@ public sealed class SeedScenarioTests
 
     private string OpenAs(string analyst, string newId, Selector selector)
     {
-        var outcome = Given.Ok(Claim.Decide(_index, new OpenClaim(Seeds.KazakhstanClaimArticle, _claimDoc, selector), Given.Analyst(analyst, newId)));
+        var outcome = Given.Ok(
+            Claim.Decide(_index, new OpenClaim(Seeds.KazakhstanClaimArticle, _claimDoc, selector), Given.Analyst(analyst, newId)));
         Append(outcome.Events);
         return outcome.ClaimId;
     }
@@ -78,7 +79,12 @@ public sealed class SeedScenarioTests
         Assert.Equal(["alice", "bob", "carol"], view.Contributors);
         var beforeAdjudication = view.LastPosition;
 
-        Append(Given.Ok(Claim.Decide(_claim, new AdjudicateClaim(c1, Stance.Refutes, "Census: about 20 percent Russian.", view.Version), Given.Adjudicator("judge"))));
+        Append(
+            Given.Ok(
+                Claim.Decide(
+                    _claim,
+                    new AdjudicateClaim(c1, Stance.Refutes, "Census: about 20 percent Russian.", view.Version),
+                    Given.Adjudicator("judge"))));
         var adjudicated = View();
         Assert.Equal((ConsensusStatus.Adjudicated, (Stance?)Stance.Refutes), (adjudicated.Status, adjudicated.Verdict));
 
@@ -86,6 +92,8 @@ public sealed class SeedScenarioTests
         Assert.Equal(view, View((int)beforeAdjudication));
 
         // the adjudicated claim is closed to stances
-        Given.Refused(Claim.Decide(_claim, new TakeStance(c1, Stance.Supports, "", []), Given.Analyst("carol")), DomainErrorKind.FailedPrecondition);
+        Given.Refused(
+            Claim.Decide(_claim, new TakeStance(c1, Stance.Supports, "", []), Given.Analyst("carol")),
+            DomainErrorKind.FailedPrecondition);
     }
 }

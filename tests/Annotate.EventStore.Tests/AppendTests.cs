@@ -28,9 +28,12 @@ public sealed class AppendTests(PostgresDatabase db) : IClassFixture<PostgresDat
         var store = t.NewStore();
         await store.AppendAsync("claim-1", ExpectedVersion.NoStream, TestStores.Events(2));
 
-        var stale = await Assert.ThrowsAsync<WrongExpectedVersionException>(() => store.AppendAsync("claim-1", ExpectedVersion.Exact(1), TestStores.Events(1)));
-        var exists = await Assert.ThrowsAsync<WrongExpectedVersionException>(() => store.AppendAsync("claim-1", ExpectedVersion.NoStream, TestStores.Events(1)));
-        var missing = await Assert.ThrowsAsync<WrongExpectedVersionException>(() => store.AppendAsync("claim-9", ExpectedVersion.Exact(3), TestStores.Events(1)));
+        var stale = await Assert.ThrowsAsync<WrongExpectedVersionException>(() =>
+            store.AppendAsync("claim-1", ExpectedVersion.Exact(1), TestStores.Events(1)));
+        var exists = await Assert.ThrowsAsync<WrongExpectedVersionException>(() =>
+            store.AppendAsync("claim-1", ExpectedVersion.NoStream, TestStores.Events(1)));
+        var missing = await Assert.ThrowsAsync<WrongExpectedVersionException>(() =>
+            store.AppendAsync("claim-9", ExpectedVersion.Exact(3), TestStores.Events(1)));
 
         Assert.Equal(("claim-1", 2L, 1L), (stale.StreamId, stale.ActualVersion, stale.Expected.Value));
         Assert.Equal(2, exists.ActualVersion);
@@ -80,7 +83,8 @@ public sealed class AppendTests(PostgresDatabase db) : IClassFixture<PostgresDat
         var events = TestStores.Events(2);
         await store.AppendAsync("claim-1", ExpectedVersion.Any, events);
 
-        await Assert.ThrowsAsync<EventIdConflictException>(() => store.AppendAsync("claim-1", ExpectedVersion.Any, [events[0], TestStores.Event()]));
+        await Assert.ThrowsAsync<EventIdConflictException>(() =>
+            store.AppendAsync("claim-1", ExpectedVersion.Any, [events[0], TestStores.Event()]));
         await Assert.ThrowsAsync<EventIdConflictException>(() => store.AppendAsync("claim-2", ExpectedVersion.Any, events));
         Assert.Equal(2, await store.GetHeadPositionAsync());
     }
@@ -95,8 +99,22 @@ public sealed class AppendTests(PostgresDatabase db) : IClassFixture<PostgresDat
         {
             var stream = $"claim-{round}";
             await a.AppendAsync(stream, ExpectedVersion.NoStream, TestStores.Events(1));
-            var attempts = new[] { a, b, a, b }.Select(s => Task.Run(() => s.AppendAsync(stream, ExpectedVersion.Exact(1), TestStores.Events(2)))).ToArray();
-            var outcomes = await Task.WhenAll(attempts.Select(async x => { try { await x; return "won"; } catch (WrongExpectedVersionException) { return "lost"; } }));
+            var attempts = new[] { a, b, a, b }
+                .Select(s => Task.Run(() => s.AppendAsync(stream, ExpectedVersion.Exact(1), TestStores.Events(2))))
+                .ToArray();
+            var outcomes = await Task.WhenAll(
+                attempts.Select(async x =>
+                {
+                    try
+                    {
+                        await x;
+                        return "won";
+                    }
+                    catch (WrongExpectedVersionException)
+                    {
+                        return "lost";
+                    }
+                }));
 
             Assert.Equal(1, outcomes.Count(o => o == "won"));
             Assert.Equal(3, await a.GetStreamVersionAsync(stream));
@@ -111,7 +129,10 @@ public sealed class AppendTests(PostgresDatabase db) : IClassFixture<PostgresDat
         await store.AppendAsync("contested", ExpectedVersion.NoStream, TestStores.Events(1));
         var commitsBefore = store.Statistics.Commits;
 
-        var good = Enumerable.Range(0, 200).Select(i => store.AppendAsync($"s-{i}", ExpectedVersion.NoStream, TestStores.Events(1))).ToList();
+        var good = Enumerable
+            .Range(0, 200)
+            .Select(i => store.AppendAsync($"s-{i}", ExpectedVersion.NoStream, TestStores.Events(1)))
+            .ToList();
         var bad = store.AppendAsync("contested", ExpectedVersion.NoStream, TestStores.Events(1));
         var results = await Task.WhenAll(good);
 
@@ -127,7 +148,10 @@ public sealed class AppendTests(PostgresDatabase db) : IClassFixture<PostgresDat
         var store = t.NewStore();
         var before = await t.ScalarAsync<DateTime>("SELECT clock_timestamp()");
         var metadata = new EventMetadata("ana", "corr-1", "cause-1", "req-1", "article-7");
-        var r = await store.AppendAsync("claim-1", ExpectedVersion.Any, [TestStores.Event("claim-opened.v1", "{\"z\":1,  \"a\":[2]}", metadata)]);
+        var r = await store.AppendAsync(
+            "claim-1",
+            ExpectedVersion.Any,
+            [TestStores.Event("claim-opened.v1", "{\"z\":1,  \"a\":[2]}", metadata)]);
         var after = await t.ScalarAsync<DateTime>("SELECT clock_timestamp()");
 
         var e = Assert.Single(await store.ReadStreamAsync("claim-1").ToListAsync());
@@ -143,7 +167,8 @@ public sealed class AppendTests(PostgresDatabase db) : IClassFixture<PostgresDat
     {
         await using var t = await TestStores.CreateAsync(db);
         var store = t.NewStore();
-        await Assert.ThrowsAsync<ArgumentException>(() => store.AppendAsync("s", ExpectedVersion.Any, [TestStores.Event(json: "{not json")]));
+        await Assert.ThrowsAsync<ArgumentException>(() =>
+            store.AppendAsync("s", ExpectedVersion.Any, [TestStores.Event(json: "{not json")]));
         Assert.Equal(0, await store.GetHeadPositionAsync());
     }
 }

@@ -39,7 +39,10 @@ public sealed class AuditTests(PostgresDatabase db) : IClassFixture<PostgresData
     {
         await using var t = await TestStores.CreateAsync(db);
         var store = t.NewStore();
-        await store.AppendAsync("claim-é", ExpectedVersion.Any, [TestStores.Event("x.v1", "{\"b\": \"ü\", \"a\": 1}", new EventMetadata("ana", ArticleId: "a1"))]);
+        await store.AppendAsync(
+            "claim-é",
+            ExpectedVersion.Any,
+            [TestStores.Event("x.v1", "{\"b\": \"ü\", \"a\": 1}", new EventMetadata("ana", ArticleId: "a1"))]);
         await SeedAsync(store);
 
         // An independent implementation of docs/event-store.md, "Audit chain", fed with raw column text.
@@ -152,8 +155,19 @@ public sealed class AuditTests(PostgresDatabase db) : IClassFixture<PostgresData
             foreach (var e in events.Skip(4))
             {
                 var data = e.Position == 5 ? "{\"i\": 1000}" : e.Data;
-                var hash = EventChain.Compute(e.Position, e.StreamId, e.StreamVersion, e.EventId, e.Type, data, e.MetadataJson, e.RecordedAt, previous);
-                await using var cmd = new NpgsqlCommand($"UPDATE \"{t.Schema}\".events SET data = $1::json, hash = $2 WHERE position = $3", conn);
+                var hash = EventChain.Compute(
+                    e.Position,
+                    e.StreamId,
+                    e.StreamVersion,
+                    e.EventId,
+                    e.Type,
+                    data,
+                    e.MetadataJson,
+                    e.RecordedAt,
+                    previous);
+                await using var cmd = new NpgsqlCommand(
+                    $"UPDATE \"{t.Schema}\".events SET data = $1::json, hash = $2 WHERE position = $3",
+                    conn);
                 cmd.Parameters.AddWithValue(data);
                 cmd.Parameters.AddWithValue(hash);
                 cmd.Parameters.AddWithValue(e.Position);

@@ -33,7 +33,10 @@ public sealed class OrderingTests(PostgresDatabase db, Xunit.Abstractions.ITestO
         })).ToList();
         await Task.WhenAll(writers);
         var head = await a.GetHeadPositionAsync();
-        await TestStores.WaitUntilAsync(() => Task.FromResult(Volatile.Read(ref seen).Count >= head), TimeSpan.FromSeconds(30), "tailer reaching the head");
+        await TestStores.WaitUntilAsync(
+            () => Task.FromResult(Volatile.Read(ref seen).Count >= head),
+            TimeSpan.FromSeconds(30),
+            "tailer reaching the head");
         await cts.CancelAsync();
         await tail;
 
@@ -88,7 +91,10 @@ public sealed class OrderingTests(PostgresDatabase db, Xunit.Abstractions.ITestO
         }
         await Task.WhenAll(writers);
         var head = await survivor.GetHeadPositionAsync();
-        await TestStores.WaitUntilAsync(() => Task.FromResult(Volatile.Read(ref seen).Count >= head), TimeSpan.FromSeconds(30), "tailer reaching the head");
+        await TestStores.WaitUntilAsync(
+            () => Task.FromResult(Volatile.Read(ref seen).Count >= head),
+            TimeSpan.FromSeconds(30),
+            "tailer reaching the head");
         await cts.CancelAsync();
         await tail;
 
@@ -113,8 +119,10 @@ public sealed class OrderingTests(PostgresDatabase db, Xunit.Abstractions.ITestO
         try
         {
             await foreach (var m in store.SubscribeAsync(0, cancellationToken: ct))
+            {
                 if (m is SubscriptionMessage.Event e)
                     lock (seen) seen.Add(e.Recorded.Position);
+            }
         }
         catch (OperationCanceledException) { }
     });

@@ -55,7 +55,9 @@ public sealed class ProjectionTests(PostgresDatabase db, Xunit.Abstractions.ITes
         public string Name => "echo";
         public EventFilter Filter { get; } = new(Types: ["echo.v1"]);
         public IEnumerable<string> KeysOf(RecordedEvent e) => [e.EventId.ToString()];
-        public JsonObject? Apply(string key, JsonObject? current, RecordedEvent e) => new() { ["text"] = JsonNode.Parse(e.Data)!["t"]!.GetValue<string>() };
+
+        public JsonObject? Apply(string key, JsonObject? current, RecordedEvent e) =>
+            new() { ["text"] = JsonNode.Parse(e.Data)!["t"]!.GetValue<string>() };
     }
 
     [Fact]
@@ -136,7 +138,8 @@ public sealed class ProjectionTests(PostgresDatabase db, Xunit.Abstractions.ITes
         runnerA.Start();
         runnerB.Start();
 
-        var results = await Task.WhenAll(Enumerable.Range(0, 200).Select(i => (i % 2 == 0 ? a : b).AppendAsync("claim-1", ExpectedVersion.Any, [TallyEvent(1)])));
+        var results = await Task.WhenAll(
+            Enumerable.Range(0, 200).Select(i => (i % 2 == 0 ? a : b).AppendAsync("claim-1", ExpectedVersion.Any, [TallyEvent(1)])));
         var last = results.Max(r => r.LastPosition);
         Assert.True(await runnerA.WaitForPositionAsync("tally", last, Timeout), $"A at {runnerA.GetPosition("tally")} of {last}");
         Assert.True(await runnerB.WaitForPositionAsync("tally", last, Timeout), $"B at {runnerB.GetPosition("tally")} of {last}");
@@ -153,7 +156,9 @@ public sealed class ProjectionTests(PostgresDatabase db, Xunit.Abstractions.ITes
     {
         var rows = new List<(string, string)>();
         await using var conn = await t.OpenAdminAsync();
-        await using var cmd = new Npgsql.NpgsqlCommand($"SELECT key, document::text FROM \"{t.Schema}\".projection_documents WHERE projection = 'tally' ORDER BY key COLLATE \"C\"", conn);
+        await using var cmd = new Npgsql.NpgsqlCommand(
+            $"SELECT key, document::text FROM \"{t.Schema}\".projection_documents WHERE projection = 'tally' ORDER BY key COLLATE \"C\"",
+            conn);
         await using var r = await cmd.ExecuteReaderAsync();
         while (await r.ReadAsync()) rows.Add((r.GetString(0), System.Text.Json.Nodes.JsonNode.Parse(r.GetString(1))!.ToJsonString()));
         return rows;

@@ -14,7 +14,10 @@ public sealed class ReadTests(PostgresDatabase db) : IClassFixture<PostgresDatab
         await store.AppendAsync("claim-1", ExpectedVersion.Any, TestStores.Events(3));
 
         var forwards = await store.ReadStreamAsync("claim-1", fromVersion: 3).Select(e => e.StreamVersion).ToListAsync();
-        var backwards = await store.ReadStreamAsync("claim-1", long.MaxValue, ReadDirection.Backwards, maxCount: 5).Select(e => e.StreamVersion).ToListAsync();
+        var backwards = await store
+            .ReadStreamAsync("claim-1", long.MaxValue, ReadDirection.Backwards, maxCount: 5)
+            .Select(e => e.StreamVersion)
+            .ToListAsync();
 
         Assert.Equal([3, 4, 5, 6, 7], forwards);
         Assert.Equal([7, 6, 5, 4, 3], backwards);
@@ -25,12 +28,25 @@ public sealed class ReadTests(PostgresDatabase db) : IClassFixture<PostgresDatab
     {
         await using var t = await TestStores.CreateAsync(db);
         var store = t.NewStore(pageSize: 2);
-        await store.AppendAsync("claim-1", ExpectedVersion.Any, [TestStores.Event("claim-opened.v1", metadata: new EventMetadata(ArticleId: "a1"))]);
-        await store.AppendAsync("highlight-1", ExpectedVersion.Any, [TestStores.Event("highlight-made.v1", metadata: new EventMetadata(ArticleId: "a2"))]);
-        await store.AppendAsync("claim-2", ExpectedVersion.Any, [TestStores.Event("stance-taken.v1", metadata: new EventMetadata(ArticleId: "a2"))]);
-        await store.AppendAsync("claim-1", ExpectedVersion.Any, [TestStores.Event("stance-taken.v1", metadata: new EventMetadata(ArticleId: "a1"))]);
+        await store.AppendAsync(
+            "claim-1",
+            ExpectedVersion.Any,
+            [TestStores.Event("claim-opened.v1", metadata: new EventMetadata(ArticleId: "a1"))]);
+        await store.AppendAsync(
+            "highlight-1",
+            ExpectedVersion.Any,
+            [TestStores.Event("highlight-made.v1", metadata: new EventMetadata(ArticleId: "a2"))]);
+        await store.AppendAsync(
+            "claim-2",
+            ExpectedVersion.Any,
+            [TestStores.Event("stance-taken.v1", metadata: new EventMetadata(ArticleId: "a2"))]);
+        await store.AppendAsync(
+            "claim-1",
+            ExpectedVersion.Any,
+            [TestStores.Event("stance-taken.v1", metadata: new EventMetadata(ArticleId: "a1"))]);
 
-        async Task<List<long>> Positions(EventFilter f, long from = 0) => await store.ReadAllAsync(from, f).Select(e => e.Position).ToListAsync();
+        async Task<List<long>> Positions(EventFilter f, long from = 0) =>
+            await store.ReadAllAsync(from, f).Select(e => e.Position).ToListAsync();
 
         Assert.Equal([1, 2, 3, 4], await Positions(EventFilter.All));
         Assert.Equal([3, 4], await Positions(new EventFilter(Types: ["stance-taken.v1"])));
@@ -47,7 +63,10 @@ public sealed class ReadTests(PostgresDatabase db) : IClassFixture<PostgresDatab
         var store = t.NewStore(pageSize: 2);
         await store.AppendAsync("s", ExpectedVersion.Any, TestStores.Events(3));
         var cut = await t.ScalarAsync<DateTime>("SELECT max(recorded_at) FROM {s}.events");
-        await TestStores.WaitUntilAsync(async () => await t.ScalarAsync<DateTime>("SELECT clock_timestamp()") > cut, TimeSpan.FromSeconds(5), "clock to move");
+        await TestStores.WaitUntilAsync(
+            async () => await t.ScalarAsync<DateTime>("SELECT clock_timestamp()") > cut,
+            TimeSpan.FromSeconds(5),
+            "clock to move");
         await store.AppendAsync("s", ExpectedVersion.Any, TestStores.Events(4));
 
         Assert.Equal([1, 2, 3, 4, 5], await store.ReadAllAsync(toPositionInclusive: 5).Select(e => e.Position).ToListAsync());

@@ -12,7 +12,9 @@ public sealed class SchemaTests(PostgresDatabase db) : IClassFixture<PostgresDat
         var sources = Enumerable.Range(0, 6).Select(_ => NpgsqlDataSource.Create(db.ConnectionString)).ToList();
         try
         {
-            await Task.WhenAll(sources.Select(ds => Task.Run(() => EventStoreSchema.MigrateAsync(new EventStoreOptions { DataSource = ds, Schema = schema }))));
+            await Task.WhenAll(
+                sources.Select(ds =>
+                    Task.Run(() => EventStoreSchema.MigrateAsync(new EventStoreOptions { DataSource = ds, Schema = schema }))));
             await EventStoreSchema.MigrateAsync(new EventStoreOptions { DataSource = sources[0], Schema = schema });
 
             await using var cmd = sources[0].CreateCommand($"SELECT count(*), max(version) FROM \"{schema}\".schema_migrations");
@@ -45,6 +47,7 @@ public sealed class SchemaTests(PostgresDatabase db) : IClassFixture<PostgresDat
     [Fact]
     public void A_schema_name_that_is_not_a_plain_identifier_is_refused()
     {
-        Assert.Throws<ArgumentException>(() => new PostgresEventStore(new EventStoreOptions { ConnectionString = db.ConnectionString, Schema = "x\"; DROP TABLE y; --" }));
+        Assert.Throws<ArgumentException>(() =>
+            new PostgresEventStore(new EventStoreOptions { ConnectionString = db.ConnectionString, Schema = "x\"; DROP TABLE y; --" }));
     }
 }

@@ -17,9 +17,17 @@ public sealed class SubscriptionTests(PostgresDatabase db) : IClassFixture<Postg
         var seen = new List<string>();
         await foreach (var m in store.SubscribeAsync(2, cancellationToken: cts.Token))
         {
-            seen.Add(m switch { SubscriptionMessage.Event e => e.Recorded.Position.ToString(), SubscriptionMessage.CaughtUp c => $"caught-up@{c.Position}", _ => "?" });
-            if (m is SubscriptionMessage.CaughtUp) await store.AppendAsync("s", ExpectedVersion.Any, TestStores.Events(2));
-            if (seen.Count == 6) break;
+            seen.Add(
+                m switch
+                {
+                    SubscriptionMessage.Event e => e.Recorded.Position.ToString(),
+                    SubscriptionMessage.CaughtUp c => $"caught-up@{c.Position}",
+                    _ => "?",
+                });
+            if (m is SubscriptionMessage.CaughtUp)
+                await store.AppendAsync("s", ExpectedVersion.Any, TestStores.Events(2));
+            if (seen.Count == 6)
+                break;
         }
 
         Assert.Equal(["3", "4", "5", "caught-up@5", "6", "7"], seen);
@@ -60,12 +68,23 @@ public sealed class SubscriptionTests(PostgresDatabase db) : IClassFixture<Postg
     {
         await using var t = await TestStores.CreateAsync(db);
         var store = t.NewStore();
-        for (var i = 0; i < 10; i++) await store.AppendAsync($"claim-{i % 2}", ExpectedVersion.Any, TestStores.Events(1, i % 3 == 0 ? "a.v1" : "b.v1"));
+        for (var i = 0; i < 10; i++)
+            await store.AppendAsync($"claim-{i % 2}", ExpectedVersion.Any, TestStores.Events(1, i % 3 == 0 ? "a.v1" : "b.v1"));
         using var cts = new CancellationTokenSource(Timeout);
         var filter = new EventFilter(Types: ["a.v1"], StreamPrefix: "claim-0");
 
-        var first = await store.SubscribeAsync(0, filter, cts.Token).OfType<SubscriptionMessage.Event>().Take(2).Select(e => e.Recorded.Position).ToListAsync(cts.Token);
-        var resumed = store.SubscribeAsync(first[^1], filter, cts.Token).OfType<SubscriptionMessage.Event>().Take(1).Select(e => e.Recorded.Position).FirstAsync(cts.Token);
+        var first = await store
+            .SubscribeAsync(0, filter, cts.Token)
+            .OfType<SubscriptionMessage.Event>()
+            .Take(2)
+            .Select(e => e.Recorded.Position)
+            .ToListAsync(cts.Token);
+        var resumed = store
+            .SubscribeAsync(first[^1], filter, cts.Token)
+            .OfType<SubscriptionMessage.Event>()
+            .Take(1)
+            .Select(e => e.Recorded.Position)
+            .FirstAsync(cts.Token);
         await store.AppendAsync("claim-1", ExpectedVersion.Any, TestStores.Events(1, "a.v1"));
         await store.AppendAsync("claim-0", ExpectedVersion.Any, TestStores.Events(1, "a.v1"));
 
@@ -112,8 +131,16 @@ public sealed class SubscriptionTests(PostgresDatabase db) : IClassFixture<Postg
         Assert.True(await slow.MoveNextAsync());
         Assert.IsType<SubscriptionMessage.CaughtUp>(slow.Current);
 
-        var fast = store.SubscribeAsync(0, cancellationToken: cts.Token).OfType<SubscriptionMessage.Event>().Take(total).Select(e => e.Recorded.Position).ToListAsync(cts.Token);
-        var appends = Enumerable.Range(0, total / 3).Select(i => store.AppendAsync($"s-{i % 7}", ExpectedVersion.Any, TestStores.Events(3))).ToList();
+        var fast = store
+            .SubscribeAsync(0, cancellationToken: cts.Token)
+            .OfType<SubscriptionMessage.Event>()
+            .Take(total)
+            .Select(e => e.Recorded.Position)
+            .ToListAsync(cts.Token);
+        var appends = Enumerable
+            .Range(0, total / 3)
+            .Select(i => store.AppendAsync($"s-{i % 7}", ExpectedVersion.Any, TestStores.Events(3)))
+            .ToList();
         await Task.WhenAll(appends);
         Assert.Equal(Enumerable.Range(1, total).Select(i => (long)i), await fast);
 

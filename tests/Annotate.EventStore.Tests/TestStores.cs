@@ -27,14 +27,19 @@ internal sealed class TestStores : IAsyncDisposable
     /// <summary>A store instance with its own connection pool, tagged with an application name (to find its backends).</summary>
     public PostgresEventStore NewStore(string applicationName = "es-test", int subscriberBuffer = 512, int pageSize = 5000)
     {
-        var cs = new NpgsqlConnectionStringBuilder(ConnectionString) { ApplicationName = applicationName, MaxPoolSize = 20 }.ConnectionString;
-        var store = new PostgresEventStore(new EventStoreOptions
+        var cs = new NpgsqlConnectionStringBuilder(ConnectionString)
         {
-            ConnectionString = cs,
-            Schema = Schema,
-            SubscriberBuffer = subscriberBuffer,
-            ReadPageSize = pageSize,
-        });
+            ApplicationName = applicationName,
+            MaxPoolSize = 20,
+        }.ConnectionString;
+        var store = new PostgresEventStore(
+            new EventStoreOptions
+            {
+                ConnectionString = cs,
+                Schema = Schema,
+                SubscriberBuffer = subscriberBuffer,
+                ReadPageSize = pageSize,
+            });
         _owned.Add(store);
         return store;
     }

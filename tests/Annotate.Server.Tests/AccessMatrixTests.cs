@@ -15,8 +15,11 @@ public sealed class AccessMatrixServer : IAsyncLifetime
     public Dictionary<string, string?> Tokens { get; } = new(StringComparer.Ordinal);
     public Dictionary<string, DomainRole[]> Roles { get; } = new(StringComparer.Ordinal)
     {
-        ["analyst"] = [DomainRole.Analyst], ["adjudicator"] = [DomainRole.Adjudicator], ["auditor"] = [DomainRole.Auditor],
-        ["admin"] = [DomainRole.Admin], ["no-role"] = [],
+        ["analyst"] = [DomainRole.Analyst],
+        ["adjudicator"] = [DomainRole.Adjudicator],
+        ["auditor"] = [DomainRole.Auditor],
+        ["admin"] = [DomainRole.Admin],
+        ["no-role"] = [],
     };
 
     public async Task InitializeAsync()
@@ -25,7 +28,16 @@ public sealed class AccessMatrixServer : IAsyncLifetime
         var ch = Server.Channel;
         var (expiring, _) = await Server.NewAnalystAsync("expiring", Role.Admin);
         var expiry = DateTime.UtcNow.AddSeconds(4);
-        var expired = await ch.Admin().IssueTokenAsync(new IssueTokenRequest { RequestId = Rid(), AnalystId = expiring, Label = "short", ExpiresAt = Timestamp.FromDateTime(expiry) }, Server.Admin);
+        var expired = await ch.Admin()
+            .IssueTokenAsync(
+                new IssueTokenRequest
+                {
+                    RequestId = Rid(),
+                    AnalystId = expiring,
+                    Label = "short",
+                    ExpiresAt = Timestamp.FromDateTime(expiry),
+                },
+                Server.Admin);
         Tokens["expired"] = expired.Secret;
         Tokens["none"] = null;
         Tokens["bad"] = "tok000000000000.not-a-secret";
@@ -58,7 +70,9 @@ public sealed class AccessMatrixTests(AccessMatrixServer fixture) : IClassFixtur
     private static readonly string[] WithRoles = ["analyst", "adjudicator", "auditor", "admin", "no-role"];
 
     public static IEnumerable<object[]> Matrix =>
-        AccessRules.ByMethod.Keys.Order(StringComparer.Ordinal).SelectMany(path => Unauthenticated.Concat(WithRoles).Select(who => new object[] { path, who }));
+        AccessRules
+            .ByMethod.Keys.Order(StringComparer.Ordinal)
+            .SelectMany(path => Unauthenticated.Concat(WithRoles).Select(who => new object[] { path, who }));
 
     private static bool IsServerStreaming(string path) =>
         Transport.ContractServices.SelectMany(s => s.Methods).Single(m => $"/{m.Service.FullName}/{m.Name}" == path).IsServerStreaming;
@@ -99,9 +113,25 @@ public sealed class AccessMatrixTests(AccessMatrixServer fixture) : IClassFixtur
     {
         var server = fixture.Server;
         var (_, author) = await server.NewAnalystAsync("author", Role.Analyst);
-        var created = await server.Channel.Annotations().CreateHighlightAsync(new CreateHighlightRequest { RequestId = Rid(), ArticleId = "russia-involvement-kazakhstan-crisis", Selector = At(0, 10) }, author);
+        var created = await server
+            .Channel.Annotations()
+            .CreateHighlightAsync(
+                new CreateHighlightRequest
+                {
+                    RequestId = Rid(),
+                    ArticleId = "russia-involvement-kazakhstan-crisis",
+                    Selector = At(0, 10),
+                },
+                author);
 
         var auditor = AnnotateServer.As(fixture.Tokens["auditor"]!);
-        await RefusedAsync(StatusCode.PermissionDenied, () => server.Channel.Annotations().RetractHighlightAsync(new RetractHighlightRequest { RequestId = Rid(), HighlightId = created.Highlight.HighlightId }, auditor));
+        await RefusedAsync(
+            StatusCode.PermissionDenied,
+            () =>
+                server
+                    .Channel.Annotations()
+                    .RetractHighlightAsync(
+                        new RetractHighlightRequest { RequestId = Rid(), HighlightId = created.Highlight.HighlightId },
+                        auditor));
     }
 }

@@ -10,10 +10,30 @@ public sealed class AdminTests(AnnotateServer server) : IClassFixture<AnnotateSe
     private GrpcChannel Ch => server.Channel;
 
     private Task<Analyst> CreateAsync(string id, params Role[] roles) =>
-        Ch.Admin().CreateAnalystAsync(new CreateAnalystRequest { RequestId = Rid(), AnalystId = id, DisplayName = $"Name of {id}", Roles = { roles } }, server.Admin).ResponseAsync;
+        Ch.Admin()
+            .CreateAnalystAsync(
+                new CreateAnalystRequest
+                {
+                    RequestId = Rid(),
+                    AnalystId = id,
+                    DisplayName = $"Name of {id}",
+                    Roles = { roles },
+                },
+                server.Admin)
+            .ResponseAsync;
 
     private Task<IssueTokenResponse> IssueAsync(string id, Timestamp? expires = null, string label = "laptop") =>
-        Ch.Admin().IssueTokenAsync(new IssueTokenRequest { RequestId = Rid(), AnalystId = id, Label = label, ExpiresAt = expires }, server.Admin).ResponseAsync;
+        Ch.Admin()
+            .IssueTokenAsync(
+                new IssueTokenRequest
+                {
+                    RequestId = Rid(),
+                    AnalystId = id,
+                    Label = label,
+                    ExpiresAt = expires,
+                },
+                server.Admin)
+            .ResponseAsync;
 
     [Fact]
     public async Task A_created_analyst_is_listed_with_their_roles_in_id_order()
@@ -39,8 +59,19 @@ public sealed class AdminTests(AnnotateServer server) : IClassFixture<AnnotateSe
         await Ch.Admin().CreateAnalystAsync(request, server.Admin);
         await Ch.Admin().CreateAnalystAsync(request, server.Admin);
 
-        await RefusedAsync(StatusCode.AlreadyExists, () => Ch.Admin().CreateAnalystAsync(
-            new CreateAnalystRequest { RequestId = Rid(), AnalystId = id, DisplayName = "Someone else", Roles = { Role.Admin } }, server.Admin));
+        await RefusedAsync(
+            StatusCode.AlreadyExists,
+            () =>
+                Ch.Admin()
+                    .CreateAnalystAsync(
+                        new CreateAnalystRequest
+                        {
+                            RequestId = Rid(),
+                            AnalystId = id,
+                            DisplayName = "Someone else",
+                            Roles = { Role.Admin },
+                        },
+                        server.Admin));
         Assert.Single(await server.EventsOfRequestAsync(request.RequestId));
         var listed = await Ch.Admin().ListAnalystsAsync(new ListAnalystsRequest(), server.Admin);
         Assert.Equal("First", listed.Analysts.Single(a => a.AnalystId == id).DisplayName);
@@ -66,17 +97,64 @@ public sealed class AdminTests(AnnotateServer server) : IClassFixture<AnnotateSe
     {
         var (id, who) = await server.NewAnalystAsync("promoted", Role.Analyst);
         var article = await server.ImportAsync("The well is 40 metres deep. The village has a school.");
-        var claim = (await Ch.Claims().OpenClaimAsync(new OpenClaimRequest { RequestId = Rid(), ArticleId = article, Selector = Quote("The well is 40 metres deep.") }, who)).ClaimId;
-        await Ch.Claims().TakeStanceAsync(new TakeStanceRequest { RequestId = Rid(), ClaimId = claim, Stance = Stance.Supports }, who);
+        var claim = (
+            await Ch.Claims()
+                .OpenClaimAsync(
+                    new OpenClaimRequest
+                    {
+                        RequestId = Rid(),
+                        ArticleId = article,
+                        Selector = Quote("The well is 40 metres deep."),
+                    },
+                    who)
+        ).ClaimId;
+        await Ch.Claims()
+            .TakeStanceAsync(
+                new TakeStanceRequest
+                {
+                    RequestId = Rid(),
+                    ClaimId = claim,
+                    Stance = Stance.Supports,
+                },
+                who);
         var version = (await Ch.Consensus().GetClaimViewAsync(new GetClaimViewRequest { ClaimId = claim }, who)).Version;
-        await RefusedAsync(StatusCode.PermissionDenied, () => Ch.Claims().AdjudicateAsync(
-            new AdjudicateRequest { RequestId = Rid(), ClaimId = claim, Verdict = Stance.Supports, Rationale = "measured", ExpectedVersion = version }, who));
+        await RefusedAsync(
+            StatusCode.PermissionDenied,
+            () =>
+                Ch.Claims()
+                    .AdjudicateAsync(
+                        new AdjudicateRequest
+                        {
+                            RequestId = Rid(),
+                            ClaimId = claim,
+                            Verdict = Stance.Supports,
+                            Rationale = "measured",
+                            ExpectedVersion = version,
+                        },
+                        who));
 
-        var changed = await Ch.Admin().SetRolesAsync(new SetRolesRequest { RequestId = Rid(), AnalystId = id, Roles = { Role.Adjudicator } }, server.Admin);
+        var changed = await Ch.Admin()
+            .SetRolesAsync(
+                new SetRolesRequest
+                {
+                    RequestId = Rid(),
+                    AnalystId = id,
+                    Roles = { Role.Adjudicator },
+                },
+                server.Admin);
 
         Assert.Equal([Role.Adjudicator], changed.Roles);
-        await Ch.Claims().AdjudicateAsync(
-            new AdjudicateRequest { RequestId = Rid(), ClaimId = claim, Verdict = Stance.Supports, Rationale = "measured", ExpectedVersion = version }, who);
+        await Ch.Claims()
+            .AdjudicateAsync(
+                new AdjudicateRequest
+                {
+                    RequestId = Rid(),
+                    ClaimId = claim,
+                    Verdict = Stance.Supports,
+                    Rationale = "measured",
+                    ExpectedVersion = version,
+                },
+                who);
 
         await Ch.Admin().SetRolesAsync(new SetRolesRequest { RequestId = Rid(), AnalystId = id, Roles = { Role.Auditor } }, server.Admin);
         await RefusedAsync(StatusCode.PermissionDenied, () => Ch.Claims().ReopenClaimAsync(
@@ -156,8 +234,11 @@ public sealed class AdminTests(AnnotateServer server) : IClassFixture<AnnotateSe
         Assert.True(again.Deduplicated);
         Assert.Equal(revoked.Position, again.Position);
         Assert.Single(await server.EventsOfRequestAsync(request.RequestId));
-        Assert.True(Assert.Single((await Ch.Admin().ListTokensAsync(new ListTokensRequest { AnalystId = id }, server.Admin)).Tokens).Revoked);
-        await RefusedAsync(StatusCode.NotFound, () => Ch.Admin().RevokeTokenAsync(new RevokeTokenRequest { RequestId = Rid(), TokenId = "tok000000000000" }, server.Admin));
+        Assert.True(
+            Assert.Single((await Ch.Admin().ListTokensAsync(new ListTokensRequest { AnalystId = id }, server.Admin)).Tokens).Revoked);
+        await RefusedAsync(
+            StatusCode.NotFound,
+            () => Ch.Admin().RevokeTokenAsync(new RevokeTokenRequest { RequestId = Rid(), TokenId = "tok000000000000" }, server.Admin));
     }
 
     [Fact]
@@ -169,7 +250,9 @@ public sealed class AdminTests(AnnotateServer server) : IClassFixture<AnnotateSe
         var ownerId = (await Ch.Admin().WhoAmIAsync(new WhoAmIRequest(), owner)).AnalystId;
         var own = await IssueAsync(ownerId);
 
-        await RefusedAsync(StatusCode.PermissionDenied, () => Ch.Admin().RevokeTokenAsync(new RevokeTokenRequest { RequestId = Rid(), TokenId = others.Token.TokenId }, owner));
+        await RefusedAsync(
+            StatusCode.PermissionDenied,
+            () => Ch.Admin().RevokeTokenAsync(new RevokeTokenRequest { RequestId = Rid(), TokenId = others.Token.TokenId }, owner));
         await Ch.Admin().RevokeTokenAsync(new RevokeTokenRequest { RequestId = Rid(), TokenId = own.Token.TokenId }, owner);
 
         await RefusedAsync(StatusCode.Unauthenticated, () => Ch.Admin().WhoAmIAsync(new WhoAmIRequest(), AnnotateServer.As(own.Secret)));
@@ -184,8 +267,19 @@ public sealed class AdminTests(AnnotateServer server) : IClassFixture<AnnotateSe
     {
         var (id, who) = await server.NewAnalystAsync("nonadmin", role);
 
-        await RefusedAsync(StatusCode.PermissionDenied, () => Ch.Admin().CreateAnalystAsync(
-            new CreateAnalystRequest { RequestId = Rid(), AnalystId = server.Unique("sneaky"), DisplayName = "S", Roles = { Role.Admin } }, who));
+        await RefusedAsync(
+            StatusCode.PermissionDenied,
+            () =>
+                Ch.Admin()
+                    .CreateAnalystAsync(
+                        new CreateAnalystRequest
+                        {
+                            RequestId = Rid(),
+                            AnalystId = server.Unique("sneaky"),
+                            DisplayName = "S",
+                            Roles = { Role.Admin },
+                        },
+                        who));
         await RefusedAsync(StatusCode.PermissionDenied, () => Ch.Admin().ListAnalystsAsync(new ListAnalystsRequest(), who));
         await RefusedAsync(StatusCode.PermissionDenied, () => Ch.Admin().SetRolesAsync(
             new SetRolesRequest { RequestId = Rid(), AnalystId = id, Roles = { Role.Admin } }, who));

@@ -25,7 +25,12 @@ public sealed class AnnotateServer : IAsyncLifetime
         await _database.InitializeAsync();
         var port = ServerProcess.FreePort();
         Address = $"http://127.0.0.1:{port}";
-        _process = ServerProcess.Start(["--urls", Address, $"--ConnectionStrings:Annotate={_database.ConnectionString}", $"--Annotate:AdminTokenFile={_tokenFile}"]);
+        _process = ServerProcess.Start([
+            "--urls",
+            Address,
+            $"--ConnectionStrings:Annotate={_database.ConnectionString}",
+            $"--Annotate:AdminTokenFile={_tokenFile}",
+        ]);
         await _process.WaitForOutputAsync($"Annotate listening on {Address}");
         AdminToken = (await File.ReadAllTextAsync(_tokenFile)).Trim();
         Channel = GrpcChannel.ForAddress(Address);
@@ -41,7 +46,9 @@ public sealed class AnnotateServer : IAsyncLifetime
             if (Environment.GetEnvironmentVariable("ANNOTATE_TEST_SERVER_LOGS") is { Length: > 0 } logs)
             {
                 Directory.CreateDirectory(logs);
-                await File.WriteAllTextAsync(Path.Combine(logs, $"server-{_process.Pid}.log"), $"{_process.Stdout}\n--- stderr ---\n{_process.Stderr}\n");
+                await File.WriteAllTextAsync(
+                    Path.Combine(logs, $"server-{_process.Pid}.log"),
+                    $"{_process.Stdout}\n--- stderr ---\n{_process.Stderr}\n");
             }
             _process.Dispose();
         }
@@ -50,7 +57,8 @@ public sealed class AnnotateServer : IAsyncLifetime
     }
 
     /// <summary>Call options of one call as the holder of <paramref name="token"/>, with a 30 s deadline.</summary>
-    public static CallOptions As(string token) => new(new Metadata { { "authorization", $"Bearer {token}" } }, DateTime.UtcNow.AddSeconds(30));
+    public static CallOptions As(string token) =>
+        new(new Metadata { { "authorization", $"Bearer {token}" } }, DateTime.UtcNow.AddSeconds(30));
 
     public CallOptions Admin => As(AdminToken);
 
@@ -81,8 +89,18 @@ public sealed class AnnotateServer : IAsyncLifetime
     public async Task<string> ImportAsync(string text, string prefix = "article")
     {
         var id = Unique(prefix);
-        await Channel.Articles().ImportArticleAsync(
-            new ImportArticleRequest { RequestId = Guid.NewGuid().ToString(), ArticleId = id, Title = $"Title of {id}", Text = text, Source = "test" }, Admin);
+        await Channel
+            .Articles()
+            .ImportArticleAsync(
+                new ImportArticleRequest
+                {
+                    RequestId = Guid.NewGuid().ToString(),
+                    ArticleId = id,
+                    Title = $"Title of {id}",
+                    Text = text,
+                    Source = "test",
+                },
+                Admin);
         return id;
     }
 

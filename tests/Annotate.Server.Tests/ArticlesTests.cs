@@ -16,8 +16,17 @@ public sealed class ArticlesTests(AnnotateServer server) : IClassFixture<Annotat
     public async Task An_imported_article_is_returned_with_its_text_revision_hash_and_code_point_length()
     {
         var id = server.Unique("imported");
-        var imported = await Ch.Articles().ImportArticleAsync(
-            new ImportArticleRequest { RequestId = Rid(), ArticleId = id, Title = "Protests", Text = Text, Source = "wire.txt" }, server.Admin);
+        var imported = await Ch.Articles()
+            .ImportArticleAsync(
+                new ImportArticleRequest
+                {
+                    RequestId = Rid(),
+                    ArticleId = id,
+                    Title = "Protests",
+                    Text = Text,
+                    Source = "wire.txt",
+                },
+                server.Admin);
 
         var article = await Ch.Articles().GetArticleAsync(new GetArticleRequest { ArticleId = id }, server.Admin);
 
@@ -55,8 +64,15 @@ public sealed class ArticlesTests(AnnotateServer server) : IClassFixture<Annotat
             pages++;
         } while (token != "" && pages < 100);
 
-        foreach (var seed in new[] { "kazakhstan-drawn-into-ukraine-war", "kazakhstan-crisis-saved-ukraine", "kazakhstan-concerned-about-invasion",
-                     "russia-involvement-kazakhstan-crisis", "russian-troops-in-kazakhstan" })
+        foreach (
+            var seed in new[]
+            {
+                "kazakhstan-drawn-into-ukraine-war",
+                "kazakhstan-crisis-saved-ukraine",
+                "kazakhstan-concerned-about-invasion",
+                "russia-involvement-kazakhstan-crisis",
+                "russian-troops-in-kazakhstan",
+            })
         {
             Assert.Contains(seed, ids);
         }

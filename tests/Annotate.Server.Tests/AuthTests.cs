@@ -15,10 +15,49 @@ public sealed class AuthTests(AnnotateServer server) : IClassFixture<AnnotateSer
     private IEnumerable<(string Name, Func<Task> Call)> OneCallPerService(CallOptions o) =>
     [
         ("Articles.ListArticles", () => Ch.Articles().ListArticlesAsync(new ListArticlesRequest(), o).ResponseAsync),
-        ("Articles.ImportArticle", () => Ch.Articles().ImportArticleAsync(new ImportArticleRequest { RequestId = Rid(), ArticleId = "sneaky", Title = "t", Text = "t" }, o).ResponseAsync),
-        ("Annotations.ListHighlights", () => Ch.Annotations().ListHighlightsAsync(new ListHighlightsRequest { ArticleId = Seed }, o).ResponseAsync),
-        ("Annotations.CreateHighlight", () => Ch.Annotations().CreateHighlightAsync(new CreateHighlightRequest { RequestId = Rid(), ArticleId = Seed, Selector = At(0, 5) }, o).ResponseAsync),
-        ("Claims.OpenClaim", () => Ch.Claims().OpenClaimAsync(new OpenClaimRequest { RequestId = Rid(), ArticleId = Seed, Selector = At(0, 5) }, o).ResponseAsync),
+            (
+                "Articles.ImportArticle",
+                () =>
+                    Ch.Articles()
+                        .ImportArticleAsync(
+                            new ImportArticleRequest
+                            {
+                                RequestId = Rid(),
+                                ArticleId = "sneaky",
+                                Title = "t",
+                                Text = "t",
+                            },
+                            o)
+                        .ResponseAsync),
+            (
+                "Annotations.ListHighlights",
+                () => Ch.Annotations().ListHighlightsAsync(new ListHighlightsRequest { ArticleId = Seed }, o).ResponseAsync),
+            (
+                "Annotations.CreateHighlight",
+                () =>
+                    Ch.Annotations()
+                        .CreateHighlightAsync(
+                            new CreateHighlightRequest
+                            {
+                                RequestId = Rid(),
+                                ArticleId = Seed,
+                                Selector = At(0, 5),
+                            },
+                            o)
+                        .ResponseAsync),
+            (
+                "Claims.OpenClaim",
+                () =>
+                    Ch.Claims()
+                        .OpenClaimAsync(
+                            new OpenClaimRequest
+                            {
+                                RequestId = Rid(),
+                                ArticleId = Seed,
+                                Selector = At(0, 5),
+                            },
+                            o)
+                        .ResponseAsync),
         ("Consensus.ListClaims", () => Ch.Consensus().ListClaimsAsync(new ListClaimsRequest { ArticleId = Seed }, o).ResponseAsync),
         ("Consensus.WatchArticle", () => FirstAsync(Ch.Consensus().WatchArticle(new WatchArticleRequest { ArticleId = Seed }, o))),
         ("History.Subscribe", () => FirstAsync(Ch.History().Subscribe(new SubscribeRequest(), o))),
@@ -38,7 +77,9 @@ public sealed class AuthTests(AnnotateServer server) : IClassFixture<AnnotateSer
         foreach (var (name, call) in calls)
         {
             var e = await Assert.ThrowsAsync<RpcException>(call);
-            Assert.True(e.StatusCode == StatusCode.Unauthenticated, $"{name}: expected Unauthenticated, got {e.StatusCode}: {e.Status.Detail}");
+            Assert.True(
+                e.StatusCode == StatusCode.Unauthenticated,
+                $"{name}: expected Unauthenticated, got {e.StatusCode}: {e.Status.Detail}");
         }
     }
 
@@ -46,18 +87,39 @@ public sealed class AuthTests(AnnotateServer server) : IClassFixture<AnnotateSer
     public async Task A_call_without_a_token_is_unauthenticated_on_every_service()
     {
         await AllRefusedAsync(OneCallPerService(new CallOptions(deadline: DateTime.UtcNow.AddSeconds(30))));
-        await AllRefusedAsync(OneCallPerService(new CallOptions(new Metadata { { "authorization", "Basic YWRtaW46YWRtaW4=" } }, DateTime.UtcNow.AddSeconds(30))));
-        await RefusedAsync(StatusCode.NotFound, () => Ch.Articles().GetArticleAsync(new GetArticleRequest { ArticleId = "sneaky" }, server.Admin));
+        await AllRefusedAsync(
+            OneCallPerService(
+                new CallOptions(new Metadata { { "authorization", "Basic YWRtaW46YWRtaW4=" } }, DateTime.UtcNow.AddSeconds(30))));
+        await RefusedAsync(
+            StatusCode.NotFound,
+            () => Ch.Articles().GetArticleAsync(new GetArticleRequest { ArticleId = "sneaky" }, server.Admin));
     }
 
     [Fact]
     public async Task A_bad_token_is_unauthenticated_on_every_service()
     {
         var (id, _) = await server.NewAnalystAsync("real", Role.Admin);
-        var issued = await Ch.Admin().IssueTokenAsync(new IssueTokenRequest { RequestId = Rid(), AnalystId = id, Label = "x" }, server.Admin);
+        var issued = await Ch.Admin()
+            .IssueTokenAsync(
+                new IssueTokenRequest
+                {
+                    RequestId = Rid(),
+                    AnalystId = id,
+                    Label = "x",
+                },
+                server.Admin);
         var tokenId = issued.Token.TokenId;
 
-        foreach (var bad in new[] { "garbage", "tok.", ".secret", $"{tokenId}.wrong-secret", $"tokunknown.{issued.Secret.Split('.')[1]}", issued.Secret + "x" })
+        foreach (
+            var bad in new[]
+            {
+                "garbage",
+                "tok.",
+                ".secret",
+                $"{tokenId}.wrong-secret",
+                $"tokunknown.{issued.Secret.Split('.')[1]}",
+                issued.Secret + "x",
+            })
         {
             await AllRefusedAsync(OneCallPerService(AnnotateServer.As(bad)));
         }
@@ -68,7 +130,15 @@ public sealed class AuthTests(AnnotateServer server) : IClassFixture<AnnotateSer
     public async Task A_revoked_token_is_refused_at_once_on_every_service()
     {
         var (id, _) = await server.NewAnalystAsync("revoked", Role.Admin);
-        var issued = await Ch.Admin().IssueTokenAsync(new IssueTokenRequest { RequestId = Rid(), AnalystId = id, Label = "x" }, server.Admin);
+        var issued = await Ch.Admin()
+            .IssueTokenAsync(
+                new IssueTokenRequest
+                {
+                    RequestId = Rid(),
+                    AnalystId = id,
+                    Label = "x",
+                },
+                server.Admin);
         var who = AnnotateServer.As(issued.Secret);
         await Ch.Articles().ListArticlesAsync(new ListArticlesRequest(), who);
 
@@ -82,8 +152,16 @@ public sealed class AuthTests(AnnotateServer server) : IClassFixture<AnnotateSer
     {
         var (id, _) = await server.NewAnalystAsync("expiring", Role.Analyst);
         var expiry = DateTime.UtcNow.AddSeconds(8); // room for the issue and the first call on a busy machine
-        var issued = await Ch.Admin().IssueTokenAsync(
-            new IssueTokenRequest { RequestId = Rid(), AnalystId = id, Label = "short", ExpiresAt = Timestamp.FromDateTime(expiry) }, server.Admin);
+        var issued = await Ch.Admin()
+            .IssueTokenAsync(
+                new IssueTokenRequest
+                {
+                    RequestId = Rid(),
+                    AnalystId = id,
+                    Label = "short",
+                    ExpiresAt = Timestamp.FromDateTime(expiry),
+                },
+                server.Admin);
         var who = AnnotateServer.As(issued.Secret);
         Assert.Equal(id, (await Ch.Admin().WhoAmIAsync(new WhoAmIRequest(), who)).AnalystId);
 
@@ -101,7 +179,13 @@ public sealed class AuthTests(AnnotateServer server) : IClassFixture<AnnotateSer
     public async Task The_actor_of_every_event_is_the_tokens_analyst()
     {
         var (id, who) = await server.NewAnalystAsync("actor", Role.Analyst);
-        var highlight = new CreateHighlightRequest { RequestId = Rid(), ArticleId = Seed, Selector = Quote("Kazakhstan has a large Russian majority"), Tags = { "census" } };
+        var highlight = new CreateHighlightRequest
+        {
+            RequestId = Rid(),
+            ArticleId = Seed,
+            Selector = Quote("Kazakhstan has a large Russian majority"),
+            Tags = { "census" },
+        };
         await Ch.Annotations().CreateHighlightAsync(highlight, who);
 
         var events = await server.EventsOfRequestAsync(highlight.RequestId);

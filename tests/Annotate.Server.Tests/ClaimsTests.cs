@@ -13,7 +13,17 @@ public sealed class ClaimsTests(AnnotateServer server) : IClassFixture<AnnotateS
     private GrpcChannel Ch => server.Channel;
 
     private async Task<string> OpenAsync(string article, CallOptions who, string quote = "Kazakhstan has a large Russian majority") =>
-        (await Ch.Claims().OpenClaimAsync(new OpenClaimRequest { RequestId = Rid(), ArticleId = article, Selector = Quote(quote) }, who)).ClaimId;
+        (
+            await Ch.Claims()
+                .OpenClaimAsync(
+                    new OpenClaimRequest
+                    {
+                        RequestId = Rid(),
+                        ArticleId = article,
+                        Selector = Quote(quote),
+                    },
+                    who)
+        ).ClaimId;
 
     private Task<CommandResult> StanceAsync(string claim, Stance stance, CallOptions who, params ArticleSpan[] evidence)
     {
@@ -28,7 +38,11 @@ public sealed class ClaimsTests(AnnotateServer server) : IClassFixture<AnnotateS
     private Task<CommandResult> AdjudicateAsync(string claim, long version, CallOptions who, Stance verdict = Stance.Refutes) =>
         Ch.Claims().AdjudicateAsync(new AdjudicateRequest
         {
-            RequestId = Rid(), ClaimId = claim, Verdict = verdict, Rationale = "census figures", ExpectedVersion = version,
+            RequestId = Rid(),
+            ClaimId = claim,
+            Verdict = verdict,
+            Rationale = "census figures",
+            ExpectedVersion = version,
         }, who).ResponseAsync;
 
     [Fact]
@@ -37,8 +51,15 @@ public sealed class ClaimsTests(AnnotateServer server) : IClassFixture<AnnotateS
         var article = await server.ImportAsync(Text);
         var (analyst, who) = await server.NewAnalystAsync("ana", Role.Analyst);
 
-        var opened = await Ch.Claims().OpenClaimAsync(
-            new OpenClaimRequest { RequestId = Rid(), ArticleId = article, Selector = Quote("Kazakhstan has a large Russian majority") }, who);
+        var opened = await Ch.Claims()
+            .OpenClaimAsync(
+                new OpenClaimRequest
+                {
+                    RequestId = Rid(),
+                    ArticleId = article,
+                    Selector = Quote("Kazakhstan has a large Russian majority"),
+                },
+                who);
 
         Assert.False(opened.Existing);
         Assert.False(opened.Result.Deduplicated);
@@ -136,11 +157,20 @@ public sealed class ClaimsTests(AnnotateServer server) : IClassFixture<AnnotateS
 
         var evidence = Assert.Single((await ViewAsync(claim, who)).Evidence);
         Assert.Equal(source, evidence.Span.ArticleId);
-        Assert.Equal((uint)CodePoint("A census: ethnic Russians are about 20 percent of residents.", "about"), evidence.Span.Selector.Position.Start);
-        await RefusedAsync(StatusCode.NotFound, () => StanceAsync(claim, Stance.Refutes, who,
-            new ArticleSpan { ArticleId = "no-such-article", Selector = Quote("about 20 percent") }));
-        await RefusedAsync(StatusCode.InvalidArgument, () => StanceAsync(claim, Stance.Refutes, who,
-            new ArticleSpan { ArticleId = source, Selector = At(10, 5) }));
+        Assert.Equal(
+            (uint)CodePoint("A census: ethnic Russians are about 20 percent of residents.", "about"),
+            evidence.Span.Selector.Position.Start);
+        await RefusedAsync(
+            StatusCode.NotFound,
+            () =>
+                StanceAsync(
+                    claim,
+                    Stance.Refutes,
+                    who,
+                    new ArticleSpan { ArticleId = "no-such-article", Selector = Quote("about 20 percent") }));
+        await RefusedAsync(
+            StatusCode.InvalidArgument,
+            () => StanceAsync(claim, Stance.Refutes, who, new ArticleSpan { ArticleId = source, Selector = At(10, 5) }));
     }
 
     [Fact]
@@ -181,7 +211,15 @@ public sealed class ClaimsTests(AnnotateServer server) : IClassFixture<AnnotateS
         await StanceAsync(claim, Stance.Refutes, anaCall);
         var seen = await ViewAsync(claim, judge);
         await StanceAsync(claim, Stance.Supports, bobCall);
-        await Ch.Annotations().ApplyTagAsync(new ApplyTagRequest { RequestId = Rid(), Target = new TagTarget { ClaimId = claim }, Tag = "census" }, anaCall);
+        await Ch.Annotations()
+            .ApplyTagAsync(
+                new ApplyTagRequest
+                {
+                    RequestId = Rid(),
+                    Target = new TagTarget { ClaimId = claim },
+                    Tag = "census",
+                },
+                anaCall);
 
         var e = await RefusedAsync(StatusCode.Aborted, () => AdjudicateAsync(claim, seen.Version, judge));
 
@@ -237,9 +275,22 @@ public sealed class ClaimsTests(AnnotateServer server) : IClassFixture<AnnotateS
         const string missing = "c0123456789ab";
 
         await RefusedAsync(StatusCode.NotFound, () => StanceAsync(missing, Stance.Supports, judge));
-        await RefusedAsync(StatusCode.NotFound, () => Ch.Claims().WithdrawStanceAsync(new WithdrawStanceRequest { RequestId = Rid(), ClaimId = missing }, judge));
+        await RefusedAsync(
+            StatusCode.NotFound,
+            () => Ch.Claims().WithdrawStanceAsync(new WithdrawStanceRequest { RequestId = Rid(), ClaimId = missing }, judge));
         await RefusedAsync(StatusCode.NotFound, () => AdjudicateAsync(missing, 1, judge));
-        await RefusedAsync(StatusCode.NotFound, () => Ch.Claims().ReopenClaimAsync(new ReopenClaimRequest { RequestId = Rid(), ClaimId = missing, Reason = "r" }, judge));
+        await RefusedAsync(
+            StatusCode.NotFound,
+            () =>
+                Ch.Claims()
+                    .ReopenClaimAsync(
+                        new ReopenClaimRequest
+                        {
+                            RequestId = Rid(),
+                            ClaimId = missing,
+                            Reason = "r",
+                        },
+                        judge));
         await RefusedAsync(StatusCode.NotFound, () => OpenAsync("no-such-article", judge));
     }
 
@@ -252,12 +303,45 @@ public sealed class ClaimsTests(AnnotateServer server) : IClassFixture<AnnotateS
 
         await RefusedAsync(StatusCode.InvalidArgument, () => StanceAsync(claim, Stance.Unspecified, judge));
         await RefusedAsync(StatusCode.InvalidArgument, () => AdjudicateAsync(claim, 1, judge, Stance.Unspecified));
-        await RefusedAsync(StatusCode.InvalidArgument, () => Ch.Claims().AdjudicateAsync(
-            new AdjudicateRequest { RequestId = Rid(), ClaimId = claim, Verdict = Stance.Refutes, Rationale = "", ExpectedVersion = 1 }, judge));
-        await RefusedAsync(StatusCode.InvalidArgument, () => Ch.Claims().OpenClaimAsync(
-            new OpenClaimRequest { RequestId = Rid(), ArticleId = article, Selector = Quote("The border is long."), Statement = new string('x', 1001) }, judge));
-        await RefusedAsync(StatusCode.InvalidArgument, () => Ch.Claims().OpenClaimAsync(
-            new OpenClaimRequest { RequestId = Rid(), ArticleId = article, Selector = At(3, 3) }, judge));
+        await RefusedAsync(
+            StatusCode.InvalidArgument,
+            () =>
+                Ch.Claims()
+                    .AdjudicateAsync(
+                        new AdjudicateRequest
+                        {
+                            RequestId = Rid(),
+                            ClaimId = claim,
+                            Verdict = Stance.Refutes,
+                            Rationale = "",
+                            ExpectedVersion = 1,
+                        },
+                        judge));
+        await RefusedAsync(
+            StatusCode.InvalidArgument,
+            () =>
+                Ch.Claims()
+                    .OpenClaimAsync(
+                        new OpenClaimRequest
+                        {
+                            RequestId = Rid(),
+                            ArticleId = article,
+                            Selector = Quote("The border is long."),
+                            Statement = new string('x', 1001),
+                        },
+                        judge));
+        await RefusedAsync(
+            StatusCode.InvalidArgument,
+            () =>
+                Ch.Claims()
+                    .OpenClaimAsync(
+                        new OpenClaimRequest
+                        {
+                            RequestId = Rid(),
+                            ArticleId = article,
+                            Selector = At(3, 3),
+                        },
+                        judge));
     }
 
     [Fact]
@@ -294,7 +378,14 @@ public sealed class ClaimsTests(AnnotateServer server) : IClassFixture<AnnotateS
         var stance = new TakeStanceRequest { RequestId = Rid(), ClaimId = claim, Stance = Stance.Refutes, Rationale = "r" };
         var s1 = await Ch.Claims().TakeStanceAsync(stance, judge);
         var s2 = await Ch.Claims().TakeStanceAsync(stance, judge);
-        var adjudicate = new AdjudicateRequest { RequestId = Rid(), ClaimId = claim, Verdict = Stance.Refutes, Rationale = "r", ExpectedVersion = (await ViewAsync(claim, judge)).Version };
+        var adjudicate = new AdjudicateRequest
+        {
+            RequestId = Rid(),
+            ClaimId = claim,
+            Verdict = Stance.Refutes,
+            Rationale = "r",
+            ExpectedVersion = (await ViewAsync(claim, judge)).Version,
+        };
         var a1 = await Ch.Claims().AdjudicateAsync(adjudicate, judge);
         var a2 = await Ch.Claims().AdjudicateAsync(adjudicate, judge);
         var reopen = new ReopenClaimRequest { RequestId = Rid(), ClaimId = claim, Reason = "r" };
@@ -304,7 +395,14 @@ public sealed class ClaimsTests(AnnotateServer server) : IClassFixture<AnnotateS
         var w1 = await Ch.Claims().WithdrawStanceAsync(withdraw, judge);
         var w2 = await Ch.Claims().WithdrawStanceAsync(withdraw, judge);
 
-        foreach (var (first, second, requestId) in new[] { (s1, s2, stance.RequestId), (a1, a2, adjudicate.RequestId), (r1, r2, reopen.RequestId), (w1, w2, withdraw.RequestId) })
+        foreach (
+            var (first, second, requestId) in new[]
+            {
+                (s1, s2, stance.RequestId),
+                (a1, a2, adjudicate.RequestId),
+                (r1, r2, reopen.RequestId),
+                (w1, w2, withdraw.RequestId),
+            })
         {
             Assert.False(first.Deduplicated);
             Assert.True(second.Deduplicated);
@@ -312,7 +410,14 @@ public sealed class ClaimsTests(AnnotateServer server) : IClassFixture<AnnotateS
             Assert.Equal(first.ReceiptHash, second.ReceiptHash);
             Assert.Single(await server.EventsOfRequestAsync(requestId));
         }
-        var claimEvents = await server.ReplayAsync(new ReplayRequest { FromPosition = 1, Filter = new EventFilter { ClaimId = claim } });
-        Assert.Equal(["claim-opened.v1", "stance-taken.v1", "claim-adjudicated.v1", "claim-reopened.v1", "stance-withdrawn.v1"], claimEvents.Select(e => e.Type));
+        var claimEvents = await server.ReplayAsync(
+            new ReplayRequest
+            {
+                FromPosition = 1,
+                Filter = new EventFilter { ClaimId = claim },
+            });
+        Assert.Equal(
+            ["claim-opened.v1", "stance-taken.v1", "claim-adjudicated.v1", "claim-reopened.v1", "stance-withdrawn.v1"],
+            claimEvents.Select(e => e.Type));
     }
 }

@@ -21,7 +21,8 @@ namespace Annotate.Server.Tests;
 /// <summary>
 /// Sixteen analysts work on shared claims of the seed articles at once, through the gRPC client (opening claims on
 /// overlapping spans, taking, replacing and withdrawing stances with evidence, tagging, retrying requests; one of them
-/// also adjudicates and reopens), while history subscribers and article watchers follow, some started mid-run. Afterwards the served views must equal a fold of the history from
+/// also adjudicates and reopens), while history subscribers and article watchers follow, some started mid-run. Afterwards the served views
+/// must equal a fold of the history from
 /// scratch, no two claims of an article may cover the same text, the subscriber must have seen every event once
 /// in order, and every view a watcher saw must equal the as-of answer for its position.
 /// </summary>
@@ -71,9 +72,14 @@ public sealed class ConcurrencyTests(AnnotateServer server, ITestOutputHelper ou
         Assert.Equal(5, articles.Count);
 
         // Two places per article, and beside each a second family shifted by 15 (IoU at most 51/69 with the first): 20 claims at most.
-        var groups = articles.SelectMany(a => new[] { a.Length / 4, a.Length / 2 }
-            .SelectMany(s => new[] { new SpanGroup(a.ArticleId, (int)s), new SpanGroup(a.ArticleId, (int)s + 15) })).ToArray();
-        Assert.All(groups, g => Assert.True(g.Start + SpanGroup.Length + SpanGroup.Jitter < articles.Single(a => a.ArticleId == g.ArticleId).Length));
+        var groups = articles
+            .SelectMany(a =>
+                new[] { a.Length / 4, a.Length / 2 }.SelectMany(s =>
+                    new[] { new SpanGroup(a.ArticleId, (int)s), new SpanGroup(a.ArticleId, (int)s + 15) }))
+            .ToArray();
+        Assert.All(
+            groups,
+            g => Assert.True(g.Start + SpanGroup.Length + SpanGroup.Jitter < articles.Single(a => a.ArticleId == g.ArticleId).Length));
 
         var analysts = await Task.WhenAll(Enumerable.Range(0, AnalystCount).Select(async i =>
         {
@@ -85,15 +91,31 @@ public sealed class ConcurrencyTests(AnnotateServer server, ITestOutputHelper ou
 
         using var stop = new CancellationTokenSource();
         var changes = new Signal(); // pulsed by every message a follower reads and every operation a worker ends
-        var subscriber = new Follower<SubscribeResponse>(ch.History().Subscribe(
-            new SubscribeRequest { AfterPosition = 0 }, Streaming(server.AdminToken, stop.Token)), m => m.ItemCase == SubscribeResponse.ItemOneofCase.CaughtUpPosition, changes, stop.Token);
-        Follower<WatchArticleResponse> Watch(string articleId) => new(ch.Consensus().WatchArticle(
-            new WatchArticleRequest { ArticleId = articleId }, Streaming(server.AdminToken, stop.Token)), m => m.UpdateCase == WatchArticleResponse.UpdateOneofCase.CaughtUpPosition, changes, stop.Token);
+        var subscriber = new Follower<SubscribeResponse>(
+            ch.History().Subscribe(new SubscribeRequest { AfterPosition = 0 }, Streaming(server.AdminToken, stop.Token)),
+            m => m.ItemCase == SubscribeResponse.ItemOneofCase.CaughtUpPosition,
+            changes,
+            stop.Token);
+        Follower<WatchArticleResponse> Watch(string articleId) =>
+            new(
+                ch.Consensus().WatchArticle(new WatchArticleRequest { ArticleId = articleId }, Streaming(server.AdminToken, stop.Token)),
+                m => m.UpdateCase == WatchArticleResponse.UpdateOneofCase.CaughtUpPosition,
+                changes,
+                stop.Token);
         var watchers = articles.Select(a => (a.ArticleId, Follower: Watch(a.ArticleId))).ToList();
         var filteredArticle = articles[0].ArticleId;
-        var filtered = new Follower<SubscribeResponse>(ch.History().Subscribe(
-            new SubscribeRequest { AfterPosition = 0, Filter = new EventFilter { ArticleId = filteredArticle } }, Streaming(server.AdminToken, stop.Token)),
-            m => m.ItemCase == SubscribeResponse.ItemOneofCase.CaughtUpPosition, changes, stop.Token);
+        var filtered = new Follower<SubscribeResponse>(
+            ch.History()
+                .Subscribe(
+                    new SubscribeRequest
+                    {
+                        AfterPosition = 0,
+                        Filter = new EventFilter { ArticleId = filteredArticle },
+                    },
+                    Streaming(server.AdminToken, stop.Token)),
+            m => m.ItemCase == SubscribeResponse.ItemOneofCase.CaughtUpPosition,
+            changes,
+            stop.Token);
         await subscriber.CaughtUp.WaitAsync(Patience);
         await filtered.CaughtUp.WaitAsync(Patience);
         foreach (var (_, w) in watchers) await w.CaughtUp.WaitAsync(Patience);
@@ -116,13 +138,17 @@ public sealed class ConcurrencyTests(AnnotateServer server, ITestOutputHelper ou
             {
                 try
                 {
-                    if (analyst.Adjudicator && !known.IsEmpty && random.NextDouble() < 0.4) await AdjudicateOrReopenAsync(ch, analyst, random, known, everClosed);
-                    else await ActAsync(ch, analyst, random, groups, articles, known, openedByGroup);
+                    if (analyst.Adjudicator && !known.IsEmpty && random.NextDouble() < 0.4)
+                        await AdjudicateOrReopenAsync(ch, analyst, random, known, everClosed);
+                    else
+                        await ActAsync(ch, analyst, random, groups, articles, known, openedByGroup);
                     Interlocked.Increment(ref operations);
                     changes.Pulse();
                 }
-                catch (RpcException ex) when (ex.StatusCode == StatusCode.FailedPrecondition && ex.Status.Detail.Contains("is adjudicated", StringComparison.Ordinal)
-                    && everClosed.Keys.Any(c => ex.Status.Detail.Contains(c, StringComparison.Ordinal)))
+                catch (RpcException ex)
+                    when (ex.StatusCode == StatusCode.FailedPrecondition
+                        && ex.Status.Detail.Contains("is adjudicated", StringComparison.Ordinal)
+                        && everClosed.Keys.Any(c => ex.Status.Detail.Contains(c, StringComparison.Ordinal)))
                 {
                     Interlocked.Increment(ref refusedAsClosed); // a stance on a claim the adjudicator had closed: refused, nothing changed
                 }
@@ -141,12 +167,20 @@ public sealed class ConcurrencyTests(AnnotateServer server, ITestOutputHelper ou
 
         // Late followers: a subscriber from the beginning and a watcher start while the writes go on, so their
         // catch-up meets live commits (where a gap or a duplicate would show).
-        await Until(changes, () => Volatile.Read(ref operations) >= AnalystCount * 2 || workers.All(w => w.IsCompleted), "the run to get going");
-        var late = new Follower<SubscribeResponse>(ch.History().Subscribe(
-            new SubscribeRequest { AfterPosition = 0 }, Streaming(server.AdminToken, stop.Token)), m => m.ItemCase == SubscribeResponse.ItemOneofCase.CaughtUpPosition, changes, stop.Token);
+        await Until(
+            changes,
+            () => Volatile.Read(ref operations) >= AnalystCount * 2 || workers.All(w => w.IsCompleted),
+            "the run to get going");
+        var late = new Follower<SubscribeResponse>(
+            ch.History().Subscribe(new SubscribeRequest { AfterPosition = 0 }, Streaming(server.AdminToken, stop.Token)),
+            m => m.ItemCase == SubscribeResponse.ItemOneofCase.CaughtUpPosition,
+            changes,
+            stop.Token);
         watchers.Add((articles[1].ArticleId, Watch(articles[1].ArticleId)));
         await Task.WhenAll(workers);
-        Assert.True(failures.IsEmpty, $"{failures.Count} of {operations + failures.Count} operations failed:\n{string.Join('\n', failures.Take(20))}");
+        Assert.True(
+            failures.IsEmpty,
+            $"{failures.Count} of {operations + failures.Count} operations failed:\n{string.Join('\n', failures.Take(20))}");
         Assert.True(operations >= AnalystCount * MinOperationsEach, $"only {operations} operations ran");
 
         var ran = clock.Elapsed;
@@ -155,25 +189,36 @@ public sealed class ConcurrencyTests(AnnotateServer server, ITestOutputHelper ou
         var history = await ReplayAllAsync(ch);
         var head = history[^1].Position;
         Assert.Equal(Enumerable.Range(1, (int)head).Select(p => (ulong)p), history.Select(e => e.Position));
-        var positioned = history.Select(e => new PositionedEvent((long)e.Position, e.RecordedAt.ToDateTimeOffset(), EventTypes.Deserialize(e.Type, e.DataJson))).ToList();
+        var positioned = history
+            .Select(e => new PositionedEvent((long)e.Position, e.RecordedAt.ToDateTimeOffset(), EventTypes.Deserialize(e.Type, e.DataJson)))
+            .ToList();
         var claims = positioned.Select(p => p.Event).OfType<ClaimOpened>().ToList();
         Assert.NotEmpty(claims);
 
         // Retried requests appended nothing twice: one event per request on the claim streams.
-        Assert.All(history.Where(e => e.StreamId.StartsWith("claim-", StringComparison.Ordinal)).GroupBy(e => (e.Actor, e.RequestId)), g => Assert.Single(g));
+        Assert.All(
+            history.Where(e => e.StreamId.StartsWith("claim-", StringComparison.Ordinal)).GroupBy(e => (e.Actor, e.RequestId)),
+            g => Assert.Single(g));
 
         // The subscriber saw every event once, in position order, with no gap.
         foreach (var follower in new[] { subscriber, late })
         {
             await Until(changes, () => follower.Snapshot().Any(m => m.Event?.Position >= head), "a subscriber to reach the head");
             var seen = follower.Snapshot().Where(m => m.ItemCase == SubscribeResponse.ItemOneofCase.Event).Select(m => m.Event).ToList();
-            Assert.Equal(history.Select(e => (e.Position, e.EventId, e.Type)), seen.Where(e => e.Position <= head).Select(e => (e.Position, e.EventId, e.Type)));
+            Assert.Equal(
+                history.Select(e => (e.Position, e.EventId, e.Type)),
+                seen.Where(e => e.Position <= head).Select(e => (e.Position, e.EventId, e.Type)));
         }
         // The article filter lets through exactly that article's events, in order, once.
         var ofArticle = history.Where(e => e.ArticleId == filteredArticle).ToList();
-        await Until(changes, () => filtered.Snapshot().Any(m => m.Event?.Position >= ofArticle[^1].Position), "the filtered subscriber to reach the article's last event");
-        Assert.Equal(ofArticle.Select(e => (e.Position, e.EventId)),
-            filtered.Snapshot().Where(m => m.Event is not null && m.Event.Position <= head).Select(m => (m.Event.Position, m.Event.EventId)));
+        await Until(
+            changes,
+            () => filtered.Snapshot().Any(m => m.Event?.Position >= ofArticle[^1].Position),
+            "the filtered subscriber to reach the article's last event");
+        Assert.Equal(
+            ofArticle.Select(e => (e.Position, e.EventId)),
+            filtered.Snapshot().Where(m => m.Event is not null && m.Event.Position <= head).Select(m => (m.Event.Position, m.Event.EventId))
+        );
 
         // Every served view equals the fold of the history, and the parts that matter agree with a plain count too.
         var served = new Dictionary<string, ClaimView>(StringComparer.Ordinal);
@@ -206,8 +251,14 @@ public sealed class ConcurrencyTests(AnnotateServer server, ITestOutputHelper ou
         {
             var list = article.ToList();
             for (var i = 0; i < list.Count; i++)
+            {
                 for (var j = i + 1; j < list.Count; j++)
-                    Assert.True(IoU(list[i].Selector.Position, list[j].Selector.Position) < 0.8, $"claims {list[i].ClaimId} and {list[j].ClaimId} cover the same text");
+                {
+                    Assert.True(
+                        IoU(list[i].Selector.Position, list[j].Selector.Position) < 0.8,
+                        $"claims {list[i].ClaimId} and {list[j].ClaimId} cover the same text");
+                }
+            }
         }
 
         // The article listing holds exactly the claims the history opened.
@@ -261,15 +312,28 @@ public sealed class ConcurrencyTests(AnnotateServer server, ITestOutputHelper ou
         var judge = AnnotateServer.As(await server.AnalystAsync("judge-tags", Role.Adjudicator));
         var opened = await ch.Claims().OpenClaimAsync(new OpenClaimRequest
         {
-            RequestId = Guid.NewGuid().ToString(), ArticleId = "kazakhstan-concerned-about-invasion",
+            RequestId = Guid.NewGuid().ToString(),
+            ArticleId = "kazakhstan-concerned-about-invasion",
             Selector = new Selector { Position = new TextPosition { Start = 5, End = 45 } }, // far from the spans of the run above
         }, judge);
         var adjudicated = await ch.Claims().AdjudicateAsync(new AdjudicateRequest
         {
-            RequestId = Guid.NewGuid().ToString(), ClaimId = opened.ClaimId, Verdict = Stance.Unverifiable, Rationale = "no source", ExpectedVersion = 1,
-        }, judge);
-        var tagged = await ch.Annotations().ApplyTagAsync(
-            new ApplyTagRequest { RequestId = Guid.NewGuid().ToString(), Target = new TagTarget { ClaimId = opened.ClaimId }, Tag = "census" }, judge);
+            RequestId = Guid.NewGuid().ToString(),
+            ClaimId = opened.ClaimId,
+            Verdict = Stance.Unverifiable,
+            Rationale = "no source",
+            ExpectedVersion = 1,
+        },
+                judge);
+        var tagged = await ch.Annotations()
+            .ApplyTagAsync(
+                new ApplyTagRequest
+                {
+                    RequestId = Guid.NewGuid().ToString(),
+                    Target = new TagTarget { ClaimId = opened.ClaimId },
+                    Tag = "census",
+                },
+                judge);
         Assert.True(tagged.Position > adjudicated.Position);
 
         var view = await ch.Consensus().GetClaimViewAsync(new GetClaimViewRequest { ClaimId = opened.ClaimId }, judge);
@@ -281,15 +345,28 @@ public sealed class ConcurrencyTests(AnnotateServer server, ITestOutputHelper ou
         Assert.Equal(view, asOf);
     }
 
-    /// <summary>The adjudicator closes an open claim with the version it read (refused with ABORTED when stale) or reopens one it closed.</summary>
-    private static async Task AdjudicateOrReopenAsync(GrpcChannel ch, AnalystState me, Random random, ConcurrentDictionary<string, string> known,
+    /// <summary>The adjudicator closes an open claim with the version it read (refused with ABORTED when stale) or reopens one it
+    /// closed.</summary>
+    private static async Task AdjudicateOrReopenAsync(
+        GrpcChannel ch,
+        AnalystState me,
+        Random random,
+        ConcurrentDictionary<string, string> known,
         ConcurrentDictionary<string, bool> everClosed)
     {
         var claims = known.Keys.Order(StringComparer.Ordinal).ToArray();
         var claimId = claims[random.Next(claims.Length)];
         if (me.Closed.Contains(claimId))
         {
-            await ch.Claims().ReopenClaimAsync(new ReopenClaimRequest { RequestId = Guid.NewGuid().ToString(), ClaimId = claimId, Reason = "new evidence" }, me.Options);
+            await ch.Claims()
+                .ReopenClaimAsync(
+                    new ReopenClaimRequest
+                    {
+                        RequestId = Guid.NewGuid().ToString(),
+                        ClaimId = claimId,
+                        Reason = "new evidence",
+                    },
+                    me.Options);
             me.Closed.Remove(claimId);
             return;
         }
@@ -301,8 +378,11 @@ public sealed class ConcurrencyTests(AnnotateServer server, ITestOutputHelper ou
             {
                 await ch.Claims().AdjudicateAsync(new AdjudicateRequest
                 {
-                    RequestId = Guid.NewGuid().ToString(), ClaimId = claimId, Verdict = Stances[random.Next(Stances.Length)],
-                    Rationale = "weighed the evidence", ExpectedVersion = view.Version,
+                    RequestId = Guid.NewGuid().ToString(),
+                    ClaimId = claimId,
+                    Verdict = Stances[random.Next(Stances.Length)],
+                    Rationale = "weighed the evidence",
+                    ExpectedVersion = view.Version,
                 }, me.Options);
                 me.Closed.Add(claimId);
                 return;
@@ -326,7 +406,8 @@ public sealed class ConcurrencyTests(AnnotateServer server, ITestOutputHelper ou
             var (s, e) = group.Pick(random);
             var opened = await ch.Claims().OpenClaimAsync(new OpenClaimRequest
             {
-                RequestId = Guid.NewGuid().ToString(), ArticleId = group.ArticleId,
+                RequestId = Guid.NewGuid().ToString(),
+                ArticleId = group.ArticleId,
                 Selector = new Selector { Position = new TextPosition { Start = (uint)s, End = (uint)e } },
             }, me.Options);
             known.TryAdd(opened.ClaimId, group.ArticleId);
@@ -338,7 +419,13 @@ public sealed class ConcurrencyTests(AnnotateServer server, ITestOutputHelper ou
         if (roll < 0.65 || (roll < 0.75 && me.StanceOn.Count == 0))
         {
             var stance = Stances[random.Next(Stances.Length)];
-            var request = new TakeStanceRequest { RequestId = Guid.NewGuid().ToString(), ClaimId = claimId, Stance = stance, Rationale = $"{me.Id} read it" };
+            var request = new TakeStanceRequest
+            {
+                RequestId = Guid.NewGuid().ToString(),
+                ClaimId = claimId,
+                Stance = stance,
+                Rationale = $"{me.Id} read it",
+            };
             for (var k = random.Next(3); k > 0; k--)
             {
                 var article = articles[random.Next(articles.Count)];
@@ -346,7 +433,10 @@ public sealed class ConcurrencyTests(AnnotateServer server, ITestOutputHelper ou
                 request.Evidence.Add(new ArticleSpan
                 {
                     ArticleId = article.ArticleId,
-                    Selector = new Selector { Position = new TextPosition { Start = (uint)from, End = (uint)(from + 10 + random.Next(30)) } },
+                    Selector = new Selector
+                    {
+                        Position = new TextPosition { Start = (uint)from, End = (uint)(from + 10 + random.Next(30)) },
+                    },
                 });
             }
             var result = await ch.Claims().TakeStanceAsync(request, me.Options);
@@ -366,7 +456,8 @@ public sealed class ConcurrencyTests(AnnotateServer server, ITestOutputHelper ou
         {
             var held = me.StanceOn.Keys.Order(StringComparer.Ordinal).ToArray();
             var withdrawn = held[random.Next(held.Length)];
-            await ch.Claims().WithdrawStanceAsync(new WithdrawStanceRequest { RequestId = Guid.NewGuid().ToString(), ClaimId = withdrawn }, me.Options);
+            await ch.Claims()
+                .WithdrawStanceAsync(new WithdrawStanceRequest { RequestId = Guid.NewGuid().ToString(), ClaimId = withdrawn }, me.Options);
             me.StanceOn.Remove(withdrawn);
         }
         else
@@ -375,18 +466,35 @@ public sealed class ConcurrencyTests(AnnotateServer server, ITestOutputHelper ou
             var target = new TagTarget { ClaimId = claimId };
             if (me.Tags.Contains((claimId, tag)))
             {
-                await ch.Annotations().RemoveTagAsync(new RemoveTagRequest { RequestId = Guid.NewGuid().ToString(), Target = target, Tag = tag }, me.Options);
+                await ch.Annotations()
+                    .RemoveTagAsync(
+                        new RemoveTagRequest
+                        {
+                            RequestId = Guid.NewGuid().ToString(),
+                            Target = target,
+                            Tag = tag,
+                        },
+                        me.Options);
                 me.Tags.Remove((claimId, tag));
             }
             else
             {
-                await ch.Annotations().ApplyTagAsync(new ApplyTagRequest { RequestId = Guid.NewGuid().ToString(), Target = target, Tag = tag }, me.Options);
+                await ch.Annotations()
+                    .ApplyTagAsync(
+                        new ApplyTagRequest
+                        {
+                            RequestId = Guid.NewGuid().ToString(),
+                            Target = target,
+                            Tag = tag,
+                        },
+                        me.Options);
                 me.Tags.Add((claimId, tag));
             }
         }
     }
 
-    /// <summary>Stances, version, contributors and last position by plain counting over the claim's events, without the domain fold.</summary>
+    /// <summary>Stances, version, contributors and last position by plain counting over the claim's events, without the domain
+    /// fold.</summary>
     private static void AssertPlainCount(string claimId, List<HistoryEvent> history, List<PositionedEvent> positioned, ClaimView view)
     {
         var mine = positioned.Select((p, i) => (p, h: history[i])).Where(x => ClaimState.ClaimIdOf(x.p.Event) == claimId).ToList();
@@ -399,7 +507,9 @@ public sealed class ConcurrencyTests(AnnotateServer server, ITestOutputHelper ou
             else if (p.Event is ClaimAdjudicated) adjudication = h;
             else if (p.Event is ClaimReopened) adjudication = null;
         }
-        Assert.Equal(current.Select(c => (c.Key, c.Value.ToString())), view.Stances.Select(s => (s.Analyst, Mapping.ToDomain(s.Stance).ToString())));
+        Assert.Equal(
+            current.Select(c => (c.Key, c.Value.ToString())),
+            view.Stances.Select(s => (s.Analyst, Mapping.ToDomain(s.Stance).ToString())));
         Assert.Equal(current.Count, (int)view.Tallies.Sum(t => t.Count));
         Assert.Equal(mine.Count, view.Version);
         Assert.Equal(mine[^1].h.Position, view.LastPosition);
@@ -414,8 +524,10 @@ public sealed class ConcurrencyTests(AnnotateServer server, ITestOutputHelper ou
             return;
         }
         Assert.Null(view.Adjudication);
-        var status = current.Count < 3 ? ClaimStatus.Pending
-            : current.Values.GroupBy(s => s).Where(g => g.Count() * 3 >= current.Count * 2).ToList() is [var winner] ? StatusOf(winner.Key) : ClaimStatus.Contested;
+        var status =
+            current.Count < 3 ? ClaimStatus.Pending
+            : current.Values.GroupBy(s => s).Where(g => g.Count() * 3 >= current.Count * 2).ToList() is [var winner] ? StatusOf(winner.Key)
+            : ClaimStatus.Contested;
         Assert.Equal(status, view.Status);
     }
 

@@ -13,16 +13,45 @@ public sealed class ConsensusTests(AnnotateServer server) : IClassFixture<Annota
     private GrpcChannel Ch => server.Channel;
 
     private async Task<string> OpenAsync(string article, string quote, CallOptions who) =>
-        (await Ch.Claims().OpenClaimAsync(new OpenClaimRequest { RequestId = Rid(), ArticleId = article, Selector = Quote(quote) }, who)).ClaimId;
+        (
+            await Ch.Claims()
+                .OpenClaimAsync(
+                    new OpenClaimRequest
+                    {
+                        RequestId = Rid(),
+                        ArticleId = article,
+                        Selector = Quote(quote),
+                    },
+                    who)
+        ).ClaimId;
 
     private Task<CommandResult> StanceAsync(string claim, Stance stance, CallOptions who) =>
-        Ch.Claims().TakeStanceAsync(new TakeStanceRequest { RequestId = Rid(), ClaimId = claim, Stance = stance, Rationale = "read it" }, who).ResponseAsync;
+        Ch.Claims()
+            .TakeStanceAsync(
+                new TakeStanceRequest
+                {
+                    RequestId = Rid(),
+                    ClaimId = claim,
+                    Stance = stance,
+                    Rationale = "read it",
+                },
+                who)
+            .ResponseAsync;
 
     private Task<ClaimView> ViewAsync(string claim, CallOptions who, AsOf? asOf = null) =>
         Ch.Consensus().GetClaimViewAsync(new GetClaimViewRequest { ClaimId = claim, AsOf = asOf }, who).ResponseAsync;
 
     private Task<ListClaimsResponse> ListAsync(string article, CallOptions who, AsOf? asOf = null, params ClaimStatus[] statuses) =>
-        Ch.Consensus().ListClaimsAsync(new ListClaimsRequest { ArticleId = article, AsOf = asOf, Statuses = { statuses } }, who).ResponseAsync;
+        Ch.Consensus()
+            .ListClaimsAsync(
+                new ListClaimsRequest
+                {
+                    ArticleId = article,
+                    AsOf = asOf,
+                    Statuses = { statuses },
+                },
+                who)
+            .ResponseAsync;
 
     private Task<ArticleAgreement> AgreementAsync(string article, CallOptions who, AsOf? asOf = null) =>
         Ch.Consensus().GetArticleAgreementAsync(new GetArticleAgreementRequest { ArticleId = article, AsOf = asOf }, who).ResponseAsync;
@@ -57,7 +86,9 @@ public sealed class ConsensusTests(AnnotateServer server) : IClassFixture<Annota
         Assert.Equal(ClaimStatus.Supported, supported.Status);
         Assert.Equal(2.0 / 3.0, supported.Agreement, 6);
         Assert.Equal(Stance.Supports, supported.LeadingStance);
-        Assert.Equal([new StanceTally { Stance = Stance.Supports, Count = 2 }, new StanceTally { Stance = Stance.Refutes, Count = 1 }], supported.Tallies);
+        Assert.Equal(
+            [new StanceTally { Stance = Stance.Supports, Count = 2 }, new StanceTally { Stance = Stance.Refutes, Count = 1 }],
+            supported.Tallies);
 
         Assert.Equal(ClaimStatus.Contested, contested.Status);
         Assert.Equal(0.5, contested.Agreement, 6);
@@ -198,8 +229,18 @@ public sealed class ConsensusTests(AnnotateServer server) : IClassFixture<Annota
         await Capture(await Ch.Annotations().ApplyTagAsync(
             new ApplyTagRequest { RequestId = Rid(), Target = new TagTarget { ClaimId = claim }, Tag = "dates" }, a[2].Who));
         var version = (await ViewAsync(claim, judge)).Version;
-        await Capture(await Ch.Claims().AdjudicateAsync(
-            new AdjudicateRequest { RequestId = Rid(), ClaimId = claim, Verdict = Stance.Refutes, Rationale = "records", ExpectedVersion = version }, judge));
+        await Capture(
+            await Ch.Claims()
+                .AdjudicateAsync(
+                    new AdjudicateRequest
+                    {
+                        RequestId = Rid(),
+                        ClaimId = claim,
+                        Verdict = Stance.Refutes,
+                        Rationale = "records",
+                        ExpectedVersion = version,
+                    },
+                    judge));
         await Capture(await Ch.Claims().WithdrawStanceAsync(new WithdrawStanceRequest { RequestId = Rid(), ClaimId = other }, a[0].Who));
         Assert.Equal(ClaimStatus.Adjudicated, live[^1].View.Status);
         Assert.Equal(ClaimStatus.Refuted, live[4].View.Status);
@@ -231,10 +272,14 @@ public sealed class ConsensusTests(AnnotateServer server) : IClassFixture<Annota
         using var cts = new CancellationTokenSource();
         using var watch = Ch.Consensus().WatchArticle(new WatchArticleRequest { ArticleId = article }, Streaming(ana, cts.Token));
 
-        var initial = await ReadUntilAsync(watch.ResponseStream, seen => seen.Any(m => m.UpdateCase == WatchArticleResponse.UpdateOneofCase.CaughtUpPosition));
+        var initial = await ReadUntilAsync(
+            watch.ResponseStream,
+            seen => seen.Any(m => m.UpdateCase == WatchArticleResponse.UpdateOneofCase.CaughtUpPosition));
 
         Assert.Equal(3, initial.Count);
-        Assert.Equal(new[] { first, second }.Order(StringComparer.Ordinal), initial.Take(2).Select(m => m.View.ClaimId).Order(StringComparer.Ordinal));
+        Assert.Equal(
+            new[] { first, second }.Order(StringComparer.Ordinal),
+            initial.Take(2).Select(m => m.View.ClaimId).Order(StringComparer.Ordinal));
         Assert.Equal(await ViewAsync(first, ana), initial.Single(m => m.View?.ClaimId == first).View);
         Assert.True(initial[^1].CaughtUpPosition >= stance.Position);
 
@@ -248,8 +293,17 @@ public sealed class ConsensusTests(AnnotateServer server) : IClassFixture<Annota
         Assert.Contains(view.Stances, s => s.Analyst == bob && s.Stance == Stance.Refutes);
         Assert.Equal(await ViewAsync(first, ana), view);
 
-        var third = (await Ch.Claims().OpenClaimAsync(
-            new OpenClaimRequest { RequestId = Rid(), ArticleId = article, Selector = Quote("the mayor was re-elected twice") }, bobCall)).ClaimId;
+        var third = (
+            await Ch.Claims()
+                .OpenClaimAsync(
+                    new OpenClaimRequest
+                    {
+                        RequestId = Rid(),
+                        ArticleId = article,
+                        Selector = Quote("the mayor was re-elected twice"),
+                    },
+                    bobCall)
+        ).ClaimId;
         var opened = await ReadUntilAsync(watch.ResponseStream, seen => seen.Any(m => m.View?.ClaimId == third));
         Assert.Equal(ClaimStatus.Pending, opened.Single(m => m.View?.ClaimId == third).View.Status);
         await cts.CancelAsync();

@@ -43,10 +43,20 @@ internal sealed class DataDirectory : IDisposable
         {
             if (!int.TryParse(System.IO.Path.GetFileName(d), out var pid)) continue;
             string cmd;
-            try { cmd = File.ReadAllText($"/proc/{pid}/cmdline").Replace('\0', ' '); }
-            catch (IOException) { continue; }
-            catch (UnauthorizedAccessException) { continue; }
-            if (cmd.Contains("postgres", StringComparison.Ordinal) && cmd.Contains($"-D {Cluster} ", StringComparison.Ordinal)) pids.Add(pid);
+            try
+            {
+                cmd = File.ReadAllText($"/proc/{pid}/cmdline").Replace('\0', ' ');
+            }
+            catch (IOException)
+            {
+                continue;
+            }
+            catch (UnauthorizedAccessException)
+            {
+                continue;
+            }
+            if (cmd.Contains("postgres", StringComparison.Ordinal) && cmd.Contains($"-D {Cluster} ", StringComparison.Ordinal))
+                pids.Add(pid);
         }
         return pids;
     }

@@ -104,7 +104,10 @@ public sealed class EndpointTests
         {
             var length = (bytes[at + 1] << 24) | (bytes[at + 2] << 16) | (bytes[at + 3] << 8) | bytes[at + 4];
             var frame = bytes[(at + 5)..(at + 5 + length)];
-            if ((bytes[at] & 0x80) == 0) body = frame;
+            if ((bytes[at] & 0x80) == 0)
+            {
+                body = frame;
+            }
             else
             {
                 foreach (var line in System.Text.Encoding.ASCII.GetString(frame).Split("\r\n", StringSplitOptions.RemoveEmptyEntries))

@@ -170,7 +170,8 @@ public sealed class FuzzTests(AnnotateServer server, Xunit.Abstractions.ITestOut
         }
     }
 
-    /// <summary>Every field reachable from <paramref name="message"/> (through nested messages, not into timestamps), by dotted path.</summary>
+    /// <summary>Every field reachable from <paramref name="message"/> (through nested messages, not into timestamps), by dotted
+    /// path.</summary>
     private static IEnumerable<(string Path, FieldDescriptor Field)> Fields(MessageDescriptor message, string prefix)
     {
         foreach (var field in message.Fields.InFieldNumberOrder())

@@ -4,7 +4,8 @@ using static Annotate.Server.Tests.Rpc;
 
 namespace Annotate.Server.Tests;
 
-/// <summary>The History service end to end: subscribe (catch-up, marker, live, resume, filters), replay ranges, audit verification.</summary>
+/// <summary>The History service end to end: subscribe (catch-up, marker, live, resume, filters), replay ranges, audit
+/// verification.</summary>
 public sealed class HistoryTests(AnnotateServer server) : IClassFixture<AnnotateServer>
 {
     private const string Text = "The dam holds forty million cubic metres. It was finished in 1968. Engineers call it safe.";
@@ -26,7 +27,8 @@ public sealed class HistoryTests(AnnotateServer server) : IClassFixture<Annotate
     private static SubscribeRequest After(ulong position, string article = "", string claim = "") =>
         new() { AfterPosition = position, Filter = new EventFilter { ArticleId = article, ClaimId = claim } };
 
-    private static bool CaughtUp(List<SubscribeResponse> seen) => seen.Any(m => m.ItemCase == SubscribeResponse.ItemOneofCase.CaughtUpPosition);
+    private static bool CaughtUp(List<SubscribeResponse> seen) =>
+        seen.Any(m => m.ItemCase == SubscribeResponse.ItemOneofCase.CaughtUpPosition);
 
     private static List<HistoryEvent> Events(IEnumerable<SubscribeResponse> messages) =>
         messages.Where(m => m.ItemCase == SubscribeResponse.ItemOneofCase.Event).Select(m => m.Event).ToList();
@@ -101,12 +103,35 @@ public sealed class HistoryTests(AnnotateServer server) : IClassFixture<Annotate
     {
         var (_, who) = await server.NewAnalystAsync("ana", Role.Analyst);
         var (article, claim, _) = await ActivityAsync(who);
-        var other = (await Ch.Claims().OpenClaimAsync(
-            new OpenClaimRequest { RequestId = Rid(), ArticleId = article, Selector = Quote("The dam holds forty million cubic metres.") }, who)).ClaimId;
-        await Ch.Claims().TakeStanceAsync(new TakeStanceRequest { RequestId = Rid(), ClaimId = other, Stance = Stance.Refutes }, who);
+        var other = (
+            await Ch.Claims()
+                .OpenClaimAsync(
+                    new OpenClaimRequest
+                    {
+                        RequestId = Rid(),
+                        ArticleId = article,
+                        Selector = Quote("The dam holds forty million cubic metres."),
+                    },
+                    who)
+        ).ClaimId;
+        await Ch.Claims()
+            .TakeStanceAsync(
+                new TakeStanceRequest
+                {
+                    RequestId = Rid(),
+                    ClaimId = other,
+                    Stance = Stance.Refutes,
+                },
+                who);
 
         var events = Events(await CatchUpAsync(After(0, claim: claim), who));
-        var stancesOfArticle = Events(await CatchUpAsync(new SubscribeRequest { Filter = new EventFilter { ArticleId = article, EventTypes = { "stance-taken.v1" } } }, who));
+        var stancesOfArticle = Events(
+            await CatchUpAsync(
+                new SubscribeRequest
+                {
+                    Filter = new EventFilter { ArticleId = article, EventTypes = { "stance-taken.v1" } },
+                },
+                who));
 
         Assert.Equal(["claim-opened.v1", "stance-taken.v1"], events.Select(e => e.Type));
         Assert.All(events, e => Assert.Equal(claim, e.ClaimId));
@@ -123,7 +148,12 @@ public sealed class HistoryTests(AnnotateServer server) : IClassFixture<Annotate
 
         var byPosition = await server.ReplayAsync(new ReplayRequest { FromPosition = from, ToPosition = to });
         var byTime = await server.ReplayAsync(new ReplayRequest { FromTime = results[0].RecordedAt, ToTime = results[^1].RecordedAt });
-        var stances = await server.ReplayAsync(new ReplayRequest { FromPosition = 1, Filter = new EventFilter { ArticleId = article, EventTypes = { "stance-taken.v1" } } });
+        var stances = await server.ReplayAsync(
+            new ReplayRequest
+            {
+                FromPosition = 1,
+                Filter = new EventFilter { ArticleId = article, EventTypes = { "stance-taken.v1" } },
+            });
 
         Assert.Equal(Enumerable.Range((int)from, (int)(to - from + 1)).Select(i => (ulong)i), byPosition.Select(e => e.Position));
         Assert.Equal(byPosition, byTime);
@@ -136,7 +166,9 @@ public sealed class HistoryTests(AnnotateServer server) : IClassFixture<Annotate
             Assert.NotNull(e.RecordedAt);
             Assert.Matches("^[0-9a-f]{64}$", e.Hash);
         });
-        await RefusedAsync(StatusCode.InvalidArgument, () => server.ReplayAsync(new ReplayRequest { FromPosition = to, ToPosition = from }));
+        await RefusedAsync(
+            StatusCode.InvalidArgument,
+            () => server.ReplayAsync(new ReplayRequest { FromPosition = to, ToPosition = from }));
     }
 
     [Fact]
@@ -153,7 +185,9 @@ public sealed class HistoryTests(AnnotateServer server) : IClassFixture<Annotate
 
         foreach (var who in new[] { analyst, judge })
         {
-            await RefusedAsync(StatusCode.PermissionDenied, () => ReadAllAsync(Ch.History().Replay(new ReplayRequest { FromPosition = 1 }, who)));
+            await RefusedAsync(
+                StatusCode.PermissionDenied,
+                () => ReadAllAsync(Ch.History().Replay(new ReplayRequest { FromPosition = 1 }, who)));
             await RefusedAsync(StatusCode.PermissionDenied, () => ReadAllAsync(Ch.History().VerifyAudit(new VerifyAuditRequest(), who)));
         }
         // Subscribing is open to every role.
@@ -208,7 +242,13 @@ public sealed class HistoryTests(AnnotateServer server) : IClassFixture<Annotate
         await ExecAsync("UPDATE annotate.events SET data = @d::json WHERE position = @p", target, original.Replace("archive", "forged"));
         try
         {
-            var request = new VerifyAuditRequest { Receipts = { new Receipt { Position = results[^1].Position, Hash = results[^1].ReceiptHash } } };
+            var request = new VerifyAuditRequest
+            {
+                Receipts =
+                {
+                    new Receipt { Position = results[^1].Position, Hash = results[^1].ReceiptHash },
+                },
+            };
             var result = (await ReadAllAsync(Ch.History().VerifyAudit(request, server.Admin)))[^1].Result;
 
             Assert.False(result.Ok);

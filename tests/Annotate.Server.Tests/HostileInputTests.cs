@@ -19,7 +19,16 @@ public sealed class HostileInputTests(AnnotateServer server) : IClassFixture<Ann
     /// <summary>A command right after the refusal is answered and its effect is visible: no view is stuck behind it.</summary>
     private async Task AssertHighlightsViewKeepsUpAsync(CallOptions who)
     {
-        var created = await Ch.Annotations().CreateHighlightAsync(new CreateHighlightRequest { RequestId = Rid(), ArticleId = Seed, Selector = At(3, 9), Note = "fine" }, Quick(who));
+        var created = await Ch.Annotations()
+            .CreateHighlightAsync(
+                new CreateHighlightRequest
+                {
+                    RequestId = Rid(),
+                    ArticleId = Seed,
+                    Selector = At(3, 9),
+                    Note = "fine",
+                },
+                Quick(who));
         var listed = await Ch.Annotations().ListHighlightsAsync(new ListHighlightsRequest { ArticleId = Seed }, Quick(who));
         Assert.Contains(listed.Highlights, h => h.HighlightId == created.Highlight.HighlightId);
     }
@@ -35,7 +44,19 @@ public sealed class HostileInputTests(AnnotateServer server) : IClassFixture<Ann
         var (_, who) = await AnalystAsync();
         var rid = Rid();
 
-        var e = await RefusedAsync(StatusCode.InvalidArgument, () => Ch.Annotations().CreateHighlightAsync(new CreateHighlightRequest { RequestId = rid, ArticleId = Seed, Selector = At(0, 5), Note = "a\u0000b" }, who));
+        var e = await RefusedAsync(
+            StatusCode.InvalidArgument,
+            () =>
+                Ch.Annotations()
+                    .CreateHighlightAsync(
+                        new CreateHighlightRequest
+                        {
+                            RequestId = rid,
+                            ArticleId = Seed,
+                            Selector = At(0, 5),
+                            Note = "a\u0000b",
+                        },
+                        who));
 
         Assert.Contains("note", e.Status.Detail);
         Assert.Contains("U+0000", e.Status.Detail);
@@ -47,14 +68,43 @@ public sealed class HostileInputTests(AnnotateServer server) : IClassFixture<Ann
     public async Task Rationale_with_nul_is_refused_and_the_claims_view_keeps_up()
     {
         var (_, who) = await AnalystAsync();
-        var opened = await Ch.Claims().OpenClaimAsync(new OpenClaimRequest { RequestId = Rid(), ArticleId = Seed, Selector = At(20, 60) }, who);
+        var opened = await Ch.Claims()
+            .OpenClaimAsync(
+                new OpenClaimRequest
+                {
+                    RequestId = Rid(),
+                    ArticleId = Seed,
+                    Selector = At(20, 60),
+                },
+                who);
         var rid = Rid();
 
-        var e = await RefusedAsync(StatusCode.InvalidArgument, () => Ch.Claims().TakeStanceAsync(new TakeStanceRequest { RequestId = rid, ClaimId = opened.ClaimId, Stance = Stance.Refutes, Rationale = "x\u0000" }, who));
+        var e = await RefusedAsync(
+            StatusCode.InvalidArgument,
+            () =>
+                Ch.Claims()
+                    .TakeStanceAsync(
+                        new TakeStanceRequest
+                        {
+                            RequestId = rid,
+                            ClaimId = opened.ClaimId,
+                            Stance = Stance.Refutes,
+                            Rationale = "x\u0000",
+                        },
+                        who));
 
         Assert.Contains("rationale", e.Status.Detail);
         await AssertNothingStoredAsync(rid);
-        var taken = await Ch.Claims().TakeStanceAsync(new TakeStanceRequest { RequestId = Rid(), ClaimId = opened.ClaimId, Stance = Stance.Refutes, Rationale = "fine" }, Quick(who));
+        var taken = await Ch.Claims()
+            .TakeStanceAsync(
+                new TakeStanceRequest
+                {
+                    RequestId = Rid(),
+                    ClaimId = opened.ClaimId,
+                    Stance = Stance.Refutes,
+                    Rationale = "fine",
+                },
+                Quick(who));
         var view = await Ch.Consensus().GetClaimViewAsync(new GetClaimViewRequest { ClaimId = opened.ClaimId }, Quick(who));
         Assert.Equal(taken.Position, view.LastPosition);
     }
@@ -63,16 +113,37 @@ public sealed class HostileInputTests(AnnotateServer server) : IClassFixture<Ann
     public async Task Revoked_token_is_refused_even_after_a_refused_display_name()
     {
         var bad = Rid();
-        var e = await RefusedAsync(StatusCode.InvalidArgument, () => Ch.Admin().CreateAnalystAsync(new CreateAnalystRequest { RequestId = bad, AnalystId = server.Unique("nul"), DisplayName = "Nul\u0000Name", Roles = { Role.Analyst } }, server.Admin));
+        var e = await RefusedAsync(
+            StatusCode.InvalidArgument,
+            () =>
+                Ch.Admin()
+                    .CreateAnalystAsync(
+                        new CreateAnalystRequest
+                        {
+                            RequestId = bad,
+                            AnalystId = server.Unique("nul"),
+                            DisplayName = "Nul\u0000Name",
+                            Roles = { Role.Analyst },
+                        },
+                        server.Admin));
         Assert.Contains("display_name", e.Status.Detail);
         await AssertNothingStoredAsync(bad);
 
         var (id, _) = await server.NewAnalystAsync("revokee", Role.Analyst);
-        var issued = await Ch.Admin().IssueTokenAsync(new IssueTokenRequest { RequestId = Rid(), AnalystId = id, Label = "laptop" }, Quick(server.Admin));
+        var issued = await Ch.Admin()
+            .IssueTokenAsync(
+                new IssueTokenRequest
+                {
+                    RequestId = Rid(),
+                    AnalystId = id,
+                    Label = "laptop",
+                },
+                Quick(server.Admin));
         var who = AnnotateServer.As(issued.Secret);
         Assert.Equal(id, (await Ch.Admin().WhoAmIAsync(new WhoAmIRequest(), who)).AnalystId);
 
-        await Ch.Admin().RevokeTokenAsync(new RevokeTokenRequest { RequestId = Rid(), TokenId = issued.Token.TokenId }, Quick(server.Admin));
+        await Ch.Admin()
+            .RevokeTokenAsync(new RevokeTokenRequest { RequestId = Rid(), TokenId = issued.Token.TokenId }, Quick(server.Admin));
 
         await RefusedAsync(StatusCode.Unauthenticated, () => Ch.Admin().WhoAmIAsync(new WhoAmIRequest(), who));
     }
@@ -89,11 +160,69 @@ public sealed class HostileInputTests(AnnotateServer server) : IClassFixture<Ann
         var rid = Rid();
         var refusals = new List<RpcException>
         {
-            await RefusedAsync(StatusCode.InvalidArgument, () => Ch.Annotations().CreateHighlightAsync(new CreateHighlightRequest { RequestId = rid, ArticleId = Seed, Selector = At(0, 5), Tags = { "ok", "t" + control } }, who)),
-            await RefusedAsync(StatusCode.InvalidArgument, () => Ch.Annotations().CreateHighlightAsync(new CreateHighlightRequest { RequestId = rid, ArticleId = Seed, Selector = Quote("Kazakhstan", prefix: control) }, who)),
-            await RefusedAsync(StatusCode.InvalidArgument, () => Ch.Claims().OpenClaimAsync(new OpenClaimRequest { RequestId = rid, ArticleId = Seed, Selector = At(0, 5), Statement = "s" + control }, who)),
-            await RefusedAsync(StatusCode.InvalidArgument, () => Ch.Articles().ImportArticleAsync(new ImportArticleRequest { RequestId = rid, ArticleId = server.Unique("ctl"), Title = "T", Text = "text" + control }, server.Admin)),
-            await RefusedAsync(StatusCode.InvalidArgument, () => Ch.Admin().IssueTokenAsync(new IssueTokenRequest { RequestId = rid, AnalystId = "admin", Label = control }, server.Admin)),
+            await RefusedAsync(
+                StatusCode.InvalidArgument,
+                () =>
+                    Ch.Annotations()
+                        .CreateHighlightAsync(
+                            new CreateHighlightRequest
+                            {
+                                RequestId = rid,
+                                ArticleId = Seed,
+                                Selector = At(0, 5),
+                                Tags = { "ok", "t" + control },
+                            },
+                            who)),
+            await RefusedAsync(
+                StatusCode.InvalidArgument,
+                () =>
+                    Ch.Annotations()
+                        .CreateHighlightAsync(
+                            new CreateHighlightRequest
+                            {
+                                RequestId = rid,
+                                ArticleId = Seed,
+                                Selector = Quote("Kazakhstan", prefix: control),
+                            },
+                            who)),
+            await RefusedAsync(
+                StatusCode.InvalidArgument,
+                () =>
+                    Ch.Claims()
+                        .OpenClaimAsync(
+                            new OpenClaimRequest
+                            {
+                                RequestId = rid,
+                                ArticleId = Seed,
+                                Selector = At(0, 5),
+                                Statement = "s" + control,
+                            },
+                            who)),
+            await RefusedAsync(
+                StatusCode.InvalidArgument,
+                () =>
+                    Ch.Articles()
+                        .ImportArticleAsync(
+                            new ImportArticleRequest
+                            {
+                                RequestId = rid,
+                                ArticleId = server.Unique("ctl"),
+                                Title = "T",
+                                Text = "text" + control,
+                            },
+                            server.Admin)),
+            await RefusedAsync(
+                StatusCode.InvalidArgument,
+                () =>
+                    Ch.Admin()
+                        .IssueTokenAsync(
+                            new IssueTokenRequest
+                            {
+                                RequestId = rid,
+                                AnalystId = "admin",
+                                Label = control,
+                            },
+                            server.Admin)),
         };
 
         Assert.All(refusals, e => Assert.Contains("control character", e.Status.Detail));
@@ -107,7 +236,16 @@ public sealed class HostileInputTests(AnnotateServer server) : IClassFixture<Ann
     {
         var (_, who) = await AnalystAsync();
 
-        var created = await Ch.Annotations().CreateHighlightAsync(new CreateHighlightRequest { RequestId = Rid(), ArticleId = Seed, Selector = At(0, 5), Note = "one\ttwo\r\nthree\n" }, who);
+        var created = await Ch.Annotations()
+            .CreateHighlightAsync(
+                new CreateHighlightRequest
+                {
+                    RequestId = Rid(),
+                    ArticleId = Seed,
+                    Selector = At(0, 5),
+                    Note = "one\ttwo\r\nthree\n",
+                },
+                who);
 
         Assert.Equal("one\ttwo\r\nthree\n", created.Highlight.Note);
     }
@@ -117,8 +255,29 @@ public sealed class HostileInputTests(AnnotateServer server) : IClassFixture<Ann
     {
         var (_, who) = await AnalystAsync();
 
-        var created = await Ch.Annotations().CreateHighlightAsync(new CreateHighlightRequest { RequestId = Rid(), ArticleId = Seed, Selector = At(0, 5), Note = new string('n', 3999) + "\U0001F600" }, who);
-        var e = await RefusedAsync(StatusCode.InvalidArgument, () => Ch.Annotations().CreateHighlightAsync(new CreateHighlightRequest { RequestId = Rid(), ArticleId = Seed, Selector = At(0, 5), Note = new string('n', 4001) }, who));
+        var created = await Ch.Annotations()
+            .CreateHighlightAsync(
+                new CreateHighlightRequest
+                {
+                    RequestId = Rid(),
+                    ArticleId = Seed,
+                    Selector = At(0, 5),
+                    Note = new string('n', 3999) + "\U0001F600",
+                },
+                who);
+        var e = await RefusedAsync(
+            StatusCode.InvalidArgument,
+            () =>
+                Ch.Annotations()
+                    .CreateHighlightAsync(
+                        new CreateHighlightRequest
+                        {
+                            RequestId = Rid(),
+                            ArticleId = Seed,
+                            Selector = At(0, 5),
+                            Note = new string('n', 4001),
+                        },
+                        who));
 
         Assert.Equal(4001, created.Highlight.Note.Length); // 4000 characters: the last is one code point in two UTF-16 units
         Assert.Contains("note has 4001 characters", e.Status.Detail);
@@ -133,7 +292,19 @@ public sealed class HostileInputTests(AnnotateServer server) : IClassFixture<Ann
     {
         var rid = Rid();
 
-        var e = await RefusedAsync(StatusCode.InvalidArgument, () => Ch.Admin().CreateAnalystAsync(new CreateAnalystRequest { RequestId = rid, AnalystId = analystId, DisplayName = "Bob", Roles = { Role.Analyst } }, server.Admin));
+        var e = await RefusedAsync(
+            StatusCode.InvalidArgument,
+            () =>
+                Ch.Admin()
+                    .CreateAnalystAsync(
+                        new CreateAnalystRequest
+                        {
+                            RequestId = rid,
+                            AnalystId = analystId,
+                            DisplayName = "Bob",
+                            Roles = { Role.Analyst },
+                        },
+                        server.Admin));
 
         Assert.Contains("analyst_id", e.Status.Detail);
         Assert.Contains("a-z, 0-9", e.Status.Detail);
@@ -148,7 +319,18 @@ public sealed class HostileInputTests(AnnotateServer server) : IClassFixture<Ann
     {
         var (_, who) = await AnalystAsync();
 
-        var e = await RefusedAsync(StatusCode.InvalidArgument, () => Ch.Annotations().CreateHighlightAsync(new CreateHighlightRequest { RequestId = requestId, ArticleId = Seed, Selector = At(0, 5) }, who));
+        var e = await RefusedAsync(
+            StatusCode.InvalidArgument,
+            () =>
+                Ch.Annotations()
+                    .CreateHighlightAsync(
+                        new CreateHighlightRequest
+                        {
+                            RequestId = requestId,
+                            ArticleId = Seed,
+                            Selector = At(0, 5),
+                        },
+                        who));
 
         Assert.Contains("request_id", e.Status.Detail);
     }
@@ -158,10 +340,18 @@ public sealed class HostileInputTests(AnnotateServer server) : IClassFixture<Ann
     {
         var (_, who) = await AnalystAsync();
 
-        await RefusedAsync(StatusCode.InvalidArgument, () => Ch.Articles().GetArticleAsync(new GetArticleRequest { ArticleId = "a\u0000b" }, who));
-        await RefusedAsync(StatusCode.InvalidArgument, () => Ch.Consensus().GetClaimViewAsync(new GetClaimViewRequest { ClaimId = "c\u0000" }, who));
-        await RefusedAsync(StatusCode.InvalidArgument, () => Ch.Annotations().RetractHighlightAsync(new RetractHighlightRequest { RequestId = Rid(), HighlightId = "h\u0000" }, who));
-        await RefusedAsync(StatusCode.InvalidArgument, () => Ch.Admin().RevokeTokenAsync(new RevokeTokenRequest { RequestId = Rid(), TokenId = "tok\u0000" }, server.Admin));
+        await RefusedAsync(
+            StatusCode.InvalidArgument,
+            () => Ch.Articles().GetArticleAsync(new GetArticleRequest { ArticleId = "a\u0000b" }, who));
+        await RefusedAsync(
+            StatusCode.InvalidArgument,
+            () => Ch.Consensus().GetClaimViewAsync(new GetClaimViewRequest { ClaimId = "c\u0000" }, who));
+        await RefusedAsync(
+            StatusCode.InvalidArgument,
+            () => Ch.Annotations().RetractHighlightAsync(new RetractHighlightRequest { RequestId = Rid(), HighlightId = "h\u0000" }, who));
+        await RefusedAsync(
+            StatusCode.InvalidArgument,
+            () => Ch.Admin().RevokeTokenAsync(new RevokeTokenRequest { RequestId = Rid(), TokenId = "tok\u0000" }, server.Admin));
     }
 
     [Fact]
@@ -170,8 +360,30 @@ public sealed class HostileInputTests(AnnotateServer server) : IClassFixture<Ann
         var (_, who) = await AnalystAsync();
         var huge = new Selector { Position = new TextPosition { Start = 1u << 31, End = uint.MaxValue } };
 
-        var e = await RefusedAsync(StatusCode.InvalidArgument, () => Ch.Annotations().CreateHighlightAsync(new CreateHighlightRequest { RequestId = Rid(), ArticleId = Seed, Selector = huge }, who));
-        await RefusedAsync(StatusCode.InvalidArgument, () => Ch.Claims().OpenClaimAsync(new OpenClaimRequest { RequestId = Rid(), ArticleId = Seed, Selector = huge }, who));
+        var e = await RefusedAsync(
+            StatusCode.InvalidArgument,
+            () =>
+                Ch.Annotations()
+                    .CreateHighlightAsync(
+                        new CreateHighlightRequest
+                        {
+                            RequestId = Rid(),
+                            ArticleId = Seed,
+                            Selector = huge,
+                        },
+                        who));
+        await RefusedAsync(
+            StatusCode.InvalidArgument,
+            () =>
+                Ch.Claims()
+                    .OpenClaimAsync(
+                        new OpenClaimRequest
+                        {
+                            RequestId = Rid(),
+                            ArticleId = Seed,
+                            Selector = huge,
+                        },
+                        who));
 
         Assert.Contains("selector.position.start", e.Status.Detail);
     }
@@ -183,9 +395,41 @@ public sealed class HostileInputTests(AnnotateServer server) : IClassFixture<Ann
         var year318857 = new Timestamp { Seconds = 9_999_999_999_999 };
         var negativeNanos = new Timestamp { Seconds = 1_700_000_000, Nanos = -1 };
 
-        var token = await RefusedAsync(StatusCode.InvalidArgument, () => Ch.Admin().IssueTokenAsync(new IssueTokenRequest { RequestId = Rid(), AnalystId = id, Label = "far", ExpiresAt = year318857 }, server.Admin));
-        await RefusedAsync(StatusCode.InvalidArgument, () => Ch.Consensus().ListClaimsAsync(new ListClaimsRequest { ArticleId = Seed, AsOf = new AsOf { Time = negativeNanos } }, who));
-        await RefusedAsync(StatusCode.InvalidArgument, () => Ch.Annotations().ListHighlightsAsync(new ListHighlightsRequest { ArticleId = Seed, AsOf = new AsOf { Time = new Timestamp { Seconds = -70_000_000_000 } } }, who));
+        var token = await RefusedAsync(
+            StatusCode.InvalidArgument,
+            () =>
+                Ch.Admin()
+                    .IssueTokenAsync(
+                        new IssueTokenRequest
+                        {
+                            RequestId = Rid(),
+                            AnalystId = id,
+                            Label = "far",
+                            ExpiresAt = year318857,
+                        },
+                        server.Admin));
+        await RefusedAsync(
+            StatusCode.InvalidArgument,
+            () =>
+                Ch.Consensus()
+                    .ListClaimsAsync(
+                        new ListClaimsRequest
+                        {
+                            ArticleId = Seed,
+                            AsOf = new AsOf { Time = negativeNanos },
+                        },
+                        who));
+        await RefusedAsync(
+            StatusCode.InvalidArgument,
+            () =>
+                Ch.Annotations()
+                    .ListHighlightsAsync(
+                        new ListHighlightsRequest
+                        {
+                            ArticleId = Seed,
+                            AsOf = new AsOf { Time = new Timestamp { Seconds = -70_000_000_000 } },
+                        },
+                        who));
         var replay = await RefusedAsync(StatusCode.InvalidArgument, () => server.ReplayAsync(new ReplayRequest { FromTime = year318857 }));
 
         Assert.Contains("expires_at", token.Status.Detail);
@@ -197,14 +441,31 @@ public sealed class HostileInputTests(AnnotateServer server) : IClassFixture<Ann
     {
         var (_, who) = await AnalystAsync();
 
-        await RefusedAsync(StatusCode.InvalidArgument, () => Ch.Consensus().ListClaimsAsync(new ListClaimsRequest { ArticleId = Seed, AsOf = new AsOf { Position = ulong.MaxValue } }, who));
-        await RefusedAsync(StatusCode.InvalidArgument, () => server.ReplayAsync(new ReplayRequest { FromPosition = 1, ToPosition = ulong.MaxValue }));
-        await RefusedAsync(StatusCode.InvalidArgument, async () =>
+        await RefusedAsync(
+            StatusCode.InvalidArgument,
+            () =>
+                Ch.Consensus()
+                    .ListClaimsAsync(
+                        new ListClaimsRequest
+                        {
+                            ArticleId = Seed,
+                            AsOf = new AsOf { Position = ulong.MaxValue },
+                        },
+                        who));
+        await RefusedAsync(
+            StatusCode.InvalidArgument,
+            () => server.ReplayAsync(new ReplayRequest { FromPosition = 1, ToPosition = ulong.MaxValue }));
+        await RefusedAsync(
+            StatusCode.InvalidArgument,
+            async () =>
         {
             using var call = Ch.History().Subscribe(new SubscribeRequest { AfterPosition = (1UL << 63) }, who);
             await call.ResponseStream.MoveNext(CancellationToken.None);
         });
-        await RefusedAsync(StatusCode.InvalidArgument, () => Ch.Consensus().GetClaimViewAsync(new GetClaimViewRequest { ClaimId = "c000000000000", MinPosition = ulong.MaxValue }, who));
+        await RefusedAsync(
+            StatusCode.InvalidArgument,
+            () => Ch.Consensus().GetClaimViewAsync(new GetClaimViewRequest { ClaimId = "c000000000000", MinPosition = ulong.MaxValue }, who)
+        );
     }
 
     [Fact]
@@ -212,10 +473,27 @@ public sealed class HostileInputTests(AnnotateServer server) : IClassFixture<Ann
     {
         var (_, who) = await AnalystAsync();
 
-        var article = await RefusedAsync(StatusCode.NotFound, () => Ch.Articles().GetArticleAsync(new GetArticleRequest { ArticleId = "no-such-article" }, who));
-        var claim = await RefusedAsync(StatusCode.NotFound, () => Ch.Consensus().GetClaimViewAsync(new GetClaimViewRequest { ClaimId = "c000000000000" }, who));
-        var token = await RefusedAsync(StatusCode.NotFound, () => Ch.Admin().RevokeTokenAsync(new RevokeTokenRequest { RequestId = Rid(), TokenId = "tok000000000000" }, server.Admin));
-        var ambiguous = await RefusedAsync(StatusCode.InvalidArgument, () => Ch.Annotations().CreateHighlightAsync(new CreateHighlightRequest { RequestId = Rid(), ArticleId = Seed, Selector = Quote("Kazakhstan") }, who));
+        var article = await RefusedAsync(
+            StatusCode.NotFound,
+            () => Ch.Articles().GetArticleAsync(new GetArticleRequest { ArticleId = "no-such-article" }, who));
+        var claim = await RefusedAsync(
+            StatusCode.NotFound,
+            () => Ch.Consensus().GetClaimViewAsync(new GetClaimViewRequest { ClaimId = "c000000000000" }, who));
+        var token = await RefusedAsync(
+            StatusCode.NotFound,
+            () => Ch.Admin().RevokeTokenAsync(new RevokeTokenRequest { RequestId = Rid(), TokenId = "tok000000000000" }, server.Admin));
+        var ambiguous = await RefusedAsync(
+            StatusCode.InvalidArgument,
+            () =>
+                Ch.Annotations()
+                    .CreateHighlightAsync(
+                        new CreateHighlightRequest
+                        {
+                            RequestId = Rid(),
+                            ArticleId = Seed,
+                            Selector = Quote("Kazakhstan"),
+                        },
+                        who));
 
         Assert.Contains("article_id", article.Status.Detail);
         Assert.Contains("claim_id", claim.Status.Detail);
@@ -232,24 +510,38 @@ public sealed class HostileInputTests(AnnotateServer server) : IClassFixture<Ann
     public async Task No_secret_or_secret_hash_leaves_the_server_through_replay_subscribe_or_token_lists()
     {
         var (id, _) = await AnalystAsync();
-        var issued = await Ch.Admin().IssueTokenAsync(new IssueTokenRequest { RequestId = Rid(), AnalystId = id, Label = "secretive" }, server.Admin);
+        var issued = await Ch.Admin()
+            .IssueTokenAsync(
+                new IssueTokenRequest
+                {
+                    RequestId = Rid(),
+                    AnalystId = id,
+                    Label = "secretive",
+                },
+                server.Admin);
         var secret = issued.Secret.Split('.')[1];
 
         var replayed = await server.ReplayAsync(new ReplayRequest { FromPosition = 1 });
         using var cts = new CancellationTokenSource();
         using var call = Ch.History().Subscribe(new SubscribeRequest(), Streaming(server.Admin, cts.Token));
-        var subscribed = await ReadUntilAsync(call.ResponseStream, seen => seen.Any(m => m.ItemCase == SubscribeResponse.ItemOneofCase.CaughtUpPosition));
+        var subscribed = await ReadUntilAsync(
+            call.ResponseStream,
+            seen => seen.Any(m => m.ItemCase == SubscribeResponse.ItemOneofCase.CaughtUpPosition));
         await cts.CancelAsync();
         var tokens = await Ch.Admin().ListTokensAsync(new ListTokensRequest(), server.Admin);
 
-        Assert.Contains(replayed, e => e.Type == "token-issued.v1" && e.DataJson.Contains("\"secretHash\":\"redacted\"", StringComparison.Ordinal));
-        var texts = replayed.Select(e => e.ToString())
-            .Concat(subscribed.Select(m => m.ToString()))
-            .Append(tokens.ToString()).ToList();
-        Assert.All(texts, t =>
+        Assert.Contains(
+            replayed,
+            e => e.Type == "token-issued.v1" && e.DataJson.Contains("\"secretHash\":\"redacted\"", StringComparison.Ordinal));
+        var texts = replayed.Select(e => e.ToString()).Concat(subscribed.Select(m => m.ToString())).Append(tokens.ToString()).ToList();
+        Assert.All(
+            texts,
+            t =>
         {
             Assert.DoesNotContain(Annotate.Server.Infrastructure.Authentication.HashSecret(secret)["sha256:".Length..], t);
-            Assert.DoesNotContain(Annotate.Server.Infrastructure.Authentication.HashSecret(server.AdminToken.Split('.')[1])["sha256:".Length..], t);
+            Assert.DoesNotContain(
+                Annotate.Server.Infrastructure.Authentication.HashSecret(server.AdminToken.Split('.')[1])["sha256:".Length..],
+                t);
             Assert.DoesNotContain(secret, t);
         });
     }
@@ -265,7 +557,9 @@ public sealed class HostileInputTests(AnnotateServer server) : IClassFixture<Ann
         {
             using var cts = new CancellationTokenSource();
             using var call = Ch.History().Subscribe(new SubscribeRequest(), Streaming(who, cts.Token));
-            var seen = await ReadUntilAsync(call.ResponseStream, s => s.Any(m => m.ItemCase == SubscribeResponse.ItemOneofCase.CaughtUpPosition));
+            var seen = await ReadUntilAsync(
+                call.ResponseStream,
+                s => s.Any(m => m.ItemCase == SubscribeResponse.ItemOneofCase.CaughtUpPosition));
             await cts.CancelAsync();
             return seen.Where(m => m.ItemCase == SubscribeResponse.ItemOneofCase.Event).Select(m => m.Event).ToList();
         }

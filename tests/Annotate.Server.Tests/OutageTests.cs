@@ -30,7 +30,12 @@ public sealed class OutageTests(ITestOutputHelper output) : IAsyncLifetime
         _postgres = await EmbeddedPostgres.StartAsync(_options);
         _options = _options with { Port = _postgres.Port }; // started again on the same port, as a restarted database is
         var address = $"http://127.0.0.1:{ServerProcess.FreePort()}";
-        _server = ServerProcess.Start(["--urls", address, $"--ConnectionStrings:Annotate={_postgres.ConnectionString}", $"--Annotate:AdminTokenFile={_tokenFile}"]);
+        _server = ServerProcess.Start([
+            "--urls",
+            address,
+            $"--ConnectionStrings:Annotate={_postgres.ConnectionString}",
+            $"--Annotate:AdminTokenFile={_tokenFile}",
+        ]);
         await _server.WaitForOutputAsync($"Annotate listening on {address}");
         _admin = (await File.ReadAllTextAsync(_tokenFile)).Trim();
         _channel = GrpcChannel.ForAddress(address);
@@ -56,8 +61,15 @@ public sealed class OutageTests(ITestOutputHelper output) : IAsyncLifetime
     /// <summary>SIGKILL to the postmaster named in the cluster's lock file; returns once it is gone (or only a zombie).</summary>
     private async Task KillPostgresAsync()
     {
-        var pid = int.Parse(File.ReadLines(Path.Combine(_dir, "pgdata", "postmaster.pid")).First().Trim(), System.Globalization.CultureInfo.InvariantCulture);
-        using (var kill = System.Diagnostics.Process.Start("kill", ["-KILL", pid.ToString(System.Globalization.CultureInfo.InvariantCulture)])) await kill.WaitForExitAsync();
+        var pid = int.Parse(
+            File.ReadLines(Path.Combine(_dir, "pgdata", "postmaster.pid")).First().Trim(),
+            System.Globalization.CultureInfo.InvariantCulture);
+        using (
+            var kill = System.Diagnostics.Process.Start("kill", ["-KILL", pid.ToString(System.Globalization.CultureInfo.InvariantCulture)]))
+        {
+            await kill.WaitForExitAsync();
+        }
+
         var gone = new Signal();
         using var ticker = new Timer(_ => gone.Pulse(), null, 20, 20);
         Assert.True(await gone.WaitUntilAsync(() => !IsRunning(pid), TimeSpan.FromSeconds(30)), $"PostgreSQL (pid {pid}) did not die");
@@ -90,7 +102,16 @@ public sealed class OutageTests(ITestOutputHelper output) : IAsyncLifetime
                 var rid = $"outage-{worker}-{i}";
                 try
                 {
-                    var created = await _channel.Annotations().CreateHighlightAsync(new CreateHighlightRequest { RequestId = rid, ArticleId = Seed, Selector = At(i % 50, i % 50 + 5) }, Deadline(who, 60));
+                    var created = await _channel
+                        .Annotations()
+                        .CreateHighlightAsync(
+                            new CreateHighlightRequest
+                            {
+                                RequestId = rid,
+                                ArticleId = Seed,
+                                Selector = At(i % 50, i % 50 + 5),
+                            },
+                            Deadline(who, 60));
                     acknowledged[rid] = created.Result.Position;
                 }
                 catch (RpcException e) when (e.StatusCode == StatusCode.Unavailable)
@@ -106,9 +127,13 @@ public sealed class OutageTests(ITestOutputHelper output) : IAsyncLifetime
         }
 
         var workers = Enumerable.Range(0, 4).Select(w => Task.Run(() => WorkerAsync(w))).ToList();
-        Assert.True(await progress.WaitUntilAsync(() => acknowledged.Count >= 20, TimeSpan.FromSeconds(60)), "no commands acknowledged before the crash");
+        Assert.True(
+            await progress.WaitUntilAsync(() => acknowledged.Count >= 20, TimeSpan.FromSeconds(60)),
+            "no commands acknowledged before the crash");
         await KillPostgresAsync();
-        Assert.True(await progress.WaitUntilAsync(() => unavailable.Count >= 8 || !wrong.IsEmpty, TimeSpan.FromSeconds(60)), "no command saw the outage");
+        Assert.True(
+            await progress.WaitUntilAsync(() => unavailable.Count >= 8 || !wrong.IsEmpty, TimeSpan.FromSeconds(60)),
+            "no command saw the outage");
         _postgres = await EmbeddedPostgres.StartAsync(_options);
         var before = acknowledged.Count;
         Assert.True(await progress.WaitUntilAsync(() => acknowledged.Count >= before + 20 || !wrong.IsEmpty, TimeSpan.FromSeconds(120)),
@@ -152,7 +177,16 @@ public sealed class OutageTests(ITestOutputHelper output) : IAsyncLifetime
         {
             try
             {
-                var created = await _channel.Annotations().CreateHighlightAsync(new CreateHighlightRequest { RequestId = rid, ArticleId = Seed, Selector = At(0, 5) }, Deadline(who, 30));
+                var created = await _channel
+                    .Annotations()
+                    .CreateHighlightAsync(
+                        new CreateHighlightRequest
+                        {
+                            RequestId = rid,
+                            ArticleId = Seed,
+                            Selector = At(0, 5),
+                        },
+                        Deadline(who, 30));
                 return created.Result;
             }
             catch (RpcException e) when (e.StatusCode == StatusCode.Unavailable && DateTime.UtcNow < until)
@@ -166,7 +200,28 @@ public sealed class OutageTests(ITestOutputHelper output) : IAsyncLifetime
 
     private async Task<string> AnalystAsync(string id)
     {
-        await _channel.Admin().CreateAnalystAsync(new CreateAnalystRequest { RequestId = Rid(), AnalystId = id, DisplayName = id, Roles = { Role.Analyst } }, Admin);
-        return (await _channel.Admin().IssueTokenAsync(new IssueTokenRequest { RequestId = Rid(), AnalystId = id, Label = "t" }, Admin)).Secret;
+        await _channel
+            .Admin()
+            .CreateAnalystAsync(
+                new CreateAnalystRequest
+                {
+                    RequestId = Rid(),
+                    AnalystId = id,
+                    DisplayName = id,
+                    Roles = { Role.Analyst },
+                },
+                Admin);
+        return (
+            await _channel
+                .Admin()
+                .IssueTokenAsync(
+                    new IssueTokenRequest
+                    {
+                        RequestId = Rid(),
+                        AnalystId = id,
+                        Label = "t",
+                    },
+                    Admin)
+        ).Secret;
     }
 }

@@ -1,10 +1,10 @@
 using Annotate.Contracts;
 using Annotate.Contracts.V1;
-using HighlightCreated = Annotate.Domain.Events.HighlightCreated;
 using Annotate.EventStore;
 using Annotate.Server.Infrastructure;
 using Npgsql;
 using static Annotate.Server.Tests.Rpc;
+using HighlightCreated = Annotate.Domain.Events.HighlightCreated;
 using ServingStatus = global::Grpc.Health.V1.HealthCheckResponse.Types.ServingStatus;
 
 namespace Annotate.Server.Tests;
@@ -41,13 +41,43 @@ public sealed class ProjectionFaultTests(AnnotateServer server) : IClassFixture<
         Assert.Equal(ServingStatus.Serving, await raw.HealthAsync(""));
         Assert.Equal(ServingStatus.Serving, await raw.HealthAsync("annotate.v1.Consensus"));
         // Everything that does not read the highlights view keeps serving, without waiting for it.
-        var opened = await server.Channel.Claims().OpenClaimAsync(new OpenClaimRequest { RequestId = Rid(), ArticleId = Seed, Selector = At(30, 70) }, Quick(analyst));
-        var taken = await server.Channel.Claims().TakeStanceAsync(new TakeStanceRequest { RequestId = Rid(), ClaimId = opened.ClaimId, Stance = Stance.Supports }, Quick(analyst));
+        var opened = await server
+            .Channel.Claims()
+            .OpenClaimAsync(
+                new OpenClaimRequest
+                {
+                    RequestId = Rid(),
+                    ArticleId = Seed,
+                    Selector = At(30, 70),
+                },
+                Quick(analyst));
+        var taken = await server
+            .Channel.Claims()
+            .TakeStanceAsync(
+                new TakeStanceRequest
+                {
+                    RequestId = Rid(),
+                    ClaimId = opened.ClaimId,
+                    Stance = Stance.Supports,
+                },
+                Quick(analyst));
         var view = await server.Channel.Consensus().GetClaimViewAsync(new GetClaimViewRequest { ClaimId = opened.ClaimId }, Quick(analyst));
         Assert.Equal(taken.Position, view.LastPosition);
         // What reads it answers UNAVAILABLE at once instead of a wrong NOT_FOUND after a long wait; the write itself is kept.
         var rid = Rid();
-        await RefusedAsync(StatusCode.Unavailable, () => server.Channel.Annotations().CreateHighlightAsync(new CreateHighlightRequest { RequestId = rid, ArticleId = Seed, Selector = At(0, 5) }, Quick(analyst)));
+        await RefusedAsync(
+            StatusCode.Unavailable,
+            () =>
+                server
+                    .Channel.Annotations()
+                    .CreateHighlightAsync(
+                        new CreateHighlightRequest
+                        {
+                            RequestId = rid,
+                            ArticleId = Seed,
+                            Selector = At(0, 5),
+                        },
+                        Quick(analyst)));
         Assert.Single(await server.EventsOfRequestAsync(rid));
         // One error, naming the event, and no retry loop behind it.
         var naming = server.Process.Stdout.Split('\n').Where(line => line.Contains(eventId.ToString(), StringComparison.Ordinal)).ToList();

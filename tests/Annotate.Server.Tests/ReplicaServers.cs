@@ -34,14 +34,22 @@ public sealed class ReplicaServers : IAsyncLifetime
         while (portB == portA) portB = ServerProcess.FreePort();
         _a = ServerProcess.Start(Args(portA, TokenFileA));
         _b = ServerProcess.Start(Args(portB, TokenFileB));
-        await Task.WhenAll(_a.WaitForOutputAsync($"Annotate listening on http://127.0.0.1:{portA}"), _b.WaitForOutputAsync($"Annotate listening on http://127.0.0.1:{portB}"));
+        await Task.WhenAll(
+            _a.WaitForOutputAsync($"Annotate listening on http://127.0.0.1:{portA}"),
+            _b.WaitForOutputAsync($"Annotate listening on http://127.0.0.1:{portB}")
+        );
         AdminToken = (await File.ReadAllTextAsync(File.Exists(TokenFileA) ? TokenFileA : TokenFileB)).Trim();
         A = GrpcChannel.ForAddress($"http://127.0.0.1:{portA}");
         B = GrpcChannel.ForAddress($"http://127.0.0.1:{portB}");
     }
 
     private string[] Args(int port, string tokenFile) =>
-        ["--urls", $"http://127.0.0.1:{port}", $"--ConnectionStrings:Annotate={_database.ConnectionString}", $"--Annotate:AdminTokenFile={tokenFile}"];
+        [
+            "--urls",
+            $"http://127.0.0.1:{port}",
+            $"--ConnectionStrings:Annotate={_database.ConnectionString}",
+            $"--Annotate:AdminTokenFile={tokenFile}",
+        ];
 
     public async Task DisposeAsync()
     {

@@ -19,9 +19,21 @@ public sealed class ReplicaTests(ReplicaServers replicas) : IClassFixture<Replic
     public async Task Replicas_starting_together_create_one_admin_token_and_import_the_seeds_once()
     {
         Assert.Equal(1, new[] { replicas.TokenFileA, replicas.TokenFileB }.Count(File.Exists));
-        Assert.Equal(5L, await Sql.ScalarAsync<long>(replicas.ConnectionString, "SELECT count(*) FROM annotate.events WHERE type = 'article-imported.v1'"));
-        Assert.Equal(1L, await Sql.ScalarAsync<long>(replicas.ConnectionString, "SELECT count(*) FROM annotate.events WHERE type = 'analyst-registered.v1' AND stream_id = 'analyst-admin'"));
-        Assert.Equal(1L, await Sql.ScalarAsync<long>(replicas.ConnectionString, "SELECT count(*) FROM annotate.events WHERE type = 'token-issued.v1' AND stream_id = 'analyst-admin'"));
+        Assert.Equal(
+            5L,
+            await Sql.ScalarAsync<long>(
+                replicas.ConnectionString,
+                "SELECT count(*) FROM annotate.events WHERE type = 'article-imported.v1'"));
+        Assert.Equal(
+            1L,
+            await Sql.ScalarAsync<long>(
+                replicas.ConnectionString,
+                "SELECT count(*) FROM annotate.events WHERE type = 'analyst-registered.v1' AND stream_id = 'analyst-admin'"));
+        Assert.Equal(
+            1L,
+            await Sql.ScalarAsync<long>(
+                replicas.ConnectionString,
+                "SELECT count(*) FROM annotate.events WHERE type = 'token-issued.v1' AND stream_id = 'analyst-admin'"));
         foreach (var replica in new[] { replicas.A, replicas.B })
         {
             var me = await replica.Admin().WhoAmIAsync(new WhoAmIRequest(), replicas.Admin);
@@ -44,10 +56,22 @@ public sealed class ReplicaTests(ReplicaServers replicas) : IClassFixture<Replic
                 await go.Task;
                 // Each end moved by at most 2 on spans of 50: every pair covers the same text (IoU >= 46/54).
                 var replica = i % 2 == 0 ? replicas.A : replicas.B;
-                var selector = new Selector { Position = new TextPosition { Start = (uint)(start + i % 3 - 1), End = (uint)(start + 50 + i % 5 - 2) } };
-                return await replica.Claims().OpenClaimAsync(
-                    new OpenClaimRequest { RequestId = Guid.NewGuid().ToString(), ArticleId = RaceArticle, Selector = selector }, AnnotateServer.As(a.Token));
-            })).ToArray();
+                var selector = new Selector
+                {
+                    Position = new TextPosition { Start = (uint)(start + i % 3 - 1), End = (uint)(start + 50 + i % 5 - 2) },
+                };
+                return await replica
+                    .Claims()
+                    .OpenClaimAsync(
+                        new OpenClaimRequest
+                        {
+                            RequestId = Guid.NewGuid().ToString(),
+                            ArticleId = RaceArticle,
+                            Selector = selector,
+                        },
+                        AnnotateServer.As(a.Token));
+            }))
+                .ToArray();
             go.SetResult();
             var answers = await Task.WhenAll(opens);
             var claimId = Assert.Single(answers.Select(o => o.ClaimId).Distinct());
@@ -73,11 +97,14 @@ public sealed class ReplicaTests(ReplicaServers replicas) : IClassFixture<Replic
             // The other replica knows the token before the revocation (whatever it may have kept of it).
             Assert.Equal("revokee", (await to.Admin().WhoAmIAsync(new WhoAmIRequest(), AnnotateServer.As(token))).AnalystId);
 
-            await from.Admin().RevokeTokenAsync(new RevokeTokenRequest { RequestId = Guid.NewGuid().ToString(), TokenId = tokenId }, replicas.Admin);
+            await from.Admin()
+                .RevokeTokenAsync(new RevokeTokenRequest { RequestId = Guid.NewGuid().ToString(), TokenId = tokenId }, replicas.Admin);
 
-            var refused = await Assert.ThrowsAsync<RpcException>(() => to.Admin().WhoAmIAsync(new WhoAmIRequest(), AnnotateServer.As(token)).ResponseAsync);
+            var refused = await Assert.ThrowsAsync<RpcException>(() =>
+                to.Admin().WhoAmIAsync(new WhoAmIRequest(), AnnotateServer.As(token)).ResponseAsync);
             Assert.Equal(StatusCode.Unauthenticated, refused.StatusCode);
-            var refusedToo = await Assert.ThrowsAsync<RpcException>(() => from.Admin().WhoAmIAsync(new WhoAmIRequest(), AnnotateServer.As(token)).ResponseAsync);
+            var refusedToo = await Assert.ThrowsAsync<RpcException>(() =>
+                from.Admin().WhoAmIAsync(new WhoAmIRequest(), AnnotateServer.As(token)).ResponseAsync);
             Assert.Equal(StatusCode.Unauthenticated, refusedToo.StatusCode);
         }
     }
@@ -90,7 +117,8 @@ public sealed class ReplicaTests(ReplicaServers replicas) : IClassFixture<Replic
         {
             var (write, read) = i % 2 == 0 ? (replicas.A, replicas.B) : (replicas.B, replicas.A);
             var result = await write.Claims().TakeStanceAsync(Stance(claimId, Contracts.V1.Stance.Refutes), AnnotateServer.As(analysts[i]));
-            var view = await read.Consensus().GetClaimViewAsync(new GetClaimViewRequest { ClaimId = claimId, MinPosition = result.Position }, replicas.Admin);
+            var view = await read.Consensus()
+                .GetClaimViewAsync(new GetClaimViewRequest { ClaimId = claimId, MinPosition = result.Position }, replicas.Admin);
             Assert.True(view.LastPosition >= result.Position);
             Assert.Equal(i + 1, view.Stances.Count);
         }
@@ -107,7 +135,9 @@ public sealed class ReplicaTests(ReplicaServers replicas) : IClassFixture<Replic
         for (var i = 0; i < analysts.Length; i++)
         {
             var (write, read) = i % 2 == 0 ? (replicas.A, replicas.B) : (replicas.B, replicas.A);
-            var result = await write.Claims().TakeStanceAsync(Stance(claimId, Contracts.V1.Stance.Supports), AnnotateServer.As(analysts[i]));
+            var result = await write
+                .Claims()
+                .TakeStanceAsync(Stance(claimId, Contracts.V1.Stance.Supports), AnnotateServer.As(analysts[i]));
             var view = await read.Consensus().GetClaimViewAsync(new GetClaimViewRequest { ClaimId = claimId }, replicas.Admin);
             Assert.Equal(result.Position, view.LastPosition);
             Assert.Equal(i + 1, view.Stances.Count);
@@ -116,10 +146,26 @@ public sealed class ReplicaTests(ReplicaServers replicas) : IClassFixture<Replic
         var (_, opener) = await replicas.AnalystAsync("nopos-opener", Role.Analyst);
         var opened = await replicas.B.Claims().OpenClaimAsync(new OpenClaimRequest
         {
-            RequestId = Guid.NewGuid().ToString(), ArticleId = Article, Selector = new Selector { Position = new TextPosition { Start = 300, End = 340 } },
-        }, AnnotateServer.As(opener));
-        Assert.Equal(opened.ClaimId, (await replicas.A.Consensus().GetClaimViewAsync(new GetClaimViewRequest { ClaimId = opened.ClaimId }, replicas.Admin)).ClaimId);
-        var listed = await replicas.A.Consensus().ListClaimsAsync(new ListClaimsRequest { ArticleId = Article, Page = new PageRequest { PageSize = 100 } }, replicas.Admin);
+            RequestId = Guid.NewGuid().ToString(),
+            ArticleId = Article,
+            Selector = new Selector
+            {
+                Position = new TextPosition { Start = 300, End = 340 },
+            },
+        },
+                AnnotateServer.As(opener));
+        Assert.Equal(
+            opened.ClaimId,
+            (await replicas.A.Consensus().GetClaimViewAsync(new GetClaimViewRequest { ClaimId = opened.ClaimId }, replicas.Admin)).ClaimId);
+        var listed = await replicas
+            .A.Consensus()
+            .ListClaimsAsync(
+                new ListClaimsRequest
+                {
+                    ArticleId = Article,
+                    Page = new PageRequest { PageSize = 100 },
+                },
+                replicas.Admin);
         Assert.Contains(listed.Claims, c => c.ClaimId == opened.ClaimId);
     }
 
@@ -129,9 +175,18 @@ public sealed class ReplicaTests(ReplicaServers replicas) : IClassFixture<Replic
         var (claimId, analysts) = await ClaimWithAnalystsAsync("follow", 2);
         using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(60));
         var streaming = new CallOptions(new Metadata { { "authorization", $"Bearer {replicas.AdminToken}" } }, null, stop.Token);
-        var head = (await replicas.A.Consensus().GetClaimViewAsync(new GetClaimViewRequest { ClaimId = claimId }, replicas.Admin)).LastPosition;
-        using var subscription = replicas.B.History().Subscribe(
-            new SubscribeRequest { AfterPosition = head, Filter = new EventFilter { ClaimId = claimId } }, streaming);
+        var head = (
+            await replicas.A.Consensus().GetClaimViewAsync(new GetClaimViewRequest { ClaimId = claimId }, replicas.Admin)
+        ).LastPosition;
+        using var subscription = replicas
+            .B.History()
+            .Subscribe(
+                new SubscribeRequest
+                {
+                    AfterPosition = head,
+                    Filter = new EventFilter { ClaimId = claimId },
+                },
+                streaming);
         using var watch = replicas.B.Consensus().WatchArticle(new WatchArticleRequest { ArticleId = Article }, streaming);
         await using var events = subscription.ResponseStream.ReadAllAsync(stop.Token).GetAsyncEnumerator();
         await using var views = watch.ResponseStream.ReadAllAsync(stop.Token).GetAsyncEnumerator();
@@ -139,7 +194,9 @@ public sealed class ReplicaTests(ReplicaServers replicas) : IClassFixture<Replic
 
         for (var i = 0; i < analysts.Length; i++)
         {
-            var written = await replicas.A.Claims().TakeStanceAsync(Stance(claimId, Contracts.V1.Stance.NeedsContext), AnnotateServer.As(analysts[i]));
+            var written = await replicas
+                .A.Claims()
+                .TakeStanceAsync(Stance(claimId, Contracts.V1.Stance.NeedsContext), AnnotateServer.As(analysts[i]));
             Assert.True(await events.MoveNextAsync());
             if (events.Current.ItemCase == SubscribeResponse.ItemOneofCase.CaughtUpPosition) Assert.True(await events.MoveNextAsync());
             Assert.Equal(written.Position, events.Current.Event.Position);
@@ -164,20 +221,33 @@ public sealed class ReplicaTests(ReplicaServers replicas) : IClassFixture<Replic
     public async Task Analysts_writing_through_both_replicas_at_once_leave_views_equal_to_a_fold_of_the_history_on_both()
     {
         const string article = "russian-troops-in-kazakhstan";
-        var tokens = (await Task.WhenAll(Enumerable.Range(0, 8).Select(i => replicas.AnalystAsync($"busy{i}", Role.Analyst)))).Select(t => t.Token).ToArray();
+        var tokens = (await Task.WhenAll(Enumerable.Range(0, 8).Select(i => replicas.AnalystAsync($"busy{i}", Role.Analyst))))
+            .Select(t => t.Token)
+            .ToArray();
         var claimIds = new List<string>();
         foreach (var start in new uint[] { 200, 600, 1000 })
         {
             var opened = await replicas.B.Claims().OpenClaimAsync(new OpenClaimRequest
             {
-                RequestId = Guid.NewGuid().ToString(), ArticleId = article, Selector = new Selector { Position = new TextPosition { Start = start, End = start + 50 } },
+                RequestId = Guid.NewGuid().ToString(),
+                ArticleId = article,
+                Selector = new Selector { Position = new TextPosition { Start = start, End = start + 50 } },
             }, AnnotateServer.As(tokens[0]));
             claimIds.Add(opened.ClaimId);
         }
 
         var clock = Stopwatch.StartNew();
-        var stances = new[] { Contracts.V1.Stance.Supports, Contracts.V1.Stance.Refutes, Contracts.V1.Stance.NeedsContext, Contracts.V1.Stance.Unverifiable };
-        await Task.WhenAll(tokens.Select((token, i) => Task.Run(async () =>
+        var stances = new[]
+        {
+            Contracts.V1.Stance.Supports,
+            Contracts.V1.Stance.Refutes,
+            Contracts.V1.Stance.NeedsContext,
+            Contracts.V1.Stance.Unverifiable,
+        };
+        await Task.WhenAll(
+            tokens.Select(
+                (token, i) =>
+                    Task.Run(async () =>
         {
             var random = new Random(i);
             var replica = i % 2 == 0 ? replicas.A : replicas.B;
@@ -187,7 +257,11 @@ public sealed class ReplicaTests(ReplicaServers replicas) : IClassFixture<Replic
                 var claimId = claimIds[random.Next(claimIds.Count)];
                 if (held.Contains(claimId) && random.NextDouble() < 0.3)
                 {
-                    await replica.Claims().WithdrawStanceAsync(new WithdrawStanceRequest { RequestId = Guid.NewGuid().ToString(), ClaimId = claimId }, AnnotateServer.As(token));
+                    await replica
+                        .Claims()
+                        .WithdrawStanceAsync(
+                            new WithdrawStanceRequest { RequestId = Guid.NewGuid().ToString(), ClaimId = claimId },
+                            AnnotateServer.As(token));
                     held.Remove(claimId);
                 }
                 else
@@ -203,23 +277,35 @@ public sealed class ReplicaTests(ReplicaServers replicas) : IClassFixture<Replic
         var history = new List<HistoryEvent>();
         await foreach (var e in replay.ResponseStream.ReadAllAsync()) history.Add(e);
         Assert.Equal(Enumerable.Range(1, history.Count).Select(p => (ulong)p), history.Select(e => e.Position));
-        var positioned = history.Select(e => new PositionedEvent((long)e.Position, e.RecordedAt.ToDateTimeOffset(), EventTypes.Deserialize(e.Type, e.DataJson))).ToList();
+        var positioned = history
+            .Select(e => new PositionedEvent((long)e.Position, e.RecordedAt.ToDateTimeOffset(), EventTypes.Deserialize(e.Type, e.DataJson)))
+            .ToList();
         foreach (var claimId in claimIds)
         {
-            var expected = Mapping.ToProto(ConsensusProjection.Fold(positioned, ConsensusPolicy.Default, claimId)!, ConsensusPolicy.Default);
-            Assert.Equal(expected, await replicas.A.Consensus().GetClaimViewAsync(new GetClaimViewRequest { ClaimId = claimId }, replicas.Admin));
-            Assert.Equal(expected, await replicas.B.Consensus().GetClaimViewAsync(new GetClaimViewRequest { ClaimId = claimId }, replicas.Admin));
+            var expected = Mapping.ToProto(
+                ConsensusProjection.Fold(positioned, ConsensusPolicy.Default, claimId)!,
+                ConsensusPolicy.Default);
+            Assert.Equal(
+                expected,
+                await replicas.A.Consensus().GetClaimViewAsync(new GetClaimViewRequest { ClaimId = claimId }, replicas.Admin));
+            Assert.Equal(
+                expected,
+                await replicas.B.Consensus().GetClaimViewAsync(new GetClaimViewRequest { ClaimId = claimId }, replicas.Admin));
         }
     }
 
     private async Task<(string ClaimId, string[] Tokens)> ClaimWithAnalystsAsync(string prefix, int count)
     {
-        var tokens = (await Task.WhenAll(Enumerable.Range(0, count).Select(i => replicas.AnalystAsync($"{prefix}{i}", Role.Analyst)))).Select(t => t.Token).ToArray();
+        var tokens = (await Task.WhenAll(Enumerable.Range(0, count).Select(i => replicas.AnalystAsync($"{prefix}{i}", Role.Analyst))))
+            .Select(t => t.Token)
+            .ToArray();
         // A span of its own per test class member, away from the racing test's spans.
         var start = prefix switch { "minpos" => 20u, "nopos" => 120u, _ => 220u };
         var opened = await replicas.A.Claims().OpenClaimAsync(new OpenClaimRequest
         {
-            RequestId = Guid.NewGuid().ToString(), ArticleId = Article, Selector = new Selector { Position = new TextPosition { Start = start, End = start + 40 } },
+            RequestId = Guid.NewGuid().ToString(),
+            ArticleId = Article,
+            Selector = new Selector { Position = new TextPosition { Start = start, End = start + 40 } },
         }, AnnotateServer.As(tokens[0]));
         return (opened.ClaimId, tokens);
     }

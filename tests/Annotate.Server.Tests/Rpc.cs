@@ -7,7 +7,8 @@ internal static class Rpc
 {
     public static string Rid() => Guid.NewGuid().ToString();
 
-    /// <summary>Runs <paramref name="call"/>, which must fail with <paramref name="code"/>; returns the exception for its message.</summary>
+    /// <summary>Runs <paramref name="call"/>, which must fail with <paramref name="code"/>; returns the exception for its
+    /// message.</summary>
     public static async Task<RpcException> RefusedAsync(StatusCode code, Func<Task> call)
     {
         var e = await Assert.ThrowsAsync<RpcException>(call);
@@ -16,8 +17,10 @@ internal static class Rpc
         return e;
     }
 
-    /// <summary>As above, for a unary call of a generated client: <c>RefusedAsync(code, () => ch.Claims().OpenClaimAsync(...))</c>.</summary>
-    public static Task<RpcException> RefusedAsync<T>(StatusCode code, Func<AsyncUnaryCall<T>> call) => RefusedAsync(code, () => call().ResponseAsync);
+    /// <summary>As above, for a unary call of a generated client: <c>RefusedAsync(code, () =>
+    /// ch.Claims().OpenClaimAsync(...))</c>.</summary>
+    public static Task<RpcException> RefusedAsync<T>(StatusCode code, Func<AsyncUnaryCall<T>> call) =>
+        RefusedAsync(code, () => call().ResponseAsync);
 
     public static Selector Quote(string exact, string prefix = "", string suffix = "") =>
         new() { Quote = new TextQuote { Exact = exact, Prefix = prefix, Suffix = suffix } };
@@ -47,7 +50,8 @@ internal static class Rpc
         return n;
     }
 
-    /// <summary>Reads a stream's messages until <paramref name="until"/> holds for the list read so far, or fails after a deadline.</summary>
+    /// <summary>Reads a stream's messages until <paramref name="until"/> holds for the list read so far, or fails after a
+    /// deadline.</summary>
     public static async Task<List<T>> ReadUntilAsync<T>(IAsyncStreamReader<T> reader, Func<List<T>, bool> until, int seconds = 30)
     {
         using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(seconds));
@@ -56,13 +60,15 @@ internal static class Rpc
         {
             while (!until(seen))
             {
-                if (!await reader.MoveNext(cts.Token)) Assert.Fail($"The stream ended after {seen.Count} messages before the expected one arrived.");
+                if (!await reader.MoveNext(cts.Token))
+                    Assert.Fail($"The stream ended after {seen.Count} messages before the expected one arrived.");
                 seen.Add(reader.Current);
             }
         }
         catch (OperationCanceledException)
         {
-            Assert.Fail($"The expected message did not arrive within {seconds} s; {seen.Count} messages arrived:\n{string.Join("\n", seen)}");
+            Assert.Fail(
+                $"The expected message did not arrive within {seconds} s; {seen.Count} messages arrived:\n{string.Join("\n", seen)}");
         }
         catch (RpcException e) when (e.StatusCode is StatusCode.Cancelled or StatusCode.DeadlineExceeded)
         {

@@ -21,11 +21,25 @@ public sealed class SeedScenarioTests(AnnotateServer server) : IClassFixture<Ann
         Assert.Contains(articles.Articles, a => a.ArticleId == Claimed);
 
         var quote = new Selector { Quote = new TextQuote { Exact = "Kazakhstan has a large Russian majority" } };
-        var opened = await Task.WhenAll(new[] { aigerim, boris, chen }.Select(who =>
-            ch.Claims().OpenClaimAsync(new OpenClaimRequest { RequestId = Guid.NewGuid().ToString(), ArticleId = Claimed, Selector = quote }, who).ResponseAsync));
+        var opened = await Task.WhenAll(
+            new[] { aigerim, boris, chen }.Select(who =>
+                ch.Claims()
+                    .OpenClaimAsync(
+                        new OpenClaimRequest
+                        {
+                            RequestId = Guid.NewGuid().ToString(),
+                            ArticleId = Claimed,
+                            Selector = quote,
+                        },
+                        who)
+                    .ResponseAsync));
         var claimId = Assert.Single(opened.Select(o => o.ClaimId).Distinct());
 
-        var twenty = new ArticleSpan { ArticleId = Evidence, Selector = new Selector { Quote = new TextQuote { Exact = "about 20 percent" } } };
+        var twenty = new ArticleSpan
+        {
+            ArticleId = Evidence,
+            Selector = new Selector { Quote = new TextQuote { Exact = "about 20 percent" } },
+        };
         await ch.Claims().TakeStanceAsync(Stance(claimId, Contracts.V1.Stance.Refutes, twenty), aigerim);
         await ch.Claims().TakeStanceAsync(Stance(claimId, Contracts.V1.Stance.Refutes, twenty), boris);
         var last = await ch.Claims().TakeStanceAsync(Stance(claimId, Contracts.V1.Stance.Supports), chen);
@@ -38,8 +52,11 @@ public sealed class SeedScenarioTests(AnnotateServer server) : IClassFixture<Ann
 
         await ch.Claims().AdjudicateAsync(new AdjudicateRequest
         {
-            RequestId = Guid.NewGuid().ToString(), ClaimId = claimId, Verdict = Contracts.V1.Stance.Refutes,
-            Rationale = "Census: Russians are about a fifth of the population.", ExpectedVersion = view.Version,
+            RequestId = Guid.NewGuid().ToString(),
+            ClaimId = claimId,
+            Verdict = Contracts.V1.Stance.Refutes,
+            Rationale = "Census: Russians are about a fifth of the population.",
+            ExpectedVersion = view.Version,
         }, judge);
 
         var adjudicated = await ch.Consensus().GetClaimViewAsync(new GetClaimViewRequest { ClaimId = claimId }, chen);

@@ -35,7 +35,8 @@ public sealed class ServerConfigurationTests(PostgresDatabase db) : IClassFixtur
         using var server = ServerProcess.Start(["--urls", $"http://127.0.0.1:{ServerProcess.FreePort()}"],
             new Dictionary<string, string>
             {
-                ["ConnectionStrings__Annotate"] = $"Host=127.0.0.1;Port={deadPort};Username=nobody;Password=hunter2-secret;Database=gone;Timeout=5",
+                ["ConnectionStrings__Annotate"] =
+                    $"Host=127.0.0.1;Port={deadPort};Username=nobody;Password=hunter2-secret;Database=gone;Timeout=5",
             });
 
         Assert.Equal(2, await server.WaitForExitAsync());

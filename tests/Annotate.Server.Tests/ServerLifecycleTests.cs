@@ -19,7 +19,11 @@ public sealed class ServerLifecycleTests : IDisposable
         Assert.True(await Sql.ServerSessionsAsync(_data.ConnectionString) >= 1, "the server holds no session on its database");
 
         // Cleartext HTTP/2 with prior knowledge, as gRPC clients speak it.
-        using var http = new HttpClient(new SocketsHttpHandler { UseProxy = false }) { DefaultRequestVersion = HttpVersion.Version20, DefaultVersionPolicy = HttpVersionPolicy.RequestVersionExact };
+        using var http = new HttpClient(new SocketsHttpHandler { UseProxy = false })
+        {
+            DefaultRequestVersion = HttpVersion.Version20,
+            DefaultVersionPolicy = HttpVersionPolicy.RequestVersionExact,
+        };
         using var response = await http.GetAsync($"http://127.0.0.1:{port}/");
         Assert.Equal(HttpVersion.Version20, response.Version);
 
@@ -54,7 +58,9 @@ public sealed class ServerLifecycleTests : IDisposable
     {
         using (var killed = await ServerProcess.StartListeningAsync(_data.Path, ServerProcess.FreePort()))
         {
-            await Sql.ExecAsync(_data.ConnectionString, "CREATE TABLE kept (v text); INSERT INTO kept VALUES ('committed before the kill')");
+            await Sql.ExecAsync(
+                _data.ConnectionString,
+                "CREATE TABLE kept (v text); INSERT INTO kept VALUES ('committed before the kill')");
             await killed.KillHardAsync();
         }
         var orphan = Assert.Single(_data.Postmasters()); // the server died; its postmaster did not
@@ -72,7 +78,13 @@ public sealed class ServerLifecycleTests : IDisposable
     [Fact]
     public async Task Missing_PostgreSQL_binaries_exit_non_zero_with_the_install_hint_and_no_stack_trace()
     {
-        using var server = ServerProcess.Start(["--data-dir", _data.Path, "--urls", $"http://127.0.0.1:{ServerProcess.FreePort()}", "--Annotate:PostgresBinDir=/nonexistent"]);
+        using var server = ServerProcess.Start([
+            "--data-dir",
+            _data.Path,
+            "--urls",
+            $"http://127.0.0.1:{ServerProcess.FreePort()}",
+            "--Annotate:PostgresBinDir=/nonexistent",
+        ]);
 
         Assert.NotEqual(0, await server.WaitForExitAsync());
         Assert.Contains("apt-get install postgresql", server.Stderr);

@@ -22,7 +22,9 @@ public sealed class StrictDecodingTests(AnnotateServer server) : IClassFixture<A
         var prefix = $"rid-{Guid.NewGuid():N}-";
         var valid = new CreateHighlightRequest
         {
-            RequestId = prefix + "X", ArticleId = article, Selector = new Selector { Quote = new TextQuote { Exact = "approved" } },
+            RequestId = prefix + "X",
+            ArticleId = article,
+            Selector = new Selector { Quote = new TextQuote { Exact = "approved" } },
         };
 
         // The parser would turn either byte into U+FFFD, making the two ids equal.
@@ -56,7 +58,10 @@ public sealed class StrictDecodingTests(AnnotateServer server) : IClassFixture<A
         using var raw = new RawCalls(channel);
         var whole = new CreateHighlightRequest
         {
-            RequestId = Guid.NewGuid().ToString(), ArticleId = article, Note = "a note", Selector = new Selector { Quote = new TextQuote { Exact = "budget" } },
+            RequestId = Guid.NewGuid().ToString(),
+            ArticleId = article,
+            Note = "a note",
+            Selector = new Selector { Quote = new TextQuote { Exact = "budget" } },
         }.ToByteArray();
         var malformed = new Dictionary<string, byte[]>
         {

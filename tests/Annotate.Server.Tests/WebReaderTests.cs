@@ -41,7 +41,11 @@ public sealed class WebReaderTests
             Assert.Equal(HttpStatusCode.NotFound, dll.StatusCode);
 
             // The gRPC endpoint (HTTP/2) serves no files.
-            using var http2 = new HttpClient { DefaultRequestVersion = HttpVersion.Version20, DefaultVersionPolicy = HttpVersionPolicy.RequestVersionExact };
+            using var http2 = new HttpClient
+            {
+                DefaultRequestVersion = HttpVersion.Version20,
+                DefaultVersionPolicy = HttpVersionPolicy.RequestVersionExact,
+            };
             using var none = await http2.GetAsync($"{address}/index.html");
             Assert.Equal(HttpStatusCode.NotFound, none.StatusCode);
             Assert.Equal(0, await server.TerminateAsync());

@@ -10,8 +10,12 @@ public sealed class WireCheckTests
     [Theory]
     [InlineData(new byte[] { 0x0A, 0x03, 0x0A, 0x01, 0x61 }, null)] // fields["a"]
     [InlineData(new byte[] { 0x0A, 0x03, 0x0A, 0x01, 0xFF }, "Struct.fields.key: the text is not valid UTF-8")]
-    [InlineData(new byte[] { 0x0A, 0x07, 0x0A, 0x01, 0x61, 0x12, 0x02, 0x1A, 0x01 }, "Struct.fields.value.string_value: a length of 1 bytes runs past")]
-    [InlineData(new byte[] { 0x0A, 0x08, 0x0A, 0x01, 0x61, 0x12, 0x03, 0x1A, 0x01, 0xC0 }, "Struct.fields.value.string_value: the text is not valid UTF-8")]
+    [InlineData(
+        new byte[] { 0x0A, 0x07, 0x0A, 0x01, 0x61, 0x12, 0x02, 0x1A, 0x01 },
+        "Struct.fields.value.string_value: a length of 1 bytes runs past")]
+    [InlineData(
+        new byte[] { 0x0A, 0x08, 0x0A, 0x01, 0x61, 0x12, 0x03, 0x1A, 0x01, 0xC0 },
+        "Struct.fields.value.string_value: the text is not valid UTF-8")]
     public void Map_keys_and_values_are_checked_as_nested_messages(byte[] data, string? error) =>
         Assert.StartsWith(error ?? "", WireCheck.Validate(data, Struct.Descriptor) ?? "", StringComparison.Ordinal);
 

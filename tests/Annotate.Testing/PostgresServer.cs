@@ -79,7 +79,9 @@ public sealed class PostgresServer
             // A throwaway cluster: durability buys nothing here and costs test time.
             Settings = new Dictionary<string, string>
             {
-                ["fsync"] = "off", ["full_page_writes"] = "off", ["max_connections"] = "400",
+                ["fsync"] = "off",
+                ["full_page_writes"] = "off",
+                ["max_connections"] = "400",
             },
         });
         // The test host may be ended before its ProcessExit handlers finish (the runner does not wait long), or

@@ -17,7 +17,10 @@ internal static class Reaper
             shellCommand;
         var psi = new ProcessStartInfo("setsid")
         {
-            UseShellExecute = false, RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true,
+            UseShellExecute = false,
+            RedirectStandardInput = true,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
         };
         foreach (var a in new[] { "sh", "-c", script }) psi.ArgumentList.Add(a);
         using var watcher = Process.Start(psi) ?? throw new InvalidOperationException("Could not start the cleanup watcher.");

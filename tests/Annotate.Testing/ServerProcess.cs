@@ -31,10 +31,14 @@ public sealed class ServerProcess : IDisposable, IAsyncDisposable
         _environment = environment ?? new Dictionary<string, string>();
         _tokenFile = tokenFile;
         var urls = _args.ToList().IndexOf("--urls");
-        Port = urls >= 0 && urls + 1 < _args.Count && Uri.TryCreate(_args[urls + 1].Split(';')[0], UriKind.Absolute, out var uri) ? uri.Port : 0;
+        Port =
+            urls >= 0 && urls + 1 < _args.Count && Uri.TryCreate(_args[urls + 1].Split(';')[0], UriKind.Absolute, out var uri)
+                ? uri.Port
+                : 0;
     }
 
-    /// <summary>A server on the database of <paramref name="connectionString"/> at 127.0.0.1, writing its first admin's token to <paramref name="tokenFile"/>; not started yet.</summary>
+    /// <summary>A server on the database of <paramref name="connectionString"/> at 127.0.0.1, writing its first admin's token to <paramref
+    /// name="tokenFile"/>; not started yet.</summary>
     public ServerProcess(string connectionString, string tokenFile, int? port = null)
         : this(ServerArgs(connectionString, tokenFile, port ?? FreePort()), null, tokenFile)
     {
@@ -46,7 +50,8 @@ public sealed class ServerProcess : IDisposable, IAsyncDisposable
     public string Address => $"http://127.0.0.1:{Port}";
 
     /// <summary>The admin token the server wrote on its first start.</summary>
-    public string AdminToken => File.ReadAllText(_tokenFile ?? throw new InvalidOperationException("This server was started without a token file.")).Trim();
+    public string AdminToken =>
+        File.ReadAllText(_tokenFile ?? throw new InvalidOperationException("This server was started without a token file.")).Trim();
 
     public int Pid => Current.Id;
 
@@ -61,7 +66,8 @@ public sealed class ServerProcess : IDisposable, IAsyncDisposable
 
     private Process Current => _process ?? throw new InvalidOperationException("The server has not been started.");
 
-    /// <summary>Starts the server with <paramref name="args"/>; the environment is the test's minus anything that would configure the server, plus <paramref name="environment"/>.</summary>
+    /// <summary>Starts the server with <paramref name="args"/>; the environment is the test's minus anything that would configure the
+    /// server, plus <paramref name="environment"/>.</summary>
     public static ServerProcess Start(IEnumerable<string> args, IDictionary<string, string>? environment = null)
     {
         var server = new ServerProcess(args, environment, tokenFile: null);
@@ -83,10 +89,13 @@ public sealed class ServerProcess : IDisposable, IAsyncDisposable
         if (IsRunning) throw new InvalidOperationException("The server is already running.");
         var seen = Output.Length; // a restart must say it again, after what the previous run said
         Launch();
-        await WaitForAsync($"Annotate listening on {Address}", () => Output.IndexOf($"Annotate listening on {Address}", seen, StringComparison.Ordinal) >= 0);
+        await WaitForAsync(
+            $"Annotate listening on {Address}",
+            () => Output.IndexOf($"Annotate listening on {Address}", seen, StringComparison.Ordinal) >= 0);
     }
 
-    /// <summary>Waits until stdout has a line containing <paramref name="text"/>; fails if the server exits first or takes too long.</summary>
+    /// <summary>Waits until stdout has a line containing <paramref name="text"/>; fails if the server exits first or takes too
+    /// long.</summary>
     public Task WaitForOutputAsync(string text) => WaitForAsync(text, () => Stdout.Contains(text, StringComparison.Ordinal));
 
     /// <summary>Sends SIGTERM (what systemd, docker stop and kill send) and returns the exit code.</summary>
@@ -148,7 +157,12 @@ public sealed class ServerProcess : IDisposable, IAsyncDisposable
     }
 
     private static List<string> ServerArgs(string connectionString, string tokenFile, int port) =>
-        ["--urls", $"http://127.0.0.1:{port}", "--ConnectionStrings:Annotate=" + connectionString, "--Annotate:AdminTokenFile=" + tokenFile];
+        [
+            "--urls",
+            $"http://127.0.0.1:{port}",
+            "--ConnectionStrings:Annotate=" + connectionString,
+            "--Annotate:AdminTokenFile=" + tokenFile,
+        ];
 
     private void Launch()
     {
@@ -163,8 +177,13 @@ public sealed class ServerProcess : IDisposable, IAsyncDisposable
         psi.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "Annotate.Server.dll"));
         foreach (var a in _args) psi.ArgumentList.Add(a);
         // Nothing from the test's own environment may configure the server behind the test's back.
-        foreach (var key in psi.Environment.Keys.Where(k => k.StartsWith("ConnectionStrings__", StringComparison.Ordinal)
-                     || k.StartsWith("Annotate__", StringComparison.Ordinal) || k.StartsWith("ASPNETCORE_", StringComparison.Ordinal)).ToList())
+        foreach (
+            var key in psi
+                .Environment.Keys.Where(k =>
+                    k.StartsWith("ConnectionStrings__", StringComparison.Ordinal)
+                    || k.StartsWith("Annotate__", StringComparison.Ordinal)
+                    || k.StartsWith("ASPNETCORE_", StringComparison.Ordinal))
+                .ToList())
         {
             psi.Environment.Remove(key);
         }

@@ -13,7 +13,8 @@ public sealed class Signal
     /// <summary>Something changed: every waiter checks its condition again.</summary>
     public void Pulse() => Interlocked.Exchange(ref _next, NewSource()).TrySetResult();
 
-    /// <summary>Waits until <paramref name="condition"/> holds, checking it after each pulse; false if <paramref name="timeout"/> passes first.</summary>
+    /// <summary>Waits until <paramref name="condition"/> holds, checking it after each pulse; false if <paramref name="timeout"/> passes
+    /// first.</summary>
     public async Task<bool> WaitUntilAsync(Func<bool> condition, TimeSpan timeout)
     {
         using var cts = new CancellationTokenSource(timeout);

@@ -15,7 +15,8 @@ public static class TestLog
         lock (Gate)
         {
             Console.Error.WriteLine(stamped);
-            if (Environment.GetEnvironmentVariable("ANNOTATE_TEST_LOG") is { Length: > 0 } file) File.AppendAllText(file, stamped + Environment.NewLine);
+            if (Environment.GetEnvironmentVariable("ANNOTATE_TEST_LOG") is { Length: > 0 } file)
+                File.AppendAllText(file, stamped + Environment.NewLine);
         }
     }
 }

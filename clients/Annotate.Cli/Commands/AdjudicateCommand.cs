@@ -14,7 +14,8 @@ public static class AdjudicateCommand
         var rationale = new Option<string?>("--rationale") { Description = "Why" };
         var expected = new Option<long?>("--expected-version")
         {
-            Description = "The claim version you reviewed (claim show prints it); refused with exit code 6 if the claim changed since. Default: the current version",
+            Description = "The claim version you reviewed (claim show prints it); refused with exit code 6 if the claim changed since. " +
+                          "Default: the current version",
         };
         var command = new Command("adjudicate", """
             Records a verdict that overrides the vote (adjudicator role), until the claim is reopened.
@@ -29,7 +30,11 @@ public static class AdjudicateCommand
                 ?? (await inv.Client.GetClaimViewAsync(new GetClaimViewRequest { ClaimId = claimId }, inv.CancellationToken)).Version;
             var result = await inv.Client.AdjudicateAsync(new AdjudicateRequest
             {
-                RequestId = inv.RequestId(), ClaimId = claimId, Verdict = Parsing.Stance(inv.Get(verdict)!), Rationale = inv.Get(rationale) ?? "", ExpectedVersion = version,
+                RequestId = inv.RequestId(),
+                ClaimId = claimId,
+                Verdict = Parsing.Stance(inv.Get(verdict)!),
+                Rationale = inv.Get(rationale) ?? "",
+                ExpectedVersion = version,
             }, inv.CancellationToken);
             return inv.Write(json, result, () => $"Adjudicated {claimId}: {Text.Result(result)}");
         });

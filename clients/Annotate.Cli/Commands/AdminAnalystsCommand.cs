@@ -33,7 +33,12 @@ public static class AdminAnalystsCommand
             """) { id, name, roles, createJson };
         create.Does(async inv =>
         {
-            var request = new CreateAnalystRequest { RequestId = inv.RequestId(), AnalystId = inv.Get(id)!, DisplayName = inv.Get(name) ?? "" };
+            var request = new CreateAnalystRequest
+            {
+                RequestId = inv.RequestId(),
+                AnalystId = inv.Get(id)!,
+                DisplayName = inv.Get(name) ?? "",
+            };
             request.Roles.Add(ParseRoles(inv, roles));
             var analyst = await inv.Client.CreateAnalystAsync(request, inv.CancellationToken);
             return inv.Write(createJson, analyst, () => "Created " + Line(analyst));
@@ -61,10 +66,12 @@ public static class AdminAnalystsCommand
 
     private static Option<string[]> Roles() => new("--role")
     {
-        Description = "analyst, adjudicator, auditor or admin (repeatable)", Required = true,
+        Description = "analyst, adjudicator, auditor or admin (repeatable)",
+        Required = true,
     };
 
-    private static IEnumerable<Role> ParseRoles(Invocation inv, Option<string[]> option) => (inv.Get(option) ?? []).Select(Parsing.Role).ToList();
+    private static IEnumerable<Role> ParseRoles(Invocation inv, Option<string[]> option) =>
+        (inv.Get(option) ?? []).Select(Parsing.Role).ToList();
 
     private static string Line(Analyst a) =>
         $"{a.AnalystId,-20} {string.Join(",", a.Roles.Select(r => Parsing.Name(r))),-32} {a.DisplayName}";

@@ -18,9 +18,21 @@ public static class AdminTokensCommand
             """) { analyst, listJson };
         list.Does(async inv =>
         {
-            var response = await inv.Client.ListTokensAsync(new ListTokensRequest { AnalystId = inv.Get(analyst) ?? "" }, inv.CancellationToken);
-            return inv.Write(listJson, response, () => response.Tokens.Count == 0 ? "No tokens." : string.Join('\n', response.Tokens.Select(t =>
-                $"{t.TokenId}  {t.AnalystId,-16} {t.Label,-16} issued {Text.Time(t.IssuedAt)}  expires {(t.ExpiresAt is null ? "never" : Text.Time(t.ExpiresAt))}{(t.Revoked ? "  REVOKED" : "")}")));
+            var response = await inv.Client.ListTokensAsync(
+                new ListTokensRequest { AnalystId = inv.Get(analyst) ?? "" },
+                inv.CancellationToken);
+            return inv.Write(
+                listJson,
+                response,
+                () =>
+                    response.Tokens.Count == 0
+                        ? "No tokens."
+                        : string.Join(
+                            '\n',
+                            response.Tokens.Select(t =>
+                                $"{t.TokenId}  {t.AnalystId,-16} {t.Label,-16} issued {Text.Time(t.IssuedAt)}  expires " +
+                                    $"{(t.ExpiresAt is null ? "never" : Text.Time(t.ExpiresAt))}{(t.Revoked ? "  REVOKED" : "")}"
+                            )));
         });
 
         var issueJson = GlobalOptions.Json();
@@ -53,7 +65,9 @@ public static class AdminTokensCommand
             """) { tokenId, revokeJson };
         revoke.Does(async inv =>
         {
-            var result = await inv.Client.RevokeTokenAsync(new RevokeTokenRequest { RequestId = inv.RequestId(), TokenId = inv.Get(tokenId)! }, inv.CancellationToken);
+            var result = await inv.Client.RevokeTokenAsync(
+                new RevokeTokenRequest { RequestId = inv.RequestId(), TokenId = inv.Get(tokenId)! },
+                inv.CancellationToken);
             return inv.Write(revokeJson, result, () => $"Revoked {inv.Get(tokenId)}: {Text.Result(result)}");
         });
 

@@ -20,10 +20,17 @@ public static class AgreementCommand
             """) { article, asOf, json };
         return command.Does(async inv =>
         {
-            var a = await inv.Client.GetArticleAgreementAsync(new GetArticleAgreementRequest { ArticleId = inv.Get(article)!, AsOf = Parsing.AsOf(inv.Get(asOf)) }, inv.CancellationToken);
-            return inv.Write(json, a, () =>
-                $"{a.ArticleId}: alpha {(a.HasAlpha ? a.Alpha.ToString("0.###", System.Globalization.CultureInfo.InvariantCulture) : "undefined")}"
-                + $" (D_o {a.ObservedDisagreement:0.###}, D_e {a.ExpectedDisagreement:0.###}); {a.Units} claims, {a.Analysts} analysts, {a.PairableValues} pairable values; as of position {a.AsOfPosition}");
+            var a = await inv.Client.GetArticleAgreementAsync(
+                new GetArticleAgreementRequest { ArticleId = inv.Get(article)!, AsOf = Parsing.AsOf(inv.Get(asOf)) },
+                inv.CancellationToken);
+            return inv.Write(
+                json,
+                a,
+                () =>
+                $"{a.ArticleId}: alpha " +
+                    $"{(a.HasAlpha ? a.Alpha.ToString("0.###", System.Globalization.CultureInfo.InvariantCulture) : "undefined")}"
+                + $" (D_o {a.ObservedDisagreement:0.###}, D_e {a.ExpectedDisagreement:0.###}); {a.Units} claims, {a.Analysts} analysts, " +
+                  $"{a.PairableValues} pairable values; as of position {a.AsOfPosition}");
         });
     }
 }

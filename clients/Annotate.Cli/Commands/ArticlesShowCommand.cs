@@ -26,11 +26,15 @@ public static class ArticlesShowCommand
             var articleId = inv.Get(id)!;
             var article = await inv.Client.GetArticleAsync(new GetArticleRequest { ArticleId = articleId }, inv.CancellationToken);
             var at = Parsing.AsOf(inv.Get(asOf));
-            var highlights = await inv.Client.ListHighlightsAsync(new ListHighlightsRequest { ArticleId = articleId, AsOf = at }, inv.CancellationToken);
+            var highlights = await inv.Client.ListHighlightsAsync(
+                new ListHighlightsRequest { ArticleId = articleId, AsOf = at },
+                inv.CancellationToken);
             var claims = await ClaimListCommand.AllAsync(inv, articleId, [], at);
             if (inv.Get(json))
             {
-                inv.Out.WriteLine($"{{\"article\":{Invocation.Json(article)},\"highlights\":{Invocation.Json(highlights)},\"claims\":{Invocation.Json(claims)}}}");
+                inv.Out.WriteLine(
+                    $"{{\"article\":{Invocation.Json(article)},\"highlights\":{Invocation.Json(highlights)}," +
+                    $"\"claims\":{Invocation.Json(claims)}}}");
                 return ExitCodes.Ok;
             }
             inv.Out.WriteLine(ArticleRenderer.Render(article, highlights.Highlights, claims.Claims, inv.Color));

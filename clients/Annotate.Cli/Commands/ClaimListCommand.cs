@@ -10,7 +10,11 @@ public static class ClaimListCommand
     {
         var json = GlobalOptions.Json();
         var article = new Argument<string>("article") { Description = "Article id" };
-        var statuses = new Option<string[]>("--status") { Description = "Only claims with this status (repeatable): pending, supported, refuted, needs-context, unverifiable, contested, adjudicated" };
+        var statuses = new Option<string[]>("--status")
+        {
+            Description = "Only claims with this status (repeatable): pending, supported, " +
+                                                                        "refuted, needs-context, unverifiable, contested, adjudicated"
+        };
         var asOf = new Option<string?>("--as-of") { Description = "The claims as of a position or time" };
         var command = new Command("list", """
             Lists an article's claims in text order with their consensus status and tallies.
@@ -23,8 +27,16 @@ public static class ClaimListCommand
         {
             var wanted = (inv.Get(statuses) ?? []).Select(Parsing.Status).ToList();
             var all = await AllAsync(inv, inv.Get(article)!, wanted, Parsing.AsOf(inv.Get(asOf)));
-            return inv.Write(json, all, () => all.Claims.Count == 0 ? "No claims."
-                : string.Join('\n', all.Claims.Select(c => $"{c.ClaimId}  {Parsing.Name(c.Status),-13} {Text.Tallies(c),-28} {Text.Span(c.Selector)}")));
+            return inv.Write(
+                json,
+                all,
+                () =>
+                    all.Claims.Count == 0
+                        ? "No claims."
+                        : string.Join(
+                            '\n',
+                            all.Claims.Select(c =>
+                                $"{c.ClaimId}  {Parsing.Name(c.Status),-13} {Text.Tallies(c),-28} {Text.Span(c.Selector)}")));
         });
     }
 
@@ -36,7 +48,12 @@ public static class ClaimListCommand
         var token = "";
         do
         {
-            var request = new ListClaimsRequest { ArticleId = articleId, Page = new PageRequest { PageSize = 500, PageToken = token }, AsOf = asOf };
+            var request = new ListClaimsRequest
+            {
+                ArticleId = articleId,
+                Page = new PageRequest { PageSize = 500, PageToken = token },
+                AsOf = asOf,
+            };
             request.Statuses.Add(statuses);
             var page = await inv.Client.ListClaimsAsync(request, inv.CancellationToken);
             all.Claims.Add(page.Claims);

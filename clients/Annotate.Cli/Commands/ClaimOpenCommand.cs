@@ -11,7 +11,10 @@ public static class ClaimOpenCommand
         var json = GlobalOptions.Json();
         var article = new Argument<string>("article") { Description = "Article id" };
         var statement = new Option<string?>("--statement") { Description = "The claim as a sentence (default: the quoted text)" };
-        var quiet = new Option<bool>("--quiet", "-q") { Description = "Print only the claim id (for scripts: CLAIM=$(annotate claim open ... -q))" };
+        var quiet = new Option<bool>("--quiet", "-q")
+        {
+            Description = "Print only the claim id (for scripts: CLAIM=$(annotate claim open ... -q))",
+        };
         var selector = new SelectorOptions();
         var command = new Command("open", """
             Opens a claim on a span. If a claim of the article already covers the same text, that claim is
@@ -27,7 +30,10 @@ public static class ClaimOpenCommand
         {
             var response = await inv.Client.OpenClaimAsync(new OpenClaimRequest
             {
-                RequestId = inv.RequestId(), ArticleId = inv.Get(article)!, Selector = selector.Build(inv), Statement = inv.Get(statement) ?? "",
+                RequestId = inv.RequestId(),
+                ArticleId = inv.Get(article)!,
+                Selector = selector.Build(inv),
+                Statement = inv.Get(statement) ?? "",
             }, inv.CancellationToken);
             if (inv.Get(quiet))
             {
@@ -35,7 +41,8 @@ public static class ClaimOpenCommand
                 return ExitCodes.Ok;
             }
             return inv.Write(json, response, () =>
-                $"{(response.Existing ? "Existing claim" : "Opened claim")} {response.ClaimId}: {Text.Span(response.Selector)}\n{Text.Result(response.Result)}");
+                $"{(response.Existing ? "Existing claim" : "Opened claim")} {response.ClaimId}: " +
+                    $"{Text.Span(response.Selector)}\n{Text.Result(response.Result)}");
         });
     }
 }

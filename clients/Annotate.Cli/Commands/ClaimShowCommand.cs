@@ -11,8 +11,13 @@ public static class ClaimShowCommand
         var json = GlobalOptions.Json();
         var id = new Argument<string>("claim") { Description = "Claim id" };
         var asOf = new Option<string?>("--as-of") { Description = "The view as of a position or time" };
-        var minPosition = new Option<ulong>("--min-position") { Description = "Wait until the view reflects at least this position (read your own write)" };
-        var command = new Command("show", """
+        var minPosition = new Option<ulong>("--min-position")
+        {
+            Description = "Wait until the view reflects at least this position (read your own write)",
+        };
+        var command = new Command(
+            "show",
+            """
             Shows a claim's consensus view: status, tallies, stances, evidence, tags, verdict.
 
             Examples:
@@ -23,7 +28,9 @@ public static class ClaimShowCommand
         {
             var view = await inv.Client.GetClaimViewAsync(new GetClaimViewRequest
             {
-                ClaimId = inv.Get(id)!, AsOf = Parsing.AsOf(inv.Get(asOf)), MinPosition = inv.Get(minPosition),
+                ClaimId = inv.Get(id)!,
+                AsOf = Parsing.AsOf(inv.Get(asOf)),
+                MinPosition = inv.Get(minPosition),
             }, inv.CancellationToken);
             return inv.Write(json, view, () => Text.Claim(view));
         });

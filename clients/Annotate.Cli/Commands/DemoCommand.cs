@@ -24,11 +24,20 @@ public static class DemoCommand
         {
             if (string.IsNullOrEmpty(inv.Token))
             {
-                return Invocation.Fail(ExitCodes.Denied, "the demo needs the admin token: `annotate login --token \"$(cat <data-dir>/admin-token)\"` or --token");
+                return Invocation.Fail(
+                    ExitCodes.Denied,
+                    "the demo needs the admin token: `annotate login --token \"$(cat <data-dir>/admin-token)\"` or --token");
             }
             var seconds = inv.Get(pace) ?? 0.75;
-            if (seconds < 0) return Invocation.Fail(ExitCodes.Usage, "--pace must be 0 or more seconds");
-            return await DemoScenario.RunAsync(inv.Server, inv.Token, inv.Out, inv.CancellationToken, TimeSpan.FromSeconds(seconds), inv.ClientOptions);
+            if (seconds < 0)
+                return Invocation.Fail(ExitCodes.Usage, "--pace must be 0 or more seconds");
+            return await DemoScenario.RunAsync(
+                inv.Server,
+                inv.Token,
+                inv.Out,
+                inv.CancellationToken,
+                TimeSpan.FromSeconds(seconds),
+                inv.ClientOptions);
         });
     }
 }

@@ -9,7 +9,11 @@ public static class ExportCommand
     public static Command Create()
     {
         var article = new Argument<string>("article") { Description = "Article id" };
-        var format = new Option<string>("--format") { Description = "w3c (Web Annotation JSON-LD of highlights, claims and stances) or csv (consensus views)", Required = true };
+        var format = new Option<string>("--format")
+        {
+            Description = "w3c (Web Annotation JSON-LD of highlights, claims and stances) or csv (consensus views)",
+            Required = true,
+        };
         format.AcceptOnlyFromAmong("w3c", "csv");
         var output = new Option<string?>("--output", "-o") { Description = "Write to this file instead of stdout" };
         var asOf = new Option<string?>("--as-of") { Description = "As of a position or time" };
@@ -33,7 +37,9 @@ public static class ExportCommand
             else
             {
                 var a = await inv.Client.GetArticleAsync(new GetArticleRequest { ArticleId = articleId }, inv.CancellationToken);
-                var highlights = await inv.Client.ListHighlightsAsync(new ListHighlightsRequest { ArticleId = articleId, AsOf = at }, inv.CancellationToken);
+                var highlights = await inv.Client.ListHighlightsAsync(
+                    new ListHighlightsRequest { ArticleId = articleId, AsOf = at },
+                    inv.CancellationToken);
                 text = Exporters.W3c(a, highlights.Highlights, claims.Claims) + "\n";
             }
             if (inv.Get(output) is { } path) await File.WriteAllTextAsync(path, text, inv.CancellationToken);

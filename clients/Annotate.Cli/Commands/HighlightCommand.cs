@@ -11,7 +11,11 @@ public static class HighlightCommand
         var json = GlobalOptions.Json();
         var article = new Argument<string>("article") { Description = "Article id" };
         var note = new Option<string?>("--note") { Description = "A note on the highlight" };
-        var tags = new Option<string[]>("--tag") { Description = "A tag to apply at once (repeatable)", AllowMultipleArgumentsPerToken = false };
+        var tags = new Option<string[]>("--tag")
+        {
+            Description = "A tag to apply at once (repeatable)",
+            AllowMultipleArgumentsPerToken = false,
+        };
         var selector = new SelectorOptions();
         var command = new Command("highlight", """
             Highlights a span of an article, by quote or by code-point position.
@@ -25,7 +29,10 @@ public static class HighlightCommand
         {
             var request = new CreateHighlightRequest
             {
-                RequestId = inv.RequestId(), ArticleId = inv.Get(article)!, Selector = selector.Build(inv), Note = inv.Get(note) ?? "",
+                RequestId = inv.RequestId(),
+                ArticleId = inv.Get(article)!,
+                Selector = selector.Build(inv),
+                Note = inv.Get(note) ?? "",
             };
             request.Tags.Add(inv.Get(tags) ?? []);
             var response = await inv.Client.CreateHighlightAsync(request, inv.CancellationToken);

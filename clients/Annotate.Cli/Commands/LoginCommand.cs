@@ -24,7 +24,8 @@ public static class LoginCommand
             var me = await inv.Client.WhoAmIAsync(inv.CancellationToken);
             new CliConfig { Server = inv.Server, Token = inv.Token }.Save(inv.ConfigPath);
             return inv.Write(json, me, () =>
-                $"Logged in to {inv.Server} as {me.AnalystId} ({string.Join(", ", me.Roles.Select(r => Parsing.Name(r)))}); saved to {inv.ConfigPath}");
+                $"Logged in to {inv.Server} as {me.AnalystId} ({string.Join(", ", me.Roles.Select(r => Parsing.Name(r)))}); saved to " +
+                    $"{inv.ConfigPath}");
         });
     }
 }

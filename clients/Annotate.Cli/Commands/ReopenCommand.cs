@@ -19,7 +19,14 @@ public static class ReopenCommand
             """) { claim, reason, json };
         return command.Does(async inv =>
         {
-            var result = await inv.Client.ReopenClaimAsync(new ReopenClaimRequest { RequestId = inv.RequestId(), ClaimId = inv.Get(claim)!, Reason = inv.Get(reason) ?? "" }, inv.CancellationToken);
+            var result = await inv.Client.ReopenClaimAsync(
+                new ReopenClaimRequest
+                {
+                    RequestId = inv.RequestId(),
+                    ClaimId = inv.Get(claim)!,
+                    Reason = inv.Get(reason) ?? "",
+                },
+                inv.CancellationToken);
             return inv.Write(json, result, () => $"Reopened {inv.Get(claim)}: {Text.Result(result)}");
         });
     }

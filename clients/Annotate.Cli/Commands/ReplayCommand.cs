@@ -9,8 +9,14 @@ public static class ReplayCommand
     public static Command Create()
     {
         var json = GlobalOptions.Json();
-        var from = new Option<string?>("--from") { Description = "First position included, or a time (ISO 8601); default: the first event" };
-        var to = new Option<string?>("--to") { Description = "Last position included, or a time; default: the head when the replay starts" };
+        var from = new Option<string?>("--from")
+        {
+            Description = "First position included, or a time (ISO 8601); default: the first event",
+        };
+        var to = new Option<string?>("--to")
+        {
+            Description = "Last position included, or a time; default: the head when the replay starts",
+        };
         var article = new Option<string?>("--article") { Description = "Only events of this article" };
         var claim = new Option<string?>("--claim") { Description = "Only events of this claim" };
         var types = new Option<string[]>("--type") { Description = "Only events of this stored type (repeatable)" };
@@ -24,7 +30,10 @@ public static class ReplayCommand
             """) { from, to, article, claim, types, json };
         return command.Does(async inv =>
         {
-            var request = new ReplayRequest { Filter = new EventFilter { ArticleId = inv.Get(article) ?? "", ClaimId = inv.Get(claim) ?? "" } };
+            var request = new ReplayRequest
+            {
+                Filter = new EventFilter { ArticleId = inv.Get(article) ?? "", ClaimId = inv.Get(claim) ?? "" },
+            };
             request.Filter.EventTypes.Add(inv.Get(types) ?? []);
             if (Parsing.AsOf(inv.Get(from)) is { } f)
             {
@@ -43,9 +52,14 @@ public static class ReplayCommand
             await foreach (var e in inv.Client.ReplayAsync(request, inv.CancellationToken))
             {
                 n++;
-                if (inv.Get(json)) inv.WriteJson(e);
-                else inv.Out.WriteLine(Text.Event(e));
-                progress?.Report(e.Position - first + 1, last is { } l && l >= first ? l - first + 1 : null, $"{n} events, position {e.Position}");
+                if (inv.Get(json))
+                    inv.WriteJson(e);
+                else
+                    inv.Out.WriteLine(Text.Event(e));
+                progress?.Report(
+                    e.Position - first + 1,
+                    last is { } l && l >= first ? l - first + 1 : null,
+                    $"{n} events, position {e.Position}");
             }
             progress?.Done($"{n} events replayed");
             return ExitCodes.Ok;

@@ -18,7 +18,9 @@ public static class RetractCommand
             """) { id, json };
         return command.Does(async inv =>
         {
-            var result = await inv.Client.RetractHighlightAsync(new RetractHighlightRequest { RequestId = inv.RequestId(), HighlightId = inv.Get(id)! }, inv.CancellationToken);
+            var result = await inv.Client.RetractHighlightAsync(
+                new RetractHighlightRequest { RequestId = inv.RequestId(), HighlightId = inv.Get(id)! },
+                inv.CancellationToken);
             return inv.Write(json, result, () => $"Retracted {inv.Get(id)}: {Text.Result(result)}");
         });
     }

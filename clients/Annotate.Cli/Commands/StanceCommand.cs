@@ -12,8 +12,13 @@ public static class StanceCommand
         var claim = new Argument<string>("claim") { Description = "Claim id" };
         var stance = new Argument<string>("stance") { Description = "supports, refutes, needs-context or unverifiable" };
         var rationale = new Option<string?>("--rationale") { Description = "Why" };
-        var evidence = new Option<string[]>("--evidence") { Description = "A span backing the stance, ARTICLE:START-END or ARTICLE:quoted text (repeatable)" };
-        var command = new Command("stance", """
+        var evidence = new Option<string[]>("--evidence")
+        {
+            Description = "A span backing the stance, ARTICLE:START-END or ARTICLE:quoted text (repeatable)",
+        };
+        var command = new Command(
+            "stance",
+            """
             Takes (or replaces) your stance on a claim. A dispute is a stance that refutes.
 
             Examples:
@@ -25,7 +30,10 @@ public static class StanceCommand
         {
             var request = new TakeStanceRequest
             {
-                RequestId = inv.RequestId(), ClaimId = inv.Get(claim)!, Stance = Parsing.Stance(inv.Get(stance)!), Rationale = inv.Get(rationale) ?? "",
+                RequestId = inv.RequestId(),
+                ClaimId = inv.Get(claim)!,
+                Stance = Parsing.Stance(inv.Get(stance)!),
+                Rationale = inv.Get(rationale) ?? "",
             };
             request.Evidence.Add((inv.Get(evidence) ?? []).Select(Parsing.Evidence));
             var result = await inv.Client.TakeStanceAsync(request, inv.CancellationToken);

@@ -30,8 +30,22 @@ public static class TagCommand
                 _ => throw new UsageException("give exactly one of --highlight <id> or --claim <id>"),
             };
             var result = apply
-                ? await inv.Client.ApplyTagAsync(new ApplyTagRequest { RequestId = inv.RequestId(), Target = target, Tag = inv.Get(tag)! }, inv.CancellationToken)
-                : await inv.Client.RemoveTagAsync(new RemoveTagRequest { RequestId = inv.RequestId(), Target = target, Tag = inv.Get(tag)! }, inv.CancellationToken);
+                ? await inv.Client.ApplyTagAsync(
+                    new ApplyTagRequest
+                    {
+                        RequestId = inv.RequestId(),
+                        Target = target,
+                        Tag = inv.Get(tag)!,
+                    },
+                    inv.CancellationToken)
+                : await inv.Client.RemoveTagAsync(
+                    new RemoveTagRequest
+                    {
+                        RequestId = inv.RequestId(),
+                        Target = target,
+                        Tag = inv.Get(tag)!,
+                    },
+                    inv.CancellationToken);
             return inv.Write(json, result, () => $"{(apply ? "Tagged" : "Untagged")} {result.StreamId}: {Text.Result(result)}");
         });
     }

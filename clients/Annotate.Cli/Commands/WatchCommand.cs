@@ -9,10 +9,16 @@ public static class WatchCommand
     public static Command Create()
     {
         var json = GlobalOptions.Json();
-        var article = new Option<string?>("--article") { Description = "Only events of this article (its claims, highlights and stances included)" };
+        var article = new Option<string?>("--article")
+        {
+            Description = "Only events of this article (its claims, highlights and stances included)",
+        };
         var claim = new Option<string?>("--claim") { Description = "Only events of this claim" };
         var types = new Option<string[]>("--type") { Description = "Only events of this stored type, e.g. stance-taken.v1 (repeatable)" };
-        var from = new Option<ulong?>("--from") { Description = "Also print the history after this position before going live (default: only new events)" };
+        var from = new Option<ulong?>("--from")
+        {
+            Description = "Also print the history after this position before going live (default: only new events)",
+        };
         var count = new Option<int?>("--count") { Description = "Stop after this many events" };
         var command = new Command("watch", """
             Streams events live as they are recorded, until Ctrl+C (or --count events). Survives a server

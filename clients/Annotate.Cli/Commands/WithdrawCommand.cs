@@ -18,7 +18,9 @@ public static class WithdrawCommand
             """) { claim, json };
         return command.Does(async inv =>
         {
-            var result = await inv.Client.WithdrawStanceAsync(new WithdrawStanceRequest { RequestId = inv.RequestId(), ClaimId = inv.Get(claim)! }, inv.CancellationToken);
+            var result = await inv.Client.WithdrawStanceAsync(
+                new WithdrawStanceRequest { RequestId = inv.RequestId(), ClaimId = inv.Get(claim)! },
+                inv.CancellationToken);
             return inv.Write(json, result, () => $"Withdrew your stance on {inv.Get(claim)}: {Text.Result(result)}");
         });
     }

@@ -20,7 +20,9 @@ public static class ArticleRenderer
         ArgumentNullException.ThrowIfNull(claims);
         var sb = new StringBuilder();
         sb.AppendLine(CultureInfo.InvariantCulture, $"{article.Title}");
-        sb.AppendLine(CultureInfo.InvariantCulture, $"{article.ArticleId} · revision {article.Revision} · {article.Length} code points · sha256 {article.ContentHash}");
+        sb.AppendLine(
+            CultureInfo.InvariantCulture,
+            $"{article.ArticleId} · revision {article.Revision} · {article.Length} code points · sha256 {article.ContentHash}");
         sb.AppendLine();
         var runes = article.Text.EnumerateRunes().Select(r => r.ToString()).ToArray();
         var spans = highlights.Select(h => new Span(Start(h.Selector), End(h.Selector), null, h.Selector))
@@ -38,7 +40,8 @@ public static class ArticleRenderer
             {
                 var c = claims[i];
                 var status = Parsing.Name(c.Status);
-                sb.AppendLine(CultureInfo.InvariantCulture, $"  [{i + 1}] {(color ? Paint(status, StatusColor(c.Status)) : status),-14} {Text.Tallies(c)} · {c.ClaimId} · {Text.Quote(c.Statement, 70)}");
+                sb.AppendLine(CultureInfo.InvariantCulture, $"  [{i + 1}] {(color ? Paint(status, StatusColor(c.Status)) : status),-14} " +
+                                                            $"{Text.Tallies(c)} · {c.ClaimId} · {Text.Quote(c.Statement, 70)}");
             }
         }
         if (highlights.Count > 0)

@@ -13,8 +13,13 @@ public sealed record CliConfig
     public static string FilePath(IReadOnlyDictionary<string, string?> environment)
     {
         var xdg = environment.GetValueOrDefault("XDG_CONFIG_HOME");
-        var root = !string.IsNullOrEmpty(xdg) ? xdg
-            : Path.Combine(environment.GetValueOrDefault("HOME") is { Length: > 0 } home ? home : Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".config");
+        var root = !string.IsNullOrEmpty(xdg)
+            ? xdg
+            : Path.Combine(
+                environment.GetValueOrDefault("HOME") is { Length: > 0 } home
+                    ? home
+                    : Environment.GetFolderPath(Environment.SpecialFolder.UserProfile),
+                ".config");
         return Path.Combine(root, "annotate", "config.json");
     }
 
@@ -46,19 +51,27 @@ public sealed record CliConfig
             Directory.CreateDirectory(dir, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
         var options = new FileStreamOptions
         {
-            Mode = FileMode.Create, Access = FileAccess.Write, UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite,
+            Mode = FileMode.Create,
+            Access = FileAccess.Write,
+            UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite,
         };
         using (var writer = new StreamWriter(new FileStream(path, options))) writer.Write(json);
         // An existing file keeps its old mode on open: tighten it too.
         File.SetUnixFileMode(path, UnixFileMode.UserRead | UnixFileMode.UserWrite);
     }
 
-    /// <summary>Server and token by precedence: flag, then environment (ANNOTATE_SERVER/ANNOTATE_TOKEN), then this file, then the default.</summary>
-    public static (string Server, string? Token) Resolve(string? serverFlag, string? tokenFlag, IReadOnlyDictionary<string, string?> environment, CliConfig file)
+    /// <summary>Server and token by precedence: flag, then environment (ANNOTATE_SERVER/ANNOTATE_TOKEN), then this file, then the
+    /// default.</summary>
+    public static (string Server, string? Token) Resolve(
+        string? serverFlag,
+        string? tokenFlag,
+        IReadOnlyDictionary<string, string?> environment,
+        CliConfig file)
     {
         ArgumentNullException.ThrowIfNull(environment);
         ArgumentNullException.ThrowIfNull(file);
-        var server = First(serverFlag, environment.GetValueOrDefault("ANNOTATE_SERVER"), file.Server) ?? AnnotateClientOptions.DefaultAddress;
+        var server =
+            First(serverFlag, environment.GetValueOrDefault("ANNOTATE_SERVER"), file.Server) ?? AnnotateClientOptions.DefaultAddress;
         var token = First(tokenFlag, environment.GetValueOrDefault("ANNOTATE_TOKEN"), file.Token);
         return (server, token);
     }

@@ -81,12 +81,20 @@ public static class Exporters
             ["first"] = new JsonObject { ["type"] = "AnnotationPage", ["startIndex"] = 0, ["items"] = items },
         };
         // Relaxed escaping keeps curly quotes and non-Latin text readable (JSON-LD is UTF-8).
-        return collection.ToJsonString(new JsonSerializerOptions { WriteIndented = true, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping });
+        return collection.ToJsonString(
+            new JsonSerializerOptions
+            {
+                WriteIndented = true,
+                Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
+            });
     }
 
     private static JsonObject TextBody(string value, string purpose) => new()
     {
-        ["type"] = "TextualBody", ["value"] = value, ["format"] = "text/plain", ["purpose"] = purpose,
+        ["type"] = "TextualBody",
+        ["value"] = value,
+        ["format"] = "text/plain",
+        ["purpose"] = purpose,
     };
 
     private static JsonObject Person(string analyst) => new() { ["id"] = AnalystIri(analyst), ["type"] = "Person", ["nickname"] = analyst };
@@ -99,7 +107,10 @@ public static class Exporters
 
     private static JsonObject SpecificResource(string articleId, Selector selector, string purpose) => new()
     {
-        ["type"] = "SpecificResource", ["purpose"] = purpose, ["source"] = ArticleIri(articleId), ["selector"] = Selectors(selector),
+        ["type"] = "SpecificResource",
+        ["purpose"] = purpose,
+        ["source"] = ArticleIri(articleId),
+        ["selector"] = Selectors(selector),
     };
 
     private static JsonArray Selectors(Selector s)
@@ -138,10 +149,18 @@ public static class Exporters
                 c.ClaimId, c.ArticleId, Num(c.Selector?.Position?.Start), Num(c.Selector?.Position?.End), c.Selector?.Quote?.Exact ?? "",
                 c.Statement, Parsing.Name(c.Status), c.LeadingStance == Stance.Unspecified ? "" : Parsing.Name(c.LeadingStance),
                 c.Agreement.ToString("0.####", CultureInfo.InvariantCulture),
-                Num(Count(Stance.Supports)), Num(Count(Stance.Refutes)), Num(Count(Stance.NeedsContext)), Num(Count(Stance.Unverifiable)),
-                Num(c.Quorum), c.Threshold.ToString("0.####", CultureInfo.InvariantCulture), string.Join(' ', c.Contributors),
-                string.Join(' ', c.Tags.Select(t => t.Tag)), c.Adjudication is { } a ? Parsing.Name(a.Verdict) : "",
-                c.Version.ToString(CultureInfo.InvariantCulture), c.LastPosition.ToString(CultureInfo.InvariantCulture), Iso(c.LastEventAt) ?? "",
+                Num(Count(Stance.Supports)),
+                Num(Count(Stance.Refutes)),
+                Num(Count(Stance.NeedsContext)),
+                Num(Count(Stance.Unverifiable)),
+                Num(c.Quorum),
+                c.Threshold.ToString("0.####", CultureInfo.InvariantCulture),
+                string.Join(' ', c.Contributors),
+                string.Join(' ', c.Tags.Select(t => t.Tag)),
+                c.Adjudication is { } a ? Parsing.Name(a.Verdict) : "",
+                c.Version.ToString(CultureInfo.InvariantCulture),
+                c.LastPosition.ToString(CultureInfo.InvariantCulture),
+                Iso(c.LastEventAt) ?? "",
             ];
             sb.Append(string.Join(',', row.Select(Field))).Append("\r\n");
         }

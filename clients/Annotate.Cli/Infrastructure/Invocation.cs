@@ -19,7 +19,11 @@ public sealed class Invocation : IDisposable
         Environment = System.Environment.GetEnvironmentVariables().Cast<DictionaryEntry>()
             .ToDictionary(e => (string)e.Key, e => (string?)e.Value, StringComparer.Ordinal);
         ConfigPath = CliConfig.FilePath(Environment);
-        (Server, Token) = CliConfig.Resolve(parse.GetValue(GlobalOptions.Server), parse.GetValue(GlobalOptions.Token), Environment, CliConfig.Load(ConfigPath));
+        (Server, Token) = CliConfig.Resolve(
+            parse.GetValue(GlobalOptions.Server),
+            parse.GetValue(GlobalOptions.Token),
+            Environment,
+            CliConfig.Load(ConfigPath));
         var noColor = Environment.GetValueOrDefault("NO_COLOR") is { Length: > 0 };
         Color = !noColor && !Console.IsOutputRedirected;
         StderrIsTerminal = !Console.IsErrorRedirected;
@@ -45,8 +49,14 @@ public sealed class Invocation : IDisposable
 
     private AnnotateClient Connect()
     {
-        try { return new AnnotateClient(ClientOptions); }
-        catch (ArgumentException) { throw new UsageException($"the server address must be http://host:port or https://host:port, not {Server}"); }
+        try
+        {
+            return new AnnotateClient(ClientOptions);
+        }
+        catch (ArgumentException)
+        {
+            throw new UsageException($"the server address must be http://host:port or https://host:port, not {Server}");
+        }
     }
 
     /// <summary>The client's settings: server, token, --retries, and a line on stderr before each retry.</summary>
@@ -54,10 +64,16 @@ public sealed class Invocation : IDisposable
     {
         Address = Server,
         Token = Token,
-        Retry = Parse.GetValue(GlobalOptions.Retries) is { } attempts ? RetryPolicy.Default with { MaxAttempts = Math.Max(1, attempts) } : RetryPolicy.Default,
+        Retry = Parse.GetValue(GlobalOptions.Retries) is { } attempts
+                ? RetryPolicy.Default with
+                {
+                    MaxAttempts = Math.Max(1, attempts),
+                }
+                : RetryPolicy.Default,
         // Said on stderr so a waiting user (or script log) sees why nothing happens yet; stdout stays clean.
         OnRetry = n => Err.WriteLine(string.Create(System.Globalization.CultureInfo.InvariantCulture,
-            $"annotate: server unavailable at {Server} ({Unreachable(n.Error)}); retrying in {n.Delay.TotalSeconds:0.0} s (attempt {n.FailedAttempt + 1} of {n.MaxAttempts})")),
+            $"annotate: server unavailable at {Server} ({Unreachable(n.Error)}); retrying in {n.Delay.TotalSeconds:0.0} s (attempt " +
+                $"{n.FailedAttempt + 1} of {n.MaxAttempts})")),
     };
 
     public T? Get<T>(Option<T> option) => Parse.GetValue(option);
@@ -85,10 +101,14 @@ public sealed class Invocation : IDisposable
     {
         var text = detail.Replace("quote.prefix/quote.suffix", "--prefix/--suffix", StringComparison.Ordinal);
         string? hint = null;
-        if (text.Contains("names no article", StringComparison.Ordinal)) hint = "`annotate articles list` shows the ids";
-        else if (text.Contains("names no claim", StringComparison.Ordinal)) hint = "`annotate claim list <article>` shows an article's claims";
-        else if (text.Contains("names no analyst", StringComparison.Ordinal)) hint = "`annotate admin analysts list` shows them";
-        else if (text.Contains("names no token", StringComparison.Ordinal)) hint = "`annotate admin tokens list` shows token ids";
+        if (text.Contains("names no article", StringComparison.Ordinal))
+            hint = "`annotate articles list` shows the ids";
+        else if (text.Contains("names no claim", StringComparison.Ordinal))
+            hint = "`annotate claim list <article>` shows an article's claims";
+        else if (text.Contains("names no analyst", StringComparison.Ordinal))
+            hint = "`annotate admin analysts list` shows them";
+        else if (text.Contains("names no token", StringComparison.Ordinal))
+            hint = "`annotate admin tokens list` shows token ids";
         return hint is null ? text : $"{text.TrimEnd('.')}; {hint}.";
     }
 
@@ -187,7 +207,8 @@ public static class GlobalOptions
         Recursive = true,
     };
 
-    public static Option<bool> Json() => new("--json") { Description = "Print JSON (protobuf JSON mapping): one object, or one object per line for streams" };
+    public static Option<bool> Json() =>
+        new("--json") { Description = "Print JSON (protobuf JSON mapping): one object, or one object per line for streams" };
 
     /// <summary>Sets the action of <paramref name="command"/>, run through <see cref="Invocation.RunAsync"/>.</summary>
     public static Command Does(this Command command, Func<Invocation, Task<int>> action)

@@ -13,8 +13,10 @@ namespace Annotate.Cli.Infrastructure;
 public sealed class SelectorOptions
 {
     public Option<string?> Quote { get; } = new("--quote") { Description = "The exact text of the span" };
-    public Option<string?> Prefix { get; } = new("--prefix") { Description = "Text right before the quote (to pick one of several matches)" };
-    public Option<string?> Suffix { get; } = new("--suffix") { Description = "Text right after the quote (to pick one of several matches)" };
+    public Option<string?> Prefix { get; } =
+        new("--prefix") { Description = "Text right before the quote (to pick one of several matches)" };
+    public Option<string?> Suffix { get; } =
+        new("--suffix") { Description = "Text right after the quote (to pick one of several matches)" };
     public Option<uint?> Start { get; } = new("--start") { Description = "First code point of the span (0-based)" };
     public Option<uint?> End { get; } = new("--end") { Description = "Code point after the span (exclusive)" };
 
@@ -46,7 +48,8 @@ public sealed class SelectorOptions
         {
             throw new UsageException("--prefix and --suffix need --quote");
         }
-        if (selector.Position is null && selector.Quote is null) throw new UsageException("give the span: --quote \"...\" or --start N --end N");
+        if (selector.Position is null && selector.Quote is null)
+            throw new UsageException("give the span: --quote \"...\" or --start N --end N");
         return selector;
     }
 }
@@ -88,9 +91,11 @@ public static partial class Parsing
     };
 
     public static ClaimStatus Status(string value) =>
-        System.Enum.TryParse<ClaimStatus>(Normalize(value).Replace("-", "", StringComparison.Ordinal), ignoreCase: true, out var s) && s != ClaimStatus.Unspecified
+        System.Enum.TryParse<ClaimStatus>(Normalize(value).Replace("-", "", StringComparison.Ordinal), ignoreCase: true, out var s)
+        && s != ClaimStatus.Unspecified
             ? s
-            : throw new UsageException($"unknown status '{value}' (use pending, supported, refuted, needs-context, unverifiable, contested or adjudicated)");
+            : throw new UsageException(
+                $"unknown status '{value}' (use pending, supported, refuted, needs-context, unverifiable, contested or adjudicated)");
 
     /// <summary>Evidence as <c>ARTICLE:START-END</c> (code points) or <c>ARTICLE:quoted text</c>.</summary>
     public static ArticleSpan Evidence(string value)
@@ -101,7 +106,14 @@ public static partial class Parsing
         var (article, span) = (value[..colon], value[(colon + 1)..]);
         var range = RangePattern().Match(span);
         var selector = range.Success
-            ? new Selector { Position = new TextPosition { Start = uint.Parse(range.Groups[1].Value, CultureInfo.InvariantCulture), End = uint.Parse(range.Groups[2].Value, CultureInfo.InvariantCulture) } }
+            ? new Selector
+            {
+                Position = new TextPosition
+                {
+                    Start = uint.Parse(range.Groups[1].Value, CultureInfo.InvariantCulture),
+                    End = uint.Parse(range.Groups[2].Value, CultureInfo.InvariantCulture),
+                },
+            }
             : new Selector { Quote = new TextQuote { Exact = span } };
         return new ArticleSpan { ArticleId = article, Selector = selector };
     }
@@ -110,8 +122,14 @@ public static partial class Parsing
     public static Receipt Receipt(string value)
     {
         var parts = value.Split(':', 2);
-        if (parts.Length != 2 || !ulong.TryParse(parts[0], NumberStyles.None, CultureInfo.InvariantCulture, out var position) || parts[1].Length == 0)
+        if (
+            parts.Length != 2
+            || !ulong.TryParse(parts[0], NumberStyles.None, CultureInfo.InvariantCulture, out var position)
+            || parts[1].Length == 0)
+        {
             throw new UsageException($"receipt '{value}' must be POSITION:HASH");
+        }
+
         return new Receipt { Position = position, Hash = parts[1].Trim() };
     }
 
@@ -119,9 +137,23 @@ public static partial class Parsing
     public static string Name(System.Enum value)
     {
         ArgumentNullException.ThrowIfNull(value);
-        var name = Google.Protobuf.Reflection.OriginalNameAttribute.GetCustomAttributes(value.GetType().GetField(value.ToString())!, typeof(Google.Protobuf.Reflection.OriginalNameAttribute), false)
-            .OfType<Google.Protobuf.Reflection.OriginalNameAttribute>().FirstOrDefault()?.Name ?? value.ToString();
-        var prefixEnd = value switch { Contracts.V1.Stance => "STANCE_".Length, ClaimStatus => "CLAIM_STATUS_".Length, Contracts.V1.Role => "ROLE_".Length, _ => 0 };
+        var name =
+            Google
+                .Protobuf.Reflection.OriginalNameAttribute.GetCustomAttributes(
+                    value.GetType().GetField(value.ToString())!,
+                    typeof(Google.Protobuf.Reflection.OriginalNameAttribute),
+                    false)
+                .OfType<Google.Protobuf.Reflection.OriginalNameAttribute>()
+                .FirstOrDefault()
+                ?.Name
+            ?? value.ToString();
+        var prefixEnd = value switch
+        {
+            Contracts.V1.Stance => "STANCE_".Length,
+            ClaimStatus => "CLAIM_STATUS_".Length,
+            Contracts.V1.Role => "ROLE_".Length,
+            _ => 0,
+        };
         return name[prefixEnd..].ToLowerInvariant().Replace('_', '-');
     }
 

@@ -17,7 +17,10 @@ public sealed class Progress(TextWriter err)
         {
             var share = Math.Min(1.0, (double)done / t);
             var filled = (int)(share * 30);
-            err.Write(string.Create(CultureInfo.InvariantCulture, $"\r[{new string('#', filled)}{new string('.', 30 - filled)}] {share,4:P0} {label}\u001b[K"));
+            err.Write(
+                string.Create(
+                    CultureInfo.InvariantCulture,
+                    $"\r[{new string('#', filled)}{new string('.', 30 - filled)}] {share,4:P0} {label}\u001b[K"));
         }
         else
         {

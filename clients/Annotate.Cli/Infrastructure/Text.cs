@@ -44,17 +44,38 @@ public static class Text
         sb.AppendLine(CultureInfo.InvariantCulture, $"claim {v.ClaimId} in {v.ArticleId} (version {v.Version}, position {v.LastPosition})");
         sb.AppendLine(CultureInfo.InvariantCulture, $"  statement: {v.Statement}");
         sb.AppendLine(CultureInfo.InvariantCulture, $"  span:      {Span(v.Selector)}");
-        sb.AppendLine(CultureInfo.InvariantCulture, $"  status:    {Parsing.Name(v.Status)} (agreement {v.Agreement:0.###}, quorum {v.Quorum}, threshold {v.Threshold:0.###})");
+        sb.AppendLine(
+            CultureInfo.InvariantCulture,
+            $"  status:    {Parsing.Name(v.Status)} (agreement {v.Agreement:0.###}, quorum {v.Quorum}, threshold {v.Threshold:0.###})");
         sb.AppendLine(CultureInfo.InvariantCulture, $"  tallies:   {Tallies(v)}");
         sb.AppendLine(CultureInfo.InvariantCulture, $"  opened by: {v.OpenedBy}; contributors: {string.Join(", ", v.Contributors)}");
         foreach (var s in v.Stances)
-            sb.AppendLine(CultureInfo.InvariantCulture, $"  - {s.Analyst}: {Parsing.Name(s.Stance)}{(s.Rationale.Length > 0 ? " — " + s.Rationale : "")}");
+        {
+            sb.AppendLine(
+                CultureInfo.InvariantCulture,
+                $"  - {s.Analyst}: {Parsing.Name(s.Stance)}{(s.Rationale.Length > 0 ? " — " + s.Rationale : "")}");
+        }
+
         foreach (var e in v.Evidence)
-            sb.AppendLine(CultureInfo.InvariantCulture, $"  evidence ({e.Analyst}, {Parsing.Name(e.Stance)}): {e.Span.ArticleId} {Span(e.Span.Selector)}");
+        {
+            sb.AppendLine(
+                CultureInfo.InvariantCulture,
+                $"  evidence ({e.Analyst}, {Parsing.Name(e.Stance)}): {e.Span.ArticleId} {Span(e.Span.Selector)}");
+        }
+
         if (v.Tags.Count > 0)
-            sb.AppendLine(CultureInfo.InvariantCulture, $"  tags:      {string.Join(", ", v.Tags.Select(t => $"{t.Tag} ({t.Analysts.Count})"))}");
+        {
+            sb.AppendLine(
+                CultureInfo.InvariantCulture,
+                $"  tags:      {string.Join(", ", v.Tags.Select(t => $"{t.Tag} ({t.Analysts.Count})"))}");
+        }
+
         if (v.Adjudication is { } a)
-            sb.AppendLine(CultureInfo.InvariantCulture, $"  verdict:   {Parsing.Name(a.Verdict)} by {a.Adjudicator} at {Time(a.AdjudicatedAt)}{(a.Rationale.Length > 0 ? " — " + a.Rationale : "")}");
+        {
+            sb.AppendLine(CultureInfo.InvariantCulture, $"  verdict:   {Parsing.Name(a.Verdict)} by {a.Adjudicator} at " +
+                                                        $"{Time(a.AdjudicatedAt)}{(a.Rationale.Length > 0 ? " — " + a.Rationale : "")}");
+        }
+
         return sb.ToString().TrimEnd();
     }
 

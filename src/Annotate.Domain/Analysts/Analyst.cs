@@ -13,9 +13,14 @@ public sealed record TokenState(string TokenId, string SecretHash, DateTimeOffse
 
 /// <summary>State of one analyst stream: identity, roles and tokens. Invariant: roles are distinct and sorted;
 /// a revoked token stays revoked.</summary>
-public sealed record AnalystState(string? AnalystId, string? DisplayName, ValueList<Role> Roles, ImmutableSortedDictionary<string, TokenState> Tokens)
+public sealed record AnalystState(
+    string? AnalystId,
+    string? DisplayName,
+    ValueList<Role> Roles,
+    ImmutableSortedDictionary<string, TokenState> Tokens)
 {
-    public static AnalystState Initial { get; } = new(null, null, ValueList<Role>.Empty, ImmutableSortedDictionary.Create<string, TokenState>(StringComparer.Ordinal));
+    public static AnalystState Initial { get; } =
+        new(null, null, ValueList<Role>.Empty, ImmutableSortedDictionary.Create<string, TokenState>(StringComparer.Ordinal));
 
     public bool Exists => AnalystId is not null;
 }
@@ -58,7 +63,8 @@ public static class Analyst
         {
             return state.DisplayName == command.DisplayName.Trim() && state.Roles == roles
                 ? Decision.None
-                : DomainError.AlreadyExists($"Analyst {command.AnalystId} already exists; change their roles instead of registering again.");
+                : DomainError.AlreadyExists(
+                    $"Analyst {command.AnalystId} already exists; change their roles instead of registering again.");
         }
 
         return Decision.Events(new AnalystRegistered(command.AnalystId, command.DisplayName.Trim(), roles, context.Actor));
@@ -160,8 +166,14 @@ public static class Analyst
     {
         AnalystRegistered r => state with { AnalystId = r.AnalystId, DisplayName = r.DisplayName, Roles = r.Roles },
         AnalystRolesChanged c => state with { Roles = c.Roles },
-        TokenIssued t => state with { Tokens = state.Tokens.SetItem(t.TokenId, new TokenState(t.TokenId, t.SecretHash, t.ExpiresAt, t.Label, false)) },
-        TokenRevoked r when state.Tokens.TryGetValue(r.TokenId, out var token) => state with { Tokens = state.Tokens.SetItem(r.TokenId, token with { Revoked = true }) },
+        TokenIssued t => state with
+        {
+            Tokens = state.Tokens.SetItem(t.TokenId, new TokenState(t.TokenId, t.SecretHash, t.ExpiresAt, t.Label, false)),
+        },
+        TokenRevoked r when state.Tokens.TryGetValue(r.TokenId, out var token) => state with
+        {
+            Tokens = state.Tokens.SetItem(r.TokenId, token with { Revoked = true }),
+        },
         _ => state,
     };
 

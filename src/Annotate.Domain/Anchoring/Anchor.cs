@@ -100,13 +100,17 @@ public static class Anchor
         if (!string.IsNullOrWhiteSpace(quote.Prefix) && !PrefixMatches(FoldedText.FoldQuery(document.Slice(0, p.Start)), quote.Prefix))
         {
             return DomainError.Invalid(
-                $"The prefix \"{Shorten(quote.Prefix)}\" does not precede position {p.Start}..{p.End}; drop the prefix or correct the position.");
+                $"The prefix \"{Shorten(quote.Prefix)}\" does not precede position {p.Start}..{p.End}; drop the prefix or correct " +
+                    $"the position.");
         }
 
-        if (!string.IsNullOrWhiteSpace(quote.Suffix) && !SuffixMatches(FoldedText.FoldQuery(document.Slice(p.End, document.Length)), quote.Suffix))
+        if (
+            !string.IsNullOrWhiteSpace(quote.Suffix)
+            && !SuffixMatches(FoldedText.FoldQuery(document.Slice(p.End, document.Length)), quote.Suffix))
         {
             return DomainError.Invalid(
-                $"The suffix \"{Shorten(quote.Suffix)}\" does not follow position {p.Start}..{p.End}; drop the suffix or correct the position.");
+                $"The suffix \"{Shorten(quote.Suffix)}\" does not follow position {p.Start}..{p.End}; drop the suffix or correct " +
+                    $"the position.");
         }
 
         return null;
@@ -148,7 +152,8 @@ public static class Anchor
         {
             // INVALID_ARGUMENT, as the contract says: NOT_FOUND is kept for an unknown article.
             return DomainError.Invalid(
-                $"The quote \"{Shorten(quote.Exact)}\" does not occur in the text (whitespace, quote marks and dashes are matched loosely); " +
+                $"The quote \"{Shorten(quote.Exact)}\" does not occur in the text (whitespace, quote marks and dashes are matched " +
+                    $"loosely); " +
                 "check the wording or select by position.");
         }
 

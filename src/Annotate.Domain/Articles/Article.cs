@@ -45,10 +45,13 @@ public static class Article
             return state.ContentHash == hash
                 ? Decision.None
                 : DomainError.FailedPrecondition(
-                    $"Article {command.ArticleId} already exists with other text ({state.ContentHash}); articles are immutable, so import the new text under a new id.");
+                    $"Article {command.ArticleId} already exists with other text ({state.ContentHash}); articles are immutable, so " +
+                        $"import the new text under a new id.");
         }
 
-        return Decision.Events(new ArticleImported(command.ArticleId, command.Title.Trim(), command.Source ?? string.Empty, hash, command.Text, context.Actor));
+        return Decision.Events(
+            new ArticleImported(command.ArticleId, command.Title.Trim(), command.Source ?? string.Empty, hash, command.Text, context.Actor)
+        );
     }
 
     public static ArticleState Evolve(ArticleState state, IDomainEvent e) => e switch

@@ -24,7 +24,8 @@ public static partial class Claim
         if (state.Status == ClaimStatus.Adjudicated)
         {
             return DomainError.FailedPrecondition(
-                $"Claim {command.ClaimId} is already adjudicated ({StanceNames.Of(state.Verdict!.Value)}); reopen it first to record another verdict.");
+                $"Claim {command.ClaimId} is already adjudicated ({StanceNames.Of(state.Verdict!.Value)}); reopen it first to record " +
+                    $"another verdict.");
         }
 
         if (!Enum.IsDefined(command.Verdict))
@@ -46,7 +47,8 @@ public static partial class Claim
         if (command.ClaimVersionSeen > state.Version || command.ClaimVersionSeen < 1)
         {
             return DomainError.Invalid(
-                $"Claim {command.ClaimId} is at version {state.Version}; version {command.ClaimVersionSeen} does not exist. Send the version shown in the claim's view.");
+                $"Claim {command.ClaimId} is at version {state.Version}; version {command.ClaimVersionSeen} does not exist. Send the " +
+                    $"version shown in the claim's view.");
         }
 
         if (command.ClaimVersionSeen < state.Version)

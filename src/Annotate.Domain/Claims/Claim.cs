@@ -12,7 +12,9 @@ public static partial class Claim
     {
         // Events of other claims are ignored, so a claim can be folded from a mixed (e.g. per-article) stream.
         // A repeated opening is ignored too: a claim is opened once.
-        if (!ClaimState.IsClaimEvent(e) || (state.Exists ? ClaimState.ClaimIdOf(e) != state.ClaimId || e is ClaimOpened : e is not ClaimOpened))
+        if (
+            !ClaimState.IsClaimEvent(e)
+            || (state.Exists ? ClaimState.ClaimIdOf(e) != state.ClaimId || e is ClaimOpened : e is not ClaimOpened))
         {
             return state;
         }
@@ -56,5 +58,6 @@ public static partial class Claim
         state.Status == ClaimStatus.Open
             ? null
             : DomainError.FailedPrecondition(
-                $"Claim {state.ClaimId} is adjudicated ({StanceNames.Of(state.Verdict!.Value)}) and closed; {doing} is refused until an adjudicator reopens it.");
+                $"Claim {state.ClaimId} is adjudicated ({StanceNames.Of(state.Verdict!.Value)}) and closed; {doing} is refused until an " +
+                    $"adjudicator reopens it.");
 }

@@ -31,8 +31,15 @@ public sealed record ClaimState(
     public bool Exists => ClaimId is not null;
 
     /// <summary>True for the events that belong to some claim's history (and so advance that claim's version).</summary>
-    public static bool IsClaimEvent(IDomainEvent e) => e is ClaimOpened or StanceTaken or StanceWithdrawn or ClaimAdjudicated or ClaimReopened
-        or TagApplied { TargetKind: TagTargetKind.Claim } or TagRemoved { TargetKind: TagTargetKind.Claim };
+    public static bool IsClaimEvent(IDomainEvent e) =>
+        e
+            is ClaimOpened
+                or StanceTaken
+                or StanceWithdrawn
+                or ClaimAdjudicated
+                or ClaimReopened
+                or TagApplied { TargetKind: TagTargetKind.Claim }
+                or TagRemoved { TargetKind: TagTargetKind.Claim };
 
     /// <summary>The claim a claim event is about (null for other events).</summary>
     public static string? ClaimIdOf(IDomainEvent e) => e switch

@@ -58,6 +58,9 @@ public static partial class Claim
         var statement = string.IsNullOrWhiteSpace(command.Statement)
             ? string.Join(' ', a.Exact.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries))
             : command.Statement.Trim();
-        return new OpenClaimOutcome(id, false, [new ClaimOpened(id, index.ArticleId, context.Actor, a.Start, a.End, a.Exact, a.Prefix, a.Suffix, statement)]);
+        return new OpenClaimOutcome(
+            id,
+            false,
+            [new ClaimOpened(id, index.ArticleId, context.Actor, a.Start, a.End, a.Exact, a.Prefix, a.Suffix, statement)]);
     }
 }

@@ -37,7 +37,8 @@ public static partial class Claim
 
         if (command.Evidence.Count > Limits.MaxEvidence)
         {
-            return DomainError.Invalid($"A stance cites {command.Evidence.Count} pieces of evidence; the limit is {Limits.MaxEvidence}. Keep the strongest.");
+            return DomainError.Invalid(
+                $"A stance cites {command.Evidence.Count} pieces of evidence; the limit is {Limits.MaxEvidence}. Keep the strongest.");
         }
 
         var evidence = new List<EvidenceSpan>(command.Evidence.Count);

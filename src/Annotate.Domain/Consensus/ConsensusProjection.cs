@@ -28,9 +28,23 @@ public static class ConsensusProjection
 
         var next = e switch
         {
-            StanceTaken s => view with { Stances = Upsert(view.Stances, new CurrentStance(s.Analyst, s.Stance, s.Rationale)), Evidence = ReplaceEvidence(view.Evidence, s) },
-            StanceWithdrawn w => view with { Stances = view.Stances.Where(c => c.Analyst != w.Analyst).ToValueList(), Evidence = view.Evidence.Where(x => x.Analyst != w.Analyst).ToValueList() },
-            ClaimAdjudicated a => view with { Verdict = a.Verdict, Adjudicator = a.Adjudicator, AdjudicationRationale = a.Rationale, AdjudicatedAt = positioned.RecordedAt },
+            StanceTaken s => view with
+            {
+                Stances = Upsert(view.Stances, new CurrentStance(s.Analyst, s.Stance, s.Rationale)),
+                Evidence = ReplaceEvidence(view.Evidence, s),
+            },
+            StanceWithdrawn w => view with
+            {
+                Stances = view.Stances.Where(c => c.Analyst != w.Analyst).ToValueList(),
+                Evidence = view.Evidence.Where(x => x.Analyst != w.Analyst).ToValueList(),
+            },
+            ClaimAdjudicated a => view with
+            {
+                Verdict = a.Verdict,
+                Adjudicator = a.Adjudicator,
+                AdjudicationRationale = a.Rationale,
+                AdjudicatedAt = positioned.RecordedAt,
+            },
             ClaimReopened => view with { Verdict = null, Adjudicator = null, AdjudicationRationale = null, AdjudicatedAt = null },
             _ => view,
         };
@@ -116,5 +130,7 @@ public static class ConsensusProjection
     // Tag support is rebuilt from the view's own TagSupport list (which names the analysts), so the view alone is
     // enough to continue the fold: no hidden state outside the record.
     private static TagSet TagSetOf(ClaimConsensus view) =>
-        view.Tags.SelectMany(t => t.Analysts.Select(a => (t.Tag, Analyst: a))).Aggregate(TagSet.Empty, (set, p) => set.Apply(p.Tag, p.Analyst));
+        view
+            .Tags.SelectMany(t => t.Analysts.Select(a => (t.Tag, Analyst: a)))
+            .Aggregate(TagSet.Empty, (set, p) => set.Apply(p.Tag, p.Analyst));
 }

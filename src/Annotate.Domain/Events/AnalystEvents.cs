@@ -8,6 +8,13 @@ public sealed record AnalystRolesChanged(string AnalystId, ValueList<Role> Roles
 
 /// <summary>A bearer token was issued. Only a hash of the secret is stored (<see cref="SecretHash"/>, computed by the
 /// caller); the secret itself never enters the history.</summary>
-public sealed record TokenIssued(string TokenId, string AnalystId, string SecretHash, DateTimeOffset? ExpiresAt, string Label, string IssuedBy) : IDomainEvent;
+public sealed record TokenIssued(
+    string TokenId,
+    string AnalystId,
+    string SecretHash,
+    DateTimeOffset? ExpiresAt,
+    string Label,
+    string IssuedBy
+) : IDomainEvent;
 
 public sealed record TokenRevoked(string TokenId, string AnalystId, string RevokedBy) : IDomainEvent;

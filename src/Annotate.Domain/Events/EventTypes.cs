@@ -29,7 +29,10 @@ public static class EventTypes
         ("token-revoked.v1", typeof(TokenRevoked)),
     ];
 
-    private static readonly FrozenDictionary<string, Type> ByName = Table.ToFrozenDictionary(e => e.Name, e => e.Type, StringComparer.Ordinal);
+    private static readonly FrozenDictionary<string, Type> ByName = Table.ToFrozenDictionary(
+        e => e.Name,
+        e => e.Type,
+        StringComparer.Ordinal);
     private static readonly FrozenDictionary<Type, string> ByType = Table.ToFrozenDictionary(e => e.Type, e => e.Name);
 
     /// <summary>Serializer options for event data (and domain views). Shared, read-only.</summary>
@@ -44,7 +47,9 @@ public static class EventTypes
     public static string NameOf(IDomainEvent e) => NameOf(e.GetType());
 
     public static string NameOf(Type type) =>
-        ByType.TryGetValue(type, out var name) ? name : throw new ArgumentException($"{type.Name} is not a registered event type", nameof(type));
+        ByType.TryGetValue(type, out var name)
+            ? name
+            : throw new ArgumentException($"{type.Name} is not a registered event type", nameof(type));
 
     public static bool TryGetType(string storedName, out Type type) => ByName.TryGetValue(storedName, out type!);
 

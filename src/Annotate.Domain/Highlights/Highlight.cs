@@ -7,7 +7,14 @@ namespace Annotate.Domain.Highlights;
 
 /// <summary>State of one highlight stream. Invariants: Author and span never change after creation; once retracted,
 /// a highlight stays retracted and accepts no tags.</summary>
-public sealed record HighlightState(string? HighlightId, string? ArticleId, string? Author, ResolvedAnchor? Anchor, string? Note, bool Retracted, TagSet Tags)
+public sealed record HighlightState(
+    string? HighlightId,
+    string? ArticleId,
+    string? Author,
+    ResolvedAnchor? Anchor,
+    string? Note,
+    bool Retracted,
+    TagSet Tags)
 {
     public static HighlightState Initial { get; } = new(null, null, null, null, null, false, TagSet.Empty);
 
@@ -49,7 +56,8 @@ public static class Highlight
 
         var a = anchor.Value;
         var note = string.IsNullOrWhiteSpace(command.Note) ? null : command.Note;
-        return Decision.Events(new HighlightCreated(id, command.ArticleId, context.Actor, a.Start, a.End, a.Exact, a.Prefix, a.Suffix, note));
+        return Decision.Events(
+            new HighlightCreated(id, command.ArticleId, context.Actor, a.Start, a.End, a.Exact, a.Prefix, a.Suffix, note));
     }
 
     public static Result<IReadOnlyList<IDomainEvent>> Decide(HighlightState state, RetractHighlight command, CommandContext context)
@@ -61,7 +69,8 @@ public static class Highlight
 
         if (state.Author != context.Actor)
         {
-            return DomainError.PermissionDenied($"Highlight {command.HighlightId} belongs to {state.Author}; only its author can retract it.");
+            return DomainError.PermissionDenied(
+                $"Highlight {command.HighlightId} belongs to {state.Author}; only its author can retract it.");
         }
 
         if (state.Retracted)
@@ -80,9 +89,19 @@ public static class Highlight
 
     public static HighlightState Evolve(HighlightState state, IDomainEvent e) => e switch
     {
-        HighlightCreated c => new HighlightState(c.HighlightId, c.ArticleId, c.Analyst, new ResolvedAnchor(c.Start, c.End, c.Exact, c.Prefix, c.Suffix), c.Note, false, TagSet.Empty),
+        HighlightCreated c => new HighlightState(
+            c.HighlightId,
+            c.ArticleId,
+            c.Analyst,
+            new ResolvedAnchor(c.Start, c.End, c.Exact, c.Prefix, c.Suffix),
+            c.Note,
+            false,
+            TagSet.Empty),
         HighlightRetracted => state with { Retracted = true },
-        TagApplied { TargetKind: TagTargetKind.Highlight } or TagRemoved { TargetKind: TagTargetKind.Highlight } => state with { Tags = Tagging.Evolve(state.Tags, e) },
+        TagApplied { TargetKind: TagTargetKind.Highlight } or TagRemoved { TargetKind: TagTargetKind.Highlight } => state with
+        {
+            Tags = Tagging.Evolve(state.Tags, e),
+        },
         _ => state,
     };
 

@@ -17,7 +17,10 @@ public sealed class TagSet
     public bool Has(string tag, string analyst) => _byTag.TryGetValue(tag, out var who) && who.Contains(analyst);
 
     public TagSet Apply(string tag, string analyst) =>
-        new(_byTag.SetItem(tag, (_byTag.TryGetValue(tag, out var who) ? who : ImmutableSortedSet.Create<string>(StringComparer.Ordinal)).Add(analyst)));
+        new(
+            _byTag.SetItem(
+                tag,
+                (_byTag.TryGetValue(tag, out var who) ? who : ImmutableSortedSet.Create<string>(StringComparer.Ordinal)).Add(analyst)));
 
     public TagSet Remove(string tag, string analyst)
     {

@@ -12,7 +12,8 @@ namespace Annotate.EventStore.Embedded;
 /// <summary>Settings of a PostgreSQL cluster that Annotate runs itself.</summary>
 public sealed record EmbeddedPostgresOptions
 {
-    /// <summary>Folder owned by the embedded cluster: the cluster in <c>pgdata/</c>, its log, and <c>embedded.json</c> (port, password).</summary>
+    /// <summary>Folder owned by the embedded cluster: the cluster in <c>pgdata/</c>, its log, and <c>embedded.json</c> (port,
+    /// password).</summary>
     public required string DataDirectory { get; init; }
 
     /// <summary>Folder with initdb/pg_ctl/postgres; found on the machine when null.</summary>
@@ -33,7 +34,8 @@ public sealed record EmbeddedPostgresOptions
     /// </summary>
     public string? RunAsUser { get; init; } = Environment.IsPrivilegedProcess ? "postgres" : null;
 
-    /// <summary>Default data folder: $XDG_DATA_HOME/annotate (~/.local/share/annotate); /var/lib/annotate for root, whose home the postgres user cannot enter.</summary>
+    /// <summary>Default data folder: $XDG_DATA_HOME/annotate (~/.local/share/annotate); /var/lib/annotate for root, whose home the postgres
+    /// user cannot enter.</summary>
     public static string DefaultDataDirectory()
     {
         if (Environment.IsPrivilegedProcess) return "/var/lib/annotate";
@@ -72,7 +74,11 @@ public sealed partial class EmbeddedPostgres : IAsyncDisposable
         Adopted = adopted;
         var builder = new NpgsqlConnectionStringBuilder
         {
-            Host = "127.0.0.1", Port = port, Username = SuperUser, Password = password, Database = options.Database,
+            Host = "127.0.0.1",
+            Port = port,
+            Username = SuperUser,
+            Password = password,
+            Database = options.Database,
         };
         ConnectionString = builder.ConnectionString;
         builder.Database = "postgres";
@@ -94,7 +100,10 @@ public sealed partial class EmbeddedPostgres : IAsyncDisposable
 
     private string ClusterDirectory => Path.Combine(_options.DataDirectory, "pgdata");
 
-    public static async Task<EmbeddedPostgres> StartAsync(EmbeddedPostgresOptions options, ILogger? logger = null, CancellationToken ct = default)
+    public static async Task<EmbeddedPostgres> StartAsync(
+        EmbeddedPostgresOptions options,
+        ILogger? logger = null,
+        CancellationToken ct = default)
     {
         logger ??= NullLogger.Instance;
         var bin = PostgresBinaries.Find(options.BinDirectory) ?? throw new EmbeddedPostgresException(PostgresBinaries.InstallHint);
@@ -155,7 +164,12 @@ public sealed partial class EmbeddedPostgres : IAsyncDisposable
         if (Interlocked.Exchange(ref _stopped, 1) == 1) return;
         NpgsqlConnection.ClearAllPools();
         var postmaster = PostmasterPid(ClusterDirectory);
-        var (code, output) = await RunAsync(_bin, "pg_ctl", ["-D", ClusterDirectory, "-m", "fast", "-w", "-t", "60", "stop"], _options.RunAsUser, CancellationToken.None);
+        var (code, output) = await RunAsync(
+            _bin,
+            "pg_ctl",
+            ["-D", ClusterDirectory, "-m", "fast", "-w", "-t", "60", "stop"],
+            _options.RunAsUser,
+            CancellationToken.None);
         // pg_ctl returns once postmaster.pid is gone, which the postmaster removes just before it exits;
         // "stopped" here means the process is gone too, so a caller never sees it linger.
         if (code == 0 && postmaster is { } pid) await WaitUntilGoneAsync(pid, TimeSpan.FromSeconds(30));
@@ -180,7 +194,8 @@ public sealed partial class EmbeddedPostgres : IAsyncDisposable
         while (IsLivePostgres(pid) && DateTime.UtcNow < deadline) await Task.Delay(20);
     }
 
-    /// <summary>True while <paramref name="pid"/> is a postgres process that has not exited (a zombie awaiting its reaper counts as exited).</summary>
+    /// <summary>True while <paramref name="pid"/> is a postgres process that has not exited (a zombie awaiting its reaper counts as
+    /// exited).</summary>
     private static bool IsLivePostgres(int pid)
     {
         try
@@ -219,10 +234,15 @@ public sealed partial class EmbeddedPostgres : IAsyncDisposable
 
     private async Task EnsureDatabaseAsync(string database, CancellationToken ct)
     {
-        await using var conn = new NpgsqlConnection(new NpgsqlConnectionStringBuilder(AdminConnectionString) { Pooling = false }.ConnectionString);
+        await using var conn = new NpgsqlConnection(
+            new NpgsqlConnectionStringBuilder(AdminConnectionString) { Pooling = false }.ConnectionString);
         await conn.OpenAsync(ct);
-        await using var exists = new NpgsqlCommand("SELECT 1 FROM pg_database WHERE datname = $1", conn) { Parameters = { new() { Value = database } } };
-        if (await exists.ExecuteScalarAsync(ct) is not null) return;
+        await using var exists = new NpgsqlCommand("SELECT 1 FROM pg_database WHERE datname = $1", conn)
+        {
+            Parameters = { new() { Value = database } },
+        };
+        if (await exists.ExecuteScalarAsync(ct) is not null)
+            return;
         try
         {
             await using var create = new NpgsqlCommand($"CREATE DATABASE \"{database.Replace("\"", "\"\"")}\"", conn);
@@ -258,16 +278,28 @@ public sealed partial class EmbeddedPostgres : IAsyncDisposable
         }
     }
 
-    private static async Task StartPostmasterAsync(string bin, EmbeddedPostgresOptions options, string cluster, int port, ILogger logger, CancellationToken ct)
+    private static async Task StartPostmasterAsync(
+        string bin,
+        EmbeddedPostgresOptions options,
+        string cluster,
+        int port,
+        ILogger logger,
+        CancellationToken ct)
     {
         var settings = string.Join(' ', options.Settings.Select(kv => $"-c {kv.Key}={kv.Value}"));
         var log = Path.Combine(options.DataDirectory, "postgres.log");
         var serverArgs = $"-p {port} -k {cluster} -c listen_addresses=127.0.0.1 {settings}".Trim();
-        var (code, output) = await RunAsync(bin, "pg_ctl", ["-D", cluster, "-l", log, "-w", "-t", "60", "-o", serverArgs, "start"], options.RunAsUser, ct);
+        var (code, output) = await RunAsync(
+            bin,
+            "pg_ctl",
+            ["-D", cluster, "-l", log, "-w", "-t", "60", "-o", serverArgs, "start"],
+            options.RunAsUser,
+            ct);
         if (code != 0)
         {
             var tail = File.Exists(log) ? string.Join('\n', File.ReadLines(log).TakeLast(5)) : "";
-            throw new EmbeddedPostgresException($"PostgreSQL did not start on port {port} (pg_ctl exit {code}): {output.Trim()}\n{tail}".Trim());
+            throw new EmbeddedPostgresException(
+                $"PostgreSQL did not start on port {port} (pg_ctl exit {code}): {output.Trim()}\n{tail}".Trim());
         }
         Log.Started(logger, cluster, port);
     }
@@ -293,7 +325,8 @@ public sealed partial class EmbeddedPostgres : IAsyncDisposable
         {
             try
             {
-                if (int.TryParse(File.ReadLines(socketLock).FirstOrDefault()?.Trim(), out var owner) && !IsPostgresProcess(owner)) File.Delete(socketLock);
+                if (int.TryParse(File.ReadLines(socketLock).FirstOrDefault()?.Trim(), out var owner) && !IsPostgresProcess(owner))
+                    File.Delete(socketLock);
             }
             catch (IOException) { }
             catch (UnauthorizedAccessException) { }
@@ -337,14 +370,20 @@ public sealed partial class EmbeddedPostgres : IAsyncDisposable
         var (code, output) = RunAsync("/", "chown", ["-R", $"{runAs}:", dataDir], null, CancellationToken.None).GetAwaiter().GetResult();
         if (code != 0)
         {
-            throw new EmbeddedPostgresException($"Could not give {dataDir} to the user '{runAs}': {output.Trim()}. Does that user exist? (Debian: apt-get install postgresql creates it.)");
+            throw new EmbeddedPostgresException($"Could not give {dataDir} to the user '{runAs}': {output.Trim()}. Does that user exist? " +
+                                                $"(Debian: apt-get install postgresql creates it.)");
         }
     }
 
     private static Task ChownAsync(string path, string user, CancellationToken ct) =>
         RunAsync("/", "chown", [$"{user}:", path], null, ct);
 
-    private static async Task<(int Code, string Output)> RunAsync(string bin, string program, IReadOnlyList<string> args, string? runAs, CancellationToken ct)
+    private static async Task<(int Code, string Output)> RunAsync(
+        string bin,
+        string program,
+        IReadOnlyList<string> args,
+        string? runAs,
+        CancellationToken ct)
     {
         var exe = program == "chown" ? "chown" : Path.Combine(bin, program);
         var psi = runAs is null ? new ProcessStartInfo(exe) : new ProcessStartInfo("runuser");
@@ -422,7 +461,10 @@ public sealed partial class EmbeddedPostgres : IAsyncDisposable
         [LoggerMessage(2, LogLevel.Information, "Started PostgreSQL for {Cluster} on 127.0.0.1:{Port}")]
         public static partial void Started(ILogger logger, string cluster, int port);
 
-        [LoggerMessage(3, LogLevel.Warning, "PostgreSQL (pid {Pid}) is still running on {Cluster} (port {Port}) from an earlier run; using it")]
+        [LoggerMessage(
+            3,
+            LogLevel.Warning,
+            "PostgreSQL (pid {Pid}) is still running on {Cluster} (port {Port}) from an earlier run; using it")]
         public static partial void Adopting(ILogger logger, int pid, string cluster, int port);
 
         [LoggerMessage(4, LogLevel.Information, "PostgreSQL {Cluster} accepts connections on 127.0.0.1:{Port}, database {Database}")]

@@ -32,7 +32,8 @@ public static class PostgresBinaries
             yield return explicitDir;
             yield break; // an explicit choice is not second-guessed
         }
-        foreach (var dir in (Environment.GetEnvironmentVariable("PATH") ?? "").Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries))
+        foreach (
+            var dir in (Environment.GetEnvironmentVariable("PATH") ?? "").Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries))
         {
             var initdb = Path.Combine(dir, "initdb");
             if (!File.Exists(initdb)) continue;
@@ -61,7 +62,9 @@ public static class PostgresBinaries
         {
             using var p = Process.Start(new ProcessStartInfo("pg_config", "--bindir")
             {
-                RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false,
+                RedirectStandardOutput = true,
+                RedirectStandardError = true,
+                UseShellExecute = false,
             });
             if (p is null) return null;
             var output = p.StandardOutput.ReadToEnd().Trim();

@@ -14,7 +14,7 @@ public sealed class DatabaseUnavailableException(string message, Exception? inne
 /// </summary>
 public sealed partial class AnnotateDatabase(ServerOptions options, ILoggerFactory loggers) : IAsyncDisposable
 {
-    private readonly ILogger logger = loggers.CreateLogger<AnnotateDatabase>();
+    private readonly ILogger _logger = loggers.CreateLogger<AnnotateDatabase>();
 
     /// <summary>Application name the server's sessions carry (visible in pg_stat_activity).</summary>
     public const string ApplicationName = "annotate-server";
@@ -53,7 +53,9 @@ public sealed partial class AnnotateDatabase(ServerOptions options, ILoggerFacto
         }
         catch (ArgumentException e)
         {
-            throw new DatabaseUnavailableException($"ConnectionStrings:{ServerOptions.ConnectionStringName} is not a valid Npgsql connection string: {e.Message}", e);
+            throw new DatabaseUnavailableException(
+                $"ConnectionStrings:{ServerOptions.ConnectionStringName} is not a valid Npgsql connection string: {e.Message}",
+                e);
         }
         if (string.IsNullOrEmpty(builder.ApplicationName)) builder.ApplicationName = ApplicationName;
         var where = $"{builder.Host}:{builder.Port}/{builder.Database ?? builder.Username}";
@@ -63,7 +65,7 @@ public sealed partial class AnnotateDatabase(ServerOptions options, ILoggerFacto
         try
         {
             await using var conn = await _dataSource.OpenConnectionAsync(ct);
-            Log.Connected(logger, Description, conn.PostgreSqlVersion.ToString());
+            Log.Connected(_logger, Description, conn.PostgreSqlVersion.ToString());
         }
         catch (Exception e) when (e is NpgsqlException or TimeoutException)
         {

@@ -33,7 +33,10 @@ public static partial class HostingExtensions
         if (!configuredEndpoints)
         {
             var urls = string.IsNullOrWhiteSpace(builder.Configuration["urls"]) ? ServerOptions.DefaultUrl : builder.Configuration["urls"]!;
-            builder.WebHost.UseUrls([.. urls.Split(';', StringSplitOptions.RemoveEmptyEntries), .. web.Urls.Select(u => u.ToString().TrimEnd('/'))]);
+            builder.WebHost.UseUrls([
+                .. urls.Split(';', StringSplitOptions.RemoveEmptyEntries),
+                .. web.Urls.Select(u => u.ToString().TrimEnd('/')),
+            ]);
         }
 
         builder.Logging.AddSimpleConsole(o =>

@@ -23,7 +23,10 @@ public sealed class WebEndpoint
     public static WebEndpoint From(IConfiguration configuration)
     {
         var urls = new List<Uri>();
-        foreach (var text in (configuration[ConfigurationKey] ?? "").Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        foreach (
+            var text in (configuration[ConfigurationKey] ?? "").Split(
+                ';',
+                StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
         {
             if (!Uri.TryCreate(text, UriKind.Absolute, out var url) || url.Scheme != Uri.UriSchemeHttp)
             {

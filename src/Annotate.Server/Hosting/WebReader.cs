@@ -12,7 +12,8 @@ public static partial class WebReader
 {
     /// <summary>The page's own origin only: scripts, styles and gRPC-Web calls; nothing from elsewhere.</summary>
     private const string ContentSecurityPolicy =
-        "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+        "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self'; base-uri 'none'; form-action " +
+            "'none'; frame-ancestors 'none'";
 
     public static WebApplication UseWebReader(this WebApplication app, WebEndpoint web)
     {
@@ -42,7 +43,8 @@ public static partial class WebReader
                 },
             });
         });
-        app.Lifetime.ApplicationStarted.Register(() => Log.Serving(logger, string.Join(", ", web.Urls.Select(u => u.GetLeftPart(UriPartial.Authority) + "/"))));
+        app.Lifetime.ApplicationStarted.Register(() =>
+            Log.Serving(logger, string.Join(", ", web.Urls.Select(u => u.GetLeftPart(UriPartial.Authority) + "/"))));
         return app;
     }
 
@@ -51,7 +53,8 @@ public static partial class WebReader
         [LoggerMessage(3, LogLevel.Information, "Browser reader at {Urls}")]
         public static partial void Serving(ILogger logger, string urls);
 
-        [LoggerMessage(4, LogLevel.Warning, "The web endpoint is on but the browser reader is not in {Folder}: the server was built without Node.js (apt-get install nodejs npm, then build again). Only gRPC-Web is served there.")]
+        [LoggerMessage(4, LogLevel.Warning, "The web endpoint is on but the browser reader is not in {Folder}: the server was built " +
+            "without Node.js (apt-get install nodejs npm, then build again). Only gRPC-Web is served there.")]
         public static partial void Missing(ILogger logger, string folder);
     }
 }

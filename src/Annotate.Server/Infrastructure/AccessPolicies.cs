@@ -41,7 +41,8 @@ public static class AccessPolicies
         return services;
     }
 
-    /// <summary>Adds to each method's endpoint the [Authorize] of its access rule. Methods outside the table (health, reflection) stay open.</summary>
+    /// <summary>Adds to each method's endpoint the [Authorize] of its access rule. Methods outside the table (health, reflection) stay
+    /// open.</summary>
     public static TBuilder RequireAccessRules<TBuilder>(this TBuilder builder) where TBuilder : IEndpointConventionBuilder
     {
         builder.Add(endpoint =>
@@ -75,7 +76,11 @@ public sealed class GrpcAuthorizationResults : IAuthorizationMiddlewareResultHan
 {
     private readonly AuthorizationMiddlewareResultHandler _default = new();
 
-    public async Task HandleAsync(RequestDelegate next, HttpContext context, AuthorizationPolicy policy, PolicyAuthorizationResult authorizeResult)
+    public async Task HandleAsync(
+        RequestDelegate next,
+        HttpContext context,
+        AuthorizationPolicy policy,
+        PolicyAuthorizationResult authorizeResult)
     {
         if (authorizeResult.Challenged)
         {
@@ -91,7 +96,9 @@ public sealed class GrpcAuthorizationResults : IAuthorizationMiddlewareResultHan
         else if (authorizeResult.Forbidden)
         {
             var path = context.Request.Path.Value ?? "";
-            WriteStatus(context, new Status(StatusCode.PermissionDenied, AccessRules.Refusal(path, BearerAuthenticationHandler.ToCaller(context.User))));
+            WriteStatus(
+                context,
+                new Status(StatusCode.PermissionDenied, AccessRules.Refusal(path, BearerAuthenticationHandler.ToCaller(context.User))));
         }
         else
         {

@@ -22,44 +22,45 @@ public static class AccessRules
     private static readonly IReadOnlyList<Role> Admin = [Role.Admin];
 
     /// <summary>gRPC path ("/package.Service/Method") to the roles that may call it.</summary>
-    public static IReadOnlyDictionary<string, IReadOnlyList<Role>> ByMethod { get; } = new Dictionary<string, IReadOnlyList<Role>>(StringComparer.Ordinal)
-    {
-        ["/annotate.v1.Articles/ImportArticle"] = Admin,
-        ["/annotate.v1.Articles/ListArticles"] = AnyRole,
-        ["/annotate.v1.Articles/GetArticle"] = AnyRole,
+    public static IReadOnlyDictionary<string, IReadOnlyList<Role>> ByMethod { get; } =
+        new Dictionary<string, IReadOnlyList<Role>>(StringComparer.Ordinal)
+        {
+            ["/annotate.v1.Articles/ImportArticle"] = Admin,
+            ["/annotate.v1.Articles/ListArticles"] = AnyRole,
+            ["/annotate.v1.Articles/GetArticle"] = AnyRole,
 
-        ["/annotate.v1.Annotations/CreateHighlight"] = Analyst,
-        ["/annotate.v1.Annotations/ApplyTag"] = Analyst,
-        ["/annotate.v1.Annotations/RemoveTag"] = Analyst,
-        ["/annotate.v1.Annotations/RetractHighlight"] = Analyst,
-        ["/annotate.v1.Annotations/ListHighlights"] = AnyRole,
+            ["/annotate.v1.Annotations/CreateHighlight"] = Analyst,
+            ["/annotate.v1.Annotations/ApplyTag"] = Analyst,
+            ["/annotate.v1.Annotations/RemoveTag"] = Analyst,
+            ["/annotate.v1.Annotations/RetractHighlight"] = Analyst,
+            ["/annotate.v1.Annotations/ListHighlights"] = AnyRole,
 
-        ["/annotate.v1.Claims/OpenClaim"] = Analyst,
-        ["/annotate.v1.Claims/TakeStance"] = Analyst,
-        ["/annotate.v1.Claims/WithdrawStance"] = Analyst,
-        ["/annotate.v1.Claims/Adjudicate"] = Adjudicator,
-        ["/annotate.v1.Claims/ReopenClaim"] = Adjudicator,
+            ["/annotate.v1.Claims/OpenClaim"] = Analyst,
+            ["/annotate.v1.Claims/TakeStance"] = Analyst,
+            ["/annotate.v1.Claims/WithdrawStance"] = Analyst,
+            ["/annotate.v1.Claims/Adjudicate"] = Adjudicator,
+            ["/annotate.v1.Claims/ReopenClaim"] = Adjudicator,
 
-        ["/annotate.v1.Consensus/GetClaimView"] = AnyRole,
-        ["/annotate.v1.Consensus/ListClaims"] = AnyRole,
-        ["/annotate.v1.Consensus/GetArticleAgreement"] = AnyRole,
-        ["/annotate.v1.Consensus/WatchArticle"] = AnyRole,
+            ["/annotate.v1.Consensus/GetClaimView"] = AnyRole,
+            ["/annotate.v1.Consensus/ListClaims"] = AnyRole,
+            ["/annotate.v1.Consensus/GetArticleAgreement"] = AnyRole,
+            ["/annotate.v1.Consensus/WatchArticle"] = AnyRole,
 
-        // Subscribe is open to every role, but only auditors and admins receive access events (analysts,
-        // roles, tokens); Replay and VerifyAudit show the whole log and are theirs alone.
-        ["/annotate.v1.History/Subscribe"] = AnyRole,
-        ["/annotate.v1.History/Replay"] = Auditor,
-        ["/annotate.v1.History/VerifyAudit"] = Auditor,
+            // Subscribe is open to every role, but only auditors and admins receive access events (analysts,
+            // roles, tokens); Replay and VerifyAudit show the whole log and are theirs alone.
+            ["/annotate.v1.History/Subscribe"] = AnyRole,
+            ["/annotate.v1.History/Replay"] = Auditor,
+            ["/annotate.v1.History/VerifyAudit"] = Auditor,
 
-        ["/annotate.v1.Admin/CreateAnalyst"] = Admin,
-        ["/annotate.v1.Admin/ListAnalysts"] = Admin,
-        ["/annotate.v1.Admin/SetRoles"] = Admin,
-        ["/annotate.v1.Admin/IssueToken"] = Admin,
-        ["/annotate.v1.Admin/ListTokens"] = Admin,
-        // Any role: the domain lets an analyst revoke their own tokens and an admin anyone's.
-        ["/annotate.v1.Admin/RevokeToken"] = AnyRole,
-        ["/annotate.v1.Admin/WhoAmI"] = Authenticated,
-    };
+            ["/annotate.v1.Admin/CreateAnalyst"] = Admin,
+            ["/annotate.v1.Admin/ListAnalysts"] = Admin,
+            ["/annotate.v1.Admin/SetRoles"] = Admin,
+            ["/annotate.v1.Admin/IssueToken"] = Admin,
+            ["/annotate.v1.Admin/ListTokens"] = Admin,
+            // Any role: the domain lets an analyst revoke their own tokens and an admin anyone's.
+            ["/annotate.v1.Admin/RevokeToken"] = AnyRole,
+            ["/annotate.v1.Admin/WhoAmI"] = Authenticated,
+        };
 
     /// <summary>Whether <paramref name="caller"/> may call the method at <paramref name="path"/>; unknown paths are refused.</summary>
     public static bool Allows(string path, Caller caller) =>

@@ -12,7 +12,8 @@ public static class AsOfPoint
         _ => (long.MaxValue, null),
     };
 
-    /// <summary>The last position the answer includes: the asked position (capped at the head), or the last event at or before the asked time.</summary>
+    /// <summary>The last position the answer includes: the asked position (capped at the head), or the last event at or before the asked
+    /// time.</summary>
     public static async Task<long> PositionAsync(Views views, long toPosition, DateTime? toTime, CancellationToken ct)
     {
         var bound = toTime is { } t ? await views.Store.GetPositionAtAsync(t, ct) : await views.HeadAsync(ct);

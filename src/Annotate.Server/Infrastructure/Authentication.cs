@@ -39,7 +39,9 @@ public sealed class Authentication(IServiceProvider services, TimeProvider clock
 
     /// <summary>A new token id and secret (the secret has 256 bits of entropy).</summary>
     public static (string TokenId, string Secret) NewToken() =>
-        ("tok" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(6)), Convert.ToBase64String(RandomNumberGenerator.GetBytes(32)).TrimEnd('=').Replace('+', '-').Replace('/', '_'));
+        (
+            "tok" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(6)),
+            Convert.ToBase64String(RandomNumberGenerator.GetBytes(32)).TrimEnd('=').Replace('+', '-').Replace('/', '_'));
 }
 
 /// <summary>
@@ -48,8 +50,12 @@ public sealed class Authentication(IServiceProvider services, TimeProvider clock
 /// an access rule are authenticated, so health and reflection never touch the database.
 /// Refusals reach the client as gRPC statuses (<see cref="GrpcAuthorizationResults"/>), with the messages below.
 /// </summary>
-public sealed partial class BearerAuthenticationHandler(IOptionsMonitor<AuthenticationSchemeOptions> options, ILoggerFactory logger, UrlEncoder encoder, Authentication tokens)
-    : AuthenticationHandler<AuthenticationSchemeOptions>(options, logger, encoder)
+public sealed partial class BearerAuthenticationHandler(
+    IOptionsMonitor<AuthenticationSchemeOptions> options,
+    ILoggerFactory logger,
+    UrlEncoder encoder,
+    Authentication tokens
+) : AuthenticationHandler<AuthenticationSchemeOptions>(options, logger, encoder)
 {
     public const string SchemeName = "Bearer";
     public const string NoToken = "No token: send 'authorization: Bearer <token>' (annotate login stores one).";
@@ -100,4 +106,10 @@ public sealed partial class BearerAuthenticationHandler(IOptionsMonitor<Authenti
 }
 
 /// <summary>A token as authentication needs it, with its analyst's roles.</summary>
-public sealed record TokenRecord(string TokenId, string AnalystId, string SecretHash, DateTimeOffset? ExpiresAt, bool Revoked, IReadOnlyList<Role> Roles);
+public sealed record TokenRecord(
+    string TokenId,
+    string AnalystId,
+    string SecretHash,
+    DateTimeOffset? ExpiresAt,
+    bool Revoked,
+    IReadOnlyList<Role> Roles);

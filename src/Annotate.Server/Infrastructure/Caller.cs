@@ -15,7 +15,8 @@ public sealed record Caller(string AnalystId, IReadOnlySet<Role> Roles)
     public bool Has(Role role) => Roles.Contains(role);
 }
 
-/// <summary>Holds the caller of the current call (one per request scope; set from the authenticated principal by <see cref="AccessPolicies"/>).</summary>
+/// <summary>Holds the caller of the current call (one per request scope; set from the authenticated principal by <see
+/// cref="AccessPolicies"/>).</summary>
 public sealed class CallerContext
 {
     private Caller? _caller;

@@ -31,7 +31,8 @@ public sealed class Commands(PostgresEventStore store, Views views, CallerContex
     public CommandContext Context(string? newId = null) =>
         new(caller.Caller.AnalystId, clock.GetUtcNow(), caller.Caller.Roles, newId);
 
-    /// <summary>A decision on one stream, retried on a concurrent write. <paramref name="before"/> is folded first (e.g. a claim's opening, stored elsewhere).</summary>
+    /// <summary>A decision on one stream, retried on a concurrent write. <paramref name="before"/> is folded first (e.g. a claim's opening,
+    /// stored elsewhere).</summary>
     public async Task<CommandResult> RunAsync<TState>(string requestId, string streamId, string? articleId,
         TState initial, Func<TState, IDomainEvent, TState> evolve,
         Func<TState, Result<IReadOnlyList<IDomainEvent>>> decide, CancellationToken ct, IEnumerable<IDomainEvent>? before = null)
@@ -60,7 +61,11 @@ public sealed class Commands(PostgresEventStore store, Views views, CallerContex
     public static Task BackOffAsync(int attempt, CancellationToken ct) =>
         Task.Delay(TimeSpan.FromMilliseconds(Random.Shared.Next(1, Math.Min(50, 2 + 3 * attempt))), ct);
 
-    public async Task<Loaded<TState>> LoadAsync<TState>(string streamId, TState initial, Func<TState, IDomainEvent, TState> evolve, CancellationToken ct)
+    public async Task<Loaded<TState>> LoadAsync<TState>(
+        string streamId,
+        TState initial,
+        Func<TState, IDomainEvent, TState> evolve,
+        CancellationToken ct)
     {
         var state = initial;
         RecordedEvent? last = null;
@@ -76,7 +81,8 @@ public sealed class Commands(PostgresEventStore store, Views views, CallerContex
     public async Task<CommandResult> AppendAsync(string requestId, string streamId, ExpectedVersion expected,
         IReadOnlyList<IDomainEvent> events, string? articleId, CancellationToken ct)
     {
-        if (events.Count > MaxEventsPerCommand) throw new InvalidOperationException("A command wrote more events than the request-id lookup covers.");
+        if (events.Count > MaxEventsPerCommand)
+            throw new InvalidOperationException("A command wrote more events than the request-id lookup covers.");
         var actor = caller.Caller.AnalystId;
         var metadata = new EventMetadata(Actor: actor, CorrelationId: requestId, RequestId: requestId, ArticleId: articleId);
         var data = events.Select((e, i) => EventCodec.ToEventData(e, EventCodec.EventId(actor, requestId, i), metadata)).ToList();
@@ -89,23 +95,30 @@ public sealed class Commands(PostgresEventStore store, Views views, CallerContex
             var recordedAt = await RecordedAtAsync(result.LastPosition, ct);
             return new CommandResult
             {
-                StreamId = result.StreamId, StreamVersion = result.NextExpectedVersion, Position = (ulong)result.LastPosition,
-                ReceiptHash = result.ChainHash, Deduplicated = result.Deduplicated, RecordedAt = recordedAt,
+                StreamId = result.StreamId,
+                StreamVersion = result.NextExpectedVersion,
+                Position = (ulong)result.LastPosition,
+                ReceiptHash = result.ChainHash,
+                Deduplicated = result.Deduplicated,
+                RecordedAt = recordedAt,
             };
         }
         catch (Exception e) when (e is not UnavailableException && ErrorMapping.DatabaseOutage(e) is { } outage)
         {
-            throw new UnavailableException($"The action was recorded at position {result.LastPosition} (receipt {result.ChainHash}), but reading it back failed: {outage}", e);
+            throw new UnavailableException($"The action was recorded at position {result.LastPosition} (receipt {result.ChainHash}), but " +
+                                           $"reading it back failed: {outage}", e);
         }
     }
 
-    /// <summary>Read-your-writes for a committed position; UNAVAILABLE (retry with the same request id) when the views lag too long.</summary>
+    /// <summary>Read-your-writes for a committed position; UNAVAILABLE (retry with the same request id) when the views lag too
+    /// long.</summary>
     private async Task AwaitViewsAsync(long position, CancellationToken ct)
     {
         if (!await views.WaitForAsync(position, ct))
         {
             throw new UnavailableException(
-                $"The action was recorded at position {position}, but the views have not caught up with it in time; retry with the same request id for its result.");
+                $"The action was recorded at position {position}, but the views have not caught up with it in time; retry with the same " +
+                    $"request id for its result.");
         }
     }
 
@@ -129,12 +142,18 @@ public sealed class Commands(PostgresEventStore store, Views views, CallerContex
 
     /// <summary>The events an earlier carrying-out of this request wrote (empty when none).</summary>
     public Task<IReadOnlyList<RecordedEvent>> PriorEventsAsync(string requestId, CancellationToken ct) =>
-        store.ReadEventsByIdAsync(Enumerable.Range(0, MaxEventsPerCommand).Select(i => EventCodec.EventId(caller.Caller.AnalystId, requestId, i)).ToArray(), ct);
+        store.ReadEventsByIdAsync(
+            Enumerable.Range(0, MaxEventsPerCommand).Select(i => EventCodec.EventId(caller.Caller.AnalystId, requestId, i)).ToArray(),
+            ct);
 
     public static CommandResult ResultOf(RecordedEvent e, bool deduplicated) => new()
     {
-        StreamId = e.StreamId, StreamVersion = e.StreamVersion, Position = (ulong)e.Position, ReceiptHash = e.HashHex,
-        Deduplicated = deduplicated, RecordedAt = Timestamp.FromDateTime(DateTime.SpecifyKind(e.RecordedAt, DateTimeKind.Utc)),
+        StreamId = e.StreamId,
+        StreamVersion = e.StreamVersion,
+        Position = (ulong)e.Position,
+        ReceiptHash = e.HashHex,
+        Deduplicated = deduplicated,
+        RecordedAt = Timestamp.FromDateTime(DateTime.SpecifyKind(e.RecordedAt, DateTimeKind.Utc)),
     };
 
     /// <summary>A command that changed nothing ("already so"): the stream as it stands.</summary>
@@ -154,7 +173,8 @@ public sealed class Commands(PostgresEventStore store, Views views, CallerContex
     public string NewId(string prefix, string requestId)
     {
         RequireRequestId(requestId);
-        var hash = System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes($"{prefix}\n{caller.Caller.AnalystId}\n{requestId}"));
+        var hash = System.Security.Cryptography.SHA256.HashData(
+            System.Text.Encoding.UTF8.GetBytes($"{prefix}\n{caller.Caller.AnalystId}\n{requestId}"));
         return prefix + Convert.ToHexStringLower(hash.AsSpan(0, 6));
     }
 
@@ -162,7 +182,8 @@ public sealed class Commands(PostgresEventStore store, Views views, CallerContex
     {
         if (!Annotate.Domain.Identifiers.IsRequestId(requestId))
         {
-            throw ErrorMapping.Invalid($"request_id is required ({Annotate.Domain.Identifiers.RequestIdShape}), unique per action: it makes retries safe.");
+            throw ErrorMapping.Invalid(
+                $"request_id is required ({Annotate.Domain.Identifiers.RequestIdShape}), unique per action: it makes retries safe.");
         }
     }
 }

@@ -69,8 +69,10 @@ public static class EdgeValidation
             if (!seen.Add(message.FullName)) return;
             foreach (var field in message.Fields.InFieldNumberOrder())
             {
-                if (field.FieldType == FieldType.String && !Rules.ContainsKey(field.Name)) missing.Add(field.FullName);
-                if (field.FieldType == FieldType.Message && field.MessageType.FullName != Timestamp.Descriptor.FullName) Walk(field.MessageType);
+                if (field.FieldType == FieldType.String && !Rules.ContainsKey(field.Name))
+                    missing.Add(field.FullName);
+                if (field.FieldType == FieldType.Message && field.MessageType.FullName != Timestamp.Descriptor.FullName)
+                    Walk(field.MessageType);
             }
         }
         foreach (var method in Transport.ContractServices.SelectMany(s => s.Methods)) Walk(method.InputType);
@@ -124,7 +126,8 @@ public static class EdgeValidation
             var c = value[i];
             if (c < 0x20 && c is not ('\t' or '\n' or '\r'))
             {
-                return $"{name} contains the control character U+{(int)c:X4} at index {i}; text may hold tabs and line breaks but no other control characters.";
+                return $"{name} contains the control character U+{(int)c:X4} at index {i}; text may hold tabs and line breaks but no " +
+                       $"other control characters.";
             }
         }
         switch (Rules.GetValueOrDefault(field.Name))
@@ -156,7 +159,8 @@ public static class EdgeValidation
     private static readonly ConcurrentDictionary<System.Type, PropertyInfo?> MessageProperty = new();
 }
 
-/// <summary>Runs <see cref="EdgeValidation"/> on every request before its handler: a failure is INVALID_ARGUMENT and nothing is written.</summary>
+/// <summary>Runs <see cref="EdgeValidation"/> on every request before its handler: a failure is INVALID_ARGUMENT and nothing is
+/// written.</summary>
 public sealed class ValidationBehavior<TRequest, TResponse> : IPipelineBehavior<TRequest, TResponse>
 {
     public Task<TResponse> Handle(TRequest request, CancellationToken cancellationToken, RequestHandlerDelegate<TResponse> next)

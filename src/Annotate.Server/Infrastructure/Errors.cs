@@ -63,9 +63,11 @@ public static class ErrorMapping
             {
                 case PostgresException p when p.SqlState is PostgresErrorCodes.SerializationFailure or PostgresErrorCodes.DeadlockDetected:
                     return "The database gave up this transaction because of a concurrent one" + retry + ".";
-                case PostgresException p when p.SqlState.StartsWith("08", StringComparison.Ordinal) // connection exceptions
-                                               || p.SqlState.StartsWith("57P", StringComparison.Ordinal) // admin/crash shutdown, cannot connect now
-                                               || p.SqlState.StartsWith("53", StringComparison.Ordinal): // insufficient resources (too many connections)
+                // 08: connection exceptions; 57P: admin/crash shutdown, cannot connect now; 53: insufficient resources
+                // (too many connections).
+                case PostgresException p when p.SqlState.StartsWith("08", StringComparison.Ordinal)
+                                               || p.SqlState.StartsWith("57P", StringComparison.Ordinal)
+                                               || p.SqlState.StartsWith("53", StringComparison.Ordinal):
                     return $"The database is not available ({p.SqlState})" + retry + " shortly.";
                 case PostgresException:
                     return null; // a statement failed in the database: a fault of ours, not an outage

@@ -78,7 +78,8 @@ public sealed partial class DatabaseCheck(AnnotateDatabase database, ILogger<Dat
             // Idle pooled connections to a server that went away are dead: drop them so the first check after it
             // returns opens a fresh one instead of failing on a stale one.
             database.DataSource.Clear();
-            var message = $"PostgreSQL at {database.Description} did not answer: {(e is OperationCanceledException ? $"no answer within {Health.DatabaseTimeout.TotalSeconds:0} s" : e.Message)}";
+            var message = $"PostgreSQL at {database.Description} did not answer: " +
+                $"{(e is OperationCanceledException ? $"no answer within {Health.DatabaseTimeout.TotalSeconds:0} s" : e.Message)}";
             if (Interlocked.Exchange(ref _down, 1) == 0) LogDown(logger, message);
             return HealthCheckResult.Unhealthy(message);
         }

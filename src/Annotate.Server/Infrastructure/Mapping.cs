@@ -4,12 +4,12 @@ using Annotate.Domain.Anchoring;
 using Annotate.Domain.Consensus;
 using Annotate.EventStore;
 using Google.Protobuf.WellKnownTypes;
-using DomainStance = Annotate.Domain.Events.Stance;
 using DomainRole = Annotate.Domain.Events.Role;
 using DomainSelector = Annotate.Domain.Anchoring.Selector;
+using DomainStance = Annotate.Domain.Events.Stance;
+using ProtoRole = Annotate.Contracts.V1.Role;
 using ProtoSelector = Annotate.Contracts.V1.Selector;
 using ProtoStance = Annotate.Contracts.V1.Stance;
-using ProtoRole = Annotate.Contracts.V1.Role;
 
 namespace Annotate.Server.Infrastructure;
 
@@ -71,9 +71,15 @@ public static class Mapping
         {
             throw ErrorMapping.Invalid($"{field} needs a position (start, end) or a quote (exact text).");
         }
-        var position = selector.Position is { } p ? new Annotate.Domain.Anchoring.TextPosition(checked((int)p.Start), checked((int)p.End)) : null;
-        var quote = string.IsNullOrEmpty(selector.Quote?.Exact) ? null
-            : new Annotate.Domain.Anchoring.TextQuote(selector.Quote.Exact, NullIfEmpty(selector.Quote.Prefix), NullIfEmpty(selector.Quote.Suffix));
+        var position = selector.Position is { } p
+            ? new Annotate.Domain.Anchoring.TextPosition(checked((int)p.Start), checked((int)p.End))
+            : null;
+        var quote = string.IsNullOrEmpty(selector.Quote?.Exact)
+            ? null
+            : new Annotate.Domain.Anchoring.TextQuote(
+                selector.Quote.Exact,
+                NullIfEmpty(selector.Quote.Prefix),
+                NullIfEmpty(selector.Quote.Suffix));
         return new DomainSelector(position, quote);
     }
 
@@ -88,22 +94,37 @@ public static class Mapping
     public static Timestamp ToTimestamp(DateTimeOffset t) => Timestamp.FromDateTimeOffset(t);
 
     // A stored document's time parses as a date; one folded in memory (as-of answers) still holds the ISO string.
-    public static Timestamp ToTimestamp(JsonNode? iso) => iso is null ? new Timestamp()
-        : Timestamp.FromDateTimeOffset(iso.GetValueKind() == System.Text.Json.JsonValueKind.String && iso.AsValue().TryGetValue<string>(out var s)
-            ? DateTimeOffset.Parse(s, System.Globalization.CultureInfo.InvariantCulture, System.Globalization.DateTimeStyles.RoundtripKind)
-            : iso.GetValue<DateTimeOffset>());
+    public static Timestamp ToTimestamp(JsonNode? iso) =>
+        iso is null
+            ? new Timestamp()
+            : Timestamp.FromDateTimeOffset(
+                iso.GetValueKind() == System.Text.Json.JsonValueKind.String && iso.AsValue().TryGetValue<string>(out var s)
+                    ? DateTimeOffset.Parse(
+                        s,
+                        System.Globalization.CultureInfo.InvariantCulture,
+                        System.Globalization.DateTimeStyles.RoundtripKind)
+                    : iso.GetValue<DateTimeOffset>());
 
     public static ClaimView ToProto(ClaimConsensus c, ConsensusPolicy policy)
     {
         var view = new ClaimView
         {
-            ClaimId = c.ClaimId, ArticleId = c.ArticleId, Statement = c.Statement,
+            ClaimId = c.ClaimId,
+            ArticleId = c.ArticleId,
+            Statement = c.Statement,
             Selector = ToProto(c.Start, c.End, c.Exact, c.Prefix, c.Suffix),
-            OpenedBy = c.OpenedBy, Status = ToProto(c.Status), Agreement = c.Agreement,
-            Quorum = (uint)policy.Quorum, Threshold = policy.Threshold,
-            Version = c.Version, LastPosition = (ulong)c.LastPosition, LastEventAt = ToTimestamp(c.LastRecordedAt),
+            OpenedBy = c.OpenedBy,
+            Status = ToProto(c.Status),
+            Agreement = c.Agreement,
+            Quorum = (uint)policy.Quorum,
+            Threshold = policy.Threshold,
+            Version = c.Version,
+            LastPosition = (ulong)c.LastPosition,
+            LastEventAt = ToTimestamp(c.LastRecordedAt),
         };
-        view.Tallies.AddRange(c.Tallies.Where(t => t.Count > 0).Select(t => new Contracts.V1.StanceTally { Stance = ToProto(t.Stance), Count = (uint)t.Count }));
+        view.Tallies.AddRange(
+            c.Tallies.Where(t => t.Count > 0)
+                .Select(t => new Contracts.V1.StanceTally { Stance = ToProto(t.Stance), Count = (uint)t.Count }));
         var leaders = c.Tallies.Where(t => t.Count > 0 && t.Count == c.Tallies.Max(x => x.Count)).ToList();
         view.LeadingStance = leaders.Count == 1 ? ToProto(leaders[0].Stance) : ProtoStance.Unspecified;
         foreach (var s in c.Stances)
@@ -112,18 +133,27 @@ public static class Mapping
             current.Evidence.AddRange(c.Evidence.Where(e => e.Analyst == s.Analyst).Select(e => new ArticleSpan
             {
                 ArticleId = e.ArticleId,
-                Selector = new ProtoSelector { Position = new Contracts.V1.TextPosition { Start = (uint)e.Start, End = (uint)e.End }, Quote = new Contracts.V1.TextQuote { Exact = e.Exact } },
+                Selector = new ProtoSelector
+                {
+                    Position = new Contracts.V1.TextPosition { Start = (uint)e.Start, End = (uint)e.End },
+                    Quote = new Contracts.V1.TextQuote { Exact = e.Exact },
+                },
             }));
             view.Stances.Add(current);
         }
         view.Tags.AddRange(c.Tags.Select(t => new Contracts.V1.TagSupport { Tag = t.Tag, Analysts = { t.Analysts } }));
         view.Evidence.AddRange(c.Evidence.Select(e => new Evidence
         {
-            Analyst = e.Analyst, Stance = ToProto(e.Stance),
+            Analyst = e.Analyst,
+            Stance = ToProto(e.Stance),
             Span = new ArticleSpan
             {
                 ArticleId = e.ArticleId,
-                Selector = new ProtoSelector { Position = new Contracts.V1.TextPosition { Start = (uint)e.Start, End = (uint)e.End }, Quote = new Contracts.V1.TextQuote { Exact = e.Exact } },
+                Selector = new ProtoSelector
+                {
+                    Position = new Contracts.V1.TextPosition { Start = (uint)e.Start, End = (uint)e.End },
+                    Quote = new Contracts.V1.TextQuote { Exact = e.Exact },
+                },
             },
         }));
         view.Contributors.AddRange(c.Contributors);
@@ -131,7 +161,9 @@ public static class Mapping
         {
             view.Adjudication = new Adjudication
             {
-                Verdict = ToProto(verdict), Rationale = c.AdjudicationRationale ?? "", Adjudicator = c.Adjudicator ?? "",
+                Verdict = ToProto(verdict),
+                Rationale = c.AdjudicationRationale ?? "",
+                Adjudicator = c.Adjudicator ?? "",
                 AdjudicatedAt = ToTimestamp(c.AdjudicatedAt ?? c.LastRecordedAt), // views stored before AdjudicatedAt existed lack it
             };
         }
@@ -140,10 +172,18 @@ public static class Mapping
 
     public static HistoryEvent ToProto(RecordedEvent e) => new()
     {
-        Position = (ulong)e.Position, StreamId = e.StreamId, StreamVersion = e.StreamVersion, EventId = e.EventId.ToString(),
-        Type = e.Type, RecordedAt = Timestamp.FromDateTime(DateTime.SpecifyKind(e.RecordedAt, DateTimeKind.Utc)),
-        Actor = e.Metadata.Actor ?? "", ArticleId = e.Metadata.ArticleId ?? "", ClaimId = EventCodec.ClaimIdOf(e) ?? "",
-        DataJson = PublicData(e), Hash = e.HashHex, RequestId = e.Metadata.RequestId ?? "",
+        Position = (ulong)e.Position,
+        StreamId = e.StreamId,
+        StreamVersion = e.StreamVersion,
+        EventId = e.EventId.ToString(),
+        Type = e.Type,
+        RecordedAt = Timestamp.FromDateTime(DateTime.SpecifyKind(e.RecordedAt, DateTimeKind.Utc)),
+        Actor = e.Metadata.Actor ?? "",
+        ArticleId = e.Metadata.ArticleId ?? "",
+        ClaimId = EventCodec.ClaimIdOf(e) ?? "",
+        DataJson = PublicData(e),
+        Hash = e.HashHex,
+        RequestId = e.Metadata.RequestId ?? "",
     };
 
     /// <summary>

@@ -10,25 +10,30 @@ public static class Mediation
     public static IServiceCollection AddFeatures(this IServiceCollection services)
     {
         var unruled = EdgeValidation.Unruled();
-        if (unruled.Count > 0) throw new InvalidOperationException($"No validation rule for {string.Join(", ", unruled)} (EdgeValidation).");
+        if (unruled.Count > 0)
+            throw new InvalidOperationException($"No validation rule for {string.Join(", ", unruled)} (EdgeValidation).");
         services.AddScoped<ServiceFactory>(sp => sp.GetService!);
         services.AddScoped<IMediator, Mediator>();
         var handlerInterfaces = new[] { typeof(IRequestHandler<,>) };
         foreach (var type in typeof(Mediation).Assembly.GetTypes().Where(t => t is { IsAbstract: false, IsInterface: false }))
         {
-            foreach (var contract in type.GetInterfaces().Where(i => i.IsGenericType && handlerInterfaces.Contains(i.GetGenericTypeDefinition())))
+            foreach (
+                var contract in type.GetInterfaces().Where(i => i.IsGenericType && handlerInterfaces.Contains(i.GetGenericTypeDefinition()))
+            )
             {
                 services.AddScoped(contract, type);
             }
         }
         services.AddScoped(typeof(IPipelineBehavior<,>), typeof(LoggingBehavior<,>));
-        services.AddScoped(typeof(IPipelineBehavior<,>), typeof(ValidationBehavior<,>)); // inside the logging, so its refusals are logged too
+        // Inside the logging, so its refusals are logged too.
+        services.AddScoped(typeof(IPipelineBehavior<,>), typeof(ValidationBehavior<,>));
         return services;
     }
 }
 
 /// <summary>Logs refusals at debug level and faults as errors, with the request's type and caller.</summary>
-public sealed partial class LoggingBehavior<TRequest, TResponse>(CallerContext caller, ILogger<TRequest> logger) : IPipelineBehavior<TRequest, TResponse>
+public sealed partial class LoggingBehavior<TRequest, TResponse>(CallerContext caller, ILogger<TRequest> logger)
+    : IPipelineBehavior<TRequest, TResponse>
 {
     public async Task<TResponse> Handle(TRequest request, CancellationToken cancellationToken, RequestHandlerDelegate<TResponse> next)
     {

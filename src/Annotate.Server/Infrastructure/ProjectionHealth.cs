@@ -12,13 +12,14 @@ namespace Annotate.Server.Infrastructure;
 public sealed class ProjectionHealthCheck(ProjectionRunner runner, string projection) : IHealthCheck
 {
     /// <summary>Which services read which view. The access view authenticates every call, so every service needs it.</summary>
-    public static IReadOnlyDictionary<string, string[]> ServicesByProjection { get; } = new Dictionary<string, string[]>(StringComparer.Ordinal)
-    {
-        [Projections.Articles] = ["annotate.v1.Articles", "annotate.v1.Annotations", "annotate.v1.Claims"],
-        [Projections.Highlights] = ["annotate.v1.Annotations"],
-        [Projections.Claims] = ["annotate.v1.Claims", "annotate.v1.Consensus", "annotate.v1.Annotations"],
-        [Projections.Access] = Transport.ContractServices.Select(s => s.FullName).ToArray(),
-    };
+    public static IReadOnlyDictionary<string, string[]> ServicesByProjection { get; } =
+        new Dictionary<string, string[]>(StringComparer.Ordinal)
+        {
+            [Projections.Articles] = ["annotate.v1.Articles", "annotate.v1.Annotations", "annotate.v1.Claims"],
+            [Projections.Highlights] = ["annotate.v1.Annotations"],
+            [Projections.Claims] = ["annotate.v1.Claims", "annotate.v1.Consensus", "annotate.v1.Annotations"],
+            [Projections.Access] = Transport.ContractServices.Select(s => s.FullName).ToArray(),
+        };
 
     public static string CheckName(string projection) => $"projection:{projection}";
 
@@ -26,7 +27,9 @@ public sealed class ProjectionHealthCheck(ProjectionRunner runner, string projec
         Task.FromResult(runner.FaultOf(projection) is { } fault
             ? HealthCheckResult.Unhealthy(fault.ToString(), data: new Dictionary<string, object>
             {
-                ["position"] = fault.Position, ["eventType"] = fault.EventType, ["eventId"] = fault.EventId.ToString(),
+                ["position"] = fault.Position,
+                ["eventType"] = fault.EventType,
+                ["eventId"] = fault.EventId.ToString(),
             })
             : HealthCheckResult.Healthy($"projection {projection} is running"));
 }
@@ -39,7 +42,9 @@ public static class ProjectionHealthExtensions
         foreach (var (projection, dependents) in ProjectionHealthCheck.ServicesByProjection)
         {
             checks.Add(new HealthCheckRegistration(ProjectionHealthCheck.CheckName(projection),
-                sp => new ProjectionHealthCheck(sp.GetRequiredService<ProjectionRunner>(), projection), HealthStatus.Unhealthy, dependents));
+                sp => new ProjectionHealthCheck(sp.GetRequiredService<ProjectionRunner>(), projection),
+                HealthStatus.Unhealthy,
+                dependents));
         }
         return services;
     }

@@ -25,7 +25,8 @@ public static class Projections
 
     internal static T FromJson<T>(JsonNode node) => node.Deserialize<T>(EventTypes.JsonOptions)!;
 
-    internal static JsonArray ToJsonArray<T>(IEnumerable<T> values) => JsonSerializer.SerializeToNode(values.ToArray(), EventTypes.JsonOptions)!.AsArray();
+    internal static JsonArray ToJsonArray<T>(IEnumerable<T> values) =>
+        JsonSerializer.SerializeToNode(values.ToArray(), EventTypes.JsonOptions)!.AsArray();
 
     internal static string Time(RecordedEvent e) => DateTime.SpecifyKind(e.RecordedAt, DateTimeKind.Utc).ToString("O");
 }
@@ -53,8 +54,18 @@ public sealed class ArticlesProjection : IProjection
 public sealed class ClaimsProjection(ConsensusPolicy policy) : IProjection
 {
     public string Name => Projections.Claims;
-    public EventFilter Filter { get; } = new(Types:
-        ["claim-opened.v1", "stance-taken.v1", "stance-withdrawn.v1", "claim-adjudicated.v1", "claim-reopened.v1", "tag-applied.v1", "tag-removed.v1"]);
+    public EventFilter Filter { get; } =
+        new(
+            Types:
+            [
+                "claim-opened.v1",
+                "stance-taken.v1",
+                "stance-withdrawn.v1",
+                "claim-adjudicated.v1",
+                "claim-reopened.v1",
+                "tag-applied.v1",
+                "tag-removed.v1",
+            ]);
 
     public IEnumerable<string> KeysOf(RecordedEvent e) => EventCodec.ClaimIdOf(e) is { } id ? [id] : [];
 
@@ -102,8 +113,10 @@ public sealed class HighlightsProjection : IProjection
                 return null;
             case TagApplied t when current is not null:
                 var analysts = (current["tags"]![t.Tag] as JsonArray) ?? [];
-                if (!analysts.Any(a => a!.GetValue<string>() == t.Analyst)) analysts.Add(t.Analyst);
-                current["tags"]![t.Tag] = new JsonArray(analysts.Select(a => a!.GetValue<string>()).Order(StringComparer.Ordinal).Select(a => (JsonNode)a).ToArray());
+                if (!analysts.Any(a => a!.GetValue<string>() == t.Analyst))
+                    analysts.Add(t.Analyst);
+                current["tags"]![t.Tag] = new JsonArray(
+                    analysts.Select(a => a!.GetValue<string>()).Order(StringComparer.Ordinal).Select(a => (JsonNode)a).ToArray());
                 return current;
             case TagRemoved t when current is not null:
                 if (current["tags"]![t.Tag] is JsonArray list)
@@ -123,7 +136,8 @@ public sealed class HighlightsProjection : IProjection
 public sealed class AccessProjection : IProjection
 {
     public string Name => Projections.Access;
-    public EventFilter Filter { get; } = new(Types: ["analyst-registered.v1", "analyst-roles-changed.v1", "token-issued.v1", "token-revoked.v1"]);
+    public EventFilter Filter { get; } =
+        new(Types: ["analyst-registered.v1", "analyst-roles-changed.v1", "token-issued.v1", "token-revoked.v1"]);
 
     public IEnumerable<string> KeysOf(RecordedEvent e) => EventCodec.Decode(e) switch
     {
@@ -141,8 +155,10 @@ public sealed class AccessProjection : IProjection
             case AnalystRegistered a:
                 return new JsonObject
                 {
-                    ["analystId"] = a.AnalystId, ["displayName"] = a.DisplayName,
-                    ["roles"] = Projections.ToJsonArray(a.Roles), ["createdAt"] = Projections.Time(e),
+                    ["analystId"] = a.AnalystId,
+                    ["displayName"] = a.DisplayName,
+                    ["roles"] = Projections.ToJsonArray(a.Roles),
+                    ["createdAt"] = Projections.Time(e),
                 };
             case AnalystRolesChanged a when current is not null:
                 current["roles"] = Projections.ToJsonArray(a.Roles);

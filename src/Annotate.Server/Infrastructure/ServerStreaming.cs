@@ -12,7 +12,11 @@ public static class ServerStreaming
     /// of holding the shutdown until Kestrel's grace period runs out. Refusals become statuses in
     /// <see cref="ErrorInterceptor"/>.
     /// </summary>
-    public static async Task StreamAsync<TItem>(this IMediator mediator, IRequest<IAsyncEnumerable<TItem>> request, IServerStreamWriter<TItem> writer, ServerCallContext context)
+    public static async Task StreamAsync<TItem>(
+        this IMediator mediator,
+        IRequest<IAsyncEnumerable<TItem>> request,
+        IServerStreamWriter<TItem> writer,
+        ServerCallContext context)
     {
         var stopping = context.GetHttpContext().RequestServices.GetRequiredService<IHostApplicationLifetime>().ApplicationStopping;
         using var call = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken, stopping);
@@ -26,7 +30,8 @@ public static class ServerStreaming
         }
         catch (OperationCanceledException) when (stopping.IsCancellationRequested && !context.CancellationToken.IsCancellationRequested)
         {
-            throw new RpcException(new Status(StatusCode.Unavailable, "The server is shutting down; reconnect and resume from the last position seen."));
+            throw new RpcException(
+                new Status(StatusCode.Unavailable, "The server is shutting down; reconnect and resume from the last position seen."));
         }
     }
 }

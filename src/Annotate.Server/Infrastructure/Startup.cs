@@ -24,7 +24,8 @@ public sealed record EventStoreSettings(string Schema, ConsensusPolicy Policy, s
             configuration["Annotate:Schema"] ?? "annotate",
             new ConsensusPolicy(quorum, num, den),
             configuration["Annotate:AdminTokenFile"] ?? Path.Combine(server.DataDirectory, "admin-token"),
-            configuration.GetValue("Annotate:ImportSeeds", true) ? configuration["Annotate:SeedDir"] ?? SeedManifest.DefaultDirectory : null);
+            configuration.GetValue("Annotate:ImportSeeds", true) ? configuration["Annotate:SeedDir"] ?? SeedManifest.DefaultDirectory : null
+        );
     }
 }
 
@@ -37,7 +38,11 @@ public static partial class StartupExtensions
         services.AddSingleton(sp => sp.GetRequiredService<EventStoreSettings>().Policy);
         services.AddSingleton(TimeProvider.System);
         services.AddSingleton(sp => new PostgresEventStore(
-            new EventStoreOptions { DataSource = sp.GetRequiredService<AnnotateDatabase>().DataSource, Schema = sp.GetRequiredService<EventStoreSettings>().Schema },
+            new EventStoreOptions
+            {
+                DataSource = sp.GetRequiredService<AnnotateDatabase>().DataSource,
+                Schema = sp.GetRequiredService<EventStoreSettings>().Schema,
+            },
             sp.GetRequiredService<ILoggerFactory>()));
         services.AddSingleton<IEventStore>(sp => sp.GetRequiredService<PostgresEventStore>());
         services.AddSingleton(sp => new ProjectionRunner(sp.GetRequiredService<PostgresEventStore>(),
@@ -58,7 +63,12 @@ public static partial class StartupExtensions
 /// replicas), starts the projections, creates the first admin (once, even with replicas racing) and imports
 /// the seed articles (once).
 /// </summary>
-public sealed partial class Bootstrap(IServiceProvider services, EventStoreSettings settings, StartupGate startup, ILogger<Bootstrap> logger) : IHostedService
+public sealed partial class Bootstrap(
+    IServiceProvider services,
+    EventStoreSettings settings,
+    StartupGate startup,
+    ILogger<Bootstrap> logger
+) : IHostedService
 {
     /// <summary>The analyst the server acts as for its own events (first admin, seed import).</summary>
     public const string SystemActor = "annotate-server";
@@ -67,7 +77,9 @@ public sealed partial class Bootstrap(IServiceProvider services, EventStoreSetti
     public async Task StartAsync(CancellationToken ct)
     {
         var store = services.GetRequiredService<PostgresEventStore>();
-        await EventStoreSchema.MigrateAsync(new EventStoreOptions { DataSource = services.GetRequiredService<AnnotateDatabase>().DataSource, Schema = settings.Schema }, ct);
+        await EventStoreSchema.MigrateAsync(
+            new EventStoreOptions { DataSource = services.GetRequiredService<AnnotateDatabase>().DataSource, Schema = settings.Schema },
+            ct);
         services.GetRequiredService<ProjectionRunner>().Start();
         await services.GetRequiredService<Views>().CatchUpAsync(ct);
 
@@ -88,9 +100,15 @@ public sealed partial class Bootstrap(IServiceProvider services, EventStoreSetti
         if (await store.GetStreamVersionAsync(Streams.Analyst(AdminId), ct) > 0) return;
         var (tokenId, secret) = Authentication.NewToken();
         var context = commands.Context(tokenId);
-        var events = Analyst.Decide(AnalystState.Initial, new RegisterAnalyst(AdminId, "Administrator", Enum.GetValues<Role>()), context).OrThrow().ToList();
+        var events = Analyst
+            .Decide(AnalystState.Initial, new RegisterAnalyst(AdminId, "Administrator", Enum.GetValues<Role>()), context)
+            .OrThrow()
+            .ToList();
         var registered = events.Aggregate(AnalystState.Initial, Analyst.Evolve);
-        events.AddRange(Analyst.Decide(registered, new IssueToken(AdminId, Authentication.HashSecret(secret), null, "first admin token"), context).OrThrow());
+        events.AddRange(
+            Analyst
+                .Decide(registered, new IssueToken(AdminId, Authentication.HashSecret(secret), null, "first admin token"), context)
+                .OrThrow());
         try
         {
             // A fresh request id per attempt: only the replica whose append creates the stream writes the file.
@@ -115,15 +133,24 @@ public sealed partial class Bootstrap(IServiceProvider services, EventStoreSetti
         foreach (var seed in manifest.Articles)
         {
             var text = manifest.ReadText(seed);
-            var result = await commands.RunAsync($"seed:{seed.Id}:{SeedManifest.Hash(manifest.ReadBytes(seed))}", Streams.Article(seed.Id), seed.Id,
-                ArticleState.Initial, Article.Evolve,
-                state => Article.Decide(state, new ImportArticle(seed.Id, seed.Title, seed.File, text), commands.Context()), ct);
-            if (!result.Deduplicated) imported++;
+            var result = await commands.RunAsync(
+                $"seed:{seed.Id}:{SeedManifest.Hash(manifest.ReadBytes(seed))}",
+                Streams.Article(seed.Id),
+                seed.Id,
+                ArticleState.Initial,
+                Article.Evolve,
+                state => Article.Decide(state, new ImportArticle(seed.Id, seed.Title, seed.File, text), commands.Context()),
+                ct);
+            if (!result.Deduplicated)
+                imported++;
         }
         LogSeeds(logger, imported, manifest.Articles.Count, directory);
     }
 
-    [LoggerMessage(1, LogLevel.Warning, "First start: an admin token was written to {File} (readable only by this user). `annotate login --token $(cat {File})` uses it.")]
+    [LoggerMessage(
+        1,
+        LogLevel.Warning,
+        "First start: an admin token was written to {File} (readable only by this user). `annotate login --token $(cat {File})` uses it.")]
     private static partial void LogAdminToken(ILogger logger, string file);
 
     [LoggerMessage(2, LogLevel.Information, "Seed articles: {Imported} imported, {Total} in {Directory}")]

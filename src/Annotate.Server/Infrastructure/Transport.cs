@@ -15,7 +15,10 @@ namespace Annotate.Server.Infrastructure;
 /// </summary>
 public static class Transport
 {
-    /// <summary>Largest message either way: the largest article the domain accepts (2,000,000 UTF-16 units, at most 6 MB in UTF-8) fits.</summary>
+    /// <summary>
+    /// Largest message either way: the largest article the domain accepts (2,000,000 UTF-16 units, at most 6 MB in
+    /// UTF-8) fits.
+    /// </summary>
     public const int MaxMessageSize = 8 * 1024 * 1024;
 
     /// <summary>How often the health checks run for grpc.health.v1 Watch streams.</summary>
@@ -109,7 +112,12 @@ public static class Transport
             }
         }
         var known = ContractServices.SelectMany(s => s.Methods.Select(m => $"/{s.FullName}/{m.Name}")).ToHashSet(StringComparer.Ordinal);
-        problems.AddRange(AccessRules.ByMethod.Keys.Where(path => !known.Contains(path)).Select(path => $"{path} has an access rule but is not in the contract"));
-        if (problems.Count > 0) throw new InvalidOperationException("The server does not match its contract: " + string.Join("; ", problems) + ".");
+        problems.AddRange(AccessRules.ByMethod.Keys
+            .Where(path => !known.Contains(path))
+            .Select(path => $"{path} has an access rule but is not in the contract"));
+        if (problems.Count > 0)
+        {
+            throw new InvalidOperationException("The server does not match its contract: " + string.Join("; ", problems) + ".");
+        }
     }
 }

@@ -21,7 +21,8 @@ public sealed class Views(NpgsqlDataSource dataSource, ProjectionRunner runner, 
 
     public static readonly TimeSpan DefaultWait = TimeSpan.FromSeconds(10);
 
-    /// <summary>Waits until every running projection has applied <paramref name="position"/>; false when it took longer than <paramref name="timeout"/>.</summary>
+    /// <summary>Waits until every running projection has applied <paramref name="position"/>; false when it took longer than <paramref
+    /// name="timeout"/>.</summary>
     public async Task<bool> WaitForAsync(long position, CancellationToken ct, TimeSpan? timeout = null)
     {
         foreach (var name in new[] { Projections.Articles, Projections.Claims, Projections.Highlights, Projections.Access })
@@ -47,7 +48,8 @@ public sealed class Views(NpgsqlDataSource dataSource, ProjectionRunner runner, 
         // A stopped view cannot say that something does not exist: it may lie beyond the event it stopped at.
         if (runner.FaultOf(projection) is { } fault)
         {
-            throw new UnavailableException($"The {projection} view is stopped at position {fault.Position - 1} (it cannot apply the event after); the server's health check reports it.");
+            throw new UnavailableException($"The {projection} view is stopped at position {fault.Position - 1} (it cannot apply the " +
+                                           $"event after); the server's health check reports it.");
         }
         return null;
     }
@@ -84,7 +86,8 @@ public sealed class Views(NpgsqlDataSource dataSource, ProjectionRunner runner, 
         return _documents.GetOrAdd(articleId, _ => new TextDocument(article["text"]!.GetValue<string>()));
     }
 
-    /// <summary>A claim's stored view document (view, articleId, openedPosition), catching up once if another replica just opened it.</summary>
+    /// <summary>A claim's stored view document (view, articleId, openedPosition), catching up once if another replica just opened
+    /// it.</summary>
     public async Task<JsonObject> ClaimDocumentAsync(string claimId, CancellationToken ct)
     {
         var doc = await GetAsync(Projections.Claims, claimId, ct);
@@ -107,7 +110,14 @@ public sealed class Views(NpgsqlDataSource dataSource, ProjectionRunner runner, 
     {
         var views = new Dictionary<string, ClaimConsensus>(StringComparer.Ordinal);
         var projection = new ClaimsProjection(policy);
-        await foreach (var e in store.ReadAllAsync(0, new EventFilter(projection.Filter.Types, ArticleId: articleId), long.MaxValue, toPosition, toTime, ct))
+        await foreach (
+            var e in store.ReadAllAsync(
+                0,
+                new EventFilter(projection.Filter.Types, ArticleId: articleId),
+                long.MaxValue,
+                toPosition,
+                toTime,
+                ct))
         {
             if (EventCodec.ClaimIdOf(e) is not { } id) continue;
             var next = ConsensusProjection.Evolve(views.GetValueOrDefault(id), EventCodec.Positioned(e), policy);

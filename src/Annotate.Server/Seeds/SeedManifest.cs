@@ -62,11 +62,21 @@ public sealed partial class SeedManifest
         foreach (var a in articles)
         {
             if (a.Id is null || !Slug().IsMatch(a.Id))
-                throw new SeedManifestException($"Seed manifest {path}: id '{a.Id}' is not a lowercase slug (letters, digits, single hyphens).");
-            if (!seen.Add(a.Id)) throw new SeedManifestException($"Seed manifest {path}: id '{a.Id}' appears twice.");
-            if (string.IsNullOrWhiteSpace(a.Title)) throw new SeedManifestException($"Seed manifest {path}: article '{a.Id}' has no title.");
+            {
+                throw new SeedManifestException(
+                    $"Seed manifest {path}: id '{a.Id}' is not a lowercase slug (letters, digits, single hyphens).");
+            }
+
+            if (!seen.Add(a.Id))
+                throw new SeedManifestException($"Seed manifest {path}: id '{a.Id}' appears twice.");
+            if (string.IsNullOrWhiteSpace(a.Title))
+                throw new SeedManifestException($"Seed manifest {path}: article '{a.Id}' has no title.");
             if (string.IsNullOrEmpty(a.File) || a.File != Path.GetFileName(a.File) || a.File is "." or "..")
-                throw new SeedManifestException($"Seed manifest {path}: article '{a.Id}' names file '{a.File}', which is not a plain file name in {directory}.");
+            {
+                throw new SeedManifestException(
+                    $"Seed manifest {path}: article '{a.Id}' names file '{a.File}', which is not a plain file name in {directory}.");
+            }
+
             var file = Path.Combine(directory, a.File);
             if (!System.IO.File.Exists(file)) throw new SeedManifestException($"Seed article '{a.Id}': file {file} is missing.");
             var actual = Hash(System.IO.File.ReadAllBytes(file));

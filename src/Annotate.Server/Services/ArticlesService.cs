@@ -12,9 +12,12 @@ namespace Annotate.Server.Services;
 /// <summary>annotate.v1.Articles.</summary>
 public sealed class ArticlesService(IMediator mediator) : Articles.ArticlesBase
 {
-    public override Task<ImportArticleResponse> ImportArticle(ImportArticleRequest request, ServerCallContext context) => mediator.Send(new ImportArticle.Command(request), context.CancellationToken);
+    public override Task<ImportArticleResponse> ImportArticle(ImportArticleRequest request, ServerCallContext context) =>
+        mediator.Send(new ImportArticle.Command(request), context.CancellationToken);
 
-    public override Task<ListArticlesResponse> ListArticles(ListArticlesRequest request, ServerCallContext context) => mediator.Send(new ListArticles.Query(request), context.CancellationToken);
+    public override Task<ListArticlesResponse> ListArticles(ListArticlesRequest request, ServerCallContext context) =>
+        mediator.Send(new ListArticles.Query(request), context.CancellationToken);
 
-    public override Task<Article> GetArticle(GetArticleRequest request, ServerCallContext context) => mediator.Send(new GetArticle.Query(request), context.CancellationToken);
+    public override Task<Article> GetArticle(GetArticleRequest request, ServerCallContext context) =>
+        mediator.Send(new GetArticle.Query(request), context.CancellationToken);
 }

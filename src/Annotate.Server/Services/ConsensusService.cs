@@ -9,11 +9,18 @@ namespace Annotate.Server.Services;
 /// <summary>annotate.v1.Consensus.</summary>
 public sealed class ConsensusService(IMediator mediator) : Consensus.ConsensusBase
 {
-    public override Task<ClaimView> GetClaimView(GetClaimViewRequest request, ServerCallContext context) => mediator.Send(new GetClaimView.Query(request), context.CancellationToken);
+    public override Task<ClaimView> GetClaimView(GetClaimViewRequest request, ServerCallContext context) =>
+        mediator.Send(new GetClaimView.Query(request), context.CancellationToken);
 
-    public override Task<ListClaimsResponse> ListClaims(ListClaimsRequest request, ServerCallContext context) => mediator.Send(new ListClaims.Query(request), context.CancellationToken);
+    public override Task<ListClaimsResponse> ListClaims(ListClaimsRequest request, ServerCallContext context) =>
+        mediator.Send(new ListClaims.Query(request), context.CancellationToken);
 
-    public override Task<ArticleAgreement> GetArticleAgreement(GetArticleAgreementRequest request, ServerCallContext context) => mediator.Send(new GetArticleAgreement.Query(request), context.CancellationToken);
+    public override Task<ArticleAgreement> GetArticleAgreement(GetArticleAgreementRequest request, ServerCallContext context) =>
+        mediator.Send(new GetArticleAgreement.Query(request), context.CancellationToken);
 
-    public override Task WatchArticle(WatchArticleRequest request, IServerStreamWriter<WatchArticleResponse> responseStream, ServerCallContext context) => mediator.StreamAsync(new WatchArticle.Query(request), responseStream, context);
+    public override Task WatchArticle(
+        WatchArticleRequest request,
+        IServerStreamWriter<WatchArticleResponse> responseStream,
+        ServerCallContext context
+    ) => mediator.StreamAsync(new WatchArticle.Query(request), responseStream, context);
 }

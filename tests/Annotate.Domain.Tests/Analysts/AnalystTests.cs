@@ -8,14 +8,21 @@ public sealed class AnalystTests
 {
     private static AnalystState Registered()
     {
-        var events = Given.Ok(Analyst.Decide(AnalystState.Initial, new RegisterAnalyst("alice", "Alice", [Role.Analyst, Role.Analyst, Role.Adjudicator]), Given.Admin()));
+        var events = Given.Ok(
+            Analyst.Decide(
+                AnalystState.Initial,
+                new RegisterAnalyst("alice", "Alice", [Role.Analyst, Role.Analyst, Role.Adjudicator]),
+                Given.Admin()));
         return Given.Apply(AnalystState.Initial, Analyst.Evolve, events);
     }
 
     private static AnalystState WithToken(DateTimeOffset? expiry = null)
     {
         var state = Registered();
-        return Given.Apply(state, Analyst.Evolve, Given.Ok(Analyst.Decide(state, new IssueToken("alice", "sha256:s", expiry, "laptop"), Given.Admin(newId: "t1"))));
+        return Given.Apply(
+            state,
+            Analyst.Evolve,
+            Given.Ok(Analyst.Decide(state, new IssueToken("alice", "sha256:s", expiry, "laptop"), Given.Admin(newId: "t1"))));
     }
 
     [Fact]
@@ -27,20 +34,28 @@ public sealed class AnalystTests
     [Fact]
     public void Registering_needs_the_admin_role()
     {
-        Given.Refused(Analyst.Decide(AnalystState.Initial, new RegisterAnalyst("bob", "Bob", [Role.Admin]), Given.Analyst("alice")), DomainErrorKind.PermissionDenied);
+        Given.Refused(
+            Analyst.Decide(AnalystState.Initial, new RegisterAnalyst("bob", "Bob", [Role.Admin]), Given.Analyst("alice")),
+            DomainErrorKind.PermissionDenied);
     }
 
     [Fact]
     public void Registering_again_identically_decides_nothing_and_differently_is_refused()
     {
-        Assert.Empty(Given.Ok(Analyst.Decide(Registered(), new RegisterAnalyst("alice", "Alice", [Role.Adjudicator, Role.Analyst]), Given.Admin())));
-        Given.Refused(Analyst.Decide(Registered(), new RegisterAnalyst("alice", "Alice", [Role.Admin]), Given.Admin()), DomainErrorKind.AlreadyExists);
+        Assert.Empty(
+            Given.Ok(Analyst.Decide(Registered(), new RegisterAnalyst("alice", "Alice", [Role.Adjudicator, Role.Analyst]), Given.Admin())));
+        Given.Refused(
+            Analyst.Decide(Registered(), new RegisterAnalyst("alice", "Alice", [Role.Admin]), Given.Admin()),
+            DomainErrorKind.AlreadyExists);
     }
 
     [Fact]
     public void Changing_roles_replaces_them()
     {
-        var state = Given.Apply(Registered(), Analyst.Evolve, Given.Ok(Analyst.Decide(Registered(), new ChangeAnalystRoles("alice", [Role.Auditor]), Given.Admin())));
+        var state = Given.Apply(
+            Registered(),
+            Analyst.Evolve,
+            Given.Ok(Analyst.Decide(Registered(), new ChangeAnalystRoles("alice", [Role.Auditor]), Given.Admin())));
         Assert.Equal(ValueList.Of(Role.Auditor), state.Roles);
     }
 
@@ -58,7 +73,9 @@ public sealed class AnalystTests
     [Fact]
     public void Token_expiry_in_the_past_is_refused()
     {
-        Given.Refused(Analyst.Decide(Registered(), new IssueToken("alice", "h", Given.Now, null), Given.Admin(newId: "t1")), DomainErrorKind.Invalid);
+        Given.Refused(
+            Analyst.Decide(Registered(), new IssueToken("alice", "h", Given.Now, null), Given.Admin(newId: "t1")),
+            DomainErrorKind.Invalid);
     }
 
     [Fact]
@@ -81,7 +98,9 @@ public sealed class AnalystTests
     [Fact]
     public void Unknown_role_is_refused()
     {
-        Given.Refused(Analyst.Decide(AnalystState.Initial, new RegisterAnalyst("bob", "Bob", [(Role)42]), Given.Admin()), DomainErrorKind.Invalid);
+        Given.Refused(
+            Analyst.Decide(AnalystState.Initial, new RegisterAnalyst("bob", "Bob", [(Role)42]), Given.Admin()),
+            DomainErrorKind.Invalid);
         Given.Refused(Analyst.Decide(Registered(), new ChangeAnalystRoles("alice", [(Role)42]), Given.Admin()), DomainErrorKind.Invalid);
     }
 
@@ -92,7 +111,9 @@ public sealed class AnalystTests
     [InlineData("a12345678901234567890123456789012345678901")] // 41 characters
     public void Registering_with_an_id_outside_the_documented_shape_is_refused(string id)
     {
-        Given.Refused(Analyst.Decide(AnalystState.Initial, new RegisterAnalyst(id, "Bob", [Role.Analyst]), Given.Admin()), DomainErrorKind.Invalid);
+        Given.Refused(
+            Analyst.Decide(AnalystState.Initial, new RegisterAnalyst(id, "Bob", [Role.Analyst]), Given.Admin()),
+            DomainErrorKind.Invalid);
     }
 
     [Theory]

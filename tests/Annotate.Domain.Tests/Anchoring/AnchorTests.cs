@@ -267,7 +267,9 @@ public sealed class AnchorTests
         var doc = Seeds.Document(Seeds.KazakhstanClaimArticle);
         var e = Fails(doc, Selector.ForQuote("Kazakhstan"));
         Assert.Matches(@"matches at \d+ places \(code points \d+, \d+", e.Message);
-        var first = int.Parse(System.Text.RegularExpressions.Regex.Match(e.Message, @"code points (\d+)").Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture);
+        var first = int.Parse(
+            System.Text.RegularExpressions.Regex.Match(e.Message, @"code points (\d+)").Groups[1].Value,
+            System.Globalization.CultureInfo.InvariantCulture);
         Assert.Equal("Kazakhstan", Ok(doc, Selector.AtPosition(first, first + 10)).Exact);
     }
 

@@ -6,7 +6,11 @@ namespace Annotate.Domain.Tests.Articles;
 
 public sealed class ArticleTests
 {
-    private static readonly ImportArticle Seed3 = new("russia-involvement-kazakhstan-crisis", "Russia’s Involvement", "seeds", Seeds.Text(Seeds.KazakhstanClaimArticle));
+    private static readonly ImportArticle Seed3 = new(
+        "russia-involvement-kazakhstan-crisis",
+        "Russia’s Involvement",
+        "seeds",
+        Seeds.Text(Seeds.KazakhstanClaimArticle));
 
     [Fact]
     public void Importing_a_new_article_stores_its_text_and_content_hash()
@@ -34,7 +38,9 @@ public sealed class ArticleTests
     public void Reimporting_other_text_under_the_same_id_is_refused()
     {
         var state = Given.Apply(ArticleState.Initial, Article.Evolve, Given.Ok(Article.Decide(ArticleState.Initial, Seed3, Given.Admin())));
-        var e = Given.Refused(Article.Decide(state, Seed3 with { Text = Seed3.Text + "!" }, Given.Admin()), DomainErrorKind.FailedPrecondition);
+        var e = Given.Refused(
+            Article.Decide(state, Seed3 with { Text = Seed3.Text + "!" }, Given.Admin()),
+            DomainErrorKind.FailedPrecondition);
         Assert.Contains("immutable", e.Message);
     }
 
@@ -53,6 +59,8 @@ public sealed class ArticleTests
     [InlineData("ok", "t", "  ")]
     public void Import_with_bad_id_title_or_text_is_refused(string id, string title, string text)
     {
-        Given.Refused(Article.Decide(ArticleState.Initial, new ImportArticle(id, title, "s", text), Given.Admin()), DomainErrorKind.Invalid);
+        Given.Refused(
+            Article.Decide(ArticleState.Initial, new ImportArticle(id, title, "s", text), Given.Admin()),
+            DomainErrorKind.Invalid);
     }
 }

@@ -21,7 +21,8 @@ public sealed class ClaimTests
         return Claim.Fold(outcome.Events);
     }
 
-    private static ClaimState Then(ClaimState state, Result<IReadOnlyList<IDomainEvent>> decided) => Given.Apply(state, Claim.Evolve, Given.Ok(decided));
+    private static ClaimState Then(ClaimState state, Result<IReadOnlyList<IDomainEvent>> decided) =>
+        Given.Apply(state, Claim.Evolve, Given.Ok(decided));
 
     private static TakeStance Take(S stance, string rationale = "r") => new("c1", stance, rationale, []);
 
@@ -87,14 +88,23 @@ public sealed class ClaimTests
     [Fact]
     public void Opening_a_claim_with_a_bad_selector_is_refused()
     {
-        Given.Refused(Claim.Decide(ClaimIndex.Empty(ArticleId), new OpenClaim(ArticleId, Doc, Selector.AtPosition(5, 500)), Given.Analyst("a", "c1")), DomainErrorKind.Invalid);
-        Given.Refused(Claim.Decide(ClaimIndex.Empty(ArticleId), new OpenClaim(ArticleId, Doc, Selector.ForQuote("purple")), Given.Analyst("a", "c1")), DomainErrorKind.Invalid);
+        Given.Refused(
+            Claim.Decide(ClaimIndex.Empty(ArticleId), new OpenClaim(ArticleId, Doc, Selector.AtPosition(5, 500)), Given.Analyst("a", "c1")),
+            DomainErrorKind.Invalid);
+        Given.Refused(
+            Claim.Decide(ClaimIndex.Empty(ArticleId), new OpenClaim(ArticleId, Doc, Selector.ForQuote("purple")), Given.Analyst("a", "c1")),
+            DomainErrorKind.Invalid);
     }
 
     [Fact]
     public void Opening_a_claim_needs_the_analyst_role()
     {
-        Given.Refused(Claim.Decide(ClaimIndex.Empty(ArticleId), new OpenClaim(ArticleId, Doc, Selector.AtPosition(0, 5)), Given.WithRoles("aud", Role.Auditor)), DomainErrorKind.PermissionDenied);
+        Given.Refused(
+            Claim.Decide(
+                ClaimIndex.Empty(ArticleId),
+                new OpenClaim(ArticleId, Doc, Selector.AtPosition(0, 5)),
+                Given.WithRoles("aud", Role.Auditor)),
+            DomainErrorKind.PermissionDenied);
     }
 
     [Fact]
@@ -117,7 +127,11 @@ public sealed class ClaimTests
     public void Stance_evidence_is_resolved_against_the_cited_article()
     {
         var evidenceDoc = Seeds.Document(Seeds.TwentyPercentArticle);
-        var command = new TakeStance("c1", S.Refutes, "minority, not majority", [new EvidenceInput(Seeds.TwentyPercentArticle, evidenceDoc, Selector.ForQuote("about 20 percent"))]);
+        var command = new TakeStance(
+            "c1",
+            S.Refutes,
+            "minority, not majority",
+            [new EvidenceInput(Seeds.TwentyPercentArticle, evidenceDoc, Selector.ForQuote("about 20 percent"))]);
         var e = Assert.IsType<StanceTaken>(Assert.Single(Given.Ok(Claim.Decide(OpenState(), command, Given.Analyst("bob")))));
         var span = Assert.Single(e.Evidence);
         Assert.Equal("about 20 percent", evidenceDoc.Slice(span.Start, span.End));
@@ -127,7 +141,11 @@ public sealed class ClaimTests
     [Fact]
     public void Stance_with_evidence_that_does_not_resolve_is_refused_naming_the_evidence()
     {
-        var command = new TakeStance("c1", S.Refutes, "", [new EvidenceInput("a2", Doc, Selector.ForQuote("sky")), new EvidenceInput("a2", Doc, Selector.AtPosition(3, 3))]);
+        var command = new TakeStance(
+            "c1",
+            S.Refutes,
+            "",
+            [new EvidenceInput("a2", Doc, Selector.ForQuote("sky")), new EvidenceInput("a2", Doc, Selector.AtPosition(3, 3))]);
         var e = Given.Refused(Claim.Decide(OpenState(), command, Given.Analyst("bob")), DomainErrorKind.Invalid);
         Assert.StartsWith("Evidence 2 (article a2)", e.Message);
     }
@@ -136,9 +154,16 @@ public sealed class ClaimTests
     public void Stance_with_empty_rationale_is_allowed_but_rationale_and_evidence_are_bounded()
     {
         Assert.Single(Given.Ok(Claim.Decide(OpenState(), Take(S.Supports, ""), Given.Analyst("bob"))));
-        Given.Refused(Claim.Decide(OpenState(), Take(S.Supports, new string('r', Limits.MaxRationale + 1)), Given.Analyst("bob")), DomainErrorKind.Invalid);
-        var tooMany = Enumerable.Range(0, Limits.MaxEvidence + 1).Select(_ => new EvidenceInput("a1", Doc, Selector.AtPosition(0, 1))).ToList();
-        Given.Refused(Claim.Decide(OpenState(), new TakeStance("c1", S.Supports, "", tooMany), Given.Analyst("bob")), DomainErrorKind.Invalid);
+        Given.Refused(
+            Claim.Decide(OpenState(), Take(S.Supports, new string('r', Limits.MaxRationale + 1)), Given.Analyst("bob")),
+            DomainErrorKind.Invalid);
+        var tooMany = Enumerable
+            .Range(0, Limits.MaxEvidence + 1)
+            .Select(_ => new EvidenceInput("a1", Doc, Selector.AtPosition(0, 1)))
+            .ToList();
+        Given.Refused(
+            Claim.Decide(OpenState(), new TakeStance("c1", S.Supports, "", tooMany), Given.Analyst("bob")),
+            DomainErrorKind.Invalid);
     }
 
     [Fact]
@@ -160,10 +185,14 @@ public sealed class ClaimTests
     public void Adjudicated_claim_refuses_stances_and_withdrawals_until_reopened()
     {
         var state = Then(OpenState(), Claim.Decide(OpenState(), Take(S.Supports), Given.Analyst("bob")));
-        state = Then(state, Claim.Decide(state, new AdjudicateClaim("c1", S.Refutes, "source says 20%", state.Version), Given.Adjudicator("judge")));
+        state = Then(
+            state,
+            Claim.Decide(state, new AdjudicateClaim("c1", S.Refutes, "source says 20%", state.Version), Given.Adjudicator("judge")));
         Assert.Equal((ClaimStatus.Adjudicated, S.Refutes), (state.Status, state.Verdict));
 
-        Assert.Contains("reopens", Given.Refused(Claim.Decide(state, Take(S.Refutes), Given.Analyst("carol")), DomainErrorKind.FailedPrecondition).Message);
+        Assert.Contains(
+            "reopens",
+            Given.Refused(Claim.Decide(state, Take(S.Refutes), Given.Analyst("carol")), DomainErrorKind.FailedPrecondition).Message);
         Given.Refused(Claim.Decide(state, new WithdrawStance("c1"), Given.Analyst("bob")), DomainErrorKind.FailedPrecondition);
 
         state = Then(state, Claim.Decide(state, new ReopenClaim("c1", "new evidence"), Given.Adjudicator("judge")));
@@ -178,7 +207,9 @@ public sealed class ClaimTests
         var seen = state.Version;
         state = Then(state, Claim.Decide(state, Take(S.Supports), Given.Analyst("bob")));
         state = Then(state, Claim.Decide(state, new ApplyTag(TagTargetKind.Claim, "c1", "hot"), Given.Analyst("carol")));
-        var e = Given.Refused(Claim.Decide(state, new AdjudicateClaim("c1", S.Refutes, "r", seen), Given.Adjudicator("judge")), DomainErrorKind.Conflict);
+        var e = Given.Refused(
+            Claim.Decide(state, new AdjudicateClaim("c1", S.Refutes, "r", seen), Given.Adjudicator("judge")),
+            DomainErrorKind.Conflict);
         Assert.Contains("v2 bob took stance SUPPORTS", e.Message);
         Assert.Contains("v3 carol tagged it hot", e.Message);
         Assert.Contains("version 3", e.Message);
@@ -187,22 +218,34 @@ public sealed class ClaimTests
     [Fact]
     public void Adjudication_naming_a_future_version_is_invalid()
     {
-        Given.Refused(Claim.Decide(OpenState(), new AdjudicateClaim("c1", S.Refutes, "r", 9), Given.Adjudicator("judge")), DomainErrorKind.Invalid);
+        Given.Refused(
+            Claim.Decide(OpenState(), new AdjudicateClaim("c1", S.Refutes, "r", 9), Given.Adjudicator("judge")),
+            DomainErrorKind.Invalid);
     }
 
     [Fact]
     public void Adjudication_needs_the_adjudicator_role_and_a_rationale()
     {
-        Given.Refused(Claim.Decide(OpenState(), new AdjudicateClaim("c1", S.Refutes, "r", 1), Given.Analyst("bob")), DomainErrorKind.PermissionDenied);
-        Given.Refused(Claim.Decide(OpenState(), new AdjudicateClaim("c1", S.Refutes, "  ", 1), Given.Adjudicator("judge")), DomainErrorKind.Invalid);
+        Given.Refused(
+            Claim.Decide(OpenState(), new AdjudicateClaim("c1", S.Refutes, "r", 1), Given.Analyst("bob")),
+            DomainErrorKind.PermissionDenied);
+        Given.Refused(
+            Claim.Decide(OpenState(), new AdjudicateClaim("c1", S.Refutes, "  ", 1), Given.Adjudicator("judge")),
+            DomainErrorKind.Invalid);
     }
 
     [Fact]
     public void Adjudicating_twice_or_reopening_an_open_claim_is_refused()
     {
-        var state = Then(OpenState(), Claim.Decide(OpenState(), new AdjudicateClaim("c1", S.Unverifiable, "r", 1), Given.Adjudicator("judge")));
-        Given.Refused(Claim.Decide(state, new AdjudicateClaim("c1", S.Refutes, "r", 2), Given.Adjudicator("judge")), DomainErrorKind.FailedPrecondition);
-        Given.Refused(Claim.Decide(OpenState(), new ReopenClaim("c1", null), Given.Adjudicator("judge")), DomainErrorKind.FailedPrecondition);
+        var state = Then(
+            OpenState(),
+            Claim.Decide(OpenState(), new AdjudicateClaim("c1", S.Unverifiable, "r", 1), Given.Adjudicator("judge")));
+        Given.Refused(
+            Claim.Decide(state, new AdjudicateClaim("c1", S.Refutes, "r", 2), Given.Adjudicator("judge")),
+            DomainErrorKind.FailedPrecondition);
+        Given.Refused(
+            Claim.Decide(OpenState(), new ReopenClaim("c1", null), Given.Adjudicator("judge")),
+            DomainErrorKind.FailedPrecondition);
         Given.Refused(Claim.Decide(state, new ReopenClaim("c1", null), Given.Analyst("bob")), DomainErrorKind.PermissionDenied);
     }
 
@@ -222,9 +265,26 @@ public sealed class ClaimTests
     public void Claim_and_evidence_spans_longer_than_the_limit_are_refused()
     {
         var big = new TextDocument(new string('w', Limits.MaxSpan + 10));
-        Given.Refused(Claim.Decide(ClaimIndex.Empty(ArticleId), new OpenClaim(ArticleId, big, Selector.AtPosition(0, Limits.MaxSpan + 1)), Given.Analyst("a", "c1")), DomainErrorKind.Invalid);
-        Assert.Single(Given.Ok(Claim.Decide(ClaimIndex.Empty(ArticleId), new OpenClaim(ArticleId, big, Selector.AtPosition(0, Limits.MaxSpan)), Given.Analyst("a", "c1"))).Events);
-        var e = Given.Refused(Claim.Decide(OpenState(), new TakeStance("c1", S.Refutes, "", [new EvidenceInput("big", big, Selector.AtPosition(0, Limits.MaxSpan + 1))]), Given.Analyst("bob")), DomainErrorKind.Invalid);
+        Given.Refused(
+            Claim.Decide(
+                ClaimIndex.Empty(ArticleId),
+                new OpenClaim(ArticleId, big, Selector.AtPosition(0, Limits.MaxSpan + 1)),
+                Given.Analyst("a", "c1")),
+            DomainErrorKind.Invalid);
+        Assert.Single(
+            Given
+                .Ok(
+                    Claim.Decide(
+                        ClaimIndex.Empty(ArticleId),
+                        new OpenClaim(ArticleId, big, Selector.AtPosition(0, Limits.MaxSpan)),
+                        Given.Analyst("a", "c1")))
+                .Events);
+        var e = Given.Refused(
+            Claim.Decide(
+                OpenState(),
+                new TakeStance("c1", S.Refutes, "", [new EvidenceInput("big", big, Selector.AtPosition(0, Limits.MaxSpan + 1))]),
+                Given.Analyst("bob")),
+            DomainErrorKind.Invalid);
         Assert.Contains("evidence 1", e.Message);
     }
 }

@@ -54,7 +54,13 @@ public sealed class ConsensusProjectionTests
         var v = Fold(Opened, Take("bob", Stance.Refutes), Take("carol", Stance.NeedsContext), Take("dave", Stance.Supports));
         Assert.Equal(ConsensusStatus.Contested, v.Status);
         Assert.Equal(1.0 / 3, v.Agreement, 12);
-        var five = Fold(Opened, Take("a", Stance.Refutes), Take("b", Stance.Refutes), Take("c", Stance.Refutes), Take("d", Stance.Supports), Take("e", Stance.Supports));
+        var five = Fold(
+            Opened,
+            Take("a", Stance.Refutes),
+            Take("b", Stance.Refutes),
+            Take("c", Stance.Refutes),
+            Take("d", Stance.Supports),
+            Take("e", Stance.Supports));
         Assert.Equal(ConsensusStatus.Contested, five.Status); // 3/5 < 2/3
     }
 
@@ -92,9 +98,18 @@ public sealed class ConsensusProjectionTests
     {
         var e1 = new EvidenceSpan("a2", 1, 5, "abcd");
         var e2 = new EvidenceSpan("a3", 7, 9, "xy");
-        var v = Fold(Opened, Take("carol", Stance.Refutes, e2), Take("bob", Stance.Refutes, e1, e2), Take("dave", Stance.Supports, e1), new StanceWithdrawn("c1", "dave"));
+        var v = Fold(
+            Opened,
+            Take("carol", Stance.Refutes, e2),
+            Take("bob", Stance.Refutes, e1, e2),
+            Take("dave", Stance.Supports, e1),
+            new StanceWithdrawn("c1", "dave"));
         Assert.Equal(
-            [new EvidenceEntry("bob", Stance.Refutes, "a2", 1, 5, "abcd"), new EvidenceEntry("bob", Stance.Refutes, "a3", 7, 9, "xy"), new EvidenceEntry("carol", Stance.Refutes, "a3", 7, 9, "xy")],
+            [
+                new EvidenceEntry("bob", Stance.Refutes, "a2", 1, 5, "abcd"),
+                new EvidenceEntry("bob", Stance.Refutes, "a3", 7, 9, "xy"),
+                new EvidenceEntry("carol", Stance.Refutes, "a3", 7, 9, "xy"),
+            ],
             v.Evidence);
     }
 
@@ -114,10 +129,16 @@ public sealed class ConsensusProjectionTests
     {
         var voted = new IDomainEvent[] { Opened, Take("a", Stance.Refutes), Take("b", Stance.Refutes), Take("c", Stance.Supports) };
         var adjudicated = Fold([.. voted, new ClaimAdjudicated("c1", "judge", Stance.NeedsContext, "missing context", 4)]);
-        Assert.Equal((ConsensusStatus.Adjudicated, (Stance?)Stance.NeedsContext, "judge"), (adjudicated.Status, adjudicated.Verdict, adjudicated.Adjudicator));
+        Assert.Equal(
+            (ConsensusStatus.Adjudicated, (Stance?)Stance.NeedsContext, "judge"),
+            (adjudicated.Status, adjudicated.Verdict, adjudicated.Adjudicator));
         Assert.Equal(2.0 / 3, adjudicated.Agreement, 12);
 
-        var reopened = Fold([.. voted, new ClaimAdjudicated("c1", "judge", Stance.NeedsContext, "r", 4), new ClaimReopened("c1", "judge", "")]);
+        var reopened = Fold([
+            .. voted,
+            new ClaimAdjudicated("c1", "judge", Stance.NeedsContext, "r", 4),
+            new ClaimReopened("c1", "judge", ""),
+        ]);
         Assert.Equal((ConsensusStatus.Refuted, (Stance?)null), (reopened.Status, reopened.Verdict));
         Assert.Contains("judge", reopened.Contributors);
     }
@@ -126,8 +147,13 @@ public sealed class ConsensusProjectionTests
     public void Last_position_and_time_follow_the_latest_claim_event_and_other_events_are_ignored()
     {
         var v = ConsensusProjection.Fold(
-            [new PositionedEvent(5, T0, Opened), new PositionedEvent(6, T0.AddMinutes(1), new HighlightRetracted("h", "a1", "x")), new PositionedEvent(9, T0.AddMinutes(2), Take("b", Stance.Supports))],
-            ConsensusPolicy.Default)!;
+            [
+                new PositionedEvent(5, T0, Opened),
+                new PositionedEvent(6, T0.AddMinutes(1), new HighlightRetracted("h", "a1", "x")),
+                new PositionedEvent(9, T0.AddMinutes(2), Take("b", Stance.Supports)),
+            ],
+            ConsensusPolicy.Default
+        )!;
         Assert.Equal((9L, T0.AddMinutes(2), 2L), (v.LastPosition, v.LastRecordedAt, v.Version));
     }
 
@@ -140,7 +166,13 @@ public sealed class ConsensusProjectionTests
     [Fact]
     public void Folding_in_steps_equals_folding_at_once_and_views_compare_by_value()
     {
-        var events = new IDomainEvent[] { Opened, Take("b", Stance.Refutes, new EvidenceSpan("a2", 1, 2, "x")), new TagApplied(TagTargetKind.Claim, "c1", "t", "b"), Take("c", Stance.Refutes) };
+        var events = new IDomainEvent[]
+        {
+            Opened,
+            Take("b", Stance.Refutes, new EvidenceSpan("a2", 1, 2, "x")),
+            new TagApplied(TagTargetKind.Claim, "c1", "t", "b"),
+            Take("c", Stance.Refutes),
+        };
         var positioned = events.Select((e, i) => new PositionedEvent(i + 1, T0, e)).ToList();
         ClaimConsensus? stepwise = null;
         foreach (var p in positioned)
@@ -155,7 +187,10 @@ public sealed class ConsensusProjectionTests
     [Fact]
     public void View_round_trips_through_the_shared_json_options_so_it_can_be_stored()
     {
-        var v = Fold(Opened, Take("b", Stance.NeedsContext, new EvidenceSpan("a2", 1, 2, "x")), new TagApplied(TagTargetKind.Claim, "c1", "t", "b"),
+        var v = Fold(
+            Opened,
+            Take("b", Stance.NeedsContext, new EvidenceSpan("a2", 1, 2, "x")),
+            new TagApplied(TagTargetKind.Claim, "c1", "t", "b"),
             new ClaimAdjudicated("c1", "judge", Stance.Refutes, "r", 3));
         var json = System.Text.Json.JsonSerializer.Serialize(v, EventTypes.JsonOptions);
         Assert.Contains("\"status\":\"ADJUDICATED\"", json);

@@ -18,7 +18,12 @@ public sealed class EventTypesTests
         yield return new TagApplied(TagTargetKind.Highlight, "h1", "needs-source", "bob");
         yield return new TagRemoved(TagTargetKind.Claim, "c1", "needs-source", "bob");
         yield return new ClaimOpened("c1", "a1", "alice", 10, 20, "exact", "pre", "suf", "statement");
-        yield return new StanceTaken("c1", "bob", Stance.NeedsContext, "because", ValueList.Of(new EvidenceSpan("a2", 1, 5, "abcd"), new EvidenceSpan("a3", 7, 9, "xy")));
+        yield return new StanceTaken(
+            "c1",
+            "bob",
+            Stance.NeedsContext,
+            "because",
+            ValueList.Of(new EvidenceSpan("a2", 1, 5, "abcd"), new EvidenceSpan("a3", 7, 9, "xy")));
         yield return new StanceTaken("c1", "bob", Stance.Refutes, "", ValueList<EvidenceSpan>.Empty);
         yield return new StanceWithdrawn("c1", "bob");
         yield return new ClaimAdjudicated("c1", "judge", Stance.Unverifiable, "no source", 7);
@@ -64,7 +69,8 @@ public sealed class EventTypesTests
     [Fact]
     public void Stored_json_is_camel_case_with_enums_as_names()
     {
-        var json = EventTypes.Serialize(new StanceTaken("c1", "bob", Stance.NeedsContext, "r", ValueList.Of(new EvidenceSpan("a2", 1, 5, "abcd"))));
+        var json = EventTypes.Serialize(
+            new StanceTaken("c1", "bob", Stance.NeedsContext, "r", ValueList.Of(new EvidenceSpan("a2", 1, 5, "abcd"))));
         Assert.Equal(
             """{"claimId":"c1","analyst":"bob","stance":"NEEDS_CONTEXT","rationale":"r","evidence":[{"articleId":"a2","start":1,"end":5,"exact":"abcd"}]}""",
             json);

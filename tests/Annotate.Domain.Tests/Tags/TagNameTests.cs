@@ -72,6 +72,8 @@ public sealed class TagNameTests
     [Fact]
     public void Tagging_needs_the_analyst_role()
     {
-        Given.Refused(Tagging.Decide(TagSet.Empty, new ApplyTag(TagTargetKind.Claim, "c1", "x"), Given.WithRoles("aud", Role.Auditor)), DomainErrorKind.PermissionDenied);
+        Given.Refused(
+            Tagging.Decide(TagSet.Empty, new ApplyTag(TagTargetKind.Claim, "c1", "x"), Given.WithRoles("aud", Role.Auditor)),
+            DomainErrorKind.PermissionDenied);
     }
 }

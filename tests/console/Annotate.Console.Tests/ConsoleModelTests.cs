@@ -47,7 +47,10 @@ public sealed class ArticleStateTests
     {
         var v = new ClaimView
         {
-            ClaimId = id, Statement = id, LastPosition = position, Status = ClaimStatus.Pending,
+            ClaimId = id,
+            Statement = id,
+            LastPosition = position,
+            Status = ClaimStatus.Pending,
             Selector = new Selector { Position = new TextPosition { Start = start, End = start + 5 } },
         };
         v.Tallies.AddRange(tallies.Select(t => new StanceTally { Stance = t.Stance, Count = t.Count }));
@@ -114,10 +117,19 @@ public sealed class ScreenTests
     [Fact]
     public void The_screen_shows_the_text_the_claim_with_its_tallies_and_the_link_state()
     {
-        var state = new ArticleState(new Article { ArticleId = "art", Title = "A title", Text = "Though Kazakhstan has a large Russian majority, relations are friendly." });
+        var state = new ArticleState(
+            new Article
+            {
+                ArticleId = "art",
+                Title = "A title",
+                Text = "Though Kazakhstan has a large Russian majority, relations are friendly.",
+            });
         var claim = new ClaimView
         {
-            ClaimId = "c1", Statement = "Kazakhstan has a large Russian majority", Status = ClaimStatus.Refuted, LastPosition = 4,
+            ClaimId = "c1",
+            Statement = "Kazakhstan has a large Russian majority",
+            Status = ClaimStatus.Refuted,
+            LastPosition = 4,
             Selector = new Selector { Position = new TextPosition { Start = 7, End = 46 } },
             Tallies = { new StanceTally { Stance = Stance.Refutes, Count = 2 }, new StanceTally { Stance = Stance.Supports, Count = 1 } },
             Stances = { new CurrentStance { Analyst = "aigerim", Stance = Stance.Refutes, Rationale = "about 20 percent" } },
@@ -126,7 +138,9 @@ public sealed class ScreenTests
         var writer = new StringWriter();
         var console = AnsiConsole.Create(new AnsiConsoleSettings
         {
-            Ansi = AnsiSupport.No, ColorSystem = ColorSystemSupport.NoColors, Interactive = InteractionSupport.No,
+            Ansi = AnsiSupport.No,
+            ColorSystem = ColorSystemSupport.NoColors,
+            Interactive = InteractionSupport.No,
             Out = new AnsiConsoleOutput(writer),
         });
         console.Profile.Width = 140;
@@ -175,7 +189,10 @@ public sealed class SettingsTests : IDisposable
         Environment.SetEnvironmentVariable("ANNOTATE_SERVER", "http://env:2");
         Assert.Equal(new Settings("http://env:2", "file-token", null), Settings.Resolve([]));
 
-        Assert.Equal(new Settings("http://flag:3", "flag-token", "art"), Settings.Resolve(["--server", "http://flag:3", "--token", "flag-token", "--article", "art"]));
+        Assert.Equal(
+            new Settings("http://flag:3", "flag-token", "art"),
+            Settings.Resolve(["--server", "http://flag:3", "--token", "flag-token", "--article", "art"])
+        );
     }
 
     [Fact]

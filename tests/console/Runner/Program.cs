@@ -23,15 +23,30 @@ if (command is "create-db" or "drop-db")
     await using var admin = new Npgsql.NpgsqlConnection(server);
     await admin.OpenAsync();
     var name = new Npgsql.NpgsqlCommandBuilder().QuoteIdentifier(token);
-    await using var sql = new Npgsql.NpgsqlCommand(command == "create-db" ? $"CREATE DATABASE {name}" : $"DROP DATABASE IF EXISTS {name} WITH (FORCE)", admin);
+    await using var sql = new Npgsql.NpgsqlCommand(
+        command == "create-db" ? $"CREATE DATABASE {name}" : $"DROP DATABASE IF EXISTS {name} WITH (FORCE)",
+        admin);
     await sql.ExecuteNonQueryAsync();
     if (command == "create-db") Console.WriteLine(new Npgsql.NpgsqlConnectionStringBuilder(server) { Database = token }.ConnectionString);
     return 0;
 }
 if (command == "demo")
-    return await DemoScenario.RunAsync(server, token, Console.Out, default, TimeSpan.FromMilliseconds(args.Length > 3 ? int.Parse(args[3]) : 0));
+{
+    return await DemoScenario.RunAsync(
+        server,
+        token,
+        Console.Out,
+        default,
+        TimeSpan.FromMilliseconds(args.Length > 3 ? int.Parse(args[3]) : 0));
+}
 
-using var client = new AnnotateClient(new AnnotateClientOptions { Address = server, Token = token, UnaryDeadline = TimeSpan.FromSeconds(60) });
+using var client = new AnnotateClient(
+    new AnnotateClientOptions
+    {
+        Address = server,
+        Token = token,
+        UnaryDeadline = TimeSpan.FromSeconds(60),
+    });
 var id = Guid.NewGuid().ToString();
 try
 {
@@ -39,28 +54,49 @@ try
     {
         case "analyst":
             var role = Enum.Parse<Role>(args[4], ignoreCase: true);
-            await client.CreateAnalystAsync(new CreateAnalystRequest { RequestId = id, AnalystId = args[3], DisplayName = args[3], Roles = { role } });
-            var issued = await client.IssueTokenAsync(new IssueTokenRequest { RequestId = Guid.NewGuid().ToString(), AnalystId = args[3], Label = "console-test" });
+            await client.CreateAnalystAsync(
+                new CreateAnalystRequest
+                {
+                    RequestId = id,
+                    AnalystId = args[3],
+                    DisplayName = args[3],
+                    Roles = { role },
+                });
+            var issued = await client.IssueTokenAsync(
+                new IssueTokenRequest
+                {
+                    RequestId = Guid.NewGuid().ToString(),
+                    AnalystId = args[3],
+                    Label = "console-test",
+                });
             Console.WriteLine(issued.Secret);
             return 0;
         case "open-claim":
             var opened = await client.OpenClaimAsync(new OpenClaimRequest
             {
-                RequestId = id, ArticleId = args[3], Selector = new Selector { Quote = new TextQuote { Exact = args[4] } },
+                RequestId = id,
+                ArticleId = args[3],
+                Selector = new Selector { Quote = new TextQuote { Exact = args[4] } },
             });
             Console.WriteLine(opened.ClaimId);
             return 0;
         case "highlight":
             var created = await client.CreateHighlightAsync(new CreateHighlightRequest
             {
-                RequestId = id, ArticleId = args[3], Selector = new Selector { Quote = new TextQuote { Exact = args[4] } }, Tags = { "console-test" },
+                RequestId = id,
+                ArticleId = args[3],
+                Selector = new Selector { Quote = new TextQuote { Exact = args[4] } },
+                Tags = { "console-test" },
             });
             Console.WriteLine(created.Highlight.HighlightId);
             return 0;
         case "stance":
             var result = await client.TakeStanceAsync(new TakeStanceRequest
             {
-                RequestId = id, ClaimId = args[3], Stance = Enum.Parse<Stance>(args[4], ignoreCase: true), Rationale = args.Length > 5 ? args[5] : "",
+                RequestId = id,
+                ClaimId = args[3],
+                Stance = Enum.Parse<Stance>(args[4], ignoreCase: true),
+                Rationale = args.Length > 5 ? args[5] : "",
             });
             Console.WriteLine(result.Position);
             return 0;

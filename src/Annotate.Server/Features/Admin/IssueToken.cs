@@ -3,10 +3,8 @@ using Annotate.Domain.Analysts;
 using Annotate.Domain.Events;
 using Annotate.Server.Infrastructure;
 using MediatR;
-
-using Role = Annotate.Domain.Events.Role;
-
 using AnalystDecisions = Annotate.Domain.Analysts.Analyst;
+using Role = Annotate.Domain.Events.Role;
 namespace Annotate.Server.Features.Admin;
 
 /// <summary>
@@ -26,13 +24,25 @@ public static class IssueToken
             if ((await commands.PriorEventsAsync(r.RequestId, ct)).Count > 0)
             {
                 throw new DomainException(Domain.Errors.DomainError.FailedPrecondition(
-                    "This request already issued a token, whose secret was shown once and is not stored; revoke it and issue a new one with a new request id."));
+                    "This request already issued a token, whose secret was shown once and is not stored; revoke it and issue a new one " +
+                        "with a new request id."));
             }
             var (tokenId, secret) = Authentication.NewToken();
             DateTimeOffset? expires = r.ExpiresAt is { } e ? e.ToDateTimeOffset() : null;
-            var result = await commands.RunAsync(r.RequestId, Streams.Analyst(r.AnalystId), null, AnalystState.Initial, AnalystDecisions.Evolve,
-                state => AnalystDecisions.Decide(state, new Domain.Analysts.IssueToken(r.AnalystId, Authentication.HashSecret(secret), expires, r.Label), commands.Context(tokenId)), ct);
-            var doc = await views.GetAsync(Projections.Access, $"token:{tokenId}", ct)
+            var result = await commands.RunAsync(
+                r.RequestId,
+                Streams.Analyst(r.AnalystId),
+                null,
+                AnalystState.Initial,
+                AnalystDecisions.Evolve,
+                state =>
+                    AnalystDecisions.Decide(
+                        state,
+                        new Domain.Analysts.IssueToken(r.AnalystId, Authentication.HashSecret(secret), expires, r.Label),
+                        commands.Context(tokenId)),
+                ct);
+            var doc =
+                await views.GetAsync(Projections.Access, $"token:{tokenId}", ct)
                 ?? throw new InvalidOperationException("An issued token is missing from the access view.");
             return new IssueTokenResponse { Token = AnalystViews.TokenToProto(doc), Secret = $"{tokenId}.{secret}", Result = result };
         }

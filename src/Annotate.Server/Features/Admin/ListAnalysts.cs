@@ -15,7 +15,8 @@ public static class ListAnalysts
         public async Task<ListAnalystsResponse> Handle(Query query, CancellationToken ct)
         {
             var response = new ListAnalystsResponse();
-            response.Analysts.AddRange((await views.ListAsync(Projections.Access, "analyst:", null, null, ct)).Select(AnalystViews.ToProto));
+            response.Analysts.AddRange(
+                (await views.ListAsync(Projections.Access, "analyst:", null, null, ct)).Select(AnalystViews.ToProto));
             return response;
         }
     }

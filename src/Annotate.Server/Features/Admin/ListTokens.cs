@@ -19,7 +19,8 @@ public static class ListTokens
             var analyst = query.Request.AnalystId;
             var docs = await views.ListAsync(Projections.Access, "token:", string.IsNullOrEmpty(analyst) ? null : "analystId", analyst, ct);
             var response = new ListTokensResponse();
-            response.Tokens.AddRange(docs.Select(AnalystViews.TokenToProto).OrderByDescending(t => t.IssuedAt).ThenBy(t => t.TokenId, StringComparer.Ordinal));
+            response.Tokens.AddRange(
+                docs.Select(AnalystViews.TokenToProto).OrderByDescending(t => t.IssuedAt).ThenBy(t => t.TokenId, StringComparer.Ordinal));
             return response;
         }
     }

@@ -1,9 +1,9 @@
 using Annotate.Contracts.V1;
 using Annotate.Domain.Analysts;
-using Analyst = Annotate.Contracts.V1.Analyst;
-using AnalystDecisions = Annotate.Domain.Analysts.Analyst;
 using Annotate.Server.Infrastructure;
 using MediatR;
+using Analyst = Annotate.Contracts.V1.Analyst;
+using AnalystDecisions = Annotate.Domain.Analysts.Analyst;
 using DomainRole = Annotate.Domain.Events.Role;
 
 namespace Annotate.Server.Features.Admin;

@@ -23,10 +23,25 @@ public static class CreateHighlight
             var id = commands.NewId("h", r.RequestId);
             var document = await views.DocumentAsync(r.ArticleId, ct);
             var selector = Mapping.ToDomain(r.Selector);
-            var result = await commands.RunAsync(r.RequestId, Streams.Highlight(id), r.ArticleId, HighlightState.Initial, Highlight.Evolve, state =>
+            var result = await commands.RunAsync(
+                r.RequestId,
+                Streams.Highlight(id),
+                r.ArticleId,
+                HighlightState.Initial,
+                Highlight.Evolve,
+                state =>
             {
                 var context = commands.Context(id);
-                var created = Highlight.Decide(state, new Domain.Highlights.CreateHighlight(r.ArticleId, document, selector, string.IsNullOrEmpty(r.Note) ? null : r.Note), context).OrThrow();
+                var created = Highlight
+                    .Decide(
+                        state,
+                        new Domain.Highlights.CreateHighlight(
+                            r.ArticleId,
+                            document,
+                            selector,
+                            string.IsNullOrEmpty(r.Note) ? null : r.Note),
+                        context)
+                    .OrThrow();
                 var events = created.ToList();
                 var after = created.Aggregate(state, Highlight.Evolve);
                 foreach (var tag in r.Tags)

@@ -4,13 +4,11 @@ using Annotate.Domain.Claims;
 using Annotate.Domain.Errors;
 using Annotate.Domain.Events;
 using Annotate.Domain.Highlights;
+using Annotate.Server.Features.Claims;
 using Annotate.Server.Infrastructure;
 using MediatR;
-
-using Role = Annotate.Domain.Events.Role;
-
 using HighlightDecisions = Annotate.Domain.Highlights.Highlight;
-using Annotate.Server.Features.Claims;
+using Role = Annotate.Domain.Events.Role;
 namespace Annotate.Server.Features.Annotations;
 
 /// <summary>Applies and removes the caller's tags on highlights and claims (analyst).</summary>
@@ -19,36 +17,68 @@ public static class Tagging
     public sealed record Apply(ApplyTagRequest Request) : IRequest<CommandResult>;
     public sealed record Remove(RemoveTagRequest Request) : IRequest<CommandResult>;
 
-    public sealed class Handler(Commands commands, Views views) : IRequestHandler<Apply, CommandResult>, IRequestHandler<Remove, CommandResult>
+    public sealed class Handler(Commands commands, Views views)
+        : IRequestHandler<Apply, CommandResult>,
+            IRequestHandler<Remove, CommandResult>
     {
         public Task<CommandResult> Handle(Apply command, CancellationToken ct) =>
-            RunAsync(command.Request.RequestId, command.Request.Target, (kind, id) => new Domain.Tags.ApplyTag(kind, id, command.Request.Tag), ct);
+            RunAsync(
+                command.Request.RequestId,
+                command.Request.Target,
+                (kind, id) => new Domain.Tags.ApplyTag(kind, id, command.Request.Tag),
+                ct);
 
         public Task<CommandResult> Handle(Remove command, CancellationToken ct) =>
-            RunAsync(command.Request.RequestId, command.Request.Target, (kind, id) => new Domain.Tags.RemoveTag(kind, id, command.Request.Tag), ct);
+            RunAsync(
+                command.Request.RequestId,
+                command.Request.Target,
+                (kind, id) => new Domain.Tags.RemoveTag(kind, id, command.Request.Tag),
+                ct);
 
-        private async Task<CommandResult> RunAsync(string requestId, TagTarget? target, Func<TagTargetKind, string, object> make, CancellationToken ct)
+        private async Task<CommandResult> RunAsync(
+            string requestId,
+            TagTarget? target,
+            Func<TagTargetKind, string, object> make,
+            CancellationToken ct)
         {
             switch (target?.TargetCase)
             {
                 case TagTarget.TargetOneofCase.HighlightId:
-                {
-                    var id = target.HighlightId;
-                    var doc = await views.GetAsync(Projections.Highlights, id, ct)
-                        ?? throw ErrorMapping.NotFound($"No highlight \"{id}\" (or it was retracted).");
-                    var articleId = doc["articleId"]!.GetValue<string>();
-                    var command = make(TagTargetKind.Highlight, id);
-                    return await commands.RunAsync(requestId, Streams.Highlight(id), articleId, HighlightState.Initial, HighlightDecisions.Evolve,
-                        state => command is Domain.Tags.ApplyTag a ? HighlightDecisions.Decide(state, a, commands.Context()) : HighlightDecisions.Decide(state, (Domain.Tags.RemoveTag)command, commands.Context()), ct);
-                }
+                    {
+                        var id = target.HighlightId;
+                        var doc = await views.GetAsync(Projections.Highlights, id, ct)
+                            ?? throw ErrorMapping.NotFound($"No highlight \"{id}\" (or it was retracted).");
+                        var articleId = doc["articleId"]!.GetValue<string>();
+                        var command = make(TagTargetKind.Highlight, id);
+                        return await commands.RunAsync(
+                            requestId,
+                            Streams.Highlight(id),
+                            articleId,
+                            HighlightState.Initial,
+                            HighlightDecisions.Evolve,
+                            state =>
+                                command is Domain.Tags.ApplyTag a
+                                    ? HighlightDecisions.Decide(state, a, commands.Context())
+                                    : HighlightDecisions.Decide(state, (Domain.Tags.RemoveTag)command, commands.Context()),
+                            ct);
+                    }
                 case TagTarget.TargetOneofCase.ClaimId:
-                {
-                    var claim = await ClaimLoading.LoadAsync(views, commands, target.ClaimId, ct);
-                    var command = make(TagTargetKind.Claim, target.ClaimId);
-                    return await commands.RunAsync(requestId, Streams.Claim(target.ClaimId), claim.ArticleId, ClaimState.Initial, Claim.Evolve,
-                        state => command is Domain.Tags.ApplyTag a ? Claim.Decide(state, a, commands.Context()) : Claim.Decide(state, (Domain.Tags.RemoveTag)command, commands.Context()),
-                        ct, claim.Opening);
-                }
+                    {
+                        var claim = await ClaimLoading.LoadAsync(views, commands, target.ClaimId, ct);
+                        var command = make(TagTargetKind.Claim, target.ClaimId);
+                        return await commands.RunAsync(
+                            requestId,
+                            Streams.Claim(target.ClaimId),
+                            claim.ArticleId,
+                            ClaimState.Initial,
+                            Claim.Evolve,
+                            state =>
+                                command is Domain.Tags.ApplyTag a
+                                    ? Claim.Decide(state, a, commands.Context())
+                                    : Claim.Decide(state, (Domain.Tags.RemoveTag)command, commands.Context()),
+                            ct,
+                            claim.Opening);
+                    }
                 default:
                     throw new DomainException(DomainError.Invalid("target needs a highlight_id or a claim_id."));
             }

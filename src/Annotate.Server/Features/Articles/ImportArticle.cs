@@ -3,10 +3,8 @@ using Annotate.Domain.Articles;
 using Annotate.Domain.Events;
 using Annotate.Server.Infrastructure;
 using MediatR;
-
-using Role = Annotate.Domain.Events.Role;
-
 using ArticleDecisions = Annotate.Domain.Articles.Article;
+using Role = Annotate.Domain.Events.Role;
 namespace Annotate.Server.Features.Articles;
 
 /// <summary>Imports an article's text (admin). The same text again changes nothing; other text under the same id is refused.</summary>
@@ -24,12 +22,26 @@ public static partial class ImportArticle
             var r = command.Request;
             if (!Slug().IsMatch(r.ArticleId))
             {
-                throw ErrorMapping.Invalid($"The article id \"{r.ArticleId}\" is not a slug; use 1 to 80 characters of a-z, 0-9 and '-', starting with a letter or digit.");
+                throw ErrorMapping.Invalid($"The article id \"{r.ArticleId}\" is not a slug; use 1 to 80 characters of a-z, 0-9 and '-', " +
+                                           $"starting with a letter or digit.");
             }
-            var result = await commands.RunAsync(r.RequestId, Streams.Article(r.ArticleId), r.ArticleId,
-                ArticleState.Initial, ArticleDecisions.Evolve,
-                state => ArticleDecisions.Decide(state, new Domain.Articles.ImportArticle(r.ArticleId, r.Title, r.Source, r.Text), commands.Context()), ct);
-            return new ImportArticleResponse { Result = result, Article = GetArticle.ToProto(await views.ArticleAsync(r.ArticleId, ct), withText: false) };
+            var result = await commands.RunAsync(
+                r.RequestId,
+                Streams.Article(r.ArticleId),
+                r.ArticleId,
+                ArticleState.Initial,
+                ArticleDecisions.Evolve,
+                state =>
+                    ArticleDecisions.Decide(
+                        state,
+                        new Domain.Articles.ImportArticle(r.ArticleId, r.Title, r.Source, r.Text),
+                        commands.Context()),
+                ct);
+            return new ImportArticleResponse
+            {
+                Result = result,
+                Article = GetArticle.ToProto(await views.ArticleAsync(r.ArticleId, ct), withText: false),
+            };
         }
     }
 }

@@ -22,8 +22,13 @@ public static class Adjudicate
         {
             var r = command.Request;
             var verdict = Mapping.ToDomain(r.Verdict, "verdict");
-            return await ClaimLoading.RunAsync(views, commands, r.RequestId, r.ClaimId,
-                state => Claim.Decide(state, new AdjudicateClaim(r.ClaimId, verdict, r.Rationale, r.ExpectedVersion), commands.Context()), ct);
+            return await ClaimLoading.RunAsync(
+                views,
+                commands,
+                r.RequestId,
+                r.ClaimId,
+                state => Claim.Decide(state, new AdjudicateClaim(r.ClaimId, verdict, r.Rationale, r.ExpectedVersion), commands.Context()),
+                ct);
         }
     }
 }

@@ -33,6 +33,14 @@ public static class ClaimLoading
         Commands.RequireRequestId(requestId);
         if (await commands.PriorResultAsync(requestId, ct) is { } prior) return prior;
         var claim = await LoadAsync(views, commands, claimId, ct);
-        return await commands.RunAsync(requestId, Streams.Claim(claimId), claim.ArticleId, ClaimState.Initial, Claim.Evolve, decide, ct, claim.Opening);
+        return await commands.RunAsync(
+            requestId,
+            Streams.Claim(claimId),
+            claim.ArticleId,
+            ClaimState.Initial,
+            Claim.Evolve,
+            decide,
+            ct,
+            claim.Opening);
     }
 }

@@ -31,7 +31,9 @@ public static class OpenClaim
             for (var attempt = 1; ; attempt++)
             {
                 var loaded = await commands.LoadAsync(stream, ClaimIndex.Empty(r.ArticleId), ClaimIndex.Evolve, ct);
-                var outcome = Claim.Decide(loaded.State, new Domain.Claims.OpenClaim(r.ArticleId, document, selector, r.Statement), commands.Context(id)).OrThrow();
+                var outcome = Claim
+                    .Decide(loaded.State, new Domain.Claims.OpenClaim(r.ArticleId, document, selector, r.Statement), commands.Context(id))
+                    .OrThrow();
                 CommandResult result;
                 JsonObject? doc = null;
                 if (outcome.Events.Count == 0)
@@ -46,7 +48,13 @@ public static class OpenClaim
                 {
                     try
                     {
-                        result = await commands.AppendAsync(r.RequestId, stream, ExpectedVersion.Exact(loaded.Version), outcome.Events, r.ArticleId, ct);
+                        result = await commands.AppendAsync(
+                            r.RequestId,
+                            stream,
+                            ExpectedVersion.Exact(loaded.Version),
+                            outcome.Events,
+                            r.ArticleId,
+                            ct);
                     }
                     catch (WrongExpectedVersionException) when (attempt < Commands.MaxAttempts)
                     {
@@ -58,7 +66,9 @@ public static class OpenClaim
                 var view = Views.ClaimView(doc ?? await views.ClaimDocumentAsync(outcome.ClaimId, ct));
                 return new OpenClaimResponse
                 {
-                    Result = result, ClaimId = outcome.ClaimId, Existing = outcome.Existing && !(result.Deduplicated && outcome.ClaimId == id),
+                    Result = result,
+                    ClaimId = outcome.ClaimId,
+                    Existing = outcome.Existing && !(result.Deduplicated && outcome.ClaimId == id),
                     Selector = Mapping.ToProto(view.Start, view.End, view.Exact, view.Prefix, view.Suffix),
                 };
             }

@@ -26,11 +26,21 @@ public static class TakeStance
             var evidence = new List<EvidenceInput>();
             foreach (var (span, i) in r.Evidence.Select((s, i) => (s, i)))
             {
-                if (string.IsNullOrEmpty(span.ArticleId)) throw ErrorMapping.Invalid($"evidence[{i}] needs an article_id.");
-                evidence.Add(new EvidenceInput(span.ArticleId, await views.DocumentAsync(span.ArticleId, ct), Mapping.ToDomain(span.Selector, $"evidence[{i}].selector")));
+                if (string.IsNullOrEmpty(span.ArticleId))
+                    throw ErrorMapping.Invalid($"evidence[{i}] needs an article_id.");
+                evidence.Add(
+                    new EvidenceInput(
+                        span.ArticleId,
+                        await views.DocumentAsync(span.ArticleId, ct),
+                        Mapping.ToDomain(span.Selector, $"evidence[{i}].selector")));
             }
-            return await ClaimLoading.RunAsync(views, commands, r.RequestId, r.ClaimId,
-                state => Claim.Decide(state, new Domain.Claims.TakeStance(r.ClaimId, stance, r.Rationale, evidence), commands.Context()), ct);
+            return await ClaimLoading.RunAsync(
+                views,
+                commands,
+                r.RequestId,
+                r.ClaimId,
+                state => Claim.Decide(state, new Domain.Claims.TakeStance(r.ClaimId, stance, r.Rationale, evidence), commands.Context()),
+                ct);
         }
     }
 }

@@ -17,7 +17,9 @@ public static class GetClaimView
             var r = query.Request;
             if (r.MinPosition > 0 && !await views.WaitForAsync((long)r.MinPosition, ct, TimeSpan.FromSeconds(30)))
             {
-                throw new DomainException(Domain.Errors.DomainError.FailedPrecondition($"The views have not reached position {r.MinPosition} yet; retry shortly."));
+                throw new DomainException(
+                    Domain.Errors.DomainError.FailedPrecondition($"The views have not reached position {r.MinPosition} yet; retry shortly.")
+                );
             }
             var doc = await views.ClaimDocumentAsync(r.ClaimId, ct);
             if (r.AsOf is not { PointCase: not AsOf.PointOneofCase.None } asOf) return Mapping.ToProto(Views.ClaimView(doc), policy);

@@ -17,7 +17,10 @@ public static class ListClaims
             var r = query.Request;
             var (claims, position) = await ClaimsOfAsync(views, policy, r.ArticleId, r.AsOf, ct);
             var wanted = r.Statuses.ToHashSet();
-            var filtered = claims.Select(c => Mapping.ToProto(c, policy)).Where(v => wanted.Count == 0 || wanted.Contains(v.Status)).ToList();
+            var filtered = claims
+                .Select(c => Mapping.ToProto(c, policy))
+                .Where(v => wanted.Count == 0 || wanted.Contains(v.Status))
+                .ToList();
             var (page, next) = Paging.Take(filtered, r.Page, v => v.ClaimId);
             var response = new ListClaimsResponse { NextPageToken = next, AsOfPosition = (ulong)position };
             response.Claims.AddRange(page);
@@ -26,7 +29,12 @@ public static class ListClaims
     }
 
     /// <summary>An article's consensus views ordered by span start, and the position they reflect.</summary>
-    public static async Task<(IReadOnlyList<ClaimConsensus> Claims, long Position)> ClaimsOfAsync(Views views, ConsensusPolicy policy, string articleId, AsOf? asOf, CancellationToken ct)
+    public static async Task<(IReadOnlyList<ClaimConsensus> Claims, long Position)> ClaimsOfAsync(
+        Views views,
+        ConsensusPolicy policy,
+        string articleId,
+        AsOf? asOf,
+        CancellationToken ct)
     {
         await views.ArticleAsync(articleId, ct);
         if (asOf is { PointCase: not AsOf.PointOneofCase.None })

@@ -16,7 +16,8 @@ public static class WatchArticle
 {
     public sealed record Query(WatchArticleRequest Request) : IRequest<IAsyncEnumerable<WatchArticleResponse>>;
 
-    public sealed class Handler(Views views, ProjectionRunner runner, ConsensusPolicy policy) : IRequestHandler<Query, IAsyncEnumerable<WatchArticleResponse>>
+    public sealed class Handler(Views views, ProjectionRunner runner, ConsensusPolicy policy)
+        : IRequestHandler<Query, IAsyncEnumerable<WatchArticleResponse>>
     {
         public async Task<IAsyncEnumerable<WatchArticleResponse>> Handle(Query query, CancellationToken ct)
         {

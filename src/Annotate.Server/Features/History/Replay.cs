@@ -22,14 +22,22 @@ public static class Replay
             DateTime? fromTime = r.FromCase == ReplayRequest.FromOneofCase.FromTime ? r.FromTime.ToDateTime() : null;
             var to = r.ToCase == ReplayRequest.ToOneofCase.ToPosition ? Math.Min((long)r.ToPosition, head) : head;
             DateTime? toTime = r.ToCase == ReplayRequest.ToOneofCase.ToTime ? r.ToTime.ToDateTime() : null;
-            if (r.ToCase == ReplayRequest.ToOneofCase.ToPosition && r.FromCase == ReplayRequest.FromOneofCase.FromPosition && r.ToPosition < r.FromPosition)
+            if (
+                r.ToCase == ReplayRequest.ToOneofCase.ToPosition
+                && r.FromCase == ReplayRequest.FromOneofCase.FromPosition
+                && r.ToPosition < r.FromPosition)
             {
                 throw ErrorMapping.Invalid($"to_position {r.ToPosition} is before from_position {r.FromPosition}.");
             }
             return Stream(after, fromTime, to, toTime, r.Filter, ct);
         }
 
-        private async IAsyncEnumerable<HistoryEvent> Stream(long after, DateTime? fromTime, long to, DateTime? toTime, Annotate.Contracts.V1.EventFilter? filter,
+        private async IAsyncEnumerable<HistoryEvent> Stream(
+            long after,
+            DateTime? fromTime,
+            long to,
+            DateTime? toTime,
+            Annotate.Contracts.V1.EventFilter? filter,
             [EnumeratorCancellation] CancellationToken ct)
         {
             await foreach (var e in store.ReadAllAsync(after, HistoryFilters.ToStore(filter), long.MaxValue, to, toTime, ct))

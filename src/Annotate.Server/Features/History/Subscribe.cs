@@ -15,9 +15,11 @@ public static class Subscribe
 {
     public sealed record Query(SubscribeRequest Request) : IRequest<IAsyncEnumerable<SubscribeResponse>>;
 
-    public sealed class Handler(PostgresEventStore store, CallerContext caller) : IRequestHandler<Query, IAsyncEnumerable<SubscribeResponse>>
+    public sealed class Handler(PostgresEventStore store, CallerContext caller)
+        : IRequestHandler<Query, IAsyncEnumerable<SubscribeResponse>>
     {
-        public Task<IAsyncEnumerable<SubscribeResponse>> Handle(Query query, CancellationToken ct) => Task.FromResult(Stream(query.Request, ct));
+        public Task<IAsyncEnumerable<SubscribeResponse>> Handle(Query query, CancellationToken ct) =>
+            Task.FromResult(Stream(query.Request, ct));
 
         private async IAsyncEnumerable<SubscribeResponse> Stream(SubscribeRequest r, [EnumeratorCancellation] CancellationToken ct)
         {
@@ -27,7 +29,8 @@ public static class Subscribe
             {
                 switch (message)
                 {
-                    case SubscriptionMessage.Event { Recorded: var e } when HistoryFilters.Matches(r.Filter, e) && (seesAccess || !Streams.IsAccess(e.StreamId)):
+                    case SubscriptionMessage.Event { Recorded: var e }
+                        when HistoryFilters.Matches(r.Filter, e) && (seesAccess || !Streams.IsAccess(e.StreamId)):
                         yield return new SubscribeResponse { Event = Mapping.ToProto(e) };
                         break;
                     case SubscriptionMessage.CaughtUp c when !caughtUp:

@@ -16,7 +16,8 @@ public static class VerifyAudit
 
     public sealed class Handler(PostgresEventStore store) : IRequestHandler<Query, IAsyncEnumerable<VerifyAuditResponse>>
     {
-        public Task<IAsyncEnumerable<VerifyAuditResponse>> Handle(Query query, CancellationToken ct) => Task.FromResult(Stream(query.Request, ct));
+        public Task<IAsyncEnumerable<VerifyAuditResponse>> Handle(Query query, CancellationToken ct) =>
+            Task.FromResult(Stream(query.Request, ct));
 
         private async IAsyncEnumerable<VerifyAuditResponse> Stream(VerifyAuditRequest r, [EnumeratorCancellation] CancellationToken ct)
         {
@@ -30,18 +31,26 @@ public static class VerifyAudit
             }, ct);
             await foreach (var checkedSoFar in progress.Reader.ReadAllAsync(ct))
             {
-                yield return new VerifyAuditResponse { Progress = new VerifyProgress { Checked = (ulong)checkedSoFar, Total = (ulong)total } };
+                yield return new VerifyAuditResponse
+                {
+                    Progress = new VerifyProgress { Checked = (ulong)checkedSoFar, Total = (ulong)total },
+                };
             }
             var report = await verify;
             var result = new VerifyResult
             {
-                Ok = report.IsIntact, EventsChecked = (ulong)report.EventsChecked, HeadPosition = (ulong)report.LastPosition,
+                Ok = report.IsIntact,
+                EventsChecked = (ulong)report.EventsChecked,
+                HeadPosition = (ulong)report.LastPosition,
             };
             if (report.FirstBrokenLink is { } broken)
             {
                 result.FirstBroken = new Contracts.V1.BrokenLink
                 {
-                    Position = (ulong)broken.Position, Reason = broken.Reason, ExpectedHash = broken.ExpectedHash ?? "", ActualHash = broken.FoundHash ?? "",
+                    Position = (ulong)broken.Position,
+                    Reason = broken.Reason,
+                    ExpectedHash = broken.ExpectedHash ?? "",
+                    ActualHash = broken.FoundHash ?? "",
                 };
             }
             foreach (var check in report.Receipts)
@@ -50,7 +59,10 @@ public static class VerifyAudit
                 {
                     Receipt = new Contracts.V1.Receipt { Position = (ulong)check.Receipt.Position, Hash = check.Receipt.Hash },
                     Holds = check.Holds,
-                    Reason = check.Holds ? "" : check.FoundHash is null ? $"no event at position {check.Receipt.Position}" : $"the event at {check.Receipt.Position} now hashes to {check.FoundHash}",
+                    Reason =
+                            check.Holds ? ""
+                            : check.FoundHash is null ? $"no event at position {check.Receipt.Position}"
+                            : $"the event at {check.Receipt.Position} now hashes to {check.FoundHash}",
                 });
             }
             await foreach (var e in store.ReadAllAsync(Math.Max(0, report.LastPosition - 1), null, 1, report.LastPosition, null, ct))

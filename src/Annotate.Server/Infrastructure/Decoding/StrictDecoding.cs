@@ -20,7 +20,9 @@ public static class StrictDecoding
     {
         if (!typeof(IMessage).IsAssignableFrom(typeof(TRequest))) return method;
         var descriptor = ((IMessage)Activator.CreateInstance(typeof(TRequest))!).Descriptor;
-        var marshaller = new Marshaller<TRequest>(method.RequestMarshaller.ContextualSerializer, context => (TRequest)Parse(context.PayloadAsReadOnlySequence(), descriptor));
+        var marshaller = new Marshaller<TRequest>(
+            method.RequestMarshaller.ContextualSerializer,
+            context => (TRequest)Parse(context.PayloadAsReadOnlySequence(), descriptor));
         return new Method<TRequest, TResponse>(method.Type, method.ServiceName, method.Name, marshaller, method.ResponseMarshaller);
     }
 
@@ -54,8 +56,10 @@ public sealed class ValidatingServiceMethodProvider<TService> : IServiceMethodPr
     {
         for (var type = typeof(TService); type is not null; type = type.BaseType)
         {
-            if (type.GetCustomAttribute<BindServiceMethodAttribute>(inherit: false) is not { } bind) continue;
-            var method = bind.BindType.GetMethod(bind.BindMethodName, BindingFlags.Public | BindingFlags.Static, [typeof(ServiceBinderBase), type])
+            if (type.GetCustomAttribute<BindServiceMethodAttribute>(inherit: false) is not { } bind)
+                continue;
+            var method =
+                bind.BindType.GetMethod(bind.BindMethodName, BindingFlags.Public | BindingFlags.Static, [typeof(ServiceBinderBase), type])
                 ?? throw new InvalidOperationException($"{bind.BindType} has no {bind.BindMethodName}(ServiceBinderBase, {type.Name}).");
             method.Invoke(null, [new Binder(context), null]);
             return;
@@ -64,32 +68,56 @@ public sealed class ValidatingServiceMethodProvider<TService> : IServiceMethodPr
 
     private sealed class Binder(ServiceMethodProviderContext<TService> context) : ServiceBinderBase
     {
-        public override void AddMethod<TRequest, TResponse>(Method<TRequest, TResponse> method, UnaryServerMethod<TRequest, TResponse>? handler)
+        public override void AddMethod<TRequest, TResponse>(
+            Method<TRequest, TResponse> method,
+            UnaryServerMethod<TRequest, TResponse>? handler)
         {
-            var (invoker, metadata) = Find<UnaryServerMethod<TService, TRequest, TResponse>>(method.Name, typeof(TRequest), typeof(ServerCallContext));
+            var (invoker, metadata) = Find<UnaryServerMethod<TService, TRequest, TResponse>>(
+                method.Name,
+                typeof(TRequest),
+                typeof(ServerCallContext));
             context.AddUnaryMethod(StrictDecoding.Strict(method), metadata, invoker);
         }
 
-        public override void AddMethod<TRequest, TResponse>(Method<TRequest, TResponse> method, ServerStreamingServerMethod<TRequest, TResponse>? handler)
+        public override void AddMethod<TRequest, TResponse>(
+            Method<TRequest, TResponse> method,
+            ServerStreamingServerMethod<TRequest, TResponse>? handler)
         {
-            var (invoker, metadata) = Find<ServerStreamingServerMethod<TService, TRequest, TResponse>>(method.Name, typeof(TRequest), typeof(IServerStreamWriter<TResponse>), typeof(ServerCallContext));
+            var (invoker, metadata) = Find<ServerStreamingServerMethod<TService, TRequest, TResponse>>(
+                method.Name,
+                typeof(TRequest),
+                typeof(IServerStreamWriter<TResponse>),
+                typeof(ServerCallContext));
             context.AddServerStreamingMethod(StrictDecoding.Strict(method), metadata, invoker);
         }
 
-        public override void AddMethod<TRequest, TResponse>(Method<TRequest, TResponse> method, ClientStreamingServerMethod<TRequest, TResponse>? handler)
+        public override void AddMethod<TRequest, TResponse>(
+            Method<TRequest, TResponse> method,
+            ClientStreamingServerMethod<TRequest, TResponse>? handler)
         {
-            var (invoker, metadata) = Find<ClientStreamingServerMethod<TService, TRequest, TResponse>>(method.Name, typeof(IAsyncStreamReader<TRequest>), typeof(ServerCallContext));
+            var (invoker, metadata) = Find<ClientStreamingServerMethod<TService, TRequest, TResponse>>(
+                method.Name,
+                typeof(IAsyncStreamReader<TRequest>),
+                typeof(ServerCallContext));
             context.AddClientStreamingMethod(StrictDecoding.Strict(method), metadata, invoker);
         }
 
-        public override void AddMethod<TRequest, TResponse>(Method<TRequest, TResponse> method, DuplexStreamingServerMethod<TRequest, TResponse>? handler)
+        public override void AddMethod<TRequest, TResponse>(
+            Method<TRequest, TResponse> method,
+            DuplexStreamingServerMethod<TRequest, TResponse>? handler)
         {
-            var (invoker, metadata) = Find<DuplexStreamingServerMethod<TService, TRequest, TResponse>>(method.Name, typeof(IAsyncStreamReader<TRequest>), typeof(IServerStreamWriter<TResponse>), typeof(ServerCallContext));
+            var (invoker, metadata) = Find<DuplexStreamingServerMethod<TService, TRequest, TResponse>>(
+                method.Name,
+                typeof(IAsyncStreamReader<TRequest>),
+                typeof(IServerStreamWriter<TResponse>),
+                typeof(ServerCallContext));
             context.AddDuplexStreamingMethod(StrictDecoding.Strict(method), metadata, invoker);
         }
 
-        /// <summary>The service's method as an open delegate (the service instance comes per call), and its attributes and its class's as endpoint metadata.</summary>
-        private static (TDelegate Invoker, List<object> Metadata) Find<TDelegate>(string name, params Type[] parameters) where TDelegate : Delegate
+        /// <summary>The service's method as an open delegate (the service instance comes per call), and its attributes and its class's as
+        /// endpoint metadata.</summary>
+        private static (TDelegate Invoker, List<object> Metadata) Find<TDelegate>(string name, params Type[] parameters)
+            where TDelegate : Delegate
         {
             var method = typeof(TService).GetMethod(name, BindingFlags.Public | BindingFlags.Instance, parameters)
                 ?? throw new InvalidOperationException($"{typeof(TService)} has no method {name}.");
@@ -101,13 +129,26 @@ public sealed class ValidatingServiceMethodProvider<TService> : IServiceMethodPr
 
 public static class ValidatingServiceMethodProvider
 {
-    /// <summary>Replaces Grpc.AspNetCore's provider (registered by AddGrpc) with the validating one; fails loudly if it is not found.</summary>
+    /// <summary>Replaces Grpc.AspNetCore's provider (registered by AddGrpc) with the validating one; fails loudly if it is not
+    /// found.</summary>
     public static void ReplaceDefault(IServiceCollection services)
     {
-        var defaults = services.Where(d => d.ServiceType == typeof(IServiceMethodProvider<>)
-            && d.ImplementationType is { Name: var name } && name.StartsWith("BinderServiceMethodProvider", StringComparison.Ordinal)).ToList();
-        if (defaults.Count != 1) throw new InvalidOperationException($"Expected Grpc.AspNetCore's BinderServiceMethodProvider once after AddGrpc, found {defaults.Count}.");
+        var defaults = services
+            .Where(d =>
+                d.ServiceType == typeof(IServiceMethodProvider<>)
+                && d.ImplementationType is { Name: var name }
+                && name.StartsWith("BinderServiceMethodProvider", StringComparison.Ordinal))
+            .ToList();
+        if (defaults.Count != 1)
+        {
+            throw new InvalidOperationException(
+                $"Expected Grpc.AspNetCore's BinderServiceMethodProvider once after AddGrpc, found {defaults.Count}.");
+        }
+
         services.Remove(defaults[0]);
-        services.TryAddEnumerable(Microsoft.Extensions.DependencyInjection.ServiceDescriptor.Singleton(typeof(IServiceMethodProvider<>), typeof(ValidatingServiceMethodProvider<>)));
+        services.TryAddEnumerable(
+            Microsoft.Extensions.DependencyInjection.ServiceDescriptor.Singleton(
+                typeof(IServiceMethodProvider<>),
+                typeof(ValidatingServiceMethodProvider<>)));
     }
 }

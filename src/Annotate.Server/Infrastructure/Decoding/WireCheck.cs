@@ -60,13 +60,15 @@ public static class WireCheck
         return null;
     }
 
-    private static string? CheckPayload(ReadOnlySpan<byte> payload, FieldDescriptor field, int depth, string where) => field.FieldType switch
-    {
-        FieldType.String when !Utf8.IsValid(payload) => $"{where}: the text is not valid UTF-8 (send text as UTF-8; invalid bytes are refused, not replaced)",
-        FieldType.Message => Check(payload, field.MessageType, depth + 1, where),
-        FieldType.String or FieldType.Bytes => null,
-        _ => CheckPacked(payload, field, where), // a packed repeated scalar
-    };
+    private static string? CheckPayload(ReadOnlySpan<byte> payload, FieldDescriptor field, int depth, string where) =>
+        field.FieldType switch
+        {
+            FieldType.String when !Utf8.IsValid(payload) =>
+                $"{where}: the text is not valid UTF-8 (send text as UTF-8; invalid bytes are refused, not replaced)",
+            FieldType.Message => Check(payload, field.MessageType, depth + 1, where),
+            FieldType.String or FieldType.Bytes => null,
+            _ => CheckPacked(payload, field, where), // a packed repeated scalar
+        };
 
     private static string? CheckPacked(ReadOnlySpan<byte> payload, FieldDescriptor field, string where)
     {
@@ -86,7 +88,8 @@ public static class WireCheck
         }
     }
 
-    /// <summary>Whether a value of <paramref name="wire"/> type may appear for <paramref name="field"/> (repeated scalars also packed).</summary>
+    /// <summary>Whether a value of <paramref name="wire"/> type may appear for <paramref name="field"/> (repeated scalars also
+    /// packed).</summary>
     private static bool Fits(FieldDescriptor field, int wire) => field.FieldType switch
     {
         FieldType.String or FieldType.Bytes or FieldType.Message => wire == 2,
@@ -120,7 +123,8 @@ public static class WireCheck
                     at += size;
                     break;
                 case 2:
-                    if (!ReadVarint(data, ref at, out var length) || length > (ulong)(data.Length - at)) return "a length runs past the end of the message";
+                    if (!ReadVarint(data, ref at, out var length) || length > (ulong)(data.Length - at))
+                        return "a length runs past the end of the message";
                     at += (int)length;
                     break;
                 case 3:
