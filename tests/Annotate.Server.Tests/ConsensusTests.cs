@@ -70,12 +70,15 @@ public sealed class ConsensusTests(AnnotateServer server) : IClassFixture<Annota
         var a = await AnalystsAsync(4);
         var claim = await OpenAsync(article, "the bridge was built in 1950", a[0].Who);
 
-        await StanceAsync(claim, Stance.Supports, a[0].Who);
-        await StanceAsync(claim, Stance.Supports, a[1].Who);
+        var taken = new Dictionary<string, CommandResult>
+        {
+            [a[0].Id] = await StanceAsync(claim, Stance.Supports, a[0].Who),
+            [a[1].Id] = await StanceAsync(claim, Stance.Supports, a[1].Who),
+        };
         var pending = await ViewAsync(claim, a[0].Who);
-        await StanceAsync(claim, Stance.Refutes, a[2].Who);
+        taken[a[2].Id] = await StanceAsync(claim, Stance.Refutes, a[2].Who);
         var supported = await ViewAsync(claim, a[0].Who);
-        var last = await StanceAsync(claim, Stance.NeedsContext, a[3].Who);
+        var last = taken[a[3].Id] = await StanceAsync(claim, Stance.NeedsContext, a[3].Who);
         var contested = await ViewAsync(claim, a[0].Who);
 
         Assert.Equal(ClaimStatus.Pending, pending.Status);
@@ -94,6 +97,8 @@ public sealed class ConsensusTests(AnnotateServer server) : IClassFixture<Annota
         Assert.Equal(0.5, contested.Agreement, 6);
         Assert.Equal(Stance.Supports, contested.LeadingStance);
         Assert.Equal(4, contested.Stances.Count);
+        // Each stance carries the time its StanceTaken event was recorded.
+        Assert.All(contested.Stances, st => Assert.Equal(taken[st.Analyst].RecordedAt, st.TakenAt));
         Assert.Equal(a.Select(x => x.Id).Order(StringComparer.Ordinal), contested.Contributors);
         Assert.Equal(last.Position, contested.LastPosition);
         Assert.Equal(last.RecordedAt, contested.LastEventAt);

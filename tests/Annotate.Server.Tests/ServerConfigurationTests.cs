@@ -45,5 +45,17 @@ public sealed class ServerConfigurationTests(PostgresDatabase db) : IClassFixtur
         Assert.DoesNotContain("   at ", server.Stderr);
     }
 
+    [Fact]
+    public async Task An_invalid_web_url_is_named_on_stderr_and_the_server_exits_with_code_2()
+    {
+        using var server = ServerProcess.Start(
+            ["--data-dir", _data.Path, "--urls", $"http://127.0.0.1:{ServerProcess.FreePort()}", "--Annotate:WebUrls=ftp://x"]);
+
+        Assert.Equal(2, await server.WaitForExitAsync());
+        Assert.Equal("Annotate:WebUrls: \"ftp://x\" is not an http://host:port address.", server.Stderr.Trim());
+        Assert.DoesNotContain("   at ", server.Stdout + server.Stderr);
+        Assert.False(Directory.Exists(_data.Cluster), "the embedded cluster was started for a server that cannot serve");
+    }
+
     public void Dispose() => _data.Dispose();
 }

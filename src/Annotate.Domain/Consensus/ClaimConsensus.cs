@@ -5,8 +5,11 @@ namespace Annotate.Domain.Consensus;
 /// <summary>The count of current stances of one kind.</summary>
 public sealed record StanceTally(Stance Stance, int Count);
 
-/// <summary>An analyst's current stance, as shown in the view.</summary>
-public sealed record CurrentStance(string Analyst, Stance Stance, string Rationale);
+/// <summary>
+/// An analyst's current stance, as shown in the view. TakenAt is when the StanceTaken event was recorded; it is null
+/// only in a view stored by a server that did not keep it (the stance has no known time then).
+/// </summary>
+public sealed record CurrentStance(string Analyst, Stance Stance, string Rationale, DateTimeOffset? TakenAt = null);
 
 /// <summary>One cited evidence span, with who cited it and for which stance.</summary>
 public sealed record EvidenceEntry(string Analyst, Stance Stance, string ArticleId, int Start, int End, string Exact);

@@ -30,7 +30,7 @@ public static class ConsensusProjection
         {
             StanceTaken s => view with
             {
-                Stances = Upsert(view.Stances, new CurrentStance(s.Analyst, s.Stance, s.Rationale)),
+                Stances = Upsert(view.Stances, new CurrentStance(s.Analyst, s.Stance, s.Rationale, positioned.RecordedAt)),
                 Evidence = ReplaceEvidence(view.Evidence, s),
             },
             StanceWithdrawn w => view with

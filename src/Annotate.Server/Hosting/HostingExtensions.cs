@@ -60,18 +60,23 @@ public static partial class HostingExtensions
 
     /// <summary>
     /// Starts the database, then the host; serves until Ctrl+C or SIGTERM; stops the host, then the database.
-    /// Returns the process exit code: 0 after a clean stop, 2 when the database or the listen address cannot be
-    /// used (one message on stderr saying why, no stack trace).
+    /// Returns the process exit code: 0 after a clean stop, 2 when <c>Annotate:WebUrls</c> is invalid or the database
+    /// or the listen address cannot be used (one message on stderr saying why, no stack trace).
     /// </summary>
     public static async Task<int> RunAnnotateAsync(this WebApplication app)
     {
         var database = app.Services.GetRequiredService<AnnotateDatabase>();
         var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Annotate.Server");
+        var web = app.Services.GetRequiredService<WebEndpoint>();
         try
         {
+            if (web.Error is { } error)
+            {
+                await Console.Error.WriteLineAsync(error);
+                return 2;
+            }
             await database.StartAsync(app.Lifetime.ApplicationStopping);
             await app.StartAsync();
-            var web = app.Services.GetRequiredService<WebEndpoint>();
             var webUrls = app.Urls.Where(u => web.Urls.Any(w => new Uri(u).Port == w.Port)).ToList();
             Log.Listening(logger, string.Join(", ", app.Urls.Except(webUrls)), database.Description);
             if (webUrls.Count > 0) Log.ListeningWeb(logger, string.Join(", ", webUrls));

@@ -12,9 +12,19 @@ public sealed class WebEndpoint
 {
     public const string ConfigurationKey = "Annotate:WebUrls";
 
-    private WebEndpoint(IReadOnlyList<Uri> urls) => Urls = urls;
+    private WebEndpoint(IReadOnlyList<Uri> urls, string? error)
+    {
+        Urls = urls;
+        Error = error;
+    }
 
     public IReadOnlyList<Uri> Urls { get; }
+
+    /// <summary>
+    /// Why <c>Annotate:WebUrls</c> cannot be used, or null. With an error the endpoint is off (no URLs), and
+    /// <see cref="HostingExtensions.RunAnnotateAsync"/> prints it and exits with code 2 before serving.
+    /// </summary>
+    public string? Error { get; }
 
     public bool IsEnabled => Urls.Count > 0;
 
@@ -30,11 +40,11 @@ public sealed class WebEndpoint
         {
             if (!Uri.TryCreate(text, UriKind.Absolute, out var url) || url.Scheme != Uri.UriSchemeHttp)
             {
-                throw new InvalidOperationException($"{ConfigurationKey}: \"{text}\" is not an http://host:port address.");
+                return new WebEndpoint([], $"{ConfigurationKey}: \"{text}\" is not an http://host:port address.");
             }
             urls.Add(url);
         }
-        return new WebEndpoint(urls);
+        return new WebEndpoint(urls, null);
     }
 
     /// <summary>Whether Kestrel's endpoint <paramref name="listen"/> is one of the web endpoints.</summary>

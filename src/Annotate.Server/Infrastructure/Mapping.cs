@@ -130,6 +130,7 @@ public static class Mapping
         foreach (var s in c.Stances)
         {
             var current = new Contracts.V1.CurrentStance { Analyst = s.Analyst, Stance = ToProto(s.Stance), Rationale = s.Rationale };
+            if (s.TakenAt is { } takenAt) current.TakenAt = ToTimestamp(takenAt);
             current.Evidence.AddRange(c.Evidence.Where(e => e.Analyst == s.Analyst).Select(e => new ArticleSpan
             {
                 ArticleId = e.ArticleId,
