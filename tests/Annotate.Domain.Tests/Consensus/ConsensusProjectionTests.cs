@@ -208,7 +208,15 @@ public sealed class ConsensusProjectionTests
         };
         var positioned = mixed.Select((e, i) => new PositionedEvent(i, T0, e)).ToList();
         var v = ConsensusProjection.Fold(positioned, ConsensusPolicy.Default, "c1")!;
-        Assert.Equal(Fold(Opened, Take("b", Stance.Refutes)) with { LastPosition = 3, LastRecordedAt = T0 }, v);
+        var alone = Fold(Opened, Take("b", Stance.Refutes));
+        Assert.Equal(
+            alone with
+            {
+                LastPosition = 3,
+                LastRecordedAt = T0,
+                Stances = alone.Stances.Select(s => s with { TakenAt = T0 }).ToValueList(),
+            },
+            v);
         Assert.Equal(2, v.Version);
         Assert.Equal(2, Annotate.Domain.Claims.Claim.Fold(mixed, "c1").Version);
         Assert.Equal(3, Annotate.Domain.Claims.Claim.Fold(mixed, "c2").Version);
