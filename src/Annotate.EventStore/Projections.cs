@@ -329,8 +329,9 @@ public sealed partial class ProjectionRunner : IAsyncDisposable
                     null => ex.Message,
                 };
                 var fault = new ProjectionFault(name, e.Position, e.Type, e.EventId, reason);
-                LogFaulted(_logger, name, e.EventId, e.Type, e.Position, fault.Reason);
+                // Fault first, log second: whoever reads the log line (an operator, a test) finds health already saying so.
                 state.SetFault(fault);
+                LogFaulted(_logger, name, e.EventId, e.Type, e.Position, fault.Reason);
                 return; // stopped for good in this process: applying the same event again fails the same way
             }
             catch (Exception ex)
