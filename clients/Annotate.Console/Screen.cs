@@ -127,8 +127,9 @@ public sealed class Screen
         if (selected is not null && Covers(selected, offset))
             return new Style(Color.Black, StatusColor(selected.Status), decoration | Decoration.Bold);
         var claim = claims.FirstOrDefault(c => Covers(c, offset));
-        if (claim is not null) return new Style(StatusColor(claim.Status), null, decoration | Decoration.Bold);
-        return highlighted ? new Style(Color.Cyan1, null, decoration) : null;
+        if (claim is not null) return new Style(StatusColor(claim.Status), decoration: decoration | Decoration.Bold);
+        if (highlighted) return new Style(Color.Cyan1, decoration: decoration);
+        return null;
     }
 
     private static bool Covers(ClaimView claim, int offset) =>
