@@ -1,15 +1,20 @@
 using System.Text.RegularExpressions;
+using Marten;
 using Npgsql;
 
 namespace Annotate.EventStore;
 
-/// <summary>Where the store lives. Give either a connection string or a data source (the store then does not own it).</summary>
+/// <summary>
+/// Where the store lives: a Marten document store configured with <see cref="MartenConventions.Apply"/> (it owns the
+/// events, streams, documents and the schema) and the data source it was built on (the writer's lock and the audit
+/// chain use it directly). The store does not own either.
+/// </summary>
 public sealed partial class EventStoreOptions
 {
-    public string? ConnectionString { get; init; }
-    public NpgsqlDataSource? DataSource { get; init; }
+    public required IDocumentStore Documents { get; init; }
+    public required NpgsqlDataSource DataSource { get; init; }
 
-    /// <summary>PostgreSQL schema holding the store's tables; lower-case identifier.</summary>
+    /// <summary>PostgreSQL schema holding Marten's tables and ours; lower-case identifier (the one given to <see cref="MartenConventions.Apply"/>).</summary>
     public string Schema { get; init; } = "annotate";
 
     /// <summary>Upper bound of events one group-commit transaction takes from the queue.</summary>
@@ -22,7 +27,7 @@ public sealed partial class EventStoreOptions
     /// </summary>
     public TimeSpan GatherDelay { get; init; } = TimeSpan.FromMilliseconds(1);
 
-    /// <summary>Rows per query for catch-up reads.</summary>
+    /// <summary>Events per query for catch-up reads.</summary>
     public int ReadPageSize { get; init; } = 5000;
 
     /// <summary>Live batches buffered per subscriber before it falls back to reading the table.</summary>
@@ -33,17 +38,10 @@ public sealed partial class EventStoreOptions
     /// <summary>NOTIFY channel for this schema (one per schema, so test schemas do not wake each other).</summary>
     internal string NotifyChannel => "annotate_events_" + ValidatedSchema();
 
-    internal string ValidatedSchema() =>
-        SchemaName().IsMatch(Schema) ? Schema : throw new ArgumentException($"Schema name '{Schema}' must match [a-z_][a-z0-9_]{{0,40}}.");
+    internal string ValidatedSchema() => ValidSchema(Schema);
 
-    internal (NpgsqlDataSource DataSource, bool Owned) OpenDataSource()
-    {
-        if (DataSource is not null)
-            return (DataSource, false);
-        if (string.IsNullOrEmpty(ConnectionString))
-            throw new ArgumentException("EventStoreOptions needs a ConnectionString or a DataSource.");
-        return (NpgsqlDataSource.Create(ConnectionString), true);
-    }
+    internal static string ValidSchema(string schema) =>
+        SchemaName().IsMatch(schema) ? schema : throw new ArgumentException($"Schema name '{schema}' must match [a-z_][a-z0-9_]{{0,40}}.");
 
     [GeneratedRegex("^[a-z_][a-z0-9_]{0,40}$")]
     private static partial Regex SchemaName();

@@ -21,14 +21,17 @@ public interface IEventStore : IAsyncDisposable
 {
     /// <summary>
     /// Appends <paramref name="events"/> to <paramref name="streamId"/> atomically, grouped with concurrent appends
-    /// into one transaction. Re-appending the same event ids returns the original result with
-    /// <see cref="AppendResult.Deduplicated"/> set. Throws <see cref="WrongExpectedVersionException"/> on a version
-    /// conflict and <see cref="EventIdConflictException"/> when only some of the ids already exist.
-    /// If the call is cancelled or fails with a connection error, the append may or may not have been
-    /// committed: retry it with the same event ids.
+    /// into one transaction. An append with an <paramref name="idempotencyKey"/> that was already used for this stream
+    /// returns the original result with <see cref="AppendResult.Deduplicated"/> set (used for another stream:
+    /// <see cref="IdempotencyKeyConflictException"/>). Throws <see cref="WrongExpectedVersionException"/> on a
+    /// version conflict. If the call is cancelled or fails with a connection error, the append may or may not have
+    /// been committed: retry it with the same idempotency key.
     /// </summary>
     Task<AppendResult> AppendAsync(string streamId, ExpectedVersion expected, IReadOnlyList<EventData> events,
-        CancellationToken cancellationToken = default);
+        string? idempotencyKey = null, CancellationToken cancellationToken = default);
+
+    /// <summary>The result of the append made with <paramref name="idempotencyKey"/>, or null when none was.</summary>
+    Task<AppendResult?> FindAppendAsync(string idempotencyKey, CancellationToken cancellationToken = default);
 
     /// <summary>Reads a stream from <paramref name="fromVersion"/> (inclusive; <see cref="long.MaxValue"/> = end when backwards).</summary>
     IAsyncEnumerable<RecordedEvent> ReadStreamAsync(string streamId, long fromVersion = 1,

@@ -1,6 +1,3 @@
-using System.Text;
-using System.Text.Json;
-
 namespace Annotate.EventStore;
 
 /// <summary>
@@ -35,113 +32,74 @@ public readonly record struct ExpectedVersion
         };
 }
 
-/// <summary>Metadata carried by every event. <see cref="ArticleId"/> is indexed for filtered reads.</summary>
-public sealed record EventMetadata(
-    string? Actor = null,
-    string? CorrelationId = null,
-    string? CausationId = null,
-    string? RequestId = null,
-    string? ArticleId = null)
+/// <summary>
+/// Metadata of an event, stored in Marten's metadata columns: <see cref="Actor"/> as the user name, the correlation and
+/// causation ids, and <see cref="Tag"/> as the "tag" header: an opaque label the host chooses (Annotate puts the article
+/// id there) that reads and subscriptions can filter on.
+/// </summary>
+public sealed record EventMetadata(string? Actor = null, string? CorrelationId = null, string? CausationId = null, string? Tag = null)
 {
     public static EventMetadata Empty { get; } = new();
 
-    /// <summary>
-    /// The stored (and hashed) text: a JSON object with the fields in this fixed order, nulls omitted.
-    /// </summary>
-    public string ToJson()
-    {
-        using var buffer = new MemoryStream(128);
-        using (var w = new Utf8JsonWriter(buffer))
-        {
-            w.WriteStartObject();
-            if (Actor is not null) w.WriteString("actor", Actor);
-            if (CorrelationId is not null) w.WriteString("correlationId", CorrelationId);
-            if (CausationId is not null) w.WriteString("causationId", CausationId);
-            if (RequestId is not null) w.WriteString("requestId", RequestId);
-            if (ArticleId is not null) w.WriteString("articleId", ArticleId);
-            w.WriteEndObject();
-        }
-        return Encoding.UTF8.GetString(buffer.GetBuffer(), 0, (int)buffer.Length);
-    }
-
-    public static EventMetadata FromJson(string json)
-    {
-        using var doc = JsonDocument.Parse(json);
-        var root = doc.RootElement;
-        string? Get(string name) => root.TryGetProperty(name, out var p) && p.ValueKind == JsonValueKind.String ? p.GetString() : null;
-        return new EventMetadata(Get("actor"), Get("correlationId"), Get("causationId"), Get("requestId"), Get("articleId"));
-    }
+    /// <summary>The header that carries <see cref="Tag"/>.</summary>
+    public const string TagHeader = "tag";
 }
 
-/// <summary>An event to append. <paramref name="JsonData"/> is stored and hashed exactly as given.</summary>
-public sealed record EventData(Guid EventId, string Type, string JsonData, EventMetadata? Metadata = null);
+/// <summary>An event to append: its id, the event object (a type mapped in Marten's event graph) and its metadata.</summary>
+public sealed record EventData(Guid EventId, object Data, EventMetadata? Metadata = null);
 
-/// <summary>An event as stored. <see cref="Data"/> and <see cref="MetadataJson"/> are the exact texts the chain hash covers.</summary>
-public sealed class RecordedEvent
+/// <summary>An event as stored, with the audit chain's link for it.</summary>
+public sealed class RecordedEvent(long position, string streamId, long streamVersion, Guid eventId, string type, object data,
+    EventMetadata metadata, DateTime recordedAt, byte[] hash)
 {
-    private EventMetadata? _metadata;
-
-    public RecordedEvent(long position, string streamId, long streamVersion, Guid eventId, string type, string data,
-        string metadataJson, DateTime recordedAt, byte[] hash)
-    {
-        Position = position;
-        StreamId = streamId;
-        StreamVersion = streamVersion;
-        EventId = eventId;
-        Type = type;
-        Data = data;
-        MetadataJson = metadataJson;
-        RecordedAt = recordedAt;
-        Hash = hash;
-    }
-
-    public long Position { get; }
-    public string StreamId { get; }
-    public long StreamVersion { get; }
-    public Guid EventId { get; }
-    public string Type { get; }
-    public string Data { get; }
-    public string MetadataJson { get; }
-    /// <summary>Database clock (UTC, microsecond precision), non-decreasing in position order.</summary>
-    public DateTime RecordedAt { get; }
-    public byte[] Hash { get; }
+    public long Position { get; } = position;
+    public string StreamId { get; } = streamId;
+    public long StreamVersion { get; } = streamVersion;
+    public Guid EventId { get; } = eventId;
+    /// <summary>The stored event type name (Marten's event type name, e.g. "claim-opened.v1").</summary>
+    public string Type { get; } = type;
+    /// <summary>The event object, deserialized by Marten.</summary>
+    public object Data { get; } = data;
+    public EventMetadata Metadata { get; } = metadata;
+    /// <summary>The writer's database clock (UTC, microsecond precision), non-decreasing in position order.</summary>
+    public DateTime RecordedAt { get; } = recordedAt;
+    /// <summary>The audit chain's link for this event (32 bytes).</summary>
+    public byte[] Hash { get; } = hash;
     public string HashHex => Convert.ToHexStringLower(Hash);
-
-    /// <summary>Parsed on first use: bulk readers that ignore metadata do not pay for parsing.</summary>
-    public EventMetadata Metadata => _metadata ??= EventMetadata.FromJson(MetadataJson);
 
     public override string ToString() => $"#{Position} {StreamId}@{StreamVersion} {Type}";
 }
 
-/// <summary>Outcome of an append; <see cref="ChainHash"/> is the receipt: the hex chain hash of the last event.</summary>
+/// <summary>Outcome of an append; <see cref="ChainHash"/> is the receipt: the hex chain link of the last event.</summary>
 public sealed record AppendResult(
     string StreamId,
     long NextExpectedVersion,
     long FirstPosition,
     long LastPosition,
     string ChainHash,
+    DateTime RecordedAt,
     bool Deduplicated)
 {
     public Receipt Receipt => new(LastPosition, ChainHash);
 }
 
-/// <summary>A position and the chain hash the store returned for it; verification says whether it still holds.</summary>
+/// <summary>A position and the chain link the store returned for it; verification says whether it still holds.</summary>
 public readonly record struct Receipt(long Position, string Hash);
 
 /// <summary>Filter for reads and subscriptions. Empty members match everything.</summary>
 public sealed record EventFilter(
     IReadOnlyCollection<string>? Types = null,
     string? StreamPrefix = null,
-    string? ArticleId = null)
+    string? Tag = null)
 {
     public static EventFilter All { get; } = new();
 
-    public bool IsEmpty => (Types is null || Types.Count == 0) && string.IsNullOrEmpty(StreamPrefix) && ArticleId is null;
+    public bool IsEmpty => (Types is null || Types.Count == 0) && string.IsNullOrEmpty(StreamPrefix) && Tag is null;
 
     public bool Matches(RecordedEvent e) =>
         (Types is null || Types.Count == 0 || Types.Contains(e.Type))
         && (string.IsNullOrEmpty(StreamPrefix) || e.StreamId.StartsWith(StreamPrefix, StringComparison.Ordinal))
-        && (ArticleId is null || e.Metadata.ArticleId == ArticleId);
+        && (Tag is null || e.Metadata.Tag == Tag);
 }
 
 /// <summary>The stream's current version differs from the expected one. Nothing of that append was written.</summary>
@@ -155,12 +113,24 @@ public sealed class WrongExpectedVersionException(string streamId, ExpectedVersi
 }
 
 /// <summary>
-/// Some, but not all, of the appended event ids already exist (or exist in another stream):
-/// this is not a retry of an earlier append, so it is refused rather than half-deduplicated.
+/// The idempotency key was already used for an append to another stream: this is not a retry of that append,
+/// so it is refused rather than answered with the other append's result.
 /// </summary>
-public sealed class EventIdConflictException(string streamId, Guid eventId)
-    : Exception($"Event {eventId} already exists, but the append to '{streamId}' is not a retry of the append that wrote it.")
+public sealed class IdempotencyKeyConflictException(string streamId, string key, string otherStream)
+    : Exception($"The idempotency key was used for an append to '{otherStream}', not to '{streamId}'.")
 {
     public string StreamId { get; } = streamId;
-    public Guid EventId { get; } = eventId;
+    public string Key { get; } = key;
+}
+
+/// <summary>The first place where the stored chain does not hold.</summary>
+public sealed record BrokenLink(long Position, string Reason, string? ExpectedHash, string? FoundHash);
+
+/// <summary>Whether a receipt still holds: the event at its position exists and carries its link.</summary>
+public sealed record ReceiptCheck(Receipt Receipt, bool Holds, string? FoundHash);
+
+/// <summary>Outcome of <see cref="IEventStore.VerifyAsync"/>.</summary>
+public sealed record VerifyReport(long EventsChecked, long LastPosition, BrokenLink? FirstBrokenLink, IReadOnlyList<ReceiptCheck> Receipts)
+{
+    public bool IsIntact => FirstBrokenLink is null && Receipts.All(r => r.Holds);
 }

@@ -4,6 +4,9 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Npgsql;
 using NpgsqlTypes;
+using Annotate.EventStore.Live;
+using Weasel.Postgresql;
+using Weasel.Postgresql.Tables;
 
 namespace Annotate.EventStore;
 
@@ -53,7 +56,7 @@ public sealed class ProjectionApplyException(RecordedEvent e, Exception inner)
 /// </summary>
 public sealed partial class ProjectionRunner : IAsyncDisposable
 {
-    private readonly PostgresEventStore _store;
+    private readonly MartenEventStore _store;
     private readonly string _s;
     private readonly ILogger _logger;
     private readonly Dictionary<string, State> _states;
@@ -61,7 +64,7 @@ public sealed partial class ProjectionRunner : IAsyncDisposable
     private readonly List<Task> _loops = [];
     private int _disposed;
 
-    public ProjectionRunner(PostgresEventStore store, IEnumerable<IProjection> projections, ILoggerFactory? loggerFactory = null)
+    public ProjectionRunner(MartenEventStore store, IEnumerable<IProjection> projections, ILoggerFactory? loggerFactory = null)
     {
         _store = store;
         _s = store.Schema;
@@ -111,6 +114,24 @@ public sealed partial class ProjectionRunner : IAsyncDisposable
             }
             Interlocked.Exchange(ref _changed, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
         }
+    }
+
+    /// <summary>
+    /// The runner's tables: a checkpoint per projection, and its view rows (one jsonb document per projection and key).
+    /// Declared through Marten's schema objects, so Marten creates and migrates them with its own.
+    /// </summary>
+    public static IEnumerable<Table> Tables(string schema)
+    {
+        var checkpoints = new Table(new PostgresqlObjectName(schema, "checkpoints", SchemaUtils.IdentifierUsage.General));
+        checkpoints.AddColumn<string>("name").AsPrimaryKey();
+        checkpoints.AddColumn<long>("position").NotNull();
+        checkpoints.AddColumn("updated_at", "timestamptz").NotNull().DefaultValueByExpression("now()");
+        var documents = new Table(new PostgresqlObjectName(schema, "projection_documents", SchemaUtils.IdentifierUsage.General));
+        documents.AddColumn<string>("projection").AsPrimaryKey();
+        documents.AddColumn<string>("key").AsPrimaryKey();
+        documents.AddColumn("document", "jsonb").NotNull();
+        documents.AddColumn<long>("position").NotNull();
+        return [checkpoints, documents];
     }
 
     /// <summary>Starts one loop per projection; returns at once.</summary>

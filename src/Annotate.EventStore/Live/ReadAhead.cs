@@ -1,7 +1,7 @@
 using System.Runtime.CompilerServices;
 using System.Threading.Channels;
 
-namespace Annotate.EventStore;
+namespace Annotate.EventStore.Live;
 
 internal static class ReadAhead
 {

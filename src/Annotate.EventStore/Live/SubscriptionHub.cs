@@ -3,7 +3,7 @@ using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
 using Npgsql;
 
-namespace Annotate.EventStore;
+namespace Annotate.EventStore.Live;
 
 /// <summary>
 /// One wake-up source per store instance, fanned out in memory. Inputs: batches this process committed
@@ -12,7 +12,7 @@ namespace Annotate.EventStore;
 /// subscriber's bounded channel; a full channel drops the run and marks the subscriber, which then reads the
 /// missing range from the table itself. Publishing never waits for a subscriber.
 /// </summary>
-internal sealed partial class SubscriptionHub(PostgresEventStore store, ILogger logger) : IAsyncDisposable
+internal sealed partial class SubscriptionHub(MartenEventStore store, ILogger logger) : IAsyncDisposable
 {
     private readonly Channel<HubInput> _inputs = Channel.CreateUnbounded<HubInput>(new UnboundedChannelOptions { SingleReader = true });
     private readonly Lock _gate = new();
@@ -21,6 +21,7 @@ internal sealed partial class SubscriptionHub(PostgresEventStore store, ILogger 
     private Task? _started;
     private volatile Task? _loop;
     private Task? _listener;
+    private readonly CancellationTokenSource _stopping = new();
 
     private sealed record HubInput(IReadOnlyList<RecordedEvent>? Committed, long WakePosition);
 
@@ -102,7 +103,7 @@ internal sealed partial class SubscriptionHub(PostgresEventStore store, ILogger 
                     }
                     if (sub.Missed) break;                        // runs were dropped while we were slow
                     if (!await sub.Channel.Reader.WaitToReadAsync(ct).ConfigureAwait(false))
-                        throw new ObjectDisposedException(nameof(PostgresEventStore), "The event store was disposed while subscribed.");
+                        throw new ObjectDisposedException(nameof(MartenEventStore), "The event store was disposed while subscribed.");
                 }
             }
         }
@@ -129,8 +130,8 @@ internal sealed partial class SubscriptionHub(PostgresEventStore store, ILogger 
     private async Task StartAsync()
     {
         lock (_gate) _listener ??= Task.Run(ListenLoopAsync);
-        await _listening.Task.WaitAsync(store.Stopping).ConfigureAwait(false);
-        var head = await store.GetHeadPositionAsync(store.Stopping).ConfigureAwait(false);
+        await _listening.Task.WaitAsync(_stopping.Token).ConfigureAwait(false);
+        var head = await store.GetHeadPositionAsync(_stopping.Token).ConfigureAwait(false);
         lock (_gate) _loop ??= Task.Run(() => PublishLoopAsync(head));
     }
 
@@ -152,7 +153,7 @@ internal sealed partial class SubscriptionHub(PostgresEventStore store, ILogger 
 
     private async Task PublishLoopAsync(long published)
     {
-        var stopping = store.Stopping;
+        var stopping = _stopping.Token;
         var reader = _inputs.Reader;
         var target = published;
         while (!stopping.IsCancellationRequested)
@@ -218,7 +219,7 @@ internal sealed partial class SubscriptionHub(PostgresEventStore store, ILogger 
     /// <summary>The single LISTEN connection of this store instance; reconnects, and re-polls after each (re)connect.</summary>
     private async Task ListenLoopAsync()
     {
-        var stopping = store.Stopping;
+        var stopping = _stopping.Token;
         var delay = TimeSpan.FromMilliseconds(100);
         while (!stopping.IsCancellationRequested)
         {
@@ -254,6 +255,7 @@ internal sealed partial class SubscriptionHub(PostgresEventStore store, ILogger 
 
     public async ValueTask DisposeAsync()
     {
+        await _stopping.CancelAsync().ConfigureAwait(false);
         _inputs.Writer.TryComplete();
         foreach (var sub in Volatile.Read(ref _subscribers)) sub.Channel.Writer.TryComplete();
         foreach (var t in new[] { _loop, _listener })
@@ -261,6 +263,7 @@ internal sealed partial class SubscriptionHub(PostgresEventStore store, ILogger 
             if (t is null) continue;
             try { await t.ConfigureAwait(false); } catch (OperationCanceledException) { }
         }
+        _stopping.Dispose();
     }
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Subscription hub failed to read new events; retrying")]

@@ -1,0 +1,133 @@
+using Npgsql;
+
+namespace Annotate.EventStore.Chain;
+
+/// <summary>
+/// Walks Marten's events and the chain's links side by side in position order, a window at a time (constant memory).
+/// For every event it recomputes the digests of what is stored now and the link from them and the previous stored
+/// link. Detects: changed data or metadata (digest mismatch), a changed position, stream, version, id, type or time
+/// (link mismatch), an event removed from the middle (the next link no longer follows), an event inserted outside
+/// the writer (no link), a head row that disagrees with the last link (events removed from or added at the end), and,
+/// through receipts, removals of the newest events and rewrites whose links were recomputed consistently.
+/// Positions may have holes (numbers of a rolled-back batch are never reused); the links, not the numbers, say
+/// what follows what.
+/// </summary>
+internal static class AuditVerifier
+{
+    private const string TombstoneType = "tombstone";
+
+    public static async Task<VerifyReport> VerifyAsync(NpgsqlDataSource dataSource, string schema, int pageSize,
+        IEnumerable<Receipt>? receipts, IProgress<long>? progress, CancellationToken ct)
+    {
+        var pendingReceipts = (receipts ?? []).OrderBy(r => r.Position).ToList();
+        var checks = new List<ReceiptCheck>(pendingReceipts.Count);
+        var nextReceipt = 0;
+        BrokenLink? broken = null;
+        var previous = EventChain.Genesis.ToArray();
+        long checkedCount = 0, last = 0;
+        // The head at the start: the chain must reach it with the same link. Appends committing during the walk only
+        // add positions past it, and move the head in the same transaction.
+        var (startHead, startHeadLink) = await ReadHeadAsync(dataSource, schema, ct).ConfigureAwait(false);
+        long maxStored;
+        await using (var max = dataSource.CreateCommand(
+            $"SELECT greatest((SELECT coalesce(max(seq_id), 0) FROM {schema}.mt_events WHERE type <> '{TombstoneType}'), " +
+            $"(SELECT coalesce(max(position), 0) FROM {schema}.{MartenConventions.ChainLinksTable}))"))
+        {
+            maxStored = (long)(await max.ExecuteScalarAsync(ct).ConfigureAwait(false))!;
+        }
+
+        for (long windowStart = 0; windowStart < maxStored; windowStart += pageSize)
+        {
+            await using var cmd = dataSource.CreateCommand($"""
+                WITH ev AS (
+                    SELECT e.seq_id, e.stream_id, e.version, e.id, e.type, e.timestamp,
+                           {EventChain.DataDigestSql} AS data_digest, {EventChain.MetadataDigestSql} AS metadata_digest
+                    FROM {schema}.mt_events e WHERE e.seq_id > $1 AND e.seq_id <= $2 AND e.type <> '{TombstoneType}'),
+                ln AS (SELECT position, data_digest, metadata_digest, link FROM {schema}.{MartenConventions.ChainLinksTable}
+                    WHERE position > $1 AND position <= $2)
+                SELECT coalesce(ev.seq_id, ln.position), ev.seq_id IS NOT NULL, ln.position IS NOT NULL, ev.stream_id, ev.version,
+                       ev.id, ev.type, ev.timestamp, ev.data_digest, ev.metadata_digest, ln.data_digest, ln.metadata_digest, ln.link
+                FROM ev FULL JOIN ln ON ln.position = ev.seq_id ORDER BY 1
+                """);
+            cmd.Parameters.AddWithValue(windowStart);
+            cmd.Parameters.AddWithValue(windowStart + pageSize);
+            await using (var r = await cmd.ExecuteReaderAsync(ct).ConfigureAwait(false))
+            {
+                while (await r.ReadAsync(ct).ConfigureAwait(false))
+                {
+                    var position = r.GetInt64(0);
+                    var hasEvent = r.GetBoolean(1);
+                    var hasLink = r.GetBoolean(2);
+                    byte[]? link = hasLink ? r.GetFieldValue<byte[]>(12) : null;
+                    if (!hasLink)
+                    {
+                        broken ??= new BrokenLink(position, $"event {position} has no chain link: it was not written by the store", null, null);
+                        continue;
+                    }
+                    if (!hasEvent)
+                    {
+                        broken ??= new BrokenLink(position, $"event {position} is missing (its chain link remains)", null, Hex(link));
+                    }
+                    else
+                    {
+                        var dataNow = r.GetFieldValue<byte[]>(8);
+                        var metadataNow = r.GetFieldValue<byte[]>(9);
+                        var dataLinked = r.GetFieldValue<byte[]>(10);
+                        var metadataLinked = r.GetFieldValue<byte[]>(11);
+                        if (!dataNow.AsSpan().SequenceEqual(dataLinked))
+                        {
+                            broken ??= new BrokenLink(position, $"the data of event {position} was changed after it was written", Hex(dataLinked),
+                                Hex(dataNow));
+                        }
+                        else if (!metadataNow.AsSpan().SequenceEqual(metadataLinked))
+                        {
+                            broken ??= new BrokenLink(position, $"the metadata of event {position} was changed after it was written",
+                                Hex(metadataLinked), Hex(metadataNow));
+                        }
+                        var computed = EventChain.Compute(position, r.GetString(3), r.GetInt64(4), r.GetGuid(5), r.GetString(6),
+                            dataLinked, metadataLinked, r.GetFieldValue<DateTimeOffset>(7).UtcDateTime, previous);
+                        if (!computed.AsSpan().SequenceEqual(link))
+                        {
+                            broken ??= new BrokenLink(position, "the stored link does not match the event and the previous link", Hex(computed),
+                                Hex(link));
+                        }
+                    }
+                    if (position == startHead && !startHeadLink.AsSpan().SequenceEqual(link))
+                        broken ??= new BrokenLink(position, "the head row's link differs from the stored link", Hex(startHeadLink), Hex(link));
+                    while (nextReceipt < pendingReceipts.Count && pendingReceipts[nextReceipt].Position <= position)
+                    {
+                        var receipt = pendingReceipts[nextReceipt++];
+                        checks.Add(receipt.Position == position && hasEvent
+                            ? new ReceiptCheck(receipt, string.Equals(receipt.Hash, Hex(link), StringComparison.OrdinalIgnoreCase), Hex(link))
+                            : new ReceiptCheck(receipt, false, null));
+                    }
+                    // Continue from the stored link so that one tampered row is reported once, not for the whole tail.
+                    previous = link!;
+                    last = position;
+                    if (hasEvent) checkedCount++;
+                }
+            }
+            progress?.Report(Math.Min(windowStart + pageSize, maxStored));
+        }
+        while (nextReceipt < pendingReceipts.Count) checks.Add(new ReceiptCheck(pendingReceipts[nextReceipt++], false, null));
+
+        if (broken is null && last < startHead)
+        {
+            broken = new BrokenLink(last + 1, $"the head row says the chain ends at position {startHead}, but the last link is at {last}",
+                Hex(startHeadLink), null);
+        }
+        var (endHead, _) = await ReadHeadAsync(dataSource, schema, ct).ConfigureAwait(false);
+        if (broken is null && last > endHead)
+            broken = new BrokenLink(endHead + 1, $"links past the head row's position {endHead} were not written by the store", null, null);
+        return new VerifyReport(checkedCount, last, broken, checks);
+    }
+
+    private static string? Hex(byte[]? bytes) => bytes is null ? null : Convert.ToHexStringLower(bytes);
+
+    private static async Task<(long Position, byte[] Link)> ReadHeadAsync(NpgsqlDataSource dataSource, string schema, CancellationToken ct)
+    {
+        await using var cmd = dataSource.CreateCommand($"SELECT position, link FROM {schema}.{MartenConventions.ChainHeadTable} WHERE id = 1");
+        await using var r = await cmd.ExecuteReaderAsync(ct).ConfigureAwait(false);
+        return await r.ReadAsync(ct).ConfigureAwait(false) ? (r.GetInt64(0), r.GetFieldValue<byte[]>(1)) : (0, EventChain.Genesis.ToArray());
+    }
+}

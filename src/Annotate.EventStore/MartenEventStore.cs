@@ -1,0 +1,258 @@
+using System.Runtime.CompilerServices;
+using Annotate.EventStore.Chain;
+using Annotate.EventStore.Live;
+using JasperFx.Events;
+using Marten;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using Npgsql;
+using NpgsqlTypes;
+
+namespace Annotate.EventStore;
+
+/// <summary>
+/// The event store on Marten. Marten owns the events, streams, documents and the schema; this type adds what the
+/// product needs on top: every append goes through the <see cref="GroupCommitWriter"/> (global order, group commit,
+/// synchronous receipts), the audit chain, and the live hub (one LISTEN per process, fan-out in order).
+/// One instance per process and schema. The schema must exist (Marten applies it at start-up).
+/// </summary>
+public sealed class MartenEventStore : IEventStore
+{
+    private readonly EventStoreOptions _options;
+    private readonly NpgsqlDataSource _dataSource;
+    private readonly IDocumentStore _documents;
+    private readonly string _s;
+    private readonly GroupCommitWriter _writer;
+    private readonly SubscriptionHub _hub;
+    private int _disposed;
+
+    public MartenEventStore(EventStoreOptions options, ILoggerFactory? loggerFactory = null)
+    {
+        _options = options;
+        _s = options.QuotedSchema;
+        _dataSource = options.DataSource;
+        _documents = options.Documents;
+        var logger = (loggerFactory ?? NullLoggerFactory.Instance).CreateLogger<MartenEventStore>();
+        _hub = new SubscriptionHub(this, logger);
+        _writer = new GroupCommitWriter(options, logger, _hub.OnLocalCommit);
+    }
+
+    internal EventStoreOptions Options => _options;
+    internal NpgsqlDataSource DataSource => _dataSource;
+    internal string Schema => _s;
+
+    /// <summary>The Marten document store the events live in (for documents and projections of the host).</summary>
+    public IDocumentStore Documents => _documents;
+
+    /// <summary>Counters of the group-commit writer (for benchmarks and diagnostics).</summary>
+    public WriterStatistics Statistics => _writer.Statistics;
+
+    public Task<AppendResult> AppendAsync(string streamId, ExpectedVersion expected, IReadOnlyList<EventData> events,
+        string? idempotencyKey = null, CancellationToken cancellationToken = default)
+    {
+        ObjectDisposedException.ThrowIf(_disposed != 0, this);
+        return _writer.AppendAsync(streamId, expected, events, idempotencyKey, cancellationToken);
+    }
+
+    public async Task<AppendResult?> FindAppendAsync(string idempotencyKey, CancellationToken cancellationToken = default)
+    {
+        await using var session = _documents.QuerySession();
+        return (await session.LoadAsync<AppendRecord>(idempotencyKey, cancellationToken).ConfigureAwait(false))?.ToResult();
+    }
+
+    public async Task<long> GetHeadPositionAsync(CancellationToken cancellationToken = default)
+    {
+        await using var cmd = _dataSource.CreateCommand($"SELECT position FROM {_s}.{MartenConventions.ChainHeadTable} WHERE id = 1");
+        return await cmd.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) is long p ? p : 0;
+    }
+
+    public async Task<long> GetStreamVersionAsync(string streamId, CancellationToken cancellationToken = default)
+    {
+        await using var session = _documents.QuerySession();
+        return (await session.Events.FetchStreamStateAsync(streamId, cancellationToken).ConfigureAwait(false))?.Version ?? 0;
+    }
+
+    public async Task<long> GetPositionAtAsync(DateTime time, CancellationToken cancellationToken = default)
+    {
+        var bound = new DateTimeOffset(time.ToUniversalTime());
+        await using var session = _documents.QuerySession();
+        var positions = await session.Events.QueryAllRawEvents()
+            .Where(e => e.Timestamp <= bound)
+            .OrderByDescending(e => e.Sequence)
+            .Select(e => e.Sequence)
+            .Take(1)
+            .ToListAsync(cancellationToken).ConfigureAwait(false);
+        return positions.Count > 0 ? Math.Min(positions[0], await GetHeadPositionAsync(cancellationToken).ConfigureAwait(false)) : 0;
+    }
+
+    public async IAsyncEnumerable<RecordedEvent> ReadStreamAsync(string streamId, long fromVersion = 1,
+        ReadDirection direction = ReadDirection.Forwards, long maxCount = long.MaxValue,
+        [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        var forwards = direction == ReadDirection.Forwards;
+        var next = fromVersion;
+        var remaining = maxCount;
+        while (remaining > 0)
+        {
+            var page = (int)Math.Min(remaining, _options.ReadPageSize);
+            IReadOnlyList<IEvent> events;
+            await using (var session = _documents.QuerySession())
+            {
+                var query = session.Events.QueryAllRawEvents().Where(e => e.StreamKey == streamId);
+                events = forwards
+                    ? await query.Where(e => e.Version >= next).OrderBy(e => e.Version).Take(page).ToListAsync(cancellationToken).ConfigureAwait(false)
+                    : await query.Where(e => e.Version <= next).OrderByDescending(e => e.Version).Take(page).ToListAsync(cancellationToken)
+                        .ConfigureAwait(false);
+            }
+            foreach (var e in await WithLinksAsync(events, cancellationToken).ConfigureAwait(false))
+            {
+                next = forwards ? e.StreamVersion + 1 : e.StreamVersion - 1;
+                yield return e;
+            }
+            remaining -= events.Count;
+            if (events.Count < page) yield break;
+        }
+    }
+
+    public async IAsyncEnumerable<RecordedEvent> ReadAllAsync(long fromPositionExclusive = 0, EventFilter? filter = null,
+        long maxCount = long.MaxValue, long toPositionInclusive = long.MaxValue, DateTime? toRecordedAt = null,
+        [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        var bound = toPositionInclusive;
+        // Recorded times are non-decreasing along positions, so a time bound is a position bound.
+        if (toRecordedAt is { } t) bound = Math.Min(bound, await GetPositionAtAsync(t, cancellationToken).ConfigureAwait(false));
+        var pos = fromPositionExclusive;
+        var remaining = maxCount;
+        while (remaining > 0 && pos < bound)
+        {
+            var page = (int)Math.Min(remaining, _options.ReadPageSize);
+            var (events, through, _) = await ReadPageAsync(pos, filter, page, bound, cancellationToken).ConfigureAwait(false);
+            foreach (var e in events) yield return e;
+            remaining -= events.Count;
+            if (through <= pos) yield break; // reached the head
+            pos = through;
+        }
+    }
+
+    /// <summary>
+    /// One page of the global order after <paramref name="after"/>: the matching events in (after, Through], in order,
+    /// at most <paramref name="limit"/>, and the head read first. Every position up to the head is committed or was
+    /// rolled back for good (<see cref="Order.GlobalOrder"/>), so a page bounded by the head never misses a late
+    /// lower position. Through &lt;= after means the head has been reached.
+    /// </summary>
+    internal async Task<(List<RecordedEvent> Events, long Through, long Head)> ReadPageAsync(long after, EventFilter? filter, int limit,
+        long toPosition = long.MaxValue, CancellationToken ct = default)
+    {
+        var head = await GetHeadPositionAsync(ct).ConfigureAwait(false);
+        var filtered = filter is { IsEmpty: false };
+        // Filtered pages scan a wider window, since only some rows match; the tag is matched in memory.
+        long window = filtered ? Math.Max(limit, 4L * _options.ReadPageSize) : limit;
+        var windowEnd = Math.Min(Math.Min(toPosition, head), after > long.MaxValue - window ? long.MaxValue : after + window);
+        if (windowEnd <= after) return ([], after, head);
+        IReadOnlyList<IEvent> rows;
+        await using (var session = _documents.QuerySession())
+        {
+            var query = session.Events.QueryAllRawEvents().Where(e => e.Sequence > after && e.Sequence <= windowEnd);
+            if (filter?.Types is { Count: > 0 } types)
+            {
+                var names = types.ToArray();
+                query = query.Where(e => names.Contains(e.EventTypeName));
+            }
+            if (!string.IsNullOrEmpty(filter?.StreamPrefix))
+            {
+                var prefix = filter.StreamPrefix;
+                query = query.Where(e => e.StreamKey!.StartsWith(prefix));
+            }
+            var take = filter?.Tag is null ? limit : (int)Math.Min(int.MaxValue, window);
+            rows = await query.OrderBy(e => e.Sequence).Take(take).ToListAsync(ct).ConfigureAwait(false);
+        }
+        var linked = await WithLinksAsync(rows, ct).ConfigureAwait(false);
+        var events = new List<RecordedEvent>(Math.Min(limit, linked.Count));
+        long through = windowEnd;
+        foreach (var e in linked)
+        {
+            if (filter?.Tag is not null && e.Metadata.Tag != filter.Tag) continue;
+            events.Add(e);
+            if (events.Count == limit)
+            {
+                through = e.Position;
+                break;
+            }
+        }
+        if (events.Count < limit && rows.Count == (filter?.Tag is null ? limit : window)) through = rows[^1].Sequence;
+        return (events, through, head);
+    }
+
+    /// <summary>
+    /// The events with their chain links, in the given order. An event without a link was not committed by the writer
+    /// (a tombstone Marten writes for numbers of a failed save, or a row planted by hand, which verification reports):
+    /// it is not part of the log and is left out.
+    /// </summary>
+    private async Task<List<RecordedEvent>> WithLinksAsync(IReadOnlyList<IEvent> events, CancellationToken ct)
+    {
+        var result = new List<RecordedEvent>(events.Count);
+        if (events.Count == 0) return result;
+        var links = new Dictionary<long, byte[]>(events.Count);
+        await using (var cmd = _dataSource.CreateCommand($"SELECT position, link FROM {_s}.{MartenConventions.ChainLinksTable} WHERE position = ANY($1)"))
+        {
+            cmd.Parameters.Add(new NpgsqlParameter { Value = events.Select(e => e.Sequence).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Bigint });
+            await using var r = await cmd.ExecuteReaderAsync(ct).ConfigureAwait(false);
+            while (await r.ReadAsync(ct).ConfigureAwait(false)) links[r.GetInt64(0)] = r.GetFieldValue<byte[]>(1);
+        }
+        foreach (var e in events)
+        {
+            if (!links.TryGetValue(e.Sequence, out var link)) continue;
+            result.Add(new RecordedEvent(e.Sequence, e.StreamKey!, e.Version, e.Id, e.EventTypeName, e.Data, MetadataOf(e),
+                e.Timestamp.UtcDateTime, link));
+        }
+        return result;
+    }
+
+    internal static EventMetadata MetadataOf(IEvent e) =>
+        new(e.UserName, e.CorrelationId, e.CausationId,
+            e.Headers is { } headers && headers.TryGetValue(EventMetadata.TagHeader, out var tag) ? tag?.ToString() : null);
+
+    public async IAsyncEnumerable<SubscriptionMessage> SubscribeAsync(long fromPositionExclusive = 0, EventFilter? filter = null,
+        [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        await foreach (var batch in SubscribeBatchesAsync(fromPositionExclusive, filter, cancellationToken).ConfigureAwait(false))
+        {
+            if (batch.Messages is { } shared)
+                foreach (var m in shared) yield return m;
+            else
+                foreach (var e in batch.Events) yield return new SubscriptionMessage.Event(e);
+            if (batch.CaughtUp) yield return new SubscriptionMessage.CaughtUp(batch.Through);
+        }
+    }
+
+    public IAsyncEnumerable<SubscriptionBatch> SubscribeInBatchesAsync(long fromPositionExclusive = 0, EventFilter? filter = null,
+        CancellationToken cancellationToken = default) =>
+        SubscribeBatchesAsync(fromPositionExclusive, filter, cancellationToken);
+
+    /// <summary>Subscription in batches, with the position each batch has been checked through (filtered or not).</summary>
+    internal IAsyncEnumerable<SubscriptionBatch> SubscribeBatchesAsync(long fromPositionExclusive, EventFilter? filter, CancellationToken ct,
+        int? catchUpPageSize = null) =>
+        _hub.SubscribeAsync(fromPositionExclusive, filter is { IsEmpty: false } ? filter : null, catchUpPageSize ?? _options.ReadPageSize, ct);
+
+    public Task<VerifyReport> VerifyAsync(IEnumerable<Receipt>? receipts = null, IProgress<long>? progress = null,
+        CancellationToken cancellationToken = default) =>
+        AuditVerifier.VerifyAsync(_dataSource, _s, _options.ReadPageSize, receipts, progress, cancellationToken);
+
+    public async ValueTask DisposeAsync()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
+        await _writer.DisposeAsync().ConfigureAwait(false);
+        await _hub.DisposeAsync().ConfigureAwait(false);
+    }
+}
+
+/// <summary>
+/// A step of a subscription in batches: <paramref name="Events"/> (matching the filter, in position order, possibly
+/// none) and the position the subscription has been checked <paramref name="Through"/>. <paramref name="CaughtUp"/>
+/// marks the moment it reached the live tail (that batch carries no events).
+/// </summary>
+public sealed record SubscriptionBatch(IReadOnlyList<RecordedEvent> Events, long Through, bool CaughtUp)
+{
+    /// <summary>The events as subscription messages when the hub already made them (shared by all its subscribers).</summary>
+    internal IReadOnlyList<SubscriptionMessage.Event>? Messages { get; init; }
+}
