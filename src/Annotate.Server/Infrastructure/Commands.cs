@@ -15,7 +15,7 @@ public sealed record Loaded<TState>(TState State, long Version, RecordedEvent? L
 /// whole decision when someone else wrote first), and wait until the views include the write, so the
 /// caller reads its own write on any replica. A request id already carried out returns the original result.
 /// </summary>
-public sealed class Commands(PostgresEventStore store, Views views, CallerContext caller, TimeProvider clock)
+public sealed class Commands(MartenEventStore store, Views views, CallerContext caller, TimeProvider clock)
 {
     /// <summary>
     /// Attempts of one decision when others keep writing the same stream first. Writers of one stream that
@@ -23,8 +23,6 @@ public sealed class Commands(PostgresEventStore store, Views views, CallerContex
     /// between attempts keeps the same writers from colliding in lock-step.
     /// </summary>
     public const int MaxAttempts = 30;
-    /// <summary>Most events one command writes; the ids a request may have used are looked up by this bound.</summary>
-    private const int MaxEventsPerCommand = 16;
 
     public Caller Caller => caller.Caller;
 
@@ -81,27 +79,16 @@ public sealed class Commands(PostgresEventStore store, Views views, CallerContex
     public async Task<CommandResult> AppendAsync(string requestId, string streamId, ExpectedVersion expected,
         IReadOnlyList<IDomainEvent> events, string? articleId, CancellationToken ct)
     {
-        if (events.Count > MaxEventsPerCommand)
-            throw new InvalidOperationException("A command wrote more events than the request-id lookup covers.");
         var actor = caller.Caller.AnalystId;
-        var metadata = new EventMetadata(Actor: actor, CorrelationId: requestId, RequestId: requestId, ArticleId: articleId);
+        var metadata = new EventMetadata(Actor: actor, CorrelationId: requestId, Tag: articleId);
         var data = events.Select((e, i) => EventCodec.ToEventData(e, EventCodec.EventId(actor, requestId, i), metadata)).ToList();
-        var result = await store.AppendAsync(streamId, expected, data, ct);
+        var result = await store.AppendAsync(streamId, expected, data, IdempotencyKey(requestId), ct);
         // Committed: from here on nothing may report the command as failed. What cannot finish (the views catching
         // up, reading the time back) answers UNAVAILABLE, and a retry with the same request id answers the committed result.
         try
         {
             await AwaitViewsAsync(result.LastPosition, ct);
-            var recordedAt = await RecordedAtAsync(result.LastPosition, ct);
-            return new CommandResult
-            {
-                StreamId = result.StreamId,
-                StreamVersion = result.NextExpectedVersion,
-                Position = (ulong)result.LastPosition,
-                ReceiptHash = result.ChainHash,
-                Deduplicated = result.Deduplicated,
-                RecordedAt = recordedAt,
-            };
+            return ResultOf(result);
         }
         catch (Exception e) when (e is not UnavailableException && ErrorMapping.DatabaseOutage(e) is { } outage)
         {
@@ -125,13 +112,26 @@ public sealed class Commands(PostgresEventStore store, Views views, CallerContex
     /// <summary>The result of an earlier carrying-out of this request by this caller, if any.</summary>
     public async Task<CommandResult?> PriorResultAsync(string requestId, CancellationToken ct)
     {
-        var ids = Enumerable.Range(0, MaxEventsPerCommand).Select(i => EventCodec.EventId(caller.Caller.AnalystId, requestId, i)).ToArray();
-        var found = await store.ReadEventsByIdAsync(ids, ct);
-        if (found.Count == 0) return null;
-        var last = found[^1];
-        await AwaitViewsAsync(last.Position, ct);
-        return ResultOf(last, deduplicated: true);
+        if (await store.FindAppendAsync(IdempotencyKey(requestId), ct) is not { } prior) return null;
+        await AwaitViewsAsync(prior.LastPosition, ct);
+        return ResultOf(prior);
     }
+
+    /// <summary>
+    /// The store's idempotency key of a request: who sent it and the client's request id, so that a retried request
+    /// is answered with the original append instead of a second one, and two analysts' request ids never collide.
+    /// </summary>
+    private string IdempotencyKey(string requestId) => $"{caller.Caller.AnalystId}\n{requestId}";
+
+    private static CommandResult ResultOf(AppendResult result) => new()
+    {
+        StreamId = result.StreamId,
+        StreamVersion = result.NextExpectedVersion,
+        Position = (ulong)result.LastPosition,
+        ReceiptHash = result.ChainHash,
+        Deduplicated = result.Deduplicated,
+        RecordedAt = Timestamp.FromDateTime(DateTime.SpecifyKind(result.RecordedAt, DateTimeKind.Utc)),
+    };
 
     /// <summary>The result of the event at <paramref name="position"/>, as a command that wrote nothing new answers it.</summary>
     public async Task<CommandResult> ResultAtAsync(long position, CancellationToken ct)
@@ -140,11 +140,9 @@ public sealed class Commands(PostgresEventStore store, Views views, CallerContex
         throw new InvalidOperationException($"No event at position {position}.");
     }
 
-    /// <summary>The events an earlier carrying-out of this request wrote (empty when none).</summary>
-    public Task<IReadOnlyList<RecordedEvent>> PriorEventsAsync(string requestId, CancellationToken ct) =>
-        store.ReadEventsByIdAsync(
-            Enumerable.Range(0, MaxEventsPerCommand).Select(i => EventCodec.EventId(caller.Caller.AnalystId, requestId, i)).ToArray(),
-            ct);
+    /// <summary>Whether this request was already carried out by this caller.</summary>
+    public async Task<bool> WasCarriedOutAsync(string requestId, CancellationToken ct) =>
+        await store.FindAppendAsync(IdempotencyKey(requestId), ct) is not null;
 
     public static CommandResult ResultOf(RecordedEvent e, bool deduplicated) => new()
     {
@@ -159,15 +157,6 @@ public sealed class Commands(PostgresEventStore store, Views views, CallerContex
     /// <summary>A command that changed nothing ("already so"): the stream as it stands.</summary>
     private static CommandResult Unchanged<TState>(string streamId, Loaded<TState> loaded) =>
         loaded.Last is { } last ? ResultOf(last, deduplicated: true) : new CommandResult { StreamId = streamId, Deduplicated = true };
-
-    private async Task<Timestamp> RecordedAtAsync(long position, CancellationToken ct)
-    {
-        await foreach (var e in store.ReadAllAsync(position - 1, null, 1, position, null, ct))
-        {
-            return Timestamp.FromDateTime(DateTime.SpecifyKind(e.RecordedAt, DateTimeKind.Utc));
-        }
-        return Timestamp.FromDateTime(clock.GetUtcNow().UtcDateTime);
-    }
 
     /// <summary>Id of what a creating request makes, derived from its request id so a retry names the same thing.</summary>
     public string NewId(string prefix, string requestId)

@@ -43,7 +43,7 @@ public static class ErrorMapping
         DomainException d => new RpcException(new Status(ToStatusCode(d.Error.Kind), d.Error.Message)),
         WrongExpectedVersionException w => new RpcException(new Status(StatusCode.Aborted,
             $"Someone changed {w.StreamId} at the same moment; read it again and retry.")),
-        EventIdConflictException => new RpcException(new Status(StatusCode.AlreadyExists,
+        IdempotencyKeyConflictException => new RpcException(new Status(StatusCode.AlreadyExists,
             "This request id was already used for a different request; send a new request id.")),
         UnavailableException u => new RpcException(new Status(StatusCode.Unavailable, u.Message)),
         _ when DatabaseOutage(e) is { } outage => new RpcException(new Status(StatusCode.Unavailable, outage)),

@@ -7,13 +7,13 @@ using Annotate.EventStore;
 
 namespace Annotate.Server.Infrastructure;
 
-/// <summary>Domain events to and from the store's untyped records.</summary>
+/// <summary>Domain events to and from the store's records.</summary>
 public static class EventCodec
 {
-    public static EventData ToEventData(IDomainEvent e, Guid eventId, EventMetadata metadata) =>
-        new(eventId, EventTypes.NameOf(e), EventTypes.Serialize(e), metadata);
+    public static EventData ToEventData(IDomainEvent e, Guid eventId, EventMetadata metadata) => new(eventId, e, metadata);
 
-    public static IDomainEvent Decode(RecordedEvent e) => EventTypes.Deserialize(e.Type, e.Data);
+    public static IDomainEvent Decode(RecordedEvent e) =>
+        e.Data as IDomainEvent ?? throw new InvalidOperationException($"Event {e.Position} ({e.Type}) is not a domain event.");
 
     public static PositionedEvent Positioned(RecordedEvent e) =>
         new(e.Position, new DateTimeOffset(DateTime.SpecifyKind(e.RecordedAt, DateTimeKind.Utc)), Decode(e));

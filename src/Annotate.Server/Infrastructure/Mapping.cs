@@ -180,21 +180,23 @@ public static class Mapping
         Type = e.Type,
         RecordedAt = Timestamp.FromDateTime(DateTime.SpecifyKind(e.RecordedAt, DateTimeKind.Utc)),
         Actor = e.Metadata.Actor ?? "",
-        ArticleId = e.Metadata.ArticleId ?? "",
+        ArticleId = e.Metadata.Tag ?? "",
         ClaimId = EventCodec.ClaimIdOf(e) ?? "",
         DataJson = PublicData(e),
         Hash = e.HashHex,
-        RequestId = e.Metadata.RequestId ?? "",
+        RequestId = e.Metadata.CorrelationId ?? "",
     };
 
     /// <summary>
-    /// An event's data as clients see it: a token's secret hash never leaves the server. Its value is replaced, not its
+    /// An event's data as clients see it (the domain's JSON form): a token's secret hash never leaves the server. Its value is replaced, not its
     /// field removed, so the event keeps its stored shape for clients that decode it (the audit chain covers the original).
     /// </summary>
     private static string PublicData(RecordedEvent e)
     {
-        if (e.Type != "token-issued.v1") return e.Data;
-        var data = JsonNode.Parse(e.Data)!.AsObject();
+        var domainEvent = EventCodec.Decode(e);
+        if (domainEvent is not Annotate.Domain.Events.TokenIssued) return Annotate.Domain.Events.EventTypes.Serialize(domainEvent);
+        var data = System.Text.Json.JsonSerializer.SerializeToNode(domainEvent, domainEvent.GetType(), Annotate.Domain.Events.EventTypes.JsonOptions)!
+            .AsObject();
         data["secretHash"] = Redacted;
         return data.ToJsonString();
     }

@@ -37,7 +37,7 @@ public sealed class ArticlesProjection : IProjection
     public string Name => Projections.Articles;
     public EventFilter Filter { get; } = new(Types: ["article-imported.v1"]);
 
-    public IEnumerable<string> KeysOf(RecordedEvent e) => e.Type == "article-imported.v1" ? [e.Metadata.ArticleId!] : [];
+    public IEnumerable<string> KeysOf(RecordedEvent e) => e.Type == "article-imported.v1" ? [e.Metadata.Tag!] : [];
 
     public JsonObject? Apply(string key, JsonObject? current, RecordedEvent e)
     {

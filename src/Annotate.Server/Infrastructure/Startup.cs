@@ -5,6 +5,7 @@ using Annotate.Domain.Events;
 using Annotate.EventStore;
 using Annotate.Server.Hosting;
 using Annotate.Server.Seeds;
+using Marten;
 
 namespace Annotate.Server.Infrastructure;
 
@@ -37,15 +38,20 @@ public static partial class StartupExtensions
         services.AddSingleton(sp => EventStoreSettings.From(configuration, sp.GetRequiredService<ServerOptions>()));
         services.AddSingleton(sp => sp.GetRequiredService<EventStoreSettings>().Policy);
         services.AddSingleton(TimeProvider.System);
-        services.AddSingleton(sp => new PostgresEventStore(
+        // Marten owns the schema: it applies its migrations (ours included) at start-up under its own advisory lock, so
+        // replicas starting together are safe. Registered before Bootstrap, so it runs first.
+        services.AddMarten(sp => MartenSetup.Options(sp.GetRequiredService<AnnotateDatabase>().DataSource, sp.GetRequiredService<EventStoreSettings>().Schema))
+            .ApplyAllDatabaseChangesOnStartup();
+        services.AddSingleton(sp => new MartenEventStore(
             new EventStoreOptions
             {
+                Documents = sp.GetRequiredService<IDocumentStore>(),
                 DataSource = sp.GetRequiredService<AnnotateDatabase>().DataSource,
                 Schema = sp.GetRequiredService<EventStoreSettings>().Schema,
             },
             sp.GetRequiredService<ILoggerFactory>()));
-        services.AddSingleton<IEventStore>(sp => sp.GetRequiredService<PostgresEventStore>());
-        services.AddSingleton(sp => new ProjectionRunner(sp.GetRequiredService<PostgresEventStore>(),
+        services.AddSingleton<IEventStore>(sp => sp.GetRequiredService<MartenEventStore>());
+        services.AddSingleton(sp => new ProjectionRunner(sp.GetRequiredService<MartenEventStore>(),
             Projections.All(sp.GetRequiredService<ConsensusPolicy>()), sp.GetRequiredService<ILoggerFactory>()));
         services.AddSingleton<Views>();
         services.AddProjectionHealthChecks();
@@ -59,9 +65,8 @@ public static partial class StartupExtensions
 }
 
 /// <summary>
-/// Runs once the database is up, before the server reports SERVING: migrates the schema (safe with several
-/// replicas), starts the projections, creates the first admin (once, even with replicas racing) and imports
-/// the seed articles (once).
+/// Runs once the database is up and Marten has applied the schema, before the server reports SERVING: starts the
+/// projections, creates the first admin (once, even with replicas racing) and imports the seed articles (once).
 /// </summary>
 public sealed partial class Bootstrap(
     IServiceProvider services,
@@ -76,10 +81,7 @@ public sealed partial class Bootstrap(
 
     public async Task StartAsync(CancellationToken ct)
     {
-        var store = services.GetRequiredService<PostgresEventStore>();
-        await EventStoreSchema.MigrateAsync(
-            new EventStoreOptions { DataSource = services.GetRequiredService<AnnotateDatabase>().DataSource, Schema = settings.Schema },
-            ct);
+        var store = services.GetRequiredService<MartenEventStore>();
         services.GetRequiredService<ProjectionRunner>().Start();
         await services.GetRequiredService<Views>().CatchUpAsync(ct);
 
@@ -95,7 +97,7 @@ public sealed partial class Bootstrap(
 
     public async Task StopAsync(CancellationToken ct) => await services.GetRequiredService<ProjectionRunner>().DisposeAsync();
 
-    private async Task CreateFirstAdminAsync(PostgresEventStore store, Commands commands, CancellationToken ct)
+    private async Task CreateFirstAdminAsync(MartenEventStore store, Commands commands, CancellationToken ct)
     {
         if (await store.GetStreamVersionAsync(Streams.Analyst(AdminId), ct) > 0) return;
         var (tokenId, secret) = Authentication.NewToken();

@@ -12,12 +12,12 @@ namespace Annotate.Server.Infrastructure;
 /// Reads of the projected views, and read-your-writes: <see cref="WaitForAsync"/> returns once every running
 /// projection of this process has applied a position.
 /// </summary>
-public sealed class Views(NpgsqlDataSource dataSource, ProjectionRunner runner, PostgresEventStore store, EventStoreSettings settings)
+public sealed class Views(NpgsqlDataSource dataSource, ProjectionRunner runner, MartenEventStore store, EventStoreSettings settings)
 {
     private readonly ConcurrentDictionary<string, TextDocument> _documents = new(StringComparer.Ordinal);
     private readonly string _table = $"\"{settings.Schema}\".projection_documents";
 
-    public PostgresEventStore Store => store;
+    public MartenEventStore Store => store;
 
     public static readonly TimeSpan DefaultWait = TimeSpan.FromSeconds(10);
 
@@ -113,7 +113,7 @@ public sealed class Views(NpgsqlDataSource dataSource, ProjectionRunner runner, 
         await foreach (
             var e in store.ReadAllAsync(
                 0,
-                new EventFilter(projection.Filter.Types, ArticleId: articleId),
+                new EventFilter(projection.Filter.Types, Tag: articleId),
                 long.MaxValue,
                 toPosition,
                 toTime,

@@ -21,7 +21,7 @@ public static class IssueToken
         {
             var r = command.Request;
             Commands.RequireRequestId(r.RequestId);
-            if ((await commands.PriorEventsAsync(r.RequestId, ct)).Count > 0)
+            if (await commands.WasCarriedOutAsync(r.RequestId, ct))
             {
                 throw new DomainException(Domain.Errors.DomainError.FailedPrecondition(
                     "This request already issued a token, whose secret was shown once and is not stored; revoke it and issue a new one " +

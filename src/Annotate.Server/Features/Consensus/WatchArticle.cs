@@ -36,7 +36,7 @@ public static class WatchArticle
             }
             yield return new WatchArticleResponse { CaughtUpPosition = (ulong)from };
 
-            var filter = new Annotate.EventStore.EventFilter(new ClaimsProjection(policy).Filter.Types, ArticleId: articleId);
+            var filter = new Annotate.EventStore.EventFilter(new ClaimsProjection(policy).Filter.Types, Tag: articleId);
             await foreach (var message in views.Store.SubscribeAsync(from, filter, ct))
             {
                 if (message is not SubscriptionMessage.Event { Recorded: var e } || EventCodec.ClaimIdOf(e) is not { } claimId) continue;

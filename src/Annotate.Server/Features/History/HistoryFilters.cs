@@ -9,7 +9,7 @@ public static class HistoryFilters
 {
     public static StoreFilter ToStore(EventFilter? filter) => filter is null ? StoreFilter.All : new StoreFilter(
         Types: filter.EventTypes.Count > 0 ? filter.EventTypes.ToArray() : null,
-        ArticleId: string.IsNullOrEmpty(filter.ArticleId) ? null : filter.ArticleId);
+        Tag: string.IsNullOrEmpty(filter.ArticleId) ? null : filter.ArticleId);
 
     /// <summary>Whether an event passes the parts of the filter the store does not apply (the claim).</summary>
     public static bool Matches(EventFilter? filter, Annotate.EventStore.RecordedEvent e) =>

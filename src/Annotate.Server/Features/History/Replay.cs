@@ -12,7 +12,7 @@ public static class Replay
 {
     public sealed record Query(ReplayRequest Request) : IRequest<IAsyncEnumerable<HistoryEvent>>;
 
-    public sealed class Handler(PostgresEventStore store) : IRequestHandler<Query, IAsyncEnumerable<HistoryEvent>>
+    public sealed class Handler(MartenEventStore store) : IRequestHandler<Query, IAsyncEnumerable<HistoryEvent>>
     {
         public async Task<IAsyncEnumerable<HistoryEvent>> Handle(Query query, CancellationToken ct)
         {

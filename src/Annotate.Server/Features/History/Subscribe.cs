@@ -15,7 +15,7 @@ public static class Subscribe
 {
     public sealed record Query(SubscribeRequest Request) : IRequest<IAsyncEnumerable<SubscribeResponse>>;
 
-    public sealed class Handler(PostgresEventStore store, CallerContext caller)
+    public sealed class Handler(MartenEventStore store, CallerContext caller)
         : IRequestHandler<Query, IAsyncEnumerable<SubscribeResponse>>
     {
         public Task<IAsyncEnumerable<SubscribeResponse>> Handle(Query query, CancellationToken ct) =>

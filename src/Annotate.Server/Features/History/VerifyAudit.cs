@@ -14,7 +14,7 @@ public static class VerifyAudit
 {
     public sealed record Query(VerifyAuditRequest Request) : IRequest<IAsyncEnumerable<VerifyAuditResponse>>;
 
-    public sealed class Handler(PostgresEventStore store) : IRequestHandler<Query, IAsyncEnumerable<VerifyAuditResponse>>
+    public sealed class Handler(MartenEventStore store) : IRequestHandler<Query, IAsyncEnumerable<VerifyAuditResponse>>
     {
         public Task<IAsyncEnumerable<VerifyAuditResponse>> Handle(Query query, CancellationToken ct) =>
             Task.FromResult(Stream(query.Request, ct));

@@ -1,0 +1,35 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using Annotate.Domain.Events;
+using Annotate.EventStore;
+using JasperFx;
+using Marten;
+using Npgsql;
+using Weasel.Core;
+
+namespace Annotate.Server.Infrastructure;
+
+/// <summary>
+/// The server's Marten configuration: the store's conventions (<see cref="MartenConventions"/>), the domain's event
+/// types under their stored names (<see cref="EventTypes"/>), and the domain's JSON form for events and documents.
+/// </summary>
+public static class MartenSetup
+{
+    public static StoreOptions Options(NpgsqlDataSource dataSource, string schema)
+    {
+        var options = new StoreOptions();
+        options.Connection(dataSource);
+        MartenConventions.Apply(options, schema);
+        // Marten's serializer sets its own naming and enum handling; the configure step restores the domain's
+        // (camelCase, enums as SNAKE_CASE names) on every options set it keeps, so stored events keep their shape.
+        options.UseSystemTextJsonForSerialization(new JsonSerializerOptions(EventTypes.JsonOptions), EnumStorage.AsString, Casing.CamelCase,
+            json =>
+            {
+                foreach (var converter in json.Converters.OfType<JsonStringEnumConverter>().ToList()) json.Converters.Remove(converter);
+                json.Converters.Add(new JsonStringEnumConverter(JsonNamingPolicy.SnakeCaseUpper, allowIntegerValues: false));
+            });
+        for (var i = 0; i < EventTypes.Names.Count; i++) options.Events.MapEventType(EventTypes.Types[i], EventTypes.Names[i]);
+        options.AutoCreateSchemaObjects = AutoCreate.CreateOrUpdate;
+        return options;
+    }
+}
