@@ -34,7 +34,6 @@ public static class MartenConventions
         options.Schema.For<AppendRecord>().DocumentAlias("append_record");
         options.Storage.ExtendedSchemaObjects.Add(ChainLinks(schema));
         options.Storage.ExtendedSchemaObjects.Add(ChainHead(schema));
-        options.Storage.ExtendedSchemaObjects.AddRange(ProjectionRunner.Tables(schema));
     }
 
     /// <summary>
