@@ -104,13 +104,17 @@ public sealed class Views(IDocumentStore documents, MartenEventStore store, Cons
         "tag-removed.v1",
     ];
 
-    /// <summary>A token with its analyst's roles, for authentication.</summary>
+    /// <summary>A token with its analyst's roles, for authentication: one query (Marten's Include) for both documents.</summary>
     public async Task<TokenRecord?> GetTokenAsync(string tokenId, CancellationToken ct)
     {
         await using var session = documents.QuerySession();
-        var token = await session.LoadAsync<TokenAccess>(tokenId, ct);
+        AnalystAccess? analyst = null;
+        var token = (await session.Query<TokenAccess>()
+                .Include<AnalystAccess>(t => t.AnalystId, a => analyst = a)
+                .Where(t => t.Id == tokenId)
+                .ToListAsync(ct))
+            .SingleOrDefault();
         if (token is null) return null;
-        var analyst = await session.LoadAsync<AnalystAccess>(token.AnalystId, ct);
         return new TokenRecord(tokenId, token.AnalystId, token.SecretHash, token.ExpiresAt, token.Revoked, analyst?.Roles ?? []);
     }
 }
