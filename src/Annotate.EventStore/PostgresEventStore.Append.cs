@@ -344,6 +344,7 @@ public sealed partial class PostgresEventStore
                 await write.ExecuteNonQueryAsync(_stopping.Token).ConfigureAwait(false);
             }
             Statistics.Add(committed.Count, t1 - t0, System.Diagnostics.Stopwatch.GetTimestamp() - t2);
+            StoreTelemetry.RecordBatch(batch.Count, committed.Count, System.Diagnostics.Stopwatch.GetElapsedTime(t0));
             return new BatchOutcome(results, committed);
         }
         catch

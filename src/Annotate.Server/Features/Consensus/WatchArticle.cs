@@ -27,6 +27,7 @@ public static class WatchArticle
 
         private async IAsyncEnumerable<WatchArticleResponse> Watch(string articleId, [EnumeratorCancellation] CancellationToken ct)
         {
+            using var live = ServerTelemetry.Subscriber("watch_article");
             // The claims projection's position, read before the views: every change after it arrives below.
             var from = runner.GetPosition(Projections.Claims);
             if (from < 0) { await views.CatchUpAsync(ct); from = runner.GetPosition(Projections.Claims); }
