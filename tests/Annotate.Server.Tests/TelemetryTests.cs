@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Net;
 using System.Text.Json;
 using Annotate.Contracts.V1;
@@ -115,7 +116,8 @@ public sealed class TelemetryTests
         {
             await server.WaitForOutputAsync($"Annotate listening on {address}");
             using var channel = GrpcChannel.ForAddress(address);
-            var admin = AnnotateServer.As((await File.ReadAllTextAsync(tokenFile)).Trim());
+            var token = (await File.ReadAllTextAsync(tokenFile)).Trim();
+            var admin = AnnotateServer.As(token);
             var requestId = $"trace-{Guid.NewGuid():N}";
             await channel.Articles().ImportArticleAsync(
                 new ImportArticleRequest { RequestId = requestId, ArticleId = "traced", Title = "Traced", Text = "One command, one trace.", Source = "test" }, admin);
@@ -150,6 +152,9 @@ public sealed class TelemetryTests
                 Assert.Equal(command.SpanId, s.SpanId);
                 Assert.Equal(3, q.Span.Kind); // client
             });
+            // The bearer token the call carried is in no span.
+            var secret = token[(token.IndexOf('.', StringComparison.Ordinal) + 1)..];
+            Assert.DoesNotContain(all, s => s.Span.Attributes.Any(a => a.Value?.ToString().Contains(secret, StringComparison.Ordinal) == true));
             // The writer's commit is a span of its own: one transaction serves the appends of many commands.
             Assert.Contains(all, s => s.Scope == "Annotate.EventStore" && s.Span.Name == "annotate.eventstore.commit" && s.Attribute("annotate.batch.events") == "1");
             Assert.Equal(0, await server.TerminateAsync());
@@ -187,6 +192,7 @@ public sealed class TelemetryTests
             {
                 using var json = JsonDocument.Parse(line);
                 Assert.Equal(JsonValueKind.Object, json.RootElement.ValueKind);
+                Assert.True(DateTimeOffset.TryParse(json.RootElement.GetProperty("Timestamp").GetString(), CultureInfo.InvariantCulture, out _), line);
                 return (
                     Category: json.RootElement.GetProperty("Category").GetString(),
                     EventId: json.RootElement.GetProperty("EventId").GetInt32(),

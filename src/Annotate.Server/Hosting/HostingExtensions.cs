@@ -55,6 +55,8 @@ public static partial class HostingExtensions
             o.SingleLine = true;
             o.TimestampFormat = "HH:mm:ss ";
         });
+        // A JSON entry carries its full time with offset (ISO 8601), unless Logging:Console:FormatterOptions:TimestampFormat says otherwise.
+        builder.Services.Configure<JsonConsoleFormatterOptions>(o => o.TimestampFormat ??= "O");
         // One line per request would drown the log of a streaming server.
         builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
         // Grpc.AspNetCore logs every status a call ends with at Information, with its exception: refusals and
