@@ -344,7 +344,8 @@ public sealed partial class PostgresEventStore
                 await write.ExecuteNonQueryAsync(_stopping.Token).ConfigureAwait(false);
             }
             Statistics.Add(committed.Count, t1 - t0, System.Diagnostics.Stopwatch.GetTimestamp() - t2);
-            StoreTelemetry.RecordBatch(batch.Count, committed.Count, System.Diagnostics.Stopwatch.GetElapsedTime(t0));
+            StoreTelemetry.RecordBatch(
+                batch.Count, committed.Count, System.Diagnostics.Stopwatch.GetElapsedTime(t0), batch.Select(p => p.Events[0].Metadata?.RequestId));
             return new BatchOutcome(results, committed);
         }
         catch

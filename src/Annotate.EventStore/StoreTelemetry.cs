@@ -22,7 +22,7 @@ public static class StoreTelemetry
     };
 
     private static readonly Histogram<int> BatchAppends = Meter.CreateHistogram(
-        "annotate.eventstore.batch.appends", "{append}", "Appends committed together in one transaction of the writer.", advice: SizeBuckets);
+        "annotate.eventstore.batch.appends", "{append}", "Appends in one transaction of the writer (group commit), committed or refused.", advice: SizeBuckets);
 
     private static readonly Histogram<int> BatchEvents = Meter.CreateHistogram(
         "annotate.eventstore.batch.events", "{event}", "Events committed together in one transaction of the writer.", advice: SizeBuckets);
@@ -39,12 +39,16 @@ public static class StoreTelemetry
     private static readonly Counter<long> EventsAppended = Meter.CreateCounter<long>(
         "annotate.eventstore.events.appended", "{event}", "Events the writer committed.");
 
+    /// <summary>The commit span's attribute listing the request ids of the batch's appends.</summary>
+    public const string RequestIdsTag = "annotate.request_ids";
+
     /// <summary>
-    /// One committed batch: <paramref name="appends"/> appends holding <paramref name="events"/> new events, committed
+    /// One committed batch: <paramref name="appends"/> appends that wrote <paramref name="events"/> new events, committed
     /// <paramref name="commit"/> after its first statement. The span ends now and starts that long ago, so a trace viewer
-    /// shows it over the PostgreSQL spans of the same transaction.
+    /// shows it over the PostgreSQL spans of the same transaction. One commit serves the appends of many calls, so it is
+    /// a trace of its own; <paramref name="requestIds"/> (read only when a listener records the span) ties it to theirs.
     /// </summary>
-    public static void RecordBatch(int appends, int events, TimeSpan commit)
+    public static void RecordBatch(int appends, int events, TimeSpan commit, IEnumerable<string?>? requestIds = null)
     {
         BatchAppends.Record(appends);
         BatchEvents.Record(events);
@@ -57,5 +61,7 @@ public static class StoreTelemetry
             parentContext: default,
             tags: [new("annotate.batch.appends", appends), new("annotate.batch.events", events)],
             startTime: DateTimeOffset.UtcNow - commit);
+        if (span is { IsAllDataRequested: true } && requestIds is not null)
+            span.SetTag(RequestIdsTag, requestIds.OfType<string>().Distinct(StringComparer.Ordinal).ToArray());
     }
 }

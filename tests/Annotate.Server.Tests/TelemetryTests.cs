@@ -129,7 +129,7 @@ public sealed class TelemetryTests
                 && tagged.Any(s => s.Scope == "Microsoft.AspNetCore" && s.Attribute("rpc.grpc.status_code") is not null)
                 && tagged.Any(s => s.Scope == "Annotate.Server")
                 && tagged.Any(s => s.Scope == "Npgsql")
-                && spans.Any(s => s.Scope == "Annotate.EventStore"), Patience);
+                && spans.Any(s => s.Scope == "Annotate.EventStore" && s.Strings("annotate.request_ids").Contains(requestId)), Patience);
             var all = collector.Spans;
             var ours = Tagged(all);
             Assert.True(complete, "spans of the request: " + string.Join(", ", ours.Select(s => $"{s.Scope}:{s.Span.Name}")));
@@ -155,8 +155,11 @@ public sealed class TelemetryTests
             // The bearer token the call carried is in no span.
             var secret = token[(token.IndexOf('.', StringComparison.Ordinal) + 1)..];
             Assert.DoesNotContain(all, s => s.Span.Attributes.Any(a => a.Value?.ToString().Contains(secret, StringComparison.Ordinal) == true));
-            // The writer's commit is a span of its own: one transaction serves the appends of many commands.
-            Assert.Contains(all, s => s.Scope == "Annotate.EventStore" && s.Span.Name == "annotate.eventstore.commit" && s.Attribute("annotate.batch.events") == "1");
+            // The writer's commit is a span of its own (one transaction serves the appends of many commands), naming the
+            // request ids it committed.
+            var commit = Assert.Single(all, s => s.Scope == "Annotate.EventStore" && s.Strings("annotate.request_ids").Contains(requestId));
+            Assert.Equal("annotate.eventstore.commit", commit.Span.Name);
+            Assert.Equal("1", commit.Attribute("annotate.batch.events"));
             Assert.Equal(0, await server.TerminateAsync());
         }
         catch (Exception e)

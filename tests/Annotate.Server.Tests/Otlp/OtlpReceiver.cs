@@ -14,6 +14,10 @@ internal sealed record ReceivedSpan(string Scope, Span Span)
     public string SpanId => Convert.ToHexStringLower(Span.SpanId.Span);
     public string ParentId => Convert.ToHexStringLower(Span.ParentSpanId.Span);
 
+    /// <summary>The string values of an array attribute (empty when absent).</summary>
+    public IReadOnlyList<string> Strings(string key) =>
+        Span.Attributes.FirstOrDefault(a => a.Key == key)?.Value?.ArrayValue?.Values.Select(v => v.StringValue).ToList() ?? [];
+
     public string? Attribute(string key) => Span.Attributes.FirstOrDefault(a => a.Key == key)?.Value switch
     {
         null => null,
