@@ -307,6 +307,8 @@ internal sealed partial class GroupCommitWriter : IAsyncDisposable
         }
         await transaction.CommitAsync(ct).ConfigureAwait(false);
         Statistics.Add(committed.Count, t1 - t0, Stopwatch.GetTimestamp() - t1);
+        StoreTelemetry.RecordBatch(accepted.Count, committed.Count, Stopwatch.GetElapsedTime(t0),
+            accepted.Select(p => p.Events[0].Metadata?.CorrelationId));
         return new BatchOutcome(results, committed);
     }
 

@@ -26,6 +26,7 @@ public static class WatchArticle
 
         private async IAsyncEnumerable<WatchArticleResponse> Watch(string articleId, [EnumeratorCancellation] CancellationToken ct)
         {
+            using var live = ServerTelemetry.Subscriber("watch_article");
             var (claims, from) = await views.ClaimsOfAsync(articleId, ct);
             foreach (var view in claims) yield return new WatchArticleResponse { View = Mapping.ToProto(view, policy) };
             yield return new WatchArticleResponse { CaughtUpPosition = (ulong)from };
