@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text.Json;
 
 namespace Annotate.Benchmarks.EventStore;
@@ -36,20 +35,13 @@ internal abstract class Contestant(string name, BenchPostgres pg, string connect
         if (!await pg.WaitForNoSessionsAsync(ConnectionString, TimeSpan.FromSeconds(10)))
             Console.WriteLine($"warning: {Name}: sessions still open before round {round}; its transaction count is approximate");
         var counters0 = await pg.CountersAsync(ConnectionString);
-        var machine0 = ProcStat.MachineBusyTime();
-        var self0 = ProcStat.SelfAndChildrenCpuTime();
-        var pg0 = pg.CpuTimes();
-        var clock = Stopwatch.StartNew();
+        var cpu = new CpuWindow(pg);
         var (loop, events) = await RunAsync(options);
-        var elapsed = clock.Elapsed;
-        var machine = ProcStat.MachineBusyTime() - machine0;
-        var self = ProcStat.SelfAndChildrenCpuTime() - self0;
-        var postgres = ProcStat.Spent(pg0, pg.CpuTimes());
+        var (_, _, other) = cpu.Stop();
         if (!await pg.WaitForNoSessionsAsync(ConnectionString, TimeSpan.FromSeconds(10)))
             Console.WriteLine($"warning: {Name}: sessions still open after round {round}; its transaction count is approximate");
         var counters = await pg.CountersAsync(ConnectionString) - counters0;
-        var other = (machine - self - postgres).TotalSeconds / (elapsed.TotalSeconds * Environment.ProcessorCount) * 100;
-        return new RoundResult(Name, round, loop.CallsPerSecond, loop.LatenciesMs, events, counters.Transactions, Math.Max(0, other),
+        return new RoundResult(Name, round, loop.CallsPerSecond, loop.LatenciesMs, events, counters.Transactions, other,
             loop.Error?.ToString());
     }
 

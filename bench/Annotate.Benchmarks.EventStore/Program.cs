@@ -75,10 +75,10 @@ try
     if (options.Scenarios.Contains("rebuild"))
     {
         var cs = await DatabaseAsync("bench_rebuild");
-        rebuild = await RebuildScenario.RunAsync<ClaimTallyProjection, ClaimTally>(cs, options.RebuildEvents, options.EventsPerStream,
+        rebuild = await RebuildScenario.RunAsync<ClaimTallyProjection, ClaimTally>(pg, cs, options.Rebuild, options.RebuildEvents, options.EventsPerStream,
             ClaimEvents.Stream);
         Console.WriteLine(string.Create(inv,
-            $"rebuild {rebuild.Projection}: {rebuild.Events:N0} events in {rebuild.RebuildSeconds:N1} s, {rebuild.RebuildEventsPerSecond:N0} ev/s"));
+            $"rebuild {rebuild.Projection}: {rebuild.Events:N0} events in {rebuild.RebuildSeconds:N1} s, {rebuild.RebuildEventsPerSecond:N0} ev/s; CPU s: this process {rebuild.ClientCpuSeconds:N1}, PostgreSQL {rebuild.PostgresCpuSeconds:N1}; other CPU {rebuild.OtherCpuPercent:0}%"));
     }
 
     var header = new List<string>

@@ -25,6 +25,18 @@ public static class ProcStat
     }
 
     /// <summary>
+    /// cutime + cstime of <paramref name="pid"/>: the time of its child processes that have ended and been waited for
+    /// (for the postmaster: backends that have exited).
+    /// </summary>
+    public static TimeSpan ReapedChildrenCpuTime(int pid)
+    {
+        var stat = File.ReadAllText($"/proc/{pid}/stat");
+        var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+        var ticks = long.Parse(fields[16 - 3], CultureInfo.InvariantCulture) + long.Parse(fields[17 - 3], CultureInfo.InvariantCulture);
+        return TimeSpan.FromSeconds(ticks / TicksPerSecond);
+    }
+
+    /// <summary>
     /// utime + stime of <paramref name="parent"/> and each of its child processes alive now, by pid (for PostgreSQL:
     /// the postmaster, its backends and its background processes). A process that ends between two readings takes
     /// its time with it, which a pooled server's long-lived backends rarely do.
