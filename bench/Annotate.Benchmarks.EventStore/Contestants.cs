@@ -10,9 +10,17 @@ internal sealed record RoundResult(
     double[] LatenciesMs,
     long Events,
     long Transactions,
+    double ClientCpuSeconds,
+    double PostgresCpuSeconds,
     double OtherCpuPercent,
     string? Error)
 {
+    /// <summary>CPU of the client side (this process, or pgbench) per event, over the whole round.</summary>
+    public double ClientCpuMicroseconds => ClientCpuSeconds * 1e6 / Events;
+
+    /// <summary>CPU of PostgreSQL per event, over the whole round.</summary>
+    public double PostgresCpuMicroseconds => PostgresCpuSeconds * 1e6 / Events;
+
     /// <summary>Transactions (commits and rollbacks) of the contestant's database per event, over the whole round.</summary>
     public double TransactionsPerEvent => Events == 0 ? double.NaN : (double)Transactions / Events;
 }
@@ -28,7 +36,8 @@ internal abstract class Contestant(string name, BenchPostgres pg, string connect
     /// Runs one round and counts what it cost: the contestant's database counters are read before its connections
     /// open and after they have all closed (a backend reports its counts when it exits), so transactions per event
     /// are exact for the round (warm-up included, as its events are too); "other CPU" is the machine's busy time that
-    /// neither this process (with its children, pgbench) nor PostgreSQL used, as a share of all cores.
+    /// neither this process (with its children, pgbench) nor PostgreSQL used, as a share of all cores. CPU per event is
+    /// over the whole round too, and the figure least moved by the machine's load.
     /// </summary>
     public async Task<RoundResult> RunRoundAsync(int round, BenchOptions options)
     {
@@ -37,11 +46,12 @@ internal abstract class Contestant(string name, BenchPostgres pg, string connect
         var counters0 = await pg.CountersAsync(ConnectionString);
         var cpu = new CpuWindow(pg);
         var (loop, events) = await RunAsync(options);
-        var (_, _, other) = cpu.Stop();
+        // Every backend of the round has exited (and been reaped, so its CPU time is the postmaster's) after this.
         if (!await pg.WaitForNoSessionsAsync(ConnectionString, TimeSpan.FromSeconds(10)))
             Console.WriteLine($"warning: {Name}: sessions still open after round {round}; its transaction count is approximate");
+        var (client, postgres, other) = cpu.Stop();
         var counters = await pg.CountersAsync(ConnectionString) - counters0;
-        return new RoundResult(Name, round, loop.CallsPerSecond, loop.LatenciesMs, events, counters.Transactions, other,
+        return new RoundResult(Name, round, loop.CallsPerSecond, loop.LatenciesMs, events, counters.Transactions, client, postgres, other,
             loop.Error?.ToString());
     }
 

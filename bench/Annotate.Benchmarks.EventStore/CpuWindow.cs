@@ -19,8 +19,11 @@ internal sealed class CpuWindow(BenchPostgres pg)
     {
         var elapsed = Stopwatch.GetElapsedTime(_start).TotalSeconds;
         var self = (ProcStat.SelfAndChildrenCpuTime() - _self).TotalSeconds;
+        // The processes alive first, then the reaped ones: a backend that exits in between is counted twice (a few
+        // milliseconds at most) rather than not at all.
+        var alive = ProcStat.Spent(_postgres, pg.CpuTimes());
         var reaped = pg.Postmaster is { } pid ? ProcStat.ReapedChildrenCpuTime(pid) - _reaped : TimeSpan.Zero;
-        var postgres = (ProcStat.Spent(_postgres, pg.CpuTimes()) + reaped).TotalSeconds;
+        var postgres = (alive + reaped).TotalSeconds;
         var other = ((ProcStat.MachineBusyTime() - _machine).TotalSeconds - self - postgres) / (elapsed * Environment.ProcessorCount) * 100;
         return (self, postgres, Math.Max(0, other));
     }
