@@ -67,7 +67,7 @@ try
             var r = await c.RunRoundAsync(round, options);
             rounds.Add(r);
             Console.WriteLine(string.Create(inv,
-                $"round {round} {c.Name}: {r.EventsPerSecond:N0} ev/s, p50 {ClosedLoop.Percentile(r.LatenciesMs, 0.5):0.0} ms, p99 {ClosedLoop.Percentile(r.LatenciesMs, 0.99):0.0} ms, {r.TransactionsPerEvent:0.000} PG xacts/event, CPU µs/event {r.ClientCpuMicroseconds:0} client {r.PostgresCpuMicroseconds:0} PG, other CPU {r.OtherCpuPercent:0}%{(r.Error is null ? "" : ", ERROR " + r.Error)}"));
+                $"round {round} {c.Name}: {r.EventsPerSecond:N0} ev/s, {(r.LatenciesMs.Length == 0 ? "" : $"p50 {ClosedLoop.Percentile(r.LatenciesMs, 0.5):0.0} ms, p99 {ClosedLoop.Percentile(r.LatenciesMs, 0.99):0.0} ms, ")}{r.TransactionsPerEvent:0.000} PG xacts/event, CPU µs/event {r.ClientCpuMicroseconds:0} client {r.PostgresCpuMicroseconds:0} PG, other CPU {r.OtherCpuPercent:0}%{(r.Error is null ? "" : ", ERROR " + r.Error)}"));
         }
     }
 
