@@ -37,6 +37,7 @@ internal sealed class NaiveMarten : IAsyncDisposable
             o.AutoCreateSchemaObjects = AutoCreate.CreateOrUpdate;
         });
         await store.Storage.ApplyAllConfiguredChangesToDatabaseAsync();
+        dataSource.Clear(); // the schema's connections close now, not inside the first round's count
         return new NaiveMarten(dataSource, store);
     }
 
