@@ -65,9 +65,9 @@ internal sealed class WriterContestant(BenchPostgres pg, string connectionString
     protected override async Task<(LoopResult, long)> RunAsync(BenchOptions options)
     {
         // A store per round: disposing it closes its connections, so the round's counts are complete.
-        await using var store = WriterUnderTest.Open(ConnectionString);
+        await using var writer = WriterUnderTest.Open(ConnectionString);
         var loop = await ClosedLoop.RunAsync(options.Appenders, options.Warmup, options.Window,
-            (a, n) => WriterUnderTest.AppendOneAsync(store, $"claim-{a:D3}", ClaimEvents.Stance($"claim-{a:D3}", a, n)));
+            (a, n) => WriterUnderTest.AppendOneAsync(writer, $"claim-{a:D3}", ClaimEvents.Stance($"claim-{a:D3}", a, n)));
         return (loop, loop.TotalCalls);
     }
 }
