@@ -18,7 +18,8 @@ namespace Annotate.EventStore;
 /// 2. one Marten batch query: the records of the idempotency keys and the state of every stream touched;
 /// 3. per append, a decision against that state plus what earlier appends of the same batch wrote: a retry
 ///    (its record exists) gets its original result, a wrong expected version is refused, the rest are appended;
-/// 4. <c>SaveChangesAsync</c> (Rich mode: Marten draws the positions and runs the inline projections);
+/// 4. <c>SaveChangesAsync</c> (Quick mode; the positions, known under the lock, are set on the events first, so the
+///    inline projections see them);
 /// 5. the audit chain: digests of what was stored, links from the previous head, the idempotency records, the
 ///    head row and one NOTIFY, then the commit. Every caller's answer carries its receipt.
 /// A refused append does not stop the others. The commit outcome of a batch that loses its connection is unknown;
@@ -158,15 +159,17 @@ internal sealed partial class GroupCommitWriter : IAsyncDisposable
         await using var connection = await _options.DataSource.OpenConnectionAsync(ct).ConfigureAwait(false);
         await using var transaction = await connection.BeginTransactionAsync(ct).ConfigureAwait(false);
 
-        // 1. The global-order lock first, then (once granted) the clock and the chain's head.
+        // 1. The global-order lock first, then (once granted) the clock, the chain's head and the last number drawn.
         DateTime recordedAt;
         long headPosition;
         byte[] previous;
+        long lastDrawn;
         await using (var first = new NpgsqlBatch(connection, transaction))
         {
             first.BatchCommands.Add(GlobalOrder.Take(_options.ValidatedSchema()));
             first.BatchCommands.Add(new NpgsqlBatchCommand(
-                $"SELECT clock_timestamp(), h.position, h.link, h.recorded_at FROM (SELECT 1) o LEFT JOIN {_s}.{MartenConventions.ChainHeadTable} h ON h.id = 1"));
+                $"SELECT clock_timestamp(), h.position, h.link, h.recorded_at, (SELECT CASE WHEN is_called THEN last_value ELSE last_value - 1 END " +
+                $"FROM {_s}.mt_events_sequence) FROM (SELECT 1) o LEFT JOIN {_s}.{MartenConventions.ChainHeadTable} h ON h.id = 1"));
             await using var r = await first.ExecuteReaderAsync(ct).ConfigureAwait(false);
             await r.NextResultAsync(ct).ConfigureAwait(false);
             await r.ReadAsync(ct).ConfigureAwait(false);
@@ -174,6 +177,7 @@ internal sealed partial class GroupCommitWriter : IAsyncDisposable
             headPosition = r.IsDBNull(1) ? 0 : r.GetInt64(1);
             previous = r.IsDBNull(2) ? EventChain.Genesis.ToArray() : r.GetFieldValue<byte[]>(2);
             var lastRecordedAt = r.IsDBNull(3) ? DateTime.MinValue : r.GetDateTime(3);
+            lastDrawn = r.GetInt64(4);
             // Recorded times never go backwards along the order, even if the database clock does.
             recordedAt = DateTime.SpecifyKind(clock > lastRecordedAt ? clock : lastRecordedAt, DateTimeKind.Utc);
         }
@@ -236,15 +240,22 @@ internal sealed partial class GroupCommitWriter : IAsyncDisposable
             return new BatchOutcome(results, []);
         }
 
-        // 4. Marten appends (Rich mode draws positions and versions under the lock) and runs the inline projections.
+        // 4. Marten appends and runs the inline projections. Under the lock nobody else draws from Marten's sequence, so
+        //    the positions are the next numbers, in the order the events are appended: they are set on the events
+        //    before the save (the inline projections see them) and checked against what was stored afterwards.
+        var next = lastDrawn;
         foreach (var (stream, events) in eventsByStream)
-            session.Events.Append(stream, startVersions[stream] + events.Count, events.ToArray());
+        {
+            foreach (var e in events) e.Sequence = ++next;
+            session.Events.Append(stream, events.ToArray());
+        }
+        var predicted = accepted.SelectMany(p => p.Appended!).ToDictionary(e => e.Id, e => e.Sequence);
         await session.SaveChangesAsync(ct).ConfigureAwait(false);
         var t1 = Stopwatch.GetTimestamp();
 
         // 5. The chain over what was stored, the records, the head, one NOTIFY, then the commit.
         var appendedEvents = accepted.SelectMany(p => p.Appended!).OrderBy(e => e.Sequence).ToList();
-        var digests = await ReadDigestsAsync(connection, transaction, appendedEvents, ct).ConfigureAwait(false);
+        var digests = await ReadDigestsAsync(connection, transaction, appendedEvents, predicted, ct).ConfigureAwait(false);
         var committed = new List<RecordedEvent>(appendedEvents.Count);
         var links = new byte[appendedEvents.Count][];
         for (var i = 0; i < appendedEvents.Count; i++)
@@ -326,22 +337,28 @@ internal sealed partial class GroupCommitWriter : IAsyncDisposable
     }
 
     /// <summary>
-    /// The digests of what PostgreSQL stored for the batch's events, in position order. Computed in SQL because the
+    /// The digests of what PostgreSQL stored for the batch's events, in position order, after checking that every event
+    /// was stored at the position set on it before the save (and still carries it). Computed in SQL because the
     /// canonical text is jsonb's own output (Marten has no API for it); the rows are Marten's, read in the same
-    /// transaction that wrote them.
+    /// transaction that wrote them. A mismatch fails the batch, which then rolls back.
     /// </summary>
     private async Task<List<(byte[] Data, byte[] Metadata)>> ReadDigestsAsync(NpgsqlConnection connection, NpgsqlTransaction transaction,
-        List<IEvent> events, CancellationToken ct)
+        List<IEvent> events, Dictionary<Guid, long> predicted, CancellationToken ct)
     {
         await using var cmd = new NpgsqlCommand(
-            $"SELECT e.seq_id, {EventChain.DataDigestSql}, {EventChain.MetadataDigestSql} FROM {_s}.mt_events e WHERE e.seq_id = ANY($1) ORDER BY e.seq_id", connection, transaction);
-        cmd.Parameters.Add(new NpgsqlParameter { Value = events.Select(e => e.Sequence).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Bigint });
+            $"SELECT e.seq_id, e.id, {EventChain.DataDigestSql}, {EventChain.MetadataDigestSql} FROM {_s}.mt_events e " +
+            $"WHERE e.seq_id > $1 AND e.seq_id <= $2 ORDER BY e.seq_id", connection, transaction);
+        cmd.Parameters.AddWithValue(events[0].Sequence - 1);
+        cmd.Parameters.AddWithValue(events[^1].Sequence);
         var digests = new List<(byte[], byte[])>(events.Count);
         await using var r = await cmd.ExecuteReaderAsync(ct).ConfigureAwait(false);
         while (await r.ReadAsync(ct).ConfigureAwait(false))
         {
-            if (r.GetInt64(0) != events[digests.Count].Sequence) throw new InvalidOperationException($"Event {events[digests.Count].Sequence} was not stored.");
-            digests.Add((r.GetFieldValue<byte[]>(1), r.GetFieldValue<byte[]>(2)));
+            var expected = digests.Count < events.Count ? events[digests.Count] : null;
+            var (position, id) = (r.GetInt64(0), r.GetGuid(1));
+            if (expected is null || expected.Id != id || expected.Sequence != position || predicted[id] != position)
+                throw new InvalidOperationException($"Marten stored event {id} at position {position}, not where the writer placed it.");
+            digests.Add((r.GetFieldValue<byte[]>(2), r.GetFieldValue<byte[]>(3)));
         }
         if (digests.Count != events.Count) throw new InvalidOperationException("Not every appended event was stored.");
         return digests;

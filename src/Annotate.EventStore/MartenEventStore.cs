@@ -114,6 +114,17 @@ public sealed class MartenEventStore : IEventStore
         }
     }
 
+    /// <summary>
+    /// A stream's events for a decision (data, version, position) in one query, without chain links: what a command
+    /// folds before it appends (tombstones of failed saves live in a stream of their own, so none is among them).
+    /// </summary>
+    public async Task<IReadOnlyList<StreamEvent>> FetchStreamAsync(string streamId, CancellationToken cancellationToken = default)
+    {
+        await using var session = _documents.QuerySession();
+        var events = await session.Events.FetchStreamAsync(streamId, token: cancellationToken).ConfigureAwait(false);
+        return events.Select(e => new StreamEvent(e.Sequence, e.Version, e.Data)).ToList();
+    }
+
     public async IAsyncEnumerable<RecordedEvent> ReadAllAsync(long fromPositionExclusive = 0, EventFilter? filter = null,
         long maxCount = long.MaxValue, long toPositionInclusive = long.MaxValue, DateTime? toRecordedAt = null,
         [EnumeratorCancellation] CancellationToken cancellationToken = default)
@@ -245,6 +256,9 @@ public sealed class MartenEventStore : IEventStore
         await _hub.DisposeAsync().ConfigureAwait(false);
     }
 }
+
+/// <summary>An event of a stream as a decision folds it.</summary>
+public sealed record StreamEvent(long Position, long Version, object Data);
 
 /// <summary>
 /// A step of a subscription in batches: <paramref name="Events"/> (matching the filter, in position order, possibly

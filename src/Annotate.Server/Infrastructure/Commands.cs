@@ -8,7 +8,7 @@ using Google.Protobuf.WellKnownTypes;
 namespace Annotate.Server.Infrastructure;
 
 /// <summary>A stream folded into a state, with what an append needs next.</summary>
-public sealed record Loaded<TState>(TState State, long Version, RecordedEvent? Last);
+public sealed record Loaded<TState>(TState State, long Version, long LastPosition);
 
 /// <summary>
 /// Carries out commands: load a stream, decide, append with the version it was loaded at (retrying the whole decision
@@ -42,7 +42,7 @@ public sealed class Commands(MartenEventStore store, CallerContext caller, TimeP
             var seed = before is null ? initial : before.Aggregate(initial, evolve);
             var loaded = await LoadAsync(streamId, seed, evolve, ct);
             var events = decide(loaded.State).OrThrow();
-            if (events.Count == 0) return Unchanged(streamId, loaded);
+            if (events.Count == 0) return await UnchangedAsync(streamId, loaded, ct);
             try
             {
                 return await AppendAsync(requestId, streamId, ExpectedVersion.Exact(loaded.Version), events, articleId, ct);
@@ -66,13 +66,9 @@ public sealed class Commands(MartenEventStore store, CallerContext caller, TimeP
         CancellationToken ct)
     {
         var state = initial;
-        RecordedEvent? last = null;
-        await foreach (var e in store.ReadStreamAsync(streamId, cancellationToken: ct))
-        {
-            state = evolve(state, EventCodec.Decode(e));
-            last = e;
-        }
-        return new Loaded<TState>(state, last?.StreamVersion ?? 0, last);
+        var events = await store.FetchStreamAsync(streamId, ct);
+        foreach (var e in events) state = evolve(state, e.Data as IDomainEvent ?? throw new InvalidOperationException($"Event {e.Position} is not a domain event."));
+        return events.Count == 0 ? new Loaded<TState>(state, 0, 0) : new Loaded<TState>(state, events[^1].Version, events[^1].Position);
     }
 
     /// <summary>Appends a command's events (ids derived from the request id) and waits for the views.</summary>
@@ -131,8 +127,8 @@ public sealed class Commands(MartenEventStore store, CallerContext caller, TimeP
     };
 
     /// <summary>A command that changed nothing ("already so"): the stream as it stands.</summary>
-    private static CommandResult Unchanged<TState>(string streamId, Loaded<TState> loaded) =>
-        loaded.Last is { } last ? ResultOf(last, deduplicated: true) : new CommandResult { StreamId = streamId, Deduplicated = true };
+    private async Task<CommandResult> UnchangedAsync<TState>(string streamId, Loaded<TState> loaded, CancellationToken ct) =>
+        loaded.LastPosition > 0 ? await ResultAtAsync(loaded.LastPosition, ct) : new CommandResult { StreamId = streamId, Deduplicated = true };
 
     /// <summary>Id of what a creating request makes, derived from its request id so a retry names the same thing.</summary>
     public string NewId(string prefix, string requestId)
