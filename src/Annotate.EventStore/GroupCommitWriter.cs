@@ -20,8 +20,8 @@ namespace Annotate.EventStore;
 ///    (its record exists) gets its original result, a wrong expected version is refused, the rest are appended;
 /// 4. <c>SaveChangesAsync</c> (Quick mode; the positions, known under the lock, are set on the events first, so the
 ///    inline projections see them);
-/// 5. the audit chain: digests of what was stored, links from the previous head, the idempotency records, the
-///    head row and one NOTIFY, then the commit. Every caller's answer carries its receipt.
+/// 5. the audit chain (<see cref="ChainFunction"/>: digests of what was stored, links from the previous head, the
+///    head row, one NOTIFY), then the commit. Every caller's answer carries its receipt.
 /// A refused append does not stop the others. The commit outcome of a batch that loses its connection is unknown;
 /// it is retried, and the idempotency records make the retry answer what was committed.
 /// </summary>
@@ -37,6 +37,8 @@ internal sealed partial class GroupCommitWriter : IAsyncDisposable
         /// <summary>0 queued, 1 taken by the writer, 2 cancelled before being taken.</summary>
         public int State;
         public IEvent[]? Appended;
+        /// <summary>The stream's version after this append (set when the batch accepts it).</summary>
+        public long VersionAfter;
     }
 
     private readonly EventStoreOptions _options;
@@ -159,44 +161,47 @@ internal sealed partial class GroupCommitWriter : IAsyncDisposable
         await using var connection = await _options.DataSource.OpenConnectionAsync(ct).ConfigureAwait(false);
         await using var transaction = await connection.BeginTransactionAsync(ct).ConfigureAwait(false);
 
-        // 1. The global-order lock first, then (once granted) the clock, the chain's head and the last number drawn.
+        // 1. The global-order lock first, then (once granted) the clock, the chain's head, the last number drawn and the
+        //    version of every stream of the batch. The versions are read from Marten's mt_streams in this same round trip
+        //    (one statement for the whole batch; Marten's FetchStreamState is a query per stream), under the lock, so
+        //    they are exact for every append of the batch.
         DateTime recordedAt;
         long headPosition;
-        byte[] previous;
         long lastDrawn;
+        var streams = batch.Select(p => p.StreamId).Distinct(StringComparer.Ordinal).ToArray();
+        var versions = streams.ToDictionary(s => s, _ => 0L, StringComparer.Ordinal);
         await using (var first = new NpgsqlBatch(connection, transaction))
         {
             first.BatchCommands.Add(GlobalOrder.Take(_options.ValidatedSchema()));
             first.BatchCommands.Add(new NpgsqlBatchCommand(
-                $"SELECT clock_timestamp(), h.position, h.link, h.recorded_at, (SELECT CASE WHEN is_called THEN last_value ELSE last_value - 1 END " +
+                $"SELECT clock_timestamp(), h.position, h.recorded_at, (SELECT CASE WHEN is_called THEN last_value ELSE last_value - 1 END " +
                 $"FROM {_s}.mt_events_sequence) FROM (SELECT 1) o LEFT JOIN {_s}.{MartenConventions.ChainHeadTable} h ON h.id = 1"));
+            var streamVersions = new NpgsqlBatchCommand($"SELECT id, version FROM {_s}.mt_streams WHERE id = ANY($1)");
+            streamVersions.Parameters.Add(new NpgsqlParameter { Value = streams, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Varchar });
+            first.BatchCommands.Add(streamVersions);
             await using var r = await first.ExecuteReaderAsync(ct).ConfigureAwait(false);
             await r.NextResultAsync(ct).ConfigureAwait(false);
             await r.ReadAsync(ct).ConfigureAwait(false);
             var clock = r.GetDateTime(0);
             headPosition = r.IsDBNull(1) ? 0 : r.GetInt64(1);
-            previous = r.IsDBNull(2) ? EventChain.Genesis.ToArray() : r.GetFieldValue<byte[]>(2);
-            var lastRecordedAt = r.IsDBNull(3) ? DateTime.MinValue : r.GetDateTime(3);
-            lastDrawn = r.GetInt64(4);
+            var lastRecordedAt = r.IsDBNull(2) ? DateTime.MinValue : r.GetDateTime(2);
+            lastDrawn = r.GetInt64(3);
             // Recorded times never go backwards along the order, even if the database clock does.
             recordedAt = DateTime.SpecifyKind(clock > lastRecordedAt ? clock : lastRecordedAt, DateTimeKind.Utc);
+            await r.NextResultAsync(ct).ConfigureAwait(false);
+            while (await r.ReadAsync(ct).ConfigureAwait(false)) versions[r.GetString(0)] = r.GetInt64(1);
         }
 
         await using var session = _options.Documents.LightweightSession(SessionOptions.ForTransaction(transaction));
 
-        // 2. Records of the idempotency keys and the state of every stream, in one round trip.
+        // 2. The records of the batch's idempotency keys (Marten documents), and the links of those found (retries only).
         var keys = batch.Where(p => p.Key is not null).Select(p => p.Key!).Distinct(StringComparer.Ordinal).ToArray();
-        var query = session.CreateBatchQuery();
-        var recordsTask = keys.Length > 0 ? query.LoadMany<AppendRecord>().ById(keys) : null;
-        var stateTasks = batch.Select(p => p.StreamId).Distinct(StringComparer.Ordinal)
-            .ToDictionary(s => s, s => query.Events.FetchStreamState(s), StringComparer.Ordinal);
-        await query.Execute(ct).ConfigureAwait(false);
-        var records = recordsTask is null
+        var records = keys.Length == 0
             ? new Dictionary<string, AppendRecord>(StringComparer.Ordinal)
-            : (await recordsTask.ConfigureAwait(false)).ToDictionary(r => r.Id, StringComparer.Ordinal);
-        var versions = new Dictionary<string, long>(StringComparer.Ordinal);
-        foreach (var (stream, task) in stateTasks) versions[stream] = (await task.ConfigureAwait(false))?.Version ?? 0;
-        var startVersions = new Dictionary<string, long>(versions, StringComparer.Ordinal);
+            : (await session.LoadManyAsync<AppendRecord>(ct, keys).ConfigureAwait(false)).ToDictionary(r => r.Id, StringComparer.Ordinal);
+        var recordLinks = records.Count == 0
+            ? []
+            : await MartenEventStore.LinksAsync(connection, transaction, _s, records.Values.Select(r => r.LastPosition), ct).ConfigureAwait(false);
 
         // 3. Decide each append against the state plus what earlier appends of this batch wrote.
         var results = new List<(PendingAppend, AppendResult?, Exception?)>(batch.Count);
@@ -209,7 +214,7 @@ internal sealed partial class GroupCommitWriter : IAsyncDisposable
             if (p.Key is not null && records.TryGetValue(p.Key, out var record))
             {
                 results.Add(record.StreamId == p.StreamId
-                    ? (p, record.ToResult(), null)
+                    ? (p, record.ToResult(Convert.ToHexStringLower(recordLinks[record.LastPosition])), null)
                     : (p, null, new IdempotencyKeyConflictException(p.StreamId, p.Key, record.StreamId)));
                 continue;
             }
@@ -229,6 +234,7 @@ internal sealed partial class GroupCommitWriter : IAsyncDisposable
             if (!eventsByStream.TryGetValue(p.StreamId, out var list)) eventsByStream[p.StreamId] = list = [];
             list.AddRange(appended);
             versions[p.StreamId] = version + appended.Length;
+            p.VersionAfter = version + appended.Length;
             p.Appended = appended;
             accepted.Add(p);
             results.Add((p, null, null));
@@ -249,72 +255,40 @@ internal sealed partial class GroupCommitWriter : IAsyncDisposable
             foreach (var e in events) e.Sequence = ++next;
             session.Events.Append(stream, events.ToArray());
         }
-        var predicted = accepted.SelectMany(p => p.Appended!).ToDictionary(e => e.Id, e => e.Sequence);
+        foreach (var p in accepted)
+        {
+            if (p.Key is null) continue;
+            var appended = p.Appended!;
+            session.Store(new AppendRecord
+            {
+                Id = p.Key,
+                StreamId = p.StreamId,
+                StreamVersion = p.VersionAfter,
+                FirstPosition = appended[0].Sequence,
+                LastPosition = appended[^1].Sequence,
+                RecordedAt = recordedAt,
+            });
+        }
         await session.SaveChangesAsync(ct).ConfigureAwait(false);
         var t1 = Stopwatch.GetTimestamp();
 
-        // 5. The chain over what was stored, the records, the head, one NOTIFY, then the commit.
+        // 5. The chain (ChainFunction: digests, links, the head, one NOTIFY) in the same transaction, then the commit.
         var appendedEvents = accepted.SelectMany(p => p.Appended!).OrderBy(e => e.Sequence).ToList();
-        var digests = await ReadDigestsAsync(connection, transaction, appendedEvents, predicted, ct).ConfigureAwait(false);
+        var links = await LinkAsync(connection, transaction, appendedEvents, ct).ConfigureAwait(false);
         var committed = new List<RecordedEvent>(appendedEvents.Count);
-        var links = new byte[appendedEvents.Count][];
-        for (var i = 0; i < appendedEvents.Count; i++)
+        foreach (var e in appendedEvents)
         {
-            var e = appendedEvents[i];
             if (e.Sequence <= headPosition) throw new InvalidOperationException($"Marten drew position {e.Sequence} at or below the head {headPosition}.");
-            var (data, metadata) = digests[i];
-            var link = EventChain.Compute(e.Sequence, e.StreamKey!, e.Version, e.Id, e.EventTypeName, data, metadata, recordedAt, previous);
-            links[i] = link;
             committed.Add(new RecordedEvent(e.Sequence, e.StreamKey!, e.Version, e.Id, e.EventTypeName, e.Data,
-                MartenEventStore.MetadataOf(e), recordedAt, link));
-            previous = link;
+                MartenEventStore.MetadataOf(e), recordedAt, links[e.Sequence]));
         }
-        var linkByPosition = committed.ToDictionary(e => e.Position, e => e.HashHex);
         for (var i = 0; i < results.Count; i++)
         {
             var (p, _, error) = results[i];
             if (p.Appended is not { } appended || error is not null) continue;
             var last = appended[^1];
-            var result = new AppendResult(p.StreamId, last.Version, appended[0].Sequence, last.Sequence, linkByPosition[last.Sequence],
-                recordedAt, false);
-            results[i] = (p, result, null);
-            if (p.Key is not null)
-            {
-                session.Store(new AppendRecord
-                {
-                    Id = p.Key,
-                    StreamId = p.StreamId,
-                    StreamVersion = result.NextExpectedVersion,
-                    FirstPosition = result.FirstPosition,
-                    LastPosition = result.LastPosition,
-                    Link = result.ChainHash,
-                    RecordedAt = recordedAt,
-                });
-            }
-        }
-        await session.SaveChangesAsync(ct).ConfigureAwait(false);
-        await using (var chain = new NpgsqlBatch(connection, transaction))
-        {
-            var insert = new NpgsqlBatchCommand(
-                $"INSERT INTO {_s}.{MartenConventions.ChainLinksTable} (position, data_digest, metadata_digest, link) SELECT * FROM unnest($1, $2, $3, $4)");
-            insert.Parameters.Add(new NpgsqlParameter { Value = committed.Select(e => e.Position).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Bigint });
-            insert.Parameters.Add(new NpgsqlParameter { Value = digests.Select(d => d.Data).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Bytea });
-            insert.Parameters.Add(new NpgsqlParameter { Value = digests.Select(d => d.Metadata).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Bytea });
-            insert.Parameters.Add(new NpgsqlParameter { Value = links, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Bytea });
-            chain.BatchCommands.Add(insert);
-            var head = new NpgsqlBatchCommand($"""
-                INSERT INTO {_s}.{MartenConventions.ChainHeadTable} (id, position, link, recorded_at) VALUES (1, $1, $2, $3)
-                ON CONFLICT (id) DO UPDATE SET position = EXCLUDED.position, link = EXCLUDED.link, recorded_at = EXCLUDED.recorded_at
-                """);
-            head.Parameters.AddWithValue(committed[^1].Position);
-            head.Parameters.AddWithValue(previous);
-            head.Parameters.Add(new NpgsqlParameter { Value = recordedAt, NpgsqlDbType = NpgsqlDbType.TimestampTz });
-            chain.BatchCommands.Add(head);
-            var notify = new NpgsqlBatchCommand("SELECT pg_notify($1, $2)");
-            notify.Parameters.AddWithValue(_options.NotifyChannel);
-            notify.Parameters.AddWithValue(committed[^1].Position.ToString(System.Globalization.CultureInfo.InvariantCulture));
-            chain.BatchCommands.Add(notify);
-            await chain.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
+            results[i] = (p, new AppendResult(p.StreamId, p.VersionAfter, appended[0].Sequence, last.Sequence,
+                Convert.ToHexStringLower(links[last.Sequence]), recordedAt, false), null);
         }
         await transaction.CommitAsync(ct).ConfigureAwait(false);
         Statistics.Add(committed.Count, t1 - t0, Stopwatch.GetTimestamp() - t1);
@@ -336,32 +310,18 @@ internal sealed partial class GroupCommitWriter : IAsyncDisposable
         return e;
     }
 
-    /// <summary>
-    /// The digests of what PostgreSQL stored for the batch's events, in position order, after checking that every event
-    /// was stored at the position set on it before the save (and still carries it). Computed in SQL because the
-    /// canonical text is jsonb's own output (Marten has no API for it); the rows are Marten's, read in the same
-    /// transaction that wrote them. A mismatch fails the batch, which then rolls back.
-    /// </summary>
-    private async Task<List<(byte[] Data, byte[] Metadata)>> ReadDigestsAsync(NpgsqlConnection connection, NpgsqlTransaction transaction,
-        List<IEvent> events, Dictionary<Guid, long> predicted, CancellationToken ct)
+    /// <summary>Runs <see cref="ChainFunction"/> over the batch's positions; the links by position.</summary>
+    private async Task<Dictionary<long, byte[]>> LinkAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, List<IEvent> events,
+        CancellationToken ct)
     {
-        await using var cmd = new NpgsqlCommand(
-            $"SELECT e.seq_id, e.id, {EventChain.DataDigestSql}, {EventChain.MetadataDigestSql} FROM {_s}.mt_events e " +
-            $"WHERE e.seq_id > $1 AND e.seq_id <= $2 ORDER BY e.seq_id", connection, transaction);
-        cmd.Parameters.AddWithValue(events[0].Sequence - 1);
+        await using var cmd = new NpgsqlCommand($"SELECT out_position, out_link FROM {_s}.{ChainFunction.Name}($1, $2, $3)", connection, transaction);
+        cmd.Parameters.AddWithValue(events[0].Sequence);
         cmd.Parameters.AddWithValue(events[^1].Sequence);
-        var digests = new List<(byte[], byte[])>(events.Count);
+        cmd.Parameters.Add(new NpgsqlParameter { Value = events.Select(e => e.Id).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Uuid });
+        var links = new Dictionary<long, byte[]>(events.Count);
         await using var r = await cmd.ExecuteReaderAsync(ct).ConfigureAwait(false);
-        while (await r.ReadAsync(ct).ConfigureAwait(false))
-        {
-            var expected = digests.Count < events.Count ? events[digests.Count] : null;
-            var (position, id) = (r.GetInt64(0), r.GetGuid(1));
-            if (expected is null || expected.Id != id || expected.Sequence != position || predicted[id] != position)
-                throw new InvalidOperationException($"Marten stored event {id} at position {position}, not where the writer placed it.");
-            digests.Add((r.GetFieldValue<byte[]>(2), r.GetFieldValue<byte[]>(3)));
-        }
-        if (digests.Count != events.Count) throw new InvalidOperationException("Not every appended event was stored.");
-        return digests;
+        while (await r.ReadAsync(ct).ConfigureAwait(false)) links[r.GetInt64(0)] = r.GetFieldValue<byte[]>(1);
+        return links;
     }
 
     public async ValueTask DisposeAsync()

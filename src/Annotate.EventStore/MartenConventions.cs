@@ -36,6 +36,7 @@ public static class MartenConventions
         options.Schema.For<AppendRecord>().DocumentAlias("append_record");
         options.Storage.ExtendedSchemaObjects.Add(ChainLinks(schema));
         options.Storage.ExtendedSchemaObjects.Add(ChainHead(schema));
+        options.Storage.ExtendedSchemaObjects.Add(Chain.ChainFunction.For(schema, EventStoreOptions.NotifyChannelOf(schema)));
     }
 
     /// <summary>
@@ -79,8 +80,7 @@ public sealed class AppendRecord
     public long StreamVersion { get; set; }
     public long FirstPosition { get; set; }
     public long LastPosition { get; set; }
-    public string Link { get; set; } = "";
     public DateTime RecordedAt { get; set; }
 
-    internal AppendResult ToResult() => new(StreamId, StreamVersion, FirstPosition, LastPosition, Link, RecordedAt, true);
+    internal AppendResult ToResult(string link) => new(StreamId, StreamVersion, FirstPosition, LastPosition, link, RecordedAt, true);
 }

@@ -56,8 +56,13 @@ public sealed class MartenEventStore : IEventStore
 
     public async Task<AppendResult?> FindAppendAsync(string idempotencyKey, CancellationToken cancellationToken = default)
     {
-        await using var session = _documents.QuerySession();
-        return (await session.LoadAsync<AppendRecord>(idempotencyKey, cancellationToken).ConfigureAwait(false))?.ToResult();
+        AppendRecord? record;
+        await using (var session = _documents.QuerySession())
+            record = await session.LoadAsync<AppendRecord>(idempotencyKey, cancellationToken).ConfigureAwait(false);
+        if (record is null) return null;
+        await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        var links = await LinksAsync(connection, null, _s, [record.LastPosition], cancellationToken).ConfigureAwait(false);
+        return record.ToResult(Convert.ToHexStringLower(links[record.LastPosition]));
     }
 
     public async Task<long> GetHeadPositionAsync(CancellationToken cancellationToken = default)
@@ -217,6 +222,19 @@ public sealed class MartenEventStore : IEventStore
                 e.Timestamp.UtcDateTime, link));
         }
         return result;
+    }
+
+    /// <summary>The chain links of some positions.</summary>
+    internal static async Task<Dictionary<long, byte[]>> LinksAsync(NpgsqlConnection connection, NpgsqlTransaction? transaction, string schema,
+        IEnumerable<long> positions, CancellationToken ct)
+    {
+        await using var cmd = new NpgsqlCommand($"SELECT position, link FROM {schema}.{MartenConventions.ChainLinksTable} WHERE position = ANY($1)",
+            connection, transaction);
+        cmd.Parameters.Add(new NpgsqlParameter { Value = positions.ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Bigint });
+        var links = new Dictionary<long, byte[]>();
+        await using var r = await cmd.ExecuteReaderAsync(ct).ConfigureAwait(false);
+        while (await r.ReadAsync(ct).ConfigureAwait(false)) links[r.GetInt64(0)] = r.GetFieldValue<byte[]>(1);
+        return links;
     }
 
     internal static EventMetadata MetadataOf(IEvent e) =>
