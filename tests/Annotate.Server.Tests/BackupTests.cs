@@ -30,7 +30,8 @@ public sealed class BackupTests(AnnotateServer server, ITestOutputHelper output)
     public async Task A_backup_taken_during_writes_restores_into_a_fresh_database_where_verify_passes_and_earlier_receipts_hold()
     {
         var who = AnnotateServer.As(await server.AnalystAsync(server.Unique("writer"), Role.Analyst));
-        // Each answer is filed by when it arrived: before the backup started, while it ran, or after it ended.
+        // Each command is filed by when it was answered and sent: answered before the backup started (in the snapshot),
+        // sent after it ended (not in it), or in between (either).
         var before = new ConcurrentBag<CommandResult>();
         var during = new ConcurrentBag<CommandResult>();
         var after = new ConcurrentBag<CommandResult>();
@@ -43,12 +44,13 @@ public sealed class BackupTests(AnnotateServer server, ITestOutputHelper output)
         {
             for (var i = 0; !stop.IsCancellationRequested; i++)
             {
+                var sent = Volatile.Read(ref phase);
                 try
                 {
                     var created = await server.Channel.Annotations().CreateHighlightAsync(
                         new CreateHighlightRequest { RequestId = Rid(), ArticleId = Seed, Selector = At(i % 40, i % 40 + 7), Note = $"w{writer}" },
                         new CallOptions(who.Headers, DateTime.UtcNow.AddSeconds(60)));
-                    (Volatile.Read(ref phase) switch { 0 => before, 1 => during, _ => after }).Add(created.Result);
+                    (Volatile.Read(ref phase) == 0 ? before : sent == 2 ? after : during).Add(created.Result);
                 }
                 catch (RpcException e)
                 {
@@ -65,14 +67,14 @@ public sealed class BackupTests(AnnotateServer server, ITestOutputHelper output)
         Volatile.Write(ref phase, 1);
         var (backupCode, backupSaid) = await RunAsync("backup", "--output", file, $"--ConnectionStrings:Annotate={server.ConnectionString}");
         Volatile.Write(ref phase, 2);
-        Assert.True(await progress.WaitUntilAsync(() => after.Count >= 4, TimeSpan.FromSeconds(60)), "no command answered after the backup");
+        Assert.True(await progress.WaitUntilAsync(() => after.Count >= 4, TimeSpan.FromSeconds(60)), "no command sent after the backup");
         await stop.CancelAsync();
         await Task.WhenAll(writers);
         Assert.True(backupCode == 0, backupSaid);
         Assert.Contains($"to {file}", backupSaid);
         Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(file));
         Assert.Empty(failures);
-        output.WriteLine($"answered: {before.Count} before the backup, {during.Count} while it ran, {after.Count} after it");
+        output.WriteLine($"commands: {before.Count} answered before the backup, {after.Count} sent after it, {during.Count} in between");
 
         var restored = await NewDatabaseAsync("restored");
         var (restoreCode, restoreSaid) = await RunAsync("restore", file, $"--ConnectionStrings:Annotate={restored}");
@@ -93,7 +95,7 @@ public sealed class BackupTests(AnnotateServer server, ITestOutputHelper output)
         Assert.Equal(before.Count, held.Receipts.Count);
         Assert.All(held.Receipts, r => Assert.True(r.Holds, r.Reason));
         Assert.True(held.HeadPosition >= before.Max(r => r.Position));
-        // A snapshot, not a live copy: what was answered after the backup ended is not in it.
+        // A snapshot, not a live copy: what was sent after the backup ended is not in it.
         Assert.True(held.HeadPosition < after.Min(r => r.Position), $"head {held.HeadPosition} includes writes made after the backup");
         var later = await VerifyAsync(channel, after);
         Assert.All(later.Receipts, r => Assert.False(r.Holds, $"a receipt from after the backup holds: {r.Receipt}"));
