@@ -143,6 +143,16 @@ public sealed class BackupTests(AnnotateServer server, ITestOutputHelper output)
         Assert.False(File.Exists(Path.Combine(_dir, "x.dump")));
     }
 
+    [Fact]
+    public async Task Backup_into_a_folder_that_does_not_exist_says_where_and_exits_with_2()
+    {
+        var file = Path.Combine(_dir, "missing", "x.dump");
+        var (code, said) = await RunAsync("backup", "--output", file, $"--ConnectionStrings:Annotate={server.ConnectionString}");
+        Assert.Equal(2, code);
+        Assert.Contains($"Cannot write the backup to {file}", said);
+        Assert.DoesNotContain("   at ", said); // no stack trace
+    }
+
     /// <summary>The built server's command line; returns its exit code and what it wrote on stdout and stderr.</summary>
     private static async Task<(int Code, string Said)> RunAsync(params string[] args)
     {

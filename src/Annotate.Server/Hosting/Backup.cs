@@ -94,8 +94,15 @@ public static partial class Backup
         var partial = target + ".partial";
         // Readable by this user only, as the data folder is: it holds every event, token hashes included. pg_dump keeps the
         // mode of the file it writes into.
-        File.Create(partial).Dispose();
-        File.SetUnixFileMode(partial, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        try
+        {
+            File.Create(partial).Dispose();
+            File.SetUnixFileMode(partial, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new BackupException(2, $"Cannot write the backup to {target}: {e.Message}");
+        }
         var (code, _, errors) = await RunAsync(pgDump, database.ConnectionString,
             ["--format=custom", $"--schema={Pattern(schema)}", $"--file={partial}", "--no-password", $"--dbname={database.Conninfo}"]);
         if (code != 0)
