@@ -8,7 +8,7 @@ namespace Annotate.Server.Infrastructure;
 /// <c>services.AddHealthChecks()</c>. Which checks a health service name reports is decided by tags:
 /// <list type="bullet">
 /// <item><c>""</c> (the whole server) and each annotate.v1 service: the untagged checks (the database, start-up), plus,
-/// for a service, the checks tagged with its name (e.g. "annotate.v1.Consensus": a view it reads has stopped).</item>
+/// for a service, the checks tagged with its name.</item>
 /// <item><see cref="Liveness"/>: only the checks tagged with it: the process answers. No database check, so an orchestrator
 /// does not restart healthy processes during a database outage.</item>
 /// <item><see cref="Readiness"/>: the untagged checks plus those tagged with it: whether this process should get calls.
@@ -66,7 +66,7 @@ public sealed class StartupGate(HealthCheckService checks, IEnumerable<IHealthCh
     }
 }
 
-/// <summary>Unhealthy until <see cref="Bootstrap"/> has migrated the schema, started the projections and created the first admin.</summary>
+/// <summary>Unhealthy until <see cref="Bootstrap"/> has run (Marten has applied the schema) and created the first admin.</summary>
 public sealed class StartupCheck(StartupGate gate) : IHealthCheck
 {
     public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken) =>
