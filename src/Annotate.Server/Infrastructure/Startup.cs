@@ -65,8 +65,8 @@ public static partial class StartupExtensions
 }
 
 /// <summary>
-/// Runs once the database is up and Marten has applied the schema, before the server reports SERVING: starts the
-/// projections, creates the first admin (once, even with replicas racing) and imports the seed articles (once).
+/// Runs once the database is up and Marten has applied the schema, before the server reports SERVING: imports a
+/// database of the previous version (<see cref="Annotate.EventStore.Legacy.LegacyImport"/>), starts the projections, creates the first admin (once, even with replicas racing) and imports the seed articles (once).
 /// </summary>
 public sealed partial class Bootstrap(
     IServiceProvider services,
@@ -82,6 +82,8 @@ public sealed partial class Bootstrap(
     public async Task StartAsync(CancellationToken ct)
     {
         var store = services.GetRequiredService<MartenEventStore>();
+        // A database of the previous version moves into Marten first (once, under a lock), before anything reads or appends.
+        await store.ImportLegacyAsync(EventTypes.Deserialize, Commands.IdempotencyKeyOf, logger, ct);
         services.GetRequiredService<ProjectionRunner>().Start();
         await services.GetRequiredService<Views>().CatchUpAsync(ct);
 
