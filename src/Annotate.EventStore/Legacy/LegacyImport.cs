@@ -302,8 +302,15 @@ public static partial class LegacyImport
         return await OldTablesExistAsync(connection, null, schema, ct).ConfigureAwait(false);
     }
 
+    /// <summary>
+    /// Whether the old events table is there, read from pg_class with the statement's snapshot: a name lookup
+    /// (to_regclass) may use a catalog cache that an advisory lock does not refresh, and miss a rename another replica
+    /// committed while this one waited.
+    /// </summary>
     private static Task<bool> OldTablesExistAsync(NpgsqlConnection connection, NpgsqlTransaction? transaction, string schema, CancellationToken ct) =>
-        ScalarAsync<bool>(connection, transaction, "SELECT to_regclass($1) IS NOT NULL", ct, $"\"{schema}\".events");
+        ScalarAsync<bool>(connection, transaction,
+            "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace " +
+            "WHERE n.nspname = $1 AND c.relname = 'events' AND c.relkind IN ('r', 'p'))", ct, schema);
 
     private static async Task<T> ScalarAsync<T>(NpgsqlConnection connection, NpgsqlTransaction? transaction, string sql, CancellationToken ct,
         params object[] parameters)
