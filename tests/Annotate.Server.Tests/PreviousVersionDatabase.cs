@@ -59,33 +59,50 @@ public sealed class PreviousVersionDatabase : IAsyncLifetime
         }
     }
 
-    /// <summary>Commands of every kind, by the admin and an analyst: analysts, tokens, articles, highlights, tags, claims, stances.</summary>
+    /// <summary>Commands of every kind, by the admin and an analyst: analysts, tokens, articles, highlights, tags, claims and
+    /// stances.</summary>
     private async Task DriveAsync(GrpcChannel channel)
     {
         var admin = AnnotateServer.As(AdminToken);
         var create = new CreateAnalystRequest { RequestId = Rid(), AnalystId = AnalystId, DisplayName = "Ana" };
         create.Roles.Add(Role.Analyst);
         await channel.Admin().CreateAnalystAsync(create, admin);
-        var issued = await channel.Admin().IssueTokenAsync(new IssueTokenRequest { RequestId = Rid(), AnalystId = AnalystId, Label = "t" }, admin);
+        var issued = await channel.Admin().IssueTokenAsync(
+            new IssueTokenRequest { RequestId = Rid(), AnalystId = AnalystId, Label = "t" }, admin);
         Results.Add(issued.Result);
         AnalystToken = issued.Secret;
         var ana = AnnotateServer.As(AnalystToken);
         const string text = "The dam was finished in 1968. Engineers call it safe. The river floods every spring.";
         Results.Add((await channel.Articles().ImportArticleAsync(
-            new ImportArticleRequest { RequestId = Rid(), ArticleId = "dam", Title = "The dam", Text = text, Source = "test" }, admin)).Result);
+            new ImportArticleRequest { RequestId = Rid(), ArticleId = "dam", Title = "The dam", Text = text, Source = "test" },
+            admin)).Result);
         var highlight = await channel.Annotations().CreateHighlightAsync(
-            new CreateHighlightRequest { RequestId = Rid(), ArticleId = "dam", Selector = Quote("Engineers call it safe."), Note = "who?" }, ana);
+            new CreateHighlightRequest { RequestId = Rid(), ArticleId = "dam", Selector = Quote("Engineers call it safe."), Note = "who?" },
+            ana);
         Results.Add(highlight.Result);
         Results.Add(await channel.Annotations().ApplyTagAsync(
-            new ApplyTagRequest { RequestId = Rid(), Target = new TagTarget { HighlightId = highlight.Highlight.HighlightId }, Tag = "needs-source" }, ana));
+            new ApplyTagRequest
+            {
+                RequestId = Rid(),
+                Target = new TagTarget { HighlightId = highlight.Highlight.HighlightId },
+                Tag = "needs-source",
+            },
+            ana));
         var claim = await channel.Claims().OpenClaimAsync(
             new OpenClaimRequest { RequestId = Rid(), ArticleId = "dam", Selector = Quote("The dam was finished in 1968.") }, ana);
         Results.Add(claim.Result);
-        StanceRequest = new TakeStanceRequest { RequestId = Rid(), ClaimId = claim.ClaimId, Stance = Stance.Supports, Rationale = "archive" };
+        StanceRequest = new TakeStanceRequest
+        {
+            RequestId = Rid(),
+            ClaimId = claim.ClaimId,
+            Stance = Stance.Supports,
+            Rationale = "archive",
+        };
         StanceResult = await channel.Claims().TakeStanceAsync(StanceRequest, ana);
         Results.Add(StanceResult);
         Results.Add((await channel.Annotations().CreateHighlightAsync(
-            new CreateHighlightRequest { RequestId = Rid(), ArticleId = "dam", Selector = Quote("The river floods every spring.") }, admin)).Result);
+            new CreateHighlightRequest { RequestId = Rid(), ArticleId = "dam", Selector = Quote("The river floods every spring.") },
+            admin)).Result);
     }
 
     public static async Task<List<HistoryEvent>> ReplayAsync(GrpcChannel channel, string token)
@@ -139,14 +156,22 @@ public sealed class PreviousVersionDatabase : IAsyncLifetime
 
     private static async Task<string> RunAsync(string program, string directory, params string[] args)
     {
-        var psi = new ProcessStartInfo(program) { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = directory };
+        var psi = new ProcessStartInfo(program)
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            WorkingDirectory = directory,
+        };
         foreach (var a in args) psi.ArgumentList.Add(a);
         using var process = Process.Start(psi)!;
         var stdout = process.StandardOutput.ReadToEndAsync();
         var stderr = process.StandardError.ReadToEndAsync();
         await process.WaitForExitAsync();
         if (process.ExitCode != 0)
-            throw new InvalidOperationException($"{program} {string.Join(' ', args)} exited with {process.ExitCode}:\n{await stdout}\n{await stderr}");
+        {
+            throw new InvalidOperationException(
+                $"{program} {string.Join(' ', args)} exited with {process.ExitCode}:\n{await stdout}\n{await stderr}");
+        }
         return await stdout;
     }
 

@@ -65,23 +65,34 @@ public sealed class PreviousVersionMoveTests(PreviousVersionDatabase previous) :
             Assert.Equal(
                 (before.Position, before.EventId, before.StreamId, before.StreamVersion, before.Type, before.RecordedAt, before.Hash),
                 (moved.Position, moved.EventId, moved.StreamId, moved.StreamVersion, moved.Type, moved.RecordedAt, moved.Hash));
-            Assert.Equal((before.Actor, before.ArticleId, before.ClaimId, before.RequestId), (moved.Actor, moved.ArticleId, moved.ClaimId, moved.RequestId));
-            Assert.True(JsonNode.DeepEquals(JsonNode.Parse(before.DataJson), JsonNode.Parse(moved.DataJson)), $"{before.DataJson}\n{moved.DataJson}");
+            Assert.Equal(
+                (before.Actor, before.ArticleId, before.ClaimId, before.RequestId),
+                (moved.Actor, moved.ArticleId, moved.ClaimId, moved.RequestId));
+            Assert.True(JsonNode.DeepEquals(JsonNode.Parse(before.DataJson), JsonNode.Parse(moved.DataJson)),
+                $"{before.DataJson}\n{moved.DataJson}");
         }
 
         // The analyst's token, issued by the previous version, still works; a retry of an old request answers the original result.
         var ana = AnnotateServer.As(previous.AnalystToken);
         var retried = await channel.Claims().TakeStanceAsync(previous.StanceRequest, ana);
         Assert.True(retried.Deduplicated);
+        var original = previous.StanceResult;
         Assert.Equal(
-            (previous.StanceResult.Position, previous.StanceResult.ReceiptHash, previous.StanceResult.StreamVersion, previous.StanceResult.RecordedAt),
+            (original.Position, original.ReceiptHash, original.StreamVersion, original.RecordedAt),
             (retried.Position, retried.ReceiptHash, retried.StreamVersion, retried.RecordedAt));
 
         // New commands take the next positions and their receipts verify together with the old ones.
         var highlight = await channel.Annotations().CreateHighlightAsync(
             new CreateHighlightRequest { RequestId = Rid(), ArticleId = "dam", Selector = Quote("The dam was finished in 1968.") }, ana);
         var stance = await channel.Claims().TakeStanceAsync(
-            new TakeStanceRequest { RequestId = Rid(), ClaimId = previous.StanceRequest.ClaimId, Stance = Stance.Refutes, Rationale = "survey" }, ana);
+            new TakeStanceRequest
+            {
+                RequestId = Rid(),
+                ClaimId = previous.StanceRequest.ClaimId,
+                Stance = Stance.Refutes,
+                Rationale = "survey",
+            },
+            ana);
         Assert.Equal((ulong)previous.Head + 1, highlight.Result.Position);
         Assert.Equal((ulong)previous.Head + 2, stance.Position);
         var after = await VerifyAsync(channel, [.. previous.Results, highlight.Result, stance]);
@@ -107,11 +118,13 @@ public sealed class PreviousVersionMoveTests(PreviousVersionDatabase previous) :
         var stance = previous.History.First(e => e.Type == "stance-taken.v1");
 
         // The kept text of the previous version: the v1 link over it no longer matches.
-        await SqlAsync(database, $"UPDATE annotate.legacy_events SET data = replace(data::text, '1968', '1969')::json WHERE position = {article.Position}");
+        await SqlAsync(database,
+            $"UPDATE annotate.legacy_events SET data = replace(data::text, '1968', '1969')::json WHERE position = {article.Position}");
         var result = await VerifyAsync(channel, previous.Results);
         Assert.False(result.Ok);
         Assert.Equal(article.Position, result.FirstBroken.Position);
-        await SqlAsync(database, $"UPDATE annotate.legacy_events SET data = replace(data::text, '1969', '1968')::json WHERE position = {article.Position}");
+        await SqlAsync(database,
+            $"UPDATE annotate.legacy_events SET data = replace(data::text, '1969', '1968')::json WHERE position = {article.Position}");
         Assert.True((await VerifyAsync(channel, previous.Results)).Ok);
 
         // Marten's row of a moved event: it no longer matches what was linked.

@@ -43,11 +43,13 @@ internal static class AuditVerifier
         var legacyColumns = legacyHead > 0
             ? $"""
                , l.position IS NOT NULL, l.stream_id, l.stream_version, l.event_id, l.type, l.data::text, l.metadata::text, l.recorded_at,
-               ev.seq_id IS NOT NULL AND l.position IS NOT NULL AND (SELECT {LegacyImport.SameEventSql} FROM {schema}.mt_events e WHERE e.seq_id = l.position)
+               coalesce(ev.seq_id IS NOT NULL AND l.position IS NOT NULL
+                   AND (SELECT {LegacyImport.SameEventSql} FROM {schema}.mt_events e WHERE e.seq_id = l.position), false)
                """
             : "";
         var legacyJoin = legacyHead > 0
-            ? $"LEFT JOIN {schema}.{LegacyImport.EventsTable} l ON l.position = coalesce(ev.seq_id, ln.position) AND l.position <= {legacyHead}"
+            ? $"LEFT JOIN {schema}.{LegacyImport.EventsTable} l ON l.position = coalesce(ev.seq_id, ln.position) " +
+              $"AND l.position <= {legacyHead}"
             : "";
         for (long windowStart = 0; windowStart < maxStored; windowStart += pageSize)
         {
@@ -106,12 +108,16 @@ internal static class AuditVerifier
                                 computed = EventChain.ComputeV1(position, r.GetString(14), r.GetInt64(15), r.GetGuid(16), r.GetString(17),
                                     r.GetString(18), r.GetString(19), r.GetFieldValue<DateTimeOffset>(20).UtcDateTime, previous);
                                 if (!r.GetBoolean(21))
-                                    broken ??= new BrokenLink(position, $"event {position} no longer matches its record from the previous version", null, null);
+                                {
+                                    broken ??= new BrokenLink(position, $"event {position} no longer matches its record from the previous version",
+                                        null, null);
+                                }
                             }
                             else
                             {
                                 computed = [];
-                                broken ??= new BrokenLink(position, $"the previous version's record of event {position} is missing", null, Hex(link));
+                                broken ??= new BrokenLink(position, $"the previous version's record of event {position} is missing", null,
+                                    Hex(link));
                             }
                         }
                         else

@@ -41,7 +41,10 @@ public static partial class LegacyImport
     public const string StreamsTable = "legacy_streams";
     public const string HeadTable = "legacy_head";
 
-    /// <summary>The header carrying an old request id that differs from its correlation id (the previous server wrote both equal).</summary>
+    /// <summary>
+    /// The header carrying an old request id that differs from its correlation id (the previous server wrote both
+    /// equal).
+    /// </summary>
     public const string RequestIdHeader = "requestId";
 
     private const int PageSize = 2000;
@@ -57,7 +60,8 @@ public static partial class LegacyImport
         AND e.correlation_id IS NOT DISTINCT FROM l.metadata->>'correlationId'
         AND e.causation_id IS NOT DISTINCT FROM l.metadata->>'causationId'
         AND e.headers->>'tag' IS NOT DISTINCT FROM l.metadata->>'articleId'
-        AND coalesce(e.headers->>'requestId', e.correlation_id) IS NOT DISTINCT FROM coalesce(l.metadata->>'requestId', l.metadata->>'correlationId')
+        AND coalesce(e.headers->>'requestId', e.correlation_id)
+            IS NOT DISTINCT FROM coalesce(l.metadata->>'requestId', l.metadata->>'correlationId')
         """;
 
     /// <summary>
@@ -92,8 +96,8 @@ public static partial class LegacyImport
         if (await session.Events.QueryAllRawEvents().Where(e => e.EventTypeName != "tombstone").AnyAsync(ct).ConfigureAwait(false))
         {
             throw new InvalidOperationException(
-                $"Schema {schema} holds both the previous version's events table and events in Marten's tables; refusing to import into a " +
-                "store that already has events. Restore the database from before the first start of this version.");
+                $"Schema {schema} holds both the previous version's events table and events in Marten's tables; refusing to " +
+                "import into a store that already has events. Restore the database from before the first start of this version.");
         }
         // Marten writes tombstone events (on a connection of its own) for the numbers of a save that failed, so an
         // import that failed earlier may have left them over the legacy positions, which belong to the imported events.
@@ -107,10 +111,12 @@ public static partial class LegacyImport
         long head;
         byte[] headLink;
         DateTime headRecordedAt;
-        await using (var cmd = new NpgsqlCommand($"SELECT last_position, last_hash, last_recorded_at FROM {s}.{HeadTable} WHERE id = 1", connection, transaction))
+        await using (var cmd = new NpgsqlCommand(
+            $"SELECT last_position, last_hash, last_recorded_at FROM {s}.{HeadTable} WHERE id = 1", connection, transaction))
         await using (var r = await cmd.ExecuteReaderAsync(ct).ConfigureAwait(false))
         {
-            if (!await r.ReadAsync(ct).ConfigureAwait(false)) throw new InvalidOperationException($"The previous version's head row is missing in {schema}.");
+            if (!await r.ReadAsync(ct).ConfigureAwait(false))
+                throw new InvalidOperationException($"The previous version's head row is missing in {schema}.");
             (head, headLink, headRecordedAt) = (r.GetInt64(0), r.GetFieldValue<byte[]>(1), r.GetDateTime(2));
         }
 
@@ -130,7 +136,8 @@ public static partial class LegacyImport
                 // transaction of its own, so the events could not commit together with the chain rows, the request
                 // records and the renaming: a crash in between would leave a half-moved store. Nothing else draws
                 // from the sequence meanwhile: every appender holds the global-order lock, and this transaction has it.
-                await ExecuteAsync(connection, transaction, "SELECT setval($1::regclass, $2, false)", ct, sequence, batch[0][0].Position).ConfigureAwait(false);
+                await ExecuteAsync(connection, transaction, "SELECT setval($1::regclass, $2, false)", ct, sequence, batch[0][0].Position)
+                    .ConfigureAwait(false);
                 var appended = new List<(LegacyRow Row, IEvent Event)>();
                 foreach (var run in batch)
                 {
@@ -144,8 +151,8 @@ public static partial class LegacyImport
                     if (e.Sequence != row.Position || e.Version != row.StreamVersion)
                     {
                         throw new InvalidOperationException(
-                            $"Legacy event {row.Position} (stream {row.StreamId} version {row.StreamVersion}) was stored by Marten at position " +
-                            $"{e.Sequence}, version {e.Version}.");
+                            $"Legacy event {row.Position} (stream {row.StreamId} version {row.StreamVersion}) was stored by Marten " +
+                            $"at position {e.Sequence}, version {e.Version}.");
                     }
                 }
                 imported += appended.Count;
@@ -165,8 +172,8 @@ public static partial class LegacyImport
         if (mismatch is { } position)
         {
             throw new InvalidOperationException(
-                $"Legacy event {position} differs from what Marten stored for it (id, stream, version, type, time, data as jsonb or metadata); " +
-                "the import was rolled back.");
+                $"Legacy event {position} differs from what Marten stored for it (id, stream, version, type, time, data as " +
+                "jsonb or metadata); the import was rolled back.");
         }
         await ExecuteAsync(connection, transaction, $"""
             INSERT INTO {s}.{MartenConventions.ChainLinksTable} (position, data_digest, metadata_digest, link)
@@ -178,21 +185,24 @@ public static partial class LegacyImport
             await ExecuteAsync(connection, transaction,
                 $"INSERT INTO {s}.{MartenConventions.ChainHeadTable} (id, position, link, recorded_at) VALUES (1, $1, $2, $3)", ct,
                 head, headLink, headRecordedAt).ConfigureAwait(false);
-            await ExecuteAsync(connection, transaction, $"SELECT setval($1::regclass, greatest($2, (SELECT last_value FROM {s}.mt_events_sequence)))", ct,
-                sequence, head).ConfigureAwait(false);
+            await ExecuteAsync(connection, transaction,
+                $"SELECT setval($1::regclass, greatest($2, (SELECT last_value FROM {s}.mt_events_sequence)))", ct, sequence, head)
+                .ConfigureAwait(false);
         }
-        var streams = await ScalarAsync<long>(connection, transaction, $"SELECT count(*) FROM {s}.{StreamsTable}", ct).ConfigureAwait(false);
+        var streams = await ScalarAsync<long>(connection, transaction, $"SELECT count(*) FROM {s}.{StreamsTable}", ct)
+            .ConfigureAwait(false);
         await transaction.CommitAsync(ct).ConfigureAwait(false);
         var result = new LegacyImportResult(imported, streams, requests.Count, head, Stopwatch.GetElapsedTime(started));
-        LogImported(logger, schema, result.Events, result.Streams, result.Requests, result.LastPosition, (long)result.Elapsed.TotalMilliseconds);
+        LogImported(logger, schema, result.Events, result.Streams, result.Requests, result.LastPosition,
+            (long)result.Elapsed.TotalMilliseconds);
         return result;
     }
 
     private sealed record LegacyRow(long Position, string StreamId, long StreamVersion, Guid EventId, string Type, string Data,
         string Metadata, DateTime RecordedAt, byte[] Hash);
 
-    private static async Task<List<LegacyRow>> ReadPageAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, string s, long after,
-        CancellationToken ct)
+    private static async Task<List<LegacyRow>> ReadPageAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, string s,
+        long after, CancellationToken ct)
     {
         await using var cmd = new NpgsqlCommand($"""
             SELECT position, stream_id, stream_version, event_id, type, data::text, metadata::text, recorded_at, hash
@@ -203,8 +213,8 @@ public static partial class LegacyImport
         await using var r = await cmd.ExecuteReaderAsync(ct).ConfigureAwait(false);
         while (await r.ReadAsync(ct).ConfigureAwait(false))
         {
-            rows.Add(new LegacyRow(r.GetInt64(0), r.GetString(1), r.GetInt64(2), r.GetGuid(3), r.GetString(4), r.GetString(5), r.GetString(6),
-                DateTime.SpecifyKind(r.GetDateTime(7), DateTimeKind.Utc), r.GetFieldValue<byte[]>(8)));
+            rows.Add(new LegacyRow(r.GetInt64(0), r.GetString(1), r.GetInt64(2), r.GetGuid(3), r.GetString(4), r.GetString(5),
+                r.GetString(6), DateTime.SpecifyKind(r.GetDateTime(7), DateTimeKind.Utc), r.GetFieldValue<byte[]>(8)));
         }
         return rows;
     }
@@ -307,13 +317,14 @@ public static partial class LegacyImport
     /// (to_regclass) may use a catalog cache that an advisory lock does not refresh, and miss a rename another replica
     /// committed while this one waited.
     /// </summary>
-    private static Task<bool> OldTablesExistAsync(NpgsqlConnection connection, NpgsqlTransaction? transaction, string schema, CancellationToken ct) =>
+    private static Task<bool> OldTablesExistAsync(NpgsqlConnection connection, NpgsqlTransaction? transaction, string schema,
+        CancellationToken ct) =>
         ScalarAsync<bool>(connection, transaction,
             "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace " +
             "WHERE n.nspname = $1 AND c.relname = 'events' AND c.relkind IN ('r', 'p'))", ct, schema);
 
-    private static async Task<T> ScalarAsync<T>(NpgsqlConnection connection, NpgsqlTransaction? transaction, string sql, CancellationToken ct,
-        params object[] parameters)
+    private static async Task<T> ScalarAsync<T>(NpgsqlConnection connection, NpgsqlTransaction? transaction, string sql,
+        CancellationToken ct, params object[] parameters)
     {
         await using var cmd = new NpgsqlCommand(sql, connection, transaction);
         foreach (var p in parameters) cmd.Parameters.AddWithValue(p);
@@ -337,7 +348,9 @@ public static partial class LegacyImport
     private static partial void LogStarting(ILogger logger, string schema);
 
     [LoggerMessage(Level = LogLevel.Warning,
-        Message = "Schema {Schema}: imported {Events} events of {Streams} streams and {Requests} request records into Marten through position " +
-                  "{LastPosition} in {ElapsedMs} ms; the previous tables remain as legacy_events, legacy_streams and legacy_head")]
-    private static partial void LogImported(ILogger logger, string schema, long events, long streams, long requests, long lastPosition, long elapsedMs);
+        Message = "Schema {Schema}: imported {Events} events of {Streams} streams and {Requests} request records into Marten " +
+                  "through position {LastPosition} in {ElapsedMs} ms; the previous tables remain as legacy_events, legacy_streams " +
+                  "and legacy_head")]
+    private static partial void LogImported(ILogger logger, string schema, long events, long streams, long requests, long lastPosition,
+        long elapsedMs);
 }
