@@ -121,7 +121,7 @@ public static partial class LegacyImport
         }
 
         var requests = new RequestRecords(idempotencyKey);
-        long imported = 0, after = 0;
+        long imported = 0, after = 0, drawnThrough = -1;
         var sequence = $"{s}.mt_events_sequence";
         while (true)
         {
@@ -130,14 +130,18 @@ public static partial class LegacyImport
             foreach (var batch in Batches(page))
             {
                 // Rich append mode draws every event's number from Marten's sequence (it overwrites a preset
-                // Sequence), so the sequence is set to the batch's first old position: the batch's runs, appended in
-                // position order, then draw exactly their old positions, checked below. Marten's bulk import that keeps
-                // given sequences (BulkInsertEventStreamAsync, PreserveSourceSequence) commits on a connection and
-                // transaction of its own, so the events could not commit together with the chain rows, the request
-                // records and the renaming: a crash in between would leave a half-moved store. Nothing else draws
-                // from the sequence meanwhile: every appender holds the global-order lock, and this transaction has it.
-                await ExecuteAsync(connection, transaction, "SELECT setval($1::regclass, $2, false)", ct, sequence, batch[0][0].Position)
-                    .ConfigureAwait(false);
+                // Sequence), so the sequence is set to the batch's first old position (unless the previous batch left
+                // it there): the batch's runs, appended in position order, then draw exactly their old positions,
+                // checked below. Marten's bulk import that keeps given sequences (BulkInsertEventStreamAsync with
+                // PreserveSourceSequence) commits on a connection and transaction of its own, so the events could not
+                // commit together with the chain rows, the request records and the renaming: a crash in between would
+                // leave a half-moved store. Nothing else draws from the sequence meanwhile: every appender holds the
+                // global-order lock, and this transaction has it.
+                if (batch[0][0].Position != drawnThrough + 1)
+                {
+                    await ExecuteAsync(connection, transaction, "SELECT setval($1::regclass, $2, false)", ct, sequence, batch[0][0].Position)
+                        .ConfigureAwait(false);
+                }
                 var appended = new List<(LegacyRow Row, IEvent Event)>();
                 foreach (var run in batch)
                 {
@@ -156,6 +160,7 @@ public static partial class LegacyImport
                     }
                 }
                 imported += appended.Count;
+                drawnThrough = batch[^1][^1].Position;
             }
             foreach (var row in page) requests.Add(session, row);
             after = page[^1].Position;
