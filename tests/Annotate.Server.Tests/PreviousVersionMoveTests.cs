@@ -136,6 +136,44 @@ public sealed class PreviousVersionMoveTests(PreviousVersionDatabase previous) :
     }
 
     [Fact]
+    public async Task A_previous_version_database_with_an_event_this_version_cannot_read_is_left_untouched_and_the_server_does_not_start()
+    {
+        var database = await previous.CopyAsync();
+        var stance = previous.History.First(e => e.Type == "stance-taken.v1");
+        await SqlAsync(database, $"UPDATE annotate.events SET type = 'stance-renamed.v9' WHERE position = {stance.Position}");
+        var port = ServerProcess.FreePort();
+        using (var refused = ServerProcess.Start([
+            "--urls", $"http://127.0.0.1:{port}", $"--ConnectionStrings:Annotate={database}",
+            $"--Annotate:AdminTokenFile={previous.NewTokenFile()}",
+        ]))
+        {
+            Assert.NotEqual(0, await refused.WaitForExitAsync());
+            Assert.Contains($"Legacy event {stance.Position} (stance-renamed.v9) cannot be read by this version", refused.Output);
+        }
+
+        // Nothing of the attempt remains: the old tables keep their names, Marten holds no event, the chain no link.
+        await using (var conn = new NpgsqlConnection(database))
+        {
+            await conn.OpenAsync();
+            await using var cmd = new NpgsqlCommand(
+                "SELECT (SELECT count(*) FROM annotate.events), (SELECT count(*) FROM annotate.mt_events), " +
+                "(SELECT count(*) FROM annotate.chain_links), to_regclass('annotate.legacy_events') IS NULL", conn);
+            await using var r = await cmd.ExecuteReaderAsync();
+            await r.ReadAsync();
+            Assert.Equal((previous.History.Count, 0L, 0L, true), (r.GetInt64(0), r.GetInt64(1), r.GetInt64(2), r.GetBoolean(3)));
+        }
+
+        // Once the event reads again, the move succeeds and every old receipt holds.
+        await SqlAsync(database, $"UPDATE annotate.events SET type = 'stance-taken.v1' WHERE position = {stance.Position}");
+        await using var server = new ServerProcess(database, previous.NewTokenFile());
+        await server.StartAsync();
+        using var channel = GrpcChannel.ForAddress(server.Address);
+        var verified = await VerifyAsync(channel, previous.Results);
+        Assert.True(verified.Ok, verified.FirstBroken?.Reason);
+        Assert.All(verified.Receipts, r => Assert.True(r.Holds, r.Reason));
+    }
+
+    [Fact]
     public async Task Two_replicas_starting_together_on_a_previous_version_database_move_it_once()
     {
         var database = await previous.CopyAsync();

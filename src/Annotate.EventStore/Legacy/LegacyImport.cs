@@ -139,8 +139,8 @@ public static partial class LegacyImport
                 // global-order lock, and this transaction has it.
                 if (batch[0][0].Position != drawnThrough + 1)
                 {
-                    await ExecuteAsync(connection, transaction, "SELECT setval($1::regclass, $2, false)", ct, sequence, batch[0][0].Position)
-                        .ConfigureAwait(false);
+                    await ExecuteAsync(connection, transaction, "SELECT setval($1::regclass, $2, false)", ct, sequence,
+                        batch[0][0].Position).ConfigureAwait(false);
                 }
                 var appended = new List<(LegacyRow Row, IEvent Event)>();
                 foreach (var run in batch)
@@ -256,7 +256,17 @@ public static partial class LegacyImport
 
     private static IEvent Build(IDocumentSession session, LegacyRow row, Func<string, string, object> decode)
     {
-        var e = session.Events.BuildEvent(decode(row.Type, row.Data));
+        object data;
+        try
+        {
+            data = decode(row.Type, row.Data);
+        }
+        catch (Exception ex) when (ex is ArgumentException or JsonException or NotSupportedException)
+        {
+            throw new InvalidOperationException(
+                $"Legacy event {row.Position} ({row.Type}) cannot be read by this version ({ex.Message}); nothing was imported.", ex);
+        }
+        var e = session.Events.BuildEvent(data);
         e.Id = row.EventId;
         e.Timestamp = new DateTimeOffset(row.RecordedAt);
         using var metadata = JsonDocument.Parse(row.Metadata);
