@@ -135,7 +135,17 @@ public sealed class PreviousVersionDatabase : IAsyncLifetime
     private static async Task<string> BuildAsync()
     {
         var root = RepoRoot();
-        var sha = (await RunAsync("git", root, "-C", root, "rev-parse", "--verify", $"{Commit}^{{commit}}")).Trim();
+        string sha;
+        try
+        {
+            sha = (await RunAsync("git", root, "-C", root, "rev-parse", "--verify", $"{Commit}^{{commit}}")).Trim();
+        }
+        catch (InvalidOperationException e)
+        {
+            throw new InvalidOperationException(
+                $"These tests build the server at commit {Commit} from the repository's history, which this clone lacks " +
+                "(a shallow clone: `git fetch --unshallow`).", e);
+        }
         var cached = Path.Combine(Path.GetTempPath(), $"annotate-server-{sha}");
         var dll = Path.Combine(cached, "Annotate.Server.dll");
         if (File.Exists(Path.Combine(cached, "annotate-commit")) && File.Exists(dll)) return dll;
