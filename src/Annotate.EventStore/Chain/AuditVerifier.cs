@@ -11,7 +11,9 @@ namespace Annotate.EventStore.Chain;
 /// the writer (no link), a head row that disagrees with the last link (events removed from or added at the end), and,
 /// through receipts, removals of the newest events and rewrites whose links were recomputed consistently.
 /// Positions may have holes (numbers of a rolled-back batch are never reused); the links, not the numbers, say
-/// what follows what.
+/// what follows what. In a database moved from the previous store (<see cref="LegacyImport"/>), positions up to the
+/// last moved one are checked by the v1 link over the kept legacy texts, and Marten's row at each must still be the
+/// legacy event (<see cref="LegacyImport.SameEventSql"/>); later positions by the v2 link.
 /// </summary>
 internal static class AuditVerifier
 {
