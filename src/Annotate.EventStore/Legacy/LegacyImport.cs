@@ -129,10 +129,10 @@ public static partial class LegacyImport
             if (page.Count == 0) break;
             foreach (var batch in Batches(page))
             {
-                // Rich append mode draws every event's number from Marten's sequence (it overwrites a preset
-                // Sequence), so the sequence is set to the batch's first old position (unless the previous batch left
-                // it there): the batch's runs, appended in position order, then draw exactly their old positions,
-                // checked below. Marten's bulk import that keeps given sequences (BulkInsertEventStreamAsync with
+                // Marten draws every event's number from its sequence, in append order, so the sequence is set to the
+                // batch's first old position (unless the previous batch left it there): the batch's runs, appended in
+                // position order, then draw exactly their old positions, checked against the stored rows before the
+                // commit (ids included). Marten's bulk import that keeps given sequences (BulkInsertEventStreamAsync with
                 // PreserveSourceSequence) commits on a connection and transaction of its own, so the events could not
                 // commit together with the chain rows, the request records and the renaming: a crash in between would
                 // leave a half-moved store. Nothing else draws from the sequence meanwhile: every appender holds the
@@ -268,6 +268,8 @@ public static partial class LegacyImport
         }
         var e = session.Events.BuildEvent(data);
         e.Id = row.EventId;
+        // The position it will be stored at (checked against the stored row before the commit): the inline projections see it.
+        e.Sequence = row.Position;
         e.Timestamp = new DateTimeOffset(row.RecordedAt);
         using var metadata = JsonDocument.Parse(row.Metadata);
         var m = metadata.RootElement;
@@ -308,7 +310,6 @@ public static partial class LegacyImport
             _current.StreamId = row.StreamId;
             _current.StreamVersion = row.StreamVersion;
             _current.LastPosition = row.Position;
-            _current.Link = Convert.ToHexStringLower(row.Hash);
             _current.RecordedAt = row.RecordedAt;
         }
 
