@@ -43,6 +43,7 @@ CONTRACT = {
     "annotate.v1.Claims": ["OpenClaim", "TakeStance", "WithdrawStance", "Adjudicate", "ReopenClaim"],
     "annotate.v1.Consensus": ["GetClaimView", "ListClaims", "GetArticleAgreement", "WatchArticle"],
     "annotate.v1.History": ["Subscribe", "Replay", "VerifyAudit"],
+    "annotate.v1.Audit": ["GetChainHead", "ExportLog", "GetClaimTimeline"],
 }
 
 
