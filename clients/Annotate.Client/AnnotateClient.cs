@@ -251,7 +251,8 @@ public sealed class AnnotateClient : IDisposable
     public IAsyncEnumerable<VerifyAuditResponse> VerifyAuditAsync(VerifyAuditRequest request, CancellationToken ct = default) =>
         StreamAsync(_history.VerifyAudit(request, Streaming(ct)), ct);
 
-    /// <summary>Audit.ExportLog: the stored log with its chain, in position order (no resumption: rerun after the last position seen).</summary>
+    /// <summary>Audit.ExportLog: the stored log with its chain, in position order (no resumption: rerun after the last position
+    /// seen).</summary>
     public IAsyncEnumerable<ExportedEvent> ExportLogAsync(ExportLogRequest request, CancellationToken ct = default) =>
         StreamAsync(_audit.ExportLog(request, Streaming(ct)), ct);
 

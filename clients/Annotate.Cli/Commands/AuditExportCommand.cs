@@ -19,7 +19,11 @@ public static class AuditExportCommand
 
     public static Command Create()
     {
-        var output = new Option<string>("--output", "-o") { Description = "Directory to write the bundle to (created; must be empty)", Required = true };
+        var output = new Option<string>("--output", "-o")
+        {
+            Description = "Directory to write the bundle to (created; must be empty)",
+            Required = true,
+        };
         var receipts = new Option<string[]>("--receipt")
         {
             Description = "A receipt POSITION:HASH to include in receipts.txt, checked by verify.py (repeatable)",

@@ -85,7 +85,8 @@ public static class ClaimDiffCommand
                     inv.Out.WriteLine($"{{\"claimId\": \"{a.ClaimId}\", \"from\": {Json(b)}, \"to\": {Json(a)}}}");
                 return ExitCodes.Ok;
             }
-            inv.Out.WriteLine($"article {articleId}: position {before.AsOfPosition} -> {after.AsOfPosition}, {changes.Count} claim(s) changed");
+            inv.Out.WriteLine(
+                $"article {articleId}: position {before.AsOfPosition} -> {after.AsOfPosition}, {changes.Count} claim(s) changed");
             foreach (var (b, a) in changes)
             {
                 var summary = b is null
@@ -105,7 +106,8 @@ public static class ClaimDiffCommand
         {
             return await inv.Client.GetClaimViewAsync(new GetClaimViewRequest { ClaimId = claimId, AsOf = at }, inv.CancellationToken);
         }
-        catch (RpcException e) when (e.StatusCode == StatusCode.NotFound && at is not null && e.Status.Detail.Contains("did not exist yet", StringComparison.Ordinal))
+        catch (RpcException e) when (e.StatusCode == StatusCode.NotFound && at is not null
+                                     && e.Status.Detail.Contains("did not exist yet", StringComparison.Ordinal))
         {
             return null;
         }
@@ -120,7 +122,9 @@ public static class ClaimDiffCommand
         yield return ("leading", v is null || v.LeadingStance == Stance.Unspecified ? "-" : Parsing.Name(v.LeadingStance));
         yield return ("agreement", v is null ? "-" : v.Agreement.ToString("0.####", CultureInfo.InvariantCulture));
         yield return ("tallies", v is null ? "-" : Text.Tallies(v));
-        yield return ("stances", v is null || v.Stances.Count == 0 ? "-" : string.Join(", ", v.Stances.Select(s => $"{s.Analyst} {Parsing.Name(s.Stance)}")));
+        yield return ("stances", v is null || v.Stances.Count == 0
+            ? "-"
+            : string.Join(", ", v.Stances.Select(s => $"{s.Analyst} {Parsing.Name(s.Stance)}")));
         yield return ("verdict", v?.Adjudication is { } a ? $"{Parsing.Name(a.Verdict)} by {a.Adjudicator}" : "-");
         yield return ("tags", v is null || v.Tags.Count == 0 ? "-" : string.Join(", ", v.Tags.Select(t => $"{t.Tag} {t.Analysts.Count}")));
     }

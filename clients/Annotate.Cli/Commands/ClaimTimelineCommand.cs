@@ -14,7 +14,10 @@ public static class ClaimTimelineCommand
         var json = GlobalOptions.Json();
         var id = new Argument<string>("claim") { Description = "Claim id" };
         var since = new Option<string?>("--since") { Description = "Only changes at or after this position or time" };
-        var until = new Option<string?>("--until") { Description = "Only changes at or before this position or time (and the status then)" };
+        var until = new Option<string?>("--until")
+        {
+            Description = "Only changes at or before this position or time (and the status then)",
+        };
         var command = new Command(
             "timeline",
             """
@@ -41,7 +44,8 @@ public static class ClaimTimelineCommand
     private static string Render(ClaimTimeline t)
     {
         var sb = new StringBuilder();
-        sb.AppendLine(CultureInfo.InvariantCulture, $"claim {t.ClaimId} in {t.ArticleId}: {Text.Quote(t.Statement)} (through position {t.ThroughPosition})");
+        sb.AppendLine(CultureInfo.InvariantCulture,
+            $"claim {t.ClaimId} in {t.ArticleId}: {Text.Quote(t.Statement)} (through position {t.ThroughPosition})");
         foreach (var e in t.Entries)
         {
             var status = e.Before.Status == ClaimStatus.Unspecified
@@ -55,7 +59,10 @@ public static class ClaimTimelineCommand
         var why = t.Why;
         sb.Append(CultureInfo.InvariantCulture, $"why {Parsing.Name(why.Status)}: {why.Explanation}");
         if (why.Adjudication is { } a)
-            sb.Append(CultureInfo.InvariantCulture, $"\n  verdict {Parsing.Name(a.Verdict)} by {a.Adjudicator} at {Text.Time(a.AdjudicatedAt)}: {Text.Quote(a.Rationale)}");
+        {
+            sb.Append(CultureInfo.InvariantCulture,
+                $"\n  verdict {Parsing.Name(a.Verdict)} by {a.Adjudicator} at {Text.Time(a.AdjudicatedAt)}: {Text.Quote(a.Rationale)}");
+        }
         foreach (var s in why.Stances)
             sb.Append(CultureInfo.InvariantCulture, $"\n  {s.Analyst} {Parsing.Name(s.Stance)}: {Text.Quote(s.Rationale)}");
         return sb.ToString();

@@ -25,7 +25,8 @@ public static class ExportCommand
         var orgUrl = new Option<string?>("--org-url") { Description = "claimreview: the organisation's url (default $ANNOTATE_ORG_URL)" };
         var urlBase = new Option<string?>("--url-base")
         {
-            Description = "claimreview: where the reviews are published; each review's url is <base>/claims/<id> (default $ANNOTATE_REVIEW_URL_BASE)",
+            Description = "claimreview: where the reviews are published; each review's url is <base>/claims/<id> " +
+                          "(default $ANNOTATE_REVIEW_URL_BASE)",
         };
         var command = new Command("export", """
             Exports an article's annotations.
@@ -49,7 +50,8 @@ public static class ExportCommand
             else if (inv.Get(format) == "claimreview")
             {
                 var publisher = new ClaimReviewPublisher(
-                    Setting(inv, orgName, "ANNOTATE_ORG_NAME") ?? throw new UsageException("claimreview needs --org-name (the reviewing organisation)"),
+                    Setting(inv, orgName, "ANNOTATE_ORG_NAME")
+                        ?? throw new UsageException("claimreview needs --org-name (the reviewing organisation)"),
                     Setting(inv, orgUrl, "ANNOTATE_ORG_URL"),
                     Setting(inv, urlBase, "ANNOTATE_REVIEW_URL_BASE") is { } b && Uri.TryCreate(b, UriKind.Absolute, out var u)
                         && (u.Scheme == Uri.UriSchemeHttps || u.Scheme == Uri.UriSchemeHttp)

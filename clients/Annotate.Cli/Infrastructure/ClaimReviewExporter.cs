@@ -21,7 +21,8 @@ public static class ClaimReviewExporter
     public const int WorstRating = 1;
 
     public static bool IsReviewed(ClaimView c) =>
-        c.Status is ClaimStatus.Supported or ClaimStatus.Refuted or ClaimStatus.NeedsContext or ClaimStatus.Unverifiable or ClaimStatus.Adjudicated;
+        c.Status is ClaimStatus.Supported or ClaimStatus.Refuted or ClaimStatus.NeedsContext or ClaimStatus.Unverifiable
+            or ClaimStatus.Adjudicated;
 
     public static string Export(Article article, IEnumerable<ClaimView> claims, ClaimReviewPublisher publisher)
     {

@@ -12,8 +12,11 @@ public sealed class AuditService(IMediator mediator) : Contracts.V1.Audit.AuditB
     public override Task<ChainHead> GetChainHead(GetChainHeadRequest request, ServerCallContext context) =>
         mediator.Send(new GetChainHead.Query(request), context.CancellationToken);
 
-    public override Task ExportLog(ExportLogRequest request, IServerStreamWriter<ExportedEvent> responseStream, ServerCallContext context) =>
-        mediator.StreamAsync(new ExportLog.Query(request), responseStream, context);
+    public override Task ExportLog(
+        ExportLogRequest request,
+        IServerStreamWriter<ExportedEvent> responseStream,
+        ServerCallContext context
+    ) => mediator.StreamAsync(new ExportLog.Query(request), responseStream, context);
 
     public override Task<ClaimTimeline> GetClaimTimeline(GetClaimTimelineRequest request, ServerCallContext context) =>
         mediator.Send(new GetClaimTimeline.Query(request), context.CancellationToken);

@@ -3,6 +3,7 @@ using Annotate.Contracts.V1;
 using Annotate.Domain.Consensus;
 using Annotate.EventStore;
 using Annotate.Server.Infrastructure;
+using Google.Protobuf.WellKnownTypes;
 using MediatR;
 
 namespace Annotate.Server.Features.Audit;
@@ -32,7 +33,8 @@ public static class GetClaimTimeline
             ClaimConsensus? view = null;
             ClaimView? before = null;
             // The claim's events are tagged with its article: the article's part of the log holds them all.
-            await foreach (var e in store.ReadAllAsync(0, new Annotate.EventStore.EventFilter(Tag: articleId), long.MaxValue, through, null, ct))
+            var ofArticle = new Annotate.EventStore.EventFilter(Tag: articleId);
+            await foreach (var e in store.ReadAllAsync(0, ofArticle, long.MaxValue, through, null, ct))
             {
                 if (EventCodec.ClaimIdOf(e) != r.ClaimId) continue;
                 var next = ConsensusProjection.Evolve(view, EventCodec.Positioned(e), policy);
@@ -45,7 +47,7 @@ public static class GetClaimTimeline
                     var entry = new TimelineEntry
                     {
                         Position = (ulong)e.Position,
-                        RecordedAt = Google.Protobuf.WellKnownTypes.Timestamp.FromDateTime(DateTime.SpecifyKind(e.RecordedAt, DateTimeKind.Utc)),
+                        RecordedAt = Timestamp.FromDateTime(DateTime.SpecifyKind(e.RecordedAt, DateTimeKind.Utc)),
                         Analyst = e.Metadata.Actor ?? "",
                         EventType = e.Type,
                         EventId = e.EventId.ToString("D"),
@@ -97,7 +99,8 @@ public static class GetClaimTimeline
         private static StatusReason Why(ClaimView v, ConsensusPolicy policy)
         {
             var total = v.Stances.Count;
-            var rule = $"{policy.ThresholdNumerator}/{policy.ThresholdDenominator} of the current stances, and at least {policy.Quorum}, decide";
+            var rule = $"{policy.ThresholdNumerator}/{policy.ThresholdDenominator} of the current stances, and at least " +
+                       $"{policy.Quorum}, decide";
             var why = new StatusReason
             {
                 Status = v.Status,
@@ -109,8 +112,8 @@ public static class GetClaimTimeline
             {
                 case ClaimStatus.Adjudicated:
                     why.Adjudication = v.Adjudication;
-                    why.Explanation = $"adjudicated {Name(v.Adjudication.Verdict)} by {v.Adjudication.Adjudicator}; the verdict overrides " +
-                                      $"the {total} current stance(s) until the claim is reopened";
+                    why.Explanation = $"adjudicated {Name(v.Adjudication.Verdict)} by {v.Adjudication.Adjudicator}; the verdict " +
+                                      $"overrides the {total} current stance(s) until the claim is reopened";
                     break;
                 case ClaimStatus.Pending:
                     why.Stances.AddRange(v.Stances);
