@@ -36,7 +36,8 @@ public static class AuditVerifyCommand
             var request = new VerifyAuditRequest();
             request.Receipts.Add((inv.Get(receipts) ?? []).Select(Parsing.Receipt));
             var head = inv.Get(against) is { } text ? Parsing.Head(text) : null;
-            if (head is not null) request.Receipts.Add(new Receipt { Position = head.Value.Position, Hash = head.Value.Link });
+            // Every log extends the empty head (position 0); any other head is checked as a receipt.
+            if (head is { Position: > 0 } h0) request.Receipts.Add(new Receipt { Position = h0.Position, Hash = h0.Link });
             var progress = inv.StderrIsTerminal ? new Progress(inv.Err) : null;
             VerifyResult? result = null;
             await foreach (var item in inv.Client.VerifyAuditAsync(request, inv.CancellationToken))
@@ -56,7 +57,7 @@ public static class AuditVerifyCommand
             if (result is null) return Invocation.Fail(ExitCodes.Failure, "the server ended the verification without a result");
             progress?.Done($"checked {result.EventsChecked} events");
             string? headProblem = null;
-            if (head is { } h)
+            if (head is { Position: > 0 } h)
             {
                 headProblem = result.Receipts.FirstOrDefault(r => r.Receipt.Position == h.Position && r.Receipt.Hash == h.Link) is
                 { Holds: false } failed
