@@ -24,7 +24,7 @@ public static class GetClaimTimeline
         {
             var r = query.Request;
             if (r.ClaimId.Length == 0) throw ErrorMapping.Invalid("claim_id is required.");
-            var articleId = (await views.ClaimDocumentAsync(r.ClaimId, ct))["articleId"]!.GetValue<string>();
+            var articleId = (await views.ClaimDocumentAsync(r.ClaimId, ct)).ArticleId;
             var (toPosition, toTime) = AsOfPoint.From(r.Until);
             var through = await AsOfPoint.PositionAsync(views, toPosition, toTime, ct);
             var (sincePosition, sinceTime) = Since(r.Since);
