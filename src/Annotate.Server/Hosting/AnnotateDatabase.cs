@@ -61,7 +61,9 @@ public sealed partial class AnnotateDatabase(ServerOptions options, ILoggerFacto
         // The server keeps no session state on pooled connections (its LISTEN has a connection of its own), so the
         // DISCARD ALL Npgsql sends when a connection returns to the pool is a transaction that resets nothing: one per
         // query. Off unless the connection string says otherwise.
-        if (!builder.ContainsKey("No Reset On Close")) builder.NoResetOnClose = true;
+        // (NpgsqlConnectionStringBuilder.ContainsKey is true for every keyword it knows, so ask the text itself.)
+        if (!new System.Data.Common.DbConnectionStringBuilder { ConnectionString = connectionString }.ContainsKey("No Reset On Close"))
+            builder.NoResetOnClose = true;
         var where = $"{builder.Host}:{builder.Port}/{builder.Database ?? builder.Username}";
         Description = _embedded is null ? $"{where} (configured)" : $"{where} (embedded, data in {_embedded.DataDirectory})";
 

@@ -104,17 +104,13 @@ public sealed class Views(IDocumentStore documents, MartenEventStore store, Cons
         "tag-removed.v1",
     ];
 
-    /// <summary>A token with its analyst's roles, for authentication: one query (Marten's Include) for both documents.</summary>
+    /// <summary>A token with its analyst's roles, for authentication: two loads by id (no query to parse on every call).</summary>
     public async Task<TokenRecord?> GetTokenAsync(string tokenId, CancellationToken ct)
     {
         await using var session = documents.QuerySession();
-        AnalystAccess? analyst = null;
-        var token = (await session.Query<TokenAccess>()
-                .Include<AnalystAccess>(t => t.AnalystId, a => analyst = a)
-                .Where(t => t.Id == tokenId)
-                .ToListAsync(ct))
-            .SingleOrDefault();
+        var token = await session.LoadAsync<TokenAccess>(tokenId, ct);
         if (token is null) return null;
+        var analyst = await session.LoadAsync<AnalystAccess>(token.AnalystId, ct);
         return new TokenRecord(tokenId, token.AnalystId, token.SecretHash, token.ExpiresAt, token.Revoked, analyst?.Roles ?? []);
     }
 }
