@@ -2,7 +2,9 @@ using System.Text.Json;
 using System.Text.Json.Serialization;
 using Annotate.Domain.Events;
 using Annotate.EventStore;
+using Annotate.Server.Features.Discussion;
 using JasperFx;
+using JasperFx.Events.Projections;
 using Marten;
 using Npgsql;
 using Weasel.Core;
@@ -29,6 +31,8 @@ public static class MartenSetup
                 json.Converters.Add(new JsonStringEnumConverter(JsonNamingPolicy.SnakeCaseUpper, allowIntegerValues: false));
             });
         for (var i = 0; i < EventTypes.Names.Count; i++) options.Events.MapEventType(EventTypes.Types[i], EventTypes.Names[i]);
+        // The features' typed views, kept in the append's transaction.
+        options.Projections.Add(new ReplyProjection(), ProjectionLifecycle.Inline);
         options.AutoCreateSchemaObjects = AutoCreate.CreateOrUpdate;
         return options;
     }

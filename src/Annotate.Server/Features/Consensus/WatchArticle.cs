@@ -2,7 +2,9 @@ using System.Runtime.CompilerServices;
 using Annotate.Contracts.V1;
 using Annotate.Domain.Consensus;
 using Annotate.EventStore;
+using Annotate.Server.Features.Discussion;
 using Annotate.Server.Infrastructure;
+using Marten;
 using MediatR;
 
 namespace Annotate.Server.Features.Consensus;
@@ -10,13 +12,17 @@ namespace Annotate.Server.Features.Consensus;
 /// <summary>
 /// An article's claim views: all current ones, a caught-up marker, then each view again when it changes. It
 /// follows the store's subscription from the position the initial views reflect, so no change is missed, and
-/// sends the stored view once the claims projection has applied the change.
+/// sends the stored view once the claims projection has applied the change. Replies on the article's claims and highlights
+/// follow the same subscription; their documents are written in the append's transaction, so they are current when the
+/// event arrives.
 /// </summary>
 public static class WatchArticle
 {
     public sealed record Query(WatchArticleRequest Request) : IRequest<IAsyncEnumerable<WatchArticleResponse>>;
 
-    public sealed class Handler(Views views, ProjectionRunner runner, ConsensusPolicy policy)
+    private static readonly string[] ReplyEvents = ["reply-posted.v1", "reply-edited.v1", "reply-retracted.v1"];
+
+    public sealed class Handler(Views views, ProjectionRunner runner, ConsensusPolicy policy, IDocumentStore documents)
         : IRequestHandler<Query, IAsyncEnumerable<WatchArticleResponse>>
     {
         public async Task<IAsyncEnumerable<WatchArticleResponse>> Handle(Query query, CancellationToken ct)
@@ -36,9 +42,25 @@ public static class WatchArticle
             }
             yield return new WatchArticleResponse { CaughtUpPosition = (ulong)from };
 
-            var filter = new Annotate.EventStore.EventFilter(new ClaimsProjection(policy).Filter.Types, Tag: articleId);
+            var filter = new Annotate.EventStore.EventFilter([.. new ClaimsProjection(policy).Filter.Types!, .. ReplyEvents], Tag: articleId);
             await foreach (var message in views.Store.SubscribeAsync(from, filter, ct))
             {
+                if (message is SubscriptionMessage.Event
+                    {
+                        Recorded:
+                        {
+                            Data: Domain.Events.ReplyPosted or Domain.Events.ReplyEdited
+                    or Domain.Events.ReplyRetracted
+                        } r
+                    })
+                {
+                    var replyId = r.StreamId["reply-".Length..];
+                    await using var session = documents.QuerySession();
+                    // A later change of the same reply is on its way: that event sends the reply as it then stands.
+                    if (await session.LoadAsync<ReplyDocument>(replyId, ct) is { } reply && reply.LastPosition <= r.Position)
+                        yield return new WatchArticleResponse { Reply = Threads.ToProto(reply) };
+                    continue;
+                }
                 if (message is not SubscriptionMessage.Event { Recorded: var e } || EventCodec.ClaimIdOf(e) is not { } claimId) continue;
                 await runner.WaitForPositionAsync(Projections.Claims, e.Position, Views.DefaultWait, ct);
                 if (await views.GetAsync(Projections.Claims, claimId, ct) is { } doc)
