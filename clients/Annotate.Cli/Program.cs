@@ -35,6 +35,7 @@ var root = new RootCommand($"""
     WithdrawCommand.Create(),
     AdjudicateCommand.Create(),
     ReopenCommand.Create(),
+    ReplyCommand.Create(),
     WatchCommand.Create(),
     ReplayCommand.Create(),
     AuditVerifyCommand.Create(),

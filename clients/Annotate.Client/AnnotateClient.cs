@@ -51,6 +51,7 @@ public sealed class AnnotateClient : IDisposable
     private readonly Annotations.AnnotationsClient _annotations;
     private readonly Claims.ClaimsClient _claims;
     private readonly Consensus.ConsensusClient _consensus;
+    private readonly Discussion.DiscussionClient _discussion;
     private readonly History.HistoryClient _history;
     private readonly Admin.AdminClient _admin;
 
@@ -62,6 +63,7 @@ public sealed class AnnotateClient : IDisposable
         _annotations = new Annotations.AnnotationsClient(_channel);
         _claims = new Claims.ClaimsClient(_channel);
         _consensus = new Consensus.ConsensusClient(_channel);
+        _discussion = new Discussion.DiscussionClient(_channel);
         _history = new History.HistoryClient(_channel);
         _admin = new Admin.AdminClient(_channel);
     }
@@ -167,6 +169,19 @@ public sealed class AnnotateClient : IDisposable
         CommandAsync(request, _claims.ReopenClaimAsync, ct);
 
     // Consensus
+    // Discussion
+    public Task<PostReplyResponse> PostReplyAsync(PostReplyRequest request, CancellationToken ct = default) =>
+        CommandAsync(request, _discussion.PostReplyAsync, ct);
+
+    public Task<CommandResult> EditReplyAsync(EditReplyRequest request, CancellationToken ct = default) =>
+        CommandAsync(request, _discussion.EditReplyAsync, ct);
+
+    public Task<CommandResult> RetractReplyAsync(RetractReplyRequest request, CancellationToken ct = default) =>
+        CommandAsync(request, _discussion.RetractReplyAsync, ct);
+
+    public Task<ListThreadResponse> ListThreadAsync(ListThreadRequest request, CancellationToken ct = default) =>
+        QueryAsync(request, _discussion.ListThreadAsync, ct);
+
     public Task<ClaimView> GetClaimViewAsync(GetClaimViewRequest request, CancellationToken ct = default) =>
         QueryAsync(request, _consensus.GetClaimViewAsync, ct);
 

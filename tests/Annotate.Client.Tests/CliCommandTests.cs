@@ -40,6 +40,24 @@ public sealed class CliCommandTests(CliServer fixture) : IClassFixture<CliServer
     }
 
     [Fact]
+    public async Task A_reply_and_an_answer_to_it_appear_as_a_thread_in_claim_show()
+    {
+        var a = await fixture.AnalystAsync(Unique("ana"), "analyst");
+        var b = await fixture.AnalystAsync(Unique("boris"), "analyst");
+        var id = (await a.RunAsync("claim", "open", Claimed, "--quote", Majority, "--json")).AssertOk().Json<OpenClaimResponse>().ClaimId;
+
+        var question = (await a.RunAsync("reply", id, "Which census?", "--json")).AssertOk().Json<PostReplyResponse>().Reply;
+        var answer = (await b.RunAsync("reply", id, "The 2021 one.", "--to", question.ReplyId, "--json")).AssertOk().Json<PostReplyResponse>().Reply;
+
+        Assert.Equal((question.ReplyId, "The 2021 one."), (answer.ParentId, answer.Body));
+        var shown = (await b.RunAsync("claim", "show", id)).AssertOk().Stdout;
+        Assert.Contains($"- {question.ReplyId} {question.Author} at", shown);
+        Assert.Contains($"    - {answer.ReplyId} {answer.Author} at", shown);
+        Assert.Contains(": The 2021 one.", shown);
+        (await b.RunAsync("reply", id, "")).AssertExit(2);
+    }
+
+    [Fact]
     public async Task Login_with_a_bad_token_stores_nothing_and_exits_4()
     {
         var cli = new Cli(server: null, token: null);
