@@ -30,6 +30,9 @@ public static class EventTypes
         ("reply-posted.v1", typeof(ReplyPosted)),
         ("reply-edited.v1", typeof(ReplyEdited)),
         ("reply-retracted.v1", typeof(ReplyRetracted)),
+        ("claim-made-blind.v1", typeof(ClaimMadeBlind)),
+        ("claim-revealed.v1", typeof(ClaimRevealed)),
+        ("article-made-blind.v1", typeof(ArticleMadeBlind)),
     ];
 
     private static readonly FrozenDictionary<string, Type> ByName = Table.ToFrozenDictionary(

@@ -45,6 +45,7 @@ public static class EdgeValidation
         ["text"] = new Text(Limits.MaxArticleText),
         ["note"] = new Text(Limits.MaxNote),
         ["body"] = new Text(Limits.MaxReply),
+        ["query"] = new Text(Features.Search.Search.MaxQuery),
         ["tag"] = new Text(Limits.MaxTagAsSent),
         ["tags"] = new Text(Limits.MaxTagAsSent),
         ["exact"] = new Text(Limits.MaxQuote),

@@ -2,7 +2,9 @@ using System.Text.Json;
 using System.Text.Json.Serialization;
 using Annotate.Domain.Events;
 using Annotate.EventStore;
+using Annotate.Server.Features.Claims;
 using Annotate.Server.Features.Discussion;
+using Annotate.Server.Features.Search;
 using JasperFx;
 using JasperFx.Events.Projections;
 using Marten;
@@ -33,6 +35,11 @@ public static class MartenSetup
         for (var i = 0; i < EventTypes.Names.Count; i++) options.Events.MapEventType(EventTypes.Types[i], EventTypes.Names[i]);
         // The features' typed views, kept in the append's transaction.
         options.Projections.Add(new ReplyProjection(), ProjectionLifecycle.Inline);
+        options.Projections.Add(new BlindArticleProjection(), ProjectionLifecycle.Inline);
+        options.Projections.Add(new BlindClaimProjection(), ProjectionLifecycle.Inline);
+        options.Projections.Add(new SearchEntryProjection(), ProjectionLifecycle.Inline);
+        options.Projections.Add(new TargetTagsProjection(), ProjectionLifecycle.Inline);
+        options.Schema.For<SearchEntry>().FullTextIndex(x => x.Text);
         options.AutoCreateSchemaObjects = AutoCreate.CreateOrUpdate;
         return options;
     }

@@ -32,6 +32,7 @@ public static class Transport
         (Contracts.V1.Claims.Descriptor, typeof(ClaimsService)),
         (Contracts.V1.Consensus.Descriptor, typeof(ConsensusService)),
         (Contracts.V1.Discussion.Descriptor, typeof(DiscussionService)),
+        (Contracts.V1.Search.Descriptor, typeof(SearchService)),
         (Contracts.V1.History.Descriptor, typeof(HistoryService)),
         (Contracts.V1.Admin.Descriptor, typeof(AdminService)),
     ];
@@ -93,6 +94,7 @@ public static class Transport
         app.MapGrpcService<ClaimsService>().RequireAccessRules();
         app.MapGrpcService<ConsensusService>().RequireAccessRules();
         app.MapGrpcService<DiscussionService>().RequireAccessRules();
+        app.MapGrpcService<SearchService>().RequireAccessRules();
         app.MapGrpcService<HistoryService>().RequireAccessRules();
         app.MapGrpcService<AdminService>().RequireAccessRules();
         app.MapGrpcHealthChecksService();

@@ -37,6 +37,9 @@ public sealed class EventTypesTests
         yield return new ReplyPosted("r2", "a1", ReplyTargetKind.Highlight, "h1", "r1", "bob", "see the archive");
         yield return new ReplyEdited("r1", "alice", "why 1901, not 1900?");
         yield return new ReplyRetracted("r2", "bob");
+        yield return new ClaimMadeBlind("c1", "judge");
+        yield return new ClaimRevealed("c1", "judge");
+        yield return new ArticleMadeBlind("a1", "judge");
     }
 
     [Fact]
