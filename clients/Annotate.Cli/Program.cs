@@ -36,6 +36,7 @@ var root = new RootCommand($"""
     AdjudicateCommand.Create(),
     ReopenCommand.Create(),
     ReplyCommand.Create(),
+    SearchCommand.Create(),
     WatchCommand.Create(),
     ReplayCommand.Create(),
     AuditVerifyCommand.Create(),

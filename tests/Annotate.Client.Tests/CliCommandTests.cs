@@ -58,6 +58,22 @@ public sealed class CliCommandTests(CliServer fixture) : IClassFixture<CliServer
     }
 
     [Fact]
+    public async Task Search_finds_a_rationale_by_a_word_in_it_as_text_and_json()
+    {
+        var a = await fixture.AnalystAsync(Unique("ana"), "analyst");
+        var word = Unique("censusword").Replace("-", "", StringComparison.Ordinal);
+        var id = (await a.RunAsync("claim", "open", Claimed, "--quote", Majority, "--json")).AssertOk().Json<OpenClaimResponse>().ClaimId;
+        (await a.RunAsync("stance", id, "refutes", "--rationale", $"the {word} counts about 20 percent")).AssertOk();
+
+        var found = (await a.RunAsync("search", word, "--json")).AssertOk().Json<SearchResponse>();
+
+        var hit = Assert.Single(found.Hits);
+        Assert.Equal((SearchHitKind.Rationale, id), (hit.Kind, hit.ClaimId));
+        Assert.Contains(word, (await a.RunAsync("search", word)).AssertOk().Stdout);
+        Assert.Contains("Nothing found.", (await a.RunAsync("search", word, "--analyst", "nobody-here")).AssertOk().Stdout);
+    }
+
+    [Fact]
     public async Task Login_with_a_bad_token_stores_nothing_and_exits_4()
     {
         var cli = new Cli(server: null, token: null);

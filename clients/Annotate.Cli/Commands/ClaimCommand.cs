@@ -7,6 +7,6 @@ public static class ClaimCommand
 {
     public static Command Create() => new("claim", "Claims: spans the team treats as checkable, and their consensus views.")
     {
-        ClaimOpenCommand.Create(), ClaimShowCommand.Create(), ClaimListCommand.Create(),
+        ClaimOpenCommand.Create(), ClaimShowCommand.Create(), ClaimListCommand.Create(), ClaimBlindCommand.Blind(), ClaimBlindCommand.Reveal(),
     };
 }
