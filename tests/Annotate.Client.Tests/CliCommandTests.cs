@@ -74,6 +74,36 @@ public sealed class CliCommandTests(CliServer fixture) : IClassFixture<CliServer
     }
 
     [Fact]
+    public async Task An_adjudicator_blinds_an_article_so_a_new_claim_hides_stances_until_revealed()
+    {
+        var a = await fixture.AnalystAsync(Unique("ana"), "analyst");
+        var b = await fixture.AnalystAsync(Unique("boris"), "analyst");
+        var judge = await fixture.AnalystAsync(Unique("judge"), "adjudicator");
+        var article = Unique("blind");
+        using (var client = new AnnotateClient(fixture.Server.Address, fixture.Server.AdminToken))
+        {
+            await client.ImportArticleAsync(new ImportArticleRequest
+            {
+                RequestId = AnnotateClient.NewRequestId(),
+                ArticleId = article,
+                Title = "Blind",
+                Text = "The harbour opened in 1901. Ships came.",
+                Source = "test",
+            });
+        }
+        (await judge.RunAsync("claim", "blind", "--article", article)).AssertOk();
+        var id = (await a.RunAsync("claim", "open", article, "--quote", "Ships came.", "--json")).AssertOk().Json<OpenClaimResponse>().ClaimId;
+        (await a.RunAsync("stance", id, "refutes", "--rationale", "no ships")).AssertOk();
+
+        var hidden = (await b.RunAsync("claim", "show", id, "--json")).AssertOk().Json<ClaimView>();
+        Assert.True(hidden.Hidden);
+        Assert.Empty(hidden.Stances);
+        (await b.RunAsync("claim", "reveal", id)).AssertExit(4);
+        (await judge.RunAsync("claim", "reveal", id)).AssertOk();
+        Assert.Single((await b.RunAsync("claim", "show", id, "--json")).AssertOk().Json<ClaimView>().Stances);
+    }
+
+    [Fact]
     public async Task Login_with_a_bad_token_stores_nothing_and_exits_4()
     {
         var cli = new Cli(server: null, token: null);
