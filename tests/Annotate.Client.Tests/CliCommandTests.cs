@@ -104,6 +104,19 @@ public sealed class CliCommandTests(CliServer fixture) : IClassFixture<CliServer
     }
 
     [Fact]
+    public async Task The_demo_discusses_the_disputed_claim_and_finds_its_verdict_by_search()
+    {
+        var demo = (await fixture.Admin().RunAsync("demo", "--pace", "0")).AssertOk().Stdout;
+
+        Assert.Contains("discussion thread which census", demo);
+        Assert.Matches(@"Search ""fifth of the population"": [1-9]\d* hit\(s\)", demo);
+        var id = (await fixture.Admin().RunAsync("claim", "open", Claimed, "--quote", Majority, "--json")).AssertOk().Json<OpenClaimResponse>().ClaimId;
+        var shown = (await fixture.Admin().RunAsync("claim", "show", id)).AssertOk().Stdout;
+        Assert.Contains("Which census do the 20 percent come from?", shown);
+        Assert.Contains("both figures say a minority", shown);
+    }
+
+    [Fact]
     public async Task Login_with_a_bad_token_stores_nothing_and_exits_4()
     {
         var cli = new Cli(server: null, token: null);
