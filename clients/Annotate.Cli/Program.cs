@@ -35,6 +35,8 @@ var root = new RootCommand($"""
     WithdrawCommand.Create(),
     AdjudicateCommand.Create(),
     ReopenCommand.Create(),
+    ReplyCommand.Create(),
+    SearchCommand.Create(),
     WatchCommand.Create(),
     ReplayCommand.Create(),
     AuditVerifyCommand.Create(),

@@ -51,6 +51,8 @@ public sealed class AnnotateClient : IDisposable
     private readonly Annotations.AnnotationsClient _annotations;
     private readonly Claims.ClaimsClient _claims;
     private readonly Consensus.ConsensusClient _consensus;
+    private readonly Discussion.DiscussionClient _discussion;
+    private readonly Search.SearchClient _search;
     private readonly History.HistoryClient _history;
     private readonly Admin.AdminClient _admin;
     private readonly Audit.AuditClient _audit;
@@ -63,6 +65,8 @@ public sealed class AnnotateClient : IDisposable
         _annotations = new Annotations.AnnotationsClient(_channel);
         _claims = new Claims.ClaimsClient(_channel);
         _consensus = new Consensus.ConsensusClient(_channel);
+        _discussion = new Discussion.DiscussionClient(_channel);
+        _search = new Search.SearchClient(_channel);
         _history = new History.HistoryClient(_channel);
         _admin = new Admin.AdminClient(_channel);
         _audit = new Audit.AuditClient(_channel);
@@ -169,6 +173,29 @@ public sealed class AnnotateClient : IDisposable
         CommandAsync(request, _claims.ReopenClaimAsync, ct);
 
     // Consensus
+    public Task<CommandResult> MakeBlindAsync(MakeBlindRequest request, CancellationToken ct = default) =>
+        CommandAsync(request, _claims.MakeBlindAsync, ct);
+
+    public Task<CommandResult> RevealClaimAsync(RevealClaimRequest request, CancellationToken ct = default) =>
+        CommandAsync(request, _claims.RevealClaimAsync, ct);
+
+    // Search
+    public Task<SearchResponse> SearchAsync(SearchRequest request, CancellationToken ct = default) =>
+        QueryAsync(request, _search.SearchAsync, ct);
+
+    // Discussion
+    public Task<PostReplyResponse> PostReplyAsync(PostReplyRequest request, CancellationToken ct = default) =>
+        CommandAsync(request, _discussion.PostReplyAsync, ct);
+
+    public Task<CommandResult> EditReplyAsync(EditReplyRequest request, CancellationToken ct = default) =>
+        CommandAsync(request, _discussion.EditReplyAsync, ct);
+
+    public Task<CommandResult> RetractReplyAsync(RetractReplyRequest request, CancellationToken ct = default) =>
+        CommandAsync(request, _discussion.RetractReplyAsync, ct);
+
+    public Task<ListThreadResponse> ListThreadAsync(ListThreadRequest request, CancellationToken ct = default) =>
+        QueryAsync(request, _discussion.ListThreadAsync, ct);
+
     public Task<ClaimView> GetClaimViewAsync(GetClaimViewRequest request, CancellationToken ct = default) =>
         QueryAsync(request, _consensus.GetClaimViewAsync, ct);
 

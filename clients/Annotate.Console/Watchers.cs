@@ -62,6 +62,10 @@ public static class Watchers
                 else state.CaughtUp(initial, update.CaughtUpPosition);
                 live = true;
             }
+            else if (update.UpdateCase != WatchArticleResponse.UpdateOneofCase.View)
+            {
+                // Replies: the console shows claims and highlights; threads are read with `annotate claim show`.
+            }
             else if (live)
             {
                 state.Apply(update.View);

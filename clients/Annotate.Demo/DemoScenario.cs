@@ -143,6 +143,20 @@ public sealed class DemoScenario
         await StanceAsync("boris", claim, Stance.Refutes, "Two figures in the corpus: about 20 and at least 18 percent. A minority.",
             twenty, Span(Concerned, "At least 18 percent are Russian minorities"));
         await StanceAsync("chen", claim, Stance.Supports, "The north has a large Russian population; the article may mean that.");
+        var question = await As("chen").PostReplyAsync(new PostReplyRequest
+        {
+            RequestId = NewId(),
+            Target = new ReplyTarget { ClaimId = claim },
+            Body = "Which census do the 20 percent come from?",
+        }, _ct);
+        await As("aigerim").PostReplyAsync(new PostReplyRequest
+        {
+            RequestId = NewId(),
+            Target = new ReplyTarget { ClaimId = claim },
+            ParentId = question.Reply.ReplyId,
+            Body = "The one the other article cites; both figures say a minority.",
+        }, _ct);
+        await SayAsync("chen asks in the claim's discussion thread which census; aigerim answers (`annotate claim show` prints it).");
         var view = await ShowAsync(claim);
 
         await As("dana").AdjudicateAsync(new AdjudicateRequest
@@ -287,6 +301,9 @@ public sealed class DemoScenario
         var alpha = await As("dana").GetArticleAgreementAsync(new GetArticleAgreementRequest { ArticleId = Troops }, _ct);
         _out.WriteLine($"  Agreement on {Troops}: Krippendorff's alpha {(alpha.HasAlpha ? alpha.Alpha.ToString("0.00") : "undefined")} " +
                        $"over {alpha.Units} claims and {alpha.Analysts} analysts.");
+        var found = await As("dana").SearchAsync(new SearchRequest { Query = "fifth of the population" }, _ct);
+        _out.WriteLine($"  Search \"fifth of the population\": {found.Hits.Count} hit(s), the first by {found.Hits.FirstOrDefault()?.Analyst ?? "nobody"} " +
+                       $"({found.Hits.FirstOrDefault()?.Kind.ToString() ?? "none"}).");
         _out.WriteLine();
         _out.WriteLine("Next: watch it in annotate-console, list the claims with `annotate claim list`, replay the history with " +
                        "`annotate replay`, check it with `annotate audit verify`.");

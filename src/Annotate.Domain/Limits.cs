@@ -9,6 +9,8 @@ public static class Limits
     public const int MaxRationale = 4000;
     public const int MaxEvidence = 20;
     public const int MaxNote = 4000;
+    /// <summary>A reply in a discussion thread.</summary>
+    public const int MaxReply = 4000;
     public const int MaxStatement = 1000;
     public const int MaxReason = 2000;
     public const int MaxTitle = 500;

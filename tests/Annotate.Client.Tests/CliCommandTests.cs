@@ -39,6 +39,88 @@ public sealed class CliCommandTests(CliServer fixture) : IClassFixture<CliServer
         Assert.Equal(5, articles.Articles.Count);
     }
 
+    /// <summary>A claim on an article of its own, so that other tests (the demo adjudicates the seeds' claims) cannot close it.</summary>
+    private async Task<string> FreshClaimAsync(Cli who)
+    {
+        var article = Unique("fresh");
+        using (var client = new AnnotateClient(fixture.Server.Address, fixture.Server.AdminToken))
+        {
+            await client.ImportArticleAsync(new ImportArticleRequest
+            {
+                RequestId = AnnotateClient.NewRequestId(),
+                ArticleId = article,
+                Title = "Fresh",
+                Text = "The harbour opened in 1901. Ships came.",
+                Source = "test",
+            });
+        }
+        return (await who.RunAsync("claim", "open", article, "--quote", "Ships came.", "--json")).AssertOk().Json<OpenClaimResponse>().ClaimId;
+    }
+
+    [Fact]
+    public async Task A_reply_and_an_answer_to_it_appear_as_a_thread_in_claim_show()
+    {
+        var a = await fixture.AnalystAsync(Unique("ana"), "analyst");
+        var b = await fixture.AnalystAsync(Unique("boris"), "analyst");
+        var id = await FreshClaimAsync(a);
+
+        var question = (await a.RunAsync("reply", id, "Which census?", "--json")).AssertOk().Json<PostReplyResponse>().Reply;
+        var answer = (await b.RunAsync("reply", id, "The 2021 one.", "--to", question.ReplyId, "--json")).AssertOk().Json<PostReplyResponse>().Reply;
+
+        Assert.Equal((question.ReplyId, "The 2021 one."), (answer.ParentId, answer.Body));
+        var shown = (await b.RunAsync("claim", "show", id)).AssertOk().Stdout;
+        Assert.Contains($"- {question.ReplyId} {question.Author} at", shown);
+        Assert.Contains($"    - {answer.ReplyId} {answer.Author} at", shown);
+        Assert.Contains(": The 2021 one.", shown);
+        (await b.RunAsync("reply", id, "")).AssertExit(2);
+    }
+
+    [Fact]
+    public async Task Search_finds_a_rationale_by_a_word_in_it_as_text_and_json()
+    {
+        var a = await fixture.AnalystAsync(Unique("ana"), "analyst");
+        var word = Unique("censusword").Replace("-", "", StringComparison.Ordinal);
+        var id = await FreshClaimAsync(a);
+        (await a.RunAsync("stance", id, "refutes", "--rationale", $"the {word} counts about 20 percent")).AssertOk();
+
+        var found = (await a.RunAsync("search", word, "--json")).AssertOk().Json<SearchResponse>();
+
+        var hit = Assert.Single(found.Hits);
+        Assert.Equal((SearchHitKind.Rationale, id), (hit.Kind, hit.ClaimId));
+        Assert.Contains(word, (await a.RunAsync("search", word)).AssertOk().Stdout);
+        Assert.Contains("Nothing found.", (await a.RunAsync("search", word, "--analyst", "nobody-here")).AssertOk().Stdout);
+    }
+
+    [Fact]
+    public async Task An_adjudicator_blinds_an_article_so_a_new_claim_hides_stances_until_revealed()
+    {
+        var a = await fixture.AnalystAsync(Unique("ana"), "analyst");
+        var b = await fixture.AnalystAsync(Unique("boris"), "analyst");
+        var judge = await fixture.AnalystAsync(Unique("judge"), "adjudicator");
+        var article = Unique("blind");
+        using (var client = new AnnotateClient(fixture.Server.Address, fixture.Server.AdminToken))
+        {
+            await client.ImportArticleAsync(new ImportArticleRequest
+            {
+                RequestId = AnnotateClient.NewRequestId(),
+                ArticleId = article,
+                Title = "Blind",
+                Text = "The harbour opened in 1901. Ships came.",
+                Source = "test",
+            });
+        }
+        (await judge.RunAsync("claim", "blind", "--article", article)).AssertOk();
+        var id = (await a.RunAsync("claim", "open", article, "--quote", "Ships came.", "--json")).AssertOk().Json<OpenClaimResponse>().ClaimId;
+        (await a.RunAsync("stance", id, "refutes", "--rationale", "no ships")).AssertOk();
+
+        var hidden = (await b.RunAsync("claim", "show", id, "--json")).AssertOk().Json<ClaimView>();
+        Assert.True(hidden.Hidden);
+        Assert.Empty(hidden.Stances);
+        (await b.RunAsync("claim", "reveal", id)).AssertExit(4);
+        (await judge.RunAsync("claim", "reveal", id)).AssertOk();
+        Assert.Single((await b.RunAsync("claim", "show", id, "--json")).AssertOk().Json<ClaimView>().Stances);
+    }
+
     [Fact]
     public async Task Login_with_a_bad_token_stores_nothing_and_exits_4()
     {

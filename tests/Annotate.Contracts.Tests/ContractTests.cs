@@ -7,7 +7,8 @@ namespace Annotate.Contracts.Tests;
 
 public sealed class ContractTests
 {
-    /// <summary>The RPCs the contract promises (issue: articles, annotations, claims, consensus, history, admin, audit).</summary>
+    /// <summary>The RPCs the contract promises (issue: articles, annotations, claims, consensus, history, admin, audit; then
+    /// discussion, blind claims and search).</summary>
     private static readonly (string Path, MethodType Type)[] Promised =
     [
         ("/annotate.v1.Articles/ImportArticle", MethodType.Unary),
@@ -23,6 +24,13 @@ public sealed class ContractTests
         ("/annotate.v1.Claims/WithdrawStance", MethodType.Unary),
         ("/annotate.v1.Claims/Adjudicate", MethodType.Unary),
         ("/annotate.v1.Claims/ReopenClaim", MethodType.Unary),
+        ("/annotate.v1.Claims/MakeBlind", MethodType.Unary),
+        ("/annotate.v1.Claims/RevealClaim", MethodType.Unary),
+        ("/annotate.v1.Discussion/PostReply", MethodType.Unary),
+        ("/annotate.v1.Discussion/EditReply", MethodType.Unary),
+        ("/annotate.v1.Discussion/RetractReply", MethodType.Unary),
+        ("/annotate.v1.Discussion/ListThread", MethodType.Unary),
+        ("/annotate.v1.Search/Search", MethodType.Unary),
         ("/annotate.v1.Consensus/GetClaimView", MethodType.Unary),
         ("/annotate.v1.Consensus/ListClaims", MethodType.Unary),
         ("/annotate.v1.Consensus/GetArticleAgreement", MethodType.Unary),
@@ -48,7 +56,7 @@ public sealed class ContractTests
         .. ArticlesReflection.Descriptor.Services, .. AnnotationsReflection.Descriptor.Services, .. ClaimsReflection.Descriptor.Services,
         .. ConsensusReflection.Descriptor.Services, .. HistoryReflection.Descriptor.Services, .. AdminReflection.Descriptor.Services,
         .. AuditReflection.Descriptor.Services,
-        .. CommonReflection.Descriptor.Services,
+        .. CommonReflection.Descriptor.Services, .. DiscussionReflection.Descriptor.Services, .. SearchReflection.Descriptor.Services,
     ];
 
     private static IEnumerable<MethodDescriptor> Methods => Services.SelectMany(s => s.Methods);
@@ -98,10 +106,10 @@ public sealed class ContractTests
         var commands = Methods.Where(m => m.InputType.Name is var n
             && !n.StartsWith("List", StringComparison.Ordinal) && !n.StartsWith("Get", StringComparison.Ordinal)
             && n is not ("WatchArticleRequest" or "SubscribeRequest" or "ReplayRequest" or "VerifyAuditRequest" or "WhoAmIRequest"
-                or "ExportLogRequest"));
+                or "ExportLogRequest" or "SearchRequest"));
 
         Assert.All(commands, m => Assert.NotNull(m.InputType.FindFieldByName("request_id")));
-        Assert.Equal(14, commands.Count());
+        Assert.Equal(19, commands.Count());
     }
 
     [Fact]

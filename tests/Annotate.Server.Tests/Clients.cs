@@ -18,6 +18,10 @@ internal static class Clients
 
     public static Consensus.ConsensusClient Consensus(this GrpcChannel channel) => new(channel);
 
+    public static Discussion.DiscussionClient Discussion(this GrpcChannel channel) => new(channel);
+
+    public static Search.SearchClient Search(this GrpcChannel channel) => new(channel);
+
     public static History.HistoryClient History(this GrpcChannel channel) => new(channel);
 
     public static Admin.AdminClient Admin(this GrpcChannel channel) => new(channel);

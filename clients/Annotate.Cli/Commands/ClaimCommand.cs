@@ -8,6 +8,6 @@ public static class ClaimCommand
     public static Command Create() => new("claim", "Claims: spans the team treats as checkable, and their consensus views.")
     {
         ClaimOpenCommand.Create(), ClaimShowCommand.Create(), ClaimListCommand.Create(), ClaimTimelineCommand.Create(),
-        ClaimDiffCommand.Claim(),
+        ClaimDiffCommand.Claim(), ClaimBlindCommand.Blind(), ClaimBlindCommand.Reveal(),
     };
 }

@@ -18,7 +18,8 @@ public static class ClaimShowCommand
         var command = new Command(
             "show",
             """
-            Shows a claim's consensus view: status, tallies, stances, evidence, tags, verdict.
+            Shows a claim's consensus view: status, tallies, stances, evidence, tags, verdict, and its
+            discussion thread (text output; `annotate reply` adds to it).
 
             Examples:
               annotate claim show <claim-id>
@@ -32,7 +33,13 @@ public static class ClaimShowCommand
                 AsOf = Parsing.AsOf(inv.Get(asOf)),
                 MinPosition = inv.Get(minPosition),
             }, inv.CancellationToken);
-            return inv.Write(json, view, () => Text.Claim(view));
+            // The thread as it stands now; an as-of view shows none rather than a later discussion.
+            var thread = inv.Get(asOf) is null
+                ? await inv.Client.ListThreadAsync(new ListThreadRequest { Target = new ReplyTarget { ClaimId = view.ClaimId } }, inv.CancellationToken)
+                : new ListThreadResponse();
+            return inv.Write(json, view, () => thread.Replies.Count == 0
+                ? Text.Claim(view)
+                : $"{Text.Claim(view)}\n  discussion:\n{Text.Thread(thread.Replies)}");
         });
     }
 }

@@ -37,6 +37,23 @@ public static class Text
     public static string Time(Google.Protobuf.WellKnownTypes.Timestamp? t) =>
         t is null ? "-" : t.ToDateTimeOffset().ToString("yyyy-MM-dd HH:mm:ss'Z'", CultureInfo.InvariantCulture);
 
+    /// <summary>A thread as a tree: each reply under the one it answers, in the order posted.</summary>
+    public static string Thread(IReadOnlyList<Reply> replies)
+    {
+        ArgumentNullException.ThrowIfNull(replies);
+        var sb = new StringBuilder();
+        var ids = replies.Select(r => r.ReplyId).ToHashSet(StringComparer.Ordinal);
+        void Write(Reply r, int depth)
+        {
+            var text = r.Retracted ? "(retracted)" : r.Body.ReplaceLineEndings(" ");
+            var edited = r.Earlier.Count > 0 ? $" (edited {r.Earlier.Count}x)" : "";
+            sb.AppendLine(CultureInfo.InvariantCulture, $"  {new string(' ', 2 * depth)}- {r.ReplyId} {r.Author} at {Time(r.PostedAt)}{edited}: {text}");
+            foreach (var answer in replies.Where(a => a.ParentId == r.ReplyId)) Write(answer, depth + 1);
+        }
+        foreach (var top in replies.Where(r => r.ParentId.Length == 0 || !ids.Contains(r.ParentId))) Write(top, 0);
+        return sb.ToString().TrimEnd();
+    }
+
     public static string Claim(ClaimView v)
     {
         ArgumentNullException.ThrowIfNull(v);

@@ -27,6 +27,12 @@ public static class EventTypes
         ("analyst-roles-changed.v1", typeof(AnalystRolesChanged)),
         ("token-issued.v1", typeof(TokenIssued)),
         ("token-revoked.v1", typeof(TokenRevoked)),
+        ("reply-posted.v1", typeof(ReplyPosted)),
+        ("reply-edited.v1", typeof(ReplyEdited)),
+        ("reply-retracted.v1", typeof(ReplyRetracted)),
+        ("claim-made-blind.v1", typeof(ClaimMadeBlind)),
+        ("claim-revealed.v1", typeof(ClaimRevealed)),
+        ("article-made-blind.v1", typeof(ArticleMadeBlind)),
     ];
 
     private static readonly FrozenDictionary<string, Type> ByName = Table.ToFrozenDictionary(

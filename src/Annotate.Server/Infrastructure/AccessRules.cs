@@ -40,6 +40,15 @@ public static class AccessRules
             ["/annotate.v1.Claims/WithdrawStance"] = Analyst,
             ["/annotate.v1.Claims/Adjudicate"] = Adjudicator,
             ["/annotate.v1.Claims/ReopenClaim"] = Adjudicator,
+            ["/annotate.v1.Claims/MakeBlind"] = Adjudicator,
+            ["/annotate.v1.Claims/RevealClaim"] = Adjudicator,
+
+            ["/annotate.v1.Discussion/PostReply"] = Analyst,
+            ["/annotate.v1.Discussion/EditReply"] = Analyst,
+            ["/annotate.v1.Discussion/RetractReply"] = Analyst,
+            ["/annotate.v1.Discussion/ListThread"] = AnyRole,
+
+            ["/annotate.v1.Search/Search"] = AnyRole,
 
             ["/annotate.v1.Consensus/GetClaimView"] = AnyRole,
             ["/annotate.v1.Consensus/ListClaims"] = AnyRole,

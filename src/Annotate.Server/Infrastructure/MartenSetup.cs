@@ -8,6 +8,9 @@ using Annotate.Server.Features.Annotations;
 using Annotate.Server.Features.Articles;
 using Annotate.Server.Features.Consensus;
 using JasperFx.Events.Projections;
+using Annotate.Server.Features.Claims;
+using Annotate.Server.Features.Discussion;
+using Annotate.Server.Features.Search;
 using JasperFx;
 using Marten;
 using Npgsql;
@@ -42,6 +45,13 @@ public static class MartenSetup
         options.Projections.Add(new HighlightViewProjection(), ProjectionLifecycle.Inline);
         options.Projections.Add(new AnalystAccessProjection(), ProjectionLifecycle.Inline);
         options.Projections.Add(new TokenAccessProjection(), ProjectionLifecycle.Inline);
+        // The features' typed views, kept in the append's transaction.
+        options.Projections.Add(new ReplyProjection(), ProjectionLifecycle.Inline);
+        options.Projections.Add(new BlindArticleProjection(), ProjectionLifecycle.Inline);
+        options.Projections.Add(new BlindClaimProjection(), ProjectionLifecycle.Inline);
+        options.Projections.Add(new SearchEntryProjection(), ProjectionLifecycle.Inline);
+        options.Projections.Add(new TargetTagsProjection(), ProjectionLifecycle.Inline);
+        options.Schema.For<SearchEntry>().FullTextIndex(x => x.Text);
         options.AutoCreateSchemaObjects = AutoCreate.CreateOrUpdate;
         return options;
     }

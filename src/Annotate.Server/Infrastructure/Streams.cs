@@ -11,6 +11,7 @@ public static class Streams
     public static string ArticleClaims(string articleId) => $"article-claims-{articleId}";
     public static string Claim(string claimId) => $"claim-{claimId}";
     public static string Highlight(string highlightId) => $"highlight-{highlightId}";
+    public static string Reply(string replyId) => $"reply-{replyId}";
     public static string Analyst(string analystId) => $"analyst-{analystId}";
 
     /// <summary>Whether a stream holds access events (an analyst's registration, roles and tokens).</summary>

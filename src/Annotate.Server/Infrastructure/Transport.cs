@@ -31,6 +31,8 @@ public static class Transport
         (Contracts.V1.Annotations.Descriptor, typeof(AnnotationsService)),
         (Contracts.V1.Claims.Descriptor, typeof(ClaimsService)),
         (Contracts.V1.Consensus.Descriptor, typeof(ConsensusService)),
+        (Contracts.V1.Discussion.Descriptor, typeof(DiscussionService)),
+        (Contracts.V1.Search.Descriptor, typeof(SearchService)),
         (Contracts.V1.History.Descriptor, typeof(HistoryService)),
         (Contracts.V1.Audit.Descriptor, typeof(AuditService)),
         (Contracts.V1.Admin.Descriptor, typeof(AdminService)),
@@ -92,6 +94,8 @@ public static class Transport
         app.MapGrpcService<AnnotationsService>().RequireAccessRules();
         app.MapGrpcService<ClaimsService>().RequireAccessRules();
         app.MapGrpcService<ConsensusService>().RequireAccessRules();
+        app.MapGrpcService<DiscussionService>().RequireAccessRules();
+        app.MapGrpcService<SearchService>().RequireAccessRules();
         app.MapGrpcService<HistoryService>().RequireAccessRules();
         app.MapGrpcService<AuditService>().RequireAccessRules();
         app.MapGrpcService<AdminService>().RequireAccessRules();

@@ -20,6 +20,12 @@ public sealed class ClaimsService(IMediator mediator) : Claims.ClaimsBase
     public override Task<CommandResult> Adjudicate(AdjudicateRequest request, ServerCallContext context) =>
         mediator.Send(new Adjudicate.Command(request), context.CancellationToken);
 
+    public override Task<CommandResult> MakeBlind(MakeBlindRequest request, ServerCallContext context) =>
+        mediator.Send(new MakeBlind.Command(request), context.CancellationToken);
+
+    public override Task<CommandResult> RevealClaim(RevealClaimRequest request, ServerCallContext context) =>
+        mediator.Send(new RevealClaim.Command(request), context.CancellationToken);
+
     public override Task<CommandResult> ReopenClaim(ReopenClaimRequest request, ServerCallContext context) =>
         mediator.Send(new ReopenClaim.Command(request), context.CancellationToken);
 }

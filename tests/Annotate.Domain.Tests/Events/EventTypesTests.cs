@@ -33,6 +33,13 @@ public sealed class EventTypesTests
         yield return new TokenIssued("t1", "alice", "sha256:abc", Noon, "laptop", "admin");
         yield return new TokenIssued("t2", "alice", "sha256:abc", null, "", "admin");
         yield return new TokenRevoked("t1", "alice", "admin");
+        yield return new ReplyPosted("r1", "a1", ReplyTargetKind.Claim, "c1", null, "alice", "why 1901?");
+        yield return new ReplyPosted("r2", "a1", ReplyTargetKind.Highlight, "h1", "r1", "bob", "see the archive");
+        yield return new ReplyEdited("r1", "alice", "why 1901, not 1900?");
+        yield return new ReplyRetracted("r2", "bob");
+        yield return new ClaimMadeBlind("c1", "judge");
+        yield return new ClaimRevealed("c1", "judge");
+        yield return new ArticleMadeBlind("a1", "judge");
     }
 
     [Fact]

@@ -40,8 +40,10 @@ CONTRACT = {
     "annotate.v1.Admin": ["CreateAnalyst", "ListAnalysts", "SetRoles", "IssueToken", "ListTokens", "RevokeToken", "WhoAmI"],
     "annotate.v1.Annotations": ["CreateHighlight", "ApplyTag", "RemoveTag", "RetractHighlight", "ListHighlights"],
     "annotate.v1.Articles": ["ImportArticle", "ListArticles", "GetArticle"],
-    "annotate.v1.Claims": ["OpenClaim", "TakeStance", "WithdrawStance", "Adjudicate", "ReopenClaim"],
+    "annotate.v1.Claims": ["OpenClaim", "TakeStance", "WithdrawStance", "Adjudicate", "ReopenClaim", "MakeBlind", "RevealClaim"],
     "annotate.v1.Consensus": ["GetClaimView", "ListClaims", "GetArticleAgreement", "WatchArticle"],
+    "annotate.v1.Discussion": ["PostReply", "EditReply", "RetractReply", "ListThread"],
+    "annotate.v1.Search": ["Search"],
     "annotate.v1.History": ["Subscribe", "Replay", "VerifyAudit"],
     "annotate.v1.Audit": ["GetChainHead", "ExportLog", "GetClaimTimeline"],
 }
@@ -150,11 +152,11 @@ class Suite(unittest.TestCase):
 
 
 class ReflectionAndHealth(Suite):
-    def test_reflection_lists_the_seven_services_of_the_contract_with_every_method_and_health(self):
+    def test_reflection_lists_the_nine_services_of_the_contract_with_every_method_and_health(self):
         for service, methods in CONTRACT.items():
             self.assertIn(service, self.api.services)
             self.assertEqual(sorted(methods), sorted(m.name for m in self.api.service(service).methods))
-        self.assertEqual(30, len(self.api.methods()))
+        self.assertEqual(37, len(self.api.methods()))
         self.assertEqual(sorted(CONTRACT), sorted(s for s in self.api.services if s.startswith("annotate.")))
         self.assertIn("grpc.health.v1.Health", self.api.services)
         self.assertIn("grpc.reflection.v1.ServerReflection", self.api.services)
@@ -511,6 +513,32 @@ class History(Suite):
         self.assertEqual(2, len(timeline.why.stances))
 
 
+class DiscussionBlindAndSearch(Suite):
+    def test_a_thread_is_posted_answered_edited_retracted_and_listed_blind_hides_reveal_shows_and_search_finds(self):
+        article_id, _ = self.fresh_article()
+        claim_id = self.open_claim(article_id).claim_id
+        question = self.call("Discussion", "PostReply", {"request_id": rid(), "target": {"claim_id": claim_id}, "body": "Which census?"},
+                             who="a1").reply
+        answer = self.call("Discussion", "PostReply", {"request_id": rid(), "target": {"claim_id": claim_id}, "parent_id": question.reply_id,
+                                                       "body": "The 2021 one."}, who="a2").reply
+        self.call("Discussion", "EditReply", {"request_id": rid(), "reply_id": answer.reply_id, "body": "The 2009 one."}, who="a2")
+        self.call("Discussion", "RetractReply", {"request_id": rid(), "reply_id": question.reply_id}, who="a1")
+        thread = self.call("Discussion", "ListThread", {"target": {"claim_id": claim_id}}, who="a3").replies
+        self.assertEqual([(question.reply_id, True, ""), (answer.reply_id, False, "The 2009 one.")],
+                         [(r.reply_id, r.retracted, r.body) for r in thread])
+
+        self.call("Claims", "MakeBlind", {"request_id": rid(), "claim_id": claim_id}, who="judge")
+        word = "census" + uuid.uuid4().hex[:10]
+        self.stance(claim_id, "a1", "STANCE_REFUTES", rationale=f"the {word} disagrees")
+        hidden = self.call("Consensus", "GetClaimView", {"claim_id": claim_id}, who="a3")
+        self.assertTrue(hidden.hidden)
+        self.assertEqual(0, len(hidden.stances))
+        self.assertEqual(0, len(self.call("Search", "Search", {"query": word}, who="a3").hits))
+        self.call("Claims", "RevealClaim", {"request_id": rid(), "claim_id": claim_id}, who="judge")
+        self.assertFalse(self.call("Consensus", "GetClaimView", {"claim_id": claim_id}, who="a3").hidden)
+        self.assertEqual([claim_id], [h.claim_id for h in self.call("Search", "Search", {"query": word}, who="a3").hits])
+
+
 class Coverage(unittest.TestCase):
     """Runs last: every method that reflection describes was called by the tests above."""
 
@@ -520,7 +548,7 @@ class Coverage(unittest.TestCase):
         self.assertEqual([], sorted(Suite.api.methods() - Suite.api.called))
 
 
-CLASSES = [ReflectionAndHealth, Access, Articles, Annotations, ClaimsAndConsensus, History, Coverage]
+CLASSES = [ReflectionAndHealth, Access, Articles, Annotations, ClaimsAndConsensus, History, DiscussionBlindAndSearch, Coverage]
 
 
 def main():

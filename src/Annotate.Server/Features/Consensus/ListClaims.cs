@@ -1,6 +1,8 @@
 using Annotate.Contracts.V1;
 using Annotate.Domain.Consensus;
+using Annotate.Server.Features.Claims;
 using Annotate.Server.Infrastructure;
+using Marten;
 using MediatR;
 
 namespace Annotate.Server.Features.Consensus;
@@ -10,17 +12,17 @@ public static class ListClaims
 {
     public sealed record Query(ListClaimsRequest Request) : IRequest<ListClaimsResponse>;
 
-    public sealed class Handler(Views views, ConsensusPolicy policy) : IRequestHandler<Query, ListClaimsResponse>
+    public sealed class Handler(Views views, ConsensusPolicy policy, IQuerySession session, CallerContext caller)
+        : IRequestHandler<Query, ListClaimsResponse>
     {
         public async Task<ListClaimsResponse> Handle(Query query, CancellationToken ct)
         {
             var r = query.Request;
             var (claims, position) = await ClaimsOfAsync(views, policy, r.ArticleId, r.AsOf, ct);
             var wanted = r.Statuses.ToHashSet();
-            var filtered = claims
-                .Select(c => Mapping.ToProto(c, policy))
-                .Where(v => wanted.Count == 0 || wanted.Contains(v.Status))
-                .ToList();
+            // Filtered after hiding: a hidden claim's status is unspecified, so a status filter leaves it out.
+            var seen = await BlindClaims.AsSeenByAsync(session, claims.Select(c => Mapping.ToProto(c, policy)), caller.Caller, ct);
+            var filtered = seen.Where(v => wanted.Count == 0 || wanted.Contains(v.Status)).ToList();
             var (page, next) = Paging.Take(filtered, r.Page, v => v.ClaimId);
             var response = new ListClaimsResponse { NextPageToken = next, AsOfPosition = (ulong)position };
             response.Claims.AddRange(page);

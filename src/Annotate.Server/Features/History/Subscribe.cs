@@ -1,7 +1,10 @@
 using System.Runtime.CompilerServices;
 using Annotate.Contracts.V1;
+using Annotate.Domain.Events;
 using Annotate.EventStore;
+using Annotate.Server.Features.Claims;
 using Annotate.Server.Infrastructure;
+using Marten;
 using MediatR;
 using Role = Annotate.Domain.Events.Role;
 
@@ -9,13 +12,14 @@ namespace Annotate.Server.Features.History;
 
 /// <summary>
 /// Every event after a position (catch-up), a caught-up marker, then live events; resumable by position. Access events
-/// (analysts, roles, tokens) reach auditors and admins only; every other role sees the annotation events.
+/// (analysts, roles, tokens) reach auditors and admins only; every other role sees the annotation events, except the stance
+/// events of claims hidden from them (<see cref="BlindClaims"/>), judged when each event is sent.
 /// </summary>
 public static class Subscribe
 {
     public sealed record Query(SubscribeRequest Request) : IRequest<IAsyncEnumerable<SubscribeResponse>>;
 
-    public sealed class Handler(MartenEventStore store, CallerContext caller)
+    public sealed class Handler(MartenEventStore store, CallerContext caller, IDocumentStore documents)
         : IRequestHandler<Query, IAsyncEnumerable<SubscribeResponse>>
     {
         public Task<IAsyncEnumerable<SubscribeResponse>> Handle(Query query, CancellationToken ct) =>
@@ -32,6 +36,7 @@ public static class Subscribe
                 {
                     case SubscriptionMessage.Event { Recorded: var e }
                         when HistoryFilters.Matches(r.Filter, e) && (seesAccess || !Streams.IsAccess(e.StreamId)):
+                        if (await HiddenAsync(e, ct)) break;
                         yield return new SubscribeResponse { Event = Mapping.ToProto(e) };
                         break;
                     case SubscriptionMessage.CaughtUp c when !caughtUp:
@@ -40,6 +45,15 @@ public static class Subscribe
                         break;
                 }
             }
+        }
+
+        /// <summary>Whether the event tells how someone stood on a claim the caller may not see yet.</summary>
+        private async Task<bool> HiddenAsync(Annotate.EventStore.RecordedEvent e, CancellationToken ct)
+        {
+            if (e.Data is not (StanceTaken or StanceWithdrawn or ClaimAdjudicated or ClaimReopened) || Streams.ClaimIdOf(e.StreamId) is not { } claimId)
+                return false;
+            await using var session = documents.QuerySession();
+            return await BlindClaims.HiddenFromAsync(session, claimId, caller.Caller, ct);
         }
     }
 }

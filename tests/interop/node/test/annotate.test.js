@@ -30,8 +30,10 @@ const CONTRACT = {
   'annotate.v1.Admin': ['CreateAnalyst', 'ListAnalysts', 'SetRoles', 'IssueToken', 'ListTokens', 'RevokeToken', 'WhoAmI'],
   'annotate.v1.Annotations': ['CreateHighlight', 'ApplyTag', 'RemoveTag', 'RetractHighlight', 'ListHighlights'],
   'annotate.v1.Articles': ['ImportArticle', 'ListArticles', 'GetArticle'],
-  'annotate.v1.Claims': ['OpenClaim', 'TakeStance', 'WithdrawStance', 'Adjudicate', 'ReopenClaim'],
+  'annotate.v1.Claims': ['OpenClaim', 'TakeStance', 'WithdrawStance', 'Adjudicate', 'ReopenClaim', 'MakeBlind', 'RevealClaim'],
   'annotate.v1.Consensus': ['GetClaimView', 'ListClaims', 'GetArticleAgreement', 'WatchArticle'],
+  'annotate.v1.Discussion': ['PostReply', 'EditReply', 'RetractReply', 'ListThread'],
+  'annotate.v1.Search': ['Search'],
   'annotate.v1.History': ['Subscribe', 'Replay', 'VerifyAudit'],
   'annotate.v1.Audit': ['GetChainHead', 'ExportLog', 'GetClaimTimeline'],
 };
@@ -111,12 +113,12 @@ before(async () => {
 after(() => api?.close());
 
 describe('reflection and health', () => {
-  it('reflection lists the seven services of the contract with every method, and health', async () => {
+  it('reflection lists the nine services of the contract with every method, and health', async () => {
     for (const [service, methods] of Object.entries(CONTRACT)) {
       assert.ok(api.services.includes(service), `${service} is not listed`);
       assert.deepEqual(Object.keys(api.definition[service]).sort(), [...methods].sort());
     }
-    assert.equal(api.methods().length, 30);
+    assert.equal(api.methods().length, 37);
     assert.deepEqual(api.services.filter((s) => s.startsWith('annotate.')).sort(), Object.keys(CONTRACT).sort());
     assert.ok(api.services.includes('grpc.health.v1.Health'));
     assert.ok(api.services.includes('grpc.reflection.v1.ServerReflection'));
@@ -486,6 +488,32 @@ describe('history', () => {
     assert.equal(Number(timeline.entries.at(-1).position), Number(last.position));
     assert.equal(timeline.entries.at(-1).analyst, idOf('a3'));
     assert.equal(timeline.why.stances.length, 2);
+  });
+});
+
+describe('Discussion, blind stances and search', () => {
+  it('a thread is posted, answered, edited, retracted and listed; blind hides, reveal shows, search finds', async () => {
+    const { articleId } = await freshArticle();
+    const claimId = (await openClaim(articleId)).claim_id;
+    const question = (await call('Discussion', 'PostReply', { request_id: rid(), target: { claim_id: claimId }, body: 'Which census?' }, 'a1')).reply;
+    const answer = (await call('Discussion', 'PostReply',
+      { request_id: rid(), target: { claim_id: claimId }, parent_id: question.reply_id, body: 'The 2021 one.' }, 'a2')).reply;
+    await call('Discussion', 'EditReply', { request_id: rid(), reply_id: answer.reply_id, body: 'The 2009 one.' }, 'a2');
+    await call('Discussion', 'RetractReply', { request_id: rid(), reply_id: question.reply_id }, 'a1');
+    const thread = (await call('Discussion', 'ListThread', { target: { claim_id: claimId } }, 'a3')).replies;
+    assert.deepEqual(thread.map((r) => [r.reply_id, r.retracted, r.body]), [[question.reply_id, true, ''], [answer.reply_id, false, 'The 2009 one.']]);
+
+    await call('Claims', 'MakeBlind', { request_id: rid(), claim_id: claimId }, 'judge');
+    const word = `census${rid().replaceAll('-', '').slice(0, 10)}`;
+    await stance(claimId, 'a1', 'STANCE_REFUTES', { rationale: `the ${word} disagrees` });
+    const hidden = await call('Consensus', 'GetClaimView', { claim_id: claimId }, 'a3');
+    assert.equal(hidden.hidden, true);
+    assert.deepEqual(hidden.stances, []);
+    assert.deepEqual((await call('Search', 'Search', { query: word }, 'a3')).hits, []);
+    await call('Claims', 'RevealClaim', { request_id: rid(), claim_id: claimId }, 'judge');
+    assert.equal((await call('Consensus', 'GetClaimView', { claim_id: claimId }, 'a3')).hidden, false);
+    assert.deepEqual((await call('Search', 'Search', { query: word }, 'a3')).hits.map((h) => [h.kind, h.claim_id]),
+      [['SEARCH_HIT_KIND_RATIONALE', claimId]]);
   });
 });
 

@@ -1,0 +1,126 @@
+using Annotate.Contracts.V1;
+using Annotate.Domain.Events;
+using Annotate.Server.Infrastructure;
+using JasperFx.Events;
+using Marten;
+using Marten.Events.Projections;
+using DomainBlindness = Annotate.Domain.Claims.Blindness;
+
+namespace Annotate.Server.Features.Claims;
+
+/// <summary>An article made blind for its new claims; kept by <see cref="BlindArticleProjection"/> in the append's transaction.</summary>
+public sealed record BlindArticleDocument
+{
+    /// <summary>The article id.</summary>
+    public string Id { get; init; } = "";
+    public string Adjudicator { get; init; } = "";
+}
+
+/// <summary>
+/// A claim's blindness and who may see it: blind (itself, or through its article when it was opened), revealed, and every
+/// analyst who has recorded a stance on it (a withdrawal does not unsee). Kept by <see cref="BlindClaimProjection"/> in the
+/// append's transaction, so a read right after a stance already shows the claim to its author.
+/// </summary>
+public sealed record BlindClaimDocument
+{
+    /// <summary>The claim id.</summary>
+    public string Id { get; init; } = "";
+    public bool Blind { get; init; }
+    public bool BlindByArticle { get; init; }
+    public bool Revealed { get; init; }
+    public List<string> AnalystsWithStance { get; init; } = [];
+}
+
+public sealed class BlindArticleProjection : MultiStreamProjection<BlindArticleDocument, string>
+{
+    public BlindArticleProjection() => Identity<ArticleMadeBlind>(e => e.ArticleId);
+
+    public override BlindArticleDocument? Evolve(BlindArticleDocument? snapshot, string id, IEvent e) => e.Data switch
+    {
+        ArticleMadeBlind a => new BlindArticleDocument { Id = a.ArticleId, Adjudicator = a.Adjudicator },
+        _ => snapshot,
+    };
+}
+
+/// <summary>
+/// Folds a claim's opening (blind when its article is: read from the article's document, written by an earlier transaction;
+/// an article made blind in the same group commit as the opening does not count), blindness, reveal and stances.
+/// </summary>
+public sealed class BlindClaimProjection : MultiStreamProjection<BlindClaimDocument, string>
+{
+    public BlindClaimProjection()
+    {
+        Identity<ClaimOpened>(e => e.ClaimId);
+        Identity<ClaimMadeBlind>(e => e.ClaimId);
+        Identity<ClaimRevealed>(e => e.ClaimId);
+        Identity<StanceTaken>(e => e.ClaimId);
+    }
+
+    public override async ValueTask<BlindClaimDocument?> EvolveAsync(BlindClaimDocument? snapshot, string id, IQuerySession session, IEvent e,
+        CancellationToken cancellation)
+    {
+        var doc = snapshot ?? new BlindClaimDocument { Id = id };
+        return e.Data switch
+        {
+            ClaimOpened o when await session.LoadAsync<BlindArticleDocument>(o.ArticleId, cancellation) is not null =>
+                doc with { Blind = true, BlindByArticle = true },
+            ClaimMadeBlind => doc with { Blind = true },
+            ClaimRevealed => doc with { Revealed = true },
+            StanceTaken s when !doc.AnalystsWithStance.Contains(s.Analyst) => doc with { AnalystsWithStance = [.. doc.AnalystsWithStance, s.Analyst] },
+            _ => doc,
+        };
+    }
+}
+
+/// <summary>What the read features share: each claim view as the caller may see it (<see cref="DomainBlindness.HiddenFrom"/>).</summary>
+public static class BlindClaims
+{
+    /// <summary>The blindness documents of some claims, by claim id (claims never blind and without stances have none).</summary>
+    public static async Task<IReadOnlyDictionary<string, BlindClaimDocument>> LoadAsync(IQuerySession session, IEnumerable<string> claimIds,
+        CancellationToken ct)
+    {
+        var ids = claimIds.Distinct(StringComparer.Ordinal).ToArray();
+        if (ids.Length == 0) return new Dictionary<string, BlindClaimDocument>();
+        var docs = await session.LoadManyAsync<BlindClaimDocument>(ct, ids);
+        return docs.ToDictionary(d => d.Id, StringComparer.Ordinal);
+    }
+
+    public static bool HiddenFrom(BlindClaimDocument? doc, Caller caller) =>
+        doc is not null && DomainBlindness.HiddenFrom(doc.Blind, doc.Revealed, doc.AnalystsWithStance, caller.AnalystId, caller.Roles);
+
+    public static async Task<bool> HiddenFromAsync(IQuerySession session, string claimId, Caller caller, CancellationToken ct) =>
+        HiddenFrom(await session.LoadAsync<BlindClaimDocument>(claimId, ct), caller);
+
+    /// <summary>The view as <paramref name="caller"/> may see it: marked blind, and emptied of everything stance-related while hidden
+    /// (the contract lists the fields).</summary>
+    public static ClaimView AsSeenBy(ClaimView view, BlindClaimDocument? doc, Caller caller)
+    {
+        if (doc is not { Blind: true, Revealed: false }) return view;
+        var seen = view.Clone();
+        seen.Blind = true;
+        if (!HiddenFrom(doc, caller)) return seen;
+        seen.Hidden = true;
+        seen.Status = ClaimStatus.Unspecified;
+        seen.Tallies.Clear();
+        seen.Agreement = 0;
+        seen.LeadingStance = Contracts.V1.Stance.Unspecified;
+        seen.Stances.Clear();
+        seen.Evidence.Clear();
+        seen.Contributors.Clear();
+        seen.Adjudication = null;
+        // The version and positions move with every stance: they would count the others' stances.
+        seen.Version = 0;
+        seen.LastPosition = 0;
+        seen.LastEventAt = null;
+        return seen;
+    }
+
+    /// <summary>Several views as <paramref name="caller"/> may see them.</summary>
+    public static async Task<List<ClaimView>> AsSeenByAsync(IQuerySession session, IEnumerable<ClaimView> views, Caller caller,
+        CancellationToken ct)
+    {
+        var list = views.ToList();
+        var docs = await LoadAsync(session, list.Select(v => v.ClaimId), ct);
+        return [.. list.Select(v => AsSeenBy(v, docs.GetValueOrDefault(v.ClaimId), caller))];
+    }
+}
