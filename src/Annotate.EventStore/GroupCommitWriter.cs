@@ -1,3 +1,4 @@
+using System.Collections.Frozen;
 using System.Diagnostics;
 using System.Threading.Channels;
 using Annotate.EventStore.Chain;
@@ -47,8 +48,11 @@ internal sealed partial class GroupCommitWriter : IAsyncDisposable
     private readonly CancellationTokenSource _stopping = new();
     private readonly Task _loop;
 
-    public GroupCommitWriter(EventStoreOptions options, ILogger logger, Action<List<RecordedEvent>> onCommit)
+    private readonly FrozenSet<Type> _mappedTypes;
+
+    public GroupCommitWriter(EventStoreOptions options, ILogger logger, Action<List<RecordedEvent>> onCommit, FrozenSet<Type> mappedTypes)
     {
+        _mappedTypes = mappedTypes;
         _options = options;
         _logger = logger;
         _onCommit = onCommit;
@@ -67,6 +71,11 @@ internal sealed partial class GroupCommitWriter : IAsyncDisposable
         foreach (var e in events)
         {
             ArgumentNullException.ThrowIfNull(e.Data, nameof(events));
+            if (!_mappedTypes.Contains(e.Data.GetType()))
+            {
+                throw new ArgumentException($"The event type {e.Data.GetType().FullName} is not mapped in the event graph.",
+                    nameof(events));
+            }
             if (e.EventId == Guid.Empty) throw new ArgumentException("Event ids must not be empty.", nameof(events));
         }
         cancellationToken.ThrowIfCancellationRequested();

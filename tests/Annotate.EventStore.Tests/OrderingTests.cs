@@ -4,21 +4,24 @@ using Npgsql;
 
 namespace Annotate.EventStore.Tests;
 
-/// <summary>Global order under concurrent writers: what a tailing reader sees must be exactly the table, in order.</summary>
+/// <summary>
+/// Global order under concurrent writers (docs: the global-order rule, <see cref="Order.GlobalOrder"/>): what a tailing
+/// reader sees on any replica must be exactly the committed events, each once, in position order, none skipped.
+/// </summary>
 public sealed class OrderingTests(PostgresDatabase db, Xunit.Abstractions.ITestOutputHelper output) : IClassFixture<PostgresDatabase>
 {
+    private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(60);
+
     [Fact]
-    public async Task Two_replicas_appending_concurrently_are_tailed_without_gaps_duplicates_or_reordering()
+    public async Task Two_replicas_appending_concurrently_are_tailed_on_both_without_gaps_duplicates_or_reordering()
     {
         await using var t = await TestStores.CreateAsync(db);
         var a = t.NewStore("order-a");
         var b = t.NewStore("order-b");
-        var tailer = t.NewStore("order-tail");
-        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(60));
-        var seen = new List<long>();
-        var tail = TailAsync(tailer, seen, cts.Token);
+        using var cts = new CancellationTokenSource(Timeout);
+        var tails = new[] { new Tail(a, cts.Token), new Tail(b, cts.Token), new Tail(a, cts.Token), new Tail(b, cts.Token) };
 
-        var run = TimeSpan.FromSeconds(3);
+        var run = TimeSpan.FromSeconds(4);
         var writers = Enumerable.Range(0, 16).Select(w => Task.Run(async () =>
         {
             var store = w % 2 == 0 ? a : b;
@@ -33,47 +36,44 @@ public sealed class OrderingTests(PostgresDatabase db, Xunit.Abstractions.ITestO
         })).ToList();
         await Task.WhenAll(writers);
         var head = await a.GetHeadPositionAsync();
-        await TestStores.WaitUntilAsync(
-            () => Task.FromResult(Volatile.Read(ref seen).Count >= head),
-            TimeSpan.FromSeconds(30),
-            "tailer reaching the head");
+        foreach (var tail in tails) await tail.WaitForAsync(head, cts.Token);
         await cts.CancelAsync();
-        await tail;
 
         output.WriteLine($"events: {head}, commits: {a.Statistics.Commits + b.Statistics.Commits}");
         Assert.True(head > 100, $"only {head} events appended");
-        Assert.Equal(Enumerable.Range(1, (int)head).Select(i => (long)i), seen.Take((int)head));
-        Assert.Equal(head, await t.ScalarAsync<long>("SELECT count(*) FROM {s}.events"));
+        Assert.Equal(head, await t.ScalarAsync<long>("SELECT count(*) FROM {s}.mt_events"));
+        foreach (var tail in tails) Assert.Equal(Enumerable.Range(1, (int)head).Select(i => (long)i), await tail.PositionsAsync());
         Assert.True((await a.VerifyAsync()).IsIntact);
     }
 
     [Fact]
-    public async Task A_replica_killed_mid_batch_leaves_no_half_batch_and_the_tail_stays_gap_free()
+    public async Task A_replica_whose_writer_is_killed_mid_batch_leaves_no_half_batch_and_the_tails_on_both_stay_gap_free()
     {
         await using var t = await TestStores.CreateAsync(db);
         var app = "victim-" + Guid.NewGuid().ToString("N")[..8];
         var survivor = t.NewStore("survivor");
         var victim = t.NewStore(app);
-        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(60));
-        var seen = new List<long>();
-        var tail = TailAsync(survivor, seen, cts.Token);
+        using var cts = new CancellationTokenSource(Timeout);
+        var tails = new[] { new Tail(survivor, cts.Token), new Tail(victim, cts.Token) };
 
-        var succeeded = new ConcurrentBag<(string Stream, Guid[] Ids, AppendResult Result)>();
-        var attempted = new ConcurrentBag<(string Stream, Guid[] Ids)>();
-        var failures = 0;
-        var until = DateTime.UtcNow + TimeSpan.FromSeconds(3);
+        var succeeded = new ConcurrentBag<(Guid[] Ids, AppendResult Result)>();
+        var attempted = new ConcurrentBag<Guid[]>();
+        var failures = new ConcurrentBag<string>();
+        var until = DateTime.UtcNow + TimeSpan.FromSeconds(4);
         var writers = Enumerable.Range(0, 12).Select(w => Task.Run(async () =>
         {
             var store = w % 3 == 0 ? survivor : victim;
             var i = 0;
             while (DateTime.UtcNow < until)
             {
-                var stream = $"w{w}-{i++ % 4}";
+                var stream = $"w{w}-{i % 4}";
                 var events = TestStores.Events(5);
                 var ids = events.Select(e => e.EventId).ToArray();
-                attempted.Add((stream, ids));
-                try { succeeded.Add((stream, ids, await store.AppendAsync(stream, ExpectedVersion.Any, events))); }
-                catch (NpgsqlException) { Interlocked.Increment(ref failures); }
+                attempted.Add(ids);
+                // Each request carries its id as the idempotency key, as the server's commands do.
+                try { succeeded.Add((ids, await store.AppendAsync(stream, ExpectedVersion.Any, events, $"w{w}-req-{i}"))); }
+                catch (Exception ex) when (ex is not (WrongExpectedVersionException or IdempotencyKeyConflictException)) { failures.Add(ex.GetType().Name); }
+                i++;
             }
         })).ToList();
 
@@ -91,39 +91,115 @@ public sealed class OrderingTests(PostgresDatabase db, Xunit.Abstractions.ITestO
         }
         await Task.WhenAll(writers);
         var head = await survivor.GetHeadPositionAsync();
-        await TestStores.WaitUntilAsync(
-            () => Task.FromResult(Volatile.Read(ref seen).Count >= head),
-            TimeSpan.FromSeconds(30),
-            "tailer reaching the head");
+        foreach (var tail in tails) await tail.WaitForAsync(head, cts.Token);
         await cts.CancelAsync();
-        await tail;
 
-        output.WriteLine($"kills inside transactions: {kills}, failed appends: {failures}, succeeded: {succeeded.Count}, events: {head}");
+        output.WriteLine($"kills inside transactions: {kills}, failed appends: {failures.Count} ({string.Join(", ", failures.Distinct())}), " +
+            $"succeeded: {succeeded.Count}, events: {head}");
         Assert.True(kills > 0, "no backend was killed inside a transaction");
-        // Every append is all-or-nothing: its 5 ids are either all stored, consecutive, or none is.
+        // Every append is all-or-nothing: its 5 ids are either all stored, consecutive, or none is; and none twice.
         var stored = new Dictionary<Guid, long>();
-        await foreach (var e in survivor.ReadAllAsync()) stored[e.EventId] = e.Position;
-        foreach (var (_, ids) in attempted)
+        await foreach (var e in survivor.ReadAllAsync()) Assert.True(stored.TryAdd(e.EventId, e.Position), $"event {e.EventId} stored twice");
+        foreach (var ids in attempted)
         {
             var present = ids.Where(stored.ContainsKey).Select(id => stored[id]).ToList();
             Assert.True(present.Count is 0 or 5, $"half an append is visible: {present.Count} of 5");
             if (present.Count == 5) Assert.Equal(Enumerable.Range((int)present[0], 5).Select(p => (long)p), present);
         }
-        foreach (var (_, ids, result) in succeeded) Assert.Equal(result.FirstPosition, stored[ids[0]]);
-        Assert.Equal(Enumerable.Range(1, (int)head).Select(i => (long)i), seen.Take((int)head));
+        foreach (var (ids, result) in succeeded) Assert.Equal(result.FirstPosition, stored[ids[0]]);
+        var positions = stored.Values.Order().ToList();
+        foreach (var tail in tails) Assert.Equal(positions, await tail.PositionsAsync());
+        Assert.Equal(head, positions[^1]);
         Assert.True((await survivor.VerifyAsync()).IsIntact);
     }
 
-    private static Task TailAsync(PostgresEventStore store, List<long> seen, CancellationToken ct) => Task.Run(async () =>
+    [Fact]
+    public async Task A_batch_held_open_past_the_stale_gap_threshold_makes_no_reader_skip_anything_and_its_events_arrive_when_it_commits()
     {
-        try
+        await using var t = await TestStores.CreateAsync(db);
+        var a = t.NewStore("gap-a");
+        var b = t.NewStore("gap-b");
+        await a.AppendAsync("seed", ExpectedVersion.NoStream, TestStores.Events(2));
+        using var cts = new CancellationTokenSource(Timeout);
+        var tails = new[] { new Tail(a, cts.Token), new Tail(b, cts.Token) };
+        foreach (var tail in tails) await tail.WaitForAsync(2, cts.Token);
+
+        Task<AppendResult[]> appends;
+        await using (var admin = await t.OpenAdminAsync())
         {
-            await foreach (var m in store.SubscribeAsync(0, cancellationToken: ct))
-            {
-                if (m is SubscriptionMessage.Event e)
-                    lock (seen) seen.Add(e.Recorded.Position);
-            }
+            // Lock the head row: the next batch takes the global-order lock, has Marten draw its positions and insert its
+            // events, then waits on the head row inside its open transaction. Its positions are a hole in the sequence.
+            await using var hold = await admin.BeginTransactionAsync();
+            await using (var lockHead = new NpgsqlCommand(t.InSchema("SELECT 1 FROM {s}.chain_head WHERE id = 1 FOR UPDATE"), admin, hold))
+                await lockHead.ExecuteNonQueryAsync();
+            appends = Task.WhenAll(Enumerable.Range(0, 40)
+                .Select(i => (i % 2 == 0 ? a : b).AppendAsync($"claim-{i % 7}", ExpectedVersion.Any, TestStores.Events(1 + i % 3))));
+            await TestStores.WaitUntilAsync(
+                async () => await t.ScalarAsync<long>("SELECT last_value FROM {s}.mt_events_sequence") > 2,
+                Timeout, "a batch drawing its positions");
+
+            // Longer than Marten's stale-gap threshold (3 s): the scenario is a duration, not a wait for a condition.
+            await Task.Delay(TimeSpan.FromSeconds(4), cts.Token);
+
+            Assert.False(appends.IsCompleted);
+            Assert.Equal(2, await a.GetHeadPositionAsync());
+            Assert.Equal([1L, 2L], await b.ReadAllAsync().Select(e => e.Position).ToListAsync());
+            foreach (var tail in tails) Assert.Equal([1L, 2L], await tail.PositionsAsync());
+            await hold.CommitAsync();
         }
-        catch (OperationCanceledException) { }
-    });
+        var results = await appends.WaitAsync(cts.Token);
+        var head = results.Max(r => r.LastPosition);
+        foreach (var tail in tails) await tail.WaitForAsync(head, cts.Token);
+        await cts.CancelAsync();
+
+        var expected = Enumerable.Range(1, (int)head).Select(i => (long)i).ToList();
+        Assert.Equal(2 + results.Sum(r => r.LastPosition - r.FirstPosition + 1), head);
+        foreach (var tail in tails) Assert.Equal(expected, await tail.PositionsAsync());
+        Assert.True((await a.VerifyAsync()).IsIntact);
+    }
+
+    /// <summary>A subscriber from position 0 that records every position it is given.</summary>
+    private sealed class Tail
+    {
+        private readonly List<long> _seen = [];
+        private readonly Task _run;
+        private readonly Signal _changed = new();
+
+        public Tail(MartenEventStore store, CancellationToken ct) => _run = Task.Run(async () =>
+        {
+            try
+            {
+                await foreach (var m in store.SubscribeAsync(0, cancellationToken: ct))
+                {
+                    if (m is not SubscriptionMessage.Event e) continue;
+                    lock (_seen) _seen.Add(e.Recorded.Position);
+                    _changed.Pulse();
+                }
+            }
+            catch (OperationCanceledException) { }
+            finally
+            {
+                _changed.Pulse();
+            }
+        });
+
+        private long Last
+        {
+            get { lock (_seen) return _seen.Count == 0 ? 0 : _seen[^1]; }
+        }
+
+        /// <summary>Waits until the tail has been given <paramref name="position"/> (or a later one).</summary>
+        public async Task WaitForAsync(long position, CancellationToken ct)
+        {
+            var reached = await _changed.WaitUntilAsync(() => Last >= position || _run.IsCompleted || ct.IsCancellationRequested, Timeout);
+            if (_run.IsFaulted) await _run;
+            Assert.True(reached && Last >= position, $"the tail is at {Last}, not at {position}");
+        }
+
+        public async Task<List<long>> PositionsAsync()
+        {
+            if (_run.IsFaulted) await _run;
+            lock (_seen) return [.. _seen];
+        }
+    }
 }
