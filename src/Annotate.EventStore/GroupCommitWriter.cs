@@ -22,8 +22,9 @@ namespace Annotate.EventStore;
 /// 4. <c>SaveChangesAsync</c> (Rich mode: Marten draws the positions and runs the inline projections);
 /// 5. the audit chain: digests of what was stored, links from the previous head, the idempotency records, the
 ///    head row and one NOTIFY, then the commit. Every caller's answer carries its receipt.
-/// A refused append does not stop the others. The commit outcome of a batch that loses its connection is unknown;
-/// it is retried, and the idempotency records make the retry answer what was committed.
+/// A refused append does not stop the others. A batch that loses its connection before COMMIT is run again; one that
+/// loses it after COMMIT was sent may be committed: its keyed appends are run again (their records answer with what
+/// was committed) and its appends without a key fail with the connection error (outcome unknown to the caller too).
 /// </summary>
 internal sealed partial class GroupCommitWriter : IAsyncDisposable
 {
@@ -49,6 +50,8 @@ internal sealed partial class GroupCommitWriter : IAsyncDisposable
     private readonly Task _loop;
 
     private readonly FrozenSet<Type> _mappedTypes;
+    /// <summary>Whether the batch running now got as far as sending COMMIT (only the writer loop touches it).</summary>
+    private bool _commitSent;
 
     public GroupCommitWriter(EventStoreOptions options, ILogger logger, Action<List<RecordedEvent>> onCommit, FrozenSet<Type> mappedTypes)
     {
@@ -140,10 +143,19 @@ internal sealed partial class GroupCommitWriter : IAsyncDisposable
             }
             catch (Exception ex) when (attempt < 3 && Failures.IsConnectionLoss(ex) && !_stopping.IsCancellationRequested)
             {
-                // The outcome of the commit is unknown; retrying is safe: a committed append's record answers the retry.
                 LogBatchRetry(_logger, batch.Count, attempt, ex);
+                if (_commitSent)
+                {
+                    // The connection died after COMMIT was sent: the batch may be committed. A keyed append is retried
+                    // (its record answers the retry with the original result); an append without a key cannot be told
+                    // apart from a new one, so its caller gets the error, which says the outcome is unknown.
+                    foreach (var p in batch.Where(p => p.Key is null)) p.Completion.TrySetException(ex);
+                    batch = batch.Where(p => p.Key is not null).ToList();
+                    if (batch.Count == 0) return;
+                }
+                // Otherwise nothing was committed and the whole batch is simply run again.
             }
-            catch (Exception) when (batch.Count > 1)
+            catch (Exception ex) when (batch.Count > 1 && !Failures.IsConnectionLoss(ex))
             {
                 // Something one append can cause (e.g. an event its projection cannot store): isolate it by running
                 // each append in a transaction of its own, so only that one fails.
@@ -163,6 +175,7 @@ internal sealed partial class GroupCommitWriter : IAsyncDisposable
     private async Task<BatchOutcome> ExecuteBatchAsync(List<PendingAppend> batch)
     {
         var ct = _stopping.Token;
+        _commitSent = false;
         var t0 = Stopwatch.GetTimestamp();
         await using var connection = await _options.DataSource.OpenConnectionAsync(ct).ConfigureAwait(false);
         await using var transaction = await connection.BeginTransactionAsync(ct).ConfigureAwait(false);
@@ -314,6 +327,7 @@ internal sealed partial class GroupCommitWriter : IAsyncDisposable
             chain.BatchCommands.Add(notify);
             await chain.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
         }
+        _commitSent = true;
         await transaction.CommitAsync(ct).ConfigureAwait(false);
         Statistics.Add(committed.Count, t1 - t0, Stopwatch.GetTimestamp() - t1);
         return new BatchOutcome(results, committed);

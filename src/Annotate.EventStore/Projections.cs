@@ -1,10 +1,10 @@
 using System.Runtime.CompilerServices;
 using System.Text.Json.Nodes;
+using Annotate.EventStore.Live;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Npgsql;
 using NpgsqlTypes;
-using Annotate.EventStore.Live;
 using Weasel.Postgresql;
 using Weasel.Postgresql.Tables;
 

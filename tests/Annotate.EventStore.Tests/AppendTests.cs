@@ -4,7 +4,7 @@ using Npgsql;
 
 namespace Annotate.EventStore.Tests;
 
-public sealed class AppendTests(PostgresDatabase db) : IClassFixture<PostgresDatabase>
+public sealed class AppendTests(PostgresDatabase db, Xunit.Abstractions.ITestOutputHelper output) : IClassFixture<PostgresDatabase>
 {
     [Fact]
     public async Task Append_assigns_stream_versions_from_one_and_consecutive_global_positions()
@@ -276,5 +276,38 @@ public sealed class AppendTests(PostgresDatabase db) : IClassFixture<PostgresDat
         Assert.Equal(0, await store.GetStreamVersionAsync("unmapped"));
         Assert.Equal(20, results.Length);
         Assert.Equal(20, await store.GetHeadPositionAsync());
+    }
+
+    [Fact]
+    public async Task A_commit_whose_answer_is_lost_is_never_appended_twice_and_a_keyed_append_gets_its_original_result()
+    {
+        await using var t = await TestStores.CreateAsync(db);
+        var direct = new NpgsqlConnectionStringBuilder(t.ConnectionString);
+        await using var proxy = new CommitCuttingProxy(direct.Host!, direct.Port);
+        var store = t.NewStore("lost-answer", viaPort: proxy.Port, loggerFactory: new TestLoggerFactory(output));
+        var observer = t.NewStore("observer");
+        await store.AppendAsync("warm-up", ExpectedVersion.NoStream, TestStores.Events(1));
+
+        // Without a key nothing can tell a retry from a new append: the caller hears that the outcome is unknown.
+        proxy.Arm(1);
+        var keyless = TestStores.Events(3);
+        Exception? unknown = null;
+        try { await store.AppendAsync("keyless", ExpectedVersion.Any, keyless); }
+        catch (Exception ex) { unknown = ex; }
+        Assert.Equal(1, proxy.Cuts);
+        var stored = await observer.ReadStreamAsync("keyless").Select(e => e.EventId).ToListAsync();
+        Assert.Equal(keyless.Select(e => e.EventId), stored); // committed once, not again by a blind retry
+        Assert.NotNull(unknown);
+
+        // With a key the writer's retry is answered by the record the lost commit wrote.
+        proxy.Arm(1);
+        var keyed = TestStores.Events(2);
+        var result = await store.AppendAsync("keyed", ExpectedVersion.NoStream, keyed, "req-lost-answer");
+        Assert.Equal(2, proxy.Cuts);
+        var keyedStored = await observer.ReadStreamAsync("keyed").ToListAsync();
+        Assert.Equal(keyed.Select(e => e.EventId), keyedStored.Select(e => e.EventId));
+        Assert.Equal((keyedStored[0].Position, keyedStored[1].Position, keyedStored[1].HashHex, 2L),
+            (result.FirstPosition, result.LastPosition, result.ChainHash, result.NextExpectedVersion));
+        Assert.True((await observer.VerifyAsync()).IsIntact);
     }
 }

@@ -44,9 +44,11 @@ internal sealed class TestStores : IAsyncDisposable
 
     /// <summary>A store instance (a replica) with its own connection pool and document store, tagged with an application name.</summary>
     public MartenEventStore NewStore(string applicationName = "es-test", int subscriberBuffer = 512, int pageSize = 5000,
-        ILoggerFactory? loggerFactory = null, int maxBatchEvents = 2000)
+        ILoggerFactory? loggerFactory = null, int maxBatchEvents = 2000, int? viaPort = null)
     {
-        var cs = new NpgsqlConnectionStringBuilder(ConnectionString) { ApplicationName = applicationName, MaxPoolSize = 20 }.ConnectionString;
+        var builder = new NpgsqlConnectionStringBuilder(ConnectionString) { ApplicationName = applicationName, MaxPoolSize = 20 };
+        if (viaPort is { } port) (builder.Host, builder.Port) = ("127.0.0.1", port);
+        var cs = builder.ConnectionString;
         var dataSource = NpgsqlDataSource.Create(cs);
         var documents = new DocumentStore(Options(dataSource, Schema));
         var store = new MartenEventStore(
