@@ -158,49 +158,4 @@ public sealed class OrderingTests(PostgresDatabase db, Xunit.Abstractions.ITestO
         foreach (var tail in tails) Assert.Equal(expected, await tail.PositionsAsync());
         Assert.True((await a.VerifyAsync()).IsIntact);
     }
-
-    /// <summary>A subscriber from position 0 that records every position it is given.</summary>
-    private sealed class Tail
-    {
-        private readonly List<long> _seen = [];
-        private readonly Task _run;
-        private readonly Signal _changed = new();
-
-        public Tail(MartenEventStore store, CancellationToken ct) => _run = Task.Run(async () =>
-        {
-            try
-            {
-                await foreach (var m in store.SubscribeAsync(0, cancellationToken: ct))
-                {
-                    if (m is not SubscriptionMessage.Event e) continue;
-                    lock (_seen) _seen.Add(e.Recorded.Position);
-                    _changed.Pulse();
-                }
-            }
-            catch (OperationCanceledException) { }
-            finally
-            {
-                _changed.Pulse();
-            }
-        });
-
-        private long Last
-        {
-            get { lock (_seen) return _seen.Count == 0 ? 0 : _seen[^1]; }
-        }
-
-        /// <summary>Waits until the tail has been given <paramref name="position"/> (or a later one).</summary>
-        public async Task WaitForAsync(long position, CancellationToken ct)
-        {
-            var reached = await _changed.WaitUntilAsync(() => Last >= position || _run.IsCompleted || ct.IsCancellationRequested, Timeout);
-            if (_run.IsFaulted) await _run;
-            Assert.True(reached && Last >= position, $"the tail is at {Last}, not at {position}");
-        }
-
-        public async Task<List<long>> PositionsAsync()
-        {
-            if (_run.IsFaulted) await _run;
-            lock (_seen) return [.. _seen];
-        }
-    }
 }

@@ -23,10 +23,12 @@ internal sealed class TestStores : IAsyncDisposable
     public string ConnectionString { get; }
     public string Schema { get; }
 
-    public static async Task<TestStores> CreateAsync(PostgresDatabase db)
+    public static Task<TestStores> CreateAsync(PostgresDatabase db) => CreateAsync(db.ConnectionString);
+
+    public static async Task<TestStores> CreateAsync(string connectionString)
     {
-        var t = new TestStores(db.ConnectionString, "t_" + Guid.NewGuid().ToString("N")[..12]);
-        await using var dataSource = NpgsqlDataSource.Create(db.ConnectionString);
+        var t = new TestStores(connectionString, "t_" + Guid.NewGuid().ToString("N")[..12]);
+        await using var dataSource = NpgsqlDataSource.Create(connectionString);
         using var documents = new DocumentStore(Options(dataSource, t.Schema));
         await documents.Storage.ApplyAllConfiguredChangesToDatabaseAsync();
         return t;
