@@ -158,4 +158,44 @@ public sealed class OrderingTests(PostgresDatabase db, Xunit.Abstractions.ITestO
         foreach (var tail in tails) Assert.Equal(expected, await tail.PositionsAsync());
         Assert.True((await a.VerifyAsync()).IsIntact);
     }
+
+    [Fact]
+    public async Task Subscribers_joining_while_rolled_back_batches_leave_holes_in_the_positions_get_every_event_once_in_order()
+    {
+        await using var t = await TestStores.CreateAsync(db);
+        var a = t.NewStore("holes-a", pageSize: 7);
+        var b = t.NewStore("holes-b", pageSize: 7);
+        using var cts = new CancellationTokenSource(Timeout);
+        var tails = new List<Tail>();
+        var refused = 0;
+
+        var until = DateTime.UtcNow + TimeSpan.FromSeconds(3);
+        var writers = Enumerable.Range(0, 8).Select(w => Task.Run(async () =>
+        {
+            var store = w % 2 == 0 ? a : b;
+            for (var i = 0; DateTime.UtcNow < until; i++)
+            {
+                // Every fifth append carries an event jsonb refuses: its batch is rolled back and its positions are never used.
+                EventData[] events = i % 5 == 4 ? [TestStores.Event(), TestStores.Event(new NoteWritten("\0"))] : TestStores.Events(1 + i % 3);
+                try { await store.AppendAsync($"w{w}-{i % 3}", ExpectedVersion.Any, events); }
+                catch (Exception) when (i % 5 == 4) { Interlocked.Increment(ref refused); }
+            }
+        })).ToList();
+        // Subscribers join from position 0 all along, so their catch-up meets runs the hubs publish meanwhile.
+        while (DateTime.UtcNow < until)
+        {
+            tails.Add(new Tail(tails.Count % 2 == 0 ? a : b, cts.Token));
+            await Task.Delay(100, cts.Token);
+        }
+        await Task.WhenAll(writers);
+        var head = await a.GetHeadPositionAsync();
+        foreach (var tail in tails) await tail.WaitForAsync(head, cts.Token);
+        await cts.CancelAsync();
+
+        var stored = await a.ReadAllAsync().Select(e => e.Position).ToListAsync();
+        var holes = head - stored.Count;
+        output.WriteLine($"events: {stored.Count}, head: {head}, holes: {holes}, refused appends: {refused}, subscribers: {tails.Count}");
+        Assert.True(holes > 0, "no batch was rolled back");
+        foreach (var tail in tails) Assert.Equal(stored, await tail.PositionsAsync());
+    }
 }

@@ -208,15 +208,15 @@ internal sealed partial class SubscriptionHub(MartenEventStore store, ILogger lo
                         target = published;
                         break;
                     }
-                    var (events, _, head) = await store
+                    var (events, through, head) = await store
                         .ReadPageAsync(published, null, store.Options.ReadPageSize, ct: stopping)
                         .ConfigureAwait(false);
-                    if (events.Count > 0)
-                    {
-                        Publish(new Run(events));
-                        published = events[^1].Position;
-                    }
-                    if (events.Count == 0 || (target == long.MaxValue && published >= head)) target = published;
+                    if (events.Count > 0) Publish(new Run(events));
+                    // The page was read through `through`: positions there that hold no event were rolled back for good.
+                    // A page can hold none at all (a rolled-back batch wider than a page) and still move on.
+                    var progressed = through > published;
+                    if (progressed) published = through;
+                    if (!progressed || (target == long.MaxValue && published >= head)) target = published;
                 }
             }
             catch (Exception) when (stopping.IsCancellationRequested)
