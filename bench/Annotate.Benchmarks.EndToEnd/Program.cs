@@ -1,4 +1,5 @@
 using System.Globalization;
+using Annotate.Benchmarks;
 using Annotate.Benchmarks.EndToEnd;
 
 // End-to-end benchmark: the real server process (one or several builds) over gRPC, with a client generated from

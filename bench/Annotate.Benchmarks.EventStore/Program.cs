@@ -1,97 +1,106 @@
-// Event store benchmark: one run against one PostgreSQL, one table of figures.
-//   dotnet run -c Release --project bench/Annotate.Benchmarks.EventStore -- [--events N] [--seconds S] [--appenders A] [--subscribers K]
-// Defaults are short (--events 100000 --seconds 5 --appenders 64 --subscribers 500); the issue's full size is --events 1000000.
-// PostgreSQL: ANNOTATE_BENCH_PG (a connection string to a database the benchmark may create schemas in), or a
-// throwaway cluster started here with initdb/pg_ctl (as the postgres user when run as root).
 using System.Globalization;
+using Annotate.Benchmarks;
 using Annotate.Benchmarks.EventStore;
-using Annotate.EventStore;
 
-var options = BenchOptions.Parse(args);
-await using var server = await BenchServer.StartAsync();
-var rows = new List<(string Metric, string Value, string Goal)>();
-Console.WriteLine($"PostgreSQL: {server.Describe()}; events={options.Events:N0} seconds={options.Seconds} appenders={options.Appenders} subscribers={options.Subscribers}");
-
-// 1. Group commit: A concurrent appenders of one event each, for S seconds.
-var schema = "bench_" + DateTime.UtcNow.ToString("HHmmss", CultureInfo.InvariantCulture);
-await EventStoreSchema.MigrateAsync(new EventStoreOptions { ConnectionString = server.ConnectionString, Schema = schema });
-await using var store = new PostgresEventStore(
-    new EventStoreOptions { ConnectionString = server.ConnectionString + ";Maximum Pool Size=200", Schema = schema });
-var append = await Phases.AppendAsync(store, options.Appenders, TimeSpan.FromSeconds(options.Seconds));
-Console.WriteLine(
-    $"append: {append.EventsPerSecond:N0} ev/s, {append.EventsPerCommit:N1} ev/commit, p50 {append.P50:N2} ms, p99 {append.P99:N2} ms");
-
-// The same load without the writer's gather delay, for comparison.
-AppendFigures noGather;
-await using (
-    var eager = new PostgresEventStore(
-        new EventStoreOptions
-        {
-            ConnectionString = server.ConnectionString + ";Maximum Pool Size=200",
-            Schema = schema,
-            GatherDelay = TimeSpan.Zero,
-        }))
+// Store benchmark, in-process, against one PostgreSQL: our store's writer, naive Marten and pgbench appending side by
+// side in alternating rounds, then Marten's rebuild of a projection over bulk-loaded events. Options: BenchOptions.Usage.
+BenchOptions options;
+try
 {
-    noGather = await Phases.AppendAsync(eager, options.Appenders, TimeSpan.FromSeconds(options.Seconds));
+    options = BenchOptions.Parse(args);
+}
+catch (Exception e) when (e is ArgumentException or FormatException)
+{
+    Console.Error.WriteLine(e.Message);
+    Console.Error.WriteLine(BenchOptions.Usage);
+    return 2;
 }
 
-Console.WriteLine($"append without gather delay: {noGather.EventsPerSecond:N0} ev/s, {noGather.EventsPerCommit:N1} ev/commit, p50 {noGather.P50:N2} ms, p99 {noGather.P99:N2} ms");
+var inv = CultureInfo.InvariantCulture;
+var commandLine = "dotnet run -c Release --project bench/Annotate.Benchmarks.EventStore" + (args.Length == 0 ? "" : " --")
+    + string.Concat(args.Select(a => " " + (a.Contains(' ', StringComparison.Ordinal) ? $"'{a}'" : a)));
+var loadAtStart = ProcStat.LoadAverage();
+var started = DateTime.UtcNow;
+Console.WriteLine(commandLine);
 
-// 2. pgbench on a table of the same shape (same columns, keys and indexes), single-row INSERT per transaction.
-var pgbench = await Phases.PgbenchAsync(server, schema, options.Appenders, options.Seconds);
-Console.WriteLine($"pgbench: {pgbench:N0} tps");
-rows.Add(($"append, {options.Appenders} appenders x 1 event", $"{append.EventsPerSecond:N0} ev/s", ""));
-rows.Add(("mean events per commit", $"{append.EventsPerCommit:N1}", ""));
-rows.Add(("append latency p50 / p99", $"{append.P50:N2} / {append.P99:N2} ms", ""));
-rows.Add(($"pgbench -c {options.Appenders} single-row INSERT", $"{pgbench:N0} tps", ""));
-rows.Add(("append / pgbench", $"{append.EventsPerSecond / pgbench:N2}x", ">= 2x"));
-rows.Add(
-    (
-        "same load, no gather delay (GatherDelay = 0)",
-        $"{noGather.EventsPerSecond:N0} ev/s, {noGather.EventsPerCommit:N1} ev/commit, p99 {noGather.P99:N2} ms",
-        ""));
+await using var pg = await BenchPostgres.StartAsync(options.Postgres);
+Console.WriteLine($"PostgreSQL: {pg.Description}");
+var databases = new List<string>();
+async Task<string> DatabaseAsync(string prefix)
+{
+    var cs = await pg.CreateDatabaseAsync(prefix);
+    databases.Add(cs);
+    return cs;
+}
 
-// 3. Catch-up read and projection rebuild over N events.
-await Phases.FillAsync(store, options.Events);
-var head = await store.GetHeadPositionAsync();
-var read = await Phases.CatchUpAsync(store, head);
-Console.WriteLine($"catch-up: {read:N0} ev/s over {head:N0}");
-var rebuild = await Phases.RebuildAsync(store, head);
-Console.WriteLine($"rebuild: {rebuild:N0} ev/s");
-rows.Add(($"catch-up subscription read, {head:N0} events", $"{read:N0} ev/s", ">= 200,000"));
-rows.Add(($"projection rebuild, {head:N0} events", $"{rebuild:N0} ev/s", ">= 200,000"));
+var contestants = new List<Contestant>();
+NaiveMarten? marten = null;
+try
+{
+    // Each contestant in a database of its own, so that pg_stat_database counts only its transactions.
+    if (options.Scenarios.Contains("writer"))
+    {
+        var cs = await DatabaseAsync("bench_writer");
+        await WriterUnderTest.PrepareAsync(cs);
+        contestants.Add(new WriterContestant(pg, cs));
+    }
+    if (options.Scenarios.Contains("marten"))
+    {
+        var cs = await DatabaseAsync("bench_marten");
+        marten = await NaiveMarten.StartAsync(cs);
+        contestants.Add(new NaiveMartenContestant(pg, cs, marten));
+    }
+    if (options.Scenarios.Contains("pgbench"))
+    {
+        var cs = await DatabaseAsync("bench_pgbench");
+        await PgbenchContestant.PrepareAsync(cs);
+        contestants.Add(new PgbenchContestant(pg, cs));
+    }
 
-// 4. Live delivery to K subscribers while appending at half the measured peak rate.
-var rate = append.EventsPerSecond / 2;
-var live = await Phases.LiveAsync(store, options.Subscribers, rate, options.Appenders, TimeSpan.FromSeconds(options.Seconds));
-Console.WriteLine($"live: p50 {live.P50:N2} ms p99 {live.P99:N2} ms at {live.Rate:N0} ev/s, {live.Deliveries:N0} deliveries");
-rows.Add(
-    (
-        $"live delivery to {options.Subscribers} subscribers at {live.Rate:N0} ev/s, p50 / p99",
-        $"{live.P50:N2} / {live.P99:N2} ms",
-        "p99 < 25 ms"));
-rows.Add(("  of which the append itself (call to ack), p50 / p99", $"{live.AppendP50:N2} / {live.AppendP99:N2} ms", ""));
-var batched = await Phases.LiveAsync(
-    store,
-    options.Subscribers,
-    rate,
-    options.Appenders,
-    TimeSpan.FromSeconds(options.Seconds),
-    inBatches: true);
-Console.WriteLine(
-    $"live, in batches: p50 {batched.P50:N2} ms p99 {batched.P99:N2} ms at {batched.Rate:N0} ev/s, {batched.Deliveries:N0} deliveries");
-rows.Add(
-    (
-        $"the same, subscribers reading batches (SubscribeInBatchesAsync), p50 / p99",
-        $"{batched.P50:N2} / {batched.P99:N2} ms",
-        "p99 < 25 ms"));
-rows.Add(("  of which the append itself (call to ack), p50 / p99", $"{batched.AppendP50:N2} / {batched.AppendP99:N2} ms", ""));
+    // Round r runs the contestants rotated by r, so that no contestant always runs first, after the same one, or last.
+    var rounds = new List<RoundResult>();
+    for (var round = 1; round <= options.Rounds && contestants.Count > 0; round++)
+    {
+        for (var i = 0; i < contestants.Count; i++)
+        {
+            var c = contestants[(i + round - 1) % contestants.Count];
+            var r = await c.RunRoundAsync(round, options);
+            rounds.Add(r);
+            Console.WriteLine(string.Create(inv,
+                $"round {round} {c.Name}: {r.EventsPerSecond:N0} ev/s, {(r.LatenciesMs.Length == 0 ? "" : $"p50 {ClosedLoop.Percentile(r.LatenciesMs, 0.5):0.0} ms, p99 {ClosedLoop.Percentile(r.LatenciesMs, 0.99):0.0} ms, ")}{r.TransactionsPerEvent:0.000} PG xacts/event, CPU µs/event {r.ClientCpuMicroseconds:0} client {r.PostgresCpuMicroseconds:0} PG, other CPU {r.OtherCpuPercent:0}%{(r.Error is null ? "" : ", ERROR " + r.Error)}"));
+        }
+    }
 
-Console.WriteLine();
-var w0 = rows.Max(r => r.Metric.Length);
-var w1 = rows.Max(r => r.Value.Length);
-Console.WriteLine($"| {"metric".PadRight(w0)} | {"value".PadRight(w1)} | goal");
-Console.WriteLine($"|-{new string('-', w0)}-|-{new string('-', w1)}-|------------");
-foreach (var (m, v, g) in rows) Console.WriteLine($"| {m.PadRight(w0)} | {v.PadRight(w1)} | {g}");
-await store.DisposeAsync();
-await server.DropSchemaAsync(schema);
+    RebuildFigures? rebuild = null;
+    if (options.Scenarios.Contains("rebuild"))
+    {
+        var cs = await DatabaseAsync("bench_rebuild");
+        rebuild = await RebuildScenario.RunAsync<ClaimTallyProjection, ClaimTally>(pg, cs, options.Rebuild, options.RebuildEvents, options.EventsPerStream,
+            ClaimEvents.Stream);
+        Console.WriteLine(string.Create(inv,
+            $"rebuild {rebuild.Projection}: {rebuild.Events:N0} events in {rebuild.RebuildSeconds:N1} s, {rebuild.RebuildEventsPerSecond:N0} ev/s; CPU s: this process {rebuild.ClientCpuSeconds:N1}, PostgreSQL {rebuild.PostgresCpuSeconds:N1}; other CPU {rebuild.OtherCpuPercent:0}%"));
+    }
+
+    var header = new List<string>
+    {
+        string.Create(inv,
+            $"{started:yyyy-MM-dd HH:mm} UTC, {Environment.ProcessorCount} cores shared by PostgreSQL, this benchmark and other work; load average {loadAtStart} at the start, {ProcStat.LoadAverage()} at the end, {(DateTime.UtcNow - started).TotalSeconds:0} s in all"),
+        $"PostgreSQL: {pg.Description}; each contestant in a database of its own",
+        string.Create(inv,
+            $"{options.Rounds} rounds of {options.Window.TotalSeconds:0.#} s windows after {options.Warmup.TotalSeconds:0.#} s of warm-up (pgbench: {options.Window.TotalSeconds:0.#} s, no warm-up), contestants in rotating order"),
+        string.Create(inv,
+            $"writer and naive Marten: {options.Appenders} tasks, one event per call, each to a stream of its own; naive Marten: LightweightSession, Events.Append, SaveChangesAsync per event, StreamIdentity.AsString, append mode {marten?.AppendMode.ToString() ?? "-"} (the default); pgbench: -c {options.PgbenchClients} -j {Environment.ProcessorCount}, one INSERT of the same event per transaction"),
+    };
+    var report = Report.Render(header, rounds, rebuild);
+    Console.WriteLine();
+    Console.WriteLine(commandLine);
+    Console.WriteLine();
+    Console.WriteLine(report);
+    if (options.Markdown is { } file) await File.WriteAllTextAsync(file, $"    {commandLine}\n\n{report}");
+    return rounds.Any(r => r.Error is not null) ? 1 : 0;
+}
+finally
+{
+    if (marten is not null) await marten.DisposeAsync();
+    foreach (var cs in databases) await pg.DropDatabaseAsync(cs);
+}

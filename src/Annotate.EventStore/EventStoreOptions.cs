@@ -36,7 +36,9 @@ public sealed partial class EventStoreOptions
     internal string QuotedSchema => "\"" + ValidatedSchema() + "\"";
 
     /// <summary>NOTIFY channel for this schema (one per schema, so test schemas do not wake each other).</summary>
-    internal string NotifyChannel => "annotate_events_" + ValidatedSchema();
+    internal string NotifyChannel => NotifyChannelOf(ValidatedSchema());
+
+    internal static string NotifyChannelOf(string schema) => "annotate_events_" + schema;
 
     internal string ValidatedSchema() => ValidSchema(Schema);
 

@@ -19,9 +19,10 @@ namespace Annotate.EventStore;
 /// 2. one Marten batch query: the records of the idempotency keys and the state of every stream touched;
 /// 3. per append, a decision against that state plus what earlier appends of the same batch wrote: a retry
 ///    (its record exists) gets its original result, a wrong expected version is refused, the rest are appended;
-/// 4. <c>SaveChangesAsync</c> (Rich mode: Marten draws the positions and runs the inline projections);
-/// 5. the audit chain: digests of what was stored, links from the previous head, the idempotency records, the
-///    head row and one NOTIFY, then the commit. Every caller's answer carries its receipt.
+/// 4. <c>SaveChangesAsync</c> (Quick mode; the positions, known under the lock, are set on the events first, so the
+///    inline projections see them);
+/// 5. the audit chain (<see cref="ChainFunction"/>: digests of what was stored, links from the previous head, the
+///    head row, one NOTIFY), then the commit. Every caller's answer carries its receipt.
 /// A refused append does not stop the others. A batch that loses its connection before COMMIT is run again; one that
 /// loses it after COMMIT was sent may be committed: its keyed appends are run again (their records answer with what
 /// was committed) and its appends without a key fail with the connection error (outcome unknown to the caller too).
@@ -38,6 +39,8 @@ internal sealed partial class GroupCommitWriter : IAsyncDisposable
         /// <summary>0 queued, 1 taken by the writer, 2 cancelled before being taken.</summary>
         public int State;
         public IEvent[]? Appended;
+        /// <summary>The stream's version after this append (set when the batch accepts it).</summary>
+        public long VersionAfter;
     }
 
     private readonly EventStoreOptions _options;
@@ -52,6 +55,8 @@ internal sealed partial class GroupCommitWriter : IAsyncDisposable
     private readonly FrozenSet<Type> _mappedTypes;
     /// <summary>Whether the batch running now got as far as sending COMMIT (only the writer loop touches it).</summary>
     private bool _commitSent;
+    /// <summary>The highest position this writer has set on an event (Marten may write a tombstone there; see step 1).</summary>
+    private long _presetThrough;
 
     public GroupCommitWriter(EventStoreOptions options, ILogger logger, Action<List<RecordedEvent>> onCommit, FrozenSet<Type> mappedTypes)
     {
@@ -141,7 +146,8 @@ internal sealed partial class GroupCommitWriter : IAsyncDisposable
                 if (outcome.Committed.Count > 0) _onCommit(outcome.Committed);
                 return;
             }
-            catch (Exception ex) when (attempt < 3 && Failures.IsConnectionLoss(ex) && !_stopping.IsCancellationRequested)
+            catch (Exception ex) when (attempt < 3 && (Failures.IsConnectionLoss(ex) || Failures.IsPositionTaken(ex))
+                && !_stopping.IsCancellationRequested)
             {
                 LogBatchRetry(_logger, batch.Count, attempt, ex);
                 if (_commitSent)
@@ -180,41 +186,55 @@ internal sealed partial class GroupCommitWriter : IAsyncDisposable
         await using var connection = await _options.DataSource.OpenConnectionAsync(ct).ConfigureAwait(false);
         await using var transaction = await connection.BeginTransactionAsync(ct).ConfigureAwait(false);
 
-        // 1. The global-order lock first, then (once granted) the clock and the chain's head.
+        // 1. The global-order lock first, then (once granted) the clock, the chain's head, the last number drawn and the
+        //    version of every stream of the batch. The versions are read from Marten's mt_streams in this same round trip
+        //    (one statement for the whole batch; Marten's FetchStreamState is a query per stream), under the lock, so
+        //    they are exact for every append of the batch. The last number drawn is moved up past the highest stored
+        //    position and the highest position this writer has set on events: when a save fails before Marten draws
+        //    its numbers, Marten writes tombstone rows at the positions set on the events, later and in a transaction
+        //    of its own, without drawing them, and the next batch's numbers would collide with those rows.
         DateTime recordedAt;
         long headPosition;
-        byte[] previous;
+        long lastDrawn;
+        var streams = batch.Select(p => p.StreamId).Distinct(StringComparer.Ordinal).ToArray();
+        var versions = streams.ToDictionary(s => s, _ => 0L, StringComparer.Ordinal);
         await using (var first = new NpgsqlBatch(connection, transaction))
         {
             first.BatchCommands.Add(GlobalOrder.Take(_options.ValidatedSchema()));
             first.BatchCommands.Add(new NpgsqlBatchCommand(
-                $"SELECT clock_timestamp(), h.position, h.link, h.recorded_at FROM (SELECT 1) o LEFT JOIN {_s}.{MartenConventions.ChainHeadTable} h ON h.id = 1"));
+                $"SELECT clock_timestamp(), h.position, h.recorded_at, (SELECT CASE WHEN m > d THEN setval('{_s}.mt_events_sequence', m) ELSE d END " +
+                $"FROM (SELECT (SELECT CASE WHEN is_called THEN last_value ELSE last_value - 1 END FROM {_s}.mt_events_sequence) AS d, " +
+                $"greatest((SELECT coalesce(max(seq_id), 0) FROM {_s}.mt_events), $1) AS m) x) " +
+                $"FROM (SELECT 1) o LEFT JOIN {_s}.{MartenConventions.ChainHeadTable} h ON h.id = 1")
+            {
+                Parameters = { new NpgsqlParameter { Value = _presetThrough, NpgsqlDbType = NpgsqlDbType.Bigint } },
+            });
+            var streamVersions = new NpgsqlBatchCommand($"SELECT id, version FROM {_s}.mt_streams WHERE id = ANY($1)");
+            streamVersions.Parameters.Add(new NpgsqlParameter { Value = streams, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Varchar });
+            first.BatchCommands.Add(streamVersions);
             await using var r = await first.ExecuteReaderAsync(ct).ConfigureAwait(false);
             await r.NextResultAsync(ct).ConfigureAwait(false);
             await r.ReadAsync(ct).ConfigureAwait(false);
             var clock = r.GetDateTime(0);
             headPosition = r.IsDBNull(1) ? 0 : r.GetInt64(1);
-            previous = r.IsDBNull(2) ? EventChain.Genesis.ToArray() : r.GetFieldValue<byte[]>(2);
-            var lastRecordedAt = r.IsDBNull(3) ? DateTime.MinValue : r.GetDateTime(3);
+            var lastRecordedAt = r.IsDBNull(2) ? DateTime.MinValue : r.GetDateTime(2);
+            lastDrawn = r.GetInt64(3);
             // Recorded times never go backwards along the order, even if the database clock does.
             recordedAt = DateTime.SpecifyKind(clock > lastRecordedAt ? clock : lastRecordedAt, DateTimeKind.Utc);
+            await r.NextResultAsync(ct).ConfigureAwait(false);
+            while (await r.ReadAsync(ct).ConfigureAwait(false)) versions[r.GetString(0)] = r.GetInt64(1);
         }
 
         await using var session = _options.Documents.LightweightSession(SessionOptions.ForTransaction(transaction));
 
-        // 2. Records of the idempotency keys and the state of every stream, in one round trip.
+        // 2. The records of the batch's idempotency keys (Marten documents), and the links of those found (retries only).
         var keys = batch.Where(p => p.Key is not null).Select(p => p.Key!).Distinct(StringComparer.Ordinal).ToArray();
-        var query = session.CreateBatchQuery();
-        var recordsTask = keys.Length > 0 ? query.LoadMany<AppendRecord>().ById(keys) : null;
-        var stateTasks = batch.Select(p => p.StreamId).Distinct(StringComparer.Ordinal)
-            .ToDictionary(s => s, s => query.Events.FetchStreamState(s), StringComparer.Ordinal);
-        await query.Execute(ct).ConfigureAwait(false);
-        var records = recordsTask is null
+        var records = keys.Length == 0
             ? new Dictionary<string, AppendRecord>(StringComparer.Ordinal)
-            : (await recordsTask.ConfigureAwait(false)).ToDictionary(r => r.Id, StringComparer.Ordinal);
-        var versions = new Dictionary<string, long>(StringComparer.Ordinal);
-        foreach (var (stream, task) in stateTasks) versions[stream] = (await task.ConfigureAwait(false))?.Version ?? 0;
-        var startVersions = new Dictionary<string, long>(versions, StringComparer.Ordinal);
+            : (await session.LoadManyAsync<AppendRecord>(ct, keys).ConfigureAwait(false)).ToDictionary(r => r.Id, StringComparer.Ordinal);
+        var recordLinks = records.Count == 0
+            ? []
+            : await MartenEventStore.LinksAsync(connection, transaction, _s, records.Values.Select(r => r.LastPosition), ct).ConfigureAwait(false);
 
         // 3. Decide each append against the state plus what earlier appends of this batch wrote.
         var results = new List<(PendingAppend, AppendResult?, Exception?)>(batch.Count);
@@ -227,7 +247,7 @@ internal sealed partial class GroupCommitWriter : IAsyncDisposable
             if (p.Key is not null && records.TryGetValue(p.Key, out var record))
             {
                 results.Add(record.StreamId == p.StreamId
-                    ? (p, record.ToResult(), null)
+                    ? (p, record.ToResult(Convert.ToHexStringLower(recordLinks[record.LastPosition])), null)
                     : (p, null, new IdempotencyKeyConflictException(p.StreamId, p.Key, record.StreamId)));
                 continue;
             }
@@ -247,6 +267,7 @@ internal sealed partial class GroupCommitWriter : IAsyncDisposable
             if (!eventsByStream.TryGetValue(p.StreamId, out var list)) eventsByStream[p.StreamId] = list = [];
             list.AddRange(appended);
             versions[p.StreamId] = version + appended.Length;
+            p.VersionAfter = version + appended.Length;
             p.Appended = appended;
             accepted.Add(p);
             results.Add((p, null, null));
@@ -258,78 +279,56 @@ internal sealed partial class GroupCommitWriter : IAsyncDisposable
             return new BatchOutcome(results, []);
         }
 
-        // 4. Marten appends (Rich mode draws positions and versions under the lock) and runs the inline projections.
+        // 4. Marten appends and runs the inline projections. Under the lock nobody else draws from Marten's sequence, so
+        //    the positions are the next numbers, in the order the events are appended: they are set on the events
+        //    before the save (the inline projections see them) and checked against what was stored afterwards.
+        var next = lastDrawn;
         foreach (var (stream, events) in eventsByStream)
-            session.Events.Append(stream, startVersions[stream] + events.Count, events.ToArray());
+        {
+            foreach (var e in events) e.Sequence = ++next;
+            session.Events.Append(stream, events.ToArray());
+        }
+        _presetThrough = Math.Max(_presetThrough, next);
+        foreach (var p in accepted)
+        {
+            if (p.Key is null) continue;
+            var appended = p.Appended!;
+            session.Store(new AppendRecord
+            {
+                Id = p.Key,
+                StreamId = p.StreamId,
+                StreamVersion = p.VersionAfter,
+                FirstPosition = appended[0].Sequence,
+                LastPosition = appended[^1].Sequence,
+                RecordedAt = recordedAt,
+            });
+        }
         await session.SaveChangesAsync(ct).ConfigureAwait(false);
         var t1 = Stopwatch.GetTimestamp();
 
-        // 5. The chain over what was stored, the records, the head, one NOTIFY, then the commit.
+        // 5. The chain (ChainFunction: digests, links, the head, one NOTIFY) in the same transaction, then the commit.
         var appendedEvents = accepted.SelectMany(p => p.Appended!).OrderBy(e => e.Sequence).ToList();
-        var digests = await ReadDigestsAsync(connection, transaction, appendedEvents, ct).ConfigureAwait(false);
+        var links = await LinkAsync(connection, transaction, appendedEvents, ct).ConfigureAwait(false);
         var committed = new List<RecordedEvent>(appendedEvents.Count);
-        var links = new byte[appendedEvents.Count][];
-        for (var i = 0; i < appendedEvents.Count; i++)
+        foreach (var e in appendedEvents)
         {
-            var e = appendedEvents[i];
             if (e.Sequence <= headPosition) throw new InvalidOperationException($"Marten drew position {e.Sequence} at or below the head {headPosition}.");
-            var (data, metadata) = digests[i];
-            var link = EventChain.Compute(e.Sequence, e.StreamKey!, e.Version, e.Id, e.EventTypeName, data, metadata, recordedAt, previous);
-            links[i] = link;
             committed.Add(new RecordedEvent(e.Sequence, e.StreamKey!, e.Version, e.Id, e.EventTypeName, e.Data,
-                MartenEventStore.MetadataOf(e), recordedAt, link));
-            previous = link;
+                MartenEventStore.MetadataOf(e), recordedAt, links[e.Sequence]));
         }
-        var linkByPosition = committed.ToDictionary(e => e.Position, e => e.HashHex);
         for (var i = 0; i < results.Count; i++)
         {
             var (p, _, error) = results[i];
             if (p.Appended is not { } appended || error is not null) continue;
             var last = appended[^1];
-            var result = new AppendResult(p.StreamId, last.Version, appended[0].Sequence, last.Sequence, linkByPosition[last.Sequence],
-                recordedAt, false);
-            results[i] = (p, result, null);
-            if (p.Key is not null)
-            {
-                session.Store(new AppendRecord
-                {
-                    Id = p.Key,
-                    StreamId = p.StreamId,
-                    StreamVersion = result.NextExpectedVersion,
-                    FirstPosition = result.FirstPosition,
-                    LastPosition = result.LastPosition,
-                    Link = result.ChainHash,
-                    RecordedAt = recordedAt,
-                });
-            }
-        }
-        await session.SaveChangesAsync(ct).ConfigureAwait(false);
-        await using (var chain = new NpgsqlBatch(connection, transaction))
-        {
-            var insert = new NpgsqlBatchCommand(
-                $"INSERT INTO {_s}.{MartenConventions.ChainLinksTable} (position, data_digest, metadata_digest, link) SELECT * FROM unnest($1, $2, $3, $4)");
-            insert.Parameters.Add(new NpgsqlParameter { Value = committed.Select(e => e.Position).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Bigint });
-            insert.Parameters.Add(new NpgsqlParameter { Value = digests.Select(d => d.Data).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Bytea });
-            insert.Parameters.Add(new NpgsqlParameter { Value = digests.Select(d => d.Metadata).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Bytea });
-            insert.Parameters.Add(new NpgsqlParameter { Value = links, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Bytea });
-            chain.BatchCommands.Add(insert);
-            var head = new NpgsqlBatchCommand($"""
-                INSERT INTO {_s}.{MartenConventions.ChainHeadTable} (id, position, link, recorded_at) VALUES (1, $1, $2, $3)
-                ON CONFLICT (id) DO UPDATE SET position = EXCLUDED.position, link = EXCLUDED.link, recorded_at = EXCLUDED.recorded_at
-                """);
-            head.Parameters.AddWithValue(committed[^1].Position);
-            head.Parameters.AddWithValue(previous);
-            head.Parameters.Add(new NpgsqlParameter { Value = recordedAt, NpgsqlDbType = NpgsqlDbType.TimestampTz });
-            chain.BatchCommands.Add(head);
-            var notify = new NpgsqlBatchCommand("SELECT pg_notify($1, $2)");
-            notify.Parameters.AddWithValue(_options.NotifyChannel);
-            notify.Parameters.AddWithValue(committed[^1].Position.ToString(System.Globalization.CultureInfo.InvariantCulture));
-            chain.BatchCommands.Add(notify);
-            await chain.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
+            results[i] = (p, new AppendResult(p.StreamId, p.VersionAfter, appended[0].Sequence, last.Sequence,
+                Convert.ToHexStringLower(links[last.Sequence]), recordedAt, false), null);
         }
         _commitSent = true;
         await transaction.CommitAsync(ct).ConfigureAwait(false);
         Statistics.Add(committed.Count, t1 - t0, Stopwatch.GetTimestamp() - t1);
+        StoreTelemetry.RecordBatch(accepted.Count, committed.Count, Stopwatch.GetElapsedTime(t0),
+            accepted.Select(p => p.Events[0].Metadata?.CorrelationId));
         return new BatchOutcome(results, committed);
     }
 
@@ -346,26 +345,18 @@ internal sealed partial class GroupCommitWriter : IAsyncDisposable
         return e;
     }
 
-    /// <summary>
-    /// The digests of what PostgreSQL stored for the batch's events, in position order. Computed in SQL because the
-    /// canonical text is jsonb's own output (Marten has no API for it); the rows are Marten's, read in the same
-    /// transaction that wrote them.
-    /// </summary>
-    private async Task<List<(byte[] Data, byte[] Metadata)>> ReadDigestsAsync(NpgsqlConnection connection, NpgsqlTransaction transaction,
-        List<IEvent> events, CancellationToken ct)
+    /// <summary>Runs <see cref="ChainFunction"/> over the batch's positions; the links by position.</summary>
+    private async Task<Dictionary<long, byte[]>> LinkAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, List<IEvent> events,
+        CancellationToken ct)
     {
-        await using var cmd = new NpgsqlCommand(
-            $"SELECT e.seq_id, {EventChain.DataDigestSql}, {EventChain.MetadataDigestSql} FROM {_s}.mt_events e WHERE e.seq_id = ANY($1) ORDER BY e.seq_id", connection, transaction);
-        cmd.Parameters.Add(new NpgsqlParameter { Value = events.Select(e => e.Sequence).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Bigint });
-        var digests = new List<(byte[], byte[])>(events.Count);
+        await using var cmd = new NpgsqlCommand($"SELECT out_position, out_link FROM {_s}.{ChainFunction.Name}($1, $2, $3)", connection, transaction);
+        cmd.Parameters.AddWithValue(events[0].Sequence);
+        cmd.Parameters.AddWithValue(events[^1].Sequence);
+        cmd.Parameters.Add(new NpgsqlParameter { Value = events.Select(e => e.Id).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Uuid });
+        var links = new Dictionary<long, byte[]>(events.Count);
         await using var r = await cmd.ExecuteReaderAsync(ct).ConfigureAwait(false);
-        while (await r.ReadAsync(ct).ConfigureAwait(false))
-        {
-            if (r.GetInt64(0) != events[digests.Count].Sequence) throw new InvalidOperationException($"Event {events[digests.Count].Sequence} was not stored.");
-            digests.Add((r.GetFieldValue<byte[]>(1), r.GetFieldValue<byte[]>(2)));
-        }
-        if (digests.Count != events.Count) throw new InvalidOperationException("Not every appended event was stored.");
-        return digests;
+        while (await r.ReadAsync(ct).ConfigureAwait(false)) links[r.GetInt64(0)] = r.GetFieldValue<byte[]>(1);
+        return links;
     }
 
     public async ValueTask DisposeAsync()
@@ -407,6 +398,19 @@ public sealed class WriterStatistics
 /// <summary>Which failures mean the connection (and with it the outcome of a commit) was lost.</summary>
 internal static class Failures
 {
+    /// <summary>
+    /// Marten's insert met a row at a position it had just drawn: a tombstone that another writer's failed save
+    /// wrote late at a position it had set but never drawn (see step 1 of the writer). Nothing was committed, and
+    /// running the batch again draws past that row.
+    /// </summary>
+    public static bool IsPositionTaken(Exception ex) => ex switch
+    {
+        PostgresException { SqlState: PostgresErrorCodes.UniqueViolation } pe =>
+            pe.ConstraintName == "pkey_mt_events_seq_id" || pe.MessageText.Contains("pkey_mt_events_seq_id", StringComparison.Ordinal),
+        { InnerException: { } inner } => IsPositionTaken(inner),
+        _ => false,
+    };
+
     public static bool IsConnectionLoss(Exception ex) => ex switch
     {
         PostgresException pe => pe.SqlState

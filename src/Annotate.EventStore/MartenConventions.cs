@@ -10,8 +10,10 @@ namespace Annotate.EventStore;
 /// event types, serializer and projections); Marten then owns every table, ours included, and applies their
 /// migrations at start-up under its own advisory lock.
 /// Marten behaviours this store relies on (re-test them when upgrading Marten; docs/event-store.md lists the tests):
-/// - Rich append mode draws every event's sequence and version before the batch runs, so inline projections and
-///   the chain see positions, and with <see cref="Order.GlobalOrder"/>'s lock held the numbers are contiguous.
+/// - In the Quick append modes Marten draws each event's number from its sequence (mt_events_sequence) in the order
+///   the events were appended to the session; with <see cref="Order.GlobalOrder"/>'s lock held nobody else draws, so
+///   the writer knows the numbers beforehand and sets them on the events (inline projections see them); it checks
+///   every stored (position, id) pair before it commits.
 /// - A session opened on an external transaction (<c>SessionOptions.ForTransaction</c>) does not commit it.
 /// - Event timestamps set on <c>IEvent.Timestamp</c> before saving are stored as given.
 /// </summary>
@@ -26,7 +28,7 @@ public static class MartenConventions
         options.DatabaseSchemaName = schema;
         options.Events.DatabaseSchemaName = schema;
         options.Events.StreamIdentity = StreamIdentity.AsString;
-        options.Events.AppendMode = EventAppendMode.Rich;
+        options.Events.AppendMode = EventAppendMode.QuickWithServerTimestamps;
         options.Events.MetadataConfig.CorrelationIdEnabled = true;
         options.Events.MetadataConfig.CausationIdEnabled = true;
         options.Events.MetadataConfig.HeadersEnabled = true;
@@ -34,7 +36,7 @@ public static class MartenConventions
         options.Schema.For<AppendRecord>().DocumentAlias("append_record");
         options.Storage.ExtendedSchemaObjects.Add(ChainLinks(schema));
         options.Storage.ExtendedSchemaObjects.Add(ChainHead(schema));
-        options.Storage.ExtendedSchemaObjects.AddRange(ProjectionRunner.Tables(schema));
+        options.Storage.ExtendedSchemaObjects.Add(Chain.ChainFunction.For(schema, EventStoreOptions.NotifyChannelOf(schema)));
     }
 
     /// <summary>
@@ -78,8 +80,7 @@ public sealed class AppendRecord
     public long StreamVersion { get; set; }
     public long FirstPosition { get; set; }
     public long LastPosition { get; set; }
-    public string Link { get; set; } = "";
     public DateTime RecordedAt { get; set; }
 
-    internal AppendResult ToResult() => new(StreamId, StreamVersion, FirstPosition, LastPosition, Link, RecordedAt, true);
+    internal AppendResult ToResult(string link) => new(StreamId, StreamVersion, FirstPosition, LastPosition, link, RecordedAt, true);
 }

@@ -61,8 +61,13 @@ public sealed class MartenEventStore : IEventStore
 
     public async Task<AppendResult?> FindAppendAsync(string idempotencyKey, CancellationToken cancellationToken = default)
     {
-        await using var session = _documents.QuerySession();
-        return (await session.LoadAsync<AppendRecord>(idempotencyKey, cancellationToken).ConfigureAwait(false))?.ToResult();
+        AppendRecord? record;
+        await using (var session = _documents.QuerySession())
+            record = await session.LoadAsync<AppendRecord>(idempotencyKey, cancellationToken).ConfigureAwait(false);
+        if (record is null) return null;
+        await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        var links = await LinksAsync(connection, null, _s, [record.LastPosition], cancellationToken).ConfigureAwait(false);
+        return record.ToResult(Convert.ToHexStringLower(links[record.LastPosition]));
     }
 
     public async Task<long> GetHeadPositionAsync(CancellationToken cancellationToken = default)
@@ -117,6 +122,17 @@ public sealed class MartenEventStore : IEventStore
             remaining -= events.Count;
             if (events.Count < page) yield break;
         }
+    }
+
+    /// <summary>
+    /// A stream's events for a decision (data, version, position) in one query, without chain links: what a command
+    /// folds before it appends (tombstones of failed saves live in a stream of their own, so none is among them).
+    /// </summary>
+    public async Task<IReadOnlyList<StreamEvent>> FetchStreamAsync(string streamId, CancellationToken cancellationToken = default)
+    {
+        await using var session = _documents.QuerySession();
+        var events = await session.Events.FetchStreamAsync(streamId, token: cancellationToken).ConfigureAwait(false);
+        return events.Select(e => new StreamEvent(e.Sequence, e.Version, e.Data)).ToList();
     }
 
     public async IAsyncEnumerable<RecordedEvent> ReadAllAsync(long fromPositionExclusive = 0, EventFilter? filter = null,
@@ -213,6 +229,19 @@ public sealed class MartenEventStore : IEventStore
         return result;
     }
 
+    /// <summary>The chain links of some positions.</summary>
+    internal static async Task<Dictionary<long, byte[]>> LinksAsync(NpgsqlConnection connection, NpgsqlTransaction? transaction, string schema,
+        IEnumerable<long> positions, CancellationToken ct)
+    {
+        await using var cmd = new NpgsqlCommand($"SELECT position, link FROM {schema}.{MartenConventions.ChainLinksTable} WHERE position = ANY($1)",
+            connection, transaction);
+        cmd.Parameters.Add(new NpgsqlParameter { Value = positions.ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Bigint });
+        var links = new Dictionary<long, byte[]>();
+        await using var r = await cmd.ExecuteReaderAsync(ct).ConfigureAwait(false);
+        while (await r.ReadAsync(ct).ConfigureAwait(false)) links[r.GetInt64(0)] = r.GetFieldValue<byte[]>(1);
+        return links;
+    }
+
     internal static EventMetadata MetadataOf(IEvent e) =>
         new(e.UserName, e.CorrelationId, e.CausationId,
             e.Headers is { } headers && headers.TryGetValue(EventMetadata.TagHeader, out var tag) ? tag?.ToString() : null);
@@ -250,6 +279,9 @@ public sealed class MartenEventStore : IEventStore
         await _hub.DisposeAsync().ConfigureAwait(false);
     }
 }
+
+/// <summary>An event of a stream as a decision folds it.</summary>
+public sealed record StreamEvent(long Position, long Version, object Data);
 
 /// <summary>
 /// A step of a subscription in batches: <paramref name="Events"/> (matching the filter, in position order, possibly

@@ -2,12 +2,15 @@ using Annotate.Server.Hosting;
 using Annotate.Server.Infrastructure;
 
 // Composition only. Each feature adds its services before Build and its endpoints after it, one line each.
+if (Backup.IsCommand(args)) return await Backup.RunAsync(args); // `backup --output <file>`, `restore <file>`: pg_dump/pg_restore, no server
 var builder = WebApplication.CreateBuilder(args);
 // Listen addresses (HTTP/2; gRPC-Web when configured), logging, database (configured or embedded PostgreSQL).
 builder.AddAnnotateHosting(args);
 builder.Services.AddAnnotateServer(builder.Configuration); // event store, projections, gRPC, auth, health, features
+builder.AddAnnotateTelemetry(); // OpenTelemetry when OTEL_EXPORTER_OTLP_ENDPOINT or Annotate:MetricsUrls is set
 
 var app = builder.Build();
+app.UseAnnotateTelemetry(app.Services.GetRequiredService<MetricsEndpoint>()); // gRPC status on call metrics; /metrics on its own port
 app.UseWebReader(app.Services.GetRequiredService<WebEndpoint>()); // the browser reader's files on the gRPC-Web endpoint, when it is on
 app.MapAnnotateApi(app.Services.GetRequiredService<WebEndpoint>()); // annotate.v1 services with their access rules, health, reflection
 

@@ -47,9 +47,9 @@ public sealed class SchemaTests(PostgresDatabase db) : IClassFixture<PostgresDat
             await using var cmd = sources[0].CreateCommand(
                 "SELECT array_agg(table_name::text ORDER BY table_name) FROM information_schema.tables WHERE table_schema = $1 AND table_name = ANY($2)");
             cmd.Parameters.AddWithValue(schema);
-            cmd.Parameters.AddWithValue(new[] { "mt_events", "mt_streams", "mt_doc_append_record", "chain_links", "chain_head", "checkpoints", "projection_documents" });
+            cmd.Parameters.AddWithValue(new[] { "mt_events", "mt_streams", "mt_doc_append_record", "chain_links", "chain_head" });
             Assert.Equal(
-                ["chain_head", "chain_links", "checkpoints", "mt_doc_append_record", "mt_events", "mt_streams", "projection_documents"],
+                ["chain_head", "chain_links", "mt_doc_append_record", "mt_events", "mt_streams"],
                 (string[])(await cmd.ExecuteScalarAsync())!);
         }
         finally

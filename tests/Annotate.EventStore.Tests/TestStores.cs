@@ -48,7 +48,7 @@ internal sealed class TestStores : IAsyncDisposable
     public MartenEventStore NewStore(string applicationName = "es-test", int subscriberBuffer = 512, int pageSize = 5000,
         ILoggerFactory? loggerFactory = null, int maxBatchEvents = 2000, int? viaPort = null)
     {
-        var builder = new NpgsqlConnectionStringBuilder(ConnectionString) { ApplicationName = applicationName, MaxPoolSize = 20 };
+        var builder = new NpgsqlConnectionStringBuilder(ConnectionString) { ApplicationName = applicationName, MaxPoolSize = 20, IncludeErrorDetail = true };
         if (viaPort is { } port) (builder.Host, builder.Port) = ("127.0.0.1", port);
         var cs = builder.ConnectionString;
         var dataSource = NpgsqlDataSource.Create(cs);

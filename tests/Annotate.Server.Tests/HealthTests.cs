@@ -7,7 +7,10 @@ using ServingStatus = Grpc.Health.V1.HealthCheckResponse.Types.ServingStatus;
 
 namespace Annotate.Server.Tests;
 
-/// <summary>grpc.health.v1 reports what the server can do: its own PostgreSQL stopped and started again under it.</summary>
+/// <summary>
+/// grpc.health.v1 reports what the server can do: its own PostgreSQL stopped and started again under it. The probes' names:
+/// readiness follows the database, liveness only the process.
+/// </summary>
 public sealed class HealthTests : IAsyncLifetime
 {
     private readonly string _dir = Path.Combine(Path.GetTempPath(), $"annotate-health-{Guid.NewGuid():N}"[..30]);
@@ -56,6 +59,43 @@ public sealed class HealthTests : IAsyncLifetime
             _postgres = await EmbeddedPostgres.StartAsync(_options);
             Assert.Equal(ServingStatus.Serving, await raw.HealthAsync());
             Assert.Equal(ServingStatus.Serving, await NextStatusAsync(watch.ResponseStream, watching.Token));
+            Assert.Equal(0, await server.TerminateAsync());
+        }
+        catch (Exception e)
+        {
+            throw new InvalidOperationException($"{e.Message}\nserver stdout:\n{server.Stdout}\nstderr:\n{server.Stderr}", e);
+        }
+    }
+
+    [Fact]
+    public async Task Readiness_follows_the_database_down_and_back_while_liveness_stays_serving()
+    {
+        var address = $"http://127.0.0.1:{ServerProcess.FreePort()}";
+        var tokenFile = Path.Combine(_dir, "admin-token");
+        using var server = ServerProcess.Start(["--urls", address, $"--ConnectionStrings:Annotate={_postgres.ConnectionString}", $"--Annotate:AdminTokenFile={tokenFile}"]);
+        await server.WaitForOutputAsync($"Annotate listening on {address}");
+        using var channel = GrpcChannel.ForAddress(address);
+        using var watching = new CancellationTokenSource(TimeSpan.FromSeconds(40));
+        using var readiness = channel.CreateCallInvoker().AsyncServerStreamingCall(
+            RawCalls.Method(MethodType.ServerStreaming, "/grpc.health.v1.Health/Watch"), null, new CallOptions(cancellationToken: watching.Token),
+            new HealthCheckRequest { Service = "readiness" }.ToByteArray());
+        using var raw = new RawCalls(channel);
+
+        try
+        {
+            Assert.Equal(ServingStatus.Serving, await NextStatusAsync(readiness.ResponseStream, watching.Token));
+            Assert.Equal(ServingStatus.Serving, await raw.HealthAsync("readiness"));
+            Assert.Equal(ServingStatus.Serving, await raw.HealthAsync("liveness"));
+
+            await _postgres.StopAsync();
+            Assert.Equal(ServingStatus.NotServing, await raw.HealthAsync("readiness"));
+            Assert.Equal(ServingStatus.NotServing, await NextStatusAsync(readiness.ResponseStream, watching.Token));
+            Assert.Equal(ServingStatus.Serving, await raw.HealthAsync("liveness"));
+
+            _postgres = await EmbeddedPostgres.StartAsync(_options);
+            Assert.Equal(ServingStatus.Serving, await NextStatusAsync(readiness.ResponseStream, watching.Token));
+            Assert.Equal(ServingStatus.Serving, await raw.HealthAsync("readiness"));
+            Assert.Equal(ServingStatus.Serving, await raw.HealthAsync("liveness"));
             Assert.Equal(0, await server.TerminateAsync());
         }
         catch (Exception e)

@@ -236,10 +236,10 @@ public sealed class HistoryTests(AnnotateServer server) : IClassFixture<Annotate
         var (_, who) = await server.NewAnalystAsync("ana", Role.Analyst);
         var (_, _, results) = await ActivityAsync(who);
         var target = (long)results[1].Position; // the stance
-        var original = await ScalarAsync<string>("SELECT data::text FROM annotate.events WHERE position = @p", target);
+        var original = await ScalarAsync<string>("SELECT data::text FROM annotate.mt_events WHERE seq_id = @p", target);
         Assert.Contains("archive", original);
 
-        await ExecAsync("UPDATE annotate.events SET data = @d::json WHERE position = @p", target, original.Replace("archive", "forged"));
+        await ExecAsync("UPDATE annotate.mt_events SET data = @d::jsonb WHERE seq_id = @p", target, original.Replace("archive", "forged"));
         try
         {
             var request = new VerifyAuditRequest
@@ -258,7 +258,7 @@ public sealed class HistoryTests(AnnotateServer server) : IClassFixture<Annotate
         }
         finally
         {
-            await ExecAsync("UPDATE annotate.events SET data = @d::json WHERE position = @p", target, original);
+            await ExecAsync("UPDATE annotate.mt_events SET data = @d::jsonb WHERE seq_id = @p", target, original);
         }
         var restored = (await ReadAllAsync(Ch.History().VerifyAudit(new VerifyAuditRequest(), server.Admin)))[^1].Result;
         Assert.True(restored.Ok);

@@ -23,17 +23,17 @@ public sealed class ReplicaTests(ReplicaServers replicas) : IClassFixture<Replic
             5L,
             await Sql.ScalarAsync<long>(
                 replicas.ConnectionString,
-                "SELECT count(*) FROM annotate.events WHERE type = 'article-imported.v1'"));
+                "SELECT count(*) FROM annotate.mt_events WHERE type = 'article-imported.v1'"));
         Assert.Equal(
             1L,
             await Sql.ScalarAsync<long>(
                 replicas.ConnectionString,
-                "SELECT count(*) FROM annotate.events WHERE type = 'analyst-registered.v1' AND stream_id = 'analyst-admin'"));
+                "SELECT count(*) FROM annotate.mt_events WHERE type = 'analyst-registered.v1' AND stream_id = 'analyst-admin'"));
         Assert.Equal(
             1L,
             await Sql.ScalarAsync<long>(
                 replicas.ConnectionString,
-                "SELECT count(*) FROM annotate.events WHERE type = 'token-issued.v1' AND stream_id = 'analyst-admin'"));
+                "SELECT count(*) FROM annotate.mt_events WHERE type = 'token-issued.v1' AND stream_id = 'analyst-admin'"));
         foreach (var replica in new[] { replicas.A, replicas.B })
         {
             var me = await replica.Admin().WhoAmIAsync(new WhoAmIRequest(), replicas.Admin);
@@ -83,7 +83,7 @@ public sealed class ReplicaTests(ReplicaServers replicas) : IClassFixture<Replic
             }
         }
         Assert.Equal(5L, await Sql.ScalarAsync<long>(replicas.ConnectionString,
-            $"SELECT count(*) FROM annotate.events WHERE type = 'claim-opened.v1' AND stream_id = 'article-claims-{RaceArticle}'"));
+            $"SELECT count(*) FROM annotate.mt_events WHERE type = 'claim-opened.v1' AND stream_id = 'article-claims-{RaceArticle}'"));
     }
 
     [Fact]

@@ -4,7 +4,9 @@
 # Both find the services by server reflection, call every RPC of protos/annotate/v1 with bearer tokens, and
 # check health and reflection. Two passes, each with a server of its own on a free port: cleartext HTTP/2
 # (h2c, --urls), then TLS (HTTP/2 by ALPN) through Kestrel's standard endpoint configuration with a
-# throwaway self-signed certificate for 127.0.0.1 made here by openssl.
+# throwaway self-signed certificate for 127.0.0.1 made here by openssl. In the cleartext pass,
+# python/deploy_suite.py also parses deploy/kubernetes (python3-yaml) and asks the server for the health names
+# its probes use.
 #
 #   tests/interop/run.sh <results-dir>
 #
@@ -15,6 +17,7 @@
 #
 # Writes into <results-dir>:
 #   interop-python.xml, interop-python-tls.xml  JUnit XML, one <testcase> per Python test
+#   interop-deploy.xml                          JUnit XML of deploy_suite.py (cleartext pass only)
 #   interop-node.xml, interop-node-tls.xml      JUnit XML from node's test runner, one <testcase> per test
 #   interop-server.log, interop-server-tls.log  the server's output
 # Prints one "<suite>: N passed, N failed, N skipped" line per suite and pass (python, node, python-tls,
@@ -35,6 +38,7 @@ source "$repo/tests/lib/server.sh"
 install_prerequisites() {
   local missing=()
   /usr/bin/python3 -c 'import grpc, google.protobuf' 2>/dev/null || missing+=(python3-grpcio python3-protobuf)
+  /usr/bin/python3 -c 'import yaml' 2>/dev/null || missing+=(python3-yaml) # deploy_suite.py parses deploy/kubernetes
   # protoc compiles the two protocols a client must know before it can ask: reflection and health.
   command -v protoc >/dev/null 2>&1 || missing+=(protobuf-compiler)
   command -v openssl >/dev/null 2>&1 || missing+=(openssl)
@@ -105,6 +109,11 @@ run_suites() {
   # node's runner stops a test after a minute. (--test-force-exit is not used: it cuts the JUnit report short.)
   timeout -k 10 400 /usr/bin/python3 "$here/python/annotate_suite.py" --junit "$results/interop-python$suffix.xml" \
     --label "python$suffix" </dev/null || status=1
+
+  # The Kubernetes manifests against this server: their probes are cleartext HTTP/2, so the h2c pass only.
+  if [[ -z "$suffix" ]]; then
+    timeout -k 10 150 /usr/bin/python3 "$here/python/deploy_suite.py" --junit "$results/interop-deploy.xml" --label deploy </dev/null || status=1
+  fi
 
   timeout -k 10 400 node --test --test-concurrency=1 --test-timeout=60000 \
     --test-reporter=spec --test-reporter-destination=stdout \

@@ -58,6 +58,10 @@ public sealed partial class AnnotateDatabase(ServerOptions options, ILoggerFacto
                 e);
         }
         if (string.IsNullOrEmpty(builder.ApplicationName)) builder.ApplicationName = ApplicationName;
+        // The server keeps no session state on pooled connections (its LISTEN has a connection of its own), so the
+        // DISCARD ALL Npgsql sends when a connection returns to the pool is a transaction that resets nothing: one per
+        // query. Off unless the connection string says otherwise.
+        if (!builder.ContainsKey("No Reset On Close")) builder.NoResetOnClose = true;
         var where = $"{builder.Host}:{builder.Port}/{builder.Database ?? builder.Username}";
         Description = _embedded is null ? $"{where} (configured)" : $"{where} (embedded, data in {_embedded.DataDirectory})";
 

@@ -1,5 +1,6 @@
 using Annotate.EventStore.Embedded;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.Logging.Console;
 using Npgsql;
 
 namespace Annotate.Server.Hosting;
@@ -19,16 +20,22 @@ public static partial class HostingExtensions
 
         var web = WebEndpoint.From(builder.Configuration);
         builder.Services.AddSingleton(web);
+        var metrics = MetricsEndpoint.From(builder.Configuration);
+        builder.Services.AddSingleton(metrics);
         var configuredEndpoints = builder.Configuration.GetSection("Kestrel:Endpoints").Exists();
         builder.WebHost.ConfigureKestrel(k =>
         {
             // gRPC needs HTTP/2; on a cleartext endpoint Http1AndHttp2 would silently mean HTTP/1.1 only. The web
-            // endpoint speaks HTTP/1.1 (gRPC-Web). A Kestrel:Endpoints entry may still set its own Protocols.
-            k.ConfigureEndpointDefaults(l => l.Protocols = web.Serves(l) ? HttpProtocols.Http1 : HttpProtocols.Http2);
+            // and metrics endpoints speak HTTP/1.1 (gRPC-Web, Prometheus). A Kestrel:Endpoints entry may still set its own Protocols.
+            k.ConfigureEndpointDefaults(l => l.Protocols = web.Serves(l) || metrics.Serves(l) ? HttpProtocols.Http1 : HttpProtocols.Http2);
             // Pings on idle HTTP/2 connections find dead peers (and keep NATs open) under long-lived streams.
             k.Limits.Http2.KeepAlivePingDelay = TimeSpan.FromSeconds(30);
             k.Limits.Http2.KeepAlivePingTimeout = TimeSpan.FromSeconds(20);
-            if (configuredEndpoints) web.Listen(k);
+            if (configuredEndpoints)
+            {
+                web.Listen(k);
+                metrics.Listen(k);
+            }
         });
         if (!configuredEndpoints)
         {
@@ -36,14 +43,20 @@ public static partial class HostingExtensions
             builder.WebHost.UseUrls([
                 .. urls.Split(';', StringSplitOptions.RemoveEmptyEntries),
                 .. web.Urls.Select(u => u.ToString().TrimEnd('/')),
+                .. metrics.Urls.Select(u => u.ToString().TrimEnd('/')),
             ]);
         }
 
-        builder.Logging.AddSimpleConsole(o =>
+        // The simple formatter on one line, unless Logging:Console:FormatterName names another (json: one JSON object
+        // per line, systemd). Options set here run after the configuration is bound, so only an unset name is filled.
+        builder.Services.Configure<ConsoleLoggerOptions>(o => o.FormatterName ??= ConsoleFormatterNames.Simple);
+        builder.Services.Configure<SimpleConsoleFormatterOptions>(o =>
         {
             o.SingleLine = true;
             o.TimestampFormat = "HH:mm:ss ";
         });
+        // A JSON entry carries its full time with offset (ISO 8601), unless Logging:Console:FormatterOptions:TimestampFormat says otherwise.
+        builder.Services.Configure<JsonConsoleFormatterOptions>(o => o.TimestampFormat ??= "O");
         // One line per request would drown the log of a streaming server.
         builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
         // Grpc.AspNetCore logs every status a call ends with at Information, with its exception: refusals and
@@ -60,7 +73,7 @@ public static partial class HostingExtensions
 
     /// <summary>
     /// Starts the database, then the host; serves until Ctrl+C or SIGTERM; stops the host, then the database.
-    /// Returns the process exit code: 0 after a clean stop, 2 when <c>Annotate:WebUrls</c> is invalid or the database
+    /// Returns the process exit code: 0 after a clean stop, 2 when <c>Annotate:WebUrls</c> or <c>Annotate:MetricsUrls</c> is invalid or the database
     /// or the listen address cannot be used (one message on stderr saying why, no stack trace).
     /// </summary>
     public static async Task<int> RunAnnotateAsync(this WebApplication app)
@@ -68,9 +81,10 @@ public static partial class HostingExtensions
         var database = app.Services.GetRequiredService<AnnotateDatabase>();
         var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Annotate.Server");
         var web = app.Services.GetRequiredService<WebEndpoint>();
+        var metrics = app.Services.GetRequiredService<MetricsEndpoint>();
         try
         {
-            if (web.Error is { } error)
+            if ((web.Error ?? metrics.Error) is { } error)
             {
                 await Console.Error.WriteLineAsync(error);
                 return 2;
@@ -78,8 +92,10 @@ public static partial class HostingExtensions
             await database.StartAsync(app.Lifetime.ApplicationStopping);
             await app.StartAsync();
             var webUrls = app.Urls.Where(u => web.Urls.Any(w => new Uri(u).Port == w.Port)).ToList();
-            Log.Listening(logger, string.Join(", ", app.Urls.Except(webUrls)), database.Description);
+            var metricsUrls = app.Urls.Where(u => metrics.Urls.Any(m => new Uri(u).Port == m.Port)).ToList();
+            Log.Listening(logger, string.Join(", ", app.Urls.Except(webUrls).Except(metricsUrls)), database.Description);
             if (webUrls.Count > 0) Log.ListeningWeb(logger, string.Join(", ", webUrls));
+            if (metricsUrls.Count > 0) Log.ListeningMetrics(logger, string.Join(", ", metricsUrls.Select(u => u + MetricsEndpoint.Path)));
             await app.WaitForShutdownAsync();
             return 0;
         }
@@ -106,5 +122,8 @@ public static partial class HostingExtensions
 
         [LoggerMessage(2, LogLevel.Information, "gRPC-Web listening on {Urls} (HTTP/1.1)")]
         public static partial void ListeningWeb(ILogger logger, string urls);
+
+        [LoggerMessage(5, LogLevel.Information, "Prometheus metrics at {Urls} (HTTP/1.1)")]
+        public static partial void ListeningMetrics(ILogger logger, string urls);
     }
 }

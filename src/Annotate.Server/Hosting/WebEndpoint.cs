@@ -32,19 +32,23 @@ public sealed class WebEndpoint
 
     public static WebEndpoint From(IConfiguration configuration)
     {
+        var (urls, error) = HttpUrls(configuration, ConfigurationKey);
+        return new WebEndpoint(urls, error);
+    }
+
+    /// <summary>The http addresses of the setting <paramref name="key"/> (semicolon separated), or why it cannot be used (then no addresses).</summary>
+    internal static (IReadOnlyList<Uri> Urls, string? Error) HttpUrls(IConfiguration configuration, string key)
+    {
         var urls = new List<Uri>();
-        foreach (
-            var text in (configuration[ConfigurationKey] ?? "").Split(
-                ';',
-                StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        foreach (var text in (configuration[key] ?? "").Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
         {
             if (!Uri.TryCreate(text, UriKind.Absolute, out var url) || url.Scheme != Uri.UriSchemeHttp)
             {
-                return new WebEndpoint([], $"{ConfigurationKey}: \"{text}\" is not an http://host:port address.");
+                return ([], $"{key}: \"{text}\" is not an http://host:port address.");
             }
             urls.Add(url);
         }
-        return new WebEndpoint(urls, null);
+        return (urls, null);
     }
 
     /// <summary>Whether Kestrel's endpoint <paramref name="listen"/> is one of the web endpoints.</summary>
@@ -54,9 +58,11 @@ public sealed class WebEndpoint
     public bool Serves(HttpContext context) => IsEnabled && Ports.Contains(context.Connection.LocalPort);
 
     /// <summary>Binds the web endpoints in code (used when Kestrel:Endpoints configures the others, which replaces --urls).</summary>
-    public void Listen(KestrelServerOptions kestrel)
+    public void Listen(KestrelServerOptions kestrel) => Listen(kestrel, Urls);
+
+    internal static void Listen(KestrelServerOptions kestrel, IEnumerable<Uri> urls)
     {
-        foreach (var url in Urls)
+        foreach (var url in urls)
         {
             if (url.Host == "localhost") kestrel.ListenLocalhost(url.Port);
             else if (url.Host is "*" or "+" || !IPAddress.TryParse(url.Host.Trim('[', ']'), out var address)) kestrel.ListenAnyIP(url.Port);

@@ -8,14 +8,14 @@ using Google.Protobuf.WellKnownTypes;
 namespace Annotate.Server.Infrastructure;
 
 /// <summary>A stream folded into a state, with what an append needs next.</summary>
-public sealed record Loaded<TState>(TState State, long Version, RecordedEvent? Last);
+public sealed record Loaded<TState>(TState State, long Version, long LastPosition);
 
 /// <summary>
-/// Carries out commands: load a stream, decide, append with the version it was loaded at (retrying the
-/// whole decision when someone else wrote first), and wait until the views include the write, so the
-/// caller reads its own write on any replica. A request id already carried out returns the original result.
+/// Carries out commands: load a stream, decide, append with the version it was loaded at (retrying the whole decision
+/// when someone else wrote first). The views are written in the append's transaction, so the caller reads its own
+/// write on any replica as soon as it has the answer. A request id already carried out returns the original result.
 /// </summary>
-public sealed class Commands(MartenEventStore store, Views views, CallerContext caller, TimeProvider clock)
+public sealed class Commands(MartenEventStore store, CallerContext caller, TimeProvider clock)
 {
     /// <summary>
     /// Attempts of one decision when others keep writing the same stream first. Writers of one stream that
@@ -42,7 +42,7 @@ public sealed class Commands(MartenEventStore store, Views views, CallerContext 
             var seed = before is null ? initial : before.Aggregate(initial, evolve);
             var loaded = await LoadAsync(streamId, seed, evolve, ct);
             var events = decide(loaded.State).OrThrow();
-            if (events.Count == 0) return Unchanged(streamId, loaded);
+            if (events.Count == 0) return await UnchangedAsync(streamId, loaded, ct);
             try
             {
                 return await AppendAsync(requestId, streamId, ExpectedVersion.Exact(loaded.Version), events, articleId, ct);
@@ -66,13 +66,9 @@ public sealed class Commands(MartenEventStore store, Views views, CallerContext 
         CancellationToken ct)
     {
         var state = initial;
-        RecordedEvent? last = null;
-        await foreach (var e in store.ReadStreamAsync(streamId, cancellationToken: ct))
-        {
-            state = evolve(state, EventCodec.Decode(e));
-            last = e;
-        }
-        return new Loaded<TState>(state, last?.StreamVersion ?? 0, last);
+        var events = await store.FetchStreamAsync(streamId, ct);
+        foreach (var e in events) state = evolve(state, e.Data as IDomainEvent ?? throw new InvalidOperationException($"Event {e.Position} is not a domain event."));
+        return events.Count == 0 ? new Loaded<TState>(state, 0, 0) : new Loaded<TState>(state, events[^1].Version, events[^1].Position);
     }
 
     /// <summary>Appends a command's events (ids derived from the request id) and waits for the views.</summary>
@@ -83,38 +79,14 @@ public sealed class Commands(MartenEventStore store, Views views, CallerContext 
         var metadata = new EventMetadata(Actor: actor, CorrelationId: requestId, Tag: articleId);
         var data = events.Select((e, i) => EventCodec.ToEventData(e, EventCodec.EventId(actor, requestId, i), metadata)).ToList();
         var result = await store.AppendAsync(streamId, expected, data, IdempotencyKey(requestId), ct);
-        // Committed: from here on nothing may report the command as failed. What cannot finish (the views catching
-        // up, reading the time back) answers UNAVAILABLE, and a retry with the same request id answers the committed result.
-        try
-        {
-            await AwaitViewsAsync(result.LastPosition, ct);
-            return ResultOf(result);
-        }
-        catch (Exception e) when (e is not UnavailableException && ErrorMapping.DatabaseOutage(e) is { } outage)
-        {
-            throw new UnavailableException($"The action was recorded at position {result.LastPosition} (receipt {result.ChainHash}), but " +
-                                           $"reading it back failed: {outage}", e);
-        }
-    }
-
-    /// <summary>Read-your-writes for a committed position; UNAVAILABLE (retry with the same request id) when the views lag too
-    /// long.</summary>
-    private async Task AwaitViewsAsync(long position, CancellationToken ct)
-    {
-        if (!await views.WaitForAsync(position, ct))
-        {
-            throw new UnavailableException(
-                $"The action was recorded at position {position}, but the views have not caught up with it in time; retry with the same " +
-                    $"request id for its result.");
-        }
+        // Committed, with its views (inline projections, same transaction): the result carries the receipt.
+        return ResultOf(result);
     }
 
     /// <summary>The result of an earlier carrying-out of this request by this caller, if any.</summary>
     public async Task<CommandResult?> PriorResultAsync(string requestId, CancellationToken ct)
     {
-        if (await store.FindAppendAsync(IdempotencyKey(requestId), ct) is not { } prior) return null;
-        await AwaitViewsAsync(prior.LastPosition, ct);
-        return ResultOf(prior);
+        return await store.FindAppendAsync(IdempotencyKey(requestId), ct) is { } prior ? ResultOf(prior) : null;
     }
 
     /// <summary>
@@ -155,8 +127,8 @@ public sealed class Commands(MartenEventStore store, Views views, CallerContext 
     };
 
     /// <summary>A command that changed nothing ("already so"): the stream as it stands.</summary>
-    private static CommandResult Unchanged<TState>(string streamId, Loaded<TState> loaded) =>
-        loaded.Last is { } last ? ResultOf(last, deduplicated: true) : new CommandResult { StreamId = streamId, Deduplicated = true };
+    private async Task<CommandResult> UnchangedAsync<TState>(string streamId, Loaded<TState> loaded, CancellationToken ct) =>
+        loaded.LastPosition > 0 ? await ResultAtAsync(loaded.LastPosition, ct) : new CommandResult { StreamId = streamId, Deduplicated = true };
 
     /// <summary>Id of what a creating request makes, derived from its request id so a retry names the same thing.</summary>
     public string NewId(string prefix, string requestId)

@@ -5,11 +5,25 @@ namespace Annotate.Server.Infrastructure;
 
 /// <summary>
 /// The server's own health checks, reported by grpc.health.v1 with every other check registered through
-/// <c>services.AddHealthChecks()</c>. A check without tags concerns every service; a check tagged with service
-/// names (e.g. "annotate.v1.Consensus") concerns only those, so their status may differ from the others'.
+/// <c>services.AddHealthChecks()</c>. Which checks a health service name reports is decided by tags:
+/// <list type="bullet">
+/// <item><c>""</c> (the whole server) and each annotate.v1 service: the untagged checks (the database, start-up), plus,
+/// for a service, the checks tagged with its name.</item>
+/// <item><see cref="Liveness"/>: only the checks tagged with it: the process answers. No database check, so an orchestrator
+/// does not restart healthy processes during a database outage.</item>
+/// <item><see cref="Readiness"/>: the untagged checks plus those tagged with it: whether this process should get calls.
+/// This is where the event store's own conditions join (its writer running, the live hub not behind the head by more
+/// than a configured time): register them as checks tagged <see cref="Readiness"/>.</item>
+/// </list>
 /// </summary>
 public static class Health
 {
+    /// <summary>Health service name for liveness probes: SERVING as long as the process answers.</summary>
+    public const string Liveness = "liveness";
+
+    /// <summary>Health service name for readiness probes: SERVING once started and while the database answers.</summary>
+    public const string Readiness = "readiness";
+
     /// <summary>How long the database round trip may take before the server counts as not serving.</summary>
     public static readonly TimeSpan DatabaseTimeout = TimeSpan.FromSeconds(2);
 
@@ -19,8 +33,18 @@ public static class Health
         checks.Services.AddSingleton<DatabaseCheck>(); // one instance, so an outage is logged once
         return checks
             .AddCheck<StartupCheck>("startup")
-            .AddCheck<DatabaseCheck>("database", timeout: DatabaseTimeout);
+            .AddCheck<DatabaseCheck>("database", timeout: DatabaseTimeout)
+            // The health service reports UNKNOWN for a name no check concerns, so liveness needs one: answering at all is
+            // what it shows, hence a check with nothing more to look at.
+            .AddCheck("process", () => HealthCheckResult.Healthy("The process answers."), [Liveness]);
     }
+
+    /// <summary>Whether the health service name <paramref name="service"/> reports on a check tagged <paramref name="tags"/>.</summary>
+    public static bool Concerns(string service, IEnumerable<string> tags) => service switch
+    {
+        Liveness => tags.Contains(Liveness),
+        _ => !tags.Any() || tags.Contains(service), // "" never is a tag: the whole server is the untagged checks
+    };
 }
 
 /// <summary>
@@ -42,7 +66,7 @@ public sealed class StartupGate(HealthCheckService checks, IEnumerable<IHealthCh
     }
 }
 
-/// <summary>Unhealthy until <see cref="Bootstrap"/> has migrated the schema, started the projections and created the first admin.</summary>
+/// <summary>Unhealthy until <see cref="Bootstrap"/> has run (Marten has applied the schema) and created the first admin.</summary>
 public sealed class StartupCheck(StartupGate gate) : IHealthCheck
 {
     public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken) =>

@@ -93,17 +93,7 @@ public static class Mapping
 
     public static Timestamp ToTimestamp(DateTimeOffset t) => Timestamp.FromDateTimeOffset(t);
 
-    // A stored document's time parses as a date; one folded in memory (as-of answers) still holds the ISO string.
-    public static Timestamp ToTimestamp(JsonNode? iso) =>
-        iso is null
-            ? new Timestamp()
-            : Timestamp.FromDateTimeOffset(
-                iso.GetValueKind() == System.Text.Json.JsonValueKind.String && iso.AsValue().TryGetValue<string>(out var s)
-                    ? DateTimeOffset.Parse(
-                        s,
-                        System.Globalization.CultureInfo.InvariantCulture,
-                        System.Globalization.DateTimeStyles.RoundtripKind)
-                    : iso.GetValue<DateTimeOffset>());
+    public static Timestamp ToTimestamp(DateTime utc) => Timestamp.FromDateTime(DateTime.SpecifyKind(utc, DateTimeKind.Utc));
 
     public static ClaimView ToProto(ClaimConsensus c, ConsensusPolicy policy)
     {

@@ -1,7 +1,13 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using Annotate.Domain.Events;
+using Annotate.Domain.Consensus;
 using Annotate.EventStore;
+using Annotate.Server.Features.Admin;
+using Annotate.Server.Features.Annotations;
+using Annotate.Server.Features.Articles;
+using Annotate.Server.Features.Consensus;
+using JasperFx.Events.Projections;
 using JasperFx;
 using Marten;
 using Npgsql;
@@ -11,11 +17,12 @@ namespace Annotate.Server.Infrastructure;
 
 /// <summary>
 /// The server's Marten configuration: the store's conventions (<see cref="MartenConventions"/>), the domain's event
-/// types under their stored names (<see cref="EventTypes"/>), and the domain's JSON form for events and documents.
+/// types under their stored names (<see cref="EventTypes"/>), the domain's JSON form for events and documents, and the
+/// views (inline projections, each in its feature's folder).
 /// </summary>
 public static class MartenSetup
 {
-    public static StoreOptions Options(NpgsqlDataSource dataSource, string schema)
+    public static StoreOptions Options(NpgsqlDataSource dataSource, string schema, ConsensusPolicy policy)
     {
         var options = new StoreOptions();
         options.Connection(dataSource);
@@ -29,6 +36,12 @@ public static class MartenSetup
                 json.Converters.Add(new JsonStringEnumConverter(JsonNamingPolicy.SnakeCaseUpper, allowIntegerValues: false));
             });
         for (var i = 0; i < EventTypes.Names.Count; i++) options.Events.MapEventType(EventTypes.Types[i], EventTypes.Names[i]);
+        // The views, each kept by its feature's projection in the writer's transaction.
+        options.Projections.Add(new ArticleViewProjection(), ProjectionLifecycle.Inline);
+        options.Projections.Add(new ClaimViewProjection(policy), ProjectionLifecycle.Inline);
+        options.Projections.Add(new HighlightViewProjection(), ProjectionLifecycle.Inline);
+        options.Projections.Add(new AnalystAccessProjection(), ProjectionLifecycle.Inline);
+        options.Projections.Add(new TokenAccessProjection(), ProjectionLifecycle.Inline);
         options.AutoCreateSchemaObjects = AutoCreate.CreateOrUpdate;
         return options;
     }

@@ -24,6 +24,8 @@ public static class Mediation
                 services.AddScoped(contract, type);
             }
         }
+        // Outermost, so a command's span and latency include its validation and refusal.
+        services.AddScoped(typeof(IPipelineBehavior<,>), typeof(CommandTelemetry<,>));
         services.AddScoped(typeof(IPipelineBehavior<,>), typeof(LoggingBehavior<,>));
         // Inside the logging, so its refusals are logged too.
         services.AddScoped(typeof(IPipelineBehavior<,>), typeof(ValidationBehavior<,>));

@@ -40,7 +40,8 @@ public static partial class StartupExtensions
         services.AddSingleton(TimeProvider.System);
         // Marten owns the schema: it applies its migrations (ours included) at start-up under its own advisory lock, so
         // replicas starting together are safe. Registered before Bootstrap, so it runs first.
-        services.AddMarten(sp => MartenSetup.Options(sp.GetRequiredService<AnnotateDatabase>().DataSource, sp.GetRequiredService<EventStoreSettings>().Schema))
+        services.AddMarten(sp => MartenSetup.Options(sp.GetRequiredService<AnnotateDatabase>().DataSource, sp.GetRequiredService<EventStoreSettings>().Schema,
+            sp.GetRequiredService<ConsensusPolicy>()))
             .ApplyAllDatabaseChangesOnStartup();
         services.AddSingleton(sp => new MartenEventStore(
             new EventStoreOptions
@@ -51,10 +52,7 @@ public static partial class StartupExtensions
             },
             sp.GetRequiredService<ILoggerFactory>()));
         services.AddSingleton<IEventStore>(sp => sp.GetRequiredService<MartenEventStore>());
-        services.AddSingleton(sp => new ProjectionRunner(sp.GetRequiredService<MartenEventStore>(),
-            Projections.All(sp.GetRequiredService<ConsensusPolicy>()), sp.GetRequiredService<ILoggerFactory>()));
         services.AddSingleton<Views>();
-        services.AddProjectionHealthChecks();
         services.AddScoped<CallerContext>();
         services.AddScoped<Commands>();
         services.AddFeatures();
@@ -65,8 +63,7 @@ public static partial class StartupExtensions
 }
 
 /// <summary>
-/// Runs once the database is up and Marten has applied the schema, before the server reports SERVING: starts the
-/// projections, creates the first admin (once, even with replicas racing) and imports the seed articles (once).
+/// Runs once the database is up and Marten has applied the schema, before the server reports SERVING: creates the first admin (once, even with replicas racing) and imports the seed articles (once).
 /// </summary>
 public sealed partial class Bootstrap(
     IServiceProvider services,
@@ -82,8 +79,6 @@ public sealed partial class Bootstrap(
     public async Task StartAsync(CancellationToken ct)
     {
         var store = services.GetRequiredService<MartenEventStore>();
-        services.GetRequiredService<ProjectionRunner>().Start();
-        await services.GetRequiredService<Views>().CatchUpAsync(ct);
 
         using (var scope = services.CreateScope())
         {
@@ -95,7 +90,7 @@ public sealed partial class Bootstrap(
         await startup.OpenAsync(ct);
     }
 
-    public async Task StopAsync(CancellationToken ct) => await services.GetRequiredService<ProjectionRunner>().DisposeAsync();
+    public Task StopAsync(CancellationToken ct) => Task.CompletedTask;
 
     private async Task CreateFirstAdminAsync(MartenEventStore store, Commands commands, CancellationToken ct)
     {

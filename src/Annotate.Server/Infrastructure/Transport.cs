@@ -38,6 +38,11 @@ public static class Transport
     /// <summary>The services of the public contract (protos/annotate/v1): what is validated, served and reported on.</summary>
     public static IReadOnlyList<ServiceDescriptor> ContractServices { get; } = [.. Implementations.Select(s => s.Contract)];
 
+    /// <summary>Every name grpc.health.v1 answers for (any other is NOT_FOUND): the whole server (""), the probes' names and
+    /// each service of the contract.</summary>
+    public static IReadOnlyList<string> HealthServiceNames { get; } =
+        ["", Health.Liveness, Health.Readiness, .. ContractServices.Select(s => s.FullName)];
+
     public static IServiceCollection AddAnnotateTransport(this IServiceCollection services)
     {
         services.AddGrpc(o =>
@@ -55,14 +60,9 @@ public static class Transport
         services.AddGrpcReflection();
         services.AddGrpcHealthChecks(o =>
         {
-            // The whole server ("") is what every service needs (untagged checks: the database, start-up); a check
-            // tagged with services (a stopped view) concerns only those.
-            o.Services.Map("", r => !r.Tags.Any());
-            foreach (var contract in ContractServices)
-            {
-                var name = contract.FullName;
-                o.Services.Map(name, r => !r.Tags.Any() || r.Tags.Contains(name));
-            }
+            // Which checks each name reports: Health.Concerns ("" and each service: untagged checks and those tagged with
+            // the service; liveness and readiness for probes).
+            foreach (var name in HealthServiceNames) o.Services.Map(name, r => Health.Concerns(name, r.Tags));
         }).AddAnnotateChecks();
         // Check runs the checks when called; Watch sends what the periodic run finds, so a change shows within a period.
         services.Configure<HealthCheckPublisherOptions>(o =>

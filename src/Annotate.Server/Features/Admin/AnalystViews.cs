@@ -9,32 +9,32 @@ namespace Annotate.Server.Features.Admin;
 public static class AnalystViews
 {
     public static async Task<Analyst> GetAsync(Views views, string analystId, CancellationToken ct) =>
-        ToProto(await views.GetAsync(Projections.Access, $"analyst:{analystId}", ct)
+        ToProto(await views.LoadAsync<AnalystAccess>(analystId, ct)
             ?? throw ErrorMapping.NotFound($"analyst_id \"{analystId}\" names no analyst."));
 
-    public static Analyst ToProto(JsonObject doc)
+    public static Analyst ToProto(AnalystAccess doc)
     {
         var analyst = new Analyst
         {
-            AnalystId = doc["analystId"]!.GetValue<string>(),
-            DisplayName = doc["displayName"]!.GetValue<string>(),
-            CreatedAt = Mapping.ToTimestamp(doc["createdAt"]),
+            AnalystId = doc.Id,
+            DisplayName = doc.DisplayName,
+            CreatedAt = Mapping.ToTimestamp(doc.CreatedAt),
         };
-        analyst.Roles.AddRange(Projections.FromJson<DomainRole[]>(doc["roles"]!).Select(Mapping.ToProto));
+        analyst.Roles.AddRange(doc.Roles.Select(Mapping.ToProto));
         return analyst;
     }
 
-    public static TokenInfo TokenToProto(JsonObject doc)
+    public static TokenInfo TokenToProto(TokenAccess doc)
     {
         var info = new TokenInfo
         {
-            TokenId = doc["tokenId"]!.GetValue<string>(),
-            AnalystId = doc["analystId"]!.GetValue<string>(),
-            Label = doc["label"]!.GetValue<string>(),
-            IssuedAt = Mapping.ToTimestamp(doc["issuedAt"]),
-            Revoked = doc["revoked"]!.GetValue<bool>(),
+            TokenId = doc.Id,
+            AnalystId = doc.AnalystId,
+            Label = doc.Label,
+            IssuedAt = Mapping.ToTimestamp(doc.IssuedAt),
+            Revoked = doc.Revoked,
         };
-        if (doc["expiresAt"] is { } expiry) info.ExpiresAt = Mapping.ToTimestamp(expiry);
+        if (doc.ExpiresAt is { } expiry) info.ExpiresAt = Mapping.ToTimestamp(expiry);
         return info;
     }
 }

@@ -42,7 +42,7 @@ public static class IssueToken
                         commands.Context(tokenId)),
                 ct);
             var doc =
-                await views.GetAsync(Projections.Access, $"token:{tokenId}", ct)
+                await views.LoadAsync<TokenAccess>(tokenId, ct)
                 ?? throw new InvalidOperationException("An issued token is missing from the access view.");
             return new IssueTokenResponse { Token = AnalystViews.TokenToProto(doc), Secret = $"{tokenId}.{secret}", Result = result };
         }

@@ -1,3 +1,4 @@
+using Marten;
 using Annotate.Contracts.V1;
 using Annotate.Server.Infrastructure;
 using MediatR;
@@ -10,13 +11,13 @@ public static class ListAnalysts
 {
     public sealed record Query(ListAnalystsRequest Request) : IRequest<ListAnalystsResponse>;
 
-    public sealed class Handler(Views views) : IRequestHandler<Query, ListAnalystsResponse>
+    public sealed class Handler(IDocumentStore documents) : IRequestHandler<Query, ListAnalystsResponse>
     {
         public async Task<ListAnalystsResponse> Handle(Query query, CancellationToken ct)
         {
+            await using var session = documents.QuerySession();
             var response = new ListAnalystsResponse();
-            response.Analysts.AddRange(
-                (await views.ListAsync(Projections.Access, "analyst:", null, null, ct)).Select(AnalystViews.ToProto));
+            response.Analysts.AddRange((await session.Query<AnalystAccess>().OrderBy(a => a.Id).ToListAsync(ct)).Select(AnalystViews.ToProto));
             return response;
         }
     }

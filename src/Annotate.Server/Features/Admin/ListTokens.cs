@@ -1,3 +1,4 @@
+using Marten;
 using Annotate.Contracts.V1;
 using Annotate.Domain.Events;
 using Annotate.Server.Infrastructure;
@@ -12,12 +13,16 @@ public static class ListTokens
 {
     public sealed record Query(ListTokensRequest Request) : IRequest<ListTokensResponse>;
 
-    public sealed class Handler(Views views) : IRequestHandler<Query, ListTokensResponse>
+    public sealed class Handler(IDocumentStore documents) : IRequestHandler<Query, ListTokensResponse>
     {
         public async Task<ListTokensResponse> Handle(Query query, CancellationToken ct)
         {
             var analyst = query.Request.AnalystId;
-            var docs = await views.ListAsync(Projections.Access, "token:", string.IsNullOrEmpty(analyst) ? null : "analystId", analyst, ct);
+            await using var session = documents.QuerySession();
+            var tokens = session.Query<TokenAccess>();
+            var docs = string.IsNullOrEmpty(analyst)
+                ? await tokens.ToListAsync(ct)
+                : await tokens.Where(t => t.AnalystId == analyst).ToListAsync(ct);
             var response = new ListTokensResponse();
             response.Tokens.AddRange(
                 docs.Select(AnalystViews.TokenToProto).OrderByDescending(t => t.IssuedAt).ThenBy(t => t.TokenId, StringComparer.Ordinal));

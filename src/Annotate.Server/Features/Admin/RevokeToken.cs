@@ -19,9 +19,9 @@ public static class RevokeToken
         public async Task<CommandResult> Handle(Command command, CancellationToken ct)
         {
             var r = command.Request;
-            var token = await views.GetAsync(Projections.Access, $"token:{r.TokenId}", ct)
+            var token = await views.LoadAsync<TokenAccess>(r.TokenId, ct)
                 ?? throw ErrorMapping.NotFound($"token_id \"{r.TokenId}\" names no token.");
-            var analystId = token["analystId"]!.GetValue<string>();
+            var analystId = token.AnalystId;
             return await commands.RunAsync(r.RequestId, Streams.Analyst(analystId), null, AnalystState.Initial, AnalystDecisions.Evolve,
                 state => AnalystDecisions.Decide(state, new Domain.Analysts.RevokeToken(analystId, r.TokenId), commands.Context()), ct);
         }

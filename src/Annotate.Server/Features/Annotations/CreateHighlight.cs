@@ -52,7 +52,7 @@ public static class CreateHighlight
                 }
                 return events;
             }, ct);
-            var doc = await views.GetAsync(Projections.Highlights, id, ct)
+            var doc = await views.LoadAsync<HighlightView>(id, ct)
                 ?? throw ErrorMapping.NotFound($"Highlight {id} was retracted.");
             return new CreateHighlightResponse { Result = result, Highlight = ListHighlights.ToProto(doc) };
         }

@@ -11,27 +11,23 @@ public static class ListHighlights
 {
     public sealed record Query(ListHighlightsRequest Request) : IRequest<ListHighlightsResponse>;
 
-    public sealed class Handler(Views views, ProjectionRunner runner) : IRequestHandler<Query, ListHighlightsResponse>
+    public sealed class Handler(Views views) : IRequestHandler<Query, ListHighlightsResponse>
     {
         public async Task<ListHighlightsResponse> Handle(Query query, CancellationToken ct)
         {
             var r = query.Request;
             await views.ArticleAsync(r.ArticleId, ct);
-            List<JsonObject> docs;
+            IReadOnlyList<HighlightView> docs;
             long position;
             if (r.AsOf is { PointCase: not AsOf.PointOneofCase.None } asOf)
             {
                 var (toPosition, toTime) = AsOfPoint.From(asOf);
-                var projection = new HighlightsProjection();
-                var folded = await ProjectionRunner.ComputeAsOfAsync(views.Store, projection, toPosition, toTime, cancellationToken: ct);
-                docs = folded.Values.Where(d => d["articleId"]!.GetValue<string>() == r.ArticleId).ToList();
+                docs = await views.HighlightsAsOfAsync(r.ArticleId, toPosition, toTime, ct);
                 position = await AsOfPoint.PositionAsync(views, toPosition, toTime, ct);
             }
             else
             {
-                // The view's own position, read before the rows: the list holds at least everything up to it.
-                position = Math.Max(0, runner.GetPosition(Projections.Highlights));
-                docs = await views.ListAsync(Projections.Highlights, null, "articleId", r.ArticleId, ct);
+                (docs, position) = await views.HighlightsOfAsync(r.ArticleId, ct);
             }
             var response = new ListHighlightsResponse { AsOfPosition = (ulong)position };
             response.Highlights.AddRange(docs.Select(ToProto).OrderBy(h => h.Selector.Position.Start).ThenBy(h => h.Position));
@@ -39,23 +35,21 @@ public static class ListHighlights
         }
     }
 
-    public static Highlight ToProto(JsonObject doc)
+    public static Highlight ToProto(HighlightView doc)
     {
         var highlight = new Highlight
         {
-            HighlightId = doc["highlightId"]!.GetValue<string>(),
-            ArticleId = doc["articleId"]!.GetValue<string>(),
-            Selector = Mapping.ToProto(doc["start"]!.GetValue<int>(), doc["end"]!.GetValue<int>(), doc["exact"]!.GetValue<string>(),
-                doc["prefix"]!.GetValue<string>(), doc["suffix"]!.GetValue<string>()),
-            Note = doc["note"]?.GetValue<string>() ?? "",
-            Author = doc["analyst"]!.GetValue<string>(),
-            CreatedAt = Mapping.ToTimestamp(doc["createdAt"]),
-            // Stored as a long; a document folded in memory (as-of answers) holds a long node, not a parsed number.
-            Position = (ulong)doc["position"]!.GetValue<long>(),
+            HighlightId = doc.Id,
+            ArticleId = doc.ArticleId,
+            Selector = Mapping.ToProto(doc.Start, doc.End, doc.Exact, doc.Prefix, doc.Suffix),
+            Note = doc.Note ?? "",
+            Author = doc.Analyst,
+            CreatedAt = Mapping.ToTimestamp(doc.CreatedAt),
+            Position = (ulong)doc.Position,
         };
-        foreach (var (tag, analysts) in doc["tags"]!.AsObject().OrderBy(t => t.Key, StringComparer.Ordinal))
+        foreach (var (tag, analysts) in doc.Tags.OrderBy(t => t.Key, StringComparer.Ordinal))
         {
-            highlight.Tags.Add(new TagApplication { Tag = tag, Analysts = { analysts!.AsArray().Select(a => a!.GetValue<string>()) } });
+            highlight.Tags.Add(new TagApplication { Tag = tag, Analysts = { analysts } });
         }
         return highlight;
     }

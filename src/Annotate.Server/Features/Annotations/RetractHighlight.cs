@@ -17,9 +17,9 @@ public static class RetractHighlight
         {
             var r = command.Request;
             if (await commands.PriorResultAsync(r.RequestId, ct) is { } prior) return prior;
-            var doc = await views.GetAsync(Projections.Highlights, r.HighlightId, ct)
+            var doc = await views.LoadAsync<HighlightView>(r.HighlightId, ct)
                 ?? throw ErrorMapping.NotFound($"No highlight \"{r.HighlightId}\" (or it was already retracted).");
-            return await commands.RunAsync(r.RequestId, Streams.Highlight(r.HighlightId), doc["articleId"]!.GetValue<string>(),
+            return await commands.RunAsync(r.RequestId, Streams.Highlight(r.HighlightId), doc.ArticleId,
                 HighlightState.Initial, HighlightDecisions.Evolve,
                 state => HighlightDecisions.Decide(state, new Domain.Highlights.RetractHighlight(r.HighlightId), commands.Context()), ct);
         }

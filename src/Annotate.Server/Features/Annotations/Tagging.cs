@@ -46,9 +46,9 @@ public static class Tagging
                 case TagTarget.TargetOneofCase.HighlightId:
                     {
                         var id = target.HighlightId;
-                        var doc = await views.GetAsync(Projections.Highlights, id, ct)
+                        var doc = await views.LoadAsync<HighlightView>(id, ct)
                             ?? throw ErrorMapping.NotFound($"No highlight \"{id}\" (or it was retracted).");
-                        var articleId = doc["articleId"]!.GetValue<string>();
+                        var articleId = doc.ArticleId;
                         var command = make(TagTargetKind.Highlight, id);
                         return await commands.RunAsync(
                             requestId,

@@ -16,17 +16,17 @@ public static class GetArticle
             ToProto(await views.ArticleAsync(query.Request.ArticleId, ct), withText: true);
     }
 
-    public static Article ToProto(JsonObject doc, bool withText) => new()
+    public static Article ToProto(ArticleView doc, bool withText) => new()
     {
-        ArticleId = doc["articleId"]!.GetValue<string>(),
-        Title = doc["title"]!.GetValue<string>(),
-        Text = withText ? doc["text"]!.GetValue<string>() : "",
-        Source = doc["source"]!.GetValue<string>(),
+        ArticleId = doc.Id,
+        Title = doc.Title,
+        Text = withText ? doc.Text : "",
+        Source = doc.Source,
         Revision = 1,
-        ContentHash = doc["contentHash"]!.GetValue<string>().Replace("sha256:", "", StringComparison.Ordinal),
-        Length = doc["length"]!.GetValue<uint>(),
-        ImportedAt = Mapping.ToTimestamp(doc["importedAt"]),
-        ImportedBy = doc["importedBy"]!.GetValue<string>(),
-        Position = doc["position"]!.GetValue<ulong>(),
+        ContentHash = doc.ContentHash.Replace("sha256:", "", StringComparison.Ordinal),
+        Length = (uint)doc.Length,
+        ImportedAt = Mapping.ToTimestamp(doc.ImportedAt),
+        ImportedBy = doc.ImportedBy,
+        Position = (ulong)doc.Position,
     };
 }

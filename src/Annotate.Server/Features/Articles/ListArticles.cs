@@ -13,8 +13,8 @@ public static class ListArticles
     {
         public async Task<ListArticlesResponse> Handle(Query query, CancellationToken ct)
         {
-            var all = await views.ListAsync(Projections.Articles, null, null, null, ct);
-            var (page, next) = Paging.Take(all, query.Request.Page, doc => doc["articleId"]!.GetValue<string>());
+            var all = await views.ArticlesAsync(ct);
+            var (page, next) = Paging.Take(all, query.Request.Page, doc => doc.Id);
             var response = new ListArticlesResponse { NextPageToken = next };
             response.Articles.AddRange(page.Select(doc => GetArticle.ToProto(doc, withText: false)));
             return response;

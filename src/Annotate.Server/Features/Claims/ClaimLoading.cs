@@ -15,10 +15,10 @@ public static class ClaimLoading
     {
         if (string.IsNullOrEmpty(claimId)) throw ErrorMapping.Invalid("claim_id is required.");
         var doc = await views.ClaimDocumentAsync(claimId, ct);
-        var opened = doc["openedPosition"]!.GetValue<long>();
+        var opened = doc.OpenedPosition;
         await foreach (var e in views.Store.ReadAllAsync(opened - 1, null, 1, opened, null, ct))
         {
-            return new LoadedClaim(claimId, doc["articleId"]!.GetValue<string>(), [EventCodec.Decode(e)]);
+            return new LoadedClaim(claimId, doc.ArticleId, [EventCodec.Decode(e)]);
         }
         throw new InvalidOperationException($"The opening event of claim {claimId} at position {opened} is missing.");
     }

@@ -1,3 +1,4 @@
+using Annotate.Server.Features.Consensus;
 using System.Text.Json.Nodes;
 using Annotate.Contracts.V1;
 using Annotate.Domain.Claims;
@@ -35,14 +36,13 @@ public static class OpenClaim
                     .Decide(loaded.State, new Domain.Claims.OpenClaim(r.ArticleId, document, selector, r.Statement), commands.Context(id))
                     .OrThrow();
                 CommandResult result;
-                JsonObject? doc = null;
+                ClaimDocument? doc = null;
                 if (outcome.Events.Count == 0)
                 {
                     // Existing claim (or this request's own, on a retry): answer with the event that opened it,
                     // receipt included.
                     doc = await views.ClaimDocumentAsync(outcome.ClaimId, ct);
-                    var opened = doc["openedPosition"]!.GetValue<long>();
-                    result = await commands.PriorResultAsync(r.RequestId, ct) ?? await commands.ResultAtAsync(opened, ct);
+                    result = await commands.PriorResultAsync(r.RequestId, ct) ?? await commands.ResultAtAsync(doc.OpenedPosition, ct);
                 }
                 else
                 {
@@ -63,7 +63,7 @@ public static class OpenClaim
                         continue;
                     }
                 }
-                var view = Views.ClaimView(doc ?? await views.ClaimDocumentAsync(outcome.ClaimId, ct));
+                var view = (doc ?? await views.ClaimDocumentAsync(outcome.ClaimId, ct)).View;
                 return new OpenClaimResponse
                 {
                     Result = result,

@@ -15,17 +15,18 @@ public static class GetClaimView
         public async Task<ClaimView> Handle(Query query, CancellationToken ct)
         {
             var r = query.Request;
-            if (r.MinPosition > 0 && !await views.WaitForAsync((long)r.MinPosition, ct, TimeSpan.FromSeconds(30)))
+            // The views move with the log (inline projections): they have reached every committed position.
+            if (r.MinPosition > 0 && await views.HeadAsync(ct) < (long)r.MinPosition)
             {
                 throw new DomainException(
-                    Domain.Errors.DomainError.FailedPrecondition($"The views have not reached position {r.MinPosition} yet; retry shortly.")
+                    Domain.Errors.DomainError.FailedPrecondition($"Position {r.MinPosition} has not been committed; retry shortly.")
                 );
             }
             var doc = await views.ClaimDocumentAsync(r.ClaimId, ct);
-            if (r.AsOf is not { PointCase: not AsOf.PointOneofCase.None } asOf) return Mapping.ToProto(Views.ClaimView(doc), policy);
+            if (r.AsOf is not { PointCase: not AsOf.PointOneofCase.None } asOf) return Mapping.ToProto(doc.View, policy);
 
             var (toPosition, toTime) = AsOfPoint.From(asOf);
-            var all = await views.ClaimsAsOfAsync(doc["articleId"]!.GetValue<string>(), toPosition, toTime, policy, ct);
+            var all = await views.ClaimsAsOfAsync(doc.ArticleId, toPosition, toTime, ct);
             var view = all.FirstOrDefault(v => v.ClaimId == r.ClaimId)
                 ?? throw ErrorMapping.NotFound($"Claim {r.ClaimId} did not exist yet at that point of the history.");
             return Mapping.ToProto(view, policy);

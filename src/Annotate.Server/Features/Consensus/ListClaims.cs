@@ -40,12 +40,9 @@ public static class ListClaims
         if (asOf is { PointCase: not AsOf.PointOneofCase.None })
         {
             var (toPosition, toTime) = AsOfPoint.From(asOf);
-            var folded = await views.ClaimsAsOfAsync(articleId, toPosition, toTime, policy, ct);
+            var folded = await views.ClaimsAsOfAsync(articleId, toPosition, toTime, ct);
             return (folded, await AsOfPoint.PositionAsync(views, toPosition, toTime, ct));
         }
-        // The view's own position, read before the rows: the list holds at least everything up to it.
-        var position = Math.Max(0, views.ProjectedPosition(Projections.Claims));
-        var docs = await views.ListAsync(Projections.Claims, null, "articleId", articleId, ct);
-        return (docs.Select(Views.ClaimView).OrderBy(v => v.Start).ThenBy(v => v.ClaimId, StringComparer.Ordinal).ToList(), position);
+        return await views.ClaimsOfAsync(articleId, ct);
     }
 }

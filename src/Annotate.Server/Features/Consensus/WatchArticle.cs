@@ -8,16 +8,15 @@ using MediatR;
 namespace Annotate.Server.Features.Consensus;
 
 /// <summary>
-/// An article's claim views: all current ones, a caught-up marker, then each view again when it changes. It
-/// follows the store's subscription from the position the initial views reflect, so no change is missed, and
-/// sends the stored view once the claims projection has applied the change.
+/// An article's claim views: all current ones, a caught-up marker, then each view again when it changes. It follows the
+/// store's subscription from the head read before the views, so no change is missed; the views are written in the
+/// same transaction as the events (inline projections), so the stored view already holds each change it announces.
 /// </summary>
 public static class WatchArticle
 {
     public sealed record Query(WatchArticleRequest Request) : IRequest<IAsyncEnumerable<WatchArticleResponse>>;
 
-    public sealed class Handler(Views views, ProjectionRunner runner, ConsensusPolicy policy)
-        : IRequestHandler<Query, IAsyncEnumerable<WatchArticleResponse>>
+    public sealed class Handler(Views views, ConsensusPolicy policy) : IRequestHandler<Query, IAsyncEnumerable<WatchArticleResponse>>
     {
         public async Task<IAsyncEnumerable<WatchArticleResponse>> Handle(Query query, CancellationToken ct)
         {
@@ -27,26 +26,18 @@ public static class WatchArticle
 
         private async IAsyncEnumerable<WatchArticleResponse> Watch(string articleId, [EnumeratorCancellation] CancellationToken ct)
         {
-            // The claims projection's position, read before the views: every change after it arrives below.
-            var from = runner.GetPosition(Projections.Claims);
-            if (from < 0) { await views.CatchUpAsync(ct); from = runner.GetPosition(Projections.Claims); }
-            foreach (var doc in await views.ListAsync(Projections.Claims, null, "articleId", articleId, ct))
-            {
-                yield return new WatchArticleResponse { View = Mapping.ToProto(Views.ClaimView(doc), policy) };
-            }
+            using var live = ServerTelemetry.Subscriber("watch_article");
+            var (claims, from) = await views.ClaimsOfAsync(articleId, ct);
+            foreach (var view in claims) yield return new WatchArticleResponse { View = Mapping.ToProto(view, policy) };
             yield return new WatchArticleResponse { CaughtUpPosition = (ulong)from };
 
-            var filter = new Annotate.EventStore.EventFilter(new ClaimsProjection(policy).Filter.Types, Tag: articleId);
+            var filter = new Annotate.EventStore.EventFilter(Views.ClaimEventTypes, Tag: articleId);
             await foreach (var message in views.Store.SubscribeAsync(from, filter, ct))
             {
-                if (message is not SubscriptionMessage.Event { Recorded: var e } || EventCodec.ClaimIdOf(e) is not { } claimId) continue;
-                await runner.WaitForPositionAsync(Projections.Claims, e.Position, Views.DefaultWait, ct);
-                if (await views.GetAsync(Projections.Claims, claimId, ct) is { } doc)
-                {
-                    var view = Views.ClaimView(doc);
-                    if (view.LastPosition < e.Position) continue; // an older copy: the projection is still behind
-                    yield return new WatchArticleResponse { View = Mapping.ToProto(view, policy) };
-                }
+                if (message is not SubscriptionMessage.Event { Recorded: var e } || ClaimViewProjection.ClaimIdOf(ViewEvent.From(e)) is not { } claimId)
+                    continue;
+                if (await views.LoadAsync<ClaimDocument>(claimId, ct) is { } doc && doc.View.LastPosition >= e.Position)
+                    yield return new WatchArticleResponse { View = Mapping.ToProto(doc.View, policy) };
             }
         }
     }

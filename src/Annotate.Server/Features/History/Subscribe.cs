@@ -23,6 +23,7 @@ public static class Subscribe
 
         private async IAsyncEnumerable<SubscribeResponse> Stream(SubscribeRequest r, [EnumeratorCancellation] CancellationToken ct)
         {
+            using var live = ServerTelemetry.Subscriber("subscribe");
             var caughtUp = false;
             var seesAccess = caller.Caller.Has(Role.Auditor) || caller.Caller.Has(Role.Admin);
             await foreach (var message in store.SubscribeAsync((long)r.AfterPosition, HistoryFilters.ToStore(r.Filter), ct))

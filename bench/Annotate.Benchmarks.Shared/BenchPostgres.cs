@@ -4,21 +4,24 @@ using System.Text.RegularExpressions;
 using Annotate.EventStore.Embedded;
 using Npgsql;
 
-namespace Annotate.Benchmarks.EndToEnd;
+namespace Annotate.Benchmarks;
+
+/// <summary>One pgbench run: transactions per second (without connection time), transactions done, mean latency.</summary>
+public sealed record PgbenchRun(double TransactionsPerSecond, long Transactions, double LatencyAverageMs);
 
 /// <summary>What pg_stat_database counts for one database, at one moment.</summary>
-internal readonly record struct DatabaseCounters(long Transactions, long RowsRead)
+public readonly record struct DatabaseCounters(long Transactions, long RowsRead)
 {
     public static DatabaseCounters operator -(DatabaseCounters a, DatabaseCounters b) =>
         new(a.Transactions - b.Transactions, a.RowsRead - b.RowsRead);
 }
 
 /// <summary>
-/// The PostgreSQL every server build and pgbench use in one run: a cluster given by an admin connection string
+/// The PostgreSQL everything of one benchmark run uses: a cluster given by an admin connection string
 /// (--pg or ANNOTATE_BENCH_PG), or else a throwaway cluster from the embedded launcher with PostgreSQL's durable
 /// defaults (fsync and synchronous_commit on), deleted at the end. Each scenario gets a database of its own.
 /// </summary>
-internal sealed partial class BenchPostgres : IAsyncDisposable
+public sealed partial class BenchPostgres : IAsyncDisposable
 {
     private readonly EmbeddedPostgres? _embedded;
     private readonly string? _dataDir;
@@ -132,12 +135,29 @@ internal sealed partial class BenchPostgres : IAsyncDisposable
     public async Task<double> PgbenchInsertAsync(int clients, double seconds)
     {
         var cs = await CreateDatabaseAsync("pgbench");
-        var script = Path.Combine(Path.GetTempPath(), $"annotate-pgbench-{Guid.NewGuid():N}.sql");
         try
         {
             await ExecAsync(cs, "CREATE TABLE one_row_per_insert (id bigserial PRIMARY KEY, payload text NOT NULL)");
-            await File.WriteAllTextAsync(script, "INSERT INTO one_row_per_insert (payload) VALUES ('a short event payload');\n");
-            var b = new NpgsqlConnectionStringBuilder(cs);
+            var run = await PgbenchAsync(cs, "INSERT INTO one_row_per_insert (payload) VALUES ('a short event payload');\n", clients, seconds);
+            return run.TransactionsPerSecond;
+        }
+        finally
+        {
+            await DropDatabaseAsync(cs);
+        }
+    }
+
+    /// <summary>
+    /// Runs <paramref name="script"/> (a pgbench custom script) with <c>pgbench -n -M prepared -c clients -j cores -T
+    /// seconds</c> against the database of <paramref name="connectionString"/>; its connections are closed when it returns.
+    /// </summary>
+    public static async Task<PgbenchRun> PgbenchAsync(string connectionString, string script, int clients, double seconds)
+    {
+        var file = Path.Combine(Path.GetTempPath(), $"annotate-pgbench-{Guid.NewGuid():N}.sql");
+        try
+        {
+            await File.WriteAllTextAsync(file, script);
+            var b = new NpgsqlConnectionStringBuilder(connectionString);
             var bin = PostgresBinaries.Find();
             var pgbench = bin is null ? "pgbench" : Path.Combine(bin, "pgbench");
             var psi = new ProcessStartInfo(pgbench)
@@ -159,7 +179,7 @@ internal sealed partial class BenchPostgres : IAsyncDisposable
                     "-T",
                     Math.Max(1, (int)Math.Round(seconds)).ToString(CultureInfo.InvariantCulture),
                     "-f",
-                    script,
+                    file,
                     "-h",
                     b.Host!,
                     "-p",
@@ -178,21 +198,55 @@ internal sealed partial class BenchPostgres : IAsyncDisposable
             await p.WaitForExitAsync();
             var output = await stdout;
             var tps = TpsLine().Match(output);
-            if (p.ExitCode != 0 || !tps.Success)
+            var processed = ProcessedLine().Match(output);
+            var latency = LatencyLine().Match(output);
+            if (p.ExitCode != 0 || !tps.Success || !processed.Success)
                 throw new InvalidOperationException($"pgbench failed ({p.ExitCode}): {output}\n{await stderr}");
-            return double.Parse(tps.Groups[1].Value, CultureInfo.InvariantCulture);
+            return new PgbenchRun(
+                double.Parse(tps.Groups[1].Value, CultureInfo.InvariantCulture),
+                long.Parse(processed.Groups[1].Value, CultureInfo.InvariantCulture),
+                latency.Success ? double.Parse(latency.Groups[1].Value, CultureInfo.InvariantCulture) : double.NaN);
         }
         finally
         {
-            File.Delete(script);
-            await DropDatabaseAsync(cs);
+            File.Delete(file);
+        }
+    }
+
+    [GeneratedRegex(@"number of transactions actually processed: ([0-9]+)")]
+    private static partial Regex ProcessedLine();
+
+    [GeneratedRegex(@"latency average = ([0-9.]+) ms")]
+    private static partial Regex LatencyLine();
+
+    /// <summary>
+    /// Waits until no session is connected to the database of <paramref name="connectionString"/> (at most
+    /// <paramref name="timeout"/>); returns whether none is. A backend reports its last counts to the statistics when
+    /// it exits, so <see cref="CountersAsync"/> read after this is exact for everything those sessions did.
+    /// </summary>
+    public async Task<bool> WaitForNoSessionsAsync(string connectionString, TimeSpan timeout)
+    {
+        var name = new NpgsqlConnectionStringBuilder(connectionString).Database!;
+        await using var conn = new NpgsqlConnection(AdminConnectionString);
+        await conn.OpenAsync();
+        var until = DateTime.UtcNow + timeout;
+        while (true)
+        {
+            await using var cmd = new NpgsqlCommand("SELECT count(*) FROM pg_stat_activity WHERE datname = $1", conn)
+            {
+                Parameters = { new() { Value = name } },
+            };
+            if ((long)(await cmd.ExecuteScalarAsync())! == 0) return true;
+            if (DateTime.UtcNow > until) return false;
+            await Task.Delay(20);
         }
     }
 
     [GeneratedRegex(@"tps = ([0-9.]+) \(without initial connection time\)")]
     private static partial Regex TpsLine();
 
-    private static async Task ExecAsync(string connectionString, string sql)
+    /// <summary>Runs one statement on a connection of its own (not pooled).</summary>
+    public static async Task ExecAsync(string connectionString, string sql)
     {
         await using var conn = new NpgsqlConnection(
             new NpgsqlConnectionStringBuilder(connectionString) { Pooling = false }.ConnectionString);

@@ -1,18 +1,40 @@
 using System.Globalization;
 
-// Linux only: /proc, and PostgreSQL's tools driven as Debian installs them.
-[assembly: System.Runtime.Versioning.SupportedOSPlatform("linux")]
-
-namespace Annotate.Benchmarks.EndToEnd;
+namespace Annotate.Benchmarks;
 
 /// <summary>CPU time and memory of a process, and busy time of the machine, from /proc (Linux only).</summary>
-internal static class ProcStat
+public static class ProcStat
 {
     // /proc reports times in USER_HZ ticks, which the kernel ABI fixes at 100 per second.
     private const double TicksPerSecond = 100.0;
 
     /// <summary>utime + stime of <paramref name="pid"/> (fields 14 and 15 of /proc/&lt;pid&gt;/stat).</summary>
     public static TimeSpan CpuTime(int pid) => Stat(File.ReadAllText($"/proc/{pid}/stat")).Cpu;
+
+    /// <summary>
+    /// utime + stime of this process plus cutime + cstime, the time of its child processes that have ended and been
+    /// waited for (such as a pgbench run).
+    /// </summary>
+    public static TimeSpan SelfAndChildrenCpuTime()
+    {
+        var stat = File.ReadAllText("/proc/self/stat");
+        var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+        long ticks = 0;
+        for (var field = 14; field <= 17; field++) ticks += long.Parse(fields[field - 3], CultureInfo.InvariantCulture);
+        return TimeSpan.FromSeconds(ticks / TicksPerSecond);
+    }
+
+    /// <summary>
+    /// cutime + cstime of <paramref name="pid"/>: the time of its child processes that have ended and been waited for
+    /// (for the postmaster: backends that have exited).
+    /// </summary>
+    public static TimeSpan ReapedChildrenCpuTime(int pid)
+    {
+        var stat = File.ReadAllText($"/proc/{pid}/stat");
+        var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+        var ticks = long.Parse(fields[16 - 3], CultureInfo.InvariantCulture) + long.Parse(fields[17 - 3], CultureInfo.InvariantCulture);
+        return TimeSpan.FromSeconds(ticks / TicksPerSecond);
+    }
 
     /// <summary>
     /// utime + stime of <paramref name="parent"/> and each of its child processes alive now, by pid (for PostgreSQL:

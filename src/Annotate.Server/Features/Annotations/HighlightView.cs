@@ -1,0 +1,74 @@
+using Annotate.Server.Infrastructure;
+using Annotate.Domain.Events;
+
+namespace Annotate.Server.Features.Annotations;
+
+/// <summary>A highlight as readers see it: span, note, author, and per tag who applied it; keyed by the highlight id.</summary>
+public sealed class HighlightView
+{
+    public string Id { get; set; } = "";
+    public string ArticleId { get; set; } = "";
+    public string Analyst { get; set; } = "";
+    public int Start { get; set; }
+    public int End { get; set; }
+    public string Exact { get; set; } = "";
+    public string Prefix { get; set; } = "";
+    public string Suffix { get; set; } = "";
+    public string? Note { get; set; }
+    public DateTime CreatedAt { get; set; }
+    public long Position { get; set; }
+    /// <summary>Tag to the analysts who applied it, each list in ordinal order.</summary>
+    public Dictionary<string, List<string>> Tags { get; set; } = new(StringComparer.Ordinal);
+}
+
+/// <summary>One <see cref="HighlightView"/> per highlight, removed when it is retracted.</summary>
+public sealed class HighlightViewProjection : ViewProjection<HighlightView>
+{
+    public override IEnumerable<string> KeysOf(ViewEvent e) => e.Event switch
+    {
+        HighlightCreated c => [c.HighlightId],
+        HighlightRetracted r => [r.HighlightId],
+        TagApplied { TargetKind: TagTargetKind.Highlight } t => [t.TargetId],
+        TagRemoved { TargetKind: TagTargetKind.Highlight } t => [t.TargetId],
+        _ => [],
+    };
+
+    public override HighlightView? Apply(HighlightView? current, string key, ViewEvent e)
+    {
+        switch (e.Event)
+        {
+            case HighlightCreated c:
+                return new HighlightView
+                {
+                    Id = c.HighlightId,
+                    ArticleId = c.ArticleId,
+                    Analyst = c.Analyst,
+                    Start = c.Start,
+                    End = c.End,
+                    Exact = c.Exact,
+                    Prefix = c.Prefix,
+                    Suffix = c.Suffix,
+                    Note = c.Note,
+                    CreatedAt = e.RecordedAt,
+                    Position = e.Position,
+                };
+            case HighlightRetracted:
+                return null;
+            case TagApplied t when current is not null:
+                var analysts = current.Tags.GetValueOrDefault(t.Tag) ?? [];
+                if (!analysts.Contains(t.Analyst, StringComparer.Ordinal)) analysts.Add(t.Analyst);
+                analysts.Sort(StringComparer.Ordinal);
+                current.Tags[t.Tag] = analysts;
+                return current;
+            case TagRemoved t when current is not null:
+                if (current.Tags.TryGetValue(t.Tag, out var list))
+                {
+                    list.RemoveAll(a => a == t.Analyst);
+                    if (list.Count == 0) current.Tags.Remove(t.Tag);
+                }
+                return current;
+            default:
+                return current;
+        }
+    }
+}

@@ -1,0 +1,44 @@
+using Annotate.Server.Infrastructure;
+using Annotate.Domain.Claims;
+using Annotate.Domain.Consensus;
+using Annotate.Domain.Events;
+
+namespace Annotate.Server.Features.Consensus;
+
+/// <summary>A claim's consensus view (<see cref="ConsensusProjection"/>) and where the claim was opened; keyed by the claim id.</summary>
+public sealed class ClaimDocument
+{
+    public string Id { get; set; } = "";
+    public string ArticleId { get; set; } = "";
+    public int Start { get; set; }
+    /// <summary>Position of the event that opened the claim (it lives in the article's claim stream).</summary>
+    public long OpenedPosition { get; set; }
+    public ClaimConsensus View { get; set; } = null!;
+}
+
+/// <summary>
+/// The consensus view of every claim. A claim's events span two streams (its opening in the article's claim stream,
+/// the rest in its own), so this is a multi-stream view keyed by claim id.
+/// </summary>
+public sealed class ClaimViewProjection(ConsensusPolicy policy) : ViewProjection<ClaimDocument>
+{
+    public override IEnumerable<string> KeysOf(ViewEvent e) => ClaimIdOf(e) is { } id ? [id] : [];
+
+    public override ClaimDocument? Apply(ClaimDocument? current, string key, ViewEvent e)
+    {
+        var next = ConsensusProjection.Evolve(current?.View, e.Positioned, policy);
+        if (next is null) return current;
+        return new ClaimDocument
+        {
+            Id = key,
+            ArticleId = next.ArticleId,
+            Start = next.Start,
+            OpenedPosition = current?.OpenedPosition ?? e.Position,
+            View = next,
+        };
+    }
+
+    /// <summary>The claim an event concerns: its claim stream's, or the one a ClaimOpened opens.</summary>
+    public static string? ClaimIdOf(ViewEvent e) =>
+        Streams.ClaimIdOf(e.StreamId) ?? (e.Event is ClaimOpened ? ClaimState.ClaimIdOf(e.Event) : null);
+}

@@ -1,0 +1,69 @@
+using Annotate.Domain.Consensus;
+using Annotate.Domain.Events;
+using Annotate.EventStore;
+using JasperFx.Events;
+using Marten.Events.Projections;
+
+namespace Annotate.Server.Infrastructure;
+
+/// <summary>An event as a view sees it: where it sits in the order, when, in which stream, and the domain event.</summary>
+public sealed record ViewEvent(long Position, DateTime RecordedAt, string StreamId, IDomainEvent Event)
+{
+    public static ViewEvent From(IEvent e) =>
+        new(e.Sequence, e.Timestamp.UtcDateTime, e.StreamKey!, e.Data as IDomainEvent
+            ?? throw new InvalidOperationException($"Event {e.Sequence} ({e.EventTypeName}) is not a domain event."));
+
+    public static ViewEvent From(RecordedEvent e) => new(e.Position, e.RecordedAt, e.StreamId, EventCodec.Decode(e));
+
+    public PositionedEvent Positioned => new(Position, new DateTimeOffset(DateTime.SpecifyKind(RecordedAt, DateTimeKind.Utc)), Event);
+}
+
+/// <summary>
+/// A view as a Marten multi-stream projection run inline: in the writer's transaction, so a command's answer and
+/// every later read on any replica see its effect, and a view that cannot store its document fails the append that
+/// caused it instead of drifting from the log. A view names the documents an event touches (<see cref="KeysOf"/>)
+/// and folds them (<see cref="Apply"/>: null deletes); both are pure, so the same functions fold any view as of an
+/// earlier point of the history from the events alone (<see cref="Fold"/>).
+/// </summary>
+public abstract class ViewProjection<TDoc> : MultiStreamProjection<TDoc, string>
+    where TDoc : class
+{
+    protected ViewProjection()
+    {
+        CustomGrouping((_, events, grouping) =>
+        {
+            foreach (var e in events)
+            {
+                if (e.Data is not IDomainEvent) continue;
+                var view = ViewEvent.From(e);
+                foreach (var key in KeysOf(view)) grouping.AddEvent(key, e);
+            }
+            return Task.CompletedTask;
+        });
+    }
+
+    /// <summary>Keys (document ids) of the documents the event affects; none is fine.</summary>
+    public abstract IEnumerable<string> KeysOf(ViewEvent e);
+
+    /// <summary>The document after the event; null deletes it.</summary>
+    public abstract TDoc? Apply(TDoc? current, string key, ViewEvent e);
+
+    public override TDoc? Evolve(TDoc? snapshot, string id, IEvent e) =>
+        e.Data is IDomainEvent ? Apply(snapshot, id, ViewEvent.From(e)) : snapshot;
+
+    /// <summary>The documents as the given events (in order) leave them, computed in memory.</summary>
+    public Dictionary<string, TDoc> Fold(IEnumerable<RecordedEvent> events)
+    {
+        var docs = new Dictionary<string, TDoc>(StringComparer.Ordinal);
+        foreach (var recorded in events)
+        {
+            var e = ViewEvent.From(recorded);
+            foreach (var key in KeysOf(e))
+            {
+                if (Apply(docs.GetValueOrDefault(key), key, e) is { } next) docs[key] = next;
+                else docs.Remove(key);
+            }
+        }
+        return docs;
+    }
+}
