@@ -146,7 +146,7 @@ internal sealed partial class GroupCommitWriter : IAsyncDisposable
                 if (outcome.Committed.Count > 0) _onCommit(outcome.Committed);
                 return;
             }
-            catch (Exception ex) when (attempt < 3 && (Failures.IsConnectionLoss(ex) || Failures.IsPositionTaken(ex))
+            catch (Exception ex) when (((attempt < 3 && Failures.IsConnectionLoss(ex)) || (attempt < 10 && Failures.IsPositionTaken(ex)))
                 && !_stopping.IsCancellationRequested)
             {
                 LogBatchRetry(_logger, batch.Count, attempt, ex);
@@ -303,7 +303,15 @@ internal sealed partial class GroupCommitWriter : IAsyncDisposable
                 RecordedAt = recordedAt,
             });
         }
-        await session.SaveChangesAsync(ct).ConfigureAwait(false);
+        try
+        {
+            await session.SaveChangesAsync(ct).ConfigureAwait(false);
+        }
+        catch (Exception)
+        {
+            await ReserveThroughAsync(next).ConfigureAwait(false);
+            throw;
+        }
         var t1 = Stopwatch.GetTimestamp();
 
         // 5. The chain (ChainFunction: digests, links, the head, one NOTIFY) in the same transaction, then the commit.
@@ -330,6 +338,29 @@ internal sealed partial class GroupCommitWriter : IAsyncDisposable
         StoreTelemetry.RecordBatch(accepted.Count, committed.Count, Stopwatch.GetElapsedTime(t0),
             accepted.Select(p => p.Events[0].Metadata?.CorrelationId));
         return new BatchOutcome(results, committed);
+    }
+
+    /// <summary>
+    /// After a failed save: when it failed before Marten drew its numbers, Marten writes tombstone rows at the positions
+    /// set on the events, later and in a transaction of its own, without drawing them. Moving the sequence past them
+    /// (on another connection, while the failed transaction still holds the global-order lock, so nobody draws in
+    /// between) keeps every writer from drawing a position such a row will take. Best effort: step 1 of the next
+    /// batch and the retry of a batch that meets a taken position cover a failure here.
+    /// </summary>
+    private async Task ReserveThroughAsync(long position)
+    {
+        try
+        {
+            await using var cmd = _options.DataSource.CreateCommand(
+                $"SELECT setval('{_s}.mt_events_sequence', greatest($1, (SELECT CASE WHEN is_called THEN last_value ELSE last_value - 1 END " +
+                $"FROM {_s}.mt_events_sequence)))");
+            cmd.Parameters.AddWithValue(position);
+            await cmd.ExecuteScalarAsync(CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is NpgsqlException or InvalidOperationException)
+        {
+            LogReserveFailed(_logger, position, ex);
+        }
     }
 
     private static IEvent Build(IDocumentSession session, EventData data, DateTime recordedAt)
@@ -366,6 +397,9 @@ internal sealed partial class GroupCommitWriter : IAsyncDisposable
         await _stopping.CancelAsync().ConfigureAwait(false);
         _stopping.Dispose();
     }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Could not move the event sequence past position {Position} after a failed save")]
+    private static partial void LogReserveFailed(ILogger logger, long position, Exception exception);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Append batch of {Appends} appends failed on attempt {Attempt}; retrying")]
     private static partial void LogBatchRetry(ILogger logger, int appends, int attempt, Exception exception);

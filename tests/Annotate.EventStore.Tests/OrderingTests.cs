@@ -163,8 +163,8 @@ public sealed class OrderingTests(PostgresDatabase db, Xunit.Abstractions.ITestO
     public async Task Subscribers_joining_while_rolled_back_batches_leave_holes_in_the_positions_get_every_event_once_in_order()
     {
         await using var t = await TestStores.CreateAsync(db);
-        var a = t.NewStore("holes-a", pageSize: 7);
-        var b = t.NewStore("holes-b", pageSize: 7);
+        var a = t.NewStore("holes-a", pageSize: 7, loggerFactory: new TestLoggerFactory(output));
+        var b = t.NewStore("holes-b", pageSize: 7, loggerFactory: new TestLoggerFactory(output));
         using var cts = new CancellationTokenSource(Timeout);
         var tails = new List<Tail>();
         var refused = 0;
