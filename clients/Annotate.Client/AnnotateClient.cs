@@ -53,6 +53,7 @@ public sealed class AnnotateClient : IDisposable
     private readonly Consensus.ConsensusClient _consensus;
     private readonly History.HistoryClient _history;
     private readonly Admin.AdminClient _admin;
+    private readonly Audit.AuditClient _audit;
 
     public AnnotateClient(AnnotateClientOptions? options = null)
     {
@@ -64,6 +65,7 @@ public sealed class AnnotateClient : IDisposable
         _consensus = new Consensus.ConsensusClient(_channel);
         _history = new History.HistoryClient(_channel);
         _admin = new Admin.AdminClient(_channel);
+        _audit = new Audit.AuditClient(_channel);
     }
 
     public AnnotateClient(string address, string? token = null)
@@ -197,6 +199,13 @@ public sealed class AnnotateClient : IDisposable
 
     public Task<Analyst> WhoAmIAsync(CancellationToken ct = default) => QueryAsync(new WhoAmIRequest(), _admin.WhoAmIAsync, ct);
 
+    // Audit
+    public Task<ChainHead> GetChainHeadAsync(CancellationToken ct = default) =>
+        QueryAsync(new GetChainHeadRequest(), _audit.GetChainHeadAsync, ct);
+
+    public Task<ClaimTimeline> GetClaimTimelineAsync(GetClaimTimelineRequest request, CancellationToken ct = default) =>
+        QueryAsync(request, _audit.GetClaimTimelineAsync, ct);
+
     // Streams
 
     /// <summary>
@@ -241,6 +250,11 @@ public sealed class AnnotateClient : IDisposable
     /// <summary>History.VerifyAudit: progress messages, then the result.</summary>
     public IAsyncEnumerable<VerifyAuditResponse> VerifyAuditAsync(VerifyAuditRequest request, CancellationToken ct = default) =>
         StreamAsync(_history.VerifyAudit(request, Streaming(ct)), ct);
+
+    /// <summary>Audit.ExportLog: the stored log with its chain, in position order (no resumption: rerun after the last position
+    /// seen).</summary>
+    public IAsyncEnumerable<ExportedEvent> ExportLogAsync(ExportLogRequest request, CancellationToken ct = default) =>
+        StreamAsync(_audit.ExportLog(request, Streaming(ct)), ct);
 
     /// <summary>Streams run until they end or are cancelled: no deadline.</summary>
     private static CallOptions Streaming(CancellationToken ct) => new(cancellationToken: ct);

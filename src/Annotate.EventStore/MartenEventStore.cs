@@ -1,6 +1,7 @@
 using System.Collections.Frozen;
 using System.Runtime.CompilerServices;
 using Annotate.EventStore.Chain;
+using Annotate.EventStore.Legacy;
 using Annotate.EventStore.Live;
 using JasperFx.Events;
 using Marten;
@@ -271,6 +272,14 @@ public sealed class MartenEventStore : IEventStore
     public Task<VerifyReport> VerifyAsync(IEnumerable<Receipt>? receipts = null, IProgress<long>? progress = null,
         CancellationToken cancellationToken = default) =>
         AuditVerifier.VerifyAsync(_dataSource, _s, _options.ReadPageSize, receipts, progress, cancellationToken);
+
+    /// <summary>
+    /// Imports a database written by the store's previous version, once (<see cref="LegacyImport"/>); null when the
+    /// schema holds none. Call it before anything appends.
+    /// </summary>
+    public Task<LegacyImportResult?> ImportLegacyAsync(Func<string, string, object> decode, Func<string, string, string> idempotencyKey,
+        ILogger logger, CancellationToken cancellationToken = default) =>
+        LegacyImport.RunAsync(_options, decode, idempotencyKey, logger, cancellationToken);
 
     public async ValueTask DisposeAsync()
     {

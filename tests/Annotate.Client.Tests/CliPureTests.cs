@@ -74,6 +74,17 @@ public sealed class CliPureTests
     }
 
     [Fact]
+    public void A_published_head_is_the_line_audit_head_prints_or_position_colon_link()
+    {
+        var link = new string('a', 63) + "B";
+        Assert.Equal((97UL, link.ToLowerInvariant(), "2026-11-29T05:56:43.123456Z"),
+            Parsing.Head($"annotate-head 97 {link} 2026-11-29T05:56:43.123456Z"));
+        Assert.Equal((97UL, link.ToLowerInvariant(), null), Parsing.Head($"97:{link}"));
+        Assert.Throws<UsageException>(() => Parsing.Head("97:abc"));
+        Assert.Throws<UsageException>(() => Parsing.Head($"annotate-head x {link}"));
+    }
+
+    [Fact]
     public void Enum_names_read_as_people_write_them()
     {
         Assert.Equal(Stance.NeedsContext, Parsing.Stance("needs-context"));

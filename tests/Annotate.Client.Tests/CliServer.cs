@@ -15,6 +15,9 @@ public sealed class CliServer : IAsyncLifetime
 
     public string Directory_ => _dir;
 
+    /// <summary>The database the server runs on (for tests that alter it behind the server's back).</summary>
+    public string ConnectionString => _database.ConnectionString;
+
     public async Task InitializeAsync()
     {
         await _database.InitializeAsync();

@@ -7,7 +7,7 @@ namespace Annotate.Contracts.Tests;
 
 public sealed class ContractTests
 {
-    /// <summary>The RPCs the contract promises (issue: articles, annotations, claims, consensus, history, admin).</summary>
+    /// <summary>The RPCs the contract promises (issue: articles, annotations, claims, consensus, history, admin, audit).</summary>
     private static readonly (string Path, MethodType Type)[] Promised =
     [
         ("/annotate.v1.Articles/ImportArticle", MethodType.Unary),
@@ -37,6 +37,9 @@ public sealed class ContractTests
         ("/annotate.v1.Admin/ListTokens", MethodType.Unary),
         ("/annotate.v1.Admin/RevokeToken", MethodType.Unary),
         ("/annotate.v1.Admin/WhoAmI", MethodType.Unary),
+        ("/annotate.v1.Audit/GetChainHead", MethodType.Unary),
+        ("/annotate.v1.Audit/ExportLog", MethodType.ServerStreaming),
+        ("/annotate.v1.Audit/GetClaimTimeline", MethodType.Unary),
     ];
 
     /// <summary>Every service of the public contract, as generated from protos/annotate/v1.</summary>
@@ -44,6 +47,7 @@ public sealed class ContractTests
     [
         .. ArticlesReflection.Descriptor.Services, .. AnnotationsReflection.Descriptor.Services, .. ClaimsReflection.Descriptor.Services,
         .. ConsensusReflection.Descriptor.Services, .. HistoryReflection.Descriptor.Services, .. AdminReflection.Descriptor.Services,
+        .. AuditReflection.Descriptor.Services,
         .. CommonReflection.Descriptor.Services,
     ];
 
@@ -93,7 +97,8 @@ public sealed class ContractTests
     {
         var commands = Methods.Where(m => m.InputType.Name is var n
             && !n.StartsWith("List", StringComparison.Ordinal) && !n.StartsWith("Get", StringComparison.Ordinal)
-            && n is not ("WatchArticleRequest" or "SubscribeRequest" or "ReplayRequest" or "VerifyAuditRequest" or "WhoAmIRequest"));
+            && n is not ("WatchArticleRequest" or "SubscribeRequest" or "ReplayRequest" or "VerifyAuditRequest" or "WhoAmIRequest"
+                or "ExportLogRequest"));
 
         Assert.All(commands, m => Assert.NotNull(m.InputType.FindFieldByName("request_id")));
         Assert.Equal(14, commands.Count());

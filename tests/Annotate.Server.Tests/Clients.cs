@@ -21,4 +21,6 @@ internal static class Clients
     public static History.HistoryClient History(this GrpcChannel channel) => new(channel);
 
     public static Admin.AdminClient Admin(this GrpcChannel channel) => new(channel);
+
+    public static Audit.AuditClient Audit(this GrpcChannel channel) => new(channel);
 }

@@ -40,7 +40,9 @@ public sealed class HealthTests : IAsyncLifetime
         using var server = ServerProcess.Start(["--urls", address, $"--ConnectionStrings:Annotate={_postgres.ConnectionString}", $"--Annotate:AdminTokenFile={tokenFile}"]);
         await server.WaitForOutputAsync($"Annotate listening on {address}");
         using var channel = GrpcChannel.ForAddress(address);
-        using var watching = new CancellationTokenSource(TimeSpan.FromSeconds(40));
+        // A bound for a broken server only: the Watch stream reports changes the periodic health run finds (every 5 s),
+        // which on a loaded machine takes longer than the run itself.
+        using var watching = new CancellationTokenSource(TimeSpan.FromMinutes(2));
         using var watch = channel.CreateCallInvoker().AsyncServerStreamingCall(
             RawCalls.Method(MethodType.ServerStreaming, "/grpc.health.v1.Health/Watch"), null, new CallOptions(cancellationToken: watching.Token), new HealthCheckRequest().ToByteArray());
         using var raw = new RawCalls(channel);
@@ -75,7 +77,9 @@ public sealed class HealthTests : IAsyncLifetime
         using var server = ServerProcess.Start(["--urls", address, $"--ConnectionStrings:Annotate={_postgres.ConnectionString}", $"--Annotate:AdminTokenFile={tokenFile}"]);
         await server.WaitForOutputAsync($"Annotate listening on {address}");
         using var channel = GrpcChannel.ForAddress(address);
-        using var watching = new CancellationTokenSource(TimeSpan.FromSeconds(40));
+        // A bound for a broken server only: the Watch stream reports changes the periodic health run finds (every 5 s),
+        // which on a loaded machine takes longer than the run itself.
+        using var watching = new CancellationTokenSource(TimeSpan.FromMinutes(2));
         using var readiness = channel.CreateCallInvoker().AsyncServerStreamingCall(
             RawCalls.Method(MethodType.ServerStreaming, "/grpc.health.v1.Health/Watch"), null, new CallOptions(cancellationToken: watching.Token),
             new HealthCheckRequest { Service = "readiness" }.ToByteArray());

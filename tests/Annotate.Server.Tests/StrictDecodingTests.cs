@@ -105,7 +105,7 @@ public sealed class StrictDecodingTests(AnnotateServer server) : IClassFixture<A
             await call.RequestStream.CompleteAsync();
             Assert.True(await call.ResponseStream.MoveNext(CancellationToken.None));
             var listed = Encoding.ASCII.GetString(call.ResponseStream.Current);
-            foreach (var service in new[] { "annotate.v1.Articles", "annotate.v1.Annotations", "annotate.v1.Claims", "annotate.v1.Consensus", "annotate.v1.History", "annotate.v1.Admin", "grpc.health.v1.Health" })
+            foreach (var service in new[] { "annotate.v1.Articles", "annotate.v1.Annotations", "annotate.v1.Claims", "annotate.v1.Consensus", "annotate.v1.History", "annotate.v1.Audit", "annotate.v1.Admin", "grpc.health.v1.Health" })
             {
                 Assert.Contains(service, listed, StringComparison.Ordinal);
             }

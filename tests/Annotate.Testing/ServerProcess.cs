@@ -19,14 +19,16 @@ public sealed class ServerProcess : IDisposable, IAsyncDisposable
     private readonly IReadOnlyList<string> _args;
     private readonly IDictionary<string, string> _environment;
     private readonly string? _tokenFile;
+    private readonly string _serverDll;
     private readonly StringBuilder _stdout = new();
     private readonly StringBuilder _stderr = new();
     private readonly StringBuilder _output = new(); // both streams, in the order the lines arrived
     private readonly Signal _said = new(); // pulsed on every line and when the process exits
     private Process? _process;
 
-    private ServerProcess(IEnumerable<string> args, IDictionary<string, string>? environment, string? tokenFile)
+    private ServerProcess(IEnumerable<string> args, IDictionary<string, string>? environment, string? tokenFile, string? serverDll = null)
     {
+        _serverDll = serverDll ?? Path.Combine(AppContext.BaseDirectory, "Annotate.Server.dll");
         _args = [.. args];
         _environment = environment ?? new Dictionary<string, string>();
         _tokenFile = tokenFile;
@@ -38,9 +40,10 @@ public sealed class ServerProcess : IDisposable, IAsyncDisposable
     }
 
     /// <summary>A server on the database of <paramref name="connectionString"/> at 127.0.0.1, writing its first admin's token to <paramref
-    /// name="tokenFile"/>; not started yet.</summary>
-    public ServerProcess(string connectionString, string tokenFile, int? port = null)
-        : this(ServerArgs(connectionString, tokenFile, port ?? FreePort()), null, tokenFile)
+    /// name="tokenFile"/>; not started yet. <paramref name="serverDll"/> runs another build of the server (e.g. a previous version)
+    /// instead of the one beside the tests.</summary>
+    public ServerProcess(string connectionString, string tokenFile, int? port = null, string? serverDll = null, params string[] extra)
+        : this([.. ServerArgs(connectionString, tokenFile, port ?? FreePort()), .. extra], null, tokenFile, serverDll)
     {
     }
 
@@ -174,7 +177,7 @@ public sealed class ServerProcess : IDisposable, IAsyncDisposable
             UseShellExecute = false,
             WorkingDirectory = Path.GetTempPath(),
         };
-        psi.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "Annotate.Server.dll"));
+        psi.ArgumentList.Add(_serverDll);
         foreach (var a in _args) psi.ArgumentList.Add(a);
         // Nothing from the test's own environment may configure the server behind the test's back.
         foreach (

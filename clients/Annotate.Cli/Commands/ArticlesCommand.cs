@@ -31,6 +31,9 @@ public static class ArticlesCommand
             return inv.Write(json, all, () => all.Articles.Count == 0 ? "No articles."
                 : string.Join('\n', all.Articles.Select(a => $"{a.ArticleId,-40} {a.Length,7}  {a.Title}")));
         });
-        return new Command("articles", "Articles: the texts analysts annotate.") { list, ArticlesShowCommand.Create() };
+        return new Command("articles", "Articles: the texts analysts annotate.")
+        {
+            list, ArticlesShowCommand.Create(), ClaimDiffCommand.Article(),
+        };
     }
 }

@@ -133,6 +133,25 @@ public static partial class Parsing
         return new Receipt { Position = position, Hash = parts[1].Trim() };
     }
 
+    /// <summary>
+    /// A published head: the line `annotate audit head` prints ("annotate-head POSITION LINK TIME"), or POSITION:LINK. The link
+    /// is 64 hex digits; the time, when given, is kept as written (the chain's form).
+    /// </summary>
+    public static (ulong Position, string Link, string? Time)? Head(string value)
+    {
+        var words = value.Split([' ', '\t', '\n', '\r'], StringSplitOptions.RemoveEmptyEntries);
+        string[] fields = words is ["annotate-head", .. var rest] ? rest : words.Length == 1 ? value.Trim().Split(':', 2) : [];
+        if (
+            fields.Length is < 2 or > 3
+            || !ulong.TryParse(fields[0], NumberStyles.None, CultureInfo.InvariantCulture, out var position)
+            || fields[1].Length != 64
+            || !fields[1].All(Uri.IsHexDigit))
+        {
+            throw new UsageException($"head '{value}' must be the line `annotate audit head` prints, or POSITION:LINK (64 hex digits)");
+        }
+        return (position, fields[1].ToLowerInvariant(), fields.Length == 3 ? fields[2] : null);
+    }
+
     /// <summary>Enum names for people: STANCE_NEEDS_CONTEXT is "needs-context".</summary>
     public static string Name(System.Enum value)
     {

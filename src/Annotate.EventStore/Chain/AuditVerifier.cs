@@ -1,3 +1,4 @@
+using Annotate.EventStore.Legacy;
 using Npgsql;
 
 namespace Annotate.EventStore.Chain;
@@ -10,7 +11,9 @@ namespace Annotate.EventStore.Chain;
 /// the writer (no link), a head row that disagrees with the last link (events removed from or added at the end), and,
 /// through receipts, removals of the newest events and rewrites whose links were recomputed consistently.
 /// Positions may have holes (numbers of a rolled-back batch are never reused); the links, not the numbers, say
-/// what follows what.
+/// what follows what. In a database moved from the previous store (<see cref="LegacyImport"/>), positions up to the
+/// last moved one are checked by the v1 link over the kept legacy texts, and Marten's row at each must still be the
+/// legacy event (<see cref="LegacyImport.SameEventSql"/>); later positions by the v2 link.
 /// </summary>
 internal static class AuditVerifier
 {
@@ -36,6 +39,20 @@ internal static class AuditVerifier
             maxStored = (long)(await max.ExecuteScalarAsync(ct).ConfigureAwait(false))!;
         }
 
+        // A database imported from the previous version (LegacyImport): positions up to its last one carry the v1
+        // links over the legacy texts, and Marten's rows there must still be the legacy events.
+        var legacyHead = await ReadLegacyHeadAsync(dataSource, schema, ct).ConfigureAwait(false);
+        var legacyColumns = legacyHead > 0
+            ? $"""
+               , l.position IS NOT NULL, l.stream_id, l.stream_version, l.event_id, l.type, l.data::text, l.metadata::text, l.recorded_at,
+               coalesce(ev.seq_id IS NOT NULL AND l.position IS NOT NULL
+                   AND (SELECT {LegacyImport.SameEventSql} FROM {schema}.mt_events e WHERE e.seq_id = l.position), false)
+               """
+            : "";
+        var legacyJoin = legacyHead > 0
+            ? $"LEFT JOIN {schema}.{LegacyImport.EventsTable} l ON l.position = coalesce(ev.seq_id, ln.position) " +
+              $"AND l.position <= {legacyHead}"
+            : "";
         for (long windowStart = 0; windowStart < maxStored; windowStart += pageSize)
         {
             await using var cmd = dataSource.CreateCommand($"""
@@ -47,7 +64,8 @@ internal static class AuditVerifier
                     WHERE position > $1 AND position <= $2)
                 SELECT coalesce(ev.seq_id, ln.position), ev.seq_id IS NOT NULL, ln.position IS NOT NULL, ev.stream_id, ev.version,
                        ev.id, ev.type, ev.timestamp, ev.data_digest, ev.metadata_digest, ln.data_digest, ln.metadata_digest, ln.link
-                FROM ev FULL JOIN ln ON ln.position = ev.seq_id ORDER BY 1
+                       {legacyColumns}
+                FROM ev FULL JOIN ln ON ln.position = ev.seq_id {legacyJoin} ORDER BY 1
                 """);
             cmd.Parameters.AddWithValue(windowStart);
             cmd.Parameters.AddWithValue(windowStart + pageSize);
@@ -84,8 +102,31 @@ internal static class AuditVerifier
                             broken ??= new BrokenLink(position, $"the metadata of event {position} was changed after it was written",
                                 Hex(metadataLinked), Hex(metadataNow));
                         }
-                        var computed = EventChain.Compute(position, r.GetString(3), r.GetInt64(4), r.GetGuid(5), r.GetString(6),
-                            dataLinked, metadataLinked, r.GetFieldValue<DateTimeOffset>(7).UtcDateTime, previous);
+                        byte[] computed;
+                        if (position <= legacyHead)
+                        {
+                            if (r.GetBoolean(13))
+                            {
+                                computed = EventChain.ComputeV1(position, r.GetString(14), r.GetInt64(15), r.GetGuid(16), r.GetString(17),
+                                    r.GetString(18), r.GetString(19), r.GetFieldValue<DateTimeOffset>(20).UtcDateTime, previous);
+                                if (!r.GetBoolean(21))
+                                {
+                                    broken ??= new BrokenLink(position, $"event {position} no longer matches its record from the previous version",
+                                        null, null);
+                                }
+                            }
+                            else
+                            {
+                                computed = [];
+                                broken ??= new BrokenLink(position, $"the previous version's record of event {position} is missing", null,
+                                    Hex(link));
+                            }
+                        }
+                        else
+                        {
+                            computed = EventChain.Compute(position, r.GetString(3), r.GetInt64(4), r.GetGuid(5), r.GetString(6),
+                                dataLinked, metadataLinked, r.GetFieldValue<DateTimeOffset>(7).UtcDateTime, previous);
+                        }
                         if (!computed.AsSpan().SequenceEqual(link))
                         {
                             broken ??= new BrokenLink(position, "the stored link does not match the event and the previous link", Hex(computed),
@@ -123,6 +164,16 @@ internal static class AuditVerifier
     }
 
     private static string? Hex(byte[]? bytes) => bytes is null ? null : Convert.ToHexStringLower(bytes);
+
+    /// <summary>The last position imported from the previous version (0 when the database was not imported).</summary>
+    private static async Task<long> ReadLegacyHeadAsync(NpgsqlDataSource dataSource, string schema, CancellationToken ct)
+    {
+        await using var exists = dataSource.CreateCommand("SELECT to_regclass($1) IS NOT NULL");
+        exists.Parameters.AddWithValue($"{schema}.{LegacyImport.HeadTable}");
+        if (!(bool)(await exists.ExecuteScalarAsync(ct).ConfigureAwait(false))!) return 0;
+        await using var cmd = dataSource.CreateCommand($"SELECT last_position FROM {schema}.{LegacyImport.HeadTable} WHERE id = 1");
+        return await cmd.ExecuteScalarAsync(ct).ConfigureAwait(false) is long p ? p : 0;
+    }
 
     private static async Task<(long Position, byte[] Link)> ReadHeadAsync(NpgsqlDataSource dataSource, string schema, CancellationToken ct)
     {

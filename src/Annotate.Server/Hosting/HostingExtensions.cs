@@ -64,6 +64,10 @@ public static partial class HostingExtensions
         builder.Logging.AddFilter("Grpc", LogLevel.Warning);
         // The health-check service logs every failing run with its exception; DatabaseCheck logs an outage once.
         builder.Logging.AddFilter("Microsoft.Extensions.Diagnostics.HealthChecks", LogLevel.Critical);
+        // Marten logs the whole schema script it applies at start-up at Information, and every optimistic-concurrency
+        // conflict at Error: the writer refuses conflicts itself before Marten sees them, and a conflict is an answer
+        // (ABORTED), not a fault. Its warnings and real errors still show.
+        builder.Logging.AddFilter("Marten", LogLevel.Warning);
 
         builder.Services.AddSingleton(ServerOptions.From(builder.Configuration));
         builder.Services.AddSingleton<AnnotateDatabase>();

@@ -52,6 +52,12 @@ public static class AccessRules
             ["/annotate.v1.History/Replay"] = Auditor,
             ["/annotate.v1.History/VerifyAudit"] = Auditor,
 
+            // The head is published by design; the export is the whole log (token data withheld); a timeline shows what the
+            // consensus views show.
+            ["/annotate.v1.Audit/GetChainHead"] = AnyRole,
+            ["/annotate.v1.Audit/ExportLog"] = Auditor,
+            ["/annotate.v1.Audit/GetClaimTimeline"] = AnyRole,
+
             ["/annotate.v1.Admin/CreateAnalyst"] = Admin,
             ["/annotate.v1.Admin/ListAnalysts"] = Admin,
             ["/annotate.v1.Admin/SetRoles"] = Admin,

@@ -93,7 +93,10 @@ public sealed class Commands(MartenEventStore store, CallerContext caller, TimeP
     /// The store's idempotency key of a request: who sent it and the client's request id, so that a retried request
     /// is answered with the original append instead of a second one, and two analysts' request ids never collide.
     /// </summary>
-    private string IdempotencyKey(string requestId) => $"{caller.Caller.AnalystId}\n{requestId}";
+    private string IdempotencyKey(string requestId) => IdempotencyKeyOf(caller.Caller.AnalystId, requestId);
+
+    /// <summary>The idempotency key of <paramref name="actor"/>'s request <paramref name="requestId"/>.</summary>
+    public static string IdempotencyKeyOf(string actor, string requestId) => $"{actor}\n{requestId}";
 
     private static CommandResult ResultOf(AppendResult result) => new()
     {

@@ -63,7 +63,9 @@ public static partial class StartupExtensions
 }
 
 /// <summary>
-/// Runs once the database is up and Marten has applied the schema, before the server reports SERVING: creates the first admin (once, even with replicas racing) and imports the seed articles (once).
+/// Runs once the database is up and Marten has applied the schema, before the server reports SERVING: imports a
+/// database of the previous version (<see cref="Annotate.EventStore.Legacy.LegacyImport"/>), creates the first admin
+/// (once, even with replicas racing) and imports the seed articles (once).
 /// </summary>
 public sealed partial class Bootstrap(
     IServiceProvider services,
@@ -79,6 +81,8 @@ public sealed partial class Bootstrap(
     public async Task StartAsync(CancellationToken ct)
     {
         var store = services.GetRequiredService<MartenEventStore>();
+        // A database of the previous version moves into Marten first (once, under a lock), before anything reads or appends.
+        await store.ImportLegacyAsync(EventTypes.Deserialize, Commands.IdempotencyKeyOf, logger, ct);
 
         using (var scope = services.CreateScope())
         {

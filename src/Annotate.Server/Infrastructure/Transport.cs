@@ -32,6 +32,7 @@ public static class Transport
         (Contracts.V1.Claims.Descriptor, typeof(ClaimsService)),
         (Contracts.V1.Consensus.Descriptor, typeof(ConsensusService)),
         (Contracts.V1.History.Descriptor, typeof(HistoryService)),
+        (Contracts.V1.Audit.Descriptor, typeof(AuditService)),
         (Contracts.V1.Admin.Descriptor, typeof(AdminService)),
     ];
 
@@ -92,6 +93,7 @@ public static class Transport
         app.MapGrpcService<ClaimsService>().RequireAccessRules();
         app.MapGrpcService<ConsensusService>().RequireAccessRules();
         app.MapGrpcService<HistoryService>().RequireAccessRules();
+        app.MapGrpcService<AuditService>().RequireAccessRules();
         app.MapGrpcService<AdminService>().RequireAccessRules();
         app.MapGrpcHealthChecksService();
         app.MapGrpcReflectionService();

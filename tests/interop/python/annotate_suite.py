@@ -43,6 +43,7 @@ CONTRACT = {
     "annotate.v1.Claims": ["OpenClaim", "TakeStance", "WithdrawStance", "Adjudicate", "ReopenClaim"],
     "annotate.v1.Consensus": ["GetClaimView", "ListClaims", "GetArticleAgreement", "WatchArticle"],
     "annotate.v1.History": ["Subscribe", "Replay", "VerifyAudit"],
+    "annotate.v1.Audit": ["GetChainHead", "ExportLog", "GetClaimTimeline"],
 }
 
 
@@ -149,11 +150,11 @@ class Suite(unittest.TestCase):
 
 
 class ReflectionAndHealth(Suite):
-    def test_reflection_lists_the_six_services_of_the_contract_with_every_method_and_health(self):
+    def test_reflection_lists_the_seven_services_of_the_contract_with_every_method_and_health(self):
         for service, methods in CONTRACT.items():
             self.assertIn(service, self.api.services)
             self.assertEqual(sorted(methods), sorted(m.name for m in self.api.service(service).methods))
-        self.assertEqual(27, len(self.api.methods()))
+        self.assertEqual(30, len(self.api.methods()))
         self.assertEqual(sorted(CONTRACT), sorted(s for s in self.api.services if s.startswith("annotate.")))
         self.assertIn("grpc.health.v1.Health", self.api.services)
         self.assertIn("grpc.reflection.v1.ServerReflection", self.api.services)
@@ -479,6 +480,35 @@ class History(Suite):
         intact = list(self.call("History", "VerifyAudit", {"receipts": [receipt]}, who="auditor", timeout=120))[-1].result
         self.assertTrue(intact.ok)
         self.assertEqual(64, len(intact.head_hash))
+
+    def test_the_head_the_exported_log_and_a_claim_timeline_agree_with_the_history(self):
+        article_id, _ = self.fresh_article()
+        claim_id = self.open_claim(article_id).claim_id
+        self.stance(claim_id, "a1", self.enum("STANCE_REFUTES"))
+        self.stance(claim_id, "a2", self.enum("STANCE_REFUTES"))
+        last = self.stance(claim_id, "a3", self.enum("STANCE_SUPPORTS"))
+
+        head = self.call("Audit", "GetChainHead", {}, who="a1")
+        self.assertGreaterEqual(head.position, last.position)
+        self.assertTrue(head.text.startswith(f"annotate-head {head.position} {head.link} "))
+
+        exported = list(self.call("Audit", "ExportLog", {"to_position": head.position}, who="auditor", timeout=120))
+        self.assertEqual((head.position, head.link), (exported[-1].position, exported[-1].link))
+        self.assertEqual(last.receipt_hash, next(e.link for e in exported if e.position == last.position))
+        for e in exported:
+            if not e.data_withheld:
+                self.assertEqual(hashlib.sha256(e.data_json.encode("utf-8")).hexdigest(), e.data_digest, e.position)
+            self.assertEqual(hashlib.sha256(e.metadata_json.encode("utf-8")).hexdigest(), e.metadata_digest, e.position)
+        with self.assertRaises(grpc.RpcError) as caught:
+            list(self.call("Audit", "ExportLog", {}, who="a1"))
+        self.assertEqual(grpc.StatusCode.PERMISSION_DENIED, caught.exception.code())
+
+        timeline = self.call("Audit", "GetClaimTimeline", {"claim_id": claim_id}, who="a1")
+        statuses = [e.after.status for e in timeline.entries if "status" in e.changed]
+        self.assertEqual([self.enum("CLAIM_STATUS_PENDING"), self.enum("CLAIM_STATUS_REFUTED")], statuses)
+        self.assertEqual(last.position, timeline.entries[-1].position)
+        self.assertEqual(self.id_of("a3"), timeline.entries[-1].analyst)
+        self.assertEqual(2, len(timeline.why.stances))
 
 
 class Coverage(unittest.TestCase):

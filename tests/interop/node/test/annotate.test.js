@@ -33,6 +33,7 @@ const CONTRACT = {
   'annotate.v1.Claims': ['OpenClaim', 'TakeStance', 'WithdrawStance', 'Adjudicate', 'ReopenClaim'],
   'annotate.v1.Consensus': ['GetClaimView', 'ListClaims', 'GetArticleAgreement', 'WatchArticle'],
   'annotate.v1.History': ['Subscribe', 'Replay', 'VerifyAudit'],
+  'annotate.v1.Audit': ['GetChainHead', 'ExportLog', 'GetClaimTimeline'],
 };
 
 let api;
@@ -110,12 +111,12 @@ before(async () => {
 after(() => api?.close());
 
 describe('reflection and health', () => {
-  it('reflection lists the six services of the contract with every method, and health', async () => {
+  it('reflection lists the seven services of the contract with every method, and health', async () => {
     for (const [service, methods] of Object.entries(CONTRACT)) {
       assert.ok(api.services.includes(service), `${service} is not listed`);
       assert.deepEqual(Object.keys(api.definition[service]).sort(), [...methods].sort());
     }
-    assert.equal(api.methods().length, 27);
+    assert.equal(api.methods().length, 30);
     assert.deepEqual(api.services.filter((s) => s.startsWith('annotate.')).sort(), Object.keys(CONTRACT).sort());
     assert.ok(api.services.includes('grpc.health.v1.Health'));
     assert.ok(api.services.includes('grpc.reflection.v1.ServerReflection'));
@@ -456,6 +457,35 @@ describe('history', () => {
     const intact = (await drain(call('History', 'VerifyAudit', { receipts: [receipt] }, 'auditor', { seconds: 120 }))).at(-1).result;
     assert.equal(intact.ok, true);
     assert.equal(intact.head_hash.length, 64);
+  });
+
+  it('the head, the exported log and a claim timeline agree with the history', async () => {
+    const { articleId } = await freshArticle();
+    const claimId = (await openClaim(articleId)).claim_id;
+    await stance(claimId, 'a1', 'STANCE_REFUTES');
+    await stance(claimId, 'a2', 'STANCE_REFUTES');
+    const last = await stance(claimId, 'a3', 'STANCE_SUPPORTS');
+
+    const head = await call('Audit', 'GetChainHead', {}, 'a1');
+    assert.ok(Number(head.position) >= Number(last.position));
+    assert.ok(head.text.startsWith(`annotate-head ${head.position} ${head.link} `));
+
+    const exported = await drain(call('Audit', 'ExportLog', { to_position: head.position }, 'auditor', { seconds: 120 }));
+    assert.deepEqual([Number(exported.at(-1).position), exported.at(-1).link], [Number(head.position), head.link]);
+    assert.equal(exported.find((e) => Number(e.position) === Number(last.position)).link, last.receipt_hash);
+    const sha256 = (text) => crypto.createHash('sha256').update(text, 'utf8').digest('hex');
+    for (const e of exported) {
+      if (!e.data_withheld) assert.equal(sha256(e.data_json), e.data_digest, `data of ${e.position}`);
+      assert.equal(sha256(e.metadata_json), e.metadata_digest, `metadata of ${e.position}`);
+    }
+    await assert.rejects(drain(call('Audit', 'ExportLog', {}, 'a1')), (err) => err.code === status.PERMISSION_DENIED);
+
+    const timeline = await call('Audit', 'GetClaimTimeline', { claim_id: claimId }, 'a1');
+    const statuses = timeline.entries.filter((e) => e.changed.includes('status')).map((e) => e.after.status);
+    assert.deepEqual(statuses, ['CLAIM_STATUS_PENDING', 'CLAIM_STATUS_REFUTED']);
+    assert.equal(Number(timeline.entries.at(-1).position), Number(last.position));
+    assert.equal(timeline.entries.at(-1).analyst, idOf('a3'));
+    assert.equal(timeline.why.stances.length, 2);
   });
 });
 

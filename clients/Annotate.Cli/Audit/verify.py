@@ -1,0 +1,175 @@
+#!/usr/bin/env python3
+"""Offline verifier of an Annotate audit bundle (Python 3 standard library only).
+
+Usage: python3 verify.py [BUNDLE_DIR] [--receipt POSITION:LINK ...]
+
+BUNDLE_DIR defaults to this file's directory. It holds events.jsonl (the event log in position order),
+chain.jsonl (each position's data digest, metadata digest and link), head.json (the chain head) and
+optionally receipts.txt (one POSITION:LINK per line). For every position this recomputes the SHA-256 of the
+event's data and metadata texts, compares them with the chain's digests, recomputes the link by the
+"annotate-chain-v2" serialization and compares it with the stored one; then it checks that the chain ends
+at the head and that every receipt holds. It prints OK, or the first broken link, and exits 0 or 1.
+
+Link serialization (docs/event-store.md, "Audit chain"): SHA-256 over these fields, each written as a 4-byte
+big-endian length followed by its bytes: "annotate-chain-v2", position (decimal), stream id, stream
+version (decimal), event id (lower-case 8-4-4-4-12), type, data digest (32 bytes), metadata digest
+(32 bytes), recorded-at ("YYYY-MM-DDTHH:MM:SS.ffffffZ"), previous link (32 zero bytes before the first).
+"""
+import hashlib
+import json
+import os
+import re
+import struct
+import sys
+
+TAG = b"annotate-chain-v2"
+GENESIS = bytes(32)
+
+
+def field(h, data):
+    h.update(struct.pack(">I", len(data)))
+    h.update(data)
+
+
+def link_v2(e, data_digest, metadata_digest, previous):
+    h = hashlib.sha256()
+    field(h, TAG)
+    field(h, str(e["position"]).encode("utf-8"))
+    field(h, e["stream"].encode("utf-8"))
+    field(h, str(e["version"]).encode("utf-8"))
+    field(h, e["id"].encode("utf-8"))
+    field(h, e["type"].encode("utf-8"))
+    field(h, data_digest)
+    field(h, metadata_digest)
+    field(h, e["time"].encode("utf-8"))
+    field(h, previous)
+    return h.digest()
+
+
+class Broken(Exception):
+    pass
+
+
+def read_lines(path, what):
+    """The objects of a JSON Lines file, in file order; a line that is not JSON is itself a break."""
+    rows = []
+    with open(path, "rb") as f:
+        for number, raw in enumerate(f, 1):
+            try:
+                rows.append(json.loads(raw.decode("utf-8")))
+            except (UnicodeDecodeError, ValueError) as error:
+                m = re.search(rb'"position"\s*:\s*(\d+)', raw)
+                where = " (position %s)" % m.group(1).decode() if m else ""
+                raise Broken("%s line %d%s is not valid JSON: %s" % (what, number, where, error))
+    return rows
+
+
+def describe(e):
+    return "event %d (%s, %s version %d, id %s)" % (e["position"], e["type"], e["stream"], e["version"], e["id"])
+
+
+def main(argv):
+    args = argv[1:]
+    receipts = []
+    bundle = os.path.dirname(os.path.abspath(__file__))
+    i = 0
+    while i < len(args):
+        if args[i] == "--receipt" and i + 1 < len(args):
+            receipts.append(args[i + 1])
+            i += 2
+        elif args[i] in ("-h", "--help"):
+            print(__doc__)
+            return 0
+        else:
+            bundle = args[i]
+            i += 1
+    receipts_file = os.path.join(bundle, "receipts.txt")
+    if os.path.exists(receipts_file):
+        with open(receipts_file, encoding="utf-8") as f:
+            receipts.extend(line.strip() for line in f if line.strip())
+    try:
+        return verify(bundle, receipts)
+    except Broken as b:
+        print("BROKEN: %s" % b)
+        return 1
+
+
+def verify(bundle, receipts):
+    events = read_lines(os.path.join(bundle, "events.jsonl"), "events.jsonl")
+    chain = read_lines(os.path.join(bundle, "chain.jsonl"), "chain.jsonl")
+    with open(os.path.join(bundle, "head.json"), encoding="utf-8") as f:
+        head = json.load(f)
+
+    by_position = {}
+    last = 0
+    for e in events:
+        if e["position"] <= last:
+            raise Broken("events.jsonl is out of order at position %d (after %d)" % (e["position"], last))
+        last = e["position"]
+        by_position[e["position"]] = e
+    links = {}
+    for c in chain:
+        links[c["position"]] = c
+
+    previous = GENESIS
+    checked = withheld = 0
+    last = 0
+    first_broken = None
+    for position in sorted(set(by_position) | set(links)):
+        e = by_position.get(position)
+        c = links.get(position)
+        if c is None:
+            first_broken = first_broken or "event %d has no chain link: it was not written by the store" % position
+            continue
+        link = bytes.fromhex(c["link"])
+        if e is None:
+            first_broken = first_broken or "event %d is missing (its chain link %s remains)" % (position, c["link"])
+        else:
+            data_digest = bytes.fromhex(c["data_digest"])
+            metadata_digest = bytes.fromhex(c["metadata_digest"])
+            if e.get("data") is None:
+                withheld += 1
+            elif hashlib.sha256(e["data"].encode("utf-8")).digest() != data_digest:
+                first_broken = first_broken or "the data of %s does not match its digest %s (it hashes to %s)" % (
+                    describe(e), c["data_digest"], hashlib.sha256(e["data"].encode("utf-8")).hexdigest())
+            if hashlib.sha256(e["metadata"].encode("utf-8")).digest() != metadata_digest:
+                first_broken = first_broken or "the metadata of %s does not match its digest %s" % (describe(e), c["metadata_digest"])
+            computed = link_v2(e, data_digest, metadata_digest, previous)
+            if computed != link:
+                first_broken = first_broken or "the link of %s is %s, but its fields and the previous link give %s" % (
+                    describe(e), c["link"], computed.hex())
+            checked += 1
+        # Continue from the stored link, so one altered event is reported once, not for the whole tail.
+        previous = link
+        last = position
+        if first_broken:
+            break
+
+    if first_broken is None:
+        if last != head["position"]:
+            first_broken = "the head says the chain ends at position %d, but the last link is at %d" % (head["position"], last)
+        elif head["position"] > 0 and previous.hex() != head["link"]:
+            first_broken = "the head's link %s differs from the link at position %d (%s)" % (head["link"], last, previous.hex())
+
+    failed_receipts = []
+    for r in receipts:
+        position, _, expected = r.partition(":")
+        c = links.get(int(position)) if position.isdigit() else None
+        if c is None or int(position) not in by_position:
+            failed_receipts.append("receipt %s: no event at position %s" % (r, position))
+        elif c["link"] != expected.lower():
+            failed_receipts.append("receipt %s: the event at %s now has link %s" % (r, position, c["link"]))
+
+    if first_broken:
+        print("BROKEN: " + first_broken)
+    for line in failed_receipts:
+        print(line)
+    if first_broken or failed_receipts:
+        return 1
+    print("OK: %d events, head %d %s %s; %d receipt(s) hold; %d event(s) with data withheld, linked by their digests" % (
+        checked, head["position"], head["link"], head.get("time", ""), len(receipts), withheld))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
