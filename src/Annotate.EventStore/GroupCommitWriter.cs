@@ -1,3 +1,4 @@
+using System.Collections.Frozen;
 using System.Diagnostics;
 using System.Threading.Channels;
 using Annotate.EventStore.Chain;
@@ -22,8 +23,9 @@ namespace Annotate.EventStore;
 ///    inline projections see them);
 /// 5. the audit chain (<see cref="ChainFunction"/>: digests of what was stored, links from the previous head, the
 ///    head row, one NOTIFY), then the commit. Every caller's answer carries its receipt.
-/// A refused append does not stop the others. The commit outcome of a batch that loses its connection is unknown;
-/// it is retried, and the idempotency records make the retry answer what was committed.
+/// A refused append does not stop the others. A batch that loses its connection before COMMIT is run again; one that
+/// loses it after COMMIT was sent may be committed: its keyed appends are run again (their records answer with what
+/// was committed) and its appends without a key fail with the connection error (outcome unknown to the caller too).
 /// </summary>
 internal sealed partial class GroupCommitWriter : IAsyncDisposable
 {
@@ -50,8 +52,15 @@ internal sealed partial class GroupCommitWriter : IAsyncDisposable
     private readonly CancellationTokenSource _stopping = new();
     private readonly Task _loop;
 
-    public GroupCommitWriter(EventStoreOptions options, ILogger logger, Action<List<RecordedEvent>> onCommit)
+    private readonly FrozenSet<Type> _mappedTypes;
+    /// <summary>Whether the batch running now got as far as sending COMMIT (only the writer loop touches it).</summary>
+    private bool _commitSent;
+    /// <summary>The highest position this writer has set on an event (Marten may write a tombstone there; see step 1).</summary>
+    private long _presetThrough;
+
+    public GroupCommitWriter(EventStoreOptions options, ILogger logger, Action<List<RecordedEvent>> onCommit, FrozenSet<Type> mappedTypes)
     {
+        _mappedTypes = mappedTypes;
         _options = options;
         _logger = logger;
         _onCommit = onCommit;
@@ -70,6 +79,11 @@ internal sealed partial class GroupCommitWriter : IAsyncDisposable
         foreach (var e in events)
         {
             ArgumentNullException.ThrowIfNull(e.Data, nameof(events));
+            if (!_mappedTypes.Contains(e.Data.GetType()))
+            {
+                throw new ArgumentException($"The event type {e.Data.GetType().FullName} is not mapped in the event graph.",
+                    nameof(events));
+            }
             if (e.EventId == Guid.Empty) throw new ArgumentException("Event ids must not be empty.", nameof(events));
         }
         cancellationToken.ThrowIfCancellationRequested();
@@ -132,12 +146,22 @@ internal sealed partial class GroupCommitWriter : IAsyncDisposable
                 if (outcome.Committed.Count > 0) _onCommit(outcome.Committed);
                 return;
             }
-            catch (Exception ex) when (attempt < 3 && Failures.IsConnectionLoss(ex) && !_stopping.IsCancellationRequested)
+            catch (Exception ex) when (((attempt < 3 && Failures.IsConnectionLoss(ex)) || (attempt < 10 && Failures.IsPositionTaken(ex)))
+                && !_stopping.IsCancellationRequested)
             {
-                // The outcome of the commit is unknown; retrying is safe: a committed append's record answers the retry.
                 LogBatchRetry(_logger, batch.Count, attempt, ex);
+                if (_commitSent)
+                {
+                    // The connection died after COMMIT was sent: the batch may be committed. A keyed append is retried
+                    // (its record answers the retry with the original result); an append without a key cannot be told
+                    // apart from a new one, so its caller gets the error, which says the outcome is unknown.
+                    foreach (var p in batch.Where(p => p.Key is null)) p.Completion.TrySetException(ex);
+                    batch = batch.Where(p => p.Key is not null).ToList();
+                    if (batch.Count == 0) return;
+                }
+                // Otherwise nothing was committed and the whole batch is simply run again.
             }
-            catch (Exception) when (batch.Count > 1)
+            catch (Exception ex) when (batch.Count > 1 && !Failures.IsConnectionLoss(ex))
             {
                 // Something one append can cause (e.g. an event its projection cannot store): isolate it by running
                 // each append in a transaction of its own, so only that one fails.
@@ -157,6 +181,7 @@ internal sealed partial class GroupCommitWriter : IAsyncDisposable
     private async Task<BatchOutcome> ExecuteBatchAsync(List<PendingAppend> batch)
     {
         var ct = _stopping.Token;
+        _commitSent = false;
         var t0 = Stopwatch.GetTimestamp();
         await using var connection = await _options.DataSource.OpenConnectionAsync(ct).ConfigureAwait(false);
         await using var transaction = await connection.BeginTransactionAsync(ct).ConfigureAwait(false);
@@ -164,7 +189,10 @@ internal sealed partial class GroupCommitWriter : IAsyncDisposable
         // 1. The global-order lock first, then (once granted) the clock, the chain's head, the last number drawn and the
         //    version of every stream of the batch. The versions are read from Marten's mt_streams in this same round trip
         //    (one statement for the whole batch; Marten's FetchStreamState is a query per stream), under the lock, so
-        //    they are exact for every append of the batch.
+        //    they are exact for every append of the batch. The last number drawn is moved up past the highest stored
+        //    position and the highest position this writer has set on events: when a save fails before Marten draws
+        //    its numbers, Marten writes tombstone rows at the positions set on the events, later and in a transaction
+        //    of its own, without drawing them, and the next batch's numbers would collide with those rows.
         DateTime recordedAt;
         long headPosition;
         long lastDrawn;
@@ -174,8 +202,13 @@ internal sealed partial class GroupCommitWriter : IAsyncDisposable
         {
             first.BatchCommands.Add(GlobalOrder.Take(_options.ValidatedSchema()));
             first.BatchCommands.Add(new NpgsqlBatchCommand(
-                $"SELECT clock_timestamp(), h.position, h.recorded_at, (SELECT CASE WHEN is_called THEN last_value ELSE last_value - 1 END " +
-                $"FROM {_s}.mt_events_sequence) FROM (SELECT 1) o LEFT JOIN {_s}.{MartenConventions.ChainHeadTable} h ON h.id = 1"));
+                $"SELECT clock_timestamp(), h.position, h.recorded_at, (SELECT CASE WHEN m > d THEN setval('{_s}.mt_events_sequence', m) ELSE d END " +
+                $"FROM (SELECT (SELECT CASE WHEN is_called THEN last_value ELSE last_value - 1 END FROM {_s}.mt_events_sequence) AS d, " +
+                $"greatest((SELECT coalesce(max(seq_id), 0) FROM {_s}.mt_events), $1) AS m) x) " +
+                $"FROM (SELECT 1) o LEFT JOIN {_s}.{MartenConventions.ChainHeadTable} h ON h.id = 1")
+            {
+                Parameters = { new NpgsqlParameter { Value = _presetThrough, NpgsqlDbType = NpgsqlDbType.Bigint } },
+            });
             var streamVersions = new NpgsqlBatchCommand($"SELECT id, version FROM {_s}.mt_streams WHERE id = ANY($1)");
             streamVersions.Parameters.Add(new NpgsqlParameter { Value = streams, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Varchar });
             first.BatchCommands.Add(streamVersions);
@@ -255,6 +288,7 @@ internal sealed partial class GroupCommitWriter : IAsyncDisposable
             foreach (var e in events) e.Sequence = ++next;
             session.Events.Append(stream, events.ToArray());
         }
+        _presetThrough = Math.Max(_presetThrough, next);
         foreach (var p in accepted)
         {
             if (p.Key is null) continue;
@@ -269,7 +303,15 @@ internal sealed partial class GroupCommitWriter : IAsyncDisposable
                 RecordedAt = recordedAt,
             });
         }
-        await session.SaveChangesAsync(ct).ConfigureAwait(false);
+        try
+        {
+            await session.SaveChangesAsync(ct).ConfigureAwait(false);
+        }
+        catch (Exception)
+        {
+            await ReserveThroughAsync(next).ConfigureAwait(false);
+            throw;
+        }
         var t1 = Stopwatch.GetTimestamp();
 
         // 5. The chain (ChainFunction: digests, links, the head, one NOTIFY) in the same transaction, then the commit.
@@ -290,11 +332,35 @@ internal sealed partial class GroupCommitWriter : IAsyncDisposable
             results[i] = (p, new AppendResult(p.StreamId, p.VersionAfter, appended[0].Sequence, last.Sequence,
                 Convert.ToHexStringLower(links[last.Sequence]), recordedAt, false), null);
         }
+        _commitSent = true;
         await transaction.CommitAsync(ct).ConfigureAwait(false);
         Statistics.Add(committed.Count, t1 - t0, Stopwatch.GetTimestamp() - t1);
         StoreTelemetry.RecordBatch(accepted.Count, committed.Count, Stopwatch.GetElapsedTime(t0),
             accepted.Select(p => p.Events[0].Metadata?.CorrelationId));
         return new BatchOutcome(results, committed);
+    }
+
+    /// <summary>
+    /// After a failed save: when it failed before Marten drew its numbers, Marten writes tombstone rows at the positions
+    /// set on the events, later and in a transaction of its own, without drawing them. Moving the sequence past them
+    /// (on another connection, while the failed transaction still holds the global-order lock, so nobody draws in
+    /// between) keeps every writer from drawing a position such a row will take. Best effort: step 1 of the next
+    /// batch and the retry of a batch that meets a taken position cover a failure here.
+    /// </summary>
+    private async Task ReserveThroughAsync(long position)
+    {
+        try
+        {
+            await using var cmd = _options.DataSource.CreateCommand(
+                $"SELECT setval('{_s}.mt_events_sequence', greatest($1, (SELECT CASE WHEN is_called THEN last_value ELSE last_value - 1 END " +
+                $"FROM {_s}.mt_events_sequence)))");
+            cmd.Parameters.AddWithValue(position);
+            await cmd.ExecuteScalarAsync(CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is NpgsqlException or InvalidOperationException)
+        {
+            LogReserveFailed(_logger, position, ex);
+        }
     }
 
     private static IEvent Build(IDocumentSession session, EventData data, DateTime recordedAt)
@@ -332,6 +398,9 @@ internal sealed partial class GroupCommitWriter : IAsyncDisposable
         _stopping.Dispose();
     }
 
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Could not move the event sequence past position {Position} after a failed save")]
+    private static partial void LogReserveFailed(ILogger logger, long position, Exception exception);
+
     [LoggerMessage(Level = LogLevel.Warning, Message = "Append batch of {Appends} appends failed on attempt {Attempt}; retrying")]
     private static partial void LogBatchRetry(ILogger logger, int appends, int attempt, Exception exception);
 }
@@ -363,6 +432,19 @@ public sealed class WriterStatistics
 /// <summary>Which failures mean the connection (and with it the outcome of a commit) was lost.</summary>
 internal static class Failures
 {
+    /// <summary>
+    /// Marten's insert met a row at a position it had just drawn: a tombstone that another writer's failed save
+    /// wrote late at a position it had set but never drawn (see step 1 of the writer). Nothing was committed, and
+    /// running the batch again draws past that row.
+    /// </summary>
+    public static bool IsPositionTaken(Exception ex) => ex switch
+    {
+        PostgresException { SqlState: PostgresErrorCodes.UniqueViolation } pe =>
+            pe.ConstraintName == "pkey_mt_events_seq_id" || pe.MessageText.Contains("pkey_mt_events_seq_id", StringComparison.Ordinal),
+        { InnerException: { } inner } => IsPositionTaken(inner),
+        _ => false,
+    };
+
     public static bool IsConnectionLoss(Exception ex) => ex switch
     {
         PostgresException pe => pe.SqlState

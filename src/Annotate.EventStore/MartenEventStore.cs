@@ -1,3 +1,4 @@
+using System.Collections.Frozen;
 using System.Runtime.CompilerServices;
 using Annotate.EventStore.Chain;
 using Annotate.EventStore.Legacy;
@@ -35,7 +36,11 @@ public sealed class MartenEventStore : IEventStore
         _documents = options.Documents;
         var logger = (loggerFactory ?? NullLoggerFactory.Instance).CreateLogger<MartenEventStore>();
         _hub = new SubscriptionHub(this, logger);
-        _writer = new GroupCommitWriter(options, logger, _hub.OnLocalCommit);
+        // Marten maps an event type it has not been told about on first use, under a name derived from the CLR type's
+        // name. Stored names are the log's contract, so the store accepts only the types the host mapped: the event
+        // graph as configured when the store is built.
+        var mapped = _documents.Options.Events.AllKnownEventTypes().Select(t => t.EventType).ToFrozenSet();
+        _writer = new GroupCommitWriter(options, logger, _hub.OnLocalCommit, mapped);
     }
 
     internal EventStoreOptions Options => _options;

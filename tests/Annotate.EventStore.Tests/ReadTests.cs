@@ -24,26 +24,26 @@ public sealed class ReadTests(PostgresDatabase db) : IClassFixture<PostgresDatab
     }
 
     [Fact]
-    public async Task Read_all_filters_by_type_stream_prefix_and_article()
+    public async Task Read_all_filters_by_type_stream_prefix_and_tag()
     {
         await using var t = await TestStores.CreateAsync(db);
         var store = t.NewStore(pageSize: 2);
         await store.AppendAsync(
             "claim-1",
             ExpectedVersion.Any,
-            [TestStores.Event("claim-opened.v1", metadata: new EventMetadata(ArticleId: "a1"))]);
+            [TestStores.Event(new ClaimOpened(1), new EventMetadata(Tag: "a1"))]);
         await store.AppendAsync(
             "highlight-1",
             ExpectedVersion.Any,
-            [TestStores.Event("highlight-made.v1", metadata: new EventMetadata(ArticleId: "a2"))]);
+            [TestStores.Event(new HighlightMade(1), new EventMetadata(Tag: "a2"))]);
         await store.AppendAsync(
             "claim-2",
             ExpectedVersion.Any,
-            [TestStores.Event("stance-taken.v1", metadata: new EventMetadata(ArticleId: "a2"))]);
+            [TestStores.Event(new StanceTaken(1), new EventMetadata(Tag: "a2"))]);
         await store.AppendAsync(
             "claim-1",
             ExpectedVersion.Any,
-            [TestStores.Event("stance-taken.v1", metadata: new EventMetadata(ArticleId: "a1"))]);
+            [TestStores.Event(new StanceTaken(2), new EventMetadata(Tag: "a1"))]);
 
         async Task<List<long>> Positions(EventFilter f, long from = 0) =>
             await store.ReadAllAsync(from, f).Select(e => e.Position).ToListAsync();
@@ -51,8 +51,8 @@ public sealed class ReadTests(PostgresDatabase db) : IClassFixture<PostgresDatab
         Assert.Equal([1, 2, 3, 4], await Positions(EventFilter.All));
         Assert.Equal([3, 4], await Positions(new EventFilter(Types: ["stance-taken.v1"])));
         Assert.Equal([1, 3, 4], await Positions(new EventFilter(StreamPrefix: "claim-")));
-        Assert.Equal([2, 3], await Positions(new EventFilter(ArticleId: "a2")));
-        Assert.Equal([4], await Positions(new EventFilter(Types: ["stance-taken.v1"], ArticleId: "a1")));
+        Assert.Equal([2, 3], await Positions(new EventFilter(Tag: "a2")));
+        Assert.Equal([4], await Positions(new EventFilter(Types: ["stance-taken.v1"], Tag: "a1")));
         Assert.Equal([3, 4], await Positions(EventFilter.All, from: 2));
     }
 
@@ -62,7 +62,7 @@ public sealed class ReadTests(PostgresDatabase db) : IClassFixture<PostgresDatab
         await using var t = await TestStores.CreateAsync(db);
         var store = t.NewStore(pageSize: 2);
         await store.AppendAsync("s", ExpectedVersion.Any, TestStores.Events(3));
-        var cut = await t.ScalarAsync<DateTime>("SELECT max(recorded_at) FROM {s}.events");
+        var cut = await t.ScalarAsync<DateTime>("SELECT max(timestamp) FROM {s}.mt_events");
         await TestStores.WaitUntilAsync(
             async () => await t.ScalarAsync<DateTime>("SELECT clock_timestamp()") > cut,
             TimeSpan.FromSeconds(5),

@@ -199,7 +199,7 @@ public sealed class SubscriptionTests(PostgresDatabase db) : IClassFixture<Postg
     public async Task Disposing_the_store_ends_its_live_subscriptions_with_an_error_instead_of_leaving_them_waiting()
     {
         await using var t = await TestStores.CreateAsync(db);
-        var store = new PostgresEventStore(new EventStoreOptions { ConnectionString = t.ConnectionString, Schema = t.Schema });
+        var store = t.NewStore();
         using var cts = new CancellationTokenSource(Timeout);
         var caughtUp = new TaskCompletionSource();
         var subscription = Task.Run(async () =>

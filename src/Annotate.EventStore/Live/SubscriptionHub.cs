@@ -25,13 +25,30 @@ internal sealed partial class SubscriptionHub(MartenEventStore store, ILogger lo
 
     private sealed record HubInput(IReadOnlyList<RecordedEvent>? Committed, long WakePosition);
 
-    /// <summary>A contiguous run of the global order: positions Events[0].Position .. Events[^1].Position.</summary>
+    /// <summary>
+    /// A contiguous run of the global order: every committed event from position Events[0].Position to
+    /// Events[^1].Position. Positions of batches that were rolled back are never used, so the positions in a run
+    /// can have holes: an event is found by its position, never by its distance from the first.
+    /// </summary>
     private sealed record Run(IReadOnlyList<RecordedEvent> Events)
     {
         private SubscriptionMessage.Event[]? _messages;
 
         public long First => Events[0].Position;
         public long Last => Events[^1].Position;
+
+        /// <summary>The index of the first event past <paramref name="position"/> (Events.Count when none is).</summary>
+        public int IndexAfter(long position)
+        {
+            int lo = 0, hi = Events.Count;
+            while (lo < hi)
+            {
+                var mid = (lo + hi) >>> 1;
+                if (Events[mid].Position <= position) lo = mid + 1;
+                else hi = mid;
+            }
+            return lo;
+        }
 
         /// <summary>The run as subscription messages, made once and shared by every subscriber (they are immutable).</summary>
         public SubscriptionMessage.Event[] Messages
@@ -88,7 +105,7 @@ internal sealed partial class SubscriptionHub(MartenEventStore store, ILogger lo
                     {
                         if (run.Last <= pos) continue;            // already read from the table
                         if (run.First > pos + 1) break;           // a gap: fill it from the table
-                        var start = (int)(pos + 1 - run.First);
+                        var start = run.IndexAfter(pos);
                         pos = run.Last;
                         if (start == 0 && filter is null)
                         {
@@ -191,15 +208,15 @@ internal sealed partial class SubscriptionHub(MartenEventStore store, ILogger lo
                         target = published;
                         break;
                     }
-                    var (events, _, head) = await store
+                    var (events, through, head) = await store
                         .ReadPageAsync(published, null, store.Options.ReadPageSize, ct: stopping)
                         .ConfigureAwait(false);
-                    if (events.Count > 0)
-                    {
-                        Publish(new Run(events));
-                        published = events[^1].Position;
-                    }
-                    if (events.Count == 0 || (target == long.MaxValue && published >= head)) target = published;
+                    if (events.Count > 0) Publish(new Run(events));
+                    // The page was read through `through`: positions there that hold no event were rolled back for good.
+                    // A page can hold none at all (a rolled-back batch wider than a page) and still move on.
+                    var progressed = through > published;
+                    if (progressed) published = through;
+                    if (!progressed || (target == long.MaxValue && published >= head)) target = published;
                 }
             }
             catch (Exception) when (stopping.IsCancellationRequested)
