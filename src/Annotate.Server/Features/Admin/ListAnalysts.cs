@@ -1,6 +1,6 @@
-using Marten;
 using Annotate.Contracts.V1;
 using Annotate.Server.Infrastructure;
+using Marten;
 using MediatR;
 using DomainRole = Annotate.Domain.Events.Role;
 

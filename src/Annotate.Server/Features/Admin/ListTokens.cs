@@ -1,9 +1,8 @@
-using Marten;
 using Annotate.Contracts.V1;
 using Annotate.Domain.Events;
 using Annotate.Server.Infrastructure;
+using Marten;
 using MediatR;
-
 using Role = Annotate.Domain.Events.Role;
 
 namespace Annotate.Server.Features.Admin;

@@ -1,5 +1,5 @@
-using Annotate.Server.Infrastructure;
 using Annotate.Domain.Events;
+using Annotate.Server.Infrastructure;
 
 namespace Annotate.Server.Features.Annotations;
 

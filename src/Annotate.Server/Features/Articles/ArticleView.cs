@@ -1,6 +1,6 @@
-using Annotate.Server.Infrastructure;
 using Annotate.Domain.Anchoring;
 using Annotate.Domain.Events;
+using Annotate.Server.Infrastructure;
 
 namespace Annotate.Server.Features.Articles;
 

@@ -1,12 +1,11 @@
-using Annotate.Server.Features.Consensus;
 using System.Text.Json.Nodes;
 using Annotate.Contracts.V1;
 using Annotate.Domain.Claims;
 using Annotate.Domain.Events;
 using Annotate.EventStore;
+using Annotate.Server.Features.Consensus;
 using Annotate.Server.Infrastructure;
 using MediatR;
-
 using Role = Annotate.Domain.Events.Role;
 
 namespace Annotate.Server.Features.Claims;

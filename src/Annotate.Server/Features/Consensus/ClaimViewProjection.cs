@@ -1,7 +1,7 @@
-using Annotate.Server.Infrastructure;
 using Annotate.Domain.Claims;
 using Annotate.Domain.Consensus;
 using Annotate.Domain.Events;
+using Annotate.Server.Infrastructure;
 
 namespace Annotate.Server.Features.Consensus;
 
