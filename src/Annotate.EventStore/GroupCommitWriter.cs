@@ -15,7 +15,7 @@ namespace Annotate.EventStore;
 /// The one appender of the store. Concurrent appends queue here; one loop takes what is queued and carries it out
 /// as one Marten session on one transaction (group commit):
 /// 1. the global-order lock (<see cref="GlobalOrder"/>) and the database clock;
-/// 2. one Marten batch query: the records of the idempotency keys and the state of every stream touched;
+/// 2. in the lock's round trip: the version of every stream touched and the records of the idempotency keys;
 /// 3. per append, a decision against that state plus what earlier appends of the same batch wrote: a retry
 ///    (its record exists) gets its original result, a wrong expected version is refused, the rest are appended;
 /// 4. <c>SaveChangesAsync</c> (Quick mode; the positions, known under the lock, are set on the events first, so the
@@ -58,6 +58,9 @@ internal sealed partial class GroupCommitWriter : IAsyncDisposable
         _s = options.QuotedSchema;
         _loop = Task.Run(LoopAsync);
     }
+
+    /// <summary>Marten's table of <see cref="AppendRecord"/> (its document alias is set in <see cref="MartenConventions"/>).</summary>
+    private const string AppendRecordTable = "mt_doc_append_record";
 
     public WriterStatistics Statistics { get; } = new();
 
@@ -170,6 +173,8 @@ internal sealed partial class GroupCommitWriter : IAsyncDisposable
         long lastDrawn;
         var streams = batch.Select(p => p.StreamId).Distinct(StringComparer.Ordinal).ToArray();
         var versions = streams.ToDictionary(s => s, _ => 0L, StringComparer.Ordinal);
+        var keys = batch.Where(p => p.Key is not null).Select(p => p.Key!).Distinct(StringComparer.Ordinal).ToArray();
+        var records = new Dictionary<string, AppendRecord>(StringComparer.Ordinal);
         await using (var first = new NpgsqlBatch(connection, transaction))
         {
             first.BatchCommands.Add(GlobalOrder.Take(_options.ValidatedSchema()));
@@ -179,6 +184,15 @@ internal sealed partial class GroupCommitWriter : IAsyncDisposable
             var streamVersions = new NpgsqlBatchCommand($"SELECT id, version FROM {_s}.mt_streams WHERE id = ANY($1)");
             streamVersions.Parameters.Add(new NpgsqlParameter { Value = streams, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Varchar });
             first.BatchCommands.Add(streamVersions);
+            if (keys.Length > 0)
+            {
+                // 2. The records of the batch's idempotency keys (Marten documents) in this same round trip: Marten's
+                //    LoadManyAsync would be a round trip of its own under the lock. Read as Marten stores them (its table
+                //    for the "append_record" alias of MartenConventions, its serializer).
+                var recordQuery = new NpgsqlBatchCommand($"SELECT data FROM {_s}.{AppendRecordTable} WHERE id = ANY($1)");
+                recordQuery.Parameters.Add(new NpgsqlParameter { Value = keys, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Varchar });
+                first.BatchCommands.Add(recordQuery);
+            }
             await using var r = await first.ExecuteReaderAsync(ct).ConfigureAwait(false);
             await r.NextResultAsync(ct).ConfigureAwait(false);
             await r.ReadAsync(ct).ConfigureAwait(false);
@@ -190,15 +204,21 @@ internal sealed partial class GroupCommitWriter : IAsyncDisposable
             recordedAt = DateTime.SpecifyKind(clock > lastRecordedAt ? clock : lastRecordedAt, DateTimeKind.Utc);
             await r.NextResultAsync(ct).ConfigureAwait(false);
             while (await r.ReadAsync(ct).ConfigureAwait(false)) versions[r.GetString(0)] = r.GetInt64(1);
+            if (keys.Length > 0)
+            {
+                await r.NextResultAsync(ct).ConfigureAwait(false);
+                var serializer = _options.Documents.Options.Serializer();
+                while (await r.ReadAsync(ct).ConfigureAwait(false))
+                {
+                    var record = serializer.FromJson<AppendRecord>(r, 0);
+                    records[record.Id] = record;
+                }
+            }
         }
 
         await using var session = _options.Documents.LightweightSession(SessionOptions.ForTransaction(transaction));
 
-        // 2. The records of the batch's idempotency keys (Marten documents), and the links of those found (retries only).
-        var keys = batch.Where(p => p.Key is not null).Select(p => p.Key!).Distinct(StringComparer.Ordinal).ToArray();
-        var records = keys.Length == 0
-            ? new Dictionary<string, AppendRecord>(StringComparer.Ordinal)
-            : (await session.LoadManyAsync<AppendRecord>(ct, keys).ConfigureAwait(false)).ToDictionary(r => r.Id, StringComparer.Ordinal);
+        // The links of the records found (retries only).
         var recordLinks = records.Count == 0
             ? []
             : await MartenEventStore.LinksAsync(connection, transaction, _s, records.Values.Select(r => r.LastPosition), ct).ConfigureAwait(false);
