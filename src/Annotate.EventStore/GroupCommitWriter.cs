@@ -158,7 +158,7 @@ internal sealed partial class GroupCommitWriter : IAsyncDisposable
                     // The connection died after COMMIT was sent: the batch may be committed. A keyed append is retried
                     // (its record answers the retry with the original result); an append without a key cannot be told
                     // apart from a new one, so its caller gets the error, which says the outcome is unknown.
-                    foreach (var p in batch.Where(p => p.Key is null)) p.Completion.TrySetException(ex);
+                    foreach (var p in batch.Where(p => p.Key is null)) p.Completion.TrySetException(Failures.AsOutcomeUnknown(ex));
                     batch = batch.Where(p => p.Key is not null).ToList();
                     if (batch.Count == 0) return;
                 }
@@ -173,7 +173,8 @@ internal sealed partial class GroupCommitWriter : IAsyncDisposable
             }
             catch (Exception ex)
             {
-                foreach (var p in batch) p.Completion.TrySetException(ex);
+                var error = Failures.AsOutcomeUnknown(ex);
+                foreach (var p in batch) p.Completion.TrySetException(error);
                 return;
             }
         }
@@ -440,6 +441,9 @@ public sealed class WriterStatistics
 /// <summary>Which failures mean the connection (and with it the outcome of a commit) was lost.</summary>
 internal static class Failures
 {
+    /// <summary>A connection loss as the caller sees it (<see cref="AppendOutcomeUnknownException"/>); any other failure as it is.</summary>
+    public static Exception AsOutcomeUnknown(Exception ex) => IsConnectionLoss(ex) ? new AppendOutcomeUnknownException(ex) : ex;
+
     /// <summary>
     /// Marten's insert met a row at a position it had just drawn: a tombstone that another writer's failed save
     /// wrote late at a position it had set but never drawn (see step 1 of the writer). Nothing was committed, and

@@ -134,3 +134,10 @@ public sealed record VerifyReport(long EventsChecked, long LastPosition, BrokenL
 {
     public bool IsIntact => FirstBrokenLink is null && Receipts.All(r => r.Holds);
 }
+
+/// <summary>
+/// The connection to the database was lost while the append was being carried out (the database restarting, the network
+/// failing): it may or may not have been committed. Retry it with the same idempotency key, which never appends twice.
+/// </summary>
+public sealed class AppendOutcomeUnknownException(Exception inner)
+    : Exception("The connection to the database was lost during the append; it may or may not have been committed.", inner);

@@ -71,6 +71,8 @@ public static class ErrorMapping
                     return $"The database is not available ({p.SqlState})" + retry + " shortly.";
                 case PostgresException:
                     return null; // a statement failed in the database: a fault of ours, not an outage
+                case AppendOutcomeUnknownException:
+                    return "The database connection was lost while the action was being recorded" + retry + " to learn its outcome.";
                 case NpgsqlException { IsTransient: true }:
                 case SocketException or TimeoutException or IOException:
                     return "The database cannot be reached" + retry + " shortly.";
