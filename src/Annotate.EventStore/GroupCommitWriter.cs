@@ -20,9 +20,9 @@ namespace Annotate.EventStore;
 /// 3. per append, a decision against that state plus what earlier appends of the same batch wrote: a retry
 ///    (its record exists) gets its original result, a wrong expected version is refused, the rest are appended;
 /// 4. <c>SaveChangesAsync</c> (Quick mode; the positions, known under the lock, are set on the events first, so the
-///    inline projections see them), and in its same round trip, as its last statement, the audit chain
-///    (<see cref="ChainOperation"/>: digests of what was stored, links from the previous head, the head row, one NOTIFY);
-/// 5. the commit. Every caller's answer carries its receipt.
+///    inline projections see them);
+/// 5. the audit chain (<see cref="ChainFunction"/>: digests of what was stored, links from the previous head, the
+///    head row, one NOTIFY), then the commit. Every caller's answer carries its receipt.
 /// A refused append does not stop the others. A batch that loses its connection before COMMIT is run again; one that
 /// loses it after COMMIT was sent may be committed: its keyed appends are run again (their records answer with what
 /// was committed) and its appends without a key fail with the connection error (outcome unknown to the caller too).
@@ -324,11 +324,6 @@ internal sealed partial class GroupCommitWriter : IAsyncDisposable
                 RecordedAt = recordedAt,
             });
         }
-        // 5. The chain (ChainFunction: digests, links, the head, one NOTIFY) as the last statement of the save's own
-        //    round trip: the positions and ids it checks are known now. Then the commit.
-        var appendedEvents = accepted.SelectMany(p => p.Appended!).OrderBy(e => e.Sequence).ToList();
-        var chain = new ChainOperation(_s, appendedEvents[0].Sequence, appendedEvents[^1].Sequence, appendedEvents.Select(e => e.Id).ToArray());
-        session.QueueOperation(chain);
         try
         {
             await session.SaveChangesAsync(ct).ConfigureAwait(false);
@@ -339,7 +334,12 @@ internal sealed partial class GroupCommitWriter : IAsyncDisposable
             throw;
         }
         var t1 = Stopwatch.GetTimestamp();
-        var links = chain.Links;
+
+        // 5. The chain (ChainFunction: digests, links, the head, one NOTIFY) once every event of the save is stored: a
+        //    statement of its own, because Marten orders the operations of a save by its own rules (an operation queued
+        //    last can run before other streams' appends). Then the commit.
+        var appendedEvents = accepted.SelectMany(p => p.Appended!).OrderBy(e => e.Sequence).ToList();
+        var links = await LinkAsync(connection, transaction, appendedEvents, ct).ConfigureAwait(false);
         var committed = new List<RecordedEvent>(appendedEvents.Count);
         foreach (var e in appendedEvents)
         {
@@ -397,6 +397,20 @@ internal sealed partial class GroupCommitWriter : IAsyncDisposable
         e.CausationId = metadata.CausationId;
         if (metadata.Tag is not null) e.SetHeader(EventMetadata.TagHeader, metadata.Tag);
         return e;
+    }
+
+    /// <summary>Runs <see cref="ChainFunction"/> over the batch's positions; the links by position.</summary>
+    private async Task<Dictionary<long, byte[]>> LinkAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, List<IEvent> events,
+        CancellationToken ct)
+    {
+        await using var cmd = new NpgsqlCommand($"SELECT out_position, out_link FROM {_s}.{ChainFunction.Name}($1, $2, $3)", connection, transaction);
+        cmd.Parameters.AddWithValue(events[0].Sequence);
+        cmd.Parameters.AddWithValue(events[^1].Sequence);
+        cmd.Parameters.Add(new NpgsqlParameter { Value = events.Select(e => e.Id).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Uuid });
+        var links = new Dictionary<long, byte[]>(events.Count);
+        await using var r = await cmd.ExecuteReaderAsync(ct).ConfigureAwait(false);
+        while (await r.ReadAsync(ct).ConfigureAwait(false)) links[r.GetInt64(0)] = r.GetFieldValue<byte[]>(1);
+        return links;
     }
 
     public async ValueTask DisposeAsync()

@@ -69,35 +69,3 @@ internal static class ChainFunction
     /// <summary>A field of the serialization: its length as 4 bytes, big-endian, then its bytes.</summary>
     private static string Field(string bytes) => $"int4send(octet_length({bytes})) || {bytes}";
 }
-
-/// <summary>
-/// <see cref="ChainFunction"/> as one more statement of Marten's <c>SaveChangesAsync</c> batch (queued with
-/// <c>QueueOperation</c>, so it runs after the events are stored and in the same round trip): the ids and positions
-/// it checks are known before the save, and it reads the links back in that same round trip.
-/// </summary>
-internal sealed class ChainOperation(string schema, long firstPosition, long lastPosition, Guid[] expectedIds) : Weasel.Storage.IStorageOperation
-{
-    /// <summary>Each position's link, once the save has run.</summary>
-    public Dictionary<long, byte[]> Links { get; } = new(expectedIds.Length);
-
-    // Marten makes sure the storage of an operation's document type exists; this is the type its own raw-SQL operations name.
-    public Type DocumentType => typeof(Marten.Storage.StorageFeatures);
-
-    public void ConfigureCommand(Weasel.Core.ICommandBuilder builder, Weasel.Storage.IStorageSession session)
-    {
-        builder.Append($"SELECT out_position, out_link FROM {schema}.{ChainFunction.Name}(");
-        builder.AppendParameter(firstPosition);
-        builder.Append(", ");
-        builder.AppendParameter(lastPosition);
-        builder.Append(", ");
-        builder.AppendParameter(expectedIds);
-        builder.Append(")");
-    }
-
-    public async Task PostprocessAsync(System.Data.Common.DbDataReader reader, IList<Exception> exceptions, CancellationToken token)
-    {
-        while (await reader.ReadAsync(token).ConfigureAwait(false)) Links[reader.GetInt64(0)] = reader.GetFieldValue<byte[]>(1);
-    }
-
-    public Weasel.Core.OperationRole Role() => Weasel.Core.OperationRole.Other;
-}
