@@ -324,16 +324,29 @@ internal sealed partial class GroupCommitWriter : IAsyncDisposable
                 RecordedAt = recordedAt,
             });
         }
+        var predicted = accepted.SelectMany(p => p.Appended!).ToDictionary(e => e.Id, e => e.Sequence);
         try
         {
             await session.SaveChangesAsync(ct).ConfigureAwait(false);
         }
         catch (Exception)
         {
+            try { await transaction.RollbackAsync(CancellationToken.None).ConfigureAwait(false); }
+            catch (Exception rollback) when (rollback is NpgsqlException or InvalidOperationException or ObjectDisposedException) { }
             await ReserveThroughAsync(next).ConfigureAwait(false);
             throw;
         }
         var t1 = Stopwatch.GetTimestamp();
+        // Where Marten reads the positions back, they must be the ones the inline projections were given; the chain
+        // function checks the stored (position, id) pairs against the same order.
+        foreach (var p in accepted)
+        {
+            foreach (var e in p.Appended!)
+            {
+                if (e.Sequence != predicted[e.Id])
+                    throw new InvalidOperationException($"Marten stored event {e.Id} at position {e.Sequence}, not {predicted[e.Id]}.");
+            }
+        }
 
         // 5. The chain (ChainFunction: digests, links, the head, one NOTIFY) once every event of the save is stored: a
         //    statement of its own, because Marten orders the operations of a save by its own rules (an operation queued
@@ -364,21 +377,27 @@ internal sealed partial class GroupCommitWriter : IAsyncDisposable
     }
 
     /// <summary>
-    /// After a failed save: when it failed before Marten drew its numbers, Marten writes tombstone rows at the positions
-    /// set on the events, later and in a transaction of its own, without drawing them. Moving the sequence past them
-    /// (on another connection, while the failed transaction still holds the global-order lock, so nobody draws in
-    /// between) keeps every writer from drawing a position such a row will take. Best effort: step 1 of the next
-    /// batch and the retry of a batch that meets a taken position cover a failure here.
+    /// After a failed save (its transaction rolled back): when it failed before Marten drew its numbers, Marten writes
+    /// tombstone rows at the positions set on the events, later and in a transaction of its own, without drawing them.
+    /// Moving the sequence past them, under the global-order lock so that no writer is drawing at that moment, keeps
+    /// every writer from drawing a position such a row will take. Best effort: step 1 of the next batch and the retry
+    /// of a batch that meets a taken position cover a failure here.
     /// </summary>
     private async Task ReserveThroughAsync(long position)
     {
         try
         {
-            await using var cmd = _options.DataSource.CreateCommand(
+            await using var connection = await _options.DataSource.OpenConnectionAsync(CancellationToken.None).ConfigureAwait(false);
+            await using var transaction = await connection.BeginTransactionAsync(CancellationToken.None).ConfigureAwait(false);
+            await using var batch = new NpgsqlBatch(connection, transaction);
+            batch.BatchCommands.Add(GlobalOrder.Take(_options.ValidatedSchema()));
+            var reserve = new NpgsqlBatchCommand(
                 $"SELECT setval('{_s}.mt_events_sequence', greatest($1, (SELECT CASE WHEN is_called THEN last_value ELSE last_value - 1 END " +
                 $"FROM {_s}.mt_events_sequence)))");
-            cmd.Parameters.AddWithValue(position);
-            await cmd.ExecuteScalarAsync(CancellationToken.None).ConfigureAwait(false);
+            reserve.Parameters.AddWithValue(position);
+            batch.BatchCommands.Add(reserve);
+            await batch.ExecuteNonQueryAsync(CancellationToken.None).ConfigureAwait(false);
+            await transaction.CommitAsync(CancellationToken.None).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is NpgsqlException or InvalidOperationException)
         {

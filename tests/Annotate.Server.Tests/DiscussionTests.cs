@@ -94,10 +94,13 @@ public sealed class DiscussionTests(AnnotateServer server) : IClassFixture<Annot
 
         var question = await ReplyAsync(onClaim, "Opening or first ship?", anaCall);
         var answer = await ReplyAsync(onClaim, "First ship.", bobCall, question.ReplyId);
+        // A watcher gets each reply as it stands when its event is sent: changes that land before the watcher reaches an
+        // event are sent once, in their latest form. So the edit comes after the answer has been seen.
+        var seen = await ReadUntilAsync(watch.ResponseStream, s => s.Any(m => m.Reply?.ReplyId == answer.ReplyId));
         var edited = await Ch.Discussion().EditReplyAsync(
             new EditReplyRequest { RequestId = Rid(), ReplyId = answer.ReplyId, Body = "Opening." }, bobCall);
 
-        var seen = await ReadUntilAsync(watch.ResponseStream, s => s.Any(m => m.Reply?.LastPosition == edited.Position));
+        seen.AddRange(await ReadUntilAsync(watch.ResponseStream, s => s.Any(m => m.Reply?.LastPosition == edited.Position)));
         var replies = seen.Where(m => m.UpdateCase == WatchArticleResponse.UpdateOneofCase.Reply).Select(m => m.Reply).ToList();
         Assert.Equal([question, answer], replies.Take(2));
         Assert.Equal(("Opening.", question.ReplyId), (replies[2].Body, replies[2].ParentId));
