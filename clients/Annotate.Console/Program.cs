@@ -26,6 +26,9 @@ if (Console.IsInputRedirected || Console.IsOutputRedirected)
     Console.Error.WriteLine("annotate-console: needs a terminal (use `annotate watch` for a stream of events in a pipe)");
     return 2;
 }
+// A terminal is attached (checked above): prompts read keys. Spectre.Console's own detection also says "not interactive"
+// when a CI variable is set, which would make every prompt fail in a terminal that has keys.
+AnsiConsole.Profile.Capabilities.Interactive = true;
 
 // Unary calls get 15 s each and a short retry on UNAVAILABLE (someone waits at the keyboard); the watch streams
 // reopen without limit.

@@ -51,6 +51,7 @@ public static class Transport
         services.AddGrpc(o =>
         {
             o.Interceptors.Add<ErrorInterceptor>();
+            o.Interceptors.Add<EmptyResponses>();
             o.MaxReceiveMessageSize = MaxMessageSize;
             o.MaxSendMessageSize = MaxMessageSize;
             // Requests may come gzip-compressed; responses are gzip-compressed (fastest level) for every client that
