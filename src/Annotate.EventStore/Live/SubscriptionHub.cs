@@ -91,7 +91,7 @@ internal sealed partial class SubscriptionHub(MartenEventStore store, ILogger lo
                 sub.Missed = false;
                 while (true)
                 {
-                    var (events, through, head) = await store.ReadPageAsync(pos, filter, pageSize, ct: ct).ConfigureAwait(false);
+                    var (events, through, head) = await ReadPageAsync(pos, filter, pageSize, ct).ConfigureAwait(false);
                     if (through > pos) yield return new SubscriptionBatch(events, through, false);
                     pos = Math.Max(pos, through);
                     if (pos >= head) break;
@@ -270,6 +270,28 @@ internal sealed partial class SubscriptionHub(MartenEventStore store, ILogger lo
         }
     }
 
+    /// <summary>
+    /// A catch-up page, read again when its connection was lost (a pooled connection the database dropped, a restart):
+    /// a subscriber resumes from its own position, so a lost read costs a retry, not the subscription. A few attempts;
+    /// a database that stays away ends the subscription with the error.
+    /// </summary>
+    private async Task<(List<RecordedEvent> Events, long Through, long Head)> ReadPageAsync(long after, EventFilter? filter, int pageSize,
+        CancellationToken ct)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                return await store.ReadPageAsync(after, filter, pageSize, ct: ct).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (attempt < 5 && Failures.IsConnectionLoss(ex) && !ct.IsCancellationRequested)
+            {
+                LogReadRetry(logger, attempt, ex);
+                await Task.Delay(TimeSpan.FromMilliseconds(50 * attempt), ct).ConfigureAwait(false);
+            }
+        }
+    }
+
     public async ValueTask DisposeAsync()
     {
         await _stopping.CancelAsync().ConfigureAwait(false);
@@ -285,6 +307,9 @@ internal sealed partial class SubscriptionHub(MartenEventStore store, ILogger lo
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Subscription hub failed to read new events; retrying")]
     private static partial void LogHubError(ILogger logger, Exception exception);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "A subscriber's catch-up read lost its connection (attempt {Attempt}); reading again")]
+    private static partial void LogReadRetry(ILogger logger, int attempt, Exception exception);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "LISTEN connection lost; reconnecting")]
     private static partial void LogListenError(ILogger logger, Exception exception);
