@@ -214,13 +214,9 @@ public sealed class MartenEventStore : IEventStore
     {
         var result = new List<RecordedEvent>(events.Count);
         if (events.Count == 0) return result;
-        var links = new Dictionary<long, byte[]>(events.Count);
-        await using (var cmd = _dataSource.CreateCommand($"SELECT position, link FROM {_s}.{MartenConventions.ChainLinksTable} WHERE position = ANY($1)"))
-        {
-            cmd.Parameters.Add(new NpgsqlParameter { Value = events.Select(e => e.Sequence).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Bigint });
-            await using var r = await cmd.ExecuteReaderAsync(ct).ConfigureAwait(false);
-            while (await r.ReadAsync(ct).ConfigureAwait(false)) links[r.GetInt64(0)] = r.GetFieldValue<byte[]>(1);
-        }
+        Dictionary<long, byte[]> links;
+        await using (var connection = await _dataSource.OpenConnectionAsync(ct).ConfigureAwait(false))
+            links = await LinksAsync(connection, null, _s, events.Select(e => e.Sequence), ct).ConfigureAwait(false);
         foreach (var e in events)
         {
             if (!links.TryGetValue(e.Sequence, out var link)) continue;
