@@ -1,5 +1,6 @@
 using Annotate.Server.Hosting;
 using Annotate.Server.Infrastructure;
+using Annotate.Server.Transport;
 
 // Composition only. Each feature adds its services before Build and its endpoints after it, one line each.
 if (Backup.IsCommand(args)) return await Backup.RunAsync(args); // `backup --output <file>`, `restore <file>`: pg_dump/pg_restore, no server

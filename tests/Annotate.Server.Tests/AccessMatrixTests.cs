@@ -1,6 +1,7 @@
 using Annotate.Contracts;
 using Annotate.Contracts.V1;
 using Annotate.Server.Infrastructure;
+using Annotate.Server.Transport;
 using Google.Protobuf.WellKnownTypes;
 using static Annotate.Server.Tests.Rpc;
 using DomainRole = Annotate.Domain.Events.Role;
@@ -75,7 +76,7 @@ public sealed class AccessMatrixTests(AccessMatrixServer fixture) : IClassFixtur
             .SelectMany(path => Unauthenticated.Concat(WithRoles).Select(who => new object[] { path, who }));
 
     private static bool IsServerStreaming(string path) =>
-        Transport.ContractServices.SelectMany(s => s.Methods).Single(m => $"/{m.Service.FullName}/{m.Name}" == path).IsServerStreaming;
+        GrpcTransport.ContractServices.SelectMany(s => s.Methods).Single(m => $"/{m.Service.FullName}/{m.Name}" == path).IsServerStreaming;
 
     [Theory]
     [MemberData(nameof(Matrix))]

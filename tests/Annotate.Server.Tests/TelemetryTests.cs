@@ -203,7 +203,7 @@ public sealed class TelemetryTests
                     LogLevel: json.RootElement.GetProperty("LogLevel").GetString());
             }).ToList();
             Assert.Contains(entries, e => e.Category == "Annotate.Server" && e.Message!.StartsWith($"Annotate listening on {address}", StringComparison.Ordinal));
-            var first = Assert.Single(entries, e => e.Category == "Annotate.Server.Infrastructure.Bootstrap" && e.EventId == 1);
+            var first = Assert.Single(entries, e => e.Category == "Annotate.Server.Hosting.Bootstrap" && e.EventId == 1);
             Assert.Equal("Warning", first.LogLevel);
             Assert.Contains(tokenFile, first.Message, StringComparison.Ordinal);
             Assert.DoesNotContain(secret, server.Stdout + server.Stderr, StringComparison.Ordinal);

@@ -1,5 +1,5 @@
 using Annotate.Contracts.V1;
-using Annotate.Server.Infrastructure.Decoding;
+using Annotate.Server.Transport.Decoding;
 using Google.Protobuf.WellKnownTypes;
 
 namespace Annotate.Server.Tests;

@@ -7,7 +7,7 @@ namespace Annotate.Server.Services;
 
 // Services/ holds one class per service of protos/annotate/v1 and nothing else: the whole public surface of
 // the server in six short files, each line an RPC and the feature (Features/<Area>/) that answers it. Roles
-// come from Infrastructure/AccessRules.cs; refusals become status codes in Infrastructure/ErrorInterceptor.cs.
+// come from Infrastructure/AccessRules.cs; refusals become status codes in Transport/ErrorInterceptor.cs.
 
 /// <summary>annotate.v1.Articles.</summary>
 public sealed class ArticlesService(IMediator mediator) : Articles.ArticlesBase

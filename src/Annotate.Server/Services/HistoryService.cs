@@ -1,6 +1,7 @@
 using Annotate.Contracts.V1;
 using Annotate.Server.Features.History;
 using Annotate.Server.Infrastructure;
+using Annotate.Server.Transport;
 using Grpc.Core;
 using MediatR;
 

@@ -5,6 +5,7 @@ using Annotate.Domain.Events;
 using Annotate.EventStore;
 using Annotate.Server.Features.Claims;
 using Annotate.Server.Features.Discussion;
+using Annotate.Server.Hosting;
 using Annotate.Server.Infrastructure;
 using Marten;
 using MediatR;

@@ -3,6 +3,7 @@ using Annotate.Contracts.V1;
 using Annotate.Domain.Events;
 using Annotate.EventStore;
 using Annotate.Server.Features.Claims;
+using Annotate.Server.Hosting;
 using Annotate.Server.Infrastructure;
 using Marten;
 using MediatR;

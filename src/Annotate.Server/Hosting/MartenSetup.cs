@@ -16,7 +16,7 @@ using Marten;
 using Npgsql;
 using Weasel.Core;
 
-namespace Annotate.Server.Infrastructure;
+namespace Annotate.Server.Hosting;
 
 /// <summary>
 /// The server's Marten configuration: the store's conventions (<see cref="MartenConventions"/>), the domain's event

@@ -6,7 +6,7 @@ using Grpc.AspNetCore.Server.Model;
 using Grpc.Core;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 
-namespace Annotate.Server.Infrastructure.Decoding;
+namespace Annotate.Server.Transport.Decoding;
 
 /// <summary>
 /// Request marshallers that run <see cref="WireCheck"/> before parsing and turn every parse failure (including

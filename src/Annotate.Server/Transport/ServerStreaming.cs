@@ -1,7 +1,7 @@
 using Grpc.Core;
 using MediatR;
 
-namespace Annotate.Server.Infrastructure;
+namespace Annotate.Server.Transport;
 
 /// <summary>Server-streaming RPCs: the handler's items written to the call as they come.</summary>
 public static class ServerStreaming

@@ -1,12 +1,13 @@
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
 using System.Reflection;
+using Annotate.Server.Infrastructure;
 using Google.Protobuf;
 using Google.Protobuf.Reflection;
 using MediatR;
 using OpenTelemetry;
 
-namespace Annotate.Server.Infrastructure;
+namespace Annotate.Server.Hosting;
 
 /// <summary>
 /// The server's own spans and instruments, named <see cref="Name"/>: a span per command carrying its request id, the

@@ -1,19 +1,20 @@
 using System.IO.Compression;
 using System.Reflection;
 using Annotate.Server.Hosting;
-using Annotate.Server.Infrastructure.Decoding;
+using Annotate.Server.Infrastructure;
 using Annotate.Server.Services;
+using Annotate.Server.Transport.Decoding;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using ServiceDescriptor = Google.Protobuf.Reflection.ServiceDescriptor;
 
-namespace Annotate.Server.Infrastructure;
+namespace Annotate.Server.Transport;
 
 /// <summary>
 /// gRPC on Grpc.AspNetCore: the annotate.v1 services (Services/), the error interceptor, authentication and
 /// authorization from <see cref="AccessRules"/>, the validating request decoder, standard health and reflection,
 /// and gRPC-Web on the web endpoint when one is configured.
 /// </summary>
-public static class Transport
+public static class GrpcTransport
 {
     /// <summary>
     /// Largest message either way: the largest article the domain accepts (2,000,000 UTF-16 units, at most 6 MB in

@@ -1,7 +1,7 @@
 using Annotate.Server.Hosting;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 
-namespace Annotate.Server.Infrastructure;
+namespace Annotate.Server.Hosting;
 
 /// <summary>
 /// The server's own health checks, reported by grpc.health.v1 with every other check registered through

@@ -1,8 +1,10 @@
 using Annotate.Domain.Errors;
 using Annotate.Domain.Events;
+using Annotate.Server.Infrastructure;
+using Annotate.Server.Transport;
 using MediatR;
 
-namespace Annotate.Server.Infrastructure;
+namespace Annotate.Server.Hosting;
 
 /// <summary>MediatR 5 wiring: the mediator, every handler of this assembly, and the pipeline behaviours.</summary>
 public static class Mediation

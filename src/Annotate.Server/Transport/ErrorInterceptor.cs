@@ -1,7 +1,8 @@
+using Annotate.Server.Infrastructure;
 using Grpc.Core;
 using Grpc.Core.Interceptors;
 
-namespace Annotate.Server.Infrastructure;
+namespace Annotate.Server.Transport;
 
 /// <summary>
 /// The one place where exceptions of a call become its status: refusals and known failures through

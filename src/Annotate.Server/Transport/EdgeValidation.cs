@@ -3,12 +3,13 @@ using System.Globalization;
 using System.Reflection;
 using Annotate.Contracts.V1;
 using Annotate.Domain;
+using Annotate.Server.Infrastructure;
 using Google.Protobuf;
 using Google.Protobuf.Reflection;
 using Google.Protobuf.WellKnownTypes;
 using MediatR;
 
-namespace Annotate.Server.Infrastructure;
+namespace Annotate.Server.Transport;
 
 /// <summary>
 /// The one check every request passes before its handler: walks the protobuf message by its descriptor and refuses
@@ -79,7 +80,7 @@ public static class EdgeValidation
                     Walk(field.MessageType);
             }
         }
-        foreach (var method in Transport.ContractServices.SelectMany(s => s.Methods)) Walk(method.InputType);
+        foreach (var method in GrpcTransport.ContractServices.SelectMany(s => s.Methods)) Walk(method.InputType);
         return missing;
     }
 

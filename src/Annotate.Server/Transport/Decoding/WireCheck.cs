@@ -1,7 +1,7 @@
 using System.Text.Unicode;
 using Google.Protobuf.Reflection;
 
-namespace Annotate.Server.Infrastructure.Decoding;
+namespace Annotate.Server.Transport.Decoding;
 
 /// <summary>
 /// Checks an encoded request against its message descriptor before Google.Protobuf parses it. It exists because

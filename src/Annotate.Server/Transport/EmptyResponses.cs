@@ -2,7 +2,7 @@ using Google.Protobuf;
 using Grpc.Core;
 using Grpc.Core.Interceptors;
 
-namespace Annotate.Server.Infrastructure;
+namespace Annotate.Server.Transport;
 
 /// <summary>
 /// Sends a unary response that encodes to zero bytes (e.g. a search without hits) uncompressed. Compressed, such a

@@ -4,10 +4,12 @@ using Annotate.Domain.Consensus;
 using Annotate.Domain.Events;
 using Annotate.EventStore;
 using Annotate.Server.Hosting;
+using Annotate.Server.Infrastructure;
 using Annotate.Server.Seeds;
+using Annotate.Server.Transport;
 using Marten;
 
-namespace Annotate.Server.Infrastructure;
+namespace Annotate.Server.Hosting;
 
 /// <summary>Event-store settings of the server: schema, consensus policy, where the first admin token goes.</summary>
 public sealed record EventStoreSettings(string Schema, ConsensusPolicy Policy, string AdminTokenFile, string? SeedDirectory)
