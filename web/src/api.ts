@@ -6,6 +6,7 @@ import { AnnotationsClient } from '../gen/annotate/v1/annotations.client';
 import { ArticlesClient } from '../gen/annotate/v1/articles.client';
 import { ClaimsClient } from '../gen/annotate/v1/claims.client';
 import { ConsensusClient } from '../gen/annotate/v1/consensus.client';
+import { DiscussionClient } from '../gen/annotate/v1/discussion.client';
 import { HistoryClient } from '../gen/annotate/v1/history.client';
 
 export interface Api {
@@ -14,6 +15,7 @@ export interface Api {
   annotations: AnnotationsClient;
   claims: ClaimsClient;
   consensus: ConsensusClient;
+  discussion: DiscussionClient;
   history: HistoryClient;
 }
 
@@ -30,6 +32,7 @@ export function connect(token: string): Api {
     annotations: new AnnotationsClient(transport),
     claims: new ClaimsClient(transport),
     consensus: new ConsensusClient(transport),
+    discussion: new DiscussionClient(transport),
     history: new HistoryClient(transport),
   };
 }

@@ -1,8 +1,11 @@
 // The Annotate reader: sign in with a token, read an article with its highlights and claims coloured by
 // consensus status, highlight or open a claim from a mouse selection, take stances with evidence from any
-// article, adjudicate, follow changes live (WatchArticle) and look at the claims as of any position.
+// article, adjudicate, make claims blind or reveal them, discuss claims and highlights in threads, follow
+// changes live (WatchArticle) and look at the claims as of any position.
 import { type Api, connect, describe, requestId, statusOf } from './api';
 import { ArticleText, selectedRange } from './text';
+import { $, type Child, field, h, put, say, shorten, when } from './dom';
+import { Thread } from './discussion';
 import { type Analyst } from '../gen/annotate/v1/admin';
 import { type Article } from '../gen/annotate/v1/articles';
 import { type Highlight } from '../gen/annotate/v1/annotations';
@@ -11,46 +14,6 @@ import { type ClaimView } from '../gen/annotate/v1/consensus';
 import { Timestamp } from '../gen/google/protobuf/timestamp';
 
 const TOKEN_KEY = 'annotate.token';
-
-// ------------------------------------------------------------------------------------------- DOM helpers
-type Child = Node | string | null | undefined | false;
-function h<K extends keyof HTMLElementTagNameMap>(tag: K, attrs: Record<string, string | boolean | ((e: Event) => void)> = {}, ...children: Child[]): HTMLElementTagNameMap[K] {
-  const el = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs)) {
-    if (typeof v === 'function') el.addEventListener(k.slice(2).toLowerCase(), v);
-    else if (v === true) el.setAttribute(k, '');
-    else if (v !== false) el.setAttribute(k, v);
-  }
-  for (const c of children) if (c !== null && c !== undefined && c !== false) el.append(c);
-  return el;
-}
-/** Replaces an element's children, skipping the absent ones. */
-function put(el: Element, ...children: Child[]) {
-  el.replaceChildren(...children.filter((c): c is Node | string => c !== null && c !== undefined && c !== false));
-}
-const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
-
-let uid = 0;
-/** A labelled form field: the label names the control for assistive technology. */
-function field(label: string, control: HTMLInputElement | HTMLTextAreaElement | HTMLSelectElement, hint?: string): HTMLElement {
-  control.id ||= `f${++uid}`;
-  const hintEl = hint ? h('span', { class: 'hint', id: `${control.id}-hint` }, hint) : null;
-  if (hintEl) control.setAttribute('aria-describedby', hintEl.id);
-  return h('div', { class: 'field' }, h('label', { for: control.id }, label), control, hintEl);
-}
-
-/** Announces a message in the status line (polite live region); errors go to the alert region. */
-let sayTimer = 0;
-function say(message: string, error = false) {
-  const el = $(error ? 'alert' : 'status');
-  el.textContent = '';
-  // A fresh text node, so screen readers announce the same message twice in a row too.
-  requestAnimationFrame(() => { el.textContent = message; });
-  $(error ? 'status' : 'alert').textContent = '';
-  // Confirmations fade after a while; errors stay until the next message.
-  clearTimeout(sayTimer);
-  if (!error) sayTimer = window.setTimeout(() => { el.textContent = ''; }, 6000);
-}
 
 const STANCES: [Stance, string][] = [
   [Stance.SUPPORTS, 'Supports'], [Stance.REFUTES, 'Refutes'],
@@ -68,9 +31,10 @@ const STATUS: Record<number, [string, string]> = {
 };
 const statusClass = (s: ClaimStatus) => STATUS[s]?.[0] ?? 'pending';
 const statusName = (s: ClaimStatus) => STATUS[s]?.[1] ?? 'Unknown';
-const when = (t?: Timestamp) => (t ? Timestamp.toDate(t).toLocaleString() : '');
+// A blind claim hidden from the caller (ClaimView.hidden) has no status the caller may know: it is shown as blind.
+const claimClass = (v: ClaimView) => (v.hidden ? 'blind' : statusClass(v.status));
+const claimState = (v: ClaimView) => (v.hidden ? 'blind' : statusName(v.status).toLowerCase());
 const percent = (x: number) => `${Math.round(x * 100)}%`;
-const shorten = (s: string, n = 140) => (s.length > n ? `${s.slice(0, n - 1)}…` : s);
 
 // ------------------------------------------------------------------------------------------- state
 let api: Api;
@@ -94,10 +58,13 @@ let past: { position: number; claims: ClaimView[]; highlights: Highlight[] } | n
 /** The last selection in the article text, kept while the analyst fills in a form. */
 let pending: { articleId: string; start: number; end: number } | null = null;
 /** The claim shown in the panel, and the stance being prepared for it (evidence may come from other articles). */
-let panel: { claimId: string; articleId: string; view: ClaimView | null; evidence: ArticleSpan[]; picking: boolean; existing: boolean } | null = null;
+let panel: { claimId: string; articleId: string; view: ClaimView | null; evidence: ArticleSpan[]; picking: boolean; existing: boolean; thread: Thread } | null = null;
+/** The highlight shown in the panel, with its thread. */
+let hlPanel: { highlightId: string; articleId: string; thread: Thread } | null = null;
 
 const canAnnotate = () => me.roles.includes(Role.ANALYST) || me.roles.includes(Role.ADJUDICATOR);
 const canAdjudicate = () => me.roles.includes(Role.ADJUDICATOR);
+const threadContext = () => ({ api, me: me.analystId, canPost: canAnnotate(), fail });
 
 // ------------------------------------------------------------------------------------------- sign-in
 async function signIn(token: string, fromForm: boolean) {
@@ -164,7 +131,7 @@ async function loadArticles() {
       h('span', { class: 'meta' }, `${a.length.toLocaleString()} characters`)))));
 }
 
-/** Routes: #/a/<article> and #/a/<article>/c/<claim>. */
+/** Routes: #/a/<article>, #/a/<article>/c/<claim> and #/a/<article>/h/<highlight>. */
 let routing: Promise<void> = Promise.resolve();
 /** Routes one at a time, in the order the address changed. */
 function route(): Promise<void> {
@@ -173,14 +140,17 @@ function route(): Promise<void> {
 }
 
 async function routeNow() {
-  const m = /^#\/a\/([^/]+)(?:\/c\/([^/]+))?$/.exec(location.hash);
+  const m = /^#\/a\/([^/]+)(?:\/([ch])\/([^/]+))?$/.exec(location.hash);
   const articleId = m ? decodeURIComponent(m[1]) : articles[0]?.articleId;
   if (!articleId) { $('reader-body').replaceChildren(h('p', {}, 'No articles yet.')); return; }
   if (!m) history.replaceState(null, '', `#/a/${encodeURIComponent(articleId)}`);
   if (reading?.article.articleId !== articleId) await openArticle(articleId);
-  const claimId = m?.[2] ? decodeURIComponent(m[2]) : null;
+  const claimId = m?.[2] === 'c' ? decodeURIComponent(m[3]) : null;
+  const highlightId = m?.[2] === 'h' ? decodeURIComponent(m[3]) : null;
   if (claimId && panel?.claimId !== claimId) await showClaim(claimId, articleId);
   if (!claimId && panel && !panel.picking) closeClaim();
+  if (highlightId && hlPanel?.highlightId !== highlightId) showHighlight(highlightId, articleId);
+  if (!highlightId && hlPanel) closeHighlight();
 }
 
 /** Bumped by every navigation; a load that finds it changed was overtaken by a newer one and drops its result. */
@@ -219,6 +189,7 @@ async function openArticle(articleId: string) {
   renderText();
   renderHistory();
   if (panel && !panel.picking && panel.articleId !== articleId) closeClaim();
+  if (hlPanel && hlPanel.articleId !== articleId) closeHighlight();
   void watch(reading);
   void followHighlights(reading);
 }
@@ -264,6 +235,13 @@ async function watch(r: Reading) {
           r.claims.set(u.view.claimId, u.view);
           r.head = Math.max(r.head, u.view.lastPosition);
           if (panel?.claimId === u.view.claimId) { panel.view = u.view; renderClaim(); }
+        } else if (u.oneofKind === 'reply') {
+          // Threads are not drawn in the text: only the open panels' threads change.
+          r.head = Math.max(r.head, u.reply.lastPosition);
+          panel?.thread.apply(u.reply);
+          hlPanel?.thread.apply(u.reply);
+          renderHistory();
+          continue;
         } else if (u.oneofKind === 'caughtUpPosition') {
           r.head = Math.max(r.head, u.caughtUpPosition);
           $('live').textContent = 'Live';
@@ -302,6 +280,7 @@ async function followHighlights(r: Reading) {
             const highlights = await loadHighlights(r.article.articleId);
             if (reading !== r) return;
             r.highlights = highlights;
+            if (hlPanel) renderHighlight();
             if (!past) scheduleRender();
             renderHistory();
           } catch (e) { if (!r.watch.signal.aborted) fail(e); }
@@ -326,6 +305,7 @@ function scheduleRender() {
 // A re-render replaces the text's nodes, which would drop a selection in progress: while the mouse is down or
 // a selection lies in the text, renders wait until it ends.
 let mouseDown = false;
+let downAt = { x: 0, y: 0 };
 let renderDeferred = false;
 function selectingInText(): boolean {
   if (mouseDown) return true;
@@ -349,7 +329,10 @@ function renderText() {
   for (const c of claims) spans(c.selector).forEach(x => cuts.add(x));
   for (const hl of highlights) spans(hl.selector).forEach(x => cuts.add(x));
   const bounds = [...cuts].sort((a, b) => a - b);
+  // One tab stop per claim and per highlight: a claim's at its first segment, a highlight's at its first segment
+  // that is not already a claim's stop.
   const firstSegment = new Set<string>();
+  const highlightStop = new Set<string>();
   const body = h('div', { id: 'text', class: 'article-text' });
   for (let i = 0; i + 1 < bounds.length; i++) {
     const [a, b] = [bounds[i], bounds[i + 1]];
@@ -363,30 +346,42 @@ function renderText() {
     const titles: string[] = [];
     if (hls.length) {
       seg.classList.add('hl');
+      // The narrowest highlight over the segment is the one a click opens (when no claim covers it).
+      hls.sort((x, y) => (spans(x.selector)[1] - spans(x.selector)[0]) - (spans(y.selector)[1] - spans(y.selector)[0]));
       seg.dataset.highlights = hls.map(x => x.highlightId).join(' ');
+      if (hls.some(x => x.highlightId === hlPanel?.highlightId)) seg.classList.add('current');
       for (const x of hls) titles.push(`Highlight by ${x.author}${x.note ? `: ${x.note}` : ''}${x.tags.length ? ` [${x.tags.map(t => t.tag).join(', ')}]` : ''}`);
     }
     if (cl) {
-      seg.classList.add('claim', `st-${statusClass(cl.status)}`);
+      seg.classList.add('claim', `st-${claimClass(cl)}`);
       if (panel?.claimId === cl.claimId) seg.classList.add('current');
       seg.dataset.claim = cl.claimId;
-      titles.unshift(`Claim, ${statusName(cl.status).toLowerCase()}: ${cl.statement}`);
+      titles.unshift(`Claim, ${claimState(cl)}: ${cl.statement}`);
       if (!firstSegment.has(cl.claimId)) {
-        // One tab stop per claim, at its first segment; Enter or Space opens it.
+        // Enter or Space on the stop opens the claim.
         firstSegment.add(cl.claimId);
         seg.tabIndex = 0;
         seg.setAttribute('role', 'button');
-        seg.setAttribute('aria-label', `Claim, ${statusName(cl.status).toLowerCase()}: ${shorten(cl.statement, 80)}. Open the claim`);
+        seg.dataset.open = `c/${cl.claimId}`;
+        seg.setAttribute('aria-label', `Claim, ${claimState(cl)}: ${shorten(cl.statement, 80)}. Open the claim`);
       }
+    }
+    const unplaced = hls.find(x => !highlightStop.has(x.highlightId));
+    if (unplaced && !seg.dataset.open) {
+      highlightStop.add(unplaced.highlightId);
+      seg.tabIndex = 0;
+      seg.setAttribute('role', 'button');
+      seg.dataset.open = `h/${unplaced.highlightId}`;
+      seg.setAttribute('aria-label', `Highlight by ${unplaced.author}${unplaced.note ? `: ${shorten(unplaced.note, 60)}` : ''}. Open the highlight`);
     }
     seg.title = titles.join('\n');
     body.append(seg);
   }
   const old = $('text');
   // Keep the keyboard focus on the same claim across a re-render.
-  const focused = document.activeElement instanceof HTMLElement && old.contains(document.activeElement) ? document.activeElement.dataset.claim : undefined;
+  const focused = document.activeElement instanceof HTMLElement && old.contains(document.activeElement) ? document.activeElement.dataset.open : undefined;
   old.replaceWith(body);
-  if (focused) (body.querySelector(`[data-claim="${focused}"][tabindex]`) as HTMLElement | null)?.focus();
+  if (focused) (body.querySelector(`[data-open="${CSS.escape(focused)}"]`) as HTMLElement | null)?.focus();
   $('reader').classList.toggle('in-past', past !== null);
 }
 
@@ -413,12 +408,17 @@ function withBreaks(text: ArticleText, start: number, end: number): Node[] {
 
 function onTextActivate(e: Event) {
   if (e instanceof KeyboardEvent && e.key !== 'Enter' && e.key !== ' ') return;
-  const target = (e.target as HTMLElement).closest<HTMLElement>('[data-claim]');
+  const target = (e.target as HTMLElement).closest<HTMLElement>('[data-claim], [data-highlights]');
   if (!target || !reading) return;
-  // A click that ends a selection is a selection, not an opening.
-  if (e.type === 'click' && !(window.getSelection()?.isCollapsed ?? true)) return;
+  // A click that ends a selection (the pointer moved while down, or text is selected) is a selection, not an opening.
+  if (e instanceof MouseEvent && (Math.hypot(e.clientX - downAt.x, e.clientY - downAt.y) > 3 || !(window.getSelection()?.isCollapsed ?? true))) return;
+  // A key opens what the tab stop names; a click the narrowest claim under the pointer, else its narrowest highlight.
+  const open = e instanceof KeyboardEvent ? target.dataset.open
+    : target.dataset.claim ? `c/${target.dataset.claim}` : `h/${target.dataset.highlights!.split(' ')[0]}`;
+  if (!open) return;
   e.preventDefault();
-  location.hash = `#/a/${encodeURIComponent(reading.article.articleId)}/c/${encodeURIComponent(target.dataset.claim!)}`;
+  const [kind, id] = [open.slice(0, 1), open.slice(2)];
+  location.hash = `#/a/${encodeURIComponent(reading.article.articleId)}/${kind}/${encodeURIComponent(id)}`;
 }
 
 function onSelectionEnd() {
@@ -526,8 +526,12 @@ async function showClaim(claimId: string, articleId: string, minPosition = 0, ex
     view = await api.consensus.getClaimView({ claimId, minPosition }, { timeout: 10000 }).response;
   } catch (e) { fail(e); return; }
   if (mine !== navigation) return;
-  if (panel?.claimId !== claimId) panel = { claimId, articleId, view, evidence: [], picking: false, existing };
-  else { panel.view = view; panel.existing = existing; }
+  if (panel?.claimId !== claimId) {
+    closeHighlight();
+    const thread = new Thread(threadContext(), { target: { oneofKind: 'claimId', claimId } });
+    panel = { claimId, articleId, view, evidence: [], picking: false, existing, thread };
+    void thread.load();
+  } else { panel.view = view; panel.existing = existing; }
   reading?.claims.set(view.claimId, view);
   renderClaim(true);
   renderText();
@@ -535,6 +539,7 @@ async function showClaim(claimId: string, articleId: string, minPosition = 0, ex
 }
 
 function closeClaim() {
+  if (!panel) return;
   panel = null;
   $('claim').hidden = true;
   $('claim').replaceChildren();
@@ -561,24 +566,47 @@ function renderClaim(fresh = false) {
         } }, 'Close')),
       h('div', { id: 'claim-view' }),
       canAnnotate() ? stanceForm() : null,
+      p.thread.element,
+      canAdjudicate() ? h('div', { id: 'blindness-form' }) : null,
       canAdjudicate() ? h('div', { id: 'adjudication-form' }) : null);
   }
-  for (const id of ['stance-form', 'adjudication-form']) {
+  for (const id of ['stance-form', 'blindness-form', 'adjudication-form']) {
     const form = document.getElementById(id);
     if (form) form.hidden = then !== null;
   }
+  p.thread.readOnly = then !== null;
   if (!v) {
     put($('claim-view'), h('p', { class: 'note', id: 'claim-status' }, `This claim did not exist yet at position ${then!.position}.`));
     return;
   }
   const total = v.tallies.reduce((n, t) => n + t.count, 0);
   const mine = v.stances.find(s => s.analyst === me.analystId);
-  put($('claim-view'),
+  const where = h('a', { href: `#/a/${encodeURIComponent(v.articleId)}/c/${encodeURIComponent(v.claimId)}` }, articles.find(a => a.articleId === v.articleId)?.title ?? v.articleId);
+  const head: Child[] = [
     then ? h('p', { class: 'note' }, `As it was at position ${then.position}.`) : null,
     p.existing ? h('p', { class: 'note' }, 'An existing claim covers the same text; this is that claim.') : null,
     h('blockquote', { class: 'quote' }, v.statement),
+  ];
+  if (v.hidden) {
+    // The server sent no stances, tallies, status or verdict: say why, and what shows them.
+    put($('claim-view'), ...head,
+      h('p', {}, h('span', { class: 'badge st-blind', id: 'claim-status' }, 'Blind'), ` opened by ${v.openedBy} in `, where),
+      h('p', { class: 'note blind-note', id: 'claim-blind' },
+        'This claim is blind: the other analysts’ stances, rationales, tallies, status and any verdict stay hidden from you until you record a stance of your own. ',
+        canAnnotate() ? h('strong', {}, 'Taking your stance below shows you theirs.') : 'Your roles do not allow taking a stance.'),
+      h('dl', { class: 'facts' },
+        h('dt', {}, 'Agreement'), h('dd', { id: 'claim-agreement' }, 'hidden until your stance'),
+        h('dt', {}, 'Decides at'), h('dd', {}, `${v.quorum} stances, ${percent(v.threshold)} share`)),
+      h('h3', {}, 'Stances'),
+      h('p', { class: 'meta', id: 'claim-stances-hidden' }, 'Hidden until you take yours.'),
+      v.tags.length ? h('p', {}, 'Tags: ', v.tags.map(t => `${t.tag} (${t.analysts.length})`).join(', ')) : null);
+  } else put($('claim-view'), ...head,
     h('p', {}, h('span', { class: `badge st-${statusClass(v.status)}`, id: 'claim-status' }, statusName(v.status)),
-      ` opened by ${v.openedBy} in `, h('a', { href: `#/a/${encodeURIComponent(v.articleId)}/c/${encodeURIComponent(v.claimId)}` }, articles.find(a => a.articleId === v.articleId)?.title ?? v.articleId)),
+      v.blind ? h('span', { class: 'badge st-blind', id: 'claim-blind-badge' }, 'Blind') : null,
+      ` opened by ${v.openedBy} in `, where),
+    v.blind ? h('p', { class: 'note blind-note', id: 'claim-blind' }, canAdjudicate() || !mine
+      ? 'This claim is blind: analysts who have not recorded a stance of their own see none of the stances, tallies or status below.'
+      : 'This claim is blind: you see the others’ stances because you recorded yours; analysts without a stance of their own see none of them.') : null,
     h('dl', { class: 'facts' },
       h('dt', {}, 'Agreement'), h('dd', { id: 'claim-agreement' }, total ? `${percent(v.agreement)} ${stanceName(v.leadingStance).toLowerCase()}` : 'no stances yet'),
       h('dt', {}, 'Decides at'), h('dd', {}, `${v.quorum} stances, ${percent(v.threshold)} share`)),
@@ -604,13 +632,15 @@ function renderClaim(fresh = false) {
     v.tags.length ? h('p', {}, 'Tags: ', v.tags.map(t => `${t.tag} (${t.analysts.length})`).join(', ')) : null,
     h('p', { class: 'meta' }, `Version ${v.version} · position ${v.lastPosition} · ${when(v.lastEventAt)}`));
   if (canAnnotate()) {
+    const blindStance = box.querySelector<HTMLElement>('#stance-blind');
+    if (blindStance) blindStance.hidden = !v.hidden;
     const withdraw = box.querySelector<HTMLButtonElement>('#withdraw');
     if (withdraw) withdraw.hidden = !mine || v.status === ClaimStatus.ADJUDICATED;
     const closed = box.querySelector<HTMLElement>('#stance-closed');
     if (closed) closed.hidden = v.status !== ClaimStatus.ADJUDICATED;
     renderEvidence();
   }
-  if (canAdjudicate()) renderAdjudication(v);
+  if (canAdjudicate()) { renderBlindness(v); renderAdjudication(v); }
 }
 
 /** A bar filled to `share` (0-1). Its width is set through the style object: the page's CSP refuses style attributes. */
@@ -628,6 +658,7 @@ function stanceForm(): HTMLElement {
   const form = h('form', { class: 'stack', id: 'stance-form', 'aria-labelledby': 'stance-heading' },
     h('h3', { id: 'stance-heading' }, 'Your stance'),
     h('p', { id: 'stance-closed', class: 'note', hidden: true }, 'The claim is adjudicated: stances count again once it is reopened.'),
+    h('p', { id: 'stance-blind', class: 'note', hidden: true }, 'Blind claim: once your stance is recorded, the others’ stances show here.'),
     h('fieldset', {}, h('legend', {}, 'Stance'), ...radios),
     field('Rationale', rationale),
     h('div', { class: 'field' }, h('span', { class: 'label', id: 'evidence-label' }, 'Evidence'),
@@ -755,6 +786,85 @@ function renderAdjudication(v: ClaimView) {
   }
 }
 
+/**
+ * Blindness, for adjudicators: a claim that is not blind can be made blind (analysts then see the others' stances
+ * only after recording their own); a blind one can be revealed to everyone, for good. The view does not tell a
+ * revealed claim from one never blind: making a revealed claim blind again is refused by the server, with its reason.
+ */
+function renderBlindness(v: ClaimView) {
+  const box = document.getElementById('blindness-form');
+  if (!box) return;
+  const mode = v.blind ? 'reveal' : 'blind';
+  if (box.dataset.mode === mode) return;
+  const hadFocus = box.contains(document.activeElement);
+  box.dataset.mode = mode;
+  const act = async (button: HTMLButtonElement) => {
+    button.disabled = true;
+    try {
+      const result = v.blind
+        ? await api.claims.revealClaim({ requestId: requestId(), claimId: v.claimId }).response
+        : await api.claims.makeBlind({ requestId: requestId(), target: { oneofKind: 'claimId', claimId: v.claimId } }).response;
+      say(v.blind ? 'The claim is revealed to everyone.' : 'The claim is blind now.');
+      await showClaim(v.claimId, v.articleId, result.position);
+      document.querySelector<HTMLElement>('#blindness-form button')?.focus();
+    } catch (err) { fail(err); } finally { button.disabled = false; }
+  };
+  const button: HTMLButtonElement = h('button', { type: 'button', onclick: () => act(button) }, v.blind ? 'Reveal to everyone' : 'Make blind');
+  box.replaceChildren(h('section', { class: 'stack', 'aria-labelledby': 'blind-heading' },
+    h('h3', { id: 'blind-heading' }, 'Blind stances'),
+    h('p', { class: 'hint' }, v.blind
+      ? 'Analysts see the others’ stances only after recording their own. Revealing shows everything to everyone, for good.'
+      : 'Blind: analysts see the others’ stances, tallies and status only after recording their own.'),
+    h('div', { class: 'actions' }, button)));
+  if (hadFocus) button.focus();
+}
+
+// ------------------------------------------------------------------------------------------- highlight panel
+function showHighlight(highlightId: string, articleId: string) {
+  if (panel && !panel.picking) closeClaim();
+  const thread = new Thread(threadContext(), { target: { oneofKind: 'highlightId', highlightId } });
+  hlPanel = { highlightId, articleId, thread };
+  void thread.load();
+  renderHighlight();
+  renderText();
+  $('highlight-heading').focus();
+}
+
+function closeHighlight() {
+  if (!hlPanel) return;
+  hlPanel = null;
+  $('highlight').hidden = true;
+  $('highlight').replaceChildren();
+  renderText();
+}
+
+/** The highlight's note, tags and author (as the live list has it), and its thread. */
+function renderHighlight() {
+  const p = hlPanel;
+  if (!p) return;
+  const box = $('highlight');
+  box.hidden = false;
+  if (!box.querySelector('#highlight-view')) {
+    put(box,
+      h('div', { class: 'panel-head' },
+        h('h2', { id: 'highlight-heading', tabindex: '-1' }, 'Highlight'),
+        h('button', { type: 'button', class: 'quiet', 'aria-label': 'Close the highlight', onclick: () => {
+          closeHighlight();
+          if (reading) location.hash = `#/a/${encodeURIComponent(reading.article.articleId)}`;
+        } }, 'Close')),
+      h('div', { id: 'highlight-view' }),
+      p.thread.element);
+  }
+  const hl = reading?.article.articleId === p.articleId ? reading.highlights.find(x => x.highlightId === p.highlightId) : undefined;
+  put($('highlight-view'), ...(hl
+    ? [h('blockquote', { class: 'quote' }, shorten(hl.selector?.quote?.exact ?? '', 400)),
+      h('p', {}, `By ${hl.author} · ${when(hl.createdAt)}`),
+      hl.note ? h('p', { class: 'rationale', id: 'highlight-note' }, hl.note) : null,
+      hl.tags.length ? h('p', {}, 'Tags: ', hl.tags.map(t => t.tag).join(', ')) : null]
+    : [h('p', { class: 'note' }, 'This highlight is not in the article any more (retracted).')]));
+  p.thread.readOnly = past !== null;
+}
+
 // ------------------------------------------------------------------------------------------- history
 function renderHistory() {
   const r = reading;
@@ -795,6 +905,7 @@ async function showAsOf(position: number) {
   renderHistory();
   renderSelection();
   renderClaim();
+  renderHighlight();
 }
 
 function backToNow() {
@@ -803,6 +914,7 @@ function backToNow() {
   renderHistory();
   renderSelection();
   renderClaim();
+  renderHighlight();
 }
 
 // ------------------------------------------------------------------------------------------- start
@@ -817,10 +929,18 @@ function init() {
   window.addEventListener('hashchange', () => { if (api && !$('app').hidden) void route(); });
   const reader = $('reader-body');
   reader.addEventListener('mouseup', () => setTimeout(onSelectionEnd));
+  // Chromium starts no text selection from a press on a focusable element: a claim's or highlight's tab stop drops
+  // out of the focus order while the button is down, so a drag from it selects text like anywhere else.
+  reader.addEventListener('mousedown', e => {
+    const stop = (e.target as HTMLElement).closest<HTMLElement>('#text [tabindex="0"]');
+    if (!stop) return;
+    stop.removeAttribute('tabindex');
+    document.addEventListener('mouseup', () => { stop.tabIndex = 0; }, { once: true });
+  });
   reader.addEventListener('keyup', e => { if (e.shiftKey) onSelectionEnd(); });
   reader.addEventListener('click', onTextActivate);
   reader.addEventListener('keydown', onTextActivate);
-  document.addEventListener('mousedown', () => { mouseDown = true; });
+  document.addEventListener('mousedown', e => { mouseDown = true; downAt = { x: e.clientX, y: e.clientY }; });
   document.addEventListener('mouseup', () => { mouseDown = false; setTimeout(resumeRender); });
   document.addEventListener('selectionchange', resumeRender);
   $('history').addEventListener('input', onHistoryInput);
