@@ -2,7 +2,9 @@
 # The browser reader (web/) in a real headless browser against the real server: Debian's chromium driven by
 # playwright-core (reader.test.mjs), signing in, highlighting and opening a claim by mouse selection, taking a
 # stance with evidence, watching the tally change in a second browser without reload, adjudicating, moving
-# the history slider, a narrow window and a wrong token.
+# the history slider, a blind claim seen by a second analyst before and after her own stance, a discussion
+# thread followed live by the other browser (answer, edit with earlier text, retract), a highlight's thread,
+# the text colours' contrast (WCAG AA) from computed styles, a narrow window and a wrong token.
 #
 #   tests/browser/run.sh <results-dir>
 #

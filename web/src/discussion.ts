@@ -160,7 +160,9 @@ export class Thread {
     const slot = this.slotOf(reply);
     slot.replaceChildren();
     delete slot.dataset.mode;
-    this.itemOf(reply.replyId)?.querySelector<HTMLElement>(`:scope > .reply-card [data-action="${action}"]`)?.focus();
+    // A retracted reply has no Retract any more: the focus goes to the reply itself.
+    const item = this.itemOf(reply.replyId);
+    (item?.querySelector<HTMLElement>(`:scope > .reply-card [data-action="${action}"]`) ?? item)?.focus();
   }
 
   /** A form in a reply's slot: Escape or Cancel closes it; submit runs `send` and closes it when that succeeds. */
