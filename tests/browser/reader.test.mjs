@@ -445,7 +445,8 @@ test('A reply posted in one browser appears in the other without reload, and an 
   assert.equal(await watcher.evaluate(() => document.activeElement.textContent), 'Post reply');
   await watcher.keyboard.press('Enter');
   await watcher.locator('#claim .reply-body').filter({ hasText: ASKED }).waitFor(WAIT);
-  assert.equal(await watcher.getByLabel('Your reply', { exact: true }).inputValue(), '');
+  // The field is emptied once the server answered (the stream may show the reply a moment before).
+  await watcher.waitForFunction(() => document.querySelector('#claim .compose textarea')?.value === '', null, WAIT);
 
   await page.locator('#claim .reply-body').filter({ hasText: ASKED }).waitFor(WAIT);
   await page.locator('#claim .discussion h3').filter({ hasText: 'Discussion (1)' }).waitFor(WAIT);
@@ -458,7 +459,8 @@ test('A reply posted in one browser appears in the other without reload, and an 
   await answer.fill(ANSWERED);
   await page.getByRole('button', { name: 'Post answer' }).click();
   await page.locator('#claim .reply-body').filter({ hasText: ANSWERED }).waitFor(WAIT);
-  assert.equal(await page.evaluate(() => document.activeElement?.dataset.action), 'answer', 'the focus is back on Answer');
+  // The focus goes back to the Answer button the form came from.
+  await page.waitForFunction(() => document.activeElement?.dataset.action === 'answer', null, WAIT);
 
   await watcher.locator('#claim .reply-body').filter({ hasText: ANSWERED }).waitFor(WAIT);
   assert.deepEqual(await threadOf(watcher), [[ASKED, 0], [ANSWERED, 1]]);
@@ -475,7 +477,7 @@ test('Editing one’s reply shows the new text in both browsers with the earlier
   await edited.fill(ASKED_AGAIN);
   await watcher.getByRole('button', { name: 'Save edit' }).click();
   await watcher.locator('#claim .reply-body').filter({ hasText: ASKED_AGAIN }).waitFor(WAIT);
-  assert.equal(await watcher.evaluate(() => document.activeElement?.dataset.action), 'edit', 'the focus is back on Edit');
+  await watcher.waitForFunction(() => document.activeElement?.dataset.action === 'edit', null, WAIT);
 
   await page.locator('#claim .reply-body').filter({ hasText: ASKED_AGAIN }).waitFor(WAIT);
   const reply = page.locator('#claim li.reply').first();
@@ -520,6 +522,28 @@ test('A highlight opens from the text with its note and its own thread, which ta
   await watcher.locator('#highlight .reply-body').filter({ hasText: 'The council is funded by the state.' }).waitFor(WAIT);
   assert.equal(await watcher.evaluate(() => window.notReloaded), true);
   await shot(watcher, 'highlight-thread-live');
+});
+
+test('An adjudicator makes an article blind: a claim opened on it afterwards is blind for the other analyst', async () => {
+  const article = new URL('#/a/unicode-offsets', url).href;
+  await page.goto(article);
+  await watcher.goto(article);
+  for (const p of [page, watcher]) {
+    await p.locator('#article-title').filter({ hasText: 'Code points' }).waitFor(WAIT);
+    await p.locator('#live.on').waitFor(WAIT);
+  }
+  assert.equal(await watcher.getByRole('button', { name: 'Make new claims blind' }).count(), 0, 'not for analysts');
+  await page.getByRole('button', { name: 'Make new claims blind' }).click();
+  await page.getByRole('status').filter({ hasText: 'New claims on this article start blind.' }).waitFor(WAIT);
+  await selectWithMouse(page, 'The census was old');
+  await page.getByRole('region', { name: 'Selection' }).getByRole('button', { name: 'Open claim…' }).click();
+  await page.getByRole('button', { name: 'Open claim', exact: true }).click();
+  await page.locator('#claim-blind-badge').waitFor(WAIT);
+  await page.getByRole('button', { name: 'Reveal to everyone' }).waitFor(WAIT);
+  await watcher.locator('#text .claim.st-blind').filter({ hasText: 'census was old' }).waitFor(WAIT);
+  await watcher.locator('#text .claim.st-blind').first().click();
+  assert.equal(await watcher.locator('#claim-status').textContent(), 'Blind');
+  await shot(watcher, 'blind-article-new-claim');
 });
 
 /**

@@ -33,7 +33,7 @@ const statusClass = (s: ClaimStatus) => STATUS[s]?.[0] ?? 'pending';
 const statusName = (s: ClaimStatus) => STATUS[s]?.[1] ?? 'Unknown';
 // A blind claim hidden from the caller (ClaimView.hidden) has no status the caller may know: it is shown as blind.
 const claimClass = (v: ClaimView) => (v.hidden ? 'blind' : statusClass(v.status));
-const claimState = (v: ClaimView) => (v.hidden ? 'blind' : statusName(v.status).toLowerCase());
+const claimState = (v: ClaimView) => (v.hidden ? 'blind' : `${statusName(v.status).toLowerCase()}${v.blind ? ' (blind)' : ''}`);
 const percent = (x: number) => `${Math.round(x * 100)}%`;
 
 // ------------------------------------------------------------------------------------------- state
@@ -186,6 +186,7 @@ async function openArticle(articleId: string) {
   document.title = `${article.title} · Annotate`;
   $('article-title').textContent = article.title || article.articleId;
   $('article-meta').textContent = [article.source, `imported ${when(article.importedAt)} by ${article.importedBy}`].filter(Boolean).join(' · ');
+  $('article-actions').hidden = !canAdjudicate();
   renderText();
   renderHistory();
   if (panel && !panel.picking && panel.articleId !== articleId) closeClaim();
@@ -819,6 +820,18 @@ function renderBlindness(v: ClaimView) {
   if (hadFocus) button.focus();
 }
 
+/** An article made blind: its claims opened from then on start blind (already blind changes nothing, so no state is kept). */
+async function makeArticleBlind() {
+  const r = reading;
+  if (!r) return;
+  const button = $<HTMLButtonElement>('article-blind');
+  button.disabled = true;
+  try {
+    await api.claims.makeBlind({ requestId: requestId(), target: { oneofKind: 'articleId', articleId: r.article.articleId } }).response;
+    say('New claims on this article start blind.');
+  } catch (e) { fail(e); } finally { button.disabled = false; }
+}
+
 // ------------------------------------------------------------------------------------------- highlight panel
 function showHighlight(highlightId: string, articleId: string) {
   if (panel && !panel.picking) closeClaim();
@@ -945,6 +958,7 @@ function init() {
   document.addEventListener('selectionchange', resumeRender);
   $('history').addEventListener('input', onHistoryInput);
   $('history-now').addEventListener('click', backToNow);
+  $('article-blind').addEventListener('click', () => void makeArticleBlind());
   $('picking-done').addEventListener('click', stopPicking);
   $('picking-cancel').addEventListener('click', () => { if (panel) panel.evidence = []; renderEvidence(); stopPicking(); });
   const token = sessionStorage.getItem(TOKEN_KEY);
