@@ -434,6 +434,8 @@ test('A reply posted in one browser appears in the other without reload, and an 
   await page.goto(claimUrl);
   await watcher.goto(claimUrl);
   for (const p of [page, watcher]) {
+    // This claim's panel (not the one open before), its thread read.
+    await p.locator('#claim .quote').filter({ hasText: 'Russia deployed 3,000 paratroopers' }).waitFor(WAIT);
     await p.locator('#claim .discussion').getByText('No replies yet.').waitFor(WAIT);
     await p.locator('#live.on').waitFor(WAIT);
     await p.evaluate(() => { window.notReloaded = true; });
@@ -450,6 +452,8 @@ test('A reply posted in one browser appears in the other without reload, and an 
 
   await page.locator('#claim .reply-body').filter({ hasText: ASKED }).waitFor(WAIT);
   await page.locator('#claim .discussion h3').filter({ hasText: 'Discussion (1)' }).waitFor(WAIT);
+  // Screen readers hear of it too (a polite live region of the thread).
+  assert.equal(await page.locator('#claim .discussion [aria-live=polite]').textContent(), `bea replied: ${ASKED}`);
   // Only the author may edit or retract: the adjudicator gets Answer on her reply, nothing more.
   assert.equal(await page.getByRole('button', { name: 'Edit your reply' }).count(), 0);
   assert.equal(await page.getByRole('button', { name: 'Retract your reply' }).count(), 0);

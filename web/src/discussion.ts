@@ -29,6 +29,8 @@ export class Thread {
   private readonly heading: HTMLElement;
   private readonly empty: HTMLElement;
   private readonly compose: HTMLFormElement | null;
+  /** Tells assistive technology about others' changes to the thread (the page's status line is for one's own). */
+  private readonly news: HTMLElement;
   private readonly ids = ++threads;
 
   constructor(private readonly ctx: ThreadContext, readonly target: ReplyTarget) {
@@ -36,8 +38,9 @@ export class Thread {
     this.empty = h('p', { class: 'meta' }, 'Loading the discussion…');
     this.list = h('ol', { class: 'thread', 'aria-labelledby': this.heading.id });
     this.compose = ctx.canPost ? this.composeForm() : null;
+    this.news = h('p', { class: 'visually-hidden', 'aria-live': 'polite' });
     this.element = h('section', { class: 'discussion', 'aria-labelledby': this.heading.id },
-      this.heading, this.empty, this.list,
+      this.heading, this.empty, this.list, this.news,
       h('p', { class: 'note read-only-note' }, 'The discussion is shown as it stands now; go back to now to take part.'),
       this.compose);
   }
@@ -50,10 +53,12 @@ export class Thread {
 
   get key(): string { return Thread.keyOf(this.target); }
 
-  /** Reads the thread (ListThread) and merges it with what the stream brought meanwhile. */
+  /** Reads the thread (ListThread) and merges it with what the stream brought meanwhile; again after a reconnection. */
   async load(): Promise<void> {
     try {
       const answer = await this.ctx.api.discussion.listThread({ target: this.target }).response;
+      // Read again (after the stream reconnected): reply by reply, so open forms stay.
+      if (this.loaded) { for (const reply of answer.replies) this.apply(reply); return; }
       for (const reply of answer.replies) this.merge(reply);
       this.loaded = true;
       this.renderAll();
@@ -66,7 +71,12 @@ export class Thread {
   /** A reply as it stands after a change (from WatchArticle or a command's answer); other threads' replies are ignored. */
   apply(reply: Reply) {
     if (Thread.keyOf(reply.target) !== this.key) return;
+    const held = this.replies.get(reply.replyId);
     if (!this.merge(reply) || !this.loaded) return;
+    if (reply.author !== this.ctx.me && held?.lastPosition !== reply.lastPosition) {
+      this.news.textContent = !held ? `${reply.author} replied: ${reply.body}`
+        : reply.retracted ? `${reply.author} retracted a reply.` : `${reply.author} edited a reply: ${reply.body}`;
+    }
     this.upsert(reply);
     this.renderCount();
   }

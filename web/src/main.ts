@@ -226,6 +226,7 @@ function loadClaims(articleId: string, position?: number): [Promise<ClaimView[]>
 // ------------------------------------------------------------------------------------------- live updates
 /** Follows the article's claim views; reconnects with a growing pause when the stream breaks. */
 async function watch(r: Reading) {
+  let connected = false;
   for (let attempt = 0; !r.watch.signal.aborted; attempt++) {
     try {
       const call = api.consensus.watchArticle({ articleId: r.article.articleId }, { abort: r.watch.signal });
@@ -247,6 +248,9 @@ async function watch(r: Reading) {
           r.head = Math.max(r.head, u.caughtUpPosition);
           $('live').textContent = 'Live';
           $('live').className = 'live on';
+          // The stream resends views, not replies: what was said while it was down is read again.
+          if (connected) { void panel?.thread.load(); void hlPanel?.thread.load(); }
+          connected = true;
         }
         if (!past) scheduleRender();
         renderHistory();
