@@ -1,7 +1,4 @@
-using System.Diagnostics;
-using System.Net;
-using System.Net.Sockets;
-using System.Text;
+using Annotate.Testing;
 
 namespace Annotate.Benchmarks.EndToEnd;
 
@@ -9,89 +6,40 @@ namespace Annotate.Benchmarks.EndToEnd;
 internal sealed record ServerBuild(string Label, string Dll);
 
 /// <summary>
-/// One Annotate.Server process (<c>dotnet Annotate.Server.dll</c>) on a free loopback port and a given database,
-/// started the way an operator starts it. Ready once it prints "Annotate listening on"; stopped with SIGTERM.
+/// One server process of a build, on a free loopback port and a given database, run by the tests' process harness
+/// (<see cref="ServerProcess"/>: started as an operator starts it, ready once it says it listens, stopped with
+/// SIGTERM), with what the benchmark reads of it: its CPU time and peak memory.
 /// </summary>
 internal sealed class ServerUnderTest : IAsyncDisposable
 {
-    private static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(120);
-    private readonly Process _process;
-    private readonly StringBuilder _output = new();
+    private readonly ServerProcess _process;
     private readonly string _tokenFile;
 
-    private ServerUnderTest(Process process, string address, string tokenFile)
+    private ServerUnderTest(ServerProcess process, string tokenFile)
     {
         _process = process;
-        Address = address;
         _tokenFile = tokenFile;
     }
 
-    public string Address { get; }
-    public int Pid => _process.Id;
-    public bool HasExited => _process.HasExited;
+    public string Address => _process.Address;
+    public int Pid => _process.Pid;
     public string AdminToken { get; private set; } = "";
 
     public static async Task<ServerUnderTest> StartAsync(ServerBuild build, string connectionString)
     {
-        var port = FreePort();
-        var address = $"http://127.0.0.1:{port}";
         var tokenFile = Path.Combine(Path.GetTempPath(), $"annotate-bench-admin-{Guid.NewGuid():N}");
-        var psi = new ProcessStartInfo(Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host ? host : "dotnet")
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            RedirectStandardInput = true,
-            UseShellExecute = false,
-            WorkingDirectory = Path.GetTempPath(),
-        };
-        foreach (var a in new[]
-                 {
-                     build.Dll, "--urls", address, $"--ConnectionStrings:Annotate={connectionString}",
-                     $"--Annotate:AdminTokenFile={tokenFile}",
-                     // The benchmark imports its own articles, so every build starts from the same data.
-                     "--Annotate:ImportSeeds=false",
-                 })
-        {
-            psi.ArgumentList.Add(a);
-        }
-        // Nothing from this shell may configure the server differently from build to build.
-        foreach (
-            var key in psi
-                .Environment.Keys.Where(k =>
-                    k.StartsWith("ConnectionStrings__", StringComparison.Ordinal)
-                    || k.StartsWith("Annotate__", StringComparison.Ordinal)
-                    || k.StartsWith("ASPNETCORE_", StringComparison.Ordinal))
-                .ToList())
-        {
-            psi.Environment.Remove(key);
-        }
-
-        var process = new Process { StartInfo = psi, EnableRaisingEvents = true };
-        var server = new ServerUnderTest(process, address, tokenFile);
-        var ready = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        void OnLine(string? line)
-        {
-            if (line is null) return;
-            lock (server._output) server._output.AppendLine(line);
-            if (line.Contains("Annotate listening on", StringComparison.Ordinal)) ready.TrySetResult();
-        }
-        process.OutputDataReceived += (_, e) => OnLine(e.Data);
-        process.ErrorDataReceived += (_, e) => OnLine(e.Data);
-        process.Exited += (_, _) =>
-            ready.TrySetException(new InvalidOperationException($"the server ({build.Label}) exited before listening:\n{server.Output()}"));
-        process.Start();
-        process.StandardInput.Close();
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
+        // The benchmark imports its own articles, so every build starts from the same data.
+        var process = new ServerProcess(connectionString, tokenFile, port: null, build.Dll, "--Annotate:ImportSeeds=false");
+        var server = new ServerUnderTest(process, tokenFile);
         try
         {
-            await ready.Task.WaitAsync(StartTimeout);
-            server.AdminToken = (await File.ReadAllTextAsync(tokenFile)).Trim();
+            await process.StartAsync();
+            server.AdminToken = process.AdminToken;
         }
-        catch
+        catch (Exception e)
         {
             await server.DisposeAsync();
-            throw;
+            throw new InvalidOperationException($"The server ({build.Label}) did not start: {e.Message}", e);
         }
         return server;
     }
@@ -100,30 +48,10 @@ internal sealed class ServerUnderTest : IAsyncDisposable
 
     public long PeakRssBytes() => ProcStat.PeakRssBytes(Pid);
 
-    public string Output()
-    {
-        lock (_output) return _output.ToString();
-    }
-
-    /// <summary>SIGTERM (what systemd and docker send), then a kill if it does not stop within 30 s.</summary>
+    /// <summary>SIGTERM (what systemd and docker send), then a kill if it does not stop in time.</summary>
     public async ValueTask DisposeAsync()
     {
-        if (!_process.HasExited)
-        {
-            using (var kill = Process.Start("kill", ["-TERM", Pid.ToString(System.Globalization.CultureInfo.InvariantCulture)]))
-                await kill.WaitForExitAsync();
-            using var grace = new CancellationTokenSource(TimeSpan.FromSeconds(30));
-            try { await _process.WaitForExitAsync(grace.Token); }
-            catch (OperationCanceledException) { _process.Kill(entireProcessTree: true); }
-        }
-        _process.Dispose();
+        await _process.DisposeAsync();
         File.Delete(_tokenFile);
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 }

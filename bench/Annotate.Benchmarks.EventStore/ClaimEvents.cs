@@ -8,7 +8,8 @@ namespace Annotate.Benchmarks.EventStore;
 public sealed record BenchClaimOpened(string ClaimId, string ArticleId, int Start, int End, string Quote, string OpenedBy);
 
 /// <summary>An analyst's stance on a claim: what the append scenarios write, one per call.</summary>
-public sealed record BenchStanceTaken(string ClaimId, string AnalystId, string Stance, string Rationale, int EvidenceStart, int EvidenceEnd);
+public sealed record BenchStanceTaken(
+    string ClaimId, string AnalystId, string Stance, string Rationale, int EvidenceStart, int EvidenceEnd);
 
 internal static class ClaimEvents
 {

@@ -110,7 +110,9 @@ internal sealed class PgbenchContestant(BenchPostgres pg, string connectionStrin
         // pgbench reads ":name" as a variable: a space after every JSON colon keeps the event's text out of its way.
         var json = JsonSerializer.Serialize(ClaimEvents.Stance("claim-000", 0, 1)).Replace("\":", "\": ", StringComparison.Ordinal);
         var script = $"""
-            INSERT INTO bench_events (stream_id, version, event_id, type, data) VALUES ('claim-' || :client_id, nextval('bench_versions'), gen_random_uuid(), 'bench-stance-taken.v1', '{json.Replace("'", "''", StringComparison.Ordinal)}');
+            INSERT INTO bench_events (stream_id, version, event_id, type, data)
+            VALUES ('claim-' || :client_id, nextval('bench_versions'), gen_random_uuid(), 'bench-stance-taken.v1',
+                '{json.Replace("'", "''", StringComparison.Ordinal)}');
 
             """;
         var run = await BenchPostgres.PgbenchAsync(ConnectionString, script, options.PgbenchClients, options.Window.TotalSeconds);

@@ -67,7 +67,12 @@ try
             var r = await c.RunRoundAsync(round, options);
             rounds.Add(r);
             Console.WriteLine(string.Create(inv,
-                $"round {round} {c.Name}: {r.EventsPerSecond:N0} ev/s, {(r.LatenciesMs.Length == 0 ? "" : $"p50 {ClosedLoop.Percentile(r.LatenciesMs, 0.5):0.0} ms, p99 {ClosedLoop.Percentile(r.LatenciesMs, 0.99):0.0} ms, ")}{r.TransactionsPerEvent:0.000} PG xacts/event, CPU µs/event {r.ClientCpuMicroseconds:0} client {r.PostgresCpuMicroseconds:0} PG, other CPU {r.OtherCpuPercent:0}%{(r.Error is null ? "" : ", ERROR " + r.Error)}"));
+                $"round {round} {c.Name}: {r.EventsPerSecond:N0} ev/s, " +
+                $"{(r.LatenciesMs.Length == 0 ? "" : $"p50 {ClosedLoop.Percentile(r.LatenciesMs, 0.5):0.0} ms, ")}" +
+                $"{(r.LatenciesMs.Length == 0 ? "" : $"p99 {ClosedLoop.Percentile(r.LatenciesMs, 0.99):0.0} ms, ")}" +
+                $"{r.TransactionsPerEvent:0.000} PG xacts/event, " +
+                $"CPU µs/event {r.ClientCpuMicroseconds:0} client {r.PostgresCpuMicroseconds:0} PG, other CPU {r.OtherCpuPercent:0}%" +
+                $"{(r.Error is null ? "" : ", ERROR " + r.Error)}"));
         }
     }
 
@@ -75,21 +80,30 @@ try
     if (options.Scenarios.Contains("rebuild"))
     {
         var cs = await DatabaseAsync("bench_rebuild");
-        rebuild = await RebuildScenario.RunAsync<ClaimTallyProjection, ClaimTally>(pg, cs, options.Rebuild, options.RebuildEvents, options.EventsPerStream,
+        rebuild = await RebuildScenario.RunAsync<ClaimTallyProjection, ClaimTally>(
+            pg, cs, options.Rebuild, options.RebuildEvents, options.EventsPerStream,
             ClaimEvents.Stream);
         Console.WriteLine(string.Create(inv,
-            $"rebuild {rebuild.Projection}: {rebuild.Events:N0} events in {rebuild.RebuildSeconds:N1} s, {rebuild.RebuildEventsPerSecond:N0} ev/s; CPU s: this process {rebuild.ClientCpuSeconds:N1}, PostgreSQL {rebuild.PostgresCpuSeconds:N1}; other CPU {rebuild.OtherCpuPercent:0}%"));
+            $"rebuild {rebuild.Projection}: {rebuild.Events:N0} events in {rebuild.RebuildSeconds:N1} s, " +
+                $"{rebuild.RebuildEventsPerSecond:N0} ev/s; CPU s: this process {rebuild.ClientCpuSeconds:N1}, PostgreSQL " +
+                $"{rebuild.PostgresCpuSeconds:N1}; other CPU {rebuild.OtherCpuPercent:0}%"));
     }
 
     var header = new List<string>
     {
         string.Create(inv,
-            $"{started:yyyy-MM-dd HH:mm} UTC, {Environment.ProcessorCount} cores shared by PostgreSQL, this benchmark and other work; load average {loadAtStart} at the start, {ProcStat.LoadAverage()} at the end, {(DateTime.UtcNow - started).TotalSeconds:0} s in all"),
+            $"{started:yyyy-MM-dd HH:mm} UTC, {Environment.ProcessorCount} cores shared by PostgreSQL, this benchmark and other work; " +
+                $"load average {loadAtStart} at the start, {ProcStat.LoadAverage()} at the end, " +
+                $"{(DateTime.UtcNow - started).TotalSeconds:0} s in all"),
         $"PostgreSQL: {pg.Description}; each contestant in a database of its own",
         string.Create(inv,
-            $"{options.Rounds} rounds of {options.Window.TotalSeconds:0.#} s windows after {options.Warmup.TotalSeconds:0.#} s of warm-up (pgbench: {options.Window.TotalSeconds:0.#} s, no warm-up), contestants in rotating order"),
+            $"{options.Rounds} rounds of {options.Window.TotalSeconds:0.#} s windows after {options.Warmup.TotalSeconds:0.#} s of " +
+                $"warm-up (pgbench: {options.Window.TotalSeconds:0.#} s, no warm-up), contestants in rotating order"),
         string.Create(inv,
-            $"writer and naive Marten: {options.Appenders} tasks, one event per call, each to a stream of its own; naive Marten: LightweightSession, Events.Append, SaveChangesAsync per event, StreamIdentity.AsString, append mode {marten?.AppendMode.ToString() ?? "-"} (the default); pgbench: -c {options.PgbenchClients} -j {Environment.ProcessorCount}, one INSERT of the same event per transaction"),
+            $"writer and naive Marten: {options.Appenders} tasks, one event per call, each to a stream of its own; naive Marten: " +
+                $"LightweightSession, Events.Append, SaveChangesAsync per event, StreamIdentity.AsString, append mode " +
+                $"{marten?.AppendMode.ToString() ?? "-"} (the default); pgbench: -c {options.PgbenchClients} -j " +
+                $"{Environment.ProcessorCount}, one INSERT of the same event per transaction"),
     };
     var report = Report.Render(header, rounds, rebuild);
     Console.WriteLine();

@@ -17,17 +17,21 @@ internal static class Report
         {
             md.AppendLine("Every round, in the order run:");
             md.AppendLine();
-            md.AppendLine("| round | contestant | events/s | p50 ms | p99 ms | PG xacts/event | client CPU µs/event | PG CPU µs/event | other CPU % | error |");
+            md.AppendLine("| round | contestant | events/s | p50 ms | p99 ms | PG xacts/event | client CPU µs/event | PG CPU µs/event | " +
+                "other CPU % | error |");
             md.AppendLine("|--:|---|--:|--:|--:|--:|--:|--:|--:|---|");
             foreach (var r in rounds)
             {
                 md.AppendLine(Inv,
-                    $"| {r.Round} | {r.Contestant} | {r.EventsPerSecond:N0} | {Ms(ClosedLoop.Percentile(r.LatenciesMs, 0.50))} | {Ms(ClosedLoop.Percentile(r.LatenciesMs, 0.99))} | {r.TransactionsPerEvent:0.000} | {r.ClientCpuMicroseconds:0} | {r.PostgresCpuMicroseconds:0} | {r.OtherCpuPercent:0} | {FirstLine(r.Error)} |");
+                    $"| {r.Round} | {r.Contestant} | {r.EventsPerSecond:N0} | {Ms(ClosedLoop.Percentile(r.LatenciesMs, 0.50))} | " +
+                        $"{Ms(ClosedLoop.Percentile(r.LatenciesMs, 0.99))} | {r.TransactionsPerEvent:0.000} | " +
+                        $"{r.ClientCpuMicroseconds:0} | {r.PostgresCpuMicroseconds:0} | {r.OtherCpuPercent:0} | {FirstLine(r.Error)} |");
             }
             md.AppendLine();
             md.AppendLine("Over all rounds (latencies: every call completed in a window):");
             md.AppendLine();
-            md.AppendLine("| contestant | events/s, mean (min-max) | p50 ms | p99 ms | PG xacts/event | client CPU µs/event | PG CPU µs/event |");
+            md.AppendLine("| contestant | events/s, mean (min-max) | p50 ms | p99 ms | PG xacts/event | client CPU µs/event | PG CPU " +
+                "µs/event |");
             md.AppendLine("|---|--:|--:|--:|--:|--:|--:|");
             foreach (var g in rounds.GroupBy(r => r.Contestant))
             {
@@ -39,7 +43,9 @@ internal static class Report
                 var client = g.Sum(r => r.ClientCpuSeconds) * 1e6 / events;
                 var postgres = g.Sum(r => r.PostgresCpuSeconds) * 1e6 / events;
                 md.AppendLine(Inv,
-                    $"| {g.Key} | {rates.Average():N0} ({rates.Min():N0}-{rates.Max():N0}) | {Ms(ClosedLoop.Percentile(latencies, 0.50))} | {Ms(ClosedLoop.Percentile(latencies, 0.99))} | {xacts:0.000} | {client:0} | {postgres:0} |");
+                    $"| {g.Key} | {rates.Average():N0} ({rates.Min():N0}-{rates.Max():N0}) | " +
+                        $"{Ms(ClosedLoop.Percentile(latencies, 0.50))} | {Ms(ClosedLoop.Percentile(latencies, 0.99))} | {xacts:0.000} | " +
+                        $"{client:0} | {postgres:0} |");
             }
             md.AppendLine();
             var ratios = new List<string>();
@@ -50,10 +56,15 @@ internal static class Report
         {
             md.AppendLine("Projection rebuild (Marten's `IProjectionDaemon.RebuildProjectionAsync`, after `BulkInsertEventsAsync`):");
             md.AppendLine();
-            md.AppendLine("| projection | events | streams | bulk load events/s | rebuild s | rebuild events/s | CPU s this process / PostgreSQL (µs/event) | other CPU % | goal | met |");
+            md.AppendLine("| projection | events | streams | bulk load events/s | rebuild s | rebuild events/s | CPU s this process / " +
+                "PostgreSQL (µs/event) | other CPU % | goal | met |");
             md.AppendLine("|---|--:|--:|--:|--:|--:|--:|--:|--:|---|");
             md.AppendLine(Inv,
-                $"| {rebuild.Projection} | {rebuild.Events:N0} | {rebuild.Streams:N0} | {rebuild.LoadEventsPerSecond:N0} | {rebuild.RebuildSeconds:N1} | {rebuild.RebuildEventsPerSecond:N0} | {rebuild.ClientCpuSeconds:N1} / {rebuild.PostgresCpuSeconds:N1} ({rebuild.ClientCpuSeconds * 1e6 / rebuild.Events:0.0} / {rebuild.PostgresCpuSeconds * 1e6 / rebuild.Events:0.0}) | {rebuild.OtherCpuPercent:0} | >= 200,000 | {(rebuild.RebuildEventsPerSecond >= 200_000 ? "yes" : "no")} |");
+                $"| {rebuild.Projection} | {rebuild.Events:N0} | {rebuild.Streams:N0} | {rebuild.LoadEventsPerSecond:N0} | " +
+                    $"{rebuild.RebuildSeconds:N1} | {rebuild.RebuildEventsPerSecond:N0} | {rebuild.ClientCpuSeconds:N1} / " +
+                    $"{rebuild.PostgresCpuSeconds:N1} ({rebuild.ClientCpuSeconds * 1e6 / rebuild.Events:0.0} / " +
+                    $"{rebuild.PostgresCpuSeconds * 1e6 / rebuild.Events:0.0}) | {rebuild.OtherCpuPercent:0} | >= 200,000 | " +
+                    $"{(rebuild.RebuildEventsPerSecond >= 200_000 ? "yes" : "no")} |");
             md.AppendLine();
             md.AppendLine(Inv, $"Rebuild settings: {rebuild.Tuning}.");
             md.AppendLine();
@@ -76,7 +87,8 @@ internal static class Report
         var mean = ra.Average(r => r.EventsPerSecond) / rb.Average(r => r.EventsPerSecond);
         var perRound = ra.Join(rb, r => r.Round, r => r.Round, (x, y) => x.EventsPerSecond / y.EventsPerSecond).ToList();
         md.AppendLine(Inv,
-            $"| {a} / {b} | {mean:0.00}x | {perRound.Min():0.00}x-{perRound.Max():0.00}x | >= {goal:0.0}x | {(mean >= goal ? "yes" : "no")} |");
+            $"| {a} / {b} | {mean:0.00}x | {perRound.Min():0.00}x-{perRound.Max():0.00}x | >= {goal:0.0}x | " +
+                $"{(mean >= goal ? "yes" : "no")} |");
         if (done.Count == 2) md.AppendLine();
     }
 

@@ -33,7 +33,8 @@ internal static class WriterUnderTest
     public static OpenedWriter Open(string connectionString)
     {
         // Room for the 64 appenders and the store's own connections.
-        var dataSource = NpgsqlDataSource.Create(new NpgsqlConnectionStringBuilder(connectionString) { MaxPoolSize = 200 }.ConnectionString);
+        var dataSource = NpgsqlDataSource.Create(
+            new NpgsqlConnectionStringBuilder(connectionString) { MaxPoolSize = 200 }.ConnectionString);
         var documents = new DocumentStore(MartenOptions(dataSource));
         var store = new MartenEventStore(new EventStoreOptions { Documents = documents, DataSource = dataSource, Schema = Schema });
         return new OpenedWriter(dataSource, documents, store);

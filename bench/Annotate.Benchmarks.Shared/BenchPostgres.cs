@@ -138,7 +138,8 @@ public sealed partial class BenchPostgres : IAsyncDisposable
         try
         {
             await ExecAsync(cs, "CREATE TABLE one_row_per_insert (id bigserial PRIMARY KEY, payload text NOT NULL)");
-            var run = await PgbenchAsync(cs, "INSERT INTO one_row_per_insert (payload) VALUES ('a short event payload');\n", clients, seconds);
+            var run = await PgbenchAsync(cs, "INSERT INTO one_row_per_insert (payload) VALUES ('a short event payload');\n", clients,
+                seconds);
             return run.TransactionsPerSecond;
         }
         finally

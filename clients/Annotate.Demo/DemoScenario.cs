@@ -302,7 +302,8 @@ public sealed class DemoScenario
         _out.WriteLine($"  Agreement on {Troops}: Krippendorff's alpha {(alpha.HasAlpha ? alpha.Alpha.ToString("0.00") : "undefined")} " +
                        $"over {alpha.Units} claims and {alpha.Analysts} analysts.");
         var found = await As("dana").SearchAsync(new SearchRequest { Query = "fifth of the population" }, _ct);
-        _out.WriteLine($"  Search \"fifth of the population\": {found.Hits.Count} hit(s), the first by {found.Hits.FirstOrDefault()?.Analyst ?? "nobody"} " +
+        _out.WriteLine($"  Search \"fifth of the population\": {found.Hits.Count} hit(s), " +
+                       $"the first by {found.Hits.FirstOrDefault()?.Analyst ?? "nobody"} " +
                        $"({found.Hits.FirstOrDefault()?.Kind.ToString() ?? "none"}).");
         _out.WriteLine();
         _out.WriteLine("Next: watch it in annotate-console, list the claims with `annotate claim list`, replay the history with " +

@@ -14,7 +14,8 @@ public sealed partial class EventStoreOptions
     public required IDocumentStore Documents { get; init; }
     public required NpgsqlDataSource DataSource { get; init; }
 
-    /// <summary>PostgreSQL schema holding Marten's tables and ours; lower-case identifier (the one given to <see cref="MartenConventions.Apply"/>).</summary>
+    /// <summary>PostgreSQL schema holding Marten's tables and ours; lower-case identifier (the one given to
+    /// <see cref="MartenConventions.Apply"/>).</summary>
     public string Schema { get; init; } = "annotate";
 
     /// <summary>Upper bound of events one group-commit transaction takes from the queue.</summary>

@@ -22,7 +22,8 @@ public static class StoreTelemetry
     };
 
     private static readonly Histogram<int> BatchAppends = Meter.CreateHistogram(
-        "annotate.eventstore.batch.appends", "{append}", "Appends in one transaction of the writer (group commit), committed or refused.", advice: SizeBuckets);
+        "annotate.eventstore.batch.appends", "{append}", "Appends in one transaction of the writer (group commit), committed or refused.",
+            advice: SizeBuckets);
 
     private static readonly Histogram<int> BatchEvents = Meter.CreateHistogram(
         "annotate.eventstore.batch.events", "{event}", "Events committed together in one transaction of the writer.", advice: SizeBuckets);

@@ -84,7 +84,8 @@ public sealed class AuditCliTests(AuditCliServer fixture) : IClassFixture<AuditC
         // Alter an event before the head: the log no longer extends it.
         var target = fixture.Refuted.Position;
         var original = (string)(await fixture.SqlAsync("SELECT data::text FROM annotate.mt_events WHERE seq_id = $1", (long)target))!;
-        await fixture.SqlAsync("UPDATE annotate.mt_events SET data = jsonb_set(data, '{rationale}', '\"edited\"') WHERE seq_id = $1", (long)target);
+        await fixture.SqlAsync("UPDATE annotate.mt_events SET data = jsonb_set(data, '{rationale}', '\"edited\"') WHERE seq_id = $1",
+            (long)target);
         try
         {
             var refused = (await fixture.Auditor.RunAsync("audit", "verify", "--against", head)).AssertExit(1);
@@ -115,16 +116,19 @@ public sealed class AuditCliTests(AuditCliServer fixture) : IClassFixture<AuditC
 
         // Each line is the event as stored: its data is PostgreSQL's jsonb text; a token's secret hash is withheld.
         var lines = File.ReadAllLines(Path.Combine(dir, "events.jsonl")).Select(l => JsonDocument.Parse(l).RootElement).ToList();
-        Assert.Equal(lines.Select(l => l.GetProperty("position").GetInt64()).Order(), lines.Select(l => l.GetProperty("position").GetInt64()));
+        Assert.Equal(lines.Select(l => l.GetProperty("position").GetInt64()).Order(),
+            lines.Select(l => l.GetProperty("position").GetInt64()));
         Assert.All(lines.Where(l => l.GetProperty("type").GetString() == "token-issued.v1"),
             l => Assert.Equal(JsonValueKind.Null, l.GetProperty("data").ValueKind));
         var stance = lines.Single(l => l.GetProperty("position").GetInt64() == (long)fixture.Refuted.Position);
         Assert.Equal("stance-taken.v1", stance.GetProperty("type").GetString());
-        var stored = (string)(await fixture.SqlAsync("SELECT data::text FROM annotate.mt_events WHERE seq_id = $1", (long)fixture.Refuted.Position))!;
+        var stored = (string)(await fixture.SqlAsync(
+            "SELECT data::text FROM annotate.mt_events WHERE seq_id = $1", (long)fixture.Refuted.Position))!;
         Assert.Equal(stored, stance.GetProperty("data").GetString());
 
         // A receipt the log never issued does not hold.
-        var forged = await PythonAsync(Path.Combine(dir, "verify.py"), dir, "--receipt", $"{fixture.Adjudicated.Position}:{new string('0', 64)}");
+        var forged = await PythonAsync(
+            Path.Combine(dir, "verify.py"), dir, "--receipt", $"{fixture.Adjudicated.Position}:{new string('0', 64)}");
         Assert.Equal(1, forged.Code);
 
         // One byte of the claim's opening data changed ("Russian" -> "Rossian"): the verifier names that event.
@@ -153,7 +157,8 @@ public sealed class AuditCliTests(AuditCliServer fixture) : IClassFixture<AuditC
             "--org-url", "https://desk.example.org", "--url-base", "https://desk.example.org/checks/", "-o", file)).AssertOk();
 
         using var doc = JsonDocument.Parse(File.ReadAllText(file));
-        var review = Assert.Single(doc.RootElement.EnumerateArray(), r => r.GetProperty("url").GetString()!.EndsWith(fixture.ClaimId, StringComparison.Ordinal));
+        var review = Assert.Single(doc.RootElement.EnumerateArray(),
+            r => r.GetProperty("url").GetString()!.EndsWith(fixture.ClaimId, StringComparison.Ordinal));
         // Required by Google: claimReviewed, reviewRating (with alternateName), url; recommended: author, datePublished, itemReviewed.
         Assert.Contains("https://schema.org", review.GetProperty("@context")[0].GetString());
         Assert.Equal("ClaimReview", review.GetProperty("@type").GetString());
@@ -189,14 +194,16 @@ public sealed class AuditCliTests(AuditCliServer fixture) : IClassFixture<AuditC
             "--url-base", "https://desk.example.org", "--as-of", $"{fixture.Adjudicated.Position}")).AssertOk();
         using (var asOf = JsonDocument.Parse(adjudicated.Stdout))
         {
-            var r = Assert.Single(asOf.RootElement.EnumerateArray(), r => r.GetProperty("url").GetString()!.EndsWith(fixture.ClaimId, StringComparison.Ordinal));
+            var r = Assert.Single(asOf.RootElement.EnumerateArray(),
+                r => r.GetProperty("url").GetString()!.EndsWith(fixture.ClaimId, StringComparison.Ordinal));
             Assert.Equal("False", r.GetProperty("reviewRating").GetProperty("alternateName").GetString());
         }
         var pending = (await analyst.RunAsync("export", AuditCliServer.Claimed, "--format", "claimreview", "--org-name", "Example Desk",
             "--url-base", "https://desk.example.org", "--as-of", $"{fixture.Refuted.Position - 1}")).AssertOk();
         Assert.DoesNotContain(fixture.ClaimId, pending.Stdout);
 
-        (await analyst.RunAsync("export", AuditCliServer.Claimed, "--format", "claimreview", "--url-base", "https://x.example")).AssertExit(2);
+        (await analyst.RunAsync("export", AuditCliServer.Claimed, "--format", "claimreview", "--url-base", "https://x.example"))
+            .AssertExit(2);
     }
 
     [Fact]
@@ -208,8 +215,10 @@ public sealed class AuditCliTests(AuditCliServer fixture) : IClassFixture<AuditC
         Assert.Equal(
             [ClaimStatus.Pending, ClaimStatus.Refuted, ClaimStatus.Adjudicated, ClaimStatus.Refuted],
             statusChanges.Select(e => e.After.Status));
-        Assert.Equal(["claim-opened.v1", "stance-taken.v1", "claim-adjudicated.v1", "claim-reopened.v1"], statusChanges.Select(e => e.EventType));
-        Assert.Equal([fixture.Refuted.Position, fixture.Adjudicated.Position, fixture.Reopened.Position], statusChanges.Skip(1).Select(e => e.Position));
+        Assert.Equal(["claim-opened.v1", "stance-taken.v1", "claim-adjudicated.v1", "claim-reopened.v1"],
+            statusChanges.Select(e => e.EventType));
+        Assert.Equal([fixture.Refuted.Position, fixture.Adjudicated.Position, fixture.Reopened.Position],
+            statusChanges.Skip(1).Select(e => e.Position));
         Assert.Equal(["aigerim", "chen", "judge", "judge"], statusChanges.Select(e => e.Analyst.Split('-')[0]));
         var refuting = statusChanges[1];
         Assert.Equal(ClaimStatus.Pending, refuting.Before.Status);
@@ -218,7 +227,8 @@ public sealed class AuditCliTests(AuditCliServer fixture) : IClassFixture<AuditC
         Assert.Equal([(Stance.Supports, 1u), (Stance.Refutes, 2u)], refuting.After.Tallies.Select(t => (t.Stance, t.Count)));
         Assert.Equal(Stance.Refutes, statusChanges[2].After.Verdict);
         // The first refutation changed no status but the leading stance and the agreement: it is in the timeline too.
-        Assert.Contains(timeline.Entries, e => e.EventType == "stance-taken.v1" && e.Changed.SequenceEqual(["leading_stance", "agreement"]));
+        Assert.Contains(timeline.Entries,
+            e => e.EventType == "stance-taken.v1" && e.Changed.SequenceEqual(["leading_stance", "agreement"]));
 
         // Why REFUTED now: the two refuting stances (of three), no adjudication.
         Assert.Equal(ClaimStatus.Refuted, timeline.Why.Status);
@@ -228,12 +238,14 @@ public sealed class AuditCliTests(AuditCliServer fixture) : IClassFixture<AuditC
         Assert.Null(timeline.Why.Adjudication);
 
         // Until the adjudication: the verdict is why; since the adjudication: only the last two changes.
-        var then = (await fixture.Auditor.RunAsync("claim", "timeline", fixture.ClaimId, "--until", $"{fixture.Adjudicated.Position}", "--json"))
+        var then = (await fixture.Auditor.RunAsync(
+            "claim", "timeline", fixture.ClaimId, "--until", $"{fixture.Adjudicated.Position}", "--json"))
             .AssertOk().Json<ClaimTimeline>();
         Assert.Equal(ClaimStatus.Adjudicated, then.Why.Status);
         Assert.Equal(Stance.Refutes, then.Why.Adjudication.Verdict);
         Assert.Equal(fixture.Adjudicated.Position, then.Entries[^1].Position);
-        var since = (await fixture.Auditor.RunAsync("claim", "timeline", fixture.ClaimId, "--since", $"{fixture.Adjudicated.Position}", "--json"))
+        var since = (await fixture.Auditor.RunAsync(
+            "claim", "timeline", fixture.ClaimId, "--since", $"{fixture.Adjudicated.Position}", "--json"))
             .AssertOk().Json<ClaimTimeline>();
         Assert.Equal([fixture.Adjudicated.Position, fixture.Reopened.Position], since.Entries.Select(e => e.Position));
 
@@ -255,7 +267,8 @@ public sealed class AuditCliTests(AuditCliServer fixture) : IClassFixture<AuditC
         Assert.Matches(@"\* verdict\s+-\s+refutes by judge", claim);
         Assert.Matches(@"(?m)^  tallies", claim);
 
-        var article = (await fixture.Auditor.RunAsync("articles", "diff", AuditCliServer.Claimed, "--from", before, "--to", after)).AssertOk().Stdout;
+        var article = (await fixture.Auditor.RunAsync(
+            "articles", "diff", AuditCliServer.Claimed, "--from", before, "--to", after)).AssertOk().Stdout;
         Assert.Contains($"{fixture.ClaimId} ", article);
         Assert.Contains("status refuted -> adjudicated", article);
 

@@ -54,7 +54,8 @@ public sealed class CliCommandTests(CliServer fixture) : IClassFixture<CliServer
                 Source = "test",
             });
         }
-        return (await who.RunAsync("claim", "open", article, "--quote", "Ships came.", "--json")).AssertOk().Json<OpenClaimResponse>().ClaimId;
+        return (await who.RunAsync("claim", "open", article, "--quote", "Ships came.",
+            "--json")).AssertOk().Json<OpenClaimResponse>().ClaimId;
     }
 
     [Fact]
@@ -65,7 +66,8 @@ public sealed class CliCommandTests(CliServer fixture) : IClassFixture<CliServer
         var id = await FreshClaimAsync(a);
 
         var question = (await a.RunAsync("reply", id, "Which census?", "--json")).AssertOk().Json<PostReplyResponse>().Reply;
-        var answer = (await b.RunAsync("reply", id, "The 2021 one.", "--to", question.ReplyId, "--json")).AssertOk().Json<PostReplyResponse>().Reply;
+        var answer = (await b.RunAsync(
+            "reply", id, "The 2021 one.", "--to", question.ReplyId, "--json")).AssertOk().Json<PostReplyResponse>().Reply;
 
         Assert.Equal((question.ReplyId, "The 2021 one."), (answer.ParentId, answer.Body));
         var shown = (await b.RunAsync("claim", "show", id)).AssertOk().Stdout;
@@ -110,7 +112,8 @@ public sealed class CliCommandTests(CliServer fixture) : IClassFixture<CliServer
             });
         }
         (await judge.RunAsync("claim", "blind", "--article", article)).AssertOk();
-        var id = (await a.RunAsync("claim", "open", article, "--quote", "Ships came.", "--json")).AssertOk().Json<OpenClaimResponse>().ClaimId;
+        var id = (await a.RunAsync("claim", "open", article, "--quote", "Ships came.",
+            "--json")).AssertOk().Json<OpenClaimResponse>().ClaimId;
         (await a.RunAsync("stance", id, "refutes", "--rationale", "no ships")).AssertOk();
 
         var hidden = (await b.RunAsync("claim", "show", id, "--json")).AssertOk().Json<ClaimView>();

@@ -170,8 +170,10 @@ public sealed class AppendTests(PostgresDatabase db, Xunit.Abstractions.ITestOut
                 lockCmd.Parameters.AddWithValue(GlobalOrder.LockKey(t.Schema));
                 await lockCmd.ExecuteNonQueryAsync();
             }
-            good = Enumerable.Range(0, 100).Select(i => store.AppendAsync($"s-{i}", ExpectedVersion.NoStream, TestStores.Events(2))).ToArray();
-            stale = Enumerable.Range(0, 5).Select(_ => store.AppendAsync("contested", ExpectedVersion.NoStream, TestStores.Events(1))).ToArray();
+            good = Enumerable.Range(0, 100).Select(
+                i => store.AppendAsync($"s-{i}", ExpectedVersion.NoStream, TestStores.Events(2))).ToArray();
+            stale = Enumerable.Range(0, 5).Select(
+                _ => store.AppendAsync("contested", ExpectedVersion.NoStream, TestStores.Events(1))).ToArray();
             reused = store.AppendAsync("elsewhere", ExpectedVersion.Any, TestStores.Events(1), "req-used");
             await hold.CommitAsync();
         }
@@ -179,7 +181,8 @@ public sealed class AppendTests(PostgresDatabase db, Xunit.Abstractions.ITestOut
 
         foreach (var s in stale) Assert.Equal(1, (await Assert.ThrowsAsync<WrongExpectedVersionException>(() => s)).ActualVersion);
         await Assert.ThrowsAsync<IdempotencyKeyConflictException>(() => reused);
-        Assert.Equal(Enumerable.Range(3, 200).Select(i => (long)i), results.SelectMany(r => new[] { r.FirstPosition, r.LastPosition }).Order());
+        Assert.Equal(Enumerable.Range(3, 200).Select(i => (long)i),
+            results.SelectMany(r => new[] { r.FirstPosition, r.LastPosition }).Order());
         // The first append may have been taken alone before the others queued; all the rest went in one transaction.
         Assert.InRange(store.Statistics.Commits - commitsBefore, 1, 2);
         Assert.Equal(1, await store.GetStreamVersionAsync("contested"));
@@ -246,7 +249,8 @@ public sealed class AppendTests(PostgresDatabase db, Xunit.Abstractions.ITestOut
                 lockCmd.Parameters.AddWithValue(GlobalOrder.LockKey(t.Schema));
                 await lockCmd.ExecuteNonQueryAsync();
             }
-            good = Enumerable.Range(0, 20).Select(i => store.AppendAsync($"s-{i}", ExpectedVersion.NoStream, TestStores.Events(1))).ToArray();
+            good = Enumerable.Range(0, 20).Select(
+                i => store.AppendAsync($"s-{i}", ExpectedVersion.NoStream, TestStores.Events(1))).ToArray();
             bad = store.AppendAsync("note", ExpectedVersion.NoStream, [TestStores.Event(), refused]);
             await hold.CommitAsync();
         }
@@ -267,7 +271,8 @@ public sealed class AppendTests(PostgresDatabase db, Xunit.Abstractions.ITestOut
     {
         await using var t = await TestStores.CreateAsync(db);
         var store = t.NewStore();
-        var good = Enumerable.Range(0, 20).Select(i => store.AppendAsync($"s-{i}", ExpectedVersion.NoStream, TestStores.Events(1))).ToArray();
+        var good = Enumerable.Range(0, 20).Select(
+            i => store.AppendAsync($"s-{i}", ExpectedVersion.NoStream, TestStores.Events(1))).ToArray();
         var refused = await Assert.ThrowsAsync<ArgumentException>(() =>
             store.AppendAsync("unmapped", ExpectedVersion.NoStream, [TestStores.Event(), TestStores.Event(new NeverMapped(1))]));
         var results = await Task.WhenAll(good);

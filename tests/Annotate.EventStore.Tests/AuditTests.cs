@@ -195,9 +195,11 @@ public sealed class AuditTests(PostgresDatabase db) : IClassFixture<PostgresData
         await t.ExecuteAsync("UPDATE {s}.mt_events SET data = '{\"N\": 1000}' WHERE seq_id = 5");
         await using (var conn = await t.OpenAdminAsync())
         {
-            var rows = new List<(long Position, string Stream, long Version, Guid Id, string Type, byte[] Data, byte[] Metadata, DateTime At)>();
+            var rows = new List<(long Position, string Stream, long Version, Guid Id, string Type, byte[] Data, byte[] Metadata,
+                DateTime At)>();
             await using (var read = new NpgsqlCommand(t.InSchema($"""
-                SELECT e.seq_id, e.stream_id, e.version, e.id, e.type, {EventChain.DataDigestSql}, {EventChain.MetadataDigestSql}, e.timestamp
+                SELECT e.seq_id, e.stream_id, e.version, e.id, e.type, {EventChain.DataDigestSql}, {EventChain.MetadataDigestSql},
+                    e.timestamp
                 FROM {"{s}"}.mt_events e WHERE e.seq_id >= 5 ORDER BY e.seq_id
                 """), conn))
             await using (var r = await read.ExecuteReaderAsync())

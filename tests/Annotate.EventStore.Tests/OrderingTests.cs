@@ -73,7 +73,10 @@ public sealed class OrderingTests(PostgresDatabase db, Xunit.Abstractions.ITestO
                 // Half the writers give each request an idempotency key, as the server's commands do; half give none.
                 var key = w % 2 == 0 ? $"w{w}-req-{i}" : null;
                 try { succeeded.Add((ids, await store.AppendAsync(stream, ExpectedVersion.Any, events, key))); }
-                catch (Exception ex) when (ex is not (WrongExpectedVersionException or IdempotencyKeyConflictException)) { failures.Add(ex.GetType().Name); }
+                catch (Exception ex) when (ex is not (WrongExpectedVersionException or IdempotencyKeyConflictException))
+                {
+                    failures.Add(ex.GetType().Name);
+                }
                 i++;
             }
         })).ToList();
@@ -85,7 +88,8 @@ public sealed class OrderingTests(PostgresDatabase db, Xunit.Abstractions.ITestO
             while (DateTime.UtcNow < until)
             {
                 await using var cmd = new NpgsqlCommand(
-                    "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name = $1 AND state <> 'idle' AND backend_xid IS NOT NULL", admin);
+                    "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name = $1 AND state <> 'idle' AND " +
+                        "backend_xid IS NOT NULL", admin);
                 cmd.Parameters.AddWithValue(app);
                 kills += (int)(long)(await cmd.ExecuteScalarAsync())!;
             }
@@ -95,12 +99,16 @@ public sealed class OrderingTests(PostgresDatabase db, Xunit.Abstractions.ITestO
         foreach (var tail in tails) await tail.WaitForAsync(head, cts.Token);
         await cts.CancelAsync();
 
-        output.WriteLine($"kills inside transactions: {kills}, failed appends: {failures.Count} ({string.Join(", ", failures.Distinct())}), " +
+        output.WriteLine($"kills inside transactions: {kills}, failed appends: {failures.Count} " +
+            $"({string.Join(", ", failures.Distinct())}), " +
             $"succeeded: {succeeded.Count}, events: {head}");
         Assert.True(kills > 0, "no backend was killed inside a transaction");
         // Every append is all-or-nothing: its 5 ids are either all stored, consecutive, or none is; and none twice.
         var stored = new Dictionary<Guid, long>();
-        await foreach (var e in survivor.ReadAllAsync()) Assert.True(stored.TryAdd(e.EventId, e.Position), $"event {e.EventId} stored twice");
+        await foreach (var e in survivor.ReadAllAsync())
+        {
+            Assert.True(stored.TryAdd(e.EventId, e.Position), $"event {e.EventId} stored twice");
+        }
         foreach (var ids in attempted)
         {
             var present = ids.Where(stored.ContainsKey).Select(id => stored[id]).ToList();
@@ -176,7 +184,8 @@ public sealed class OrderingTests(PostgresDatabase db, Xunit.Abstractions.ITestO
             for (var i = 0; DateTime.UtcNow < until; i++)
             {
                 // Every fifth append carries an event jsonb refuses: its batch is rolled back and its positions are never used.
-                EventData[] events = i % 5 == 4 ? [TestStores.Event(), TestStores.Event(new NoteWritten("\0"))] : TestStores.Events(1 + i % 3);
+                EventData[] events =
+                    i % 5 == 4 ? [TestStores.Event(), TestStores.Event(new NoteWritten("\0"))] : TestStores.Events(1 + i % 3);
                 try { await store.AppendAsync($"w{w}-{i % 3}", ExpectedVersion.Any, events); }
                 catch (Exception) when (i % 5 == 4) { Interlocked.Increment(ref refused); }
             }

@@ -74,7 +74,8 @@ public sealed class OutageTests(ITestOutputHelper output) : IAsyncLifetime
         _postgres = await EmbeddedPostgres.StartAsync(_options);
         restarted.SetResult();
         var before = acknowledged.Count;
-        Assert.True(await progress.WaitUntilAsync(() => acknowledged.Count >= before + 50, TimeSpan.FromSeconds(60)), "no appends after the restart");
+        Assert.True(await progress.WaitUntilAsync(() => acknowledged.Count >= before + 50, TimeSpan.FromSeconds(60)),
+            "no appends after the restart");
         Volatile.Write(ref stop, true);
         await Task.WhenAll(writers);
 

@@ -34,8 +34,10 @@ public sealed class SchemaTests(PostgresDatabase db) : IClassFixture<PostgresDat
             })).ToList();
             try
             {
-                var results = await Task.WhenAll(stores.Select((s, i) => s.AppendAsync($"s-{i}", ExpectedVersion.NoStream, TestStores.Events(2))));
-                Assert.Equal(Enumerable.Range(1, 6).Select(i => (long)i), results.SelectMany(r => new[] { r.FirstPosition, r.LastPosition }).Order());
+                var results = await Task.WhenAll(
+                    stores.Select((s, i) => s.AppendAsync($"s-{i}", ExpectedVersion.NoStream, TestStores.Events(2))));
+                Assert.Equal(Enumerable.Range(1, 6).Select(i => (long)i),
+                    results.SelectMany(r => new[] { r.FirstPosition, r.LastPosition }).Order());
                 Assert.True((await stores[2].VerifyAsync()).IsIntact);
             }
             finally
@@ -45,7 +47,8 @@ public sealed class SchemaTests(PostgresDatabase db) : IClassFixture<PostgresDat
 
             // Every table is there once, ours (declared through Marten's schema objects) included.
             await using var cmd = sources[0].CreateCommand(
-                "SELECT array_agg(table_name::text ORDER BY table_name) FROM information_schema.tables WHERE table_schema = $1 AND table_name = ANY($2)");
+                "SELECT array_agg(table_name::text ORDER BY table_name) FROM information_schema.tables WHERE table_schema = $1 AND " +
+                    "table_name = ANY($2)");
             cmd.Parameters.AddWithValue(schema);
             cmd.Parameters.AddWithValue(new[] { "mt_events", "mt_streams", "mt_doc_append_record", "chain_links", "chain_head" });
             Assert.Equal(

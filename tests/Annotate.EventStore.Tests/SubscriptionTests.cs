@@ -186,7 +186,8 @@ public sealed class SubscriptionTests(PostgresDatabase db) : IClassFixture<Postg
             rows = [];
             await using var conn = await t.OpenAdminAsync();
             await using var cmd = new Npgsql.NpgsqlCommand(
-                "SELECT application_name, count(*) FROM pg_stat_activity WHERE datname = current_database() AND application_name LIKE $1 AND query ILIKE 'LISTEN%' GROUP BY 1 ORDER BY 1", conn);
+                "SELECT application_name, count(*) FROM pg_stat_activity WHERE datname = current_database() AND application_name LIKE $1 " +
+                    "AND query ILIKE 'LISTEN%' GROUP BY 1 ORDER BY 1", conn);
             cmd.Parameters.AddWithValue(app + "%");
             await using var r = await cmd.ExecuteReaderAsync();
             while (await r.ReadAsync()) rows.Add((r.GetString(0), r.GetInt64(1)));

@@ -34,7 +34,8 @@ internal sealed class TestStores : IAsyncDisposable
         return t;
     }
 
-    /// <summary>The Marten configuration of a store over <paramref name="dataSource"/>: the store's conventions and the test events.</summary>
+    /// <summary>The Marten configuration of a store over <paramref name="dataSource"/>: the store's conventions and the test
+    /// events.</summary>
     public static StoreOptions Options(NpgsqlDataSource dataSource, string schema)
     {
         var options = new StoreOptions();
@@ -48,7 +49,12 @@ internal sealed class TestStores : IAsyncDisposable
     public MartenEventStore NewStore(string applicationName = "es-test", int subscriberBuffer = 512, int pageSize = 5000,
         ILoggerFactory? loggerFactory = null, int maxBatchEvents = 2000, int? viaPort = null)
     {
-        var builder = new NpgsqlConnectionStringBuilder(ConnectionString) { ApplicationName = applicationName, MaxPoolSize = 20, IncludeErrorDetail = true };
+        var builder = new NpgsqlConnectionStringBuilder(ConnectionString)
+        {
+            ApplicationName = applicationName,
+            MaxPoolSize = 20,
+            IncludeErrorDetail = true,
+        };
         if (viaPort is { } port) (builder.Host, builder.Port) = ("127.0.0.1", port);
         var cs = builder.ConnectionString;
         var dataSource = NpgsqlDataSource.Create(cs);

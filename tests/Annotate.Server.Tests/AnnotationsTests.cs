@@ -12,7 +12,8 @@ public sealed class AnnotationsTests(AnnotateServer server) : IClassFixture<Anno
 
     private GrpcChannel Ch => server.Channel;
 
-    private Task<CreateHighlightResponse> HighlightAsync(string article, Selector selector, CallOptions who, string note = "", params string[] tags)
+    private Task<CreateHighlightResponse> HighlightAsync(
+        string article, Selector selector, CallOptions who, string note = "", params string[] tags)
     {
         var request = new CreateHighlightRequest { RequestId = Rid(), ArticleId = article, Selector = selector, Note = note };
         request.Tags.AddRange(tags);
@@ -110,7 +111,11 @@ public sealed class AnnotationsTests(AnnotateServer server) : IClassFixture<Anno
         var start = CodePoint(Text, "Ships");
 
         var e = await RefusedAsync(StatusCode.InvalidArgument, () => HighlightAsync(article,
-            new Selector { Position = new TextPosition { Start = (uint)start, End = (uint)start + 5 }, Quote = new TextQuote { Exact = "mayor" } }, who));
+            new Selector
+            {
+                Position = new TextPosition { Start = (uint)start, End = (uint)start + 5 },
+                Quote = new TextQuote { Exact = "mayor" }
+            }, who));
 
         Assert.Contains("Ships", e.Status.Detail);
         Assert.Contains("mayor", e.Status.Detail);
@@ -155,7 +160,8 @@ public sealed class AnnotationsTests(AnnotateServer server) : IClassFixture<Anno
         var article = await server.ImportAsync(Text);
         var (_, who) = await server.NewAnalystAsync("ana", Role.Analyst);
         var highlight = (await HighlightAsync(article, Quote("Ships came."), who)).Highlight.HighlightId;
-        var claim = (await Ch.Claims().OpenClaimAsync(new OpenClaimRequest { RequestId = Rid(), ArticleId = article, Selector = Quote("Ships came.") }, who)).ClaimId;
+        var claim = (await Ch.Claims().OpenClaimAsync(
+            new OpenClaimRequest { RequestId = Rid(), ArticleId = article, Selector = Quote("Ships came.") }, who)).ClaimId;
 
         await RefusedAsync(StatusCode.InvalidArgument, () => HighlightAsync(article, Quote("the mayor"), who, "", tag));
         await RefusedAsync(StatusCode.InvalidArgument, () => Ch.Annotations().ApplyTagAsync(
@@ -172,14 +178,16 @@ public sealed class AnnotationsTests(AnnotateServer server) : IClassFixture<Anno
         var (a, ana) = await server.NewAnalystAsync("ana", Role.Analyst);
         var (b, bob) = await server.NewAnalystAsync("bob", Role.Analyst);
         var highlight = (await HighlightAsync(article, Quote("Ships came."), ana)).Highlight.HighlightId;
-        var claim = (await Ch.Claims().OpenClaimAsync(new OpenClaimRequest { RequestId = Rid(), ArticleId = article, Selector = Quote("Ships came.") }, ana)).ClaimId;
+        var claim = (await Ch.Claims().OpenClaimAsync(
+            new OpenClaimRequest { RequestId = Rid(), ArticleId = article, Selector = Quote("Ships came.") }, ana)).ClaimId;
 
         foreach (var target in new[] { new TagTarget { HighlightId = highlight }, new TagTarget { ClaimId = claim } })
         {
             await Ch.Annotations().ApplyTagAsync(new ApplyTagRequest { RequestId = Rid(), Target = target, Tag = "Needs Source" }, ana);
             await Ch.Annotations().ApplyTagAsync(new ApplyTagRequest { RequestId = Rid(), Target = target, Tag = "needs-source" }, bob);
             await Ch.Annotations().ApplyTagAsync(new ApplyTagRequest { RequestId = Rid(), Target = target, Tag = "dates" }, bob);
-            var removed = await Ch.Annotations().RemoveTagAsync(new RemoveTagRequest { RequestId = Rid(), Target = target, Tag = "NEEDS SOURCE" }, ana);
+            var removed = await Ch.Annotations().RemoveTagAsync(
+                new RemoveTagRequest { RequestId = Rid(), Target = target, Tag = "NEEDS SOURCE" }, ana);
             Assert.False(removed.Deduplicated);
         }
 
@@ -235,7 +243,13 @@ public sealed class AnnotationsTests(AnnotateServer server) : IClassFixture<Anno
     {
         var article = await server.ImportAsync(Text);
         var (_, who) = await server.NewAnalystAsync("ana", Role.Analyst);
-        var request = new CreateHighlightRequest { RequestId = Rid(), ArticleId = article, Selector = Quote("Ships came."), Tags = { "port" } };
+        var request = new CreateHighlightRequest
+        {
+            RequestId = Rid(),
+            ArticleId = article,
+            Selector = Quote("Ships came."),
+            Tags = { "port" }
+        };
 
         var first = await Ch.Annotations().CreateHighlightAsync(request, who);
         var second = await Ch.Annotations().CreateHighlightAsync(request, who);
@@ -307,9 +321,11 @@ public sealed class AnnotationsTests(AnnotateServer server) : IClassFixture<Anno
         var liveAfterFirst = await ListAsync(article, ana);
         var second = await HighlightAsync(article, Quote("the mayor"), bob);
         var tagged = await Ch.Annotations().ApplyTagAsync(
-            new ApplyTagRequest { RequestId = Rid(), Target = new TagTarget { HighlightId = second.Highlight.HighlightId }, Tag = "quote" }, ana);
+            new ApplyTagRequest { RequestId = Rid(), Target = new TagTarget { HighlightId = second.Highlight.HighlightId }, Tag = "quote" },
+                ana);
         var liveAfterTag = await ListAsync(article, ana);
-        await Ch.Annotations().RetractHighlightAsync(new RetractHighlightRequest { RequestId = Rid(), HighlightId = first.Highlight.HighlightId }, ana);
+        await Ch.Annotations().RetractHighlightAsync(
+            new RetractHighlightRequest { RequestId = Rid(), HighlightId = first.Highlight.HighlightId }, ana);
         Assert.Single((await ListAsync(article, ana)).Highlights);
 
         var byPosition = await ListAsync(article, ana, new AsOf { Position = first.Result.Position });

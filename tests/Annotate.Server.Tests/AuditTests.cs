@@ -80,7 +80,8 @@ public sealed class AuditTests(AnnotateServer server) : IClassFixture<AnnotateSe
         var audit = server.Channel.Audit();
 
         await RefusedAsync(StatusCode.InvalidArgument, () => audit.GetClaimTimelineAsync(new GetClaimTimelineRequest(), analyst));
-        await RefusedAsync(StatusCode.NotFound, () => audit.GetClaimTimelineAsync(new GetClaimTimelineRequest { ClaimId = "c0ffee" }, analyst));
+        await RefusedAsync(StatusCode.NotFound,
+            () => audit.GetClaimTimelineAsync(new GetClaimTimelineRequest { ClaimId = "c0ffee" }, analyst));
         await RefusedAsync(StatusCode.InvalidArgument,
             () => audit.GetClaimTimelineAsync(new GetClaimTimelineRequest { ClaimId = "bad\u0001id" }, analyst));
     }

@@ -48,7 +48,13 @@ public sealed class BackupTests(AnnotateServer server, ITestOutputHelper output)
                 try
                 {
                     var created = await server.Channel.Annotations().CreateHighlightAsync(
-                        new CreateHighlightRequest { RequestId = Rid(), ArticleId = Seed, Selector = At(i % 40, i % 40 + 7), Note = $"w{writer}" },
+                        new CreateHighlightRequest
+                        {
+                            RequestId = Rid(),
+                            ArticleId = Seed,
+                            Selector = At(i % 40, i % 40 + 7),
+                            Note = $"w{writer}"
+                        },
                         new CallOptions(who.Headers, DateTime.UtcNow.AddSeconds(60)));
                     (Volatile.Read(ref phase) == 0 ? before : sent == 2 ? after : during).Add(created.Result);
                 }
@@ -65,7 +71,8 @@ public sealed class BackupTests(AnnotateServer server, ITestOutputHelper output)
 
         var file = Path.Combine(_dir, "annotate.dump");
         Volatile.Write(ref phase, 1);
-        var (backupCode, backupSaid) = await RunAsync("backup", "--output", file, $"--ConnectionStrings:Annotate={server.ConnectionString}");
+        var (backupCode, backupSaid) =
+            await RunAsync("backup", "--output", file, $"--ConnectionStrings:Annotate={server.ConnectionString}");
         Volatile.Write(ref phase, 2);
         Assert.True(await progress.WaitUntilAsync(() => after.Count >= 4, TimeSpan.FromSeconds(60)), "no command sent after the backup");
         await stop.CancelAsync();
@@ -83,13 +90,15 @@ public sealed class BackupTests(AnnotateServer server, ITestOutputHelper output)
         // The restored database is served as it is: the admin's token was restored with it.
         var address = $"http://127.0.0.1:{ServerProcess.FreePort()}";
         await using var second = ServerProcess.Start([
-            "--urls", address, $"--ConnectionStrings:Annotate={restored}", $"--Annotate:AdminTokenFile={Path.Combine(_dir, "unused-token")}",
+            "--urls", address, $"--ConnectionStrings:Annotate={restored}",
+                $"--Annotate:AdminTokenFile={Path.Combine(_dir, "unused-token")}",
         ]);
         await second.WaitForOutputAsync($"Annotate listening on {address}");
         using var channel = GrpcChannel.ForAddress(address);
 
         var held = await VerifyAsync(channel, before);
-        Assert.True(held.Ok, $"verify failed: {held.FirstBroken} {string.Join("; ", held.Receipts.Where(r => !r.Holds).Select(r => r.Reason))}");
+        Assert.True(held.Ok, $"verify failed: {held.FirstBroken} " +
+            $"{string.Join("; ", held.Receipts.Where(r => !r.Holds).Select(r => r.Reason))}");
         Assert.Null(held.FirstBroken);
         Assert.Equal(held.HeadPosition, held.EventsChecked);
         Assert.Equal(before.Count, held.Receipts.Count);
@@ -106,7 +115,8 @@ public sealed class BackupTests(AnnotateServer server, ITestOutputHelper output)
     public async Task Restore_into_a_database_whose_schema_holds_tables_is_refused_and_into_an_empty_schema_keeps_it()
     {
         var file = Path.Combine(_dir, "small.dump");
-        var (backupCode, backupSaid) = await RunAsync("backup", $"--output={file}", $"--ConnectionStrings:Annotate={server.ConnectionString}");
+        var (backupCode, backupSaid) =
+            await RunAsync("backup", $"--output={file}", $"--ConnectionStrings:Annotate={server.ConnectionString}");
         Assert.True(backupCode == 0, backupSaid);
         var tables = await TablesAsync(server.ConnectionString);
         Assert.NotEmpty(tables);

@@ -15,10 +15,12 @@ public sealed class BlindStanceTests(AnnotateServer server) : IClassFixture<Anno
     private GrpcChannel Ch => server.Channel;
 
     private async Task<string> OpenAsync(string article, string quote, CallOptions who) =>
-        (await Ch.Claims().OpenClaimAsync(new OpenClaimRequest { RequestId = Rid(), ArticleId = article, Selector = Quote(quote) }, who)).ClaimId;
+        (await Ch.Claims().OpenClaimAsync(
+            new OpenClaimRequest { RequestId = Rid(), ArticleId = article, Selector = Quote(quote) }, who)).ClaimId;
 
     private Task<CommandResult> StanceAsync(string claim, Stance stance, CallOptions who, string rationale = "") =>
-        Ch.Claims().TakeStanceAsync(new TakeStanceRequest { RequestId = Rid(), ClaimId = claim, Stance = stance, Rationale = rationale }, who)
+        Ch.Claims().TakeStanceAsync(new TakeStanceRequest { RequestId = Rid(), ClaimId = claim, Stance = stance, Rationale = rationale },
+            who)
             .ResponseAsync;
 
     private Task<ClaimView> ViewAsync(string claim, CallOptions who, AsOf? asOf = null) =>
@@ -36,7 +38,8 @@ public sealed class BlindStanceTests(AnnotateServer server) : IClassFixture<Anno
         using var cts = new CancellationTokenSource();
         using var call = Ch.History().Subscribe(
             new SubscribeRequest { Filter = new EventFilter { ArticleId = article } }, Streaming(who, cts.Token));
-        var seen = await ReadUntilAsync(call.ResponseStream, s => s.Any(m => m.ItemCase == SubscribeResponse.ItemOneofCase.CaughtUpPosition));
+        var seen = await ReadUntilAsync(
+            call.ResponseStream, s => s.Any(m => m.ItemCase == SubscribeResponse.ItemOneofCase.CaughtUpPosition));
         await cts.CancelAsync();
         return [.. seen.Where(m => m.ItemCase == SubscribeResponse.ItemOneofCase.Event).Select(m => m.Event)];
     }
@@ -66,12 +69,14 @@ public sealed class BlindStanceTests(AnnotateServer server) : IClassFixture<Anno
         var claim = await OpenAsync(article, "The harbour opened in 1901.", ana);
         await Ch.Claims().MakeBlindAsync(new MakeBlindRequest { RequestId = Rid(), ClaimId = claim }, judge);
         var anas = await StanceAsync(claim, Stance.Refutes, ana, Secret);
-        await RefusedAsync(StatusCode.PermissionDenied, () => Ch.Claims().MakeBlindAsync(new MakeBlindRequest { RequestId = Rid(), ClaimId = claim }, bobCall));
+        await RefusedAsync(StatusCode.PermissionDenied,
+            () => Ch.Claims().MakeBlindAsync(new MakeBlindRequest { RequestId = Rid(), ClaimId = claim }, bobCall));
         var at = new AsOf { Position = anas.Position };
 
         using var cts = new CancellationTokenSource();
         using var watch = Ch.Consensus().WatchArticle(new WatchArticleRequest { ArticleId = article }, Streaming(bobCall, cts.Token));
-        var initial = await ReadUntilAsync(watch.ResponseStream, s => s.Any(m => m.UpdateCase == WatchArticleResponse.UpdateOneofCase.CaughtUpPosition));
+        var initial = await ReadUntilAsync(
+            watch.ResponseStream, s => s.Any(m => m.UpdateCase == WatchArticleResponse.UpdateOneofCase.CaughtUpPosition));
 
         // Before B's stance: every read an analyst may call.
         AssertHidden(await ViewAsync(claim, bobCall));
@@ -86,7 +91,8 @@ public sealed class BlindStanceTests(AnnotateServer server) : IClassFixture<Anno
         Assert.Contains(events, e => e.Type == "claim-opened.v1");
         Assert.DoesNotContain(events, e => e.Type == "stance-taken.v1" || e.DataJson.Contains(Secret, StringComparison.Ordinal));
         await RefusedAsync(StatusCode.PermissionDenied, () => Ch.History().Replay(new ReplayRequest(), bobCall).ResponseStream.MoveNext());
-        Assert.Empty((await Ch.Discussion().ListThreadAsync(new ListThreadRequest { Target = new ReplyTarget { ClaimId = claim } }, bobCall)).Replies);
+        Assert.Empty((await Ch.Discussion().ListThreadAsync(
+            new ListThreadRequest { Target = new ReplyTarget { ClaimId = claim } }, bobCall)).Replies);
 
         // Adjudicators and auditors see everything.
         foreach (var who in new[] { judge, auditor })
@@ -106,7 +112,8 @@ public sealed class BlindStanceTests(AnnotateServer server) : IClassFixture<Anno
         Assert.NotEqual(ClaimStatus.Unspecified, shown.Status);
         Assert.Equal(2, Assert.Single(await ListAsync(article, bobCall)).Stances.Count);
         Assert.False((await ViewAsync(claim, bobCall, new AsOf { Position = bobs.Position })).Hidden);
-        Assert.Equal(2u, (await Ch.Consensus().GetArticleAgreementAsync(new GetArticleAgreementRequest { ArticleId = article }, bobCall)).Analysts);
+        Assert.Equal(2u, (await Ch.Consensus().GetArticleAgreementAsync(
+            new GetArticleAgreementRequest { ArticleId = article }, bobCall)).Analysts);
         Assert.Contains(await SubscribedAsync(article, bobCall), e => e.DataJson.Contains(Secret, StringComparison.Ordinal));
         var live = await ReadUntilAsync(watch.ResponseStream, s => s.Any(m => m.View?.LastPosition == bobs.Position));
         Assert.Equal(2, live.Single(m => m.View?.LastPosition == bobs.Position).View.Stances.Count);
@@ -129,13 +136,15 @@ public sealed class BlindStanceTests(AnnotateServer server) : IClassFixture<Anno
 
         Assert.False((await ViewAsync(before, bobCall)).Blind);
         AssertHidden(await ViewAsync(after, bobCall));
-        await RefusedAsync(StatusCode.FailedPrecondition, () => Ch.Claims().RevealClaimAsync(new RevealClaimRequest { RequestId = Rid(), ClaimId = before }, judge));
+        await RefusedAsync(StatusCode.FailedPrecondition,
+            () => Ch.Claims().RevealClaimAsync(new RevealClaimRequest { RequestId = Rid(), ClaimId = before }, judge));
 
         await Ch.Claims().RevealClaimAsync(new RevealClaimRequest { RequestId = Rid(), ClaimId = after }, judge);
 
         var revealed = await ViewAsync(after, bobCall);
         Assert.False(revealed.Blind || revealed.Hidden);
         Assert.Equal(Secret, Assert.Single(revealed.Stances).Rationale);
-        await RefusedAsync(StatusCode.FailedPrecondition, () => Ch.Claims().MakeBlindAsync(new MakeBlindRequest { RequestId = Rid(), ClaimId = after }, judge));
+        await RefusedAsync(StatusCode.FailedPrecondition,
+            () => Ch.Claims().MakeBlindAsync(new MakeBlindRequest { RequestId = Rid(), ClaimId = after }, judge));
     }
 }

@@ -299,9 +299,12 @@ public sealed class ConcurrencyTests(AnnotateServer server, ITestOutputHelper ou
             }
             finally { gate.Release(); }
         }));
-        output.WriteLine($"{operations} operations by {AnalystCount} analysts in {ran.TotalSeconds:F1} s; {history.Count} events, {claims.Count} claims, "
-            + $"{served.Values.Sum(v => v.Stances.Count)} current stances, {positioned.Count(p => p.Event is ClaimAdjudicated)} adjudications ({served.Values.Count(v => v.Status == ClaimStatus.Adjudicated)} still closed), "
-            + $"{refusedAsClosed} stances refused on closed claims, {staleAdjudications} stale adjudications refused, {captured.Count} distinct views watched");
+        output.WriteLine($"{operations} operations by {AnalystCount} analysts in {ran.TotalSeconds:F1} s; "
+            + $"{history.Count} events, {claims.Count} claims, {served.Values.Sum(v => v.Stances.Count)} current stances, "
+            + $"{positioned.Count(p => p.Event is ClaimAdjudicated)} adjudications "
+            + $"({served.Values.Count(v => v.Status == ClaimStatus.Adjudicated)} still closed), "
+            + $"{refusedAsClosed} stances refused on closed claims, {staleAdjudications} stale adjudications refused, "
+            + $"{captured.Count} distinct views watched");
     }
 
     /// <summary>Found by the run above: the adjudication's time used to be the claim's last event time, which a later tag moves.</summary>

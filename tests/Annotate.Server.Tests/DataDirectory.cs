@@ -95,7 +95,8 @@ internal static class Sql
 
     /// <summary>Sessions the server holds open on the database of <paramref name="cs"/> (its pool keeps the startup connection).</summary>
     public static Task<long> ServerSessionsAsync(string cs) =>
-        ScalarAsync<long>(cs, $"SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND application_name = '{Hosting.AnnotateDatabase.ApplicationName}'");
+        ScalarAsync<long>(cs, $"SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND application_name = " +
+            $"'{Hosting.AnnotateDatabase.ApplicationName}'");
 
     /// <summary>
     /// Server sessions left once they have had <paramref name="patience"/> to end after the server exited. A closed

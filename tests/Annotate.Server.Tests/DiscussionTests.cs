@@ -12,11 +12,13 @@ public sealed class DiscussionTests(AnnotateServer server) : IClassFixture<Annot
     private GrpcChannel Ch => server.Channel;
 
     private async Task<string> ClaimAsync(string article, CallOptions who) =>
-        (await Ch.Claims().OpenClaimAsync(new OpenClaimRequest { RequestId = Rid(), ArticleId = article, Selector = Quote("The harbour opened in 1901.") }, who))
+        (await Ch.Claims().OpenClaimAsync(
+            new OpenClaimRequest { RequestId = Rid(), ArticleId = article, Selector = Quote("The harbour opened in 1901.") }, who))
         .ClaimId;
 
     private async Task<Reply> ReplyAsync(ReplyTarget target, string body, CallOptions who, string parent = "") =>
-        (await Ch.Discussion().PostReplyAsync(new PostReplyRequest { RequestId = Rid(), Target = target, Body = body, ParentId = parent }, who)).Reply;
+        (await Ch.Discussion().PostReplyAsync(
+            new PostReplyRequest { RequestId = Rid(), Target = target, Body = body, ParentId = parent }, who)).Reply;
 
     private async Task<List<Reply>> ThreadAsync(ReplyTarget target, CallOptions who) =>
         [.. (await Ch.Discussion().ListThreadAsync(new ListThreadRequest { Target = target }, who)).Replies];
@@ -57,7 +59,8 @@ public sealed class DiscussionTests(AnnotateServer server) : IClassFixture<Annot
         var (_, bobCall) = await server.NewAnalystAsync("bob", Role.Analyst);
         var (_, audCall) = await server.NewAnalystAsync("aud", Role.Auditor);
         var highlight = (await Ch.Annotations().CreateHighlightAsync(
-            new CreateHighlightRequest { RequestId = Rid(), ArticleId = article, Selector = Quote("Ships came.") }, anaCall)).Highlight.HighlightId;
+            new CreateHighlightRequest { RequestId = Rid(), ArticleId = article, Selector = Quote("Ships came.") },
+                anaCall)).Highlight.HighlightId;
         var onHighlight = new ReplyTarget { HighlightId = highlight };
         var onClaim = new ReplyTarget { ClaimId = await ClaimAsync(article, anaCall) };
         var mine = await ReplyAsync(onHighlight, "Which ships?", anaCall);
@@ -90,7 +93,8 @@ public sealed class DiscussionTests(AnnotateServer server) : IClassFixture<Annot
         using var cts = new CancellationTokenSource();
         using var second = GrpcChannel.ForAddress(server.Address);
         using var watch = second.Consensus().WatchArticle(new WatchArticleRequest { ArticleId = article }, Streaming(bobCall, cts.Token));
-        await ReadUntilAsync(watch.ResponseStream, seen => seen.Any(m => m.UpdateCase == WatchArticleResponse.UpdateOneofCase.CaughtUpPosition));
+        await ReadUntilAsync(watch.ResponseStream,
+            seen => seen.Any(m => m.UpdateCase == WatchArticleResponse.UpdateOneofCase.CaughtUpPosition));
 
         var question = await ReplyAsync(onClaim, "Opening or first ship?", anaCall);
         var answer = await ReplyAsync(onClaim, "First ship.", bobCall, question.ReplyId);

@@ -36,16 +36,19 @@ public sealed class EndpointTests
             var tokenFile = Path.Combine(dir, "admin-token");
             using var server = ServerProcess.Start([
                 $"--Kestrel:Endpoints:Grpc:Url={address}", $"--Kestrel:Endpoints:Grpc:Certificate:Path={Path.Combine(dir, "server.crt")}",
-                $"--Kestrel:Endpoints:Grpc:Certificate:KeyPath={Path.Combine(dir, "server.key")}", "--Kestrel:Endpoints:Grpc:Protocols=Http2",
+                $"--Kestrel:Endpoints:Grpc:Certificate:KeyPath={Path.Combine(dir, "server.key")}",
+                    "--Kestrel:Endpoints:Grpc:Protocols=Http2",
                 $"--ConnectionStrings:Annotate={await NewDatabaseAsync()}", $"--Annotate:AdminTokenFile={tokenFile}",
             ]);
             await server.WaitForOutputAsync($"Annotate listening on {address}");
 
             var thumbprint = certificate.Thumbprint;
             using var handler = new SocketsHttpHandler();
-            handler.SslOptions.RemoteCertificateValidationCallback = (_, cert, _, _) => cert is not null && cert.GetCertHashString() == thumbprint;
+            handler.SslOptions.RemoteCertificateValidationCallback = (_, cert, _, _) =>
+                cert is not null && cert.GetCertHashString() == thumbprint;
             using var channel = GrpcChannel.ForAddress(address, new GrpcChannelOptions { HttpHandler = handler });
-            var me = await new Admin.AdminClient(channel).WhoAmIAsync(new WhoAmIRequest(), RawCalls.Options((await File.ReadAllTextAsync(tokenFile)).Trim()));
+            var me = await new Admin.AdminClient(channel).WhoAmIAsync(
+                new WhoAmIRequest(), RawCalls.Options((await File.ReadAllTextAsync(tokenFile)).Trim()));
             Assert.Equal("admin", me.AnalystId);
             using var raw = new RawCalls(channel);
             Assert.Equal(HealthCheckResponse.Types.ServingStatus.Serving, await raw.HealthAsync());
@@ -71,7 +74,8 @@ public sealed class EndpointTests
             var token = (await File.ReadAllTextAsync(tokenFile)).Trim();
 
             using var http = new HttpClient { DefaultRequestVersion = HttpVersion.Version11 };
-            var (status, message, body) = await GrpcWebAsync(http, $"{web}/annotate.v1.Admin/WhoAmI", new WhoAmIRequest().ToByteArray(), token);
+            var (status, message, body) = await GrpcWebAsync(
+                http, $"{web}/annotate.v1.Admin/WhoAmI", new WhoAmIRequest().ToByteArray(), token);
             Assert.True(status == 0, $"grpc-status {status}: {message}");
             Assert.Equal("admin", Analyst.Parser.ParseFrom(body).AnalystId);
 
@@ -87,8 +91,10 @@ public sealed class EndpointTests
         }
     }
 
-    /// <summary>One gRPC-Web call (binary, HTTP/1.1): the status and message from the trailers (or headers), and the first message.</summary>
-    private static async Task<(int Status, string Message, byte[] Body)> GrpcWebAsync(HttpClient http, string url, byte[] request, string? token)
+    /// <summary>One gRPC-Web call (binary, HTTP/1.1): the status and message from the trailers (or headers), and the first
+    /// message.</summary>
+    private static async Task<(int Status, string Message, byte[] Body)> GrpcWebAsync(
+        HttpClient http, string url, byte[] request, string? token)
     {
         using var content = new ByteArrayContent([0, .. BigEndian(request.Length), .. request]);
         content.Headers.ContentType = new MediaTypeHeaderValue("application/grpc-web+proto");
@@ -118,7 +124,8 @@ public sealed class EndpointTests
             }
             at += 5 + length;
         }
-        return (int.Parse(fields["grpc-status"], System.Globalization.CultureInfo.InvariantCulture), Uri.UnescapeDataString(fields.GetValueOrDefault("grpc-message", "")), body);
+        return (int.Parse(fields["grpc-status"], System.Globalization.CultureInfo.InvariantCulture),
+            Uri.UnescapeDataString(fields.GetValueOrDefault("grpc-message", "")), body);
     }
 
     private static byte[] BigEndian(int n) => [(byte)(n >> 24), (byte)(n >> 16), (byte)(n >> 8), (byte)n];

@@ -54,12 +54,14 @@ public sealed class FuzzTests(AnnotateServer server, Xunit.Abstractions.ITestOut
         var headBefore = await HeadAsync();
         await RunAsync(methods.SelectMany(m => StrictCases(m.InputType).Select(c => (m, c))));
         var headAfter = await HeadAsync();
-        Assert.True(headAfter == headBefore, $"Requests the edge must refuse wrote {headAfter - headBefore} events; wrong answers:\n{string.Join("\n", failures.Take(50))}");
+        Assert.True(headAfter == headBefore,
+            $"Requests the edge must refuse wrote {headAfter - headBefore} events; wrong answers:\n{string.Join("\n", failures.Take(50))}");
         // Then what may parse or not: random bytes, truncations, wrong wire types, huge declared lengths.
         await RunAsync(methods.SelectMany(m => LooseCases(m.InputType, random).Select(c => (m, c))));
 
         output.WriteLine($"{calls} malformed calls to {methods.Count} methods");
-        Assert.True(failures.Count == 0, $"{failures.Count} of {calls} malformed calls were answered wrongly:\n{string.Join("\n", failures.Take(50))}");
+        Assert.True(failures.Count == 0,
+            $"{failures.Count} of {calls} malformed calls were answered wrongly:\n{string.Join("\n", failures.Take(50))}");
         Assert.Equal(ServingStatus.Serving, await raw.HealthAsync(""));
         foreach (var service in services) Assert.Equal(ServingStatus.Serving, await raw.HealthAsync(service.FullName));
         var log = server.Process.Stdout;
@@ -70,7 +72,8 @@ public sealed class FuzzTests(AnnotateServer server, Xunit.Abstractions.ITestOut
         var who = new CallOptions(AnnotateServer.As(server.AdminToken).Headers, DateTime.UtcNow.AddSeconds(5));
         var (_, analyst) = await server.NewAnalystAsync("after-fuzz", Role.Analyst);
         var quick = new CallOptions(analyst.Headers, DateTime.UtcNow.AddSeconds(5));
-        var created = await server.Channel.Annotations().CreateHighlightAsync(new CreateHighlightRequest { RequestId = Rid(), ArticleId = Seed, Selector = At(1, 7), Note = "after the fuzz" }, quick);
+        var created = await server.Channel.Annotations().CreateHighlightAsync(
+            new CreateHighlightRequest { RequestId = Rid(), ArticleId = Seed, Selector = At(1, 7), Note = "after the fuzz" }, quick);
         var listed = await server.Channel.Annotations().ListHighlightsAsync(new ListHighlightsRequest { ArticleId = Seed }, who);
         Assert.Contains(listed.Highlights, h => h.HighlightId == created.Highlight.HighlightId);
     }
@@ -88,12 +91,15 @@ public sealed class FuzzTests(AnnotateServer server, Xunit.Abstractions.ITestOut
                 case FieldType.String:
                     foreach (var control in new[] { "\u0000", "a\u0000b", "\u0001", "x\u001b[2J", "\u001f", "\u0008" })
                     {
-                        yield return new Case($"{path} = {Escape(control)}", Build(message, new Mutation(path, (o, f) => WriteString(o, f, control))), true);
+                        yield return new Case($"{path} = {Escape(control)}",
+                            Build(message, new Mutation(path, (o, f) => WriteString(o, f, control))), true);
                     }
                     // Refused, never replaced by U+FFFD: two texts differing only in an invalid byte would otherwise be one.
-                    foreach (var invalid in new byte[][] { [0x61, 0xFF, 0x62], [0xC0, 0x80], [0xED, 0xA0, 0x80], [0xF8, 0x88, 0x80, 0x80, 0x80], [0xE2, 0x82] })
+                    foreach (var invalid in new byte[][] { [0x61, 0xFF, 0x62], [0xC0, 0x80], [0xED, 0xA0, 0x80],
+                        [0xF8, 0x88, 0x80, 0x80, 0x80], [0xE2, 0x82] })
                     {
-                        yield return new Case($"{path} = invalid UTF-8 {Convert.ToHexString(invalid)}", Build(message, new Mutation(path, (o, f) =>
+                        yield return new Case($"{path} = invalid UTF-8 {Convert.ToHexString(invalid)}",
+                            Build(message, new Mutation(path, (o, f) =>
                         {
                             o.WriteTag(f.FieldNumber, WireFormat.WireType.LengthDelimited);
                             o.WriteBytes(ByteString.CopyFrom(invalid));
@@ -109,13 +115,15 @@ public sealed class FuzzTests(AnnotateServer server, Xunit.Abstractions.ITestOut
                         yield return new Case($"{path} = {n}", Build(message, new Mutation(path, (o, f) => WriteVarint(o, f, n))), true);
                     break;
                 case FieldType.Int64:
-                    yield return new Case($"{path} = -1", Build(message, new Mutation(path, (o, f) => WriteVarint(o, f, ulong.MaxValue))), true);
+                    yield return new Case($"{path} = -1", Build(message, new Mutation(path, (o, f) => WriteVarint(o, f, ulong.MaxValue))),
+                        true);
                     break;
                 case FieldType.Enum:
                     yield return new Case($"{path} = 999", Build(message, new Mutation(path, (o, f) => WriteVarint(o, f, 999))), true);
                     break;
                 case FieldType.Message when field.MessageType.FullName == "google.protobuf.Timestamp":
-                    foreach (var (seconds, nanos) in new[] { (9_999_999_999_999L, 0), (1_700_000_000L, -1), (-70_000_000_000L, 0), (0L, 1_000_000_000) })
+                    foreach (var (seconds, nanos) in new[] { (9_999_999_999_999L, 0), (1_700_000_000L, -1), (-70_000_000_000L, 0),
+                        (0L, 1_000_000_000) })
                     {
                         var bytes = new Google.Protobuf.WellKnownTypes.Timestamp { Seconds = seconds, Nanos = nanos }.ToByteString();
                         yield return new Case($"{path} = {seconds}s {nanos}ns", Build(message, new Mutation(path, (o, f) =>
@@ -146,9 +154,11 @@ public sealed class FuzzTests(AnnotateServer server, Xunit.Abstractions.ITestOut
         foreach (var field in message.Fields.InFieldNumberOrder())
         {
             var n = field.FieldNumber;
-            foreach (var wire in new[] { WireFormat.WireType.Varint, WireFormat.WireType.LengthDelimited, WireFormat.WireType.Fixed32, WireFormat.WireType.StartGroup, WireFormat.WireType.EndGroup, (WireFormat.WireType)6, (WireFormat.WireType)7 })
+            foreach (var wire in new[] { WireFormat.WireType.Varint, WireFormat.WireType.LengthDelimited, WireFormat.WireType.Fixed32,
+                WireFormat.WireType.StartGroup, WireFormat.WireType.EndGroup, (WireFormat.WireType)6, (WireFormat.WireType)7 })
             {
-                yield return new Case($"field {n} as wire type {(int)wire}", Raw(o => { o.WriteTag(n, wire); o.WriteRawTag(1, 2, 3); }), false);
+                yield return new Case($"field {n} as wire type {(int)wire}", Raw(o => { o.WriteTag(n, wire); o.WriteRawTag(1, 2, 3); }),
+                    false);
             }
             foreach (var length in new uint[] { int.MaxValue, uint.MaxValue, int.MaxValue - 3 })
             {

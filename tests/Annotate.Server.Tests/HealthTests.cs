@@ -19,7 +19,12 @@ public sealed class HealthTests : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        _options = new EmbeddedPostgresOptions { DataDirectory = _dir, Database = "annotate", Settings = new Dictionary<string, string> { ["fsync"] = "off" } };
+        _options = new EmbeddedPostgresOptions
+        {
+            DataDirectory = _dir,
+            Database = "annotate",
+            Settings = new Dictionary<string, string> { ["fsync"] = "off" },
+        };
         _postgres = await EmbeddedPostgres.StartAsync(_options);
         _options = _options with { Port = _postgres.Port }; // started again on the same port, as a restarted server would be
     }
@@ -37,14 +42,16 @@ public sealed class HealthTests : IAsyncLifetime
     {
         var address = $"http://127.0.0.1:{ServerProcess.FreePort()}";
         var tokenFile = Path.Combine(_dir, "admin-token");
-        using var server = ServerProcess.Start(["--urls", address, $"--ConnectionStrings:Annotate={_postgres.ConnectionString}", $"--Annotate:AdminTokenFile={tokenFile}"]);
+        using var server = ServerProcess.Start(
+            ["--urls", address, $"--ConnectionStrings:Annotate={_postgres.ConnectionString}", $"--Annotate:AdminTokenFile={tokenFile}"]);
         await server.WaitForOutputAsync($"Annotate listening on {address}");
         using var channel = GrpcChannel.ForAddress(address);
         // A bound for a broken server only: the Watch stream reports changes the periodic health run finds (every 5 s),
         // which on a loaded machine takes longer than the run itself.
         using var watching = new CancellationTokenSource(TimeSpan.FromMinutes(2));
         using var watch = channel.CreateCallInvoker().AsyncServerStreamingCall(
-            RawCalls.Method(MethodType.ServerStreaming, "/grpc.health.v1.Health/Watch"), null, new CallOptions(cancellationToken: watching.Token), new HealthCheckRequest().ToByteArray());
+            RawCalls.Method(MethodType.ServerStreaming, "/grpc.health.v1.Health/Watch"), null,
+                new CallOptions(cancellationToken: watching.Token), new HealthCheckRequest().ToByteArray());
         using var raw = new RawCalls(channel);
 
         try
@@ -74,14 +81,16 @@ public sealed class HealthTests : IAsyncLifetime
     {
         var address = $"http://127.0.0.1:{ServerProcess.FreePort()}";
         var tokenFile = Path.Combine(_dir, "admin-token");
-        using var server = ServerProcess.Start(["--urls", address, $"--ConnectionStrings:Annotate={_postgres.ConnectionString}", $"--Annotate:AdminTokenFile={tokenFile}"]);
+        using var server = ServerProcess.Start(
+            ["--urls", address, $"--ConnectionStrings:Annotate={_postgres.ConnectionString}", $"--Annotate:AdminTokenFile={tokenFile}"]);
         await server.WaitForOutputAsync($"Annotate listening on {address}");
         using var channel = GrpcChannel.ForAddress(address);
         // A bound for a broken server only: the Watch stream reports changes the periodic health run finds (every 5 s),
         // which on a loaded machine takes longer than the run itself.
         using var watching = new CancellationTokenSource(TimeSpan.FromMinutes(2));
         using var readiness = channel.CreateCallInvoker().AsyncServerStreamingCall(
-            RawCalls.Method(MethodType.ServerStreaming, "/grpc.health.v1.Health/Watch"), null, new CallOptions(cancellationToken: watching.Token),
+            RawCalls.Method(MethodType.ServerStreaming, "/grpc.health.v1.Health/Watch"), null,
+                new CallOptions(cancellationToken: watching.Token),
             new HealthCheckRequest { Service = "readiness" }.ToByteArray());
         using var raw = new RawCalls(channel);
 

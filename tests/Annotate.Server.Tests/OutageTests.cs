@@ -163,7 +163,8 @@ public sealed class OutageTests(ITestOutputHelper output) : IAsyncLifetime
             Assert.Equal(pair.Value, stored![0].Position);
         });
         Assert.DoesNotContain("answered INTERNAL", _server.Stdout);
-        output.WriteLine($"{acknowledged.Count} acknowledged, {unavailable.Count} UNAVAILABLE, of which {committedBeforeTheirAnswer} had been stored before their answer");
+        output.WriteLine($"{acknowledged.Count} acknowledged, {unavailable.Count} UNAVAILABLE, of which {committedBeforeTheirAnswer} had " +
+            $"been stored before their answer");
     }
 
     /// <summary>

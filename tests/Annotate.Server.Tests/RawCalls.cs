@@ -38,7 +38,8 @@ internal sealed class RawCalls : IDisposable
 
     /// <summary>A deadline (30 seconds unless given) and, with a <paramref name="token"/>, its bearer header.</summary>
     public static CallOptions Options(string? token = null, TimeSpan? deadline = null, CancellationToken cancellationToken = default) =>
-        new(token is null ? null : new Metadata { { "authorization", $"Bearer {token}" } }, DateTime.UtcNow + (deadline ?? TimeSpan.FromSeconds(30)), cancellationToken);
+        new(token is null ? null : new Metadata { { "authorization", $"Bearer {token}" } },
+            DateTime.UtcNow + (deadline ?? TimeSpan.FromSeconds(30)), cancellationToken);
 
     /// <summary>What a call ended with: its status, and whether any response message arrived first.</summary>
     public sealed record Outcome(StatusCode Code, string Detail, bool Answered)
@@ -61,7 +62,8 @@ internal sealed class RawCalls : IDisposable
                 await UnaryAsync(path, request, options);
                 return new Outcome(StatusCode.OK, "", true);
             }
-            using var call = _channel.CreateCallInvoker().AsyncServerStreamingCall(Method(MethodType.ServerStreaming, path), null, options, request);
+            using var call = _channel.CreateCallInvoker().AsyncServerStreamingCall(
+                Method(MethodType.ServerStreaming, path), null, options, request);
             if (await call.ResponseStream.MoveNext(cancel.Token))
             {
                 await cancel.CancelAsync();
@@ -75,7 +77,8 @@ internal sealed class RawCalls : IDisposable
         }
     }
 
-    /// <summary>The response of the unary method at <paramref name="path"/>; a status other than OK throws <see cref="RpcException"/>.</summary>
+    /// <summary>The response of the unary method at <paramref name="path"/>; a status other than OK throws
+    /// <see cref="RpcException"/>.</summary>
     public Task<byte[]> UnaryAsync(string path, byte[] request, string? token = null) => UnaryAsync(path, request, Options(token));
 
     private async Task<byte[]> UnaryAsync(string path, byte[] request, CallOptions options)
@@ -86,12 +89,14 @@ internal sealed class RawCalls : IDisposable
 
     /// <summary>The standard health check of <paramref name="service"/> ("" for the whole server).</summary>
     public async Task<HealthCheckResponse.Types.ServingStatus> HealthAsync(string service = "") =>
-        HealthCheckResponse.Parser.ParseFrom(await UnaryAsync("/grpc.health.v1.Health/Check", new HealthCheckRequest { Service = service }.ToByteArray())).Status;
+        HealthCheckResponse.Parser.ParseFrom(
+            await UnaryAsync("/grpc.health.v1.Health/Check", new HealthCheckRequest { Service = service }.ToByteArray())).Status;
 
     /// <summary>The descriptors of every service the server lists through reflection (grpc.reflection.v1).</summary>
     public async Task<IReadOnlyList<ServiceDescriptor>> ReflectServicesAsync()
     {
-        using var call = _channel.CreateCallInvoker().AsyncDuplexStreamingCall(Method(MethodType.DuplexStreaming, "/grpc.reflection.v1.ServerReflection/ServerReflectionInfo"), null, Options());
+        using var call = _channel.CreateCallInvoker().AsyncDuplexStreamingCall(
+            Method(MethodType.DuplexStreaming, "/grpc.reflection.v1.ServerReflection/ServerReflectionInfo"), null, Options());
         async Task<ServerReflectionResponse> Ask(ServerReflectionRequest request)
         {
             await call.RequestStream.WriteAsync(request.ToByteArray());

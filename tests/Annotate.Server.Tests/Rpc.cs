@@ -72,7 +72,8 @@ internal static class Rpc
         }
         catch (RpcException e) when (e.StatusCode is StatusCode.Cancelled or StatusCode.DeadlineExceeded)
         {
-            Assert.Fail($"The expected message did not arrive within {seconds} s ({e.StatusCode}); {seen.Count} messages arrived:\n{string.Join("\n", seen)}");
+            Assert.Fail($"The expected message did not arrive within {seconds} s ({e.StatusCode}); {seen.Count} messages " +
+                $"arrived:\n{string.Join("\n", seen)}");
         }
         return seen;
     }

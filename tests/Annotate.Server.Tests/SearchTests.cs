@@ -19,7 +19,8 @@ public sealed class SearchTests(AnnotateServer server) : IClassFixture<AnnotateS
     }
 
     private async Task<string> OpenAsync(string article, string quote, CallOptions who) =>
-        (await Ch.Claims().OpenClaimAsync(new OpenClaimRequest { RequestId = Rid(), ArticleId = article, Selector = Quote(quote) }, who)).ClaimId;
+        (await Ch.Claims().OpenClaimAsync(
+            new OpenClaimRequest { RequestId = Rid(), ArticleId = article, Selector = Quote(quote) }, who)).ClaimId;
 
     [Fact]
     public async Task A_rationale_is_found_by_a_word_in_it_with_its_claim_and_author_and_a_withdrawn_one_is_not()
@@ -81,7 +82,8 @@ public sealed class SearchTests(AnnotateServer server) : IClassFixture<AnnotateS
         Assert.Equal(reply, Assert.Single(await SearchAsync(anaCall, word, r => r.Statuses.Add(ClaimStatus.Pending))).ReplyId);
 
         var first = await Ch.Search().SearchAsync(new SearchRequest { Query = word, Page = new PageRequest { PageSize = 2 } }, anaCall);
-        var second = await Ch.Search().SearchAsync(new SearchRequest { Query = word, Page = new PageRequest { PageSize = 2, PageToken = first.NextPageToken } }, anaCall);
+        var second = await Ch.Search().SearchAsync(
+            new SearchRequest { Query = word, Page = new PageRequest { PageSize = 2, PageToken = first.NextPageToken } }, anaCall);
         Assert.Equal(all.Select(h => h.Position), first.Hits.Concat(second.Hits).Select(h => h.Position));
         Assert.Equal("", second.NextPageToken);
         await RefusedAsync(StatusCode.InvalidArgument, () => Ch.Search().SearchAsync(new SearchRequest { Query = " ,; " }, anaCall));

@@ -41,7 +41,8 @@ public sealed class StrictDecodingTests(AnnotateServer server) : IClassFixture<A
 
         var events = await server.ReplayAsync(new ReplayRequest { FromPosition = 1 });
         Assert.DoesNotContain(events, e => e.RequestId.StartsWith(prefix, StringComparison.Ordinal));
-        var highlights = await new Annotations.AnnotationsClient(channel).ListHighlightsAsync(new ListHighlightsRequest { ArticleId = article }, RawCalls.Options(token));
+        var highlights = await new Annotations.AnnotationsClient(channel).ListHighlightsAsync(
+            new ListHighlightsRequest { ArticleId = article }, RawCalls.Options(token));
         Assert.Empty(highlights.Highlights);
 
         // The same request with a valid byte there is stored, once: the refusals were about the byte.
@@ -78,7 +79,8 @@ public sealed class StrictDecodingTests(AnnotateServer server) : IClassFixture<A
         foreach (var (what, bytes) in malformed)
         {
             var e = await Assert.ThrowsAsync<RpcException>(() => raw.UnaryAsync("/annotate.v1.Annotations/CreateHighlight", bytes, token));
-            Assert.True(e.StatusCode == StatusCode.InvalidArgument, $"{what}: expected INVALID_ARGUMENT, got {e.StatusCode}: {e.Status.Detail}");
+            Assert.True(e.StatusCode == StatusCode.InvalidArgument,
+                $"{what}: expected INVALID_ARGUMENT, got {e.StatusCode}: {e.Status.Detail}");
             Assert.Contains("annotate.v1.CreateHighlightRequest", e.Status.Detail, StringComparison.Ordinal);
         }
 
@@ -105,7 +107,8 @@ public sealed class StrictDecodingTests(AnnotateServer server) : IClassFixture<A
             await call.RequestStream.CompleteAsync();
             Assert.True(await call.ResponseStream.MoveNext(CancellationToken.None));
             var listed = Encoding.ASCII.GetString(call.ResponseStream.Current);
-            foreach (var service in new[] { "annotate.v1.Articles", "annotate.v1.Annotations", "annotate.v1.Claims", "annotate.v1.Consensus", "annotate.v1.History", "annotate.v1.Audit", "annotate.v1.Admin", "grpc.health.v1.Health" })
+            foreach (var service in new[] { "annotate.v1.Articles", "annotate.v1.Annotations", "annotate.v1.Claims",
+                "annotate.v1.Consensus", "annotate.v1.History", "annotate.v1.Audit", "annotate.v1.Admin", "grpc.health.v1.Health" })
             {
                 Assert.Contains(service, listed, StringComparison.Ordinal);
             }

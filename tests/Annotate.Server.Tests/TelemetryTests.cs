@@ -37,7 +37,14 @@ public sealed class TelemetryTests
                 await channel.Articles().GetArticleAsync(new GetArticleRequest { ArticleId = "no-such-article" }, admin));
             Assert.Equal(StatusCode.NotFound, missing.StatusCode);
             await channel.Articles().ImportArticleAsync(
-                new ImportArticleRequest { RequestId = Guid.NewGuid().ToString(), ArticleId = "metered", Title = "Metered", Text = "Counted once.", Source = "test" },
+                new ImportArticleRequest
+                {
+                    RequestId = Guid.NewGuid().ToString(),
+                    ArticleId = "metered",
+                    Title = "Metered",
+                    Text = "Counted once.",
+                    Source = "test"
+                },
                 admin);
 
             // http.server.request.duration is recorded as each request ends, just after its response went out, so a scrape
@@ -49,13 +56,16 @@ public sealed class TelemetryTests
                 && s.Value(calls, Route("GetArticle"), ("rpc_grpc_status_code", "5")) >= 1
                 && s.Value(calls, Route("ImportArticle")) >= 1);
 
-            Assert.Equal(3, after.Value(calls, Route("ListArticles"), ("rpc_grpc_status_code", "0")) - before.Value(calls, Route("ListArticles")));
+            Assert.Equal(
+                3, after.Value(calls, Route("ListArticles"), ("rpc_grpc_status_code", "0")) - before.Value(calls, Route("ListArticles")));
             Assert.Equal(1, after.Value(calls, Route("GetArticle"), ("rpc_grpc_status_code", "5")));
             Assert.Equal(0, after.Value(calls, Route("GetArticle"), ("rpc_grpc_status_code", "0")));
             Assert.Equal("histogram", after.Types["http_server_request_duration_seconds"]);
             // The command's own latency (recorded before its answer) and the writer's counters.
-            Assert.Equal(1, after.Value("annotate_command_duration_seconds_count", ("annotate_command", "ImportArticle"), ("annotate_outcome", "ok")));
-            Assert.Equal(1, after.Value("annotate_eventstore_events_appended_total") - before.Value("annotate_eventstore_events_appended_total"));
+            Assert.Equal(1, after.Value("annotate_command_duration_seconds_count", ("annotate_command", "ImportArticle"),
+                ("annotate_outcome", "ok")));
+            Assert.Equal(
+                1, after.Value("annotate_eventstore_events_appended_total") - before.Value("annotate_eventstore_events_appended_total"));
             Assert.True(after.Value("annotate_eventstore_batch_events_count") > before.Value("annotate_eventstore_batch_events_count"));
             Assert.True(after.Value("annotate_eventstore_commit_duration_seconds_sum") > 0);
 
@@ -63,7 +73,8 @@ public sealed class TelemetryTests
             using (var subscribing = new CancellationTokenSource())
             {
                 using var subscribe = channel.History().Subscribe(new SubscribeRequest(), admin.WithCancellationToken(subscribing.Token));
-                while (await subscribe.ResponseStream.MoveNext(subscribing.Token) && subscribe.ResponseStream.Current.ItemCase != SubscribeResponse.ItemOneofCase.CaughtUpPosition)
+                while (await subscribe.ResponseStream.MoveNext(subscribing.Token)
+                    && subscribe.ResponseStream.Current.ItemCase != SubscribeResponse.ItemOneofCase.CaughtUpPosition)
                 {
                 }
                 var open = await ScrapeAsync(http, metrics);
@@ -90,7 +101,8 @@ public sealed class TelemetryTests
     [Fact]
     public async Task An_invalid_metrics_url_is_named_on_stderr_and_the_server_exits_with_code_2()
     {
-        using var server = ServerProcess.Start(["--urls", $"http://127.0.0.1:{ServerProcess.FreePort()}", "--Annotate:MetricsUrls=127.0.0.1:9464",
+        using var server = ServerProcess.Start(
+            ["--urls", $"http://127.0.0.1:{ServerProcess.FreePort()}", "--Annotate:MetricsUrls=127.0.0.1:9464",
             $"--ConnectionStrings:Annotate={await NewDatabaseAsync()}"]);
 
         Assert.Equal(2, await server.WaitForExitAsync());
@@ -120,7 +132,14 @@ public sealed class TelemetryTests
             var admin = AnnotateServer.As(token);
             var requestId = $"trace-{Guid.NewGuid():N}";
             await channel.Articles().ImportArticleAsync(
-                new ImportArticleRequest { RequestId = requestId, ArticleId = "traced", Title = "Traced", Text = "One command, one trace.", Source = "test" }, admin);
+                new ImportArticleRequest
+                {
+                    RequestId = requestId,
+                    ArticleId = "traced",
+                    Title = "Traced",
+                    Text = "One command, one trace.",
+                    Source = "test"
+                }, admin);
 
             List<ReceivedSpan> Tagged(IReadOnlyList<ReceivedSpan> spans) =>
                 [.. spans.Where(s => s.Attribute("annotate.request_id") == requestId)];
@@ -154,7 +173,8 @@ public sealed class TelemetryTests
             });
             // The bearer token the call carried is in no span.
             var secret = token[(token.IndexOf('.', StringComparison.Ordinal) + 1)..];
-            Assert.DoesNotContain(all, s => s.Span.Attributes.Any(a => a.Value?.ToString().Contains(secret, StringComparison.Ordinal) == true));
+            Assert.DoesNotContain(all, s => s.Span.Attributes.Any(
+                a => a.Value?.ToString().Contains(secret, StringComparison.Ordinal) == true));
             // The writer's commit is a span of its own (one transaction serves the appends of many commands), naming the
             // request ids it committed.
             var commit = Assert.Single(all, s => s.Scope == "Annotate.EventStore" && s.Strings("annotate.request_ids").Contains(requestId));
@@ -195,14 +215,16 @@ public sealed class TelemetryTests
             {
                 using var json = JsonDocument.Parse(line);
                 Assert.Equal(JsonValueKind.Object, json.RootElement.ValueKind);
-                Assert.True(DateTimeOffset.TryParse(json.RootElement.GetProperty("Timestamp").GetString(), CultureInfo.InvariantCulture, out _), line);
+                Assert.True(DateTimeOffset.TryParse(
+                    json.RootElement.GetProperty("Timestamp").GetString(), CultureInfo.InvariantCulture, out _), line);
                 return (
                     Category: json.RootElement.GetProperty("Category").GetString(),
                     EventId: json.RootElement.GetProperty("EventId").GetInt32(),
                     Message: json.RootElement.GetProperty("Message").GetString(),
                     LogLevel: json.RootElement.GetProperty("LogLevel").GetString());
             }).ToList();
-            Assert.Contains(entries, e => e.Category == "Annotate.Server" && e.Message!.StartsWith($"Annotate listening on {address}", StringComparison.Ordinal));
+            Assert.Contains(entries, e => e.Category == "Annotate.Server"
+                && e.Message!.StartsWith($"Annotate listening on {address}", StringComparison.Ordinal));
             var first = Assert.Single(entries, e => e.Category == "Annotate.Server.Hosting.Bootstrap" && e.EventId == 1);
             Assert.Equal("Warning", first.LogLevel);
             Assert.Contains(tokenFile, first.Message, StringComparison.Ordinal);
@@ -226,7 +248,8 @@ public sealed class TelemetryTests
         return PrometheusText.Parse(await response.Content.ReadAsStringAsync());
     }
 
-    /// <summary>Scrapes until <paramref name="done"/> holds for a scrape (each scrape collects afresh), failing after the patience.</summary>
+    /// <summary>Scrapes until <paramref name="done"/> holds for a scrape (each scrape collects afresh), failing after the
+    /// patience.</summary>
     private static async Task<PrometheusText> ScrapeUntilAsync(HttpClient http, string metrics, Func<PrometheusText, bool> done)
     {
         var until = DateTime.UtcNow + Patience;

@@ -27,9 +27,11 @@ public sealed class ViewAtomicityTests(AnnotateServer server) : IClassFixture<An
         var annotations = server.Channel.Annotations();
         var poisoned = Rid();
         var refused = annotations.CreateHighlightAsync(
-            new CreateHighlightRequest { RequestId = poisoned, ArticleId = Seed, Selector = At(0, 5), Note = "poison" }, analyst).ResponseAsync;
+            new CreateHighlightRequest { RequestId = poisoned, ArticleId = Seed, Selector = At(0, 5), Note = "poison" },
+                analyst).ResponseAsync;
         var fine = annotations.CreateHighlightAsync(
-            new CreateHighlightRequest { RequestId = Rid(), ArticleId = Seed, Selector = At(10, 20), Note = "fine" }, analyst).ResponseAsync;
+            new CreateHighlightRequest { RequestId = Rid(), ArticleId = Seed, Selector = At(10, 20), Note = "fine" },
+                analyst).ResponseAsync;
 
         var error = await Assert.ThrowsAsync<RpcException>(() => refused);
         Assert.Equal(StatusCode.Internal, error.StatusCode);
@@ -39,7 +41,11 @@ public sealed class ViewAtomicityTests(AnnotateServer server) : IClassFixture<An
         Assert.Contains(listed.Highlights, h => h.HighlightId == kept.Highlight.HighlightId && h.Note == "fine");
         Assert.DoesNotContain(listed.Highlights, h => h.Note == "poison");
         // The refused batch's positions are a hole the chain steps over: the history still verifies.
-        var request = new VerifyAuditRequest { Receipts = { new Receipt { Position = kept.Result.Position, Hash = kept.Result.ReceiptHash } } };
+        var request = new VerifyAuditRequest
+        {
+            Receipts = { new Receipt { Position = kept.Result.Position,
+            Hash = kept.Result.ReceiptHash } }
+        };
         using var call = server.Channel.History().VerifyAudit(request, server.Admin);
         VerifyAuditResponse? last = null;
         await foreach (var message in call.ResponseStream.ReadAllAsync()) last = message;

@@ -61,7 +61,9 @@ internal static class PostgresContainer
             throw;
         }
         RemoveOnExit(container);
-        say($"PostgreSQL container {container.Id[..12]} from image {image} on {container.Hostname}:{container.GetMappedPublicPort(PostgreSqlBuilder.PostgreSqlPort)}, started in {clock.Elapsed.TotalSeconds:0.0} s");
+        say($"PostgreSQL container {container.Id[..12]} from image {image} on " +
+            $"{container.Hostname}:{container.GetMappedPublicPort(PostgreSqlBuilder.PostgreSqlPort)}, started in " +
+            $"{clock.Elapsed.TotalSeconds:0.0} s");
         return container.GetConnectionString();
     }
 

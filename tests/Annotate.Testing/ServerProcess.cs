@@ -12,6 +12,8 @@ namespace Annotate.Testing;
 /// started at once with the arguments a test chooses (<see cref="Start"/>), or set up on a database and port
 /// (the constructor) and started, stopped with SIGTERM and started again on the same port and database
 /// (<see cref="StartAsync"/>, <see cref="StopAsync"/>). Standard input is closed: nothing may wait for input.
+/// The one server harness of the repository: the server and client tests and the end-to-end benchmark (which runs
+/// other builds of the server through it) start their servers here.
 /// </summary>
 public sealed class ServerProcess : IDisposable, IAsyncDisposable
 {

@@ -69,7 +69,7 @@ server_make_work browser
 
 # The web endpoint needs a port known in advance (the server answers gRPC-Web on the ports it was given);
 # the gRPC endpoint picks its own (port 0).
-web_port="$(node -e 'const s = require("net").createServer().listen(0, "127.0.0.1", () => { console.log(s.address().port); s.close(); })')"
+web_port="$(server_free_port)"
 server_log="$results/browser-server.log"
 server_launch "$work" browser "$server_log" "with the web reader on http://127.0.0.1:$web_port/" \
   --urls http://127.0.0.1:0 --Annotate:WebUrls="http://127.0.0.1:$web_port"

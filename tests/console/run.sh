@@ -76,7 +76,8 @@ trap cleanup EXIT
 
 runner() { dotnet "$ROOT/tests/console/Runner/bin/$CONFIG/net10.0/annotate-console-runner.dll" "$@"; }
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
+# shellcheck source=../lib/server.sh
+source "$ROOT/tests/lib/server.sh" # only its free-port helper: this suite restarts its server on the same address
 
 start_server() {
   : > "$WORK/server.log.current"
@@ -162,7 +163,7 @@ if [[ -n ${ANNOTATE_TEST_PG:-} ]]; then
 else
   DB_ARGS=(--data-dir "$WORK/data")
 fi
-ADDRESS="http://127.0.0.1:$(free_port)"
+ADDRESS="http://127.0.0.1:$(server_free_port)"
 log "server at $ADDRESS (${DATABASE:-embedded cluster in $WORK/data})"
 start_server || { SETUP_ERROR="the server did not start (server.log)"; fail_rest "${ALL_CASES[@]}"; }
 ADMIN=$(tr -d '[:space:]' < "$WORK/admin-token")

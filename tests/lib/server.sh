@@ -1,6 +1,7 @@
 # The built Annotate server as a child process of a test suite's script, sourced by tests/interop/run.sh and
-# tests/browser/run.sh (after they set $repo and define log). The server is src/Annotate.Server's build
-# (bin/Release, then bin/Debug; ANNOTATE_SERVER_DLL overrides). Its database: $ANNOTATE_TEST_PG in a fresh
+# tests/browser/run.sh (after they set $repo and define log); tests/console/run.sh and tests/readme/walkthrough.sh
+# take only its free port. The server is src/Annotate.Server's build (bin/Release, then bin/Debug;
+# ANNOTATE_SERVER_DLL overrides). Its database: $ANNOTATE_TEST_PG in a fresh
 # schema per start when set (CI), else the server's embedded PostgreSQL in a folder under $work.
 #
 #   server_find_dll            sets dll, or exits when there is no build
@@ -12,6 +13,12 @@
 #                              waits (up to 120 s) until the token is written and ready-command succeeds; returns
 #                              non-zero, showing the log, when the server does not come up or dies
 #   server_stop                stops the server (SIGTERM, so an embedded PostgreSQL stops with it)
+#   server_free_port           prints a TCP port on 127.0.0.1 that nothing listens on right now (the suites' one
+#                              free-port helper, as ServerProcess.FreePort is the .NET tests')
+
+server_free_port() {
+  /usr/bin/python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
+}
 
 server_find_dll() {
   dll="${ANNOTATE_SERVER_DLL:-}"

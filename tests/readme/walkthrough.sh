@@ -10,7 +10,9 @@ RESULTS="${1:?usage: walkthrough.sh RESULTS_DIR}"
 mkdir -p "$RESULTS"
 WORK="$(mktemp -d /tmp/annotate-walkthrough.XXXXXX)"
 chmod 755 "$WORK"
-PORT="$(/usr/bin/python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
+# shellcheck source=../lib/server.sh
+source "$ROOT/tests/lib/server.sh"
+PORT="$(server_free_port)"
 SERVER_PID=""
 cleanup() {
   if [ -n "$SERVER_PID" ] && kill -0 "$SERVER_PID" 2>/dev/null; then

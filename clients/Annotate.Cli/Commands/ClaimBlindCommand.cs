@@ -27,7 +27,8 @@ public static class ClaimBlindCommand
             if (inv.Get(article) is { } a) request.ArticleId = a;
             else request.ClaimId = inv.Get(claim) ?? throw new UsageException("name a claim, or an article with --article");
             var result = await inv.Client.MakeBlindAsync(request, inv.CancellationToken);
-            return inv.Write(json, result, () => $"Blind {(request.ArticleId.Length > 0 ? request.ArticleId : request.ClaimId)}: {Text.Result(result)}");
+            return inv.Write(json, result,
+                () => $"Blind {(request.ArticleId.Length > 0 ? request.ArticleId : request.ClaimId)}: {Text.Result(result)}");
         });
     }
 

@@ -35,7 +35,8 @@ public static class ClaimShowCommand
             }, inv.CancellationToken);
             // The thread as it stands now; an as-of view shows none rather than a later discussion.
             var thread = inv.Get(asOf) is null
-                ? await inv.Client.ListThreadAsync(new ListThreadRequest { Target = new ReplyTarget { ClaimId = view.ClaimId } }, inv.CancellationToken)
+                ? await inv.Client.ListThreadAsync(
+                    new ListThreadRequest { Target = new ReplyTarget { ClaimId = view.ClaimId } }, inv.CancellationToken)
                 : new ListThreadResponse();
             return inv.Write(json, view, () => thread.Replies.Count == 0
                 ? Text.Claim(view)

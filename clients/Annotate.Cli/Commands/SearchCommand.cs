@@ -54,5 +54,8 @@ public static class SearchCommand
     }
 
     private static string Where(SearchHit h) =>
-        h.ReplyId.Length > 0 ? $"{h.ReplyId} " : h.ClaimId.Length > 0 ? $"{h.ClaimId} " : h.HighlightId.Length > 0 ? $"{h.HighlightId} " : "";
+        h.ReplyId.Length > 0 ? $"{h.ReplyId} "
+        : h.ClaimId.Length > 0 ? $"{h.ClaimId} "
+        : h.HighlightId.Length > 0 ? $"{h.HighlightId} "
+        : "";
 }

@@ -47,7 +47,8 @@ public static class Text
         {
             var text = r.Retracted ? "(retracted)" : r.Body.ReplaceLineEndings(" ");
             var edited = r.Earlier.Count > 0 ? $" (edited {r.Earlier.Count}x)" : "";
-            sb.AppendLine(CultureInfo.InvariantCulture, $"  {new string(' ', 2 * depth)}- {r.ReplyId} {r.Author} at {Time(r.PostedAt)}{edited}: {text}");
+            sb.AppendLine(CultureInfo.InvariantCulture,
+                $"  {new string(' ', 2 * depth)}- {r.ReplyId} {r.Author} at {Time(r.PostedAt)}{edited}: {text}");
             foreach (var answer in replies.Where(a => a.ParentId == r.ReplyId)) Write(answer, depth + 1);
         }
         foreach (var top in replies.Where(r => r.ParentId.Length == 0 || !ids.Contains(r.ParentId))) Write(top, 0);

@@ -178,14 +178,16 @@ public static class Mapping
     };
 
     /// <summary>
-    /// An event's data as clients see it (the domain's JSON form): a token's secret hash never leaves the server. Its value is replaced, not its
-    /// field removed, so the event keeps its stored shape for clients that decode it (the audit chain covers the original).
+    /// An event's data as clients see it (the domain's JSON form): a token's secret hash never leaves the server. Its value is
+    /// replaced, not its field removed, so the event keeps its stored shape for clients that decode it (the audit chain covers the
+    /// original).
     /// </summary>
     private static string PublicData(RecordedEvent e)
     {
         var domainEvent = EventCodec.Decode(e);
         if (domainEvent is not Annotate.Domain.Events.TokenIssued) return Annotate.Domain.Events.EventTypes.Serialize(domainEvent);
-        var data = System.Text.Json.JsonSerializer.SerializeToNode(domainEvent, domainEvent.GetType(), Annotate.Domain.Events.EventTypes.JsonOptions)!
+        var data = System.Text.Json.JsonSerializer
+            .SerializeToNode(domainEvent, domainEvent.GetType(), Annotate.Domain.Events.EventTypes.JsonOptions)!
             .AsObject();
         data["secretHash"] = Redacted;
         return data.ToJsonString();

@@ -15,7 +15,10 @@ public sealed class EmptyResponses : Interceptor
         UnaryServerMethod<TRequest, TResponse> continuation)
     {
         var response = await continuation(request, context);
-        if (response is IMessage { } message && message.CalculateSize() == 0) context.WriteOptions = new WriteOptions(WriteFlags.NoCompress);
+        if (response is IMessage { } message && message.CalculateSize() == 0)
+        {
+            context.WriteOptions = new WriteOptions(WriteFlags.NoCompress);
+        }
         return response;
     }
 }

@@ -11,7 +11,8 @@ public sealed class BlindnessTests
     [Fact]
     public void An_adjudicator_makes_a_claim_blind_once()
     {
-        var e = Assert.IsType<ClaimMadeBlind>(Assert.Single(Given.Ok(Blindness.Decide(BlindnessState.Initial, new MakeClaimBlind("c1"), Given.Adjudicator("judge")))));
+        var e = Assert.IsType<ClaimMadeBlind>(
+            Assert.Single(Given.Ok(Blindness.Decide(BlindnessState.Initial, new MakeClaimBlind("c1"), Given.Adjudicator("judge")))));
         Assert.Equal(("c1", "judge"), (e.ClaimId, e.Adjudicator));
         Assert.Empty(Given.Ok(Blindness.Decide(Blind, new MakeClaimBlind("c1"), Given.Adjudicator("judge"))));
     }
@@ -19,7 +20,8 @@ public sealed class BlindnessTests
     [Fact]
     public void An_analyst_can_neither_blind_nor_reveal()
     {
-        Given.Refused(Blindness.Decide(BlindnessState.Initial, new MakeClaimBlind("c1"), Given.Analyst("ana")), DomainErrorKind.PermissionDenied);
+        Given.Refused(Blindness.Decide(BlindnessState.Initial, new MakeClaimBlind("c1"), Given.Analyst("ana")),
+            DomainErrorKind.PermissionDenied);
         Given.Refused(Blindness.Decide(Blind, new RevealClaim("c1", false), Given.Analyst("ana")), DomainErrorKind.PermissionDenied);
         Given.Refused(Blindness.Decide(false, new MakeArticleBlind("a1"), Given.Analyst("ana")), DomainErrorKind.PermissionDenied);
     }
@@ -27,7 +29,8 @@ public sealed class BlindnessTests
     [Fact]
     public void A_revealed_claim_cannot_be_made_blind_again()
     {
-        var revealed = Given.Apply(Blind, Blindness.Evolve, Given.Ok(Blindness.Decide(Blind, new RevealClaim("c1", false), Given.Adjudicator("judge"))));
+        var revealed = Given.Apply(Blind, Blindness.Evolve,
+            Given.Ok(Blindness.Decide(Blind, new RevealClaim("c1", false), Given.Adjudicator("judge"))));
         Assert.True(revealed.Revealed);
         Given.Refused(Blindness.Decide(revealed, new MakeClaimBlind("c1"), Given.Adjudicator("judge")), DomainErrorKind.FailedPrecondition);
         Assert.Empty(Given.Ok(Blindness.Decide(revealed, new RevealClaim("c1", false), Given.Adjudicator("judge"))));
@@ -36,8 +39,10 @@ public sealed class BlindnessTests
     [Fact]
     public void Revealing_needs_a_blind_claim_blind_itself_or_by_its_article()
     {
-        Given.Refused(Blindness.Decide(BlindnessState.Initial, new RevealClaim("c1", false), Given.Adjudicator("judge")), DomainErrorKind.FailedPrecondition);
-        Assert.IsType<ClaimRevealed>(Assert.Single(Given.Ok(Blindness.Decide(BlindnessState.Initial, new RevealClaim("c1", true), Given.Adjudicator("judge")))));
+        Given.Refused(Blindness.Decide(BlindnessState.Initial, new RevealClaim("c1", false), Given.Adjudicator("judge")),
+            DomainErrorKind.FailedPrecondition);
+        Assert.IsType<ClaimRevealed>(Assert.Single(
+            Given.Ok(Blindness.Decide(BlindnessState.Initial, new RevealClaim("c1", true), Given.Adjudicator("judge")))));
     }
 
     [Fact]

@@ -69,9 +69,11 @@ public sealed class ClaimTests
     {
         var index = ClaimIndex.Empty(ArticleId);
         index = Open(index, Selector.AtPosition(10, 20), "c1").Events.Aggregate(index, ClaimIndex.Evolve);
-        index = Open(index, Selector.AtPosition(11, 21), "c2").Events.Aggregate(index, ClaimIndex.Evolve); // 9/11 = 0.82 with c1: a duplicate
+        // 9/11 = 0.82 with c1: a duplicate
+        index = Open(index, Selector.AtPosition(11, 21), "c2").Events.Aggregate(index, ClaimIndex.Evolve);
         Assert.Single(index.Claims);
-        index = Open(index, Selector.AtPosition(12, 22), "c3").Events.Aggregate(index, ClaimIndex.Evolve); // 8/12 = 0.67 with c1: a new claim
+        // 8/12 = 0.67 with c1: a new claim
+        index = Open(index, Selector.AtPosition(12, 22), "c3").Events.Aggregate(index, ClaimIndex.Evolve);
         Assert.Equal(2, index.Claims.Count);
         Assert.Equal("c3", Open(index, Selector.AtPosition(12, 21), "c4").ClaimId); // 9/10 with c3, 8/11 with c1
     }

@@ -10,7 +10,8 @@ public sealed class ReplyTests
 
     private static ReplyState Posted(string id = "r1", string author = "alice", ReplyTarget? target = null, ReplyState? parent = null)
     {
-        var events = Given.Ok(Reply.Decide(ReplyState.Initial, new PostReply(target ?? OnClaim, parent, " why 1901? "), Given.Analyst(author, id)));
+        var events = Given.Ok(Reply.Decide(
+            ReplyState.Initial, new PostReply(target ?? OnClaim, parent, " why 1901? "), Given.Analyst(author, id)));
         return Given.Apply(ReplyState.Initial, Reply.Evolve, events);
     }
 
@@ -50,7 +51,8 @@ public sealed class ReplyTests
     [Fact]
     public void Replying_on_a_retracted_highlight_is_refused()
     {
-        var r = Reply.Decide(ReplyState.Initial, new PostReply(new ReplyTarget(ReplyTargetKind.Highlight, "h1", "a1", Open: false), null, "x"),
+        var r = Reply.Decide(ReplyState.Initial,
+            new PostReply(new ReplyTarget(ReplyTargetKind.Highlight, "h1", "a1", Open: false), null, "x"),
             Given.Analyst("bob", "r2"));
         Assert.Contains("retracted", Given.Refused(r, DomainErrorKind.FailedPrecondition).Message);
     }
@@ -59,11 +61,13 @@ public sealed class ReplyTests
     [InlineData("")]
     [InlineData("  \n ")]
     public void A_reply_without_text_is_refused(string body) =>
-        Given.Refused(Reply.Decide(ReplyState.Initial, new PostReply(OnClaim, null, body), Given.Analyst("alice", "r1")), DomainErrorKind.Invalid);
+        Given.Refused(Reply.Decide(ReplyState.Initial, new PostReply(OnClaim, null, body), Given.Analyst("alice", "r1")),
+            DomainErrorKind.Invalid);
 
     [Fact]
     public void An_overlong_reply_is_refused() =>
-        Given.Refused(Reply.Decide(ReplyState.Initial, new PostReply(OnClaim, null, new string('x', Limits.MaxReply + 1)), Given.Analyst("alice", "r1")),
+        Given.Refused(Reply.Decide(ReplyState.Initial, new PostReply(OnClaim, null, new string('x', Limits.MaxReply + 1)),
+            Given.Analyst("alice", "r1")),
             DomainErrorKind.Invalid);
 
     [Fact]
@@ -74,7 +78,8 @@ public sealed class ReplyTests
     [Fact]
     public void The_author_edits_a_reply_and_the_same_text_again_changes_nothing()
     {
-        var edited = Assert.IsType<ReplyEdited>(Assert.Single(Given.Ok(Reply.Decide(Posted(), new EditReply("r1", "why 1900?"), Given.Analyst("alice")))));
+        var edited = Assert.IsType<ReplyEdited>(
+            Assert.Single(Given.Ok(Reply.Decide(Posted(), new EditReply("r1", "why 1900?"), Given.Analyst("alice")))));
         Assert.Equal("why 1900?", edited.Body);
         Assert.Empty(Given.Ok(Reply.Decide(Posted(), new EditReply("r1", " why 1901? "), Given.Analyst("alice"))));
     }
@@ -89,7 +94,8 @@ public sealed class ReplyTests
     [Fact]
     public void A_retracted_reply_takes_no_edit_and_no_second_retraction()
     {
-        var retracted = Given.Apply(Posted(), Reply.Evolve, Given.Ok(Reply.Decide(Posted(), new RetractReply("r1"), Given.Analyst("alice"))));
+        var retracted = Given.Apply(Posted(), Reply.Evolve,
+            Given.Ok(Reply.Decide(Posted(), new RetractReply("r1"), Given.Analyst("alice"))));
         Assert.True(retracted.Retracted);
         Given.Refused(Reply.Decide(retracted, new EditReply("r1", "again"), Given.Analyst("alice")), DomainErrorKind.FailedPrecondition);
         Given.Refused(Reply.Decide(retracted, new RetractReply("r1"), Given.Analyst("alice")), DomainErrorKind.FailedPrecondition);

@@ -76,7 +76,8 @@ internal sealed class OtlpReceiver : IAsyncDisposable
         return receiver;
     }
 
-    /// <summary>Waits until the spans received so far satisfy <paramref name="condition"/>; false after <paramref name="timeout"/>.</summary>
+    /// <summary>Waits until the spans received so far satisfy <paramref name="condition"/>; false after
+    /// <paramref name="timeout"/>.</summary>
     public Task<bool> WaitUntilAsync(Func<IReadOnlyList<ReceivedSpan>, bool> condition, TimeSpan timeout) =>
         _received.WaitUntilAsync(() => condition(Spans), timeout);
 

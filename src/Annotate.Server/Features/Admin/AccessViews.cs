@@ -36,7 +36,13 @@ public sealed class AnalystAccessProjection : ViewProjection<AnalystAccess>
 
     public override AnalystAccess? Apply(AnalystAccess? current, string key, ViewEvent e) => e.Event switch
     {
-        AnalystRegistered a => new AnalystAccess { Id = a.AnalystId, DisplayName = a.DisplayName, Roles = [.. a.Roles], CreatedAt = e.RecordedAt },
+        AnalystRegistered a => new AnalystAccess
+        {
+            Id = a.AnalystId,
+            DisplayName = a.DisplayName,
+            Roles = [.. a.Roles],
+            CreatedAt = e.RecordedAt
+        },
         AnalystRolesChanged a when current is not null => new AnalystAccess
         {
             Id = current.Id,

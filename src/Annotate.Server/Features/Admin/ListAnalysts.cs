@@ -17,7 +17,8 @@ public static class ListAnalysts
         {
             await using var session = documents.QuerySession();
             var response = new ListAnalystsResponse();
-            response.Analysts.AddRange((await session.Query<AnalystAccess>().OrderBy(a => a.Id).ToListAsync(ct)).Select(AnalystViews.ToProto));
+            var analysts = await session.Query<AnalystAccess>().OrderBy(a => a.Id).ToListAsync(ct);
+            response.Analysts.AddRange(analysts.Select(AnalystViews.ToProto));
             return response;
         }
     }

@@ -105,7 +105,8 @@ public static class ListThread
 public static class Threads
 {
     /// <summary>The claim or highlight a request names: NOT_FOUND when there is none (a retracted highlight included).</summary>
-    public static async Task<Domain.Discussion.ReplyTarget> FindTargetAsync(Views views, Contracts.V1.ReplyTarget? target, CancellationToken ct)
+    public static async Task<Domain.Discussion.ReplyTarget> FindTargetAsync(
+        Views views, Contracts.V1.ReplyTarget? target, CancellationToken ct)
     {
         switch (target?.TargetCase)
         {

@@ -25,7 +25,8 @@ public static class PostReply
                 parent = (await commands.LoadAsync(Streams.Reply(r.ParentId), ReplyState.Initial, ReplyDecisions.Evolve, ct)).State;
                 if (!parent.Exists) throw ErrorMapping.NotFound($"parent_id \"{r.ParentId}\" names no reply.");
             }
-            var result = await commands.RunAsync(r.RequestId, Streams.Reply(id), target.ArticleId, ReplyState.Initial, ReplyDecisions.Evolve,
+            var result = await commands.RunAsync(
+                r.RequestId, Streams.Reply(id), target.ArticleId, ReplyState.Initial, ReplyDecisions.Evolve,
                 state => ReplyDecisions.Decide(state, new Domain.Discussion.PostReply(target, parent, r.Body), commands.Context(id)), ct);
             var doc = await session.LoadAsync<ReplyDocument>(id, ct)
                 ?? throw new InvalidOperationException($"Reply {id} was recorded but its document is missing.");

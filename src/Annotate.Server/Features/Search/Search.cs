@@ -123,7 +123,8 @@ public sealed class SearchEntryProjection : MultiStreamProjection<SearchEntry, s
                 Text = r.Body,
                 Display = r.Body,
             },
-            ReplyEdited x when snapshot is not null => snapshot with { Text = x.Body, Display = x.Body, WrittenAt = e.Timestamp, Position = e.Sequence },
+            ReplyEdited x when snapshot is not null =>
+                snapshot with { Text = x.Body, Display = x.Body, WrittenAt = e.Timestamp, Position = e.Sequence },
             // Retracted, withdrawn, a stance without rationale, a highlight without note: nothing to find.
             _ => null,
         };
