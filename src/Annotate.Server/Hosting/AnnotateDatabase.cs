@@ -61,20 +61,7 @@ public sealed partial class AnnotateDatabase(ServerOptions options, ILoggerFacto
                 $"ConnectionStrings:{ServerOptions.ConnectionStringName} is not a valid Npgsql connection string: {e.Message}",
                 e);
         }
-        // What the connection string sets itself wins over the server's defaults below. NpgsqlConnectionStringBuilder.ContainsKey
-        // is true for every keyword it knows, so ask its text, where each keyword that was set appears under its canonical name
-        // (whichever synonym the connection string used).
-        var set = new System.Data.Common.DbConnectionStringBuilder { ConnectionString = builder.ConnectionString };
-        if (string.IsNullOrEmpty(builder.ApplicationName)) builder.ApplicationName = ApplicationName;
-        // The server keeps no session state on pooled connections (its LISTEN has a connection of its own), so the
-        // DISCARD ALL Npgsql sends when a connection returns to the pool is a transaction that resets nothing: one per
-        // query. Off unless the connection string says otherwise.
-        if (!set.ContainsKey("No Reset On Close")) builder.NoResetOnClose = true;
-        // The pool is the bound on this process's connections (Npgsql never opens more than Maximum Pool Size): without it,
-        // Npgsql's default of 100 lets one busy replica take every connection PostgreSQL allows. A call that finds the pool
-        // full waits at most Timeout seconds, then fails with a timeout that ErrorMapping answers UNAVAILABLE.
-        if (!set.ContainsKey("Maximum Pool Size")) builder.MaxPoolSize = options.MaxConnections;
-        if (!set.ContainsKey("Timeout")) builder.Timeout = options.ConnectionTimeoutSeconds;
+        ApplyDefaults(builder, options);
         Pool = (builder.MaxPoolSize, builder.Timeout);
         var where = $"{builder.Host}:{builder.Port}/{builder.Database ?? builder.Username}";
         Description = _embedded is null ? $"{where} (configured)" : $"{where} (embedded, data in {_embedded.DataDirectory})";
@@ -90,6 +77,27 @@ public sealed partial class AnnotateDatabase(ServerOptions options, ILoggerFacto
             await StopAsync();
             throw new DatabaseUnavailableException($"Cannot connect to PostgreSQL at {where}: {e.Message}", e);
         }
+    }
+
+    /// <summary>
+    /// The server's settings of a connection string, each unless the connection string sets it itself: its application
+    /// name, no reset on close, and the pool's bounds. Every data source the server opens to PostgreSQL takes these.
+    /// </summary>
+    public static void ApplyDefaults(NpgsqlConnectionStringBuilder builder, ServerOptions options)
+    {
+        // NpgsqlConnectionStringBuilder.ContainsKey is true for every keyword it knows, so ask its text, where each keyword
+        // that was set appears under its canonical name (whichever synonym the connection string used).
+        var set = new System.Data.Common.DbConnectionStringBuilder { ConnectionString = builder.ConnectionString };
+        if (string.IsNullOrEmpty(builder.ApplicationName)) builder.ApplicationName = ApplicationName;
+        // The server keeps no session state on pooled connections (its LISTEN has a connection of its own), so the
+        // DISCARD ALL Npgsql sends when a connection returns to the pool is a transaction that resets nothing: one per
+        // query.
+        if (!set.ContainsKey("No Reset On Close")) builder.NoResetOnClose = true;
+        // The pool is the bound on this process's connections (Npgsql never opens more than Maximum Pool Size): without it,
+        // Npgsql's default of 100 lets one busy replica take every connection PostgreSQL allows. A call that finds the pool
+        // full waits at most Timeout seconds, then fails with a timeout that ErrorMapping answers UNAVAILABLE.
+        if (!set.ContainsKey("Maximum Pool Size")) builder.MaxPoolSize = options.MaxConnections;
+        if (!set.ContainsKey("Timeout")) builder.Timeout = options.ConnectionTimeoutSeconds;
     }
 
     /// <summary>Closes the data source, then stops the embedded cluster if this process runs one. Idempotent.</summary>
