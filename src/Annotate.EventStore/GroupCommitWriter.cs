@@ -495,7 +495,7 @@ internal static class Failures
         PostgresException pe => pe.SqlState
             is PostgresErrorCodes.AdminShutdown
                 or PostgresErrorCodes.CrashShutdown
-                or PostgresErrorCodes.CannotConnectNow
+                or PostgresErrorCodes.CannotConnectNow or PostgresErrorCodes.TooManyConnections
                 or PostgresErrorCodes.ConnectionFailure
                 or PostgresErrorCodes.ConnectionException
                 or PostgresErrorCodes.SerializationFailure

@@ -31,8 +31,12 @@ public sealed partial class AnnotateDatabase(ServerOptions options, ILoggerFacto
     /// <summary>host:port/database and where it comes from; safe to log (no password).</summary>
     public string Description { get; private set; } = "(not started)";
 
+    /// <summary>Connections the server opens at most, and seconds a call waits for one (from the settings or the connection string).</summary>
+    public (int MaxConnections, int TimeoutSeconds) Pool { get; private set; }
+
     public async Task StartAsync(CancellationToken ct)
     {
+        if (options.Error is { } invalid) throw new DatabaseUnavailableException(invalid);
         string connectionString;
         if (options.ConnectionString is { } configured)
         {
@@ -57,13 +61,8 @@ public sealed partial class AnnotateDatabase(ServerOptions options, ILoggerFacto
                 $"ConnectionStrings:{ServerOptions.ConnectionStringName} is not a valid Npgsql connection string: {e.Message}",
                 e);
         }
-        if (string.IsNullOrEmpty(builder.ApplicationName)) builder.ApplicationName = ApplicationName;
-        // The server keeps no session state on pooled connections (its LISTEN has a connection of its own), so the
-        // DISCARD ALL Npgsql sends when a connection returns to the pool is a transaction that resets nothing: one per
-        // query. Off unless the connection string says otherwise.
-        // (NpgsqlConnectionStringBuilder.ContainsKey is true for every keyword it knows, so ask the text itself.)
-        if (!new System.Data.Common.DbConnectionStringBuilder { ConnectionString = connectionString }.ContainsKey("No Reset On Close"))
-            builder.NoResetOnClose = true;
+        ApplyDefaults(builder, options);
+        Pool = (builder.MaxPoolSize, builder.Timeout);
         var where = $"{builder.Host}:{builder.Port}/{builder.Database ?? builder.Username}";
         Description = _embedded is null ? $"{where} (configured)" : $"{where} (embedded, data in {_embedded.DataDirectory})";
 
@@ -71,13 +70,34 @@ public sealed partial class AnnotateDatabase(ServerOptions options, ILoggerFacto
         try
         {
             await using var conn = await _dataSource.OpenConnectionAsync(ct);
-            Log.Connected(_logger, Description, conn.PostgreSqlVersion.ToString());
+            Log.Connected(_logger, Description, conn.PostgreSqlVersion.ToString(), Pool.MaxConnections, Pool.TimeoutSeconds);
         }
         catch (Exception e) when (e is NpgsqlException or TimeoutException)
         {
             await StopAsync();
             throw new DatabaseUnavailableException($"Cannot connect to PostgreSQL at {where}: {e.Message}", e);
         }
+    }
+
+    /// <summary>
+    /// The server's settings of a connection string, each unless the connection string sets it itself: its application
+    /// name, no reset on close, and the pool's bounds. Every data source the server opens to PostgreSQL takes these.
+    /// </summary>
+    public static void ApplyDefaults(NpgsqlConnectionStringBuilder builder, ServerOptions options)
+    {
+        // NpgsqlConnectionStringBuilder.ContainsKey is true for every keyword it knows, so ask its text, where each keyword
+        // that was set appears under its canonical name (whichever synonym the connection string used).
+        var set = new System.Data.Common.DbConnectionStringBuilder { ConnectionString = builder.ConnectionString };
+        if (string.IsNullOrEmpty(builder.ApplicationName)) builder.ApplicationName = ApplicationName;
+        // The server keeps no session state on pooled connections (its LISTEN has a connection of its own), so the
+        // DISCARD ALL Npgsql sends when a connection returns to the pool is a transaction that resets nothing: one per
+        // query.
+        if (!set.ContainsKey("No Reset On Close")) builder.NoResetOnClose = true;
+        // The pool is the bound on this process's connections (Npgsql never opens more than Maximum Pool Size): without it,
+        // Npgsql's default of 100 lets one busy replica take every connection PostgreSQL allows. A call that finds the pool
+        // full waits at most Timeout seconds, then fails with a timeout that ErrorMapping answers UNAVAILABLE.
+        if (!set.ContainsKey("Maximum Pool Size")) builder.MaxPoolSize = options.MaxConnections;
+        if (!set.ContainsKey("Timeout")) builder.Timeout = options.ConnectionTimeoutSeconds;
     }
 
     /// <summary>Closes the data source, then stops the embedded cluster if this process runs one. Idempotent.</summary>
@@ -91,7 +111,8 @@ public sealed partial class AnnotateDatabase(ServerOptions options, ILoggerFacto
 
     private static partial class Log
     {
-        [LoggerMessage(1, LogLevel.Information, "Connected to PostgreSQL {Version} at {Database}")]
-        public static partial void Connected(ILogger logger, string database, string version);
+        [LoggerMessage(1, LogLevel.Information,
+            "Connected to PostgreSQL {Version} at {Database}; at most {MaxConnections} connections, a call waits up to {Timeout} s for one")]
+        public static partial void Connected(ILogger logger, string database, string version, int maxConnections, int timeout);
     }
 }

@@ -1,4 +1,5 @@
 using Annotate.Server.Hosting;
+using Annotate.Server.Infrastructure;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 
 namespace Annotate.Server.Hosting;
@@ -100,8 +101,9 @@ public sealed partial class DatabaseCheck(AnnotateDatabase database, ILogger<Dat
         catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {
             // Idle pooled connections to a server that went away are dead: drop them so the first check after it
-            // returns opens a fresh one instead of failing on a stale one.
-            database.DataSource.Clear();
+            // returns opens a fresh one instead of failing on a stale one. Not when the check only waited for a connection
+            // (the pool busy, or a new one slow to open): clearing then would close healthy connections under load.
+            if (e is not OperationCanceledException && !ErrorMapping.IsPoolExhausted(e)) database.DataSource.Clear();
             var message = $"PostgreSQL at {database.Description} did not answer: " +
                 $"{(e is OperationCanceledException ? $"no answer within {Health.DatabaseTimeout.TotalSeconds:0} s" : e.Message)}";
             if (Interlocked.Exchange(ref _down, 1) == 0) LogDown(logger, message);

@@ -57,6 +57,15 @@ public static class ErrorMapping
     public static string? DatabaseOutage(Exception e)
     {
         const string retry = "; retry with the same request id";
+        // Connections first, wherever they are in the chain (a writer's batch wraps them as an unknown outcome): nothing was
+        // sent to the database, so the message can say what is short.
+        for (var x = (Exception?)e; x is not null; x = x.InnerException)
+        {
+            if (IsPoolExhausted(x))
+                return "Every database connection of this server is in use and none came free in time" + retry + " shortly.";
+            if (x is PostgresException { SqlState: PostgresErrorCodes.TooManyConnections })
+                return "PostgreSQL has no connection slot free (max_connections is reached)" + retry + " shortly.";
+        }
         for (var x = (Exception?)e; x is not null; x = x.InnerException)
         {
             switch (x)
@@ -80,6 +89,15 @@ public static class ErrorMapping
         }
         return null;
     }
+
+    /// <summary>
+    /// Npgsql's answer when a call waited its Timeout for a pooled connection and none came free: an NpgsqlException (around
+    /// a TimeoutException). A timeout opening a new connection has the same shape, so the pool's message tells them apart
+    /// (Npgsql has no type or code of its own for it).
+    /// </summary>
+    public static bool IsPoolExhausted(Exception e) =>
+        e is NpgsqlException and not PostgresException
+        && e.Message.StartsWith("The connection pool has been exhausted", StringComparison.Ordinal);
 
     public static DomainException Invalid(string message) => new(DomainError.Invalid(message));
     public static DomainException NotFound(string message) => new(DomainError.NotFound(message));
