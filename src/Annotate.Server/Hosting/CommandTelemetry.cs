@@ -36,6 +36,14 @@ public static class ServerTelemetry
     private static readonly UpDownCounter<long> LiveSubscribers = Meter.CreateUpDownCounter<long>(
         "annotate.subscribers.live", "{subscriber}", "Open live streams (History.Subscribe, Consensus.WatchArticle).");
 
+    private static readonly Counter<long> Reads = Meter.CreateCounter<long>(
+        "annotate.reads", "{read}",
+        "Reads that could go to the read replica, by where they went (replica, primary) and why (caught_up, behind, unreachable).");
+
+    /// <summary>One read routed by <see cref="ReadReplica"/> to <paramref name="source"/> for <paramref name="reason"/>.</summary>
+    public static void RecordRead(string source, string reason) =>
+        Reads.Add(1, new("annotate.read.source", source), new("annotate.read.reason", reason));
+
     public static void RecordCommand(string command, string outcome, TimeSpan duration) =>
         CommandDuration.Record(duration.TotalSeconds, new("annotate.command", command), new("annotate.outcome", outcome));
 

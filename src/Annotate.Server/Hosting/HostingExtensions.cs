@@ -100,6 +100,7 @@ public static partial class HostingExtensions
             Log.Listening(logger, string.Join(", ", app.Urls.Except(webUrls).Except(metricsUrls)), database.Description);
             if (webUrls.Count > 0) Log.ListeningWeb(logger, string.Join(", ", webUrls));
             if (metricsUrls.Count > 0) Log.ListeningMetrics(logger, string.Join(", ", metricsUrls.Select(u => u + MetricsEndpoint.Path)));
+            if (app.Services.GetRequiredService<ReadReplica>().Description is { } replica) Log.ReadingReplica(logger, replica);
             await app.WaitForShutdownAsync();
             return 0;
         }
@@ -129,5 +130,8 @@ public static partial class HostingExtensions
 
         [LoggerMessage(5, LogLevel.Information, "Prometheus metrics at {Urls} (HTTP/1.1)")]
         public static partial void ListeningMetrics(ILogger logger, string urls);
+
+        [LoggerMessage(6, LogLevel.Information, "Reads that may lag go to the read replica {Replica}")]
+        public static partial void ReadingReplica(ILogger logger, string replica);
     }
 }

@@ -2,6 +2,7 @@ using System.Runtime.CompilerServices;
 using System.Threading.Channels;
 using Annotate.Contracts.V1;
 using Annotate.EventStore;
+using Annotate.Server.Hosting;
 using Annotate.Server.Infrastructure;
 using MediatR;
 using Role = Annotate.Domain.Events.Role;
@@ -14,13 +15,16 @@ public static class VerifyAudit
 {
     public sealed record Query(VerifyAuditRequest Request) : IRequest<IAsyncEnumerable<VerifyAuditResponse>>;
 
-    public sealed class Handler(MartenEventStore store) : IRequestHandler<Query, IAsyncEnumerable<VerifyAuditResponse>>
+    public sealed class Handler(ReadReplica reads) : IRequestHandler<Query, IAsyncEnumerable<VerifyAuditResponse>>
     {
         public Task<IAsyncEnumerable<VerifyAuditResponse>> Handle(Query query, CancellationToken ct) =>
             Task.FromResult(Stream(query.Request, ct));
 
         private async IAsyncEnumerable<VerifyAuditResponse> Stream(VerifyAuditRequest r, [EnumeratorCancellation] CancellationToken ct)
         {
+            // A copy of the database verifies the log up to its head; receipts beyond it need a copy that has replayed them.
+            var needs = r.Receipts.Count == 0 ? 0 : r.Receipts.Max(x => (long)Math.Min(x.Position, long.MaxValue));
+            var store = (await reads.ViewsAsync(needs, ct)).Store;
             var total = await store.GetHeadPositionAsync(ct);
             var progress = Channel.CreateBounded<long>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropOldest });
             var receipts = r.Receipts.Select(x => new StoreReceipt((long)x.Position, x.Hash.ToLowerInvariant())).ToList();
