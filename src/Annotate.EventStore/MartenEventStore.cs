@@ -297,7 +297,9 @@ public sealed class MartenEventStore : IEventStore
     /// <summary>Subscription in batches, with the position each batch has been checked through (filtered or not).</summary>
     internal IAsyncEnumerable<SubscriptionBatch> SubscribeBatchesAsync(long fromPositionExclusive, EventFilter? filter, CancellationToken ct,
         int? catchUpPageSize = null) =>
-        _hub.SubscribeAsync(fromPositionExclusive, filter is { IsEmpty: false } ? filter : null, catchUpPageSize ?? _options.ReadPageSize, ct);
+        SubscriptionLag.Track(
+            _hub.SubscribeAsync(fromPositionExclusive, filter is { IsEmpty: false } ? filter : null, catchUpPageSize ?? _options.ReadPageSize, ct),
+            fromPositionExclusive, ct);
 
     public Task<VerifyReport> VerifyAsync(IEnumerable<Receipt>? receipts = null, IProgress<long>? progress = null,
         CancellationToken cancellationToken = default) =>

@@ -26,6 +26,7 @@ public static class VerifyAudit
             var needs = r.Receipts.Count == 0 ? 0 : r.Receipts.Max(x => (long)Math.Min(x.Position, long.MaxValue));
             var store = (await reads.ViewsAsync(needs, ct)).Store;
             var total = await store.GetHeadPositionAsync(ct);
+            using var running = ServerTelemetry.Verifying();
             var progress = Channel.CreateBounded<long>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropOldest });
             var receipts = r.Receipts.Select(x => new StoreReceipt((long)x.Position, x.Hash.ToLowerInvariant())).ToList();
             var verify = Task.Run(async () =>
@@ -76,10 +77,16 @@ public static class VerifyAudit
             yield return new VerifyAuditResponse { Result = result };
         }
 
-        /// <summary>Reports progress without blocking the walk: only the newest count is kept.</summary>
+        /// <summary>Reports progress without blocking the walk: only the newest count is kept for the caller; the metric gets every step.</summary>
         private sealed class Progress(ChannelWriter<long> writer) : IProgress<long>
         {
-            public void Report(long value) => writer.TryWrite(value);
+            private long _reported;
+
+            public void Report(long value)
+            {
+                ServerTelemetry.RecordVerified(value - Interlocked.Exchange(ref _reported, value));
+                writer.TryWrite(value);
+            }
         }
     }
 }
