@@ -5,8 +5,14 @@ using System.Text;
 
 namespace Annotate.Benchmarks.EndToEnd;
 
-/// <summary>A build of the server to measure: a label for the tables and the path of its Annotate.Server.dll.</summary>
-internal sealed record ServerBuild(string Label, string Dll);
+/// <summary>
+/// A build of the server to measure: a label for the tables, the path of its Annotate.Server.dll, and arguments of its
+/// own (<c>--server-arg</c>, e.g. telemetry on for one label and off for another of the same dll).
+/// </summary>
+internal sealed record ServerBuild(string Label, string Dll)
+{
+    public IReadOnlyList<string> Arguments { get; init; } = [];
+}
 
 /// <summary>
 /// One Annotate.Server process (<c>dotnet Annotate.Server.dll</c>) on a free loopback port and a given database,
@@ -19,11 +25,14 @@ internal sealed class ServerUnderTest : IAsyncDisposable
     private readonly StringBuilder _output = new();
     private readonly string _tokenFile;
 
-    private ServerUnderTest(Process process, string address, string tokenFile)
+    private readonly MetricsScraper? _scraper;
+
+    private ServerUnderTest(Process process, string address, string tokenFile, MetricsScraper? scraper)
     {
         _process = process;
         Address = address;
         _tokenFile = tokenFile;
+        _scraper = scraper;
     }
 
     public string Address { get; }
@@ -54,20 +63,31 @@ internal sealed class ServerUnderTest : IAsyncDisposable
         {
             psi.ArgumentList.Add(a);
         }
+        string? metrics = null;
+        foreach (var a in build.Arguments)
+        {
+            var arg = a;
+            if (arg.Contains("{metrics}", StringComparison.Ordinal))
+                arg = arg.Replace("{metrics}", metrics ??= $"http://127.0.0.1:{FreePort()}", StringComparison.Ordinal);
+            if (arg.Contains("{otlp}", StringComparison.Ordinal))
+                arg = arg.Replace("{otlp}", (await OtlpSink.SharedAsync()).Address, StringComparison.Ordinal);
+            psi.ArgumentList.Add(arg);
+        }
         // Nothing from this shell may configure the server differently from build to build.
         foreach (
             var key in psi
                 .Environment.Keys.Where(k =>
                     k.StartsWith("ConnectionStrings__", StringComparison.Ordinal)
                     || k.StartsWith("Annotate__", StringComparison.Ordinal)
-                    || k.StartsWith("ASPNETCORE_", StringComparison.Ordinal))
+                    || k.StartsWith("ASPNETCORE_", StringComparison.Ordinal)
+                    || k.StartsWith("OTEL_", StringComparison.Ordinal))
                 .ToList())
         {
             psi.Environment.Remove(key);
         }
 
         var process = new Process { StartInfo = psi, EnableRaisingEvents = true };
-        var server = new ServerUnderTest(process, address, tokenFile);
+        var server = new ServerUnderTest(process, address, tokenFile, metrics is null ? null : new MetricsScraper(metrics + "/metrics"));
         var ready = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         void OnLine(string? line)
         {
@@ -87,6 +107,7 @@ internal sealed class ServerUnderTest : IAsyncDisposable
         {
             await ready.Task.WaitAsync(StartTimeout);
             server.AdminToken = (await File.ReadAllTextAsync(tokenFile)).Trim();
+            server._scraper?.Start();
         }
         catch
         {
@@ -108,6 +129,7 @@ internal sealed class ServerUnderTest : IAsyncDisposable
     /// <summary>SIGTERM (what systemd and docker send), then a kill if it does not stop within 30 s.</summary>
     public async ValueTask DisposeAsync()
     {
+        if (_scraper is not null) await _scraper.DisposeAsync();
         if (!_process.HasExited)
         {
             using (var kill = Process.Start("kill", ["-TERM", Pid.ToString(System.Globalization.CultureInfo.InvariantCulture)]))
