@@ -46,12 +46,13 @@ public sealed class ReadReplicaTests : IAsyncLifetime
         File.Delete(_tokenFile);
     }
 
-    private Task<CreateHighlightResponse> HighlightAsync(uint start) =>
+    private Task<CreateHighlightResponse> HighlightAsync(uint start, string note = "") =>
         _channel.Annotations().CreateHighlightAsync(new CreateHighlightRequest
         {
             RequestId = Guid.NewGuid().ToString(),
             ArticleId = Article,
             Selector = new Selector { Position = new TextPosition { Start = start, End = start + 20 } },
+            Note = note,
         }, _admin).ResponseAsync;
 
     private Task<ListHighlightsResponse> HighlightsAsync(AsOf? asOf = null) =>
@@ -72,7 +73,7 @@ public sealed class ReadReplicaTests : IAsyncLifetime
 
         await _pair.PauseReplayAsync();
         var replicaHead = (long)(await HighlightsAsync()).AsOfPosition;
-        var created = await HighlightAsync(40);
+        var created = await HighlightAsync(40, "quokka sighting");
         var claim = await _channel.Claims().OpenClaimAsync(new OpenClaimRequest
         {
             RequestId = Guid.NewGuid().ToString(),
@@ -87,8 +88,18 @@ public sealed class ReadReplicaTests : IAsyncLifetime
         Assert.DoesNotContain(created.Highlight.HighlightId, lagging.Highlights.Select(h => h.HighlightId));
         var replay = _channel.History().Replay(new ReplayRequest { FromPosition = (ulong)replicaHead + 1 }, _admin);
         Assert.Empty(await replay.ResponseStream.ReadAllAsync().ToListAsync());
+        var claims = await _channel.Consensus().ListClaimsAsync(new ListClaimsRequest { ArticleId = Article }, _admin);
+        Assert.Equal(replicaHead, (long)claims.AsOfPosition);
+        Assert.DoesNotContain(claim.ClaimId, claims.Claims.Select(c => c.ClaimId));
+        Assert.Empty((await _channel.Search().SearchAsync(new SearchRequest { Query = "quokka" }, _admin)).Hits);
+        var export = _channel.Audit().ExportLog(new ExportLogRequest(), _admin);
+        Assert.Equal(replicaHead, (long)(await export.ResponseStream.ReadAllAsync().ToListAsync()).Max(e => e.Position));
+        var verify = _channel.History().VerifyAudit(new VerifyAuditRequest(), _admin);
+        var verified = (await verify.ResponseStream.ReadAllAsync().ToListAsync()).Last().Result;
+        Assert.True(verified.Ok);
+        Assert.Equal(replicaHead, (long)verified.HeadPosition);
         var replicaReads = await ReadsAsync("replica");
-        Assert.True(replicaReads >= 3, $"{replicaReads} reads served by the replica");
+        Assert.True(replicaReads >= 7, $"{replicaReads} reads served by the replica");
 
         // A read that names the command's position waits for the replica, then reads the primary.
         var fresh = await HighlightsAsync(new AsOf { Position = created.Result.Position });
@@ -106,6 +117,7 @@ public sealed class ReadReplicaTests : IAsyncLifetime
         await _pair.CaughtUpAsync();
         var caughtUp = await HighlightsAsync();
         Assert.Contains(created.Highlight.HighlightId, caughtUp.Highlights.Select(h => h.HighlightId));
+        Assert.Single((await _channel.Search().SearchAsync(new SearchRequest { Query = "quokka" }, _admin)).Hits);
         Assert.True(await ReadsAsync("replica") > replicaReads);
     }
 
