@@ -34,7 +34,9 @@ public sealed partial class ReadReplica : IAsyncDisposable
     /// <summary>How long reads skip an unreachable replica before trying it again.</summary>
     public static readonly TimeSpan Recheck = TimeSpan.FromSeconds(5);
 
-    private static readonly TimeSpan Poll = TimeSpan.FromMilliseconds(10);
+    /// <summary>First pause between looks at a lagging replica's head; each next pause is twice as long, so a read that
+    /// names a position far ahead (or never written) costs about seven looks in the default 500 ms, not a hundred.</summary>
+    private static readonly TimeSpan FirstPoll = TimeSpan.FromMilliseconds(5);
 
     private readonly Views _primary;
     private readonly Views? _replica;
@@ -81,6 +83,7 @@ public sealed partial class ReadReplica : IAsyncDisposable
         if (_replica is null) return _primary;
         if (Stopwatch.GetTimestamp() < Volatile.Read(ref _skipUntil)) return Served(_primary, "unreachable");
         var waited = Stopwatch.StartNew();
+        var pause = FirstPoll;
         while (true)
         {
             long head;
@@ -94,8 +97,10 @@ public sealed partial class ReadReplica : IAsyncDisposable
                 return Served(_primary, "unreachable");
             }
             if (head >= atLeast) return Served(_replica, "caught_up");
-            if (waited.Elapsed >= _maxWait) return Served(_primary, "behind");
-            await Task.Delay(Poll, ct);
+            var left = _maxWait - waited.Elapsed;
+            if (left <= TimeSpan.Zero) return Served(_primary, "behind");
+            await Task.Delay(pause < left ? pause : left, ct);
+            pause *= 2;
         }
     }
 
