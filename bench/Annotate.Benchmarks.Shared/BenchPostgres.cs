@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Text.RegularExpressions;
-using Annotate.EventStore.Embedded;
+using Annotate.Postgres;
 using Npgsql;
 
 namespace Annotate.Benchmarks;

@@ -1,6 +1,6 @@
 using System.Collections.Concurrent;
 using System.Globalization;
-using Annotate.EventStore.Embedded;
+using Annotate.Postgres;
 using Annotate.Testing;
 using Xunit.Abstractions;
 

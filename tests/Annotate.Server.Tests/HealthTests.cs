@@ -1,4 +1,4 @@
-using Annotate.EventStore.Embedded;
+using Annotate.Postgres;
 using Google.Protobuf;
 using Grpc.Core;
 using Grpc.Health.V1;

@@ -1,7 +1,7 @@
 using System.Collections.Concurrent;
 using Annotate.Contracts;
 using Annotate.Contracts.V1;
-using Annotate.EventStore.Embedded;
+using Annotate.Postgres;
 using Annotate.Testing;
 using Xunit.Abstractions;
 using static Annotate.Server.Tests.Rpc;

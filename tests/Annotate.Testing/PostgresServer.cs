@@ -1,4 +1,4 @@
-using Annotate.EventStore.Embedded;
+using Annotate.Postgres;
 using Npgsql;
 
 namespace Annotate.Testing;

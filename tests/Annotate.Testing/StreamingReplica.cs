@@ -1,6 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
-using Annotate.EventStore.Embedded;
+using Annotate.Postgres;
 using Npgsql;
 
 namespace Annotate.Testing;

@@ -714,7 +714,8 @@ function renderAdjudication(v: ClaimView) {
   const adjudicated = v.status === ClaimStatus.ADJUDICATED;
   if (box.dataset.mode === (adjudicated ? 'reopen' : 'adjudicate')) return;
   box.dataset.mode = adjudicated ? 'reopen' : 'adjudicate';
-  const text = h('textarea', { rows: '2', maxlength: '4000' });
+  // The contract's limits: a reopening's reason has at most 2000 characters, a verdict's rationale 4000.
+  const text = h('textarea', { rows: '2', maxlength: adjudicated ? '2000' : '4000' });
   if (adjudicated) {
     const form = h('form', { class: 'stack', 'aria-labelledby': 'adj-heading' },
       h('h3', { id: 'adj-heading' }, 'Reopen'), field('Reason', text),

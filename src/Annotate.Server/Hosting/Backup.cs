@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using System.Text;
 using System.Text.RegularExpressions;
-using Annotate.EventStore.Embedded;
+using Annotate.Postgres;
 using Annotate.Server.Infrastructure;
 using Npgsql;
 

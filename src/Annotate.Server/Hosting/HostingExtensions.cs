@@ -1,4 +1,4 @@
-using Annotate.EventStore.Embedded;
+using Annotate.Postgres;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.Logging.Console;
 using Npgsql;

@@ -1,4 +1,4 @@
-using Annotate.EventStore.Embedded;
+using Annotate.Postgres;
 
 namespace Annotate.Server.Hosting;
 

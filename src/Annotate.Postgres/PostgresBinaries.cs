@@ -1,6 +1,6 @@
 using System.Diagnostics;
 
-namespace Annotate.EventStore.Embedded;
+namespace Annotate.Postgres;
 
 /// <summary>Locates the PostgreSQL server programs (initdb, pg_ctl, postgres) on this machine.</summary>
 public static class PostgresBinaries

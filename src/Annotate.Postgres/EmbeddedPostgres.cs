@@ -7,7 +7,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Npgsql;
 
-namespace Annotate.EventStore.Embedded;
+namespace Annotate.Postgres;
 
 /// <summary>Settings of a PostgreSQL cluster that Annotate runs itself.</summary>
 public sealed record EmbeddedPostgresOptions

@@ -1,7 +1,7 @@
-using Annotate.EventStore.Embedded;
+using Annotate.Postgres;
 using Npgsql;
 
-namespace Annotate.EventStore.Tests;
+namespace Annotate.Postgres.Tests;
 
 /// <summary>The embedded cluster the server runs when no connection string is configured.</summary>
 public sealed class EmbeddedPostgresTests : IDisposable
