@@ -25,6 +25,10 @@ internal sealed record BenchOptions
         dotnet run -c Release --project bench/Annotate.Benchmarks.EndToEnd -- [options]
           --server [label=]<Annotate.Server.dll>  a build to measure; repeat to compare builds in one run
                                                    (default: src/Annotate.Server, built with this project)
+          --server-arg label=<arg> one more argument for that --server's process (repeat for more); {otlp} in it
+                                   is the address of an OTLP/HTTP receiver this run serves, {metrics} a free
+                                   loopback address (http://127.0.0.1:<port>) whose /metrics the run scrapes
+                                   every second while that server runs
           --seconds <s>            measured window of each scenario (default 10)
           --warmup <s>             unmeasured load before each window (default 3)
           --warmup-commands <n>    and, in scenarios (a) and (b), until this many commands were answered (default 300; at most 30 s)
@@ -54,6 +58,7 @@ internal sealed record BenchOptions
             o = args[i] switch
             {
                 "--server" => o with { Servers = [.. o.Servers, Build(Next(), o.Servers.Count)] },
+                "--server-arg" => WithArgument(o, Next()),
                 "--seconds" => o with { Duration = Seconds() },
                 "--warmup" => o with { Warmup = Seconds() },
                 "--warmup-commands" => o with { WarmupCommands = Int() },
@@ -90,6 +95,18 @@ internal sealed record BenchOptions
         if (o.Servers.Select(s => s.Label).Distinct().Count() != o.Servers.Count)
             throw new ArgumentException("every --server needs a label of its own (label=<dll>)");
         return o;
+    }
+
+    /// <summary>Adds an argument to the process of the --server named before it (label=argument).</summary>
+    private static BenchOptions WithArgument(BenchOptions o, string value)
+    {
+        var eq = value.IndexOf('=', StringComparison.Ordinal);
+        var label = eq > 0 ? value[..eq] : throw new ArgumentException($"--server-arg needs label=<argument>, not {value}");
+        var i = o.Servers.FindIndex(s => s.Label == label);
+        if (i < 0) throw new ArgumentException($"--server-arg {label}=...: no --server {label}=<dll> before it");
+        var servers = o.Servers.ToList();
+        servers[i] = servers[i] with { Arguments = [.. servers[i].Arguments, value[(eq + 1)..]] };
+        return o with { Servers = servers };
     }
 
     private static ServerBuild Build(string value, int index)

@@ -86,7 +86,13 @@ var header = new List<string>
 };
 header.AddRange(
     options.Servers.Select(s =>
-        string.Create(inv, $"- build {s.Label}: {s.Dll} (built {File.GetLastWriteTimeUtc(s.Dll):yyyy-MM-dd HH:mm} UTC)")));
+        string.Create(inv, $"- build {s.Label}: {s.Dll} (built {File.GetLastWriteTimeUtc(s.Dll):yyyy-MM-dd HH:mm} UTC)")
+        + (s.Arguments.Count == 0 ? "" : ", with " + string.Join(" ", s.Arguments.Select(Printable)))));
+if (options.Servers.Any(s => s.Arguments.Any(a => a.Contains("{otlp}", StringComparison.Ordinal))))
+{
+    var sink = await OtlpSink.SharedAsync();
+    header.Add(string.Create(inv, $"- OTLP receiver of the run ({{otlp}}): {sink.Exports} exports received, {sink.Bytes / 1024.0:0} KiB"));
+}
 var report = Report.Render(commandLine, header, pgbench, options.PgbenchClients, pgbenchSeconds, commands, subscribers, rpc);
 Console.WriteLine();
 Console.WriteLine(report);

@@ -5,6 +5,8 @@ using Annotate.EventStore.Legacy;
 using Annotate.EventStore.Live;
 using JasperFx.Events;
 using Marten;
+using Marten.Services;
+using Marten.Storage;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Npgsql;
@@ -26,6 +28,10 @@ public sealed class MartenEventStore : IEventStore
     private readonly string _s;
     private readonly GroupCommitWriter _writer;
     private readonly SubscriptionHub _hub;
+    /// <summary>The store this one is a read view of (<see cref="ReadingFrom"/>), or null for the store itself.</summary>
+    private readonly MartenEventStore? _primary;
+    /// <summary>Marten's database object for the copy a read view reads (sessions on it open their connections there).</summary>
+    private readonly MartenDatabase? _copy;
     private int _disposed;
 
     public MartenEventStore(EventStoreOptions options, ILoggerFactory? loggerFactory = null)
@@ -42,6 +48,34 @@ public sealed class MartenEventStore : IEventStore
         var mapped = _documents.Options.Events.AllKnownEventTypes().Select(t => t.EventType).ToFrozenSet();
         _writer = new GroupCommitWriter(options, logger, _hub.OnLocalCommit, mapped);
     }
+
+    /// <summary>
+    /// A view of this store whose reads (head, pages, streams, documents, verification, chain export) go to
+    /// <paramref name="copy"/>, a physical copy of the same database such as a streaming replica. Appends go to this
+    /// store's writer and subscriptions to its live hub, both on the primary: a hot standby refuses writes and LISTEN.
+    /// A copy lags: its head is the position it has replayed, and everything it answers is consistent up to that head
+    /// (a replica replays whole transactions in commit order). Disposing the view leaves this store running.
+    /// </summary>
+    public MartenEventStore ReadingFrom(NpgsqlDataSource copy) => new(this, copy);
+
+    private MartenEventStore(MartenEventStore primary, NpgsqlDataSource copy)
+    {
+        _primary = primary;
+        _options = primary._options;
+        _s = primary._s;
+        _dataSource = copy;
+        _documents = primary._documents;
+        _copy = new MartenDatabase((StoreOptions)_documents.Options, copy, "read-copy");
+        _writer = primary._writer;
+        _hub = primary._hub;
+    }
+
+    /// <summary>
+    /// A Marten query session on this store's database: the copy's for a read view (Marten's session for a given database,
+    /// whose connections come from the copy's data source), Marten's own otherwise.
+    /// </summary>
+    public IQuerySession QuerySession() =>
+        _copy is null ? _documents.QuerySession() : _documents.QuerySession(SessionOptions.ForDatabase(_copy));
 
     internal EventStoreOptions Options => _options;
     internal NpgsqlDataSource DataSource => _dataSource;
@@ -63,7 +97,7 @@ public sealed class MartenEventStore : IEventStore
     public async Task<AppendResult?> FindAppendAsync(string idempotencyKey, CancellationToken cancellationToken = default)
     {
         AppendRecord? record;
-        await using (var session = _documents.QuerySession())
+        await using (var session = QuerySession())
             record = await session.LoadAsync<AppendRecord>(idempotencyKey, cancellationToken).ConfigureAwait(false);
         if (record is null) return null;
         await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
@@ -79,14 +113,14 @@ public sealed class MartenEventStore : IEventStore
 
     public async Task<long> GetStreamVersionAsync(string streamId, CancellationToken cancellationToken = default)
     {
-        await using var session = _documents.QuerySession();
+        await using var session = QuerySession();
         return (await session.Events.FetchStreamStateAsync(streamId, cancellationToken).ConfigureAwait(false))?.Version ?? 0;
     }
 
     public async Task<long> GetPositionAtAsync(DateTime time, CancellationToken cancellationToken = default)
     {
         var bound = new DateTimeOffset(time.ToUniversalTime());
-        await using var session = _documents.QuerySession();
+        await using var session = QuerySession();
         var positions = await session.Events.QueryAllRawEvents()
             .Where(e => e.Timestamp <= bound)
             .OrderByDescending(e => e.Sequence)
@@ -107,7 +141,7 @@ public sealed class MartenEventStore : IEventStore
         {
             var page = (int)Math.Min(remaining, _options.ReadPageSize);
             IReadOnlyList<IEvent> events;
-            await using (var session = _documents.QuerySession())
+            await using (var session = QuerySession())
             {
                 var query = session.Events.QueryAllRawEvents().Where(e => e.StreamKey == streamId);
                 events = forwards
@@ -131,7 +165,7 @@ public sealed class MartenEventStore : IEventStore
     /// </summary>
     public async Task<IReadOnlyList<StreamEvent>> FetchStreamAsync(string streamId, CancellationToken cancellationToken = default)
     {
-        await using var session = _documents.QuerySession();
+        await using var session = QuerySession();
         var events = await session.Events.FetchStreamAsync(streamId, token: cancellationToken).ConfigureAwait(false);
         return events.Select(e => new StreamEvent(e.Sequence, e.Version, e.Data)).ToList();
     }
@@ -172,7 +206,7 @@ public sealed class MartenEventStore : IEventStore
         var windowEnd = Math.Min(Math.Min(toPosition, head), after > long.MaxValue - window ? long.MaxValue : after + window);
         if (windowEnd <= after) return ([], after, head);
         IReadOnlyList<IEvent> rows;
-        await using (var session = _documents.QuerySession())
+        await using (var session = QuerySession())
         {
             var query = session.Events.QueryAllRawEvents().Where(e => e.Sequence > after && e.Sequence <= windowEnd);
             if (filter?.Types is { Count: > 0 } types)
@@ -263,7 +297,9 @@ public sealed class MartenEventStore : IEventStore
     /// <summary>Subscription in batches, with the position each batch has been checked through (filtered or not).</summary>
     internal IAsyncEnumerable<SubscriptionBatch> SubscribeBatchesAsync(long fromPositionExclusive, EventFilter? filter, CancellationToken ct,
         int? catchUpPageSize = null) =>
-        _hub.SubscribeAsync(fromPositionExclusive, filter is { IsEmpty: false } ? filter : null, catchUpPageSize ?? _options.ReadPageSize, ct);
+        SubscriptionLag.Track(
+            _hub.SubscribeAsync(fromPositionExclusive, filter is { IsEmpty: false } ? filter : null, catchUpPageSize ?? _options.ReadPageSize, ct),
+            fromPositionExclusive, ct);
 
     public Task<VerifyReport> VerifyAsync(IEnumerable<Receipt>? receipts = null, IProgress<long>? progress = null,
         CancellationToken cancellationToken = default) =>
@@ -279,7 +315,7 @@ public sealed class MartenEventStore : IEventStore
 
     public async ValueTask DisposeAsync()
     {
-        if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
+        if (_primary is not null || Interlocked.Exchange(ref _disposed, 1) != 0) return;
         await _writer.DisposeAsync().ConfigureAwait(false);
         await _hub.DisposeAsync().ConfigureAwait(false);
     }

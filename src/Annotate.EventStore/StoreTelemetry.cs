@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
+using Annotate.EventStore.Live;
 
 namespace Annotate.EventStore;
 
@@ -39,6 +40,12 @@ public static class StoreTelemetry
 
     private static readonly Counter<long> EventsAppended = Meter.CreateCounter<long>(
         "annotate.eventstore.events.appended", "{event}", "Events the writer committed.");
+
+    private static readonly ObservableGauge<long> SubscriptionsBehind = Meter.CreateObservableGauge(
+        "annotate.eventstore.subscription.lag",
+        SubscriptionLag.Max,
+        "{position}",
+        "Positions the furthest-behind live subscription of the process is behind the newest position delivered to any of them.");
 
     /// <summary>The commit span's attribute listing the request ids of the batch's appends.</summary>
     public const string RequestIdsTag = "annotate.request_ids";

@@ -46,6 +46,22 @@ public sealed class ServerConfigurationTests(PostgresDatabase db) : IClassFixtur
     }
 
     [Fact]
+    public async Task An_invalid_read_replica_connection_string_is_named_on_stderr_and_the_server_exits_with_code_2()
+    {
+        using var server = ServerProcess.Start(["--urls", $"http://127.0.0.1:{ServerProcess.FreePort()}"],
+            new Dictionary<string, string>
+            {
+                ["ConnectionStrings__Annotate"] = db.ConnectionString,
+                ["ConnectionStrings__AnnotateReadOnly"] = "Host=replica;Password=hunter2-secret;Replica Lag Please=1",
+            });
+
+        Assert.Equal(2, await server.WaitForExitAsync());
+        Assert.StartsWith("ConnectionStrings:AnnotateReadOnly is not a valid Npgsql connection string", server.Stderr.Trim());
+        Assert.DoesNotContain("hunter2-secret", server.Stdout + server.Stderr);
+        Assert.DoesNotContain("   at ", server.Stderr);
+    }
+
+    [Fact]
     public async Task An_invalid_web_url_is_named_on_stderr_and_the_server_exits_with_code_2()
     {
         using var server = ServerProcess.Start(

@@ -240,6 +240,72 @@ public sealed class TelemetryTests
         }
     }
 
+    [Fact]
+    public async Task Prometheus_endpoint_shows_verification_progress_and_how_far_live_subscribers_are_behind()
+    {
+        var address = $"http://127.0.0.1:{ServerProcess.FreePort()}";
+        var metrics = $"http://127.0.0.1:{ServerProcess.FreePort()}";
+        var tokenFile = Path.Combine(Path.GetTempPath(), $"annotate-admin-{Guid.NewGuid():N}");
+        using var server = ServerProcess.Start(["--urls", address, $"--Annotate:MetricsUrls={metrics}",
+            $"--ConnectionStrings:Annotate={await NewDatabaseAsync()}", $"--Annotate:AdminTokenFile={tokenFile}"]);
+        try
+        {
+            await server.WaitForOutputAsync($"Prometheus metrics at {metrics}/metrics (HTTP/1.1)");
+            using var channel = GrpcChannel.ForAddress(address);
+            var admin = AnnotateServer.As((await File.ReadAllTextAsync(tokenFile)).Trim());
+            using var http = new HttpClient { DefaultRequestVersion = HttpVersion.Version11 };
+
+            // Verification counts the positions it checked: the whole log once.
+            var verify = channel.History().VerifyAudit(new VerifyAuditRequest(), admin);
+            var result = (await verify.ResponseStream.ReadAllAsync().ToListAsync()).Last().Result;
+            Assert.True(result.Ok);
+            var verified = await ScrapeAsync(http, metrics);
+            Assert.Equal((double)result.HeadPosition, verified.Value("annotate_audit_verify_positions_total"));
+            Assert.Equal(0, verified.Value("annotate_audit_verify_running"));
+
+            // Two subscribers: one takes every event, the other stops reading after its first. The stalled one falls
+            // behind once more is written than the transport buffers for it; the lag is then at least the positions
+            // the reading one has been given past it.
+            using var stop = new CancellationTokenSource();
+            using var reading = channel.History().Subscribe(new SubscribeRequest(), admin.WithCancellationToken(stop.Token));
+            using var stalled = channel.History().Subscribe(new SubscribeRequest(), admin.WithCancellationToken(stop.Token));
+            Assert.True(await stalled.ResponseStream.MoveNext(stop.Token));
+            long seen = 0;
+            while (await reading.ResponseStream.MoveNext(stop.Token) && reading.ResponseStream.Current.ItemCase != SubscribeResponse.ItemOneofCase.CaughtUpPosition)
+            {
+            }
+            var caughtUp = await ScrapeAsync(http, metrics);
+            Assert.Equal("gauge", caughtUp.Types["annotate_eventstore_subscription_lag"]);
+            var note = new string('n', 2000);
+            PrometheusText lagging;
+            for (var written = 0; (lagging = await ScrapeAsync(http, metrics)).Value("annotate_eventstore_subscription_lag") == 0; written++)
+            {
+                Assert.True(written < 5000, "The stalled subscriber never counted as behind.");
+                var created = await channel.Annotations().CreateHighlightAsync(new CreateHighlightRequest
+                {
+                    RequestId = Guid.NewGuid().ToString(),
+                    ArticleId = "russia-involvement-kazakhstan-crisis",
+                    Selector = new Selector { Position = new TextPosition { Start = 0, End = 20 } },
+                    Note = note,
+                }, admin);
+                while (seen < (long)created.Result.Position && await reading.ResponseStream.MoveNext(stop.Token))
+                    seen = (long)reading.ResponseStream.Current.Event.Position;
+            }
+            Assert.True(lagging.Value("annotate_eventstore_subscription_lag") > 0);
+            await stop.CancelAsync();
+            await ScrapeUntilAsync(http, metrics, s => s.Value("annotate_subscribers_live", ("annotate_feed", "subscribe")) == 0);
+            Assert.Equal(0, (await ScrapeAsync(http, metrics)).Value("annotate_eventstore_subscription_lag"));
+        }
+        catch (Exception e)
+        {
+            throw new InvalidOperationException($"{e.Message}\nserver stdout:\n{server.Stdout}\nstderr:\n{server.Stderr}", e);
+        }
+        finally
+        {
+            File.Delete(tokenFile);
+        }
+    }
+
     private static async Task<PrometheusText> ScrapeAsync(HttpClient http, string metrics)
     {
         using var response = await http.GetAsync($"{metrics}/metrics");

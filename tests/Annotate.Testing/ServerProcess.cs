@@ -187,7 +187,8 @@ public sealed class ServerProcess : IDisposable, IAsyncDisposable
                 .Environment.Keys.Where(k =>
                     k.StartsWith("ConnectionStrings__", StringComparison.Ordinal)
                     || k.StartsWith("Annotate__", StringComparison.Ordinal)
-                    || k.StartsWith("ASPNETCORE_", StringComparison.Ordinal))
+                    || k.StartsWith("ASPNETCORE_", StringComparison.Ordinal)
+                    || k.StartsWith("OTEL_", StringComparison.Ordinal))
                 .ToList())
         {
             psi.Environment.Remove(key);

@@ -36,6 +36,35 @@ public static class ServerTelemetry
     private static readonly UpDownCounter<long> LiveSubscribers = Meter.CreateUpDownCounter<long>(
         "annotate.subscribers.live", "{subscriber}", "Open live streams (History.Subscribe, Consensus.WatchArticle).");
 
+    private static readonly Counter<long> Reads = Meter.CreateCounter<long>(
+        "annotate.reads", "{read}",
+        "Reads that could go to the read replica, by where they went (replica, primary) and why (caught_up, behind, unreachable).");
+
+    private static readonly Counter<long> PositionsVerified = Meter.CreateCounter<long>(
+        "annotate.audit.verify.positions", "{position}", "Positions of the log whose chain links audit verification (VerifyAudit) has checked, as it goes.");
+
+    private static readonly UpDownCounter<long> VerificationsRunning = Meter.CreateUpDownCounter<long>(
+        "annotate.audit.verify.running", "{verification}", "Audit verifications (VerifyAudit) in progress.");
+
+    /// <summary>Verification progress: <paramref name="positions"/> more positions checked.</summary>
+    public static void RecordVerified(long positions) => PositionsVerified.Add(positions);
+
+    /// <summary>Counts one running verification until disposed.</summary>
+    public static Verification Verifying()
+    {
+        VerificationsRunning.Add(1);
+        return default;
+    }
+
+    public readonly struct Verification : IDisposable
+    {
+        public void Dispose() => VerificationsRunning.Add(-1);
+    }
+
+    /// <summary>One read routed by <see cref="ReadReplica"/> to <paramref name="source"/> for <paramref name="reason"/>.</summary>
+    public static void RecordRead(string source, string reason) =>
+        Reads.Add(1, new("annotate.read.source", source), new("annotate.read.reason", reason));
+
     public static void RecordCommand(string command, string outcome, TimeSpan duration) =>
         CommandDuration.Record(duration.TotalSeconds, new("annotate.command", command), new("annotate.outcome", outcome));
 

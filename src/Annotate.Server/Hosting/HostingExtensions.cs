@@ -94,12 +94,15 @@ public static partial class HostingExtensions
                 return 2;
             }
             await database.StartAsync(app.Lifetime.ApplicationStopping);
+            // Before serving: an invalid ConnectionStrings:AnnotateReadOnly stops the start like an invalid database.
+            var replica = app.Services.GetRequiredService<ReadReplica>().Description;
             await app.StartAsync();
             var webUrls = app.Urls.Where(u => web.Urls.Any(w => new Uri(u).Port == w.Port)).ToList();
             var metricsUrls = app.Urls.Where(u => metrics.Urls.Any(m => new Uri(u).Port == m.Port)).ToList();
             Log.Listening(logger, string.Join(", ", app.Urls.Except(webUrls).Except(metricsUrls)), database.Description);
             if (webUrls.Count > 0) Log.ListeningWeb(logger, string.Join(", ", webUrls));
             if (metricsUrls.Count > 0) Log.ListeningMetrics(logger, string.Join(", ", metricsUrls.Select(u => u + MetricsEndpoint.Path)));
+            if (replica is not null) Log.ReadingReplica(logger, replica);
             await app.WaitForShutdownAsync();
             return 0;
         }
@@ -129,5 +132,8 @@ public static partial class HostingExtensions
 
         [LoggerMessage(5, LogLevel.Information, "Prometheus metrics at {Urls} (HTTP/1.1)")]
         public static partial void ListeningMetrics(ILogger logger, string urls);
+
+        [LoggerMessage(6, LogLevel.Information, "Reads that may lag go to the read replica {Replica}")]
+        public static partial void ReadingReplica(ILogger logger, string replica);
     }
 }

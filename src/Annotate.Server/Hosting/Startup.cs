@@ -55,6 +55,7 @@ public static partial class StartupExtensions
             sp.GetRequiredService<ILoggerFactory>()));
         services.AddSingleton<IEventStore>(sp => sp.GetRequiredService<MartenEventStore>());
         services.AddSingleton<Views>();
+        services.AddSingleton<ReadReplica>(); // reads that may go to ConnectionStrings:AnnotateReadOnly
         services.AddScoped<CallerContext>();
         services.AddScoped<Commands>();
         services.AddFeatures();

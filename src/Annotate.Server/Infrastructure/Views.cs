@@ -13,13 +13,18 @@ namespace Annotate.Server.Infrastructure;
 
 /// <summary>
 /// Reads of the views: Marten documents kept by inline projections (each beside its feature), so they always agree
-/// with the log up to its head, and the same projections folded from the history for "as of" answers.
+/// with the log up to its head, and the same projections folded from the history for "as of" answers. Everything is
+/// read through <see cref="Store"/>: the primary's, or a replica's read view (<see cref="Hosting.ReadReplica"/>), which
+/// agrees with the log up to the replica's head.
 /// </summary>
-public sealed class Views(IDocumentStore documents, MartenEventStore store, ConsensusPolicy policy)
+public sealed class Views(MartenEventStore store, ConsensusPolicy policy)
 {
     private readonly ConcurrentDictionary<string, TextDocument> _texts = new(StringComparer.Ordinal);
 
     public MartenEventStore Store => store;
+
+    /// <summary>A Marten query session on the database these views read.</summary>
+    public IQuerySession QuerySession() => store.QuerySession();
 
     /// <summary>The head position of the store: every view reflects every event up to it.</summary>
     public Task<long> HeadAsync(CancellationToken ct) => store.GetHeadPositionAsync(ct);
@@ -27,7 +32,7 @@ public sealed class Views(IDocumentStore documents, MartenEventStore store, Cons
     public async Task<T?> LoadAsync<T>(string id, CancellationToken ct)
         where T : class
     {
-        await using var session = documents.QuerySession();
+        await using var session = store.QuerySession();
         return await session.LoadAsync<T>(id, ct);
     }
 
@@ -38,7 +43,7 @@ public sealed class Views(IDocumentStore documents, MartenEventStore store, Cons
     /// <summary>Every article, by id.</summary>
     public async Task<IReadOnlyList<ArticleView>> ArticlesAsync(CancellationToken ct)
     {
-        await using var session = documents.QuerySession();
+        await using var session = store.QuerySession();
         return await session.Query<ArticleView>().OrderBy(a => a.Id).ToListAsync(ct);
     }
 
@@ -58,7 +63,7 @@ public sealed class Views(IDocumentStore documents, MartenEventStore store, Cons
     public async Task<(IReadOnlyList<ClaimConsensus> Claims, long Position)> ClaimsOfAsync(string articleId, CancellationToken ct)
     {
         var position = await HeadAsync(ct);
-        await using var session = documents.QuerySession();
+        await using var session = store.QuerySession();
         var docs = await session.Query<ClaimDocument>().Where(c => c.ArticleId == articleId).ToListAsync(ct);
         return (docs.Select(d => d.View).OrderBy(v => v.Start).ThenBy(v => v.ClaimId, StringComparer.Ordinal).ToList(), position);
     }
@@ -67,7 +72,7 @@ public sealed class Views(IDocumentStore documents, MartenEventStore store, Cons
     public async Task<(IReadOnlyList<HighlightView> Highlights, long Position)> HighlightsOfAsync(string articleId, CancellationToken ct)
     {
         var position = await HeadAsync(ct);
-        await using var session = documents.QuerySession();
+        await using var session = store.QuerySession();
         return (await session.Query<HighlightView>().Where(h => h.ArticleId == articleId).ToListAsync(ct), position);
     }
 
@@ -107,7 +112,7 @@ public sealed class Views(IDocumentStore documents, MartenEventStore store, Cons
     /// <summary>A token with its analyst's roles, for authentication: two loads by id (no query to parse on every call).</summary>
     public async Task<TokenRecord?> GetTokenAsync(string tokenId, CancellationToken ct)
     {
-        await using var session = documents.QuerySession();
+        await using var session = store.QuerySession();
         var token = await session.LoadAsync<TokenAccess>(tokenId, ct);
         if (token is null) return null;
         var analyst = await session.LoadAsync<AnalystAccess>(token.AnalystId, ct);

@@ -1,6 +1,7 @@
 using System.Text.Json.Nodes;
 using Annotate.Contracts.V1;
 using Annotate.EventStore;
+using Annotate.Server.Hosting;
 using Annotate.Server.Infrastructure;
 using MediatR;
 
@@ -11,11 +12,16 @@ public static class ListHighlights
 {
     public sealed record Query(ListHighlightsRequest Request) : IRequest<ListHighlightsResponse>;
 
-    public sealed class Handler(Views views) : IRequestHandler<Query, ListHighlightsResponse>
+    public sealed class Handler(ReadReplica reads) : IRequestHandler<Query, ListHighlightsResponse>
     {
         public async Task<ListHighlightsResponse> Handle(Query query, CancellationToken ct)
         {
             var r = query.Request;
+            return await reads.ReadAsync(AsOfPoint.Needs(r.AsOf), views => ListAsync(views, r, ct), ct);
+        }
+
+        private static async Task<ListHighlightsResponse> ListAsync(Views views, ListHighlightsRequest r, CancellationToken ct)
+        {
             await views.ArticleAsync(r.ArticleId, ct);
             IReadOnlyList<HighlightView> docs;
             long position;

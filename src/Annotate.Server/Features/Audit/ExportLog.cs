@@ -2,6 +2,7 @@ using System.Runtime.CompilerServices;
 using Annotate.Contracts.V1;
 using Annotate.EventStore;
 using Annotate.EventStore.Chain;
+using Annotate.Server.Hosting;
 using Annotate.Server.Infrastructure;
 using MediatR;
 
@@ -19,19 +20,20 @@ public static class ExportLog
 
     public sealed record Query(ExportLogRequest Request) : IRequest<IAsyncEnumerable<ExportedEvent>>;
 
-    public sealed class Handler(MartenEventStore store) : IRequestHandler<Query, IAsyncEnumerable<ExportedEvent>>
+    public sealed class Handler(ReadReplica reads) : IRequestHandler<Query, IAsyncEnumerable<ExportedEvent>>
     {
         public async Task<IAsyncEnumerable<ExportedEvent>> Handle(Query query, CancellationToken ct)
         {
             var r = query.Request;
+            var store = (await reads.ViewsAsync((long)r.ToPosition, ct)).Store;
             var head = await store.GetHeadPositionAsync(ct);
             var to = r.ToPosition == 0 ? head : Math.Min((long)r.ToPosition, head);
             if (r.ToPosition != 0 && r.ToPosition < r.AfterPosition)
                 throw ErrorMapping.Invalid($"to_position {r.ToPosition} is before after_position {r.AfterPosition}.");
-            return Stream((long)r.AfterPosition, to, ct);
+            return Stream(store, (long)r.AfterPosition, to, ct);
         }
 
-        private async IAsyncEnumerable<ExportedEvent> Stream(long after, long to, [EnumeratorCancellation] CancellationToken ct)
+        private static async IAsyncEnumerable<ExportedEvent> Stream(MartenEventStore store, long after, long to, [EnumeratorCancellation] CancellationToken ct)
         {
             await foreach (var p in store.ExportAsync(after, to, ct))
             {

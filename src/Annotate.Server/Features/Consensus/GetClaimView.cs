@@ -1,6 +1,7 @@
 using Annotate.Contracts.V1;
 using Annotate.Domain.Consensus;
 using Annotate.Server.Features.Claims;
+using Annotate.Server.Hosting;
 using Annotate.Server.Infrastructure;
 using Marten;
 using MediatR;
@@ -13,16 +14,24 @@ public static class GetClaimView
 {
     public sealed record Query(GetClaimViewRequest Request) : IRequest<ClaimView>;
 
-    public sealed class Handler(Views views, ConsensusPolicy policy, IQuerySession session, CallerContext caller)
+    public sealed class Handler(ReadReplica reads, ConsensusPolicy policy, CallerContext caller)
         : IRequestHandler<Query, ClaimView>
     {
         public async Task<ClaimView> Handle(Query query, CancellationToken ct)
         {
-            var view = await ViewAsync(query, ct);
+            var r = query.Request;
+            // Read-your-writes: a copy of the database answers only once it has replayed min_position (or the as-of position).
+            return await reads.ReadAsync(Math.Max((long)r.MinPosition, AsOfPoint.Needs(r.AsOf)), views => ReadAsync(views, query, ct), ct);
+        }
+
+        private async Task<ClaimView> ReadAsync(Views views, Query query, CancellationToken ct)
+        {
+            var view = await ViewAsync(views, query, ct);
+            await using var session = views.QuerySession();
             return BlindClaims.AsSeenBy(view, await session.LoadAsync<BlindClaimDocument>(view.ClaimId, ct), caller.Caller);
         }
 
-        private async Task<ClaimView> ViewAsync(Query query, CancellationToken ct)
+        private async Task<ClaimView> ViewAsync(Views views, Query query, CancellationToken ct)
         {
             var r = query.Request;
             // The views move with the log (inline projections): they have reached every committed position.

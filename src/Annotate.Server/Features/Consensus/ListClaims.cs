@@ -1,6 +1,7 @@
 using Annotate.Contracts.V1;
 using Annotate.Domain.Consensus;
 using Annotate.Server.Features.Claims;
+using Annotate.Server.Hosting;
 using Annotate.Server.Infrastructure;
 using Marten;
 using MediatR;
@@ -12,15 +13,21 @@ public static class ListClaims
 {
     public sealed record Query(ListClaimsRequest Request) : IRequest<ListClaimsResponse>;
 
-    public sealed class Handler(Views views, ConsensusPolicy policy, IQuerySession session, CallerContext caller)
+    public sealed class Handler(ReadReplica reads, ConsensusPolicy policy, CallerContext caller)
         : IRequestHandler<Query, ListClaimsResponse>
     {
         public async Task<ListClaimsResponse> Handle(Query query, CancellationToken ct)
         {
             var r = query.Request;
+            return await reads.ReadAsync(AsOfPoint.Needs(r.AsOf), views => ListAsync(views, r, ct), ct);
+        }
+
+        private async Task<ListClaimsResponse> ListAsync(Views views, ListClaimsRequest r, CancellationToken ct)
+        {
             var (claims, position) = await ClaimsOfAsync(views, policy, r.ArticleId, r.AsOf, ct);
             var wanted = r.Statuses.ToHashSet();
             // Filtered after hiding: a hidden claim's status is unspecified, so a status filter leaves it out.
+            await using var session = views.QuerySession();
             var seen = await BlindClaims.AsSeenByAsync(session, claims.Select(c => Mapping.ToProto(c, policy)), caller.Caller, ct);
             var filtered = seen.Where(v => wanted.Count == 0 || wanted.Contains(v.Status)).ToList();
             var (page, next) = Paging.Take(filtered, r.Page, v => v.ClaimId);

@@ -1,6 +1,7 @@
 using System.Runtime.CompilerServices;
 using Annotate.Contracts.V1;
 using Annotate.EventStore;
+using Annotate.Server.Hosting;
 using Annotate.Server.Infrastructure;
 using MediatR;
 using Role = Annotate.Domain.Events.Role;
@@ -12,11 +13,12 @@ public static class Replay
 {
     public sealed record Query(ReplayRequest Request) : IRequest<IAsyncEnumerable<HistoryEvent>>;
 
-    public sealed class Handler(MartenEventStore store) : IRequestHandler<Query, IAsyncEnumerable<HistoryEvent>>
+    public sealed class Handler(ReadReplica reads) : IRequestHandler<Query, IAsyncEnumerable<HistoryEvent>>
     {
         public async Task<IAsyncEnumerable<HistoryEvent>> Handle(Query query, CancellationToken ct)
         {
             var r = query.Request;
+            var store = (await reads.ViewsAsync(r.ToCase == ReplayRequest.ToOneofCase.ToPosition ? (long)r.ToPosition : 0, ct)).Store;
             var head = await store.GetHeadPositionAsync(ct);
             long after = r.FromCase == ReplayRequest.FromOneofCase.FromPosition ? Math.Max(0, (long)r.FromPosition - 1) : 0;
             DateTime? fromTime = r.FromCase == ReplayRequest.FromOneofCase.FromTime ? r.FromTime.ToDateTime() : null;
@@ -29,10 +31,11 @@ public static class Replay
             {
                 throw ErrorMapping.Invalid($"to_position {r.ToPosition} is before from_position {r.FromPosition}.");
             }
-            return Stream(after, fromTime, to, toTime, r.Filter, ct);
+            return Stream(store, after, fromTime, to, toTime, r.Filter, ct);
         }
 
-        private async IAsyncEnumerable<HistoryEvent> Stream(
+        private static async IAsyncEnumerable<HistoryEvent> Stream(
+            MartenEventStore store,
             long after,
             DateTime? fromTime,
             long to,

@@ -2,6 +2,7 @@ using System.Runtime.CompilerServices;
 using System.Threading.Channels;
 using Annotate.Contracts.V1;
 using Annotate.EventStore;
+using Annotate.Server.Hosting;
 using Annotate.Server.Infrastructure;
 using MediatR;
 using Role = Annotate.Domain.Events.Role;
@@ -14,14 +15,18 @@ public static class VerifyAudit
 {
     public sealed record Query(VerifyAuditRequest Request) : IRequest<IAsyncEnumerable<VerifyAuditResponse>>;
 
-    public sealed class Handler(MartenEventStore store) : IRequestHandler<Query, IAsyncEnumerable<VerifyAuditResponse>>
+    public sealed class Handler(ReadReplica reads) : IRequestHandler<Query, IAsyncEnumerable<VerifyAuditResponse>>
     {
         public Task<IAsyncEnumerable<VerifyAuditResponse>> Handle(Query query, CancellationToken ct) =>
             Task.FromResult(Stream(query.Request, ct));
 
         private async IAsyncEnumerable<VerifyAuditResponse> Stream(VerifyAuditRequest r, [EnumeratorCancellation] CancellationToken ct)
         {
+            // A copy of the database verifies the log up to its head; receipts beyond it need a copy that has replayed them.
+            var needs = r.Receipts.Count == 0 ? 0 : r.Receipts.Max(x => (long)Math.Min(x.Position, long.MaxValue));
+            var store = (await reads.ViewsAsync(needs, ct)).Store;
             var total = await store.GetHeadPositionAsync(ct);
+            using var running = ServerTelemetry.Verifying();
             var progress = Channel.CreateBounded<long>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropOldest });
             var receipts = r.Receipts.Select(x => new StoreReceipt((long)x.Position, x.Hash.ToLowerInvariant())).ToList();
             var verify = Task.Run(async () =>
@@ -72,10 +77,16 @@ public static class VerifyAudit
             yield return new VerifyAuditResponse { Result = result };
         }
 
-        /// <summary>Reports progress without blocking the walk: only the newest count is kept.</summary>
+        /// <summary>Reports progress without blocking the walk: only the newest count is kept for the caller; the metric gets every step.</summary>
         private sealed class Progress(ChannelWriter<long> writer) : IProgress<long>
         {
-            public void Report(long value) => writer.TryWrite(value);
+            private long _reported;
+
+            public void Report(long value)
+            {
+                ServerTelemetry.RecordVerified(value - Interlocked.Exchange(ref _reported, value));
+                writer.TryWrite(value);
+            }
         }
     }
 }

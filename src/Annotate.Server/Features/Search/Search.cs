@@ -165,12 +165,18 @@ public static class Search
     public const int MaxQuery = 500;
     public sealed record Query(SearchRequest Request) : IRequest<SearchResponse>;
 
-    public sealed class Handler(IQuerySession session, CallerContext caller, Domain.Consensus.ConsensusPolicy policy)
+    public sealed class Handler(Hosting.ReadReplica reads, CallerContext caller, Domain.Consensus.ConsensusPolicy policy)
         : IRequestHandler<Query, SearchResponse>
     {
-        public async Task<SearchResponse> Handle(Query query, CancellationToken ct)
+        public Task<SearchResponse> Handle(Query query, CancellationToken ct) =>
+            reads.ReadAsync(0, async views =>
+            {
+                await using var session = views.QuerySession();
+                return await SearchAsync(session, query.Request, ct);
+            }, ct);
+
+        private async Task<SearchResponse> SearchAsync(IQuerySession session, SearchRequest r, CancellationToken ct)
         {
-            var r = query.Request;
             var words = r.Query.Trim();
             if (!words.Any(char.IsLetterOrDigit)) throw ErrorMapping.Invalid("query needs at least one word.");
             var size = r.Page is null || r.Page.PageSize == 0 ? Paging.DefaultSize : (int)r.Page.PageSize;
@@ -191,11 +197,11 @@ public static class Search
                 q = q.Where(x => x.Target != null && targets.Contains(x.Target));
             }
             // Rationales of claims hidden from the caller are never found.
-            var hidden = await HiddenClaimsAsync(ct);
+            var hidden = await HiddenClaimsAsync(session, ct);
             if (hidden.Length > 0) q = q.Where(x => x.Kind != SearchHitKind.Rationale || !hidden.Contains(x.ClaimId!));
             if (r.Statuses.Count > 0)
             {
-                var claims = await ClaimsWithStatusAsync(r, hidden, ct);
+                var claims = await ClaimsWithStatusAsync(session, r, hidden, ct);
                 q = q.Where(x => x.ClaimId != null && claims.Contains(x.ClaimId));
             }
             var page = await q.OrderByTextRank(words, TextSearchFunction.WebStyle)
@@ -205,7 +211,7 @@ public static class Search
             return response;
         }
 
-        private async Task<string[]> HiddenClaimsAsync(CancellationToken ct)
+        private async Task<string[]> HiddenClaimsAsync(IQuerySession session, CancellationToken ct)
         {
             var who = caller.Caller;
             if (who.Has(Role.Adjudicator) || who.Has(Role.Auditor) || who.Has(Role.Admin)) return [];
@@ -214,7 +220,7 @@ public static class Search
         }
 
         /// <summary>Claims (of the article when one is named) whose status, as the caller may see it, is one of the filter's.</summary>
-        private async Task<string[]> ClaimsWithStatusAsync(SearchRequest r, string[] hidden, CancellationToken ct)
+        private async Task<string[]> ClaimsWithStatusAsync(IQuerySession session, SearchRequest r, string[] hidden, CancellationToken ct)
         {
             var query = session.Query<ClaimDocument>();
             var docs = r.ArticleId.Length > 0 ? await query.Where(c => c.ArticleId == r.ArticleId).ToListAsync(ct) : await query.ToListAsync(ct);
