@@ -51,7 +51,7 @@ public static partial class StartupExtensions
                 Documents = sp.GetRequiredService<IDocumentStore>(),
                 DataSource = sp.GetRequiredService<AnnotateDatabase>().DataSource,
                 Schema = sp.GetRequiredService<EventStoreSettings>().Schema,
-                SubscriberBuffer = configuration.GetValue("Annotate:SubscriberBuffer", 512),
+                SubscriberBuffer = Math.Max(1, configuration.GetValue("Annotate:SubscriberBuffer", 512)),
             },
             sp.GetRequiredService<ILoggerFactory>()));
         services.AddSingleton<IEventStore>(sp => sp.GetRequiredService<MartenEventStore>());
