@@ -9,7 +9,8 @@ namespace Annotate.Server.Tests;
 /// <summary>
 /// The server with small live buffers (so a client that stops reading overflows them after a few dozen changes) and database
 /// connections that close after a second idle (a closing backend flushes its statistics, so pg_stat_database can be read
-/// exactly once they have gone).
+/// exactly once they have gone) and are not reset when reused (a reset would be a transaction of its own, more or fewer as
+/// connections happen to be reused or opened).
 /// </summary>
 public sealed class LiveServer : AnnotateServer
 {

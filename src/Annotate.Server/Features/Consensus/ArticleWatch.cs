@@ -113,7 +113,7 @@ public sealed partial class ArticleWatch(Views views, ConsensusPolicy policy, ID
         lock (_gate) Remove(watcher);
     }
 
-    /// <summary>The watcher's next update, null when it has none for the caller; RESOURCE_EXHAUSTED once it was cut off.</summary>
+    /// <summary>The watcher's next update; RESOURCE_EXHAUSTED once it was cut off (what it had buffered is dropped with it).</summary>
     public static async ValueTask<Update> NextAsync(Watcher watcher, int capacity, CancellationToken ct)
     {
         while (true)
@@ -122,7 +122,7 @@ public sealed partial class ArticleWatch(Views views, ConsensusPolicy policy, ID
                 throw new RpcException(new Status(StatusCode.ResourceExhausted, string.Format(System.Globalization.CultureInfo.InvariantCulture, CutOffMessage, capacity)));
             if (watcher.Updates.Reader.TryRead(out var update)) return update;
             if (!await watcher.Updates.Reader.WaitToReadAsync(ct) && !watcher.CutOff)
-                throw new UnavailableException("The server is stopping; call WatchArticle again.");
+                throw new UnavailableException("The live feed ended; call WatchArticle again.");
         }
     }
 
