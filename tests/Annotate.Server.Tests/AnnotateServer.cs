@@ -8,7 +8,7 @@ namespace Annotate.Server.Tests;
 /// with a gRPC channel to it (Grpc.Net.Client; the generated clients on it are in <see cref="Clients"/>) and the first
 /// admin's token.
 /// </summary>
-public sealed class AnnotateServer : IAsyncLifetime
+public class AnnotateServer : IAsyncLifetime
 {
     private readonly PostgresDatabase _database = new();
     private readonly string _tokenFile = Path.Combine(Path.GetTempPath(), $"annotate-admin-{Guid.NewGuid():N}");
@@ -28,13 +28,20 @@ public sealed class AnnotateServer : IAsyncLifetime
         _process = ServerProcess.Start([
             "--urls",
             Address,
-            $"--ConnectionStrings:Annotate={_database.ConnectionString}",
+            $"--ConnectionStrings:Annotate={ServerConnectionString(_database.ConnectionString)}",
             $"--Annotate:AdminTokenFile={_tokenFile}",
+            .. MoreArguments,
         ]);
         await _process.WaitForOutputAsync($"Annotate listening on {Address}");
         AdminToken = (await File.ReadAllTextAsync(_tokenFile)).Trim();
         Channel = GrpcChannel.ForAddress(Address);
     }
+
+    /// <summary>Settings a fixture derived from this one adds to the server's command line.</summary>
+    protected virtual IEnumerable<string> MoreArguments => [];
+
+    /// <summary>The connection string the server gets (a derived fixture may add pool settings).</summary>
+    protected virtual string ServerConnectionString(string database) => database;
 
     public async Task DisposeAsync()
     {

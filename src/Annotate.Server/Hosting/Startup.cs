@@ -51,11 +51,14 @@ public static partial class StartupExtensions
                 Documents = sp.GetRequiredService<IDocumentStore>(),
                 DataSource = sp.GetRequiredService<AnnotateDatabase>().DataSource,
                 Schema = sp.GetRequiredService<EventStoreSettings>().Schema,
+                SubscriberBuffer = Math.Max(1, configuration.GetValue("Annotate:SubscriberBuffer", 512)),
             },
             sp.GetRequiredService<ILoggerFactory>()));
         services.AddSingleton<IEventStore>(sp => sp.GetRequiredService<MartenEventStore>());
         services.AddSingleton<Views>();
         services.AddSingleton<ReadReplica>(); // reads that may go to ConnectionStrings:AnnotateReadOnly
+        services.AddSingleton(sp => ActivatorUtilities.CreateInstance<Features.Consensus.ArticleWatch>(sp,
+            configuration.GetValue("Annotate:WatchBuffer", Features.Consensus.ArticleWatch.DefaultCapacity)));
         services.AddScoped<CallerContext>();
         services.AddScoped<Commands>();
         services.AddFeatures();

@@ -88,9 +88,6 @@ public static class BlindClaims
     public static bool HiddenFrom(BlindClaimDocument? doc, Caller caller) =>
         doc is not null && DomainBlindness.HiddenFrom(doc.Blind, doc.Revealed, doc.AnalystsWithStance, caller.AnalystId, caller.Roles);
 
-    public static async Task<bool> HiddenFromAsync(IQuerySession session, string claimId, Caller caller, CancellationToken ct) =>
-        HiddenFrom(await session.LoadAsync<BlindClaimDocument>(claimId, ct), caller);
-
     /// <summary>The view as <paramref name="caller"/> may see it: marked blind, and emptied of everything stance-related while hidden
     /// (the contract lists the fields).</summary>
     public static ClaimView AsSeenBy(ClaimView view, BlindClaimDocument? doc, Caller caller)

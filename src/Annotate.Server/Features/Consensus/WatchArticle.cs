@@ -1,10 +1,7 @@
 using System.Runtime.CompilerServices;
 using Annotate.Contracts.V1;
 using Annotate.Domain.Consensus;
-using Annotate.Domain.Events;
-using Annotate.EventStore;
 using Annotate.Server.Features.Claims;
-using Annotate.Server.Features.Discussion;
 using Annotate.Server.Hosting;
 using Annotate.Server.Infrastructure;
 using Marten;
@@ -13,20 +10,16 @@ using MediatR;
 namespace Annotate.Server.Features.Consensus;
 
 /// <summary>
-/// An article's claim views: all current ones, a caught-up marker, then each view again when it changes. It follows the
-/// store's subscription from the head read before the views, so no change is missed; the views are written in the
-/// same transaction as the events (inline projections), so the stored view already holds each change it announces.
-/// Replies on the article's claims and highlights follow the same subscription, and blind claims are shown as the
-/// caller may see them.
+/// An article's claim views: all current ones, a caught-up marker, then each view again when it changes. The changes come
+/// from the process's one <see cref="ArticleWatch"/>, joined before the views are read, so no change is missed; they are
+/// computed once for every watcher of the article. Replies on the article's claims and highlights come the same way, and
+/// blind claims are shown as the caller may see them.
 /// </summary>
 public static class WatchArticle
 {
     public sealed record Query(WatchArticleRequest Request) : IRequest<IAsyncEnumerable<WatchArticleResponse>>;
 
-    private static readonly string[] ReplyEvents = ["reply-posted.v1", "reply-edited.v1", "reply-retracted.v1"];
-    private static readonly string[] BlindnessEvents = ["claim-made-blind.v1", "claim-revealed.v1"];
-
-    public sealed class Handler(Views views, ConsensusPolicy policy, IDocumentStore documents, CallerContext caller)
+    public sealed class Handler(Views views, ConsensusPolicy policy, IDocumentStore documents, ArticleWatch watch, CallerContext caller)
         : IRequestHandler<Query, IAsyncEnumerable<WatchArticleResponse>>
     {
         public async Task<IAsyncEnumerable<WatchArticleResponse>> Handle(Query query, CancellationToken ct)
@@ -39,36 +32,27 @@ public static class WatchArticle
         {
             using var live = ServerTelemetry.Subscriber("watch_article");
             var who = caller.Caller;
-            var (claims, from) = await views.ClaimsOfAsync(articleId, ct);
-            await using (var session = documents.QuerySession())
+            var watcher = await watch.JoinAsync(articleId, ct);
+            try
             {
-                foreach (var view in await BlindClaims.AsSeenByAsync(session, claims.Select(c => Mapping.ToProto(c, policy)), who, ct))
-                    yield return new WatchArticleResponse { View = view };
-            }
-            yield return new WatchArticleResponse { CaughtUpPosition = (ulong)from };
-
-            var filter = new Annotate.EventStore.EventFilter([.. Views.ClaimEventTypes, .. ReplyEvents, .. BlindnessEvents], Tag: articleId);
-            await foreach (var message in views.Store.SubscribeAsync(from, filter, ct))
-            {
-                if (message is not SubscriptionMessage.Event { Recorded: var e }) continue;
-                await using var session = documents.QuerySession();
-                if (e.Data is ReplyPosted or ReplyEdited or ReplyRetracted)
+                // The catch-up: the views as they are now, read after joining; the feed's updates up to their position are in them.
+                var (claims, from) = await views.ClaimsOfAsync(articleId, ct);
+                await using (var session = documents.QuerySession())
                 {
-                    // A later change of the same reply is on its way: that event sends the reply as it then stands.
-                    if (await session.LoadAsync<ReplyDocument>(e.StreamId["reply-".Length..], ct) is { } reply && reply.LastPosition <= e.Position)
-                        yield return new WatchArticleResponse { Reply = Threads.ToProto(reply) };
-                    continue;
+                    foreach (var view in await BlindClaims.AsSeenByAsync(session, claims.Select(c => Mapping.ToProto(c, policy)), who, ct))
+                        yield return new WatchArticleResponse { View = view };
                 }
-                if (ClaimViewProjection.ClaimIdOf(ViewEvent.From(e)) is not { } claimId) continue;
-                var blindness = e.Data is ClaimMadeBlind or ClaimRevealed;
-                if (await session.LoadAsync<ClaimDocument>(claimId, ct) is not { } doc) continue;
-                var stored = doc.View;
-                // A view a later event already changed again is sent with that event; blindness does not change the view.
-                if (!blindness && stored.LastPosition < e.Position) continue;
-                var blind = await session.LoadAsync<BlindClaimDocument>(claimId, ct);
-                // A hidden view changes only when blindness does: one per stance would count the others' stances.
-                if (!blindness && BlindClaims.HiddenFrom(blind, who) && e.Data is not ClaimOpened) continue;
-                yield return new WatchArticleResponse { View = BlindClaims.AsSeenBy(Mapping.ToProto(stored, policy), blind, who) };
+                yield return new WatchArticleResponse { CaughtUpPosition = (ulong)from };
+
+                while (true)
+                {
+                    var update = await ArticleWatch.NextAsync(watcher, watch.Capacity, ct);
+                    if (update.Through > from && update.For(who) is { } message) yield return message;
+                }
+            }
+            finally
+            {
+                watch.Leave(watcher);
             }
         }
     }

@@ -14,7 +14,8 @@ namespace Annotate.Server.Features.History;
 /// <summary>
 /// Every event after a position (catch-up), a caught-up marker, then live events; resumable by position. Access events
 /// (analysts, roles, tokens) reach auditors and admins only; every other role sees the annotation events, except the stance
-/// events of claims hidden from them (<see cref="BlindClaims"/>), judged when each event is sent.
+/// events of claims hidden from them (<see cref="BlindClaims"/>), judged when the event is sent (once for all the subscribers
+/// that receive it live).
 /// </summary>
 public static class Subscribe
 {
@@ -37,8 +38,9 @@ public static class Subscribe
                 {
                     case SubscriptionMessage.Event { Recorded: var e }
                         when HistoryFilters.Matches(r.Filter, e) && (seesAccess || !Streams.IsAccess(e.StreamId)):
-                        if (await HiddenAsync(e, ct)) break;
-                        yield return new SubscribeResponse { Event = Mapping.ToProto(e) };
+                        var shared = Shared.Of(e);
+                        if (shared.MayBeHidden && BlindClaims.HiddenFrom(await shared.BlindnessAsync(documents), caller.Caller)) break;
+                        yield return shared.Response;
                         break;
                     case SubscriptionMessage.CaughtUp c when !caughtUp:
                         caughtUp = true; // the contract sends the marker once
@@ -47,14 +49,41 @@ public static class Subscribe
                 }
             }
         }
+    }
 
-        /// <summary>Whether the event tells how someone stood on a claim the caller may not see yet.</summary>
-        private async Task<bool> HiddenAsync(Annotate.EventStore.RecordedEvent e, CancellationToken ct)
+    /// <summary>
+    /// What every subscriber sends for one event, made once: live events are one object shared by all subscribers (the store's
+    /// hub publishes them so), and this is attached to it, so N subscribers cost one message and at most one blindness load
+    /// per event, not N. The blindness is loaded after the event was committed, when the first subscriber sends it.
+    /// </summary>
+    private sealed class Shared(RecordedEvent e)
+    {
+        private static readonly ConditionalWeakTable<RecordedEvent, Shared> ByEvent = new();
+        private Task<BlindClaimDocument?>? _blindness;
+
+        public static Shared Of(RecordedEvent e) => ByEvent.GetValue(e, static e => new Shared(e));
+
+        public SubscribeResponse Response { get; } = new() { Event = Mapping.ToProto(e) };
+
+        /// <summary>Whether the event tells how someone stood on a claim: hidden from whom the claim is hidden (<see cref="BlindClaims"/>).</summary>
+        public bool MayBeHidden { get; } =
+            e.Data is StanceTaken or StanceWithdrawn or ClaimAdjudicated or ClaimReopened && Streams.ClaimIdOf(e.StreamId) is not null;
+
+        /// <summary>The claim's blindness, loaded once for all subscribers (not cancelled by any one of them: it is one short read).</summary>
+        public Task<BlindClaimDocument?> BlindnessAsync(IDocumentStore documents)
         {
-            if (e.Data is not (StanceTaken or StanceWithdrawn or ClaimAdjudicated or ClaimReopened) || Streams.ClaimIdOf(e.StreamId) is not { } claimId)
-                return false;
+            var current = Volatile.Read(ref _blindness);
+            if (current is { IsFaulted: false, IsCanceled: false }) return current;
+            // None yet, or one that failed (an outage): load it; when two subscribers race, either load is right.
+            var fresh = LoadAsync(documents, Streams.ClaimIdOf(e.StreamId)!);
+            Interlocked.CompareExchange(ref _blindness, fresh, current);
+            return fresh;
+        }
+
+        private static async Task<BlindClaimDocument?> LoadAsync(IDocumentStore documents, string claimId)
+        {
             await using var session = documents.QuerySession();
-            return await BlindClaims.HiddenFromAsync(session, claimId, caller.Caller, ct);
+            return await session.LoadAsync<BlindClaimDocument>(claimId, CancellationToken.None);
         }
     }
 }
