@@ -20,8 +20,13 @@ internal static class AuditVerifier
     private const string TombstoneType = "tombstone";
 
     public static async Task<VerifyReport> VerifyAsync(NpgsqlDataSource dataSource, string schema, int pageSize,
-        IEnumerable<Receipt>? receipts, IProgress<long>? progress, CancellationToken ct)
+        IEnumerable<Receipt>? receipts, IProgress<long>? progress, CancellationToken ct, string? erasureType = null)
     {
+        // Data replaced by a recorded erasure verifies by the digest the erasure recorded (Erasure); anything else must
+        // hash to the digest its link covers.
+        var erasures = await Erasure.ReadRecordedAsync(dataSource, schema, erasureType, ct).ConfigureAwait(false);
+        var erased = new List<long>();
+        var erasedBy = new SortedSet<long>();
         var pendingReceipts = (receipts ?? []).OrderBy(r => r.Position).ToList();
         var checks = new List<ReceiptCheck>(pendingReceipts.Count);
         var nextReceipt = 0;
@@ -92,10 +97,20 @@ internal static class AuditVerifier
                         var metadataNow = r.GetFieldValue<byte[]>(9);
                         var dataLinked = r.GetFieldValue<byte[]>(10);
                         var metadataLinked = r.GetFieldValue<byte[]>(11);
-                        if (!dataNow.AsSpan().SequenceEqual(dataLinked))
+                        if (!dataNow.AsSpan().SequenceEqual(dataLinked)
+                            && erasures.TryGetValue(position, out var erasure) && dataNow.AsSpan().SequenceEqual(erasure.Digest))
                         {
-                            broken ??= new BrokenLink(position, $"the data of event {position} was changed after it was written", Hex(dataLinked),
-                                Hex(dataNow));
+                            erased.Add(position);
+                            erasedBy.Add(erasure.ErasedAt);
+                        }
+                        else if (!dataNow.AsSpan().SequenceEqual(dataLinked))
+                        {
+                            broken ??= erasures.TryGetValue(position, out var recorded)
+                                ? new BrokenLink(position,
+                                    $"the data of event {position} was changed after the erasure at position {recorded.ErasedAt} replaced it",
+                                    Hex(recorded.Digest), Hex(dataNow))
+                                : new BrokenLink(position, $"the data of event {position} was changed after it was written", Hex(dataLinked),
+                                    Hex(dataNow));
                         }
                         else if (!metadataNow.AsSpan().SequenceEqual(metadataLinked))
                         {
@@ -160,7 +175,7 @@ internal static class AuditVerifier
         var (endHead, _) = await ReadHeadAsync(dataSource, schema, ct).ConfigureAwait(false);
         if (broken is null && last > endHead)
             broken = new BrokenLink(endHead + 1, $"links past the head row's position {endHead} were not written by the store", null, null);
-        return new VerifyReport(checkedCount, last, broken, checks);
+        return new VerifyReport(checkedCount, last, broken, checks, erased, [.. erasedBy]);
     }
 
     private static string? Hex(byte[]? bytes) => bytes is null ? null : Convert.ToHexStringLower(bytes);

@@ -51,6 +51,7 @@ public static partial class StartupExtensions
                 Documents = sp.GetRequiredService<IDocumentStore>(),
                 DataSource = sp.GetRequiredService<AnnotateDatabase>().DataSource,
                 Schema = sp.GetRequiredService<EventStoreSettings>().Schema,
+                ErasureEventType = Features.Admin.EraseAnalyst.EventType,
             },
             sp.GetRequiredService<ILoggerFactory>()));
         services.AddSingleton<IEventStore>(sp => sp.GetRequiredService<MartenEventStore>());
