@@ -109,6 +109,7 @@ public sealed class ErasureTests(AnnotateServer server) : IClassFixture<Annotate
 
         // The erasure is an event: who, whom, why, what; the analyst's tokens are revoked with it.
         var erasure = log.Single(e => e.Type == "analyst-erased.v1" && e.StreamId == $"analyst-{w.Analyst}");
+        Assert.Equal(erased.ErasurePosition, erasure.Position);
         Assert.Equal(erased.Result.Position - 1, erasure.Position); // then the token's revocation
         Assert.Equal("admin", erasure.Actor);
         Assert.Contains("Erasure request 42", erasure.DataJson);
@@ -163,7 +164,7 @@ public sealed class ErasureTests(AnnotateServer server) : IClassFixture<Annotate
             }
         }
         // The erasure's own list is covered by its link: forging a digest in it is caught at the erasure.
-        var erasure = (long)erased.Result.Position - 1;
+        var erasure = (long)erased.ErasurePosition;
         var list = await DataAsync(erasure);
         var at = list.IndexOf("\"dataDigest\": \"", StringComparison.Ordinal) + "\"dataDigest\": \"".Length;
         await SetDataAsync(erasure, list[..at] + (list[at] == '0' ? '1' : '0') + list[(at + 1)..]);

@@ -14,6 +14,10 @@ Link serialization (docs/event-store.md, "Audit chain"): SHA-256 over these fiel
 big-endian length followed by its bytes: "annotate-chain-v2", position (decimal), stream id, stream
 version (decimal), event id (lower-case 8-4-4-4-12), type, data digest (32 bytes), metadata digest
 (32 bytes), recorded-at ("YYYY-MM-DDTHH:MM:SS.ffffffZ"), previous link (32 zero bytes before the first).
+
+Erasure (docs/audit.md, "Erasure"): an "analyst-erased.v1" event lists, under "erased", earlier positions whose
+data was replaced by its masked form, each with the SHA-256 of the masked data ("dataDigest"). Such an event's
+data verifies by that digest instead of the one its link covers; any other change to it is still a break.
 """
 import hashlib
 import json
@@ -23,6 +27,7 @@ import struct
 import sys
 
 TAG = b"annotate-chain-v2"
+ERASURE_TYPE = "analyst-erased.v1"
 GENESIS = bytes(32)
 
 
@@ -62,6 +67,28 @@ def read_lines(path, what):
                 where = " (position %s)" % m.group(1).decode() if m else ""
                 raise Broken("%s line %d%s is not valid JSON: %s" % (what, number, where, error))
     return rows
+
+
+def recorded_erasures(events):
+    """Erased position -> (digest of its masked data, position of the erasure), from the log's erasure events.
+    An erasure counts only for positions before its own; an entry that is not well formed is ignored (a change
+    that made it so breaks the erasure event's own digest)."""
+    erased = {}
+    for e in events:
+        if e.get("type") != ERASURE_TYPE or not isinstance(e.get("data"), str):
+            continue
+        try:
+            listed = json.loads(e["data"]).get("erased")
+        except (ValueError, AttributeError):
+            continue
+        for x in listed if isinstance(listed, list) else []:
+            if not isinstance(x, dict):
+                continue
+            position, digest = x.get("position"), x.get("dataDigest")
+            if isinstance(position, int) and 0 < position < e["position"] and isinstance(digest, str) \
+                    and re.fullmatch(r"[0-9a-f]{64}", digest):
+                erased[position] = (digest, e["position"])
+    return erased
 
 
 def describe(e):
@@ -111,6 +138,8 @@ def verify(bundle, receipts):
     for c in chain:
         links[c["position"]] = c
 
+    erasures = recorded_erasures(events)
+    erased, erased_by = 0, set()
     previous = GENESIS
     checked = withheld = 0
     last = 0
@@ -130,8 +159,16 @@ def verify(bundle, receipts):
             if e.get("data") is None:
                 withheld += 1
             elif hashlib.sha256(e["data"].encode("utf-8")).digest() != data_digest:
-                first_broken = first_broken or "the data of %s does not match its digest %s (it hashes to %s)" % (
-                    describe(e), c["data_digest"], hashlib.sha256(e["data"].encode("utf-8")).hexdigest())
+                now = hashlib.sha256(e["data"].encode("utf-8")).hexdigest()
+                if position in erasures and now == erasures[position][0]:
+                    erased += 1
+                    erased_by.add(erasures[position][1])
+                elif position in erasures:
+                    first_broken = first_broken or "the data of %s matches neither its digest %s nor the digest %s the erasure at %d recorded (it hashes to %s)" % (
+                        describe(e), c["data_digest"], erasures[position][0], erasures[position][1], now)
+                else:
+                    first_broken = first_broken or "the data of %s does not match its digest %s (it hashes to %s)" % (
+                        describe(e), c["data_digest"], now)
             if hashlib.sha256(e["metadata"].encode("utf-8")).digest() != metadata_digest:
                 first_broken = first_broken or "the metadata of %s does not match its digest %s" % (describe(e), c["metadata_digest"])
             computed = link_v2(e, data_digest, metadata_digest, previous)
@@ -168,6 +205,9 @@ def verify(bundle, receipts):
         return 1
     print("OK: %d events, head %d %s %s; %d receipt(s) hold; %d event(s) with data withheld, linked by their digests" % (
         checked, head["position"], head["link"], head.get("time", ""), len(receipts), withheld))
+    if erased:
+        print("erased: %d event(s) verified by the masked digests recorded by the erasure(s) at %s" % (
+            erased, ", ".join(str(p) for p in sorted(erased_by))))
     return 0
 
 

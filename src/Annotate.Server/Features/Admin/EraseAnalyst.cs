@@ -64,8 +64,8 @@ public static class EraseAnalyst
             var erased = await PendingAsync(r.AnalystId, ct);
             var result = await commands.RunAsync(r.RequestId, Streams.Analyst(r.AnalystId), null, AnalystState.Initial, AnalystDecisions.Evolve,
                 state => DomainErasure.Decide(state, new Domain.Analysts.EraseAnalyst(r.AnalystId, r.Reason, erased), commands.Context()), ct);
-            var positions = await ReplaceAsync(r.AnalystId, ct);
-            var response = new EraseAnalystResponse { Result = result };
+            var (positions, erasure) = await ReplaceAsync(r.AnalystId, ct);
+            var response = new EraseAnalystResponse { Result = result, ErasurePosition = (ulong)erasure };
             response.ErasedPositions.AddRange(positions.Select(p => (ulong)p));
             return response;
         }
@@ -86,17 +86,19 @@ public static class EraseAnalyst
 
         /// <summary>
         /// Replaces the data of every event the analyst's erasures list that does not hold its masked form yet, checks that
-        /// each now hashes to the recorded digest, and rewrites the views; returns the listed positions.
+        /// each now hashes to the recorded digest, and rewrites the views; returns the listed positions and the latest erasure's.
         /// </summary>
-        private async Task<IReadOnlyList<long>> ReplaceAsync(string analystId, CancellationToken ct)
+        private async Task<(IReadOnlyList<long> Erased, long Erasure)> ReplaceAsync(string analystId, CancellationToken ct)
         {
             var recorded = new SortedDictionary<long, string>();
+            var latest = 0L;
             await foreach (var e in store.ReadStreamAsync(Streams.Analyst(analystId), cancellationToken: ct))
             {
-                if (e.Data is AnalystErased erasure)
-                    foreach (var x in erasure.Erased) recorded[x.Position] = x.DataDigest;
+                if (e.Data is not AnalystErased erasure) continue;
+                latest = e.Position;
+                foreach (var x in erasure.Erased) recorded[x.Position] = x.DataDigest;
             }
-            if (recorded.Count == 0) return [];
+            if (recorded.Count == 0) return ([], latest);
             await store.WithAppendsPausedAsync(async token =>
             {
                 var before = await store.CurrentDataDigestsAsync(recorded.Keys, token);
@@ -120,7 +122,7 @@ public static class EraseAnalyst
                 await RewriteViewsAsync(events, token);
                 return true;
             }, ct);
-            return [.. recorded.Keys];
+            return ([.. recorded.Keys], latest);
         }
 
         private async Task<IReadOnlyList<IEvent>> EventsAtAsync(IEnumerable<long> positions, CancellationToken ct)
