@@ -181,7 +181,7 @@ internal static class AuditVerifier
     private static string? Hex(byte[]? bytes) => bytes is null ? null : Convert.ToHexStringLower(bytes);
 
     /// <summary>The last position imported from the previous version (0 when the database was not imported).</summary>
-    private static async Task<long> ReadLegacyHeadAsync(NpgsqlDataSource dataSource, string schema, CancellationToken ct)
+    internal static async Task<long> ReadLegacyHeadAsync(NpgsqlDataSource dataSource, string schema, CancellationToken ct)
     {
         await using var exists = dataSource.CreateCommand("SELECT to_regclass($1) IS NOT NULL");
         exists.Parameters.AddWithValue($"{schema}.{LegacyImport.HeadTable}");
