@@ -74,12 +74,13 @@ def link_v1(position, l, previous):
     return h.digest()
 
 
-def same_as_legacy(e, l):
-    """Whether the event is still the previous version's record (the server checks the same, in SQL)."""
+def same_as_legacy(e, l, erased):
+    """Whether the event is still the previous version's record (the server checks the same, in SQL); the data of an
+    erased event differs from the record by the erasure."""
     if (e["stream"], e["version"], e["id"], e["type"], e["time"]) != (l["stream"], l["version"], l["id"], l["type"], l["time"]):
         return False
     try:
-        if e.get("data") is not None and l.get("data") is not None and json.loads(e["data"]) != json.loads(l["data"]):
+        if not erased and e.get("data") is not None and l.get("data") is not None and json.loads(e["data"]) != json.loads(l["data"]):
             return False
         m, lm = json.loads(e["metadata"]), json.loads(l["metadata"])
     except ValueError:
@@ -222,7 +223,8 @@ def verify(bundle, receipts):
             if computed != link:
                 first_broken = first_broken or "the link of %s is %s, but its fields and the previous link give %s" % (
                     describe(e), c["link"], computed.hex())
-            if legacy is not None and not same_as_legacy(e, legacy):
+            if legacy is not None and not same_as_legacy(e, legacy, position in erasures and e.get("data") is not None
+                                                         and hashlib.sha256(e["data"].encode("utf-8")).hexdigest() == erasures[position][0]):
                 first_broken = first_broken or "%s no longer matches its record from the previous version" % describe(e)
             checked += 1
         # Continue from the stored link, so one altered event is reported once, not for the whole tail.

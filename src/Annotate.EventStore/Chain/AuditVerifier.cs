@@ -51,7 +51,9 @@ internal static class AuditVerifier
             ? $"""
                , l.position IS NOT NULL, l.stream_id, l.stream_version, l.event_id, l.type, l.data::text, l.metadata::text, l.recorded_at,
                coalesce(ev.seq_id IS NOT NULL AND l.position IS NOT NULL
-                   AND (SELECT {LegacyImport.SameEventSql} FROM {schema}.mt_events e WHERE e.seq_id = l.position), false)
+                   AND (SELECT {LegacyImport.SameEventSql} FROM {schema}.mt_events e WHERE e.seq_id = l.position), false),
+               coalesce(ev.seq_id IS NOT NULL AND l.position IS NOT NULL
+                   AND (SELECT {LegacyImport.SameEventExceptDataSql} FROM {schema}.mt_events e WHERE e.seq_id = l.position), false)
                """
             : "";
         var legacyJoin = legacyHead > 0
@@ -97,11 +99,12 @@ internal static class AuditVerifier
                         var metadataNow = r.GetFieldValue<byte[]>(9);
                         var dataLinked = r.GetFieldValue<byte[]>(10);
                         var metadataLinked = r.GetFieldValue<byte[]>(11);
-                        if (!dataNow.AsSpan().SequenceEqual(dataLinked)
-                            && erasures.TryGetValue(position, out var erasure) && dataNow.AsSpan().SequenceEqual(erasure.Digest))
+                        var erasedNow = !dataNow.AsSpan().SequenceEqual(dataLinked)
+                            && erasures.TryGetValue(position, out var erasure) && dataNow.AsSpan().SequenceEqual(erasure.Digest);
+                        if (erasedNow)
                         {
                             erased.Add(position);
-                            erasedBy.Add(erasure.ErasedAt);
+                            erasedBy.Add(erasures[position].ErasedAt);
                         }
                         else if (!dataNow.AsSpan().SequenceEqual(dataLinked))
                         {
@@ -124,7 +127,9 @@ internal static class AuditVerifier
                             {
                                 computed = EventChain.ComputeV1(position, r.GetString(14), r.GetInt64(15), r.GetGuid(16), r.GetString(17),
                                     r.GetString(18), r.GetString(19), r.GetFieldValue<DateTimeOffset>(20).UtcDateTime, previous);
-                                if (!r.GetBoolean(21))
+                                // An erased moved event keeps the previous version's text for its v1 link; its data differs from it
+                                // by the erasure, its other fields may not.
+                                if (!r.GetBoolean(erasedNow ? 22 : 21))
                                 {
                                     broken ??= new BrokenLink(position, $"event {position} no longer matches its record from the previous version",
                                         null, null);
