@@ -37,7 +37,7 @@ HIGHLIGHT = "Officials in Astana"
 
 # The contract (protos/annotate/v1): what reflection must describe, method for method.
 CONTRACT = {
-    "annotate.v1.Admin": ["CreateAnalyst", "ListAnalysts", "SetRoles", "IssueToken", "ListTokens", "RevokeToken", "WhoAmI"],
+    "annotate.v1.Admin": ["CreateAnalyst", "ListAnalysts", "SetRoles", "IssueToken", "ListTokens", "RevokeToken", "WhoAmI", "EraseAnalyst"],
     "annotate.v1.Annotations": ["CreateHighlight", "ApplyTag", "RemoveTag", "RetractHighlight", "ListHighlights"],
     "annotate.v1.Articles": ["ImportArticle", "ListArticles", "GetArticle"],
     "annotate.v1.Claims": ["OpenClaim", "TakeStance", "WithdrawStance", "Adjudicate", "ReopenClaim", "MakeBlind", "RevealClaim"],
@@ -156,7 +156,7 @@ class ReflectionAndHealth(Suite):
         for service, methods in CONTRACT.items():
             self.assertIn(service, self.api.services)
             self.assertEqual(sorted(methods), sorted(m.name for m in self.api.service(service).methods))
-        self.assertEqual(37, len(self.api.methods()))
+        self.assertEqual(38, len(self.api.methods()))
         self.assertEqual(sorted(CONTRACT), sorted(s for s in self.api.services if s.startswith("annotate.")))
         self.assertIn("grpc.health.v1.Health", self.api.services)
         self.assertIn("grpc.reflection.v1.ServerReflection", self.api.services)

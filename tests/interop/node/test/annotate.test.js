@@ -27,7 +27,7 @@ const offsetOf = (text, part) => codePoints(text.slice(0, text.indexOf(part)));
 
 // The contract (protos/annotate/v1): what reflection must describe, method for method.
 const CONTRACT = {
-  'annotate.v1.Admin': ['CreateAnalyst', 'ListAnalysts', 'SetRoles', 'IssueToken', 'ListTokens', 'RevokeToken', 'WhoAmI'],
+  'annotate.v1.Admin': ['CreateAnalyst', 'ListAnalysts', 'SetRoles', 'IssueToken', 'ListTokens', 'RevokeToken', 'WhoAmI', 'EraseAnalyst'],
   'annotate.v1.Annotations': ['CreateHighlight', 'ApplyTag', 'RemoveTag', 'RetractHighlight', 'ListHighlights'],
   'annotate.v1.Articles': ['ImportArticle', 'ListArticles', 'GetArticle'],
   'annotate.v1.Claims': ['OpenClaim', 'TakeStance', 'WithdrawStance', 'Adjudicate', 'ReopenClaim', 'MakeBlind', 'RevealClaim'],
@@ -118,7 +118,7 @@ describe('reflection and health', () => {
       assert.ok(api.services.includes(service), `${service} is not listed`);
       assert.deepEqual(Object.keys(api.definition[service]).sort(), [...methods].sort());
     }
-    assert.equal(api.methods().length, 37);
+    assert.equal(api.methods().length, 38);
     assert.deepEqual(api.services.filter((s) => s.startsWith('annotate.')).sort(), Object.keys(CONTRACT).sort());
     assert.ok(api.services.includes('grpc.health.v1.Health'));
     assert.ok(api.services.includes('grpc.reflection.v1.ServerReflection'));
