@@ -30,13 +30,13 @@ namespace Annotate.Server.Features.Admin;
 /// then rewrite every view document those events fed, while no append can commit (<see cref="Erasure.WithAppendsPausedAsync"/>),
 /// so readers see the old documents or the new ones and no append interleaves with the rewrite.</item>
 /// </list>
-/// Steps 3 is driven by every erasure recorded for the analyst, so a retry (or erasing again) finishes what an interrupted
+/// Step 3 is driven by every erasure recorded for the analyst, so a retry (or erasing again) finishes what an interrupted
 /// erasure left, and erasing an analyst whose data is gone records nothing new.
 /// </summary>
 public static class EraseAnalyst
 {
     /// <summary>The erasure event's stored name: the chain's verifier reads its list (EventStoreOptions.ErasureEventType).</summary>
-    public const string EventType = "analyst-erased.v1";
+    public static readonly string EventType = EventTypes.NameOf(typeof(AnalystErased));
 
     public sealed record Command(EraseAnalystRequest Request) : IRequest<EraseAnalystResponse>;
 

@@ -207,6 +207,24 @@ describe('access', () => {
     const after = (await call('Admin', 'ListTokens', { analyst_id: analystId })).tokens.find((t) => t.token_id === issued.token.token_id);
     assert.equal(after.revoked, true);
   });
+
+  it('an erased analyst is shown by id with no token left, and erasing again records nothing', async () => {
+    const analystId = `node-${RUN}-${crypto.randomBytes(3).toString('hex')}`;
+    await call('Admin', 'CreateAnalyst', { request_id: rid(), analyst_id: analystId, display_name: 'Erin Ä. Example', roles: ['ROLE_ANALYST'] });
+    await call('Admin', 'IssueToken', { request_id: rid(), analyst_id: analystId, label: 'erin laptop' });
+    await refused(status.INVALID_ARGUMENT, 'Admin', 'EraseAnalyst', { request_id: rid(), analyst_id: analystId, reason: '' });
+
+    const erased = await call('Admin', 'EraseAnalyst', { request_id: rid(), analyst_id: analystId, reason: 'erasure request' });
+    assert.equal(erased.erased_positions.length, 2); // the registration and the token's label
+    assert.equal(erased.result.deduplicated, false);
+    const listed = (await call('Admin', 'ListAnalysts', {})).analysts.find((a) => a.analyst_id === analystId);
+    assert.equal(listed.display_name, analystId);
+    const tokensLeft = (await call('Admin', 'ListTokens', { analyst_id: analystId })).tokens;
+    assert.ok(tokensLeft.every((t) => t.revoked && t.label === ''));
+    const again = await call('Admin', 'EraseAnalyst', { request_id: rid(), analyst_id: analystId, reason: 'again' });
+    assert.equal(again.result.deduplicated, true);
+    assert.deepEqual(again.erased_positions, erased.erased_positions);
+  });
 });
 
 describe('articles', () => {
@@ -476,8 +494,11 @@ describe('history', () => {
     assert.deepEqual([Number(exported.at(-1).position), exported.at(-1).link], [Number(head.position), head.link]);
     assert.equal(exported.find((e) => Number(e.position) === Number(last.position)).link, last.receipt_hash);
     const sha256 = (text) => crypto.createHash('sha256').update(text, 'utf8').digest('hex');
+    // An event erased since (Admin.EraseAnalyst) hashes to the digest its erasure recorded, not the linked one.
+    const erased = new Map(exported.filter((e) => e.type === 'analyst-erased.v1')
+      .flatMap((e) => JSON.parse(e.data_json).erased.map((x) => [String(x.position), x.dataDigest])));
     for (const e of exported) {
-      if (!e.data_withheld) assert.equal(sha256(e.data_json), e.data_digest, `data of ${e.position}`);
+      if (!e.data_withheld) assert.equal(sha256(e.data_json), erased.get(String(e.position)) ?? e.data_digest, `data of ${e.position}`);
       assert.equal(sha256(e.metadata_json), e.metadata_digest, `metadata of ${e.position}`);
     }
     await assert.rejects(drain(call('Audit', 'ExportLog', {}, 'a1')), (err) => err.code === status.PERMISSION_DENIED);
