@@ -224,6 +224,9 @@ public sealed class AnnotateClient : IDisposable
     public Task<CommandResult> RevokeTokenAsync(RevokeTokenRequest request, CancellationToken ct = default) =>
         CommandAsync(request, _admin.RevokeTokenAsync, ct);
 
+    public Task<EraseAnalystResponse> EraseAnalystAsync(EraseAnalystRequest request, CancellationToken ct = default) =>
+        CommandAsync(request, _admin.EraseAnalystAsync, ct);
+
     public Task<Analyst> WhoAmIAsync(CancellationToken ct = default) => QueryAsync(new WhoAmIRequest(), _admin.WhoAmIAsync, ct);
 
     // Audit

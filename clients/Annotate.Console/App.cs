@@ -17,6 +17,8 @@ public sealed class App(AnnotateClient client, Article article)
     private static readonly TimeSpan Tick = TimeSpan.FromMilliseconds(50);
     private readonly ArticleState _state = new(article);
     private readonly Screen _screen = new();
+    private Task? _timelineFetch;
+    private (string ClaimId, ulong Position)? _timelineFailed;
 
     /// <summary>Runs until the user quits (null) or picks another article (its id).</summary>
     public async Task<string?> RunAsync(CancellationToken ct)
@@ -82,6 +84,7 @@ public sealed class App(AnnotateClient client, Article article)
                         ctx.Refresh();
                     }
                     while (chosen is null && Console.KeyAvailable) chosen = OnKey(Console.ReadKey(intercept: true));
+                    FetchTimelineIfStale(ct);
                     if (chosen is null) await Task.Delay(Tick, CancellationToken.None);
                 }
             });
@@ -97,6 +100,7 @@ public sealed class App(AnnotateClient client, Article article)
             case ConsoleKey.PageUp: _state.ScrollBy(-10); return null;
             case ConsoleKey.PageDown or ConsoleKey.Spacebar: _state.ScrollBy(+10); return null;
             case ConsoleKey.E: _state.ToggleEvidence(); return null;
+            case ConsoleKey.T: _state.ToggleTimeline(); return null;
             case ConsoleKey.O: return Action.OpenClaim;
             case ConsoleKey.S: return Action.TakeStance;
             case ConsoleKey.H: return Action.Highlight;
@@ -104,6 +108,32 @@ public sealed class App(AnnotateClient client, Article article)
             case ConsoleKey.Q or ConsoleKey.Escape: return Action.Quit;
             default: return null;
         }
+    }
+
+    /// <summary>
+    /// While the timeline is shown, fetches the selected claim's (Audit.GetClaimTimeline) when it is missing or older than the
+    /// claim's live view, one call at a time; a refused call is not repeated until the claim changes.
+    /// </summary>
+    private void FetchTimelineIfStale(CancellationToken ct)
+    {
+        if (_timelineFetch is { IsCompleted: false } || _state.TimelineToFetch() is not { } claimId) return;
+        var position = _state.Selected?.LastPosition ?? 0;
+        if (_timelineFailed == (claimId, position)) return;
+        _timelineFetch = Task.Run(async () =>
+        {
+            try
+            {
+                _state.SetTimeline(await client.GetClaimTimelineAsync(new GetClaimTimelineRequest { ClaimId = claimId }, ct));
+            }
+            catch (RpcException e)
+            {
+                _timelineFailed = (claimId, position);
+                _state.Say($"timeline refused: {e.StatusCode}: {e.Status.Detail}");
+            }
+            catch (OperationCanceledException) when (ct.IsCancellationRequested)
+            {
+            }
+        }, CancellationToken.None);
     }
 
     private async Task Guarded(Func<CancellationToken, Task> action, CancellationToken ct)

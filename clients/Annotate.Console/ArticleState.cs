@@ -27,6 +27,10 @@ public sealed class ArticleState(Article article)
     public string? Message { get; private set; }
     public string? SelectedClaimId { get; private set; }
     public bool ShowEvidence { get; private set; }
+    /// <summary>The selected claim's timeline is shown instead of the article (key t).</summary>
+    public bool ShowTimeline { get; private set; }
+    /// <summary>The last timeline fetched (of the claim it names, through the position it names).</summary>
+    public ClaimTimeline? Timeline { get; private set; }
     public int Scroll { get; private set; }
 
     public IReadOnlyList<ClaimView> Claims
@@ -99,7 +103,29 @@ public sealed class ArticleState(Article article)
 
     public void ScrollTo(int line) => Change(() => Scroll = Math.Max(0, line));
 
-    public void ToggleEvidence() => Change(() => ShowEvidence = !ShowEvidence);
+    public void ToggleEvidence() => Change(() => { ShowEvidence = !ShowEvidence; ShowTimeline = false; });
+
+    public void ToggleTimeline() => Change(() => { ShowTimeline = !ShowTimeline; ShowEvidence = false; });
+
+    public void SetTimeline(ClaimTimeline timeline) => Change(() =>
+    {
+        // An answer for another claim, or older than the one shown, is dropped.
+        if (Timeline is { } known && known.ClaimId == timeline.ClaimId && known.ThroughPosition > timeline.ThroughPosition) return;
+        Timeline = timeline;
+    });
+
+    /// <summary>
+    /// The claim whose timeline should be fetched now: the selected one while the timeline is shown, when the shown timeline is
+    /// of another claim or older than the claim's newest view (another analyst acted); null when the one shown is current.
+    /// </summary>
+    public string? TimelineToFetch()
+    {
+        lock (_gate)
+        {
+            if (!ShowTimeline || SelectedClaimId is not { } id || !_claims.TryGetValue(id, out var view)) return null;
+            return Timeline is { } t && t.ClaimId == id && t.ThroughPosition >= view.LastPosition ? null : id;
+        }
+    }
 
     private string? FirstClaimId() =>
         _claims.Values.OrderBy(c => c.Selector.Position.Start).FirstOrDefault()?.ClaimId;

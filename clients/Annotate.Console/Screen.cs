@@ -29,7 +29,10 @@ public sealed class Screen
             new Layout("body").SplitColumns(new Layout("article"), new Layout("claims").Size(ClaimsColumns)),
             new Layout("footer").Size(FooterRows));
         root["header"].Update(Header(state));
-        root["article"].Update(state.ShowEvidence ? EvidencePanel(selected) : ArticlePanel(state, selected, bodyRows - 2));
+        root["article"].Update(
+            state.ShowTimeline ? TimelinePanel(state.Timeline, selected, bodyRows - 2)
+            : state.ShowEvidence ? EvidencePanel(selected)
+            : ArticlePanel(state, selected, bodyRows - 2));
         root["claims"].Update(ClaimsPanel(state.Claims, selected, bodyRows - 2));
         root["footer"].Update(Details(state, selected));
         return root;
@@ -195,7 +198,7 @@ public sealed class Screen
         while (lines.Count < FooterRows - 4) lines.Add(new Text(""));
         lines.Add(new Markup($"[grey]{Markup.Escape(state.Message ?? "")}[/]").Overflow(Overflow.Ellipsis));
         lines.Add(new Markup("[bold]↑↓[/] claim  [bold]PgUp/PgDn[/] scroll  [bold]o[/] open claim  [bold]s[/] stance  [bold]h[/] " +
-                             "highlight  [bold]e[/] evidence  [bold]a[/] article  [bold]q[/] quit"));
+                             "highlight  [bold]e[/] evidence  [bold]t[/] timeline  [bold]a[/] article  [bold]q[/] quit"));
         return new Panel(new Rows(lines)).Expand().Border(BoxBorder.Rounded).Padding(1, 0)
             .Header(new PanelHeader(c is null ? " Claim " : $" Claim {c.ClaimId} · by {c.OpenedBy} · v{c.Version} "));
     }
@@ -229,6 +232,61 @@ public sealed class Screen
             .Border(BoxBorder.Rounded)
             .Padding(1, 0)
             .Header(new PanelHeader(" Evidence (e: back to the text) "));
+    }
+
+    /// <summary>
+    /// The selected claim's timeline (Audit.GetClaimTimeline): each change of its status, leading stance or agreement with the
+    /// event that caused it, newest at the bottom (the last that fit), then why it has its status now.
+    /// </summary>
+    public static Panel TimelinePanel(ClaimTimeline? t, ClaimView? selected, int rows)
+    {
+        var lines = new List<IRenderable>();
+        if (selected is null)
+        {
+            lines.Add(new Markup("[grey]No claim selected.[/]"));
+        }
+        else if (t is null || t.ClaimId != selected.ClaimId)
+        {
+            lines.Add(new Markup("[grey]Loading the timeline…[/]"));
+        }
+        else
+        {
+            var why = new List<IRenderable>
+            {
+                new Text(""),
+                new Markup($"[bold]why {StatusName(t.Why.Status)}[/]: {Markup.Escape(t.Why.Explanation)}").Overflow(Overflow.Ellipsis),
+            };
+            if (t.Why.Adjudication is { } a)
+            {
+                why.Add(new Markup($"  verdict {StanceName(a.Verdict)} by {Markup.Escape(a.Adjudicator)}: {Markup.Escape(Short(a.Rationale, 120))}")
+                    .Overflow(Overflow.Ellipsis));
+            }
+            foreach (var s in t.Why.Stances)
+            {
+                why.Add(new Markup($"  {Markup.Escape(s.Analyst)} {StanceName(s.Stance)}: {Markup.Escape(Short(s.Rationale, 120))}")
+                    .Overflow(Overflow.Ellipsis));
+            }
+            var room = Math.Max(1, rows - why.Count);
+            var shown = t.Entries.Skip(Math.Max(0, t.Entries.Count - room)).ToList();
+            if (shown.Count < t.Entries.Count) lines.Add(new Markup($"[grey]… {t.Entries.Count - shown.Count} earlier changes[/]"));
+            foreach (var e in shown.Skip(shown.Count < t.Entries.Count ? 1 : 0)) lines.Add(new Markup(TimelineLine(e)).Overflow(Overflow.Ellipsis));
+            lines.AddRange(why.Take(Math.Max(0, rows - lines.Count)));
+        }
+        var through = t is not null && t.ClaimId == selected?.ClaimId ? $" through {t.ThroughPosition}" : "";
+        return new Panel(new Rows(lines)).Expand().Border(BoxBorder.Rounded).Padding(1, 0)
+            .Header(new PanelHeader($" Timeline{through} (t: back to the text) "));
+    }
+
+    /// <summary>"#12 05:56:43 aigerim stance-taken.v1 pending -> refuted · lead refutes · 67%": one change.</summary>
+    public static string TimelineLine(TimelineEntry e)
+    {
+        var status = e.Before.Status == ClaimStatus.Unspecified ? $"opened {StatusName(e.After.Status)}"
+            : e.Before.Status == e.After.Status ? StatusName(e.After.Status)
+            : $"{StatusName(e.Before.Status)} -> {StatusName(e.After.Status)}";
+        var color = StatusColor(e.After.Status).ToMarkup();
+        var time = e.RecordedAt?.ToDateTime().ToString("HH:mm:ss", System.Globalization.CultureInfo.InvariantCulture) ?? "";
+        return $"#{e.Position} [grey]{time}[/] {Markup.Escape(e.Analyst)} [grey]{Markup.Escape(e.EventType)}[/] [{color}]{status}[/] · lead " +
+               $"{StanceName(e.After.LeadingStance)} · {Math.Round(e.After.Agreement * 100):0}%";
     }
 
     private static string Short(string s, int max)

@@ -31,6 +31,12 @@ public sealed partial class EventStoreOptions
     /// <summary>Events per query for catch-up reads.</summary>
     public int ReadPageSize { get; init; } = 5000;
 
+    /// <summary>
+    /// Stored type name of the host's erasure events (<see cref="Chain.Erasure"/>): the verifier accepts an event whose data was
+    /// replaced only when an erasure event of this type lists its position with the digest of the replacement. Null: none.
+    /// </summary>
+    public string? ErasureEventType { get; init; }
+
     /// <summary>Live batches buffered per subscriber before it falls back to reading the table.</summary>
     public int SubscriberBuffer { get; init; } = 512;
 

@@ -303,7 +303,7 @@ public sealed class MartenEventStore : IEventStore
 
     public Task<VerifyReport> VerifyAsync(IEnumerable<Receipt>? receipts = null, IProgress<long>? progress = null,
         CancellationToken cancellationToken = default) =>
-        AuditVerifier.VerifyAsync(_dataSource, _s, _options.ReadPageSize, receipts, progress, cancellationToken);
+        AuditVerifier.VerifyAsync(_dataSource, _s, _options.ReadPageSize, receipts, progress, cancellationToken, _options.ErasureEventType);
 
     /// <summary>
     /// Imports a database written by the store's previous version, once (<see cref="LegacyImport"/>); null when the

@@ -129,8 +129,13 @@ public sealed record BrokenLink(long Position, string Reason, string? ExpectedHa
 /// <summary>Whether a receipt still holds: the event at its position exists and carries its link.</summary>
 public sealed record ReceiptCheck(Receipt Receipt, bool Holds, string? FoundHash);
 
-/// <summary>Outcome of <see cref="IEventStore.VerifyAsync"/>.</summary>
-public sealed record VerifyReport(long EventsChecked, long LastPosition, BrokenLink? FirstBrokenLink, IReadOnlyList<ReceiptCheck> Receipts)
+/// <summary>
+/// Outcome of <see cref="IEventStore.VerifyAsync"/>. <see cref="ErasedPositions"/> are the events whose data was replaced by
+/// a recorded erasure (their data now hashes to the digest the erasure recorded, not to the one the link covers);
+/// <see cref="ErasurePositions"/> are the erasure events that erased them (see <see cref="Chain.Erasure"/>).
+/// </summary>
+public sealed record VerifyReport(long EventsChecked, long LastPosition, BrokenLink? FirstBrokenLink, IReadOnlyList<ReceiptCheck> Receipts,
+    IReadOnlyList<long>? ErasedPositions = null, IReadOnlyList<long>? ErasurePositions = null)
 {
     public bool IsIntact => FirstBrokenLink is null && Receipts.All(r => r.Holds);
 }

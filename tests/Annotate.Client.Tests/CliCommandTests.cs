@@ -624,6 +624,7 @@ public sealed class CliCommandTests(CliServer fixture) : IClassFixture<CliServer
                 "admin analysts list",
                 "admin analysts create",
                 "admin analysts roles",
+                "admin analysts erase",
                 "admin tokens list",
                 "admin tokens issue",
                 "admin tokens revoke",

@@ -45,6 +45,7 @@ public sealed class ContractTests
         ("/annotate.v1.Admin/ListTokens", MethodType.Unary),
         ("/annotate.v1.Admin/RevokeToken", MethodType.Unary),
         ("/annotate.v1.Admin/WhoAmI", MethodType.Unary),
+        ("/annotate.v1.Admin/EraseAnalyst", MethodType.Unary),
         ("/annotate.v1.Audit/GetChainHead", MethodType.Unary),
         ("/annotate.v1.Audit/ExportLog", MethodType.ServerStreaming),
         ("/annotate.v1.Audit/GetClaimTimeline", MethodType.Unary),
@@ -109,7 +110,7 @@ public sealed class ContractTests
                 or "ExportLogRequest" or "SearchRequest"));
 
         Assert.All(commands, m => Assert.NotNull(m.InputType.FindFieldByName("request_id")));
-        Assert.Equal(19, commands.Count());
+        Assert.Equal(20, commands.Count());
     }
 
     [Fact]

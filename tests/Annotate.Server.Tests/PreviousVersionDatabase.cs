@@ -185,7 +185,7 @@ public sealed class PreviousVersionDatabase : IAsyncLifetime
         return await stdout;
     }
 
-    private static string RepoRoot()
+    internal static string RepoRoot()
     {
         for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
         {

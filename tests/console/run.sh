@@ -7,6 +7,7 @@
 #   console_reconnects_and_catches_up_after_a_server_restart
 #   keys_open_a_claim_on_a_quoted_span  o, a quote, Enter: the new claim is listed
 #   keys_take_a_stance_on_the_selected_claim
+#   t_shows_the_selected_claims_timeline_and_it_follows_another_clients_stance
 #   q_quits_with_exit_code_0
 # Usage: tests/console/run.sh [results-dir]   (writes results-dir/console-junit.xml; exit 1 on failure)
 # Database: a fresh database on $ANNOTATE_TEST_PG when set, else the server's embedded cluster in a temp dir.
@@ -130,7 +131,8 @@ fail_rest() { # a setup failure: every remaining check fails with the reason
 ALL_CASES=(console_shows_the_article stance_from_another_client_appears_without_a_key_press
   highlight_from_another_client_appears_without_a_key_press
   console_reconnects_and_catches_up_after_a_server_restart keys_open_a_claim_on_a_quoted_span
-  keys_take_a_stance_on_the_selected_claim q_quits_with_exit_code_0)
+  keys_take_a_stance_on_the_selected_claim t_shows_the_selected_claims_timeline_and_it_follows_another_clients_stance
+  q_quits_with_exit_code_0)
 
 # --- set-up -------------------------------------------------------------------------------------
 if ! command -v tmux >/dev/null; then
@@ -235,6 +237,19 @@ if wait_screen "Your stance on" "refutes" && keys Down && keys Enter && wait_scr
   record keys_take_a_stance_on_the_selected_claim pass ""
 else
   record keys_take_a_stance_on_the_selected_claim fail "'${LAST_MISSING}' not seen"
+fi
+
+begin_case
+LAST_MISSING=""
+keys t
+# The selected claim is the one the keys opened (watcher's); its id is in the details panel's title.
+if wait_screen "Timeline through" "claim-opened.v1" "watcher stance-taken.v1" "why pending" \
+  && SELECTED=$(screen | grep -o 'Claim [A-Za-z0-9._:-]* · by watcher' | head -n 1 | awk '{print $2}') && [[ -n $SELECTED ]] \
+  && runner stance "$ADDRESS" "$CRITIC" "$SELECTED" supports "Twelve is not all." >/dev/null \
+  && wait_screen "critic stance-taken.v1" "critic supports" && keys t && wait_screen "Kazakhstan has a large"; then
+  record t_shows_the_selected_claims_timeline_and_it_follows_another_clients_stance pass ""
+else
+  record t_shows_the_selected_claims_timeline_and_it_follows_another_clients_stance fail "'${LAST_MISSING:-claim id or stance call failed}' not seen"
 fi
 
 begin_case

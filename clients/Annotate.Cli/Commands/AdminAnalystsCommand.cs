@@ -61,7 +61,29 @@ public static class AdminAnalystsCommand
             return inv.Write(rolesJson, analyst, () => "Updated " + Line(analyst));
         });
 
-        return new Command("analysts", "Analysts and their roles.") { list, create, setRoles };
+        var eraseJson = GlobalOptions.Json();
+        var eraseId = new Argument<string>("analyst") { Description = "Analyst id" };
+        var reason = new Option<string>("--reason") { Description = "Why (e.g. the request it answers); recorded with the erasure", Required = true };
+        var erase = new Command("erase", """
+            Erases an analyst's personal data: their display name, their tokens' labels and every text they wrote
+            (notes, typed claim statements, rationales, reasons, replies) are replaced in the log and every view;
+            ids, spans, stances and verdicts stay, and the analyst shows by id. The erasure is recorded as an event
+            (who, whom, why, what) and the audit chain still verifies. Revokes their tokens. Running it again changes
+            nothing.
+
+            Examples:
+              annotate admin analysts erase aigerim --reason "Erasure request 2026-114"
+            """) { eraseId, reason, eraseJson };
+        erase.Does(async inv =>
+        {
+            var request = new EraseAnalystRequest { RequestId = inv.RequestId(), AnalystId = inv.Get(eraseId)!, Reason = inv.Get(reason)! };
+            var response = await inv.Client.EraseAnalystAsync(request, inv.CancellationToken);
+            return inv.Write(eraseJson, response, () => response.Result.Deduplicated
+                ? $"{request.AnalystId}: nothing left to erase ({response.ErasedPositions.Count} events erased before)"
+                : $"Erased {request.AnalystId}: {response.ErasedPositions.Count} events masked, erasure recorded at position {response.ErasurePosition}");
+        });
+
+        return new Command("analysts", "Analysts and their roles.") { list, create, setRoles, erase };
     }
 
     private static Option<string[]> Roles() => new("--role")

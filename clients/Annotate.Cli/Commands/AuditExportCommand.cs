@@ -93,6 +93,20 @@ public static class AuditExportCommand
             if (e.DataWithheld) w.WriteNull("data");
             else w.WriteString("data", e.DataJson);
             w.WriteString("metadata", e.MetadataJson);
+            if (e.Legacy is { } l)
+            {
+                // A position moved from the previous version: its v1 link covers these exact texts.
+                w.WriteStartObject("legacy");
+                w.WriteString("stream", l.StreamId);
+                w.WriteNumber("version", l.StreamVersion);
+                w.WriteString("id", l.EventId);
+                w.WriteString("type", l.Type);
+                w.WriteString("time", l.RecordedAt);
+                if (l.DataWithheld) w.WriteNull("data");
+                else w.WriteString("data", l.DataText);
+                w.WriteString("metadata", l.MetadataText);
+                w.WriteEndObject();
+            }
             w.WriteEndObject();
         }
         file.WriteByte((byte)'\n');

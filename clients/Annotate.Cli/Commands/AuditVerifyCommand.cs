@@ -77,6 +77,11 @@ public static class AuditVerifyCommand
                     : result.FirstBroken is { } b
                         ? $"BROKEN at position {b.Position}: {b.Reason} (expected {b.ExpectedHash}, found {b.ActualHash})"
                         : "BROKEN: a receipt does not hold");
+                if (result.ErasedPositions.Count > 0)
+                {
+                    inv.Out.WriteLine($"erased: {result.ErasedPositions.Count} events verified by the masked digests recorded by the erasure(s) at " +
+                        string.Join(", ", result.ErasurePositions));
+                }
                 foreach (var r in result.Receipts)
                 {
                     inv.Out.WriteLine(

@@ -12,12 +12,13 @@ public sealed record TokenState(string TokenId, string SecretHash, DateTimeOffse
 }
 
 /// <summary>State of one analyst stream: identity, roles and tokens. Invariant: roles are distinct and sorted;
-/// a revoked token stays revoked.</summary>
+/// a revoked token stays revoked. <see cref="Erased"/>: an admin erased their personal data (<see cref="Erasure"/>).</summary>
 public sealed record AnalystState(
     string? AnalystId,
     string? DisplayName,
     ValueList<Role> Roles,
-    ImmutableSortedDictionary<string, TokenState> Tokens)
+    ImmutableSortedDictionary<string, TokenState> Tokens,
+    bool Erased = false)
 {
     public static AnalystState Initial { get; } =
         new(null, null, ValueList<Role>.Empty, ImmutableSortedDictionary.Create<string, TokenState>(StringComparer.Ordinal));
@@ -174,6 +175,7 @@ public static class Analyst
         {
             Tokens = state.Tokens.SetItem(r.TokenId, token with { Revoked = true }),
         },
+        AnalystErased => state with { DisplayName = state.AnalystId, Erased = true },
         _ => state,
     };
 

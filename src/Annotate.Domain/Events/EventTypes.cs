@@ -33,6 +33,7 @@ public static class EventTypes
         ("claim-made-blind.v1", typeof(ClaimMadeBlind)),
         ("claim-revealed.v1", typeof(ClaimRevealed)),
         ("article-made-blind.v1", typeof(ArticleMadeBlind)),
+        ("analyst-erased.v1", typeof(AnalystErased)),
     ];
 
     private static readonly FrozenDictionary<string, Type> ByName = Table.ToFrozenDictionary(

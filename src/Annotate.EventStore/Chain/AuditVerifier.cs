@@ -20,8 +20,13 @@ internal static class AuditVerifier
     private const string TombstoneType = "tombstone";
 
     public static async Task<VerifyReport> VerifyAsync(NpgsqlDataSource dataSource, string schema, int pageSize,
-        IEnumerable<Receipt>? receipts, IProgress<long>? progress, CancellationToken ct)
+        IEnumerable<Receipt>? receipts, IProgress<long>? progress, CancellationToken ct, string? erasureType = null)
     {
+        // Data replaced by a recorded erasure verifies by the digest the erasure recorded (Erasure); anything else must
+        // hash to the digest its link covers.
+        var erasures = await Erasure.ReadRecordedAsync(dataSource, schema, erasureType, ct).ConfigureAwait(false);
+        var erased = new List<long>();
+        var erasedBy = new SortedSet<long>();
         var pendingReceipts = (receipts ?? []).OrderBy(r => r.Position).ToList();
         var checks = new List<ReceiptCheck>(pendingReceipts.Count);
         var nextReceipt = 0;
@@ -46,7 +51,9 @@ internal static class AuditVerifier
             ? $"""
                , l.position IS NOT NULL, l.stream_id, l.stream_version, l.event_id, l.type, l.data::text, l.metadata::text, l.recorded_at,
                coalesce(ev.seq_id IS NOT NULL AND l.position IS NOT NULL
-                   AND (SELECT {LegacyImport.SameEventSql} FROM {schema}.mt_events e WHERE e.seq_id = l.position), false)
+                   AND (SELECT {LegacyImport.SameEventSql} FROM {schema}.mt_events e WHERE e.seq_id = l.position), false),
+               coalesce(ev.seq_id IS NOT NULL AND l.position IS NOT NULL
+                   AND (SELECT {LegacyImport.SameEventExceptDataSql} FROM {schema}.mt_events e WHERE e.seq_id = l.position), false)
                """
             : "";
         var legacyJoin = legacyHead > 0
@@ -92,10 +99,21 @@ internal static class AuditVerifier
                         var metadataNow = r.GetFieldValue<byte[]>(9);
                         var dataLinked = r.GetFieldValue<byte[]>(10);
                         var metadataLinked = r.GetFieldValue<byte[]>(11);
-                        if (!dataNow.AsSpan().SequenceEqual(dataLinked))
+                        var erasedNow = !dataNow.AsSpan().SequenceEqual(dataLinked)
+                            && erasures.TryGetValue(position, out var erasure) && dataNow.AsSpan().SequenceEqual(erasure.Digest);
+                        if (erasedNow)
                         {
-                            broken ??= new BrokenLink(position, $"the data of event {position} was changed after it was written", Hex(dataLinked),
-                                Hex(dataNow));
+                            erased.Add(position);
+                            erasedBy.Add(erasures[position].ErasedAt);
+                        }
+                        else if (!dataNow.AsSpan().SequenceEqual(dataLinked))
+                        {
+                            broken ??= erasures.TryGetValue(position, out var recorded)
+                                ? new BrokenLink(position,
+                                    $"the data of event {position} was changed after the erasure at position {recorded.ErasedAt} replaced it",
+                                    Hex(recorded.Digest), Hex(dataNow))
+                                : new BrokenLink(position, $"the data of event {position} was changed after it was written", Hex(dataLinked),
+                                    Hex(dataNow));
                         }
                         else if (!metadataNow.AsSpan().SequenceEqual(metadataLinked))
                         {
@@ -109,7 +127,9 @@ internal static class AuditVerifier
                             {
                                 computed = EventChain.ComputeV1(position, r.GetString(14), r.GetInt64(15), r.GetGuid(16), r.GetString(17),
                                     r.GetString(18), r.GetString(19), r.GetFieldValue<DateTimeOffset>(20).UtcDateTime, previous);
-                                if (!r.GetBoolean(21))
+                                // An erased moved event keeps the previous version's text for its v1 link; its data differs from it
+                                // by the erasure, its other fields may not.
+                                if (!r.GetBoolean(erasedNow ? 22 : 21))
                                 {
                                     broken ??= new BrokenLink(position, $"event {position} no longer matches its record from the previous version",
                                         null, null);
@@ -160,13 +180,13 @@ internal static class AuditVerifier
         var (endHead, _) = await ReadHeadAsync(dataSource, schema, ct).ConfigureAwait(false);
         if (broken is null && last > endHead)
             broken = new BrokenLink(endHead + 1, $"links past the head row's position {endHead} were not written by the store", null, null);
-        return new VerifyReport(checkedCount, last, broken, checks);
+        return new VerifyReport(checkedCount, last, broken, checks, erased, [.. erasedBy]);
     }
 
     private static string? Hex(byte[]? bytes) => bytes is null ? null : Convert.ToHexStringLower(bytes);
 
     /// <summary>The last position imported from the previous version (0 when the database was not imported).</summary>
-    private static async Task<long> ReadLegacyHeadAsync(NpgsqlDataSource dataSource, string schema, CancellationToken ct)
+    internal static async Task<long> ReadLegacyHeadAsync(NpgsqlDataSource dataSource, string schema, CancellationToken ct)
     {
         await using var exists = dataSource.CreateCommand("SELECT to_regclass($1) IS NOT NULL");
         exists.Parameters.AddWithValue($"{schema}.{LegacyImport.HeadTable}");

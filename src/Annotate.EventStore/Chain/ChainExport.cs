@@ -26,7 +26,15 @@ public sealed record ExportedPosition(
     string? MetadataText,
     byte[]? DataDigest,
     byte[]? MetadataDigest,
-    byte[]? Link);
+    byte[]? Link,
+    LegacyRecord? Legacy = null);
+
+/// <summary>
+/// The previous version's record of a position moved into Marten (<see cref="Legacy.LegacyImport"/>): the exact texts and fields
+/// its "annotate-chain-v1" link covers (<see cref="EventChain.ComputeV1"/>).
+/// </summary>
+public sealed record LegacyRecord(string StreamId, long StreamVersion, Guid EventId, string Type, DateTime RecordedAt, string DataText,
+    string MetadataText);
 
 /// <summary>
 /// Reads for publishing and exporting the chain. They read the events and link tables directly (as
@@ -58,6 +66,14 @@ public static class ChainExport
         ArgumentNullException.ThrowIfNull(store);
         var s = store.Schema;
         var window = Math.Max(1, store.Options.ReadPageSize);
+        // Positions moved from the previous version carry v1 links over that version's texts, kept in its table.
+        var legacyHead = await AuditVerifier.ReadLegacyHeadAsync(store.DataSource, s, ct).ConfigureAwait(false);
+        var legacyColumns = legacyHead > 0
+            ? ", l.position IS NOT NULL, l.stream_id, l.stream_version, l.event_id, l.type, l.recorded_at, l.data::text, l.metadata::text"
+            : "";
+        var legacyJoin = legacyHead > 0
+            ? $"LEFT JOIN {s}.{Legacy.LegacyImport.EventsTable} l ON l.position = coalesce(ev.seq_id, ln.position) AND l.position <= {legacyHead}"
+            : "";
         for (var start = after; start < to; start += window)
         {
             await using var cmd = store.DataSource.CreateCommand($"""
@@ -69,8 +85,8 @@ public static class ChainExport
                 ln AS (SELECT position, data_digest, metadata_digest, link FROM {s}.{MartenConventions.ChainLinksTable}
                     WHERE position > $1 AND position <= $2)
                 SELECT coalesce(ev.seq_id, ln.position), ev.seq_id IS NOT NULL, ev.stream_id, ev.version, ev.id, ev.type, ev.timestamp,
-                       ev.data_text, ev.metadata_text, ln.data_digest, ln.metadata_digest, ln.link
-                FROM ev FULL JOIN ln ON ln.position = ev.seq_id ORDER BY 1
+                       ev.data_text, ev.metadata_text, ln.data_digest, ln.metadata_digest, ln.link {legacyColumns}
+                FROM ev FULL JOIN ln ON ln.position = ev.seq_id {legacyJoin} ORDER BY 1
                 """);
             cmd.Parameters.AddWithValue(start);
             cmd.Parameters.AddWithValue(Math.Min(to, start + window));
@@ -90,7 +106,11 @@ public static class ChainExport
                     hasEvent ? r.GetString(8) : null,
                     r.IsDBNull(9) ? null : r.GetFieldValue<byte[]>(9),
                     r.IsDBNull(10) ? null : r.GetFieldValue<byte[]>(10),
-                    r.IsDBNull(11) ? null : r.GetFieldValue<byte[]>(11));
+                    r.IsDBNull(11) ? null : r.GetFieldValue<byte[]>(11),
+                    legacyHead > 0 && r.GetBoolean(12)
+                        ? new LegacyRecord(r.GetString(13), r.GetInt64(14), r.GetGuid(15), r.GetString(16),
+                            r.GetFieldValue<DateTimeOffset>(17).UtcDateTime, r.GetString(18), r.GetString(19))
+                        : null);
             }
         }
     }

@@ -53,9 +53,15 @@ public static partial class LegacyImport
     /// SQL predicate over a Marten event row (alias e) and its legacy row (alias l): the row Marten holds is the
     /// legacy event, field for field, with the metadata mapped as described on <see cref="LegacyImport"/>.
     /// </summary>
-    internal const string SameEventSql = """
+    internal const string SameEventSql = "e.data = l.data::jsonb AND " + SameEventExceptDataSql;
+
+    /// <summary>
+    /// <see cref="SameEventSql"/> but for the data: what a moved event whose data a recorded erasure replaced must still match
+    /// (<see cref="Chain.Erasure"/>).
+    /// </summary>
+    internal const string SameEventExceptDataSql = """
         e.id = l.event_id AND e.stream_id = l.stream_id AND e.version = l.stream_version AND e.type = l.type
-        AND e.timestamp = l.recorded_at AND e.data = l.data::jsonb
+        AND e.timestamp = l.recorded_at
         AND e.user_name IS NOT DISTINCT FROM l.metadata->>'actor'
         AND e.correlation_id IS NOT DISTINCT FROM l.metadata->>'correlationId'
         AND e.causation_id IS NOT DISTINCT FROM l.metadata->>'causationId'

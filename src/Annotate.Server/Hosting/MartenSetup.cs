@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using Annotate.Domain.Analysts;
 using Annotate.Domain.Consensus;
 using Annotate.Domain.Events;
 using Annotate.EventStore;
@@ -39,6 +40,16 @@ public static class MartenSetup
                 json.Converters.Add(new JsonStringEnumConverter(JsonNamingPolicy.SnakeCaseUpper, allowIntegerValues: false));
             });
         for (var i = 0; i < EventTypes.Names.Count; i++) options.Events.MapEventType(EventTypes.Types[i], EventTypes.Names[i]);
+        // Erasure (Features/Admin/EraseAnalyst): how Marten's event data masking rewrites an event holding personal data.
+        options.Events.AddMaskingRuleForProtectedInformation<AnalystRegistered>(e => (AnalystRegistered)Erasure.Masked(e));
+        options.Events.AddMaskingRuleForProtectedInformation<TokenIssued>(e => (TokenIssued)Erasure.Masked(e));
+        options.Events.AddMaskingRuleForProtectedInformation<HighlightCreated>(e => (HighlightCreated)Erasure.Masked(e));
+        options.Events.AddMaskingRuleForProtectedInformation<ClaimOpened>(e => (ClaimOpened)Erasure.Masked(e));
+        options.Events.AddMaskingRuleForProtectedInformation<StanceTaken>(e => (StanceTaken)Erasure.Masked(e));
+        options.Events.AddMaskingRuleForProtectedInformation<ClaimAdjudicated>(e => (ClaimAdjudicated)Erasure.Masked(e));
+        options.Events.AddMaskingRuleForProtectedInformation<ClaimReopened>(e => (ClaimReopened)Erasure.Masked(e));
+        options.Events.AddMaskingRuleForProtectedInformation<ReplyPosted>(e => (ReplyPosted)Erasure.Masked(e));
+        options.Events.AddMaskingRuleForProtectedInformation<ReplyEdited>(e => (ReplyEdited)Erasure.Masked(e));
         // The views, each kept by its feature's projection in the writer's transaction.
         options.Projections.Add(new ArticleViewProjection(), ProjectionLifecycle.Inline);
         options.Projections.Add(new ClaimViewProjection(policy), ProjectionLifecycle.Inline);

@@ -52,6 +52,7 @@ public static partial class StartupExtensions
                 DataSource = sp.GetRequiredService<AnnotateDatabase>().DataSource,
                 Schema = sp.GetRequiredService<EventStoreSettings>().Schema,
                 SubscriberBuffer = Math.Max(1, configuration.GetValue("Annotate:SubscriberBuffer", 512)),
+                ErasureEventType = Features.Admin.EraseAnalyst.EventType,
             },
             sp.GetRequiredService<ILoggerFactory>()));
         services.AddSingleton<IEventStore>(sp => sp.GetRequiredService<MartenEventStore>());

@@ -75,6 +75,7 @@ public static class AccessRules
             // Any role: the domain lets an analyst revoke their own tokens and an admin anyone's.
             ["/annotate.v1.Admin/RevokeToken"] = AnyRole,
             ["/annotate.v1.Admin/WhoAmI"] = Authenticated,
+            ["/annotate.v1.Admin/EraseAnalyst"] = Admin,
         };
 
     /// <summary>Whether <paramref name="caller"/> may call the method at <paramref name="path"/>; unknown paths are refused.</summary>

@@ -2,6 +2,7 @@ using Annotate.Domain.Consensus;
 using Annotate.Domain.Events;
 using Annotate.EventStore;
 using JasperFx.Events;
+using Marten;
 using Marten.Events.Projections;
 
 namespace Annotate.Server.Infrastructure;
@@ -16,6 +17,13 @@ public sealed record ViewEvent(long Position, DateTime RecordedAt, string Stream
     public static ViewEvent From(RecordedEvent e) => new(e.Position, e.RecordedAt, e.StreamId, EventCodec.Decode(e));
 
     public PositionedEvent Positioned => new(Position, new DateTimeOffset(DateTime.SpecifyKind(RecordedAt, DateTimeKind.Utc)), Event);
+}
+
+/// <summary>Some documents of a view folded anew: fed the view's events in log order, then stored (or deleted) in a session.</summary>
+public interface IViewRefold
+{
+    void Feed(ViewEvent e);
+    void StoreInto(IDocumentSession session);
 }
 
 /// <summary>
@@ -50,6 +58,32 @@ public abstract class ViewProjection<TDoc> : MultiStreamProjection<TDoc, string>
 
     public override TDoc? Evolve(TDoc? snapshot, string id, IEvent e) =>
         e.Data is IDomainEvent ? Apply(snapshot, id, ViewEvent.From(e)) : snapshot;
+
+    /// <summary>
+    /// Refolds the documents with these keys from scratch (every other document is left alone): how a view is rewritten after
+    /// the data of events it folded was replaced (an erasure). The caller feeds the whole log of the view's event types.
+    /// </summary>
+    public IViewRefold Refold(IReadOnlySet<string> keys) => new Refolding(this, keys);
+
+    private sealed class Refolding(ViewProjection<TDoc> view, IReadOnlySet<string> keys) : IViewRefold
+    {
+        private readonly Dictionary<string, TDoc?> _docs = keys.ToDictionary(k => k, _ => (TDoc?)null, StringComparer.Ordinal);
+
+        public void Feed(ViewEvent e)
+        {
+            foreach (var key in view.KeysOf(e))
+                if (_docs.TryGetValue(key, out var doc)) _docs[key] = view.Apply(doc, key, e);
+        }
+
+        public void StoreInto(IDocumentSession session)
+        {
+            foreach (var (key, doc) in _docs)
+            {
+                if (doc is null) session.Delete<TDoc>(key);
+                else session.Store(doc);
+            }
+        }
+    }
 
     /// <summary>The documents as the given events (in order) leave them, computed in memory.</summary>
     public Dictionary<string, TDoc> Fold(IEnumerable<RecordedEvent> events)

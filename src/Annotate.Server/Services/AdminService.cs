@@ -26,6 +26,9 @@ public sealed class AdminService(IMediator mediator) : Admin.AdminBase
     public override Task<CommandResult> RevokeToken(RevokeTokenRequest request, ServerCallContext context) =>
         mediator.Send(new RevokeToken.Command(request), context.CancellationToken);
 
+    public override Task<EraseAnalystResponse> EraseAnalyst(EraseAnalystRequest request, ServerCallContext context) =>
+        mediator.Send(new EraseAnalyst.Command(request), context.CancellationToken);
+
     public override Task<Analyst> WhoAmI(WhoAmIRequest request, ServerCallContext context) =>
         mediator.Send(new WhoAmI.Query(request), context.CancellationToken);
 }

@@ -40,6 +40,7 @@ public sealed class EventTypesTests
         yield return new ClaimMadeBlind("c1", "judge");
         yield return new ClaimRevealed("c1", "judge");
         yield return new ArticleMadeBlind("a1", "judge");
+        yield return new AnalystErased("alice", "admin", "erasure request 7", ValueList.Of(new ErasedEvent(12, new string('a', 64))));
     }
 
     [Fact]

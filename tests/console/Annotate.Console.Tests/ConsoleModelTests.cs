@@ -156,6 +156,94 @@ public sealed class ScreenTests
     }
 }
 
+public sealed class TimelineTests
+{
+    private static ClaimView Claim(ulong lastPosition) => new()
+    {
+        ClaimId = "c1",
+        Statement = "Kazakhstan has a large Russian majority",
+        Status = ClaimStatus.Refuted,
+        LastPosition = lastPosition,
+        Selector = new Selector { Position = new TextPosition { Start = 7, End = 46 } },
+    };
+
+    private static ClaimTimeline Timeline(ulong through) => new()
+    {
+        ClaimId = "c1",
+        ThroughPosition = through,
+        Entries =
+        {
+            new TimelineEntry
+            {
+                Position = 3,
+                Analyst = "aigerim",
+                EventType = "claim-opened.v1",
+                RecordedAt = Google.Protobuf.WellKnownTypes.Timestamp.FromDateTime(new DateTime(2026, 11, 29, 5, 56, 43, DateTimeKind.Utc)),
+                Before = new ConsensusMoment(),
+                After = new ConsensusMoment { Status = ClaimStatus.Pending },
+            },
+            new TimelineEntry
+            {
+                Position = 9,
+                Analyst = "chen",
+                EventType = "stance-taken.v1",
+                Before = new ConsensusMoment { Status = ClaimStatus.Pending, LeadingStance = Stance.Refutes, Agreement = 1 },
+                After = new ConsensusMoment { Status = ClaimStatus.Refuted, LeadingStance = Stance.Refutes, Agreement = 2.0 / 3 },
+            },
+        },
+        Why = new StatusReason
+        {
+            Status = ClaimStatus.Refuted,
+            Explanation = "2 of 3 current stances REFUTES",
+            Stances = { new CurrentStance { Analyst = "aigerim", Stance = Stance.Refutes, Rationale = "census" } },
+        },
+    };
+
+    [Fact]
+    public void While_shown_the_timeline_is_fetched_for_the_selected_claim_and_again_once_the_claim_moved_past_it()
+    {
+        var state = new ArticleState(new Article { ArticleId = "art", Text = "Though Kazakhstan has a large Russian majority, yes." });
+        state.CaughtUp([Claim(9)], 9);
+        Assert.Null(state.TimelineToFetch());
+
+        state.ToggleTimeline();
+        Assert.Equal("c1", state.TimelineToFetch());
+        state.SetTimeline(Timeline(through: 10));
+        Assert.Null(state.TimelineToFetch());
+
+        state.Apply(Claim(12)); // another analyst acted on the claim
+        Assert.Equal("c1", state.TimelineToFetch());
+        state.SetTimeline(Timeline(through: 8)); // an older answer arriving late is dropped
+        Assert.Equal(10u, state.Timeline!.ThroughPosition);
+
+        state.ToggleEvidence();
+        Assert.False(state.ShowTimeline);
+        Assert.Null(state.TimelineToFetch());
+    }
+
+    [Fact]
+    public void The_timeline_panel_lists_each_change_with_its_event_and_why_the_claim_has_its_status()
+    {
+        var writer = new StringWriter();
+        var console = AnsiConsole.Create(new AnsiConsoleSettings
+        {
+            Ansi = AnsiSupport.No,
+            ColorSystem = ColorSystemSupport.NoColors,
+            Interactive = InteractionSupport.No,
+            Out = new AnsiConsoleOutput(writer),
+        });
+        console.Profile.Width = 120;
+        console.Write(Screen.TimelinePanel(Timeline(through: 10), Claim(9), rows: 20));
+        var output = writer.ToString();
+
+        Assert.Contains("Timeline through 10", output);
+        Assert.Contains("#3 05:56:43 aigerim claim-opened.v1 opened pending", output);
+        Assert.Contains("#9  chen stance-taken.v1 pending -> refuted · lead refutes · 67%", output);
+        Assert.Contains("why refuted: 2 of 3 current stances REFUTES", output);
+        Assert.Contains("aigerim refutes: census", output);
+    }
+}
+
 public sealed class SettingsTests : IDisposable
 {
     private readonly string _home = Directory.CreateTempSubdirectory("annotate-console-settings").FullName;

@@ -13,6 +13,7 @@ suite can run again, or next to the Node suite, against the same server. Prints 
 """
 
 import hashlib
+import json
 import os
 import sys
 import unittest
@@ -37,7 +38,7 @@ HIGHLIGHT = "Officials in Astana"
 
 # The contract (protos/annotate/v1): what reflection must describe, method for method.
 CONTRACT = {
-    "annotate.v1.Admin": ["CreateAnalyst", "ListAnalysts", "SetRoles", "IssueToken", "ListTokens", "RevokeToken", "WhoAmI"],
+    "annotate.v1.Admin": ["CreateAnalyst", "ListAnalysts", "SetRoles", "IssueToken", "ListTokens", "RevokeToken", "WhoAmI", "EraseAnalyst"],
     "annotate.v1.Annotations": ["CreateHighlight", "ApplyTag", "RemoveTag", "RetractHighlight", "ListHighlights"],
     "annotate.v1.Articles": ["ImportArticle", "ListArticles", "GetArticle"],
     "annotate.v1.Claims": ["OpenClaim", "TakeStance", "WithdrawStance", "Adjudicate", "ReopenClaim", "MakeBlind", "RevealClaim"],
@@ -156,7 +157,7 @@ class ReflectionAndHealth(Suite):
         for service, methods in CONTRACT.items():
             self.assertIn(service, self.api.services)
             self.assertEqual(sorted(methods), sorted(m.name for m in self.api.service(service).methods))
-        self.assertEqual(37, len(self.api.methods()))
+        self.assertEqual(38, len(self.api.methods()))
         self.assertEqual(sorted(CONTRACT), sorted(s for s in self.api.services if s.startswith("annotate.")))
         self.assertIn("grpc.health.v1.Health", self.api.services)
         self.assertIn("grpc.reflection.v1.ServerReflection", self.api.services)
@@ -236,6 +237,23 @@ class Access(Suite):
         self.refused(grpc.StatusCode.UNAUTHENTICATED, "Admin", "WhoAmI", {}, who="laptop")
         listed = next(t for t in self.call("Admin", "ListTokens", {"analyst_id": analyst_id}).tokens if t.token_id == issued.token.token_id)
         self.assertTrue(listed.revoked)
+
+    def test_an_erased_analyst_is_shown_by_id_with_no_token_left_and_erasing_again_records_nothing(self):
+        analyst_id = f"py-{RUN}-{uuid.uuid4().hex[:6]}"
+        self.call("Admin", "CreateAnalyst", {"request_id": rid(), "analyst_id": analyst_id, "display_name": "Erin Ä. Example",
+                                             "roles": ["ROLE_ANALYST"]})
+        self.call("Admin", "IssueToken", {"request_id": rid(), "analyst_id": analyst_id, "label": "erin laptop"})
+        self.refused(grpc.StatusCode.INVALID_ARGUMENT, "Admin", "EraseAnalyst", {"request_id": rid(), "analyst_id": analyst_id, "reason": ""})
+
+        erased = self.call("Admin", "EraseAnalyst", {"request_id": rid(), "analyst_id": analyst_id, "reason": "erasure request"})
+        self.assertEqual(2, len(erased.erased_positions))  # the registration and the token's label
+        self.assertFalse(erased.result.deduplicated)
+        listed = next(a for a in self.call("Admin", "ListAnalysts", {}).analysts if a.analyst_id == analyst_id)
+        self.assertEqual(analyst_id, listed.display_name)
+        self.assertTrue(all(t.revoked and t.label == "" for t in self.call("Admin", "ListTokens", {"analyst_id": analyst_id}).tokens))
+        again = self.call("Admin", "EraseAnalyst", {"request_id": rid(), "analyst_id": analyst_id, "reason": "again"})
+        self.assertTrue(again.result.deduplicated)
+        self.assertEqual(list(erased.erased_positions), list(again.erased_positions))
 
 
 class Articles(Suite):
@@ -497,9 +515,12 @@ class History(Suite):
         exported = list(self.call("Audit", "ExportLog", {"to_position": head.position}, who="auditor", timeout=120))
         self.assertEqual((head.position, head.link), (exported[-1].position, exported[-1].link))
         self.assertEqual(last.receipt_hash, next(e.link for e in exported if e.position == last.position))
+        # An event erased since (Admin.EraseAnalyst) hashes to the digest its erasure recorded, not the linked one.
+        erased = {x["position"]: x["dataDigest"] for e in exported if e.type == "analyst-erased.v1"
+                  for x in json.loads(e.data_json)["erased"]}
         for e in exported:
             if not e.data_withheld:
-                self.assertEqual(hashlib.sha256(e.data_json.encode("utf-8")).hexdigest(), e.data_digest, e.position)
+                self.assertEqual(hashlib.sha256(e.data_json.encode("utf-8")).hexdigest(), erased.get(e.position, e.data_digest), e.position)
             self.assertEqual(hashlib.sha256(e.metadata_json.encode("utf-8")).hexdigest(), e.metadata_digest, e.position)
         with self.assertRaises(grpc.RpcError) as caught:
             list(self.call("Audit", "ExportLog", {}, who="a1"))

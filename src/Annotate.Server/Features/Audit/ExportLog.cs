@@ -57,6 +57,21 @@ public static class ExportLog
                     e.DataWithheld = withheld;
                     e.MetadataJson = p.MetadataText;
                 }
+                if (p.Legacy is { } l)
+                {
+                    var withheld = Withheld.Contains(l.Type);
+                    e.Legacy = new Contracts.V1.LegacyRecord
+                    {
+                        StreamId = l.StreamId,
+                        StreamVersion = l.StreamVersion,
+                        EventId = l.EventId.ToString("D"),
+                        Type = l.Type,
+                        RecordedAt = EventChain.FormatRecordedAt(l.RecordedAt),
+                        DataText = withheld ? "" : l.DataText,
+                        DataWithheld = withheld,
+                        MetadataText = l.MetadataText,
+                    };
+                }
                 yield return e;
             }
         }

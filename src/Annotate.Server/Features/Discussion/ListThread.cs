@@ -44,6 +44,15 @@ public sealed class ReplyProjection : MultiStreamProjection<ReplyDocument, strin
         Identity<ReplyRetracted>(e => e.ReplyId);
     }
 
+    /// <summary>The reply an event's data folds into, or null (the grouping above, and the erasure's refold).</summary>
+    public static string? KeyOf(object data) => data switch
+    {
+        ReplyPosted e => e.ReplyId,
+        ReplyEdited e => e.ReplyId,
+        ReplyRetracted e => e.ReplyId,
+        _ => null,
+    };
+
     public override ReplyDocument? Evolve(ReplyDocument? snapshot, string id, IEvent e) => e.Data switch
     {
         ReplyPosted p => new ReplyDocument

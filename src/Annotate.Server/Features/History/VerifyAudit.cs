@@ -48,6 +48,8 @@ public static class VerifyAudit
                 EventsChecked = (ulong)report.EventsChecked,
                 HeadPosition = (ulong)report.LastPosition,
             };
+            result.ErasedPositions.AddRange((report.ErasedPositions ?? []).Select(p => (ulong)p));
+            result.ErasurePositions.AddRange((report.ErasurePositions ?? []).Select(p => (ulong)p));
             if (report.FirstBrokenLink is { } broken)
             {
                 result.FirstBroken = new Contracts.V1.BrokenLink

@@ -56,16 +56,31 @@ public sealed class SearchEntryProjection : MultiStreamProjection<SearchEntry, s
 
     public SearchEntryProjection()
     {
-        Identity<ArticleImported>(e => $"article:{e.ArticleId}");
-        Identity<HighlightCreated>(e => $"highlight:{e.HighlightId}");
-        Identity<HighlightRetracted>(e => $"highlight:{e.HighlightId}");
-        Identity<ClaimOpened>(e => $"claim:{e.ClaimId}");
-        Identity<StanceTaken>(e => $"stance:{e.ClaimId}:{e.Analyst}");
-        Identity<StanceWithdrawn>(e => $"stance:{e.ClaimId}:{e.Analyst}");
-        Identity<ReplyPosted>(e => $"reply:{e.ReplyId}");
-        Identity<ReplyEdited>(e => $"reply:{e.ReplyId}");
-        Identity<ReplyRetracted>(e => $"reply:{e.ReplyId}");
+        Identity<ArticleImported>(e => KeyOf(e)!);
+        Identity<HighlightCreated>(e => KeyOf(e)!);
+        Identity<HighlightRetracted>(e => KeyOf(e)!);
+        Identity<ClaimOpened>(e => KeyOf(e)!);
+        Identity<StanceTaken>(e => KeyOf(e)!);
+        Identity<StanceWithdrawn>(e => KeyOf(e)!);
+        Identity<ReplyPosted>(e => KeyOf(e)!);
+        Identity<ReplyEdited>(e => KeyOf(e)!);
+        Identity<ReplyRetracted>(e => KeyOf(e)!);
     }
+
+    /// <summary>The entry an event's data folds into, or null when it feeds none (the grouping above, and the erasure's refold).</summary>
+    public static string? KeyOf(object data) => data switch
+    {
+        ArticleImported e => $"article:{e.ArticleId}",
+        HighlightCreated e => $"highlight:{e.HighlightId}",
+        HighlightRetracted e => $"highlight:{e.HighlightId}",
+        ClaimOpened e => $"claim:{e.ClaimId}",
+        StanceTaken e => $"stance:{e.ClaimId}:{e.Analyst}",
+        StanceWithdrawn e => $"stance:{e.ClaimId}:{e.Analyst}",
+        ReplyPosted e => $"reply:{e.ReplyId}",
+        ReplyEdited e => $"reply:{e.ReplyId}",
+        ReplyRetracted e => $"reply:{e.ReplyId}",
+        _ => null,
+    };
 
     public override SearchEntry? Evolve(SearchEntry? snapshot, string id, IEvent e)
     {

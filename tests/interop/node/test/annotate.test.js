@@ -27,7 +27,7 @@ const offsetOf = (text, part) => codePoints(text.slice(0, text.indexOf(part)));
 
 // The contract (protos/annotate/v1): what reflection must describe, method for method.
 const CONTRACT = {
-  'annotate.v1.Admin': ['CreateAnalyst', 'ListAnalysts', 'SetRoles', 'IssueToken', 'ListTokens', 'RevokeToken', 'WhoAmI'],
+  'annotate.v1.Admin': ['CreateAnalyst', 'ListAnalysts', 'SetRoles', 'IssueToken', 'ListTokens', 'RevokeToken', 'WhoAmI', 'EraseAnalyst'],
   'annotate.v1.Annotations': ['CreateHighlight', 'ApplyTag', 'RemoveTag', 'RetractHighlight', 'ListHighlights'],
   'annotate.v1.Articles': ['ImportArticle', 'ListArticles', 'GetArticle'],
   'annotate.v1.Claims': ['OpenClaim', 'TakeStance', 'WithdrawStance', 'Adjudicate', 'ReopenClaim', 'MakeBlind', 'RevealClaim'],
@@ -118,7 +118,7 @@ describe('reflection and health', () => {
       assert.ok(api.services.includes(service), `${service} is not listed`);
       assert.deepEqual(Object.keys(api.definition[service]).sort(), [...methods].sort());
     }
-    assert.equal(api.methods().length, 37);
+    assert.equal(api.methods().length, 38);
     assert.deepEqual(api.services.filter((s) => s.startsWith('annotate.')).sort(), Object.keys(CONTRACT).sort());
     assert.ok(api.services.includes('grpc.health.v1.Health'));
     assert.ok(api.services.includes('grpc.reflection.v1.ServerReflection'));
@@ -206,6 +206,24 @@ describe('access', () => {
     await refused(status.UNAUTHENTICATED, 'Admin', 'WhoAmI', {}, 'laptop');
     const after = (await call('Admin', 'ListTokens', { analyst_id: analystId })).tokens.find((t) => t.token_id === issued.token.token_id);
     assert.equal(after.revoked, true);
+  });
+
+  it('an erased analyst is shown by id with no token left, and erasing again records nothing', async () => {
+    const analystId = `node-${RUN}-${crypto.randomBytes(3).toString('hex')}`;
+    await call('Admin', 'CreateAnalyst', { request_id: rid(), analyst_id: analystId, display_name: 'Erin Ä. Example', roles: ['ROLE_ANALYST'] });
+    await call('Admin', 'IssueToken', { request_id: rid(), analyst_id: analystId, label: 'erin laptop' });
+    await refused(status.INVALID_ARGUMENT, 'Admin', 'EraseAnalyst', { request_id: rid(), analyst_id: analystId, reason: '' });
+
+    const erased = await call('Admin', 'EraseAnalyst', { request_id: rid(), analyst_id: analystId, reason: 'erasure request' });
+    assert.equal(erased.erased_positions.length, 2); // the registration and the token's label
+    assert.equal(erased.result.deduplicated, false);
+    const listed = (await call('Admin', 'ListAnalysts', {})).analysts.find((a) => a.analyst_id === analystId);
+    assert.equal(listed.display_name, analystId);
+    const tokensLeft = (await call('Admin', 'ListTokens', { analyst_id: analystId })).tokens;
+    assert.ok(tokensLeft.every((t) => t.revoked && t.label === ''));
+    const again = await call('Admin', 'EraseAnalyst', { request_id: rid(), analyst_id: analystId, reason: 'again' });
+    assert.equal(again.result.deduplicated, true);
+    assert.deepEqual(again.erased_positions, erased.erased_positions);
   });
 });
 
@@ -476,8 +494,11 @@ describe('history', () => {
     assert.deepEqual([Number(exported.at(-1).position), exported.at(-1).link], [Number(head.position), head.link]);
     assert.equal(exported.find((e) => Number(e.position) === Number(last.position)).link, last.receipt_hash);
     const sha256 = (text) => crypto.createHash('sha256').update(text, 'utf8').digest('hex');
+    // An event erased since (Admin.EraseAnalyst) hashes to the digest its erasure recorded, not the linked one.
+    const erased = new Map(exported.filter((e) => e.type === 'analyst-erased.v1')
+      .flatMap((e) => JSON.parse(e.data_json).erased.map((x) => [String(x.position), x.dataDigest])));
     for (const e of exported) {
-      if (!e.data_withheld) assert.equal(sha256(e.data_json), e.data_digest, `data of ${e.position}`);
+      if (!e.data_withheld) assert.equal(sha256(e.data_json), erased.get(String(e.position)) ?? e.data_digest, `data of ${e.position}`);
       assert.equal(sha256(e.metadata_json), e.metadata_digest, `metadata of ${e.position}`);
     }
     await assert.rejects(drain(call('Audit', 'ExportLog', {}, 'a1')), (err) => err.code === status.PERMISSION_DENIED);
