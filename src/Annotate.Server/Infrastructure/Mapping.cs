@@ -95,7 +95,30 @@ public static class Mapping
 
     public static Timestamp ToTimestamp(DateTime utc) => Timestamp.FromDateTime(DateTime.SpecifyKind(utc, DateTimeKind.Utc));
 
-    public static ClaimView ToProto(ClaimConsensus c, ConsensusPolicy policy)
+    /// <summary>Which revision a span is on: its own when a revision placed it, the one before the revision that orphaned it,
+    /// else the article's revision at the point read (<paramref name="articleRevision"/>; 0 when the caller does not know it).</summary>
+    public static AnchorState ToProto(SpanAnchor? anchor, int articleRevision)
+    {
+        if (anchor is null) return new AnchorState { Revision = (uint)articleRevision, Status = AnchorStatus.Anchored };
+        var state = new AnchorState
+        {
+            Revision = (uint)(anchor.Revision > 0 ? anchor.Revision : anchor.Orphaned ? anchor.OrphanedOnRevision - 1 : articleRevision),
+            Status = anchor.Orphaned ? AnchorStatus.Orphaned : anchor.Method is null ? AnchorStatus.Anchored : AnchorStatus.Reanchored,
+            Score = anchor.Score,
+            OrphanedOnRevision = (uint)anchor.OrphanedOnRevision,
+            Reason = anchor.OrphanReason ?? "",
+        };
+        state.Method = anchor.Method switch
+        {
+            Domain.Events.ReanchorMethod.Position => Contracts.V1.ReanchorMethod.Position,
+            Domain.Events.ReanchorMethod.Quote => Contracts.V1.ReanchorMethod.Quote,
+            Domain.Events.ReanchorMethod.Fuzzy => Contracts.V1.ReanchorMethod.Fuzzy,
+            _ => Contracts.V1.ReanchorMethod.Unspecified,
+        };
+        return state;
+    }
+
+    public static ClaimView ToProto(ClaimConsensus c, ConsensusPolicy policy, int articleRevision = 0)
     {
         var view = new ClaimView
         {
@@ -111,6 +134,7 @@ public static class Mapping
             Version = c.Version,
             LastPosition = (ulong)c.LastPosition,
             LastEventAt = ToTimestamp(c.LastRecordedAt),
+            Anchor = ToProto(c.Anchor, articleRevision),
         };
         view.Tallies.AddRange(
             c.Tallies.Where(t => t.Count > 0)

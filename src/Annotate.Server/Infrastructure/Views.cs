@@ -17,6 +17,7 @@ namespace Annotate.Server.Infrastructure;
 /// </summary>
 public sealed class Views(IDocumentStore documents, MartenEventStore store, ConsensusPolicy policy)
 {
+    // Keyed by content hash: a revision gives an article a new text under a new hash.
     private readonly ConcurrentDictionary<string, TextDocument> _texts = new(StringComparer.Ordinal);
 
     public MartenEventStore Store => store;
@@ -42,12 +43,18 @@ public sealed class Views(IDocumentStore documents, MartenEventStore store, Cons
         return await session.Query<ArticleView>().OrderBy(a => a.Id).ToListAsync(ct);
     }
 
-    /// <summary>An article's text, indexed by code points (cached: articles are immutable).</summary>
+    /// <summary>An article's current text, indexed by code points (cached by content hash: a text never changes under its hash).</summary>
     public async Task<TextDocument> DocumentAsync(string articleId, CancellationToken ct)
     {
-        if (_texts.TryGetValue(articleId, out var cached)) return cached;
         var article = await ArticleAsync(articleId, ct);
-        return _texts.GetOrAdd(articleId, _ => new TextDocument(article.Text));
+        return _texts.GetOrAdd(article.ContentHash, _ => new TextDocument(article.Text));
+    }
+
+    /// <summary>The article's revision in force at a point of the history (the current one without a point).</summary>
+    public async Task<int> RevisionAsync(string articleId, long? atPosition, CancellationToken ct)
+    {
+        var article = await ArticleAsync(articleId, ct);
+        return atPosition is { } p ? article.RevisionAt(p) : article.Revision;
     }
 
     /// <summary>A claim's document (view, article, opening position), or NOT_FOUND.</summary>
@@ -75,7 +82,8 @@ public sealed class Views(IDocumentStore documents, MartenEventStore store, Cons
     public async Task<IReadOnlyList<HighlightView>> HighlightsAsOfAsync(string articleId, long toPosition, DateTime? toTime, CancellationToken ct)
     {
         var projection = new HighlightViewProjection();
-        var filter = new EventFilter(["highlight-created.v1", "highlight-retracted.v1", "tag-applied.v1", "tag-removed.v1"], Tag: articleId);
+        var filter = new EventFilter(
+            ["highlight-created.v1", "highlight-retracted.v1", "tag-applied.v1", "tag-removed.v1", .. SpanEventTypes], Tag: articleId);
         var events = await store.ReadAllAsync(0, filter, long.MaxValue, toPosition, toTime, ct).ToListAsync(ct);
         return projection.Fold(events).Values.Where(h => h.ArticleId == articleId).ToList();
     }
@@ -92,6 +100,10 @@ public sealed class Views(IDocumentStore documents, MartenEventStore store, Cons
         return projection.Fold(events).Values.Select(d => d.View).OrderBy(v => v.Start).ThenBy(v => v.ClaimId, StringComparer.Ordinal).ToList();
     }
 
+    /// <summary>The stored names of the events a revision records per span (in the article's stream, tagged with it). Declared
+    /// before <see cref="ClaimEventTypes"/>, which includes it: static initializers run in order.</summary>
+    public static IReadOnlyCollection<string> SpanEventTypes { get; } = ["span-reanchored.v1", "span-orphaned.v1"];
+
     /// <summary>The stored names of the events a claim's view folds.</summary>
     public static IReadOnlyCollection<string> ClaimEventTypes { get; } =
     [
@@ -102,6 +114,7 @@ public sealed class Views(IDocumentStore documents, MartenEventStore store, Cons
         "claim-reopened.v1",
         "tag-applied.v1",
         "tag-removed.v1",
+        .. SpanEventTypes,
     ];
 
     /// <summary>A token with its analyst's roles, for authentication: two loads by id (no query to parse on every call).</summary>

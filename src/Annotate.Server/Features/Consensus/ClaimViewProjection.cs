@@ -1,3 +1,4 @@
+using Annotate.Domain.Anchoring;
 using Annotate.Domain.Claims;
 using Annotate.Domain.Consensus;
 using Annotate.Domain.Events;
@@ -38,7 +39,9 @@ public sealed class ClaimViewProjection(ConsensusPolicy policy) : ViewProjection
         };
     }
 
-    /// <summary>The claim an event concerns: its claim stream's, or the one a ClaimOpened opens.</summary>
+    /// <summary>The claim an event concerns: its claim stream's, the one a ClaimOpened opens, or the one whose span a revision
+    /// of the article re-anchored or orphaned.</summary>
     public static string? ClaimIdOf(ViewEvent e) =>
-        Streams.ClaimIdOf(e.StreamId) ?? (e.Event is ClaimOpened ? ClaimState.ClaimIdOf(e.Event) : null);
+        Streams.ClaimIdOf(e.StreamId)
+        ?? (e.Event is ClaimOpened ? ClaimState.ClaimIdOf(e.Event) : SpanAnchor.TargetOf(e.Event, AnchorKind.Claim));
 }

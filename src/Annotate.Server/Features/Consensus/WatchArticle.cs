@@ -25,6 +25,7 @@ public static class WatchArticle
 
     private static readonly string[] ReplyEvents = ["reply-posted.v1", "reply-edited.v1", "reply-retracted.v1"];
     private static readonly string[] BlindnessEvents = ["claim-made-blind.v1", "claim-revealed.v1"];
+    private static readonly string[] RevisionEvents = ["article-revised.v1"];
 
     public sealed class Handler(Views views, ConsensusPolicy policy, IDocumentStore documents, CallerContext caller)
         : IRequestHandler<Query, IAsyncEnumerable<WatchArticleResponse>>
@@ -47,10 +48,16 @@ public static class WatchArticle
             }
             yield return new WatchArticleResponse { CaughtUpPosition = (ulong)from };
 
-            var filter = new Annotate.EventStore.EventFilter([.. Views.ClaimEventTypes, .. ReplyEvents, .. BlindnessEvents], Tag: articleId);
+            var filter = new Annotate.EventStore.EventFilter([.. Views.ClaimEventTypes, .. ReplyEvents, .. BlindnessEvents, .. RevisionEvents], Tag: articleId);
             await foreach (var message in views.Store.SubscribeAsync(from, filter, ct))
             {
                 if (message is not SubscriptionMessage.Event { Recorded: var e }) continue;
+                // A revision: the article as it then stood; its re-anchored and orphaned claims follow as views.
+                if (e.Data is ArticleRevised revised)
+                {
+                    yield return new WatchArticleResponse { Revised = Articles.ReviseArticle.Announced(revised, e) };
+                    continue;
+                }
                 await using var session = documents.QuerySession();
                 if (e.Data is ReplyPosted or ReplyEdited or ReplyRetracted)
                 {
