@@ -121,11 +121,24 @@ public sealed class ArticleRevisionTests(AnnotateServer server) : IClassFixture<
         Assert.Equal("Wraps joined; poll figure corrected.", seen.First(m => m.Revised is not null).Revised.RevisionReason);
         await stop.CancelAsync();
 
+        // Made after the revision: on revision 2, in the stored views and in a view folded as of now.
+        var late = await HighlightAsync(Quote("Tokayev's plea for help"));
+        var lateClaim = await ClaimAsync(Quote("Putin will hardly be inclined to leave his position to a successor."));
+        Assert.Equal((AnchorStatus.Anchored, 2u), (late.Anchor.Status, late.Anchor.Revision));
+        var lateView = await Ch.Consensus().GetClaimViewAsync(new GetClaimViewRequest { ClaimId = lateClaim.ClaimId }, ana);
+        Assert.Equal(2u, lateView.Anchor.Revision);
+        var folded = await Ch.Consensus().GetClaimViewAsync(
+            new GetClaimViewRequest { ClaimId = lateClaim.ClaimId, AsOf = new AsOf { Position = lateClaim.Result.Position } }, ana);
+        Assert.Equal(lateView.Anchor, folded.Anchor);
+        var lateThen = await Ch.Annotations().ListHighlightsAsync(
+            new ListHighlightsRequest { ArticleId = Seed, AsOf = new AsOf { Position = late.Position } }, ana);
+        Assert.Equal(late.Anchor, lateThen.Highlights.Single(h => h.HighlightId == late.HighlightId).Anchor);
+
         // A revision again: placed spans stay put at full score; the orphan is not tried again.
         var again = await Ch.Articles().ReviseArticleAsync(
             new ReviseArticleRequest { RequestId = Rid(), ArticleId = Seed, Text = text + " Updated.", Reason = "" }, server.Admin);
         Assert.Equal(3u, again.Article.Revision);
-        Assert.Equal(4, again.Spans.Count);
+        Assert.Equal(6, again.Spans.Count);
         Assert.All(again.Spans, s => Assert.Equal((ReanchorMethod.Position, 1.0, 3u), (s.Anchor.Method, s.Anchor.Score, s.Anchor.Revision)));
         Assert.DoesNotContain(again.Spans, s => s.TargetId == gone.HighlightId);
     }

@@ -95,14 +95,14 @@ public static class Mapping
 
     public static Timestamp ToTimestamp(DateTime utc) => Timestamp.FromDateTime(DateTime.SpecifyKind(utc, DateTimeKind.Utc));
 
-    /// <summary>Which revision a span is on: its own when a revision placed it, the one before the revision that orphaned it,
-    /// else the article's revision at the point read (<paramref name="articleRevision"/>; 0 when the caller does not know it).</summary>
-    public static AnchorState ToProto(SpanAnchor? anchor, int articleRevision)
+    /// <summary>Which revision a span is on and how it got there (a view stored before revisions existed has no anchor: its
+    /// span is on revision 1).</summary>
+    public static AnchorState ToProto(SpanAnchor? anchor)
     {
-        if (anchor is null) return new AnchorState { Revision = (uint)articleRevision, Status = AnchorStatus.Anchored };
+        if (anchor is null) return new AnchorState { Revision = 1, Status = AnchorStatus.Anchored };
         var state = new AnchorState
         {
-            Revision = (uint)(anchor.Revision > 0 ? anchor.Revision : anchor.Orphaned ? anchor.OrphanedOnRevision - 1 : articleRevision),
+            Revision = (uint)(anchor.Revision > 0 ? anchor.Revision : anchor.Orphaned ? anchor.OrphanedOnRevision - 1 : 1),
             Status = anchor.Orphaned ? AnchorStatus.Orphaned : anchor.Method is null ? AnchorStatus.Anchored : AnchorStatus.Reanchored,
             Score = anchor.Score,
             OrphanedOnRevision = (uint)anchor.OrphanedOnRevision,
@@ -118,7 +118,7 @@ public static class Mapping
         return state;
     }
 
-    public static ClaimView ToProto(ClaimConsensus c, ConsensusPolicy policy, int articleRevision = 0)
+    public static ClaimView ToProto(ClaimConsensus c, ConsensusPolicy policy)
     {
         var view = new ClaimView
         {
@@ -134,7 +134,7 @@ public static class Mapping
             Version = c.Version,
             LastPosition = (ulong)c.LastPosition,
             LastEventAt = ToTimestamp(c.LastRecordedAt),
-            Anchor = ToProto(c.Anchor, articleRevision),
+            Anchor = ToProto(c.Anchor),
         };
         view.Tallies.AddRange(
             c.Tallies.Where(t => t.Count > 0)

@@ -50,12 +50,6 @@ public sealed class Views(IDocumentStore documents, MartenEventStore store, Cons
         return _texts.GetOrAdd(article.ContentHash, _ => new TextDocument(article.Text));
     }
 
-    /// <summary>The article's revision in force at a point of the history (the current one without a point).</summary>
-    public async Task<int> RevisionAsync(string articleId, long? atPosition, CancellationToken ct)
-    {
-        var article = await ArticleAsync(articleId, ct);
-        return atPosition is { } p ? article.RevisionAt(p) : article.Revision;
-    }
 
     /// <summary>A claim's document (view, article, opening position), or NOT_FOUND.</summary>
     public async Task<ClaimDocument> ClaimDocumentAsync(string claimId, CancellationToken ct) =>
@@ -85,7 +79,11 @@ public sealed class Views(IDocumentStore documents, MartenEventStore store, Cons
         var filter = new EventFilter(
             ["highlight-created.v1", "highlight-retracted.v1", "tag-applied.v1", "tag-removed.v1", .. SpanEventTypes], Tag: articleId);
         var events = await store.ReadAllAsync(0, filter, long.MaxValue, toPosition, toTime, ct).ToListAsync(ct);
-        return projection.Fold(events).Values.Where(h => h.ArticleId == articleId).ToList();
+        var article = await ArticleAsync(articleId, ct);
+        var docs = projection.Fold(events).Values.Where(h => h.ArticleId == articleId).ToList();
+        // The fold has no article view to read a new highlight's revision from: the revisions' positions give it.
+        foreach (var h in docs) h.Anchor ??= SpanAnchor.On(article.RevisionAt(h.Position));
+        return docs;
     }
 
     /// <summary>
@@ -97,7 +95,11 @@ public sealed class Views(IDocumentStore documents, MartenEventStore store, Cons
         var projection = new ClaimViewProjection(policy);
         var filter = new EventFilter(ClaimEventTypes, Tag: articleId);
         var events = await store.ReadAllAsync(0, filter, long.MaxValue, toPosition, toTime, ct).ToListAsync(ct);
-        return projection.Fold(events).Values.Select(d => d.View).OrderBy(v => v.Start).ThenBy(v => v.ClaimId, StringComparer.Ordinal).ToList();
+        var article = await ArticleAsync(articleId, ct);
+        // The fold has no article view to read a new claim's revision from: the revisions' positions give it.
+        return projection.Fold(events).Values
+            .Select(d => d.View.Anchor is null ? d.View with { Anchor = SpanAnchor.On(article.RevisionAt(d.OpenedPosition)) } : d.View)
+            .OrderBy(v => v.Start).ThenBy(v => v.ClaimId, StringComparer.Ordinal).ToList();
     }
 
     /// <summary>The stored names of the events a revision records per span (in the article's stream, tagged with it). Declared

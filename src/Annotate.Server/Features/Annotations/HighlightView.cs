@@ -1,6 +1,8 @@
 using Annotate.Domain.Anchoring;
 using Annotate.Domain.Events;
+using Annotate.Server.Features.Articles;
 using Annotate.Server.Infrastructure;
+using Marten;
 
 namespace Annotate.Server.Features.Annotations;
 
@@ -27,6 +29,13 @@ public sealed class HighlightView
 /// <summary>One <see cref="HighlightView"/> per highlight, removed when it is retracted.</summary>
 public sealed class HighlightViewProjection : ViewProjection<HighlightView>
 {
+    /// <summary>A new highlight is on the article's current revision (its event names none).</summary>
+    protected override async ValueTask<HighlightView> CreatedAsync(HighlightView created, IQuerySession session, CancellationToken ct)
+    {
+        created.Anchor ??= SpanAnchor.On((await session.LoadAsync<ArticleView>(created.ArticleId, ct))?.Revision ?? 1);
+        return created;
+    }
+
     public override IEnumerable<string> KeysOf(ViewEvent e) => e.Event switch
     {
         HighlightCreated c => [c.HighlightId],

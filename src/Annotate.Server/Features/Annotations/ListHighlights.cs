@@ -29,16 +29,13 @@ public static class ListHighlights
             {
                 (docs, position) = await views.HighlightsOfAsync(r.ArticleId, ct);
             }
-            var revision = await views.RevisionAsync(r.ArticleId, position, ct);
             var response = new ListHighlightsResponse { AsOfPosition = (ulong)position };
-            response.Highlights.AddRange(docs.Select(d => ToProto(d, revision)).OrderBy(h => h.Selector.Position.Start).ThenBy(h => h.Position));
+            response.Highlights.AddRange(docs.Select(ToProto).OrderBy(h => h.Selector.Position.Start).ThenBy(h => h.Position));
             return response;
         }
     }
 
-    /// <summary>A highlight as the contract shows it; <paramref name="articleRevision"/> is the article's revision at the point
-    /// read (see <see cref="Mapping.ToProto(Domain.Anchoring.SpanAnchor?, int)"/>).</summary>
-    public static Highlight ToProto(HighlightView doc, int articleRevision = 0)
+    public static Highlight ToProto(HighlightView doc)
     {
         var highlight = new Highlight
         {
@@ -49,7 +46,7 @@ public static class ListHighlights
             Author = doc.Analyst,
             CreatedAt = Mapping.ToTimestamp(doc.CreatedAt),
             Position = (ulong)doc.Position,
-            Anchor = Mapping.ToProto(doc.Anchor, articleRevision),
+            Anchor = Mapping.ToProto(doc.Anchor),
         };
         foreach (var (tag, analysts) in doc.Tags.OrderBy(t => t.Key, StringComparer.Ordinal))
         {

@@ -80,7 +80,7 @@ public static class ReviseArticle
                 };
                 if (byId.TryGetValue(s.TargetId, out var now))
                 {
-                    outcome.Anchor = Mapping.ToProto(now.Anchor, current);
+                    outcome.Anchor = Mapping.ToProto(now.Anchor);
                     if (now.Anchor is { Orphaned: false, Revision: var on } && on >= revision) outcome.Selector = now.Selector;
                 }
                 return outcome;

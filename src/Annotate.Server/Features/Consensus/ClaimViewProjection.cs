@@ -2,7 +2,9 @@ using Annotate.Domain.Anchoring;
 using Annotate.Domain.Claims;
 using Annotate.Domain.Consensus;
 using Annotate.Domain.Events;
+using Annotate.Server.Features.Articles;
 using Annotate.Server.Infrastructure;
+using Marten;
 
 namespace Annotate.Server.Features.Consensus;
 
@@ -24,6 +26,17 @@ public sealed class ClaimDocument
 public sealed class ClaimViewProjection(ConsensusPolicy policy) : ViewProjection<ClaimDocument>
 {
     public override IEnumerable<string> KeysOf(ViewEvent e) => ClaimIdOf(e) is { } id ? [id] : [];
+
+    /// <summary>A new claim is on the article's current revision (its event names none).</summary>
+    protected override async ValueTask<ClaimDocument> CreatedAsync(ClaimDocument created, IQuerySession session, CancellationToken ct)
+    {
+        if (created.View.Anchor is null)
+        {
+            var article = await session.LoadAsync<ArticleView>(created.ArticleId, ct);
+            created.View = created.View with { Anchor = SpanAnchor.On(article?.Revision ?? 1) };
+        }
+        return created;
+    }
 
     public override ClaimDocument? Apply(ClaimDocument? current, string key, ViewEvent e)
     {

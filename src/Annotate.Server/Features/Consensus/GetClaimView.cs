@@ -33,15 +33,13 @@ public static class GetClaimView
                 );
             }
             var doc = await views.ClaimDocumentAsync(r.ClaimId, ct);
-            if (r.AsOf is not { PointCase: not AsOf.PointOneofCase.None } asOf)
-                return Mapping.ToProto(doc.View, policy, await views.RevisionAsync(doc.ArticleId, null, ct));
+            if (r.AsOf is not { PointCase: not AsOf.PointOneofCase.None } asOf) return Mapping.ToProto(doc.View, policy);
 
             var (toPosition, toTime) = AsOfPoint.From(asOf);
             var all = await views.ClaimsAsOfAsync(doc.ArticleId, toPosition, toTime, ct);
             var view = all.FirstOrDefault(v => v.ClaimId == r.ClaimId)
                 ?? throw ErrorMapping.NotFound($"Claim {r.ClaimId} did not exist yet at that point of the history.");
-            var at = await AsOfPoint.PositionAsync(views, toPosition, toTime, ct);
-            return Mapping.ToProto(view, policy, await views.RevisionAsync(doc.ArticleId, at, ct));
+            return Mapping.ToProto(view, policy);
         }
     }
 }

@@ -19,10 +19,9 @@ public static class ListClaims
         {
             var r = query.Request;
             var (claims, position) = await ClaimsOfAsync(views, policy, r.ArticleId, r.AsOf, ct);
-            var revision = await views.RevisionAsync(r.ArticleId, position, ct);
             var wanted = r.Statuses.ToHashSet();
             // Filtered after hiding: a hidden claim's status is unspecified, so a status filter leaves it out.
-            var seen = await BlindClaims.AsSeenByAsync(session, claims.Select(c => Mapping.ToProto(c, policy, revision)), caller.Caller, ct);
+            var seen = await BlindClaims.AsSeenByAsync(session, claims.Select(c => Mapping.ToProto(c, policy)), caller.Caller, ct);
             var filtered = seen.Where(v => wanted.Count == 0 || wanted.Contains(v.Status)).ToList();
             var (page, next) = Paging.Take(filtered, r.Page, v => v.ClaimId);
             var response = new ListClaimsResponse { NextPageToken = next, AsOfPosition = (ulong)position };
