@@ -155,7 +155,11 @@ public sealed class CliCommandTests(CliServer fixture) : IClassFixture<CliServer
         {
             await client.ImportArticleAsync(new ImportArticleRequest
             {
-                RequestId = AnnotateClient.NewRequestId(), ArticleId = article, Title = "Harbour", Text = text, Source = "test",
+                RequestId = AnnotateClient.NewRequestId(),
+                ArticleId = article,
+                Title = "Harbour",
+                Text = text,
+                Source = "test",
             });
         }
         var analyst = await fixture.AnalystAsync(Unique("reviser"), "analyst");
