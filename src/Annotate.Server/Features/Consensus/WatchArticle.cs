@@ -61,9 +61,13 @@ public static class WatchArticle
                 await using var session = documents.QuerySession();
                 if (e.Data is ReplyPosted or ReplyEdited or ReplyRetracted)
                 {
-                    // A later change of the same reply is on its way: that event sends the reply as it then stands.
-                    if (await session.LoadAsync<ReplyDocument>(e.StreamId["reply-".Length..], ct) is { } reply && reply.LastPosition <= e.Position)
+                    // A later change of the same reply is on its way: that event sends the reply as it then stands. Others'
+                    // replies on a claim hidden from the caller are not sent.
+                    if (await session.LoadAsync<ReplyDocument>(e.StreamId["reply-".Length..], ct) is { } reply && reply.LastPosition <= e.Position
+                        && !await BlindClaims.HidesAsync(session, Threads.ClaimOf(reply), reply.Author, who, ct))
+                    {
                         yield return new WatchArticleResponse { Reply = Threads.ToProto(reply) };
+                    }
                     continue;
                 }
                 if (ClaimViewProjection.ClaimIdOf(ViewEvent.From(e)) is not { } claimId) continue;

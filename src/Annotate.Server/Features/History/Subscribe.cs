@@ -14,7 +14,8 @@ namespace Annotate.Server.Features.History;
 /// <summary>
 /// Every event after a position (catch-up), a caught-up marker, then live events; resumable by position. Access events
 /// (analysts, roles, tokens) reach auditors and admins only; every other role sees the annotation events, except the stance
-/// events of claims hidden from them (<see cref="BlindClaims"/>), judged when each event is sent.
+/// events of claims hidden from them (<see cref="BlindClaims"/>) and others' replies and tags on those claims, judged when
+/// each event is sent.
 /// </summary>
 public static class Subscribe
 {
@@ -51,10 +52,21 @@ public static class Subscribe
         /// <summary>Whether the event tells how someone stood on a claim the caller may not see yet.</summary>
         private async Task<bool> HiddenAsync(Annotate.EventStore.RecordedEvent e, CancellationToken ct)
         {
-            if (e.Data is not (StanceTaken or StanceWithdrawn or ClaimAdjudicated or ClaimReopened) || Streams.ClaimIdOf(e.StreamId) is not { } claimId)
-                return false;
             await using var session = documents.QuerySession();
-            return await BlindClaims.HiddenFromAsync(session, claimId, caller.Caller, ct);
+            switch (e.Data)
+            {
+                case StanceTaken or StanceWithdrawn or ClaimAdjudicated or ClaimReopened when Streams.ClaimIdOf(e.StreamId) is { } claimId:
+                    return await BlindClaims.HiddenFromAsync(session, claimId, caller.Caller, ct);
+                case TagApplied { TargetKind: TagTargetKind.Claim } t:
+                    return await BlindClaims.HidesAsync(session, t.TargetId, t.Analyst, caller.Caller, ct);
+                case TagRemoved { TargetKind: TagTargetKind.Claim } t:
+                    return await BlindClaims.HidesAsync(session, t.TargetId, t.Analyst, caller.Caller, ct);
+                case ReplyPosted or ReplyEdited or ReplyRetracted:
+                    var reply = await session.LoadAsync<Discussion.ReplyDocument>(e.StreamId["reply-".Length..], ct);
+                    return reply is not null && await BlindClaims.HidesAsync(session, Discussion.Threads.ClaimOf(reply), reply.Author, caller.Caller, ct);
+                default:
+                    return false;
+            }
         }
     }
 }

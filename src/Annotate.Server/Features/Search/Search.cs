@@ -187,11 +187,19 @@ public static class Search
             {
                 var tag = TagName.Normalize(r.Tag).OrThrow();
                 var targets = (await session.Query<TargetTags>().Where(x => x.Tags.Contains(tag)).Select(x => x.Id).ToListAsync(ct)).ToArray();
+                // Others' tags on claims hidden from the caller do not count: finding the claim by them would show them.
+                var hiddenTargets = (await HiddenClaimsAsync(ct)).Select(id => $"claim:{id}").ToHashSet(StringComparer.Ordinal);
+                targets = [.. targets.Where(t => !hiddenTargets.Contains(t))];
                 q = q.Where(x => x.Target != null && targets.Contains(x.Target));
             }
-            // Rationales of claims hidden from the caller are never found.
+            // Rationales, and others' replies, on claims hidden from the caller are never found.
             var hidden = await HiddenClaimsAsync(ct);
-            if (hidden.Length > 0) q = q.Where(x => x.Kind != SearchHitKind.Rationale || !hidden.Contains(x.ClaimId!));
+            var me = caller.Caller.AnalystId;
+            if (hidden.Length > 0)
+            {
+                q = q.Where(x => x.Kind != SearchHitKind.Rationale || !hidden.Contains(x.ClaimId!));
+                q = q.Where(x => x.Kind != SearchHitKind.Reply || x.ClaimId == null || !hidden.Contains(x.ClaimId) || x.Analyst == me);
+            }
             if (r.Statuses.Count > 0)
             {
                 var claims = await ClaimsWithStatusAsync(r, hidden, ct);
