@@ -68,7 +68,7 @@ public static class ConsensusProjection
     /// <summary>Folds events into a view; with <paramref name="claimId"/>, only that claim's events count (for folding
     /// from a stream that holds several claims). Null when the claim was not opened in these events.</summary>
     public static ClaimConsensus? Fold(IEnumerable<PositionedEvent> events, ConsensusPolicy policy, string? claimId = null) =>
-        events.Where(p => claimId is null || ClaimState.ClaimIdOf(p.Event) == claimId)
+        events.Where(p => claimId is null || (ClaimState.ClaimIdOf(p.Event) ?? SpanAnchor.TargetOf(p.Event, AnchorKind.Claim)) == claimId)
             .Aggregate((ClaimConsensus?)null, (view, e) => Evolve(view, e, policy));
 
     /// <summary>A revision moved or orphaned the claim's span: the span (or only its anchor state) changes, nothing else.</summary>
