@@ -164,6 +164,20 @@ public sealed class ArticleRevisionTests(AnnotateServer server) : IClassFixture<
     }
 
     [Fact]
+    public async Task Search_finds_an_article_by_the_words_of_its_current_revision_only()
+    {
+        var id = await server.ImportAsync("The quarry closed in spring.");
+        await Ch.Articles().ReviseArticleAsync(
+            new ReviseArticleRequest { RequestId = Rid(), ArticleId = id, Text = "The quarry reopened in autumn.", Reason = "" }, server.Admin);
+
+        var found = await Ch.Search().SearchAsync(new SearchRequest { Query = "autumn", ArticleId = id }, server.Admin);
+        var stale = await Ch.Search().SearchAsync(new SearchRequest { Query = "spring", ArticleId = id }, server.Admin);
+
+        Assert.Contains(found.Hits, h => h.Kind == SearchHitKind.Article);
+        Assert.Empty(stale.Hits);
+    }
+
+    [Fact]
     public async Task Hostile_or_unauthorised_revisions_are_refused_and_reach_no_log()
     {
         const string original = "A short article that must stay as it is.";

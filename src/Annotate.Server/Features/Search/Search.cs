@@ -57,6 +57,7 @@ public sealed class SearchEntryProjection : MultiStreamProjection<SearchEntry, s
     public SearchEntryProjection()
     {
         Identity<ArticleImported>(e => $"article:{e.ArticleId}");
+        Identity<ArticleRevised>(e => $"article:{e.ArticleId}");
         Identity<HighlightCreated>(e => $"highlight:{e.HighlightId}");
         Identity<HighlightRetracted>(e => $"highlight:{e.HighlightId}");
         Identity<ClaimOpened>(e => $"claim:{e.ClaimId}");
@@ -79,6 +80,13 @@ public sealed class SearchEntryProjection : MultiStreamProjection<SearchEntry, s
                 Analyst = a.ImportedBy,
                 Display = a.Title,
                 Text = $"{a.Title}\n{(a.Text.Length > MaxIndexedText ? a.Text[..MaxIndexedText] : a.Text)}",
+            },
+            // A revision's text replaces the article's (the title stays; the entry keeps its importer).
+            ArticleRevised r when snapshot is not null => snapshot with
+            {
+                WrittenAt = e.Timestamp,
+                Position = e.Sequence,
+                Text = $"{snapshot.Display}\n{(r.Text.Length > MaxIndexedText ? r.Text[..MaxIndexedText] : r.Text)}",
             },
             HighlightCreated { Note: { Length: > 0 } note } h => at with
             {
