@@ -5,8 +5,9 @@ using Annotate.Domain.Events;
 namespace Annotate.Domain.Articles;
 
 /// <summary>State of one article stream: its current revision (1 for the imported text, one more per revision) with its
-/// text and hash. Invariant: Revision is 0 exactly when the article was not imported.</summary>
-public sealed record ArticleState(string? ArticleId, string? Title, string? Source, string? ContentHash, string? Text, int Revision = 0)
+/// text and hash, and the hash of the text as imported. Invariant: Revision is 0 exactly when the article was not imported.</summary>
+public sealed record ArticleState(
+    string? ArticleId, string? Title, string? Source, string? ContentHash, string? Text, int Revision = 0, string? ImportedHash = null)
 {
     public static ArticleState Initial { get; } = new(null, null, null, null, null);
 
@@ -16,7 +17,8 @@ public sealed record ArticleState(string? ArticleId, string? Title, string? Sour
     public TextDocument Document() => new(Text ?? throw new InvalidOperationException("article not imported"));
 }
 
-/// <summary>Import an article (admin). Re-importing the same text is a no-op, so seeding on every start is safe.</summary>
+/// <summary>Import an article (admin). Re-importing the same text (as imported, or as currently revised) is a no-op, so seeding on
+/// every start is safe after a revision too.</summary>
 public sealed record ImportArticle(string ArticleId, string Title, string Source, string Text);
 
 /// <summary>A new text for an existing article (admin), with the spans of its live annotations as they stand, to be
@@ -46,7 +48,7 @@ public static class Article
         var hash = ContentHash.Of(command.Text);
         if (state.Exists)
         {
-            return state.ContentHash == hash
+            return state.ContentHash == hash || state.ImportedHash == hash
                 ? Decision.None
                 : DomainError.FailedPrecondition(
                     $"Article {command.ArticleId} already exists with other text ({state.ContentHash}); revise it " +
@@ -110,7 +112,7 @@ public static class Article
 
     public static ArticleState Evolve(ArticleState state, IDomainEvent e) => e switch
     {
-        ArticleImported a => new ArticleState(a.ArticleId, a.Title, a.Source, a.ContentHash, a.Text, 1),
+        ArticleImported a => new ArticleState(a.ArticleId, a.Title, a.Source, a.ContentHash, a.Text, 1, a.ContentHash),
         ArticleRevised r when r.ArticleId == state.ArticleId => state with { ContentHash = r.ContentHash, Text = r.Text, Revision = r.Revision },
         _ => state,
     };

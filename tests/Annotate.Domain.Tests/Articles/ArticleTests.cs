@@ -99,6 +99,16 @@ public sealed class ArticleRevisionTests
     }
 
     [Fact]
+    public void Importing_the_original_text_again_after_a_revision_decides_nothing()
+    {
+        var revised = Given.Apply(Imported(), Article.Evolve,
+            Given.Ok(Article.Decide(Imported(), new ReviseArticle("town", "Corrected.", "", []), Given.Admin())));
+        Assert.Empty(Given.Ok(Article.Decide(revised, new ImportArticle("town", "Town", "", Text), Given.Admin())));
+        Given.Refused(Article.Decide(revised, new ImportArticle("town", "Town", "", "Third text."), Given.Admin()),
+            DomainErrorKind.FailedPrecondition);
+    }
+
+    [Fact]
     public void Revising_to_the_current_text_decides_nothing()
     {
         Assert.Empty(Given.Ok(Article.Decide(Imported(), new ReviseArticle("town", Text, "", []), Given.Admin())));
