@@ -164,6 +164,32 @@ public sealed class ArticleRevisionTests(AnnotateServer server) : IClassFixture<
     }
 
     [Fact]
+    public async Task After_a_revision_opening_a_claim_finds_the_existing_one_where_its_text_now_is_and_not_at_its_old_place()
+    {
+        var (_, ana) = await server.NewAnalystAsync("ana", Role.Analyst);
+        var id = await server.ImportAsync("The dam holds forty million cubic metres. The valley below floods each spring.");
+        async Task<OpenClaimResponse> OpenAsync(Selector selector) => await Ch.Claims().OpenClaimAsync(
+            new OpenClaimRequest { RequestId = Rid(), ArticleId = id, Selector = selector, Statement = "Checkable." }, ana);
+        var dam = await OpenAsync(Quote("The dam holds forty million cubic metres."));
+        const string lead = "Officials revised the figures twice this year. ";
+        await Ch.Articles().ReviseArticleAsync(new ReviseArticleRequest
+        {
+            RequestId = Rid(),
+            ArticleId = id,
+            Reason = "",
+            Text = lead + "The dam holds forty million cubic metres. The valley below floods each spring.",
+        }, server.Admin);
+
+        var again = await OpenAsync(Quote("The dam holds forty million cubic metres."));
+        var oldPlace = await OpenAsync(At((int)dam.Selector.Position.Start, (int)dam.Selector.Position.End));
+
+        Assert.Equal((dam.ClaimId, true), (again.ClaimId, again.Existing));
+        Assert.Equal((uint)(dam.Selector.Position.Start + lead.Length), again.Selector.Position.Start);
+        Assert.NotEqual(dam.ClaimId, oldPlace.ClaimId);
+        Assert.False(oldPlace.Existing);
+    }
+
+    [Fact]
     public async Task Search_finds_an_article_by_the_words_of_its_current_revision_only()
     {
         var id = await server.ImportAsync("The quarry closed in spring.");

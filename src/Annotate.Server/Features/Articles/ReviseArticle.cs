@@ -101,3 +101,19 @@ public static class ReviseArticle
         RevisionReason = revised.Reason,
     };
 }
+
+/// <summary>An article's claim index (kept in its claim stream with the spans as opened) on the current revision's text.</summary>
+public static class RevisedClaims
+{
+    /// <summary>The index with each claim's current span from its view; orphaned claims are left out (their span is on an older
+    /// text, so no new span on this one duplicates them).</summary>
+    public static async Task<Domain.Claims.ClaimIndex> OnCurrentTextAsync(Views views, Domain.Claims.ClaimIndex index, CancellationToken ct)
+    {
+        if ((await views.ArticleAsync(index.ArticleId, ct)).Revision == 1) return index; // spans as opened are on the text
+        var (claims, _) = await views.ClaimsOfAsync(index.ArticleId, ct);
+        return index.OnCurrentText(claims.ToDictionary(
+            c => c.ClaimId,
+            c => c.Anchor is { Orphaned: true } ? null : ((int Start, int End)?)(c.Start, c.End),
+            StringComparer.Ordinal));
+    }
+}
