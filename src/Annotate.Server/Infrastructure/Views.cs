@@ -46,6 +46,13 @@ public sealed class Views(IDocumentStore documents, MartenEventStore store, Cons
     /// <summary>An article's current text, indexed by code points (cached by content hash: a text never changes under its hash).</summary>
     public async Task<TextDocument> DocumentAsync(string articleId, CancellationToken ct)
     {
+        // The hash alone is read first: an article's text can be megabytes, and the cache usually has it.
+        string? hash;
+        await using (var session = documents.QuerySession())
+        {
+            hash = await session.Query<ArticleView>().Where(a => a.Id == articleId).Select(a => a.ContentHash).FirstOrDefaultAsync(ct);
+        }
+        if (hash is not null && _texts.TryGetValue(hash, out var cached)) return cached;
         var article = await ArticleAsync(articleId, ct);
         return _texts.GetOrAdd(article.ContentHash, _ => new TextDocument(article.Text));
     }
