@@ -140,6 +140,9 @@ public sealed class AnnotateClient : IDisposable
     public Task<Article> GetArticleAsync(GetArticleRequest request, CancellationToken ct = default) =>
         QueryAsync(request, _articles.GetArticleAsync, ct);
 
+    public Task<ReviseArticleResponse> ReviseArticleAsync(ReviseArticleRequest request, CancellationToken ct = default) =>
+        CommandAsync(request, _articles.ReviseArticleAsync, ct);
+
     // Annotations
     public Task<CreateHighlightResponse> CreateHighlightAsync(CreateHighlightRequest request, CancellationToken ct = default) =>
         CommandAsync(request, _annotations.CreateHighlightAsync, ct);

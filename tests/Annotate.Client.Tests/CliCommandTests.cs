@@ -149,6 +149,51 @@ public sealed class CliCommandTests(CliServer fixture) : IClassFixture<CliServer
     }
 
     [Fact]
+    public async Task Articles_revise_reports_each_span_and_show_and_claim_show_say_which_revision_it_is_on()
+    {
+        var article = Unique("revised");
+        const string text = "The harbour opened in 1901. Ships came from the north. The mayor said trade doubled. Fishing stayed the same.";
+        var admin = fixture.Admin();
+        using (var client = new AnnotateClient(fixture.Server.Address, fixture.Server.AdminToken))
+        {
+            await client.ImportArticleAsync(new ImportArticleRequest
+            {
+                RequestId = AnnotateClient.NewRequestId(),
+                ArticleId = article,
+                Title = "Harbour",
+                Text = text,
+                Source = "test",
+            });
+        }
+        var analyst = await fixture.AnalystAsync(Unique("reviser"), "analyst");
+        var claim = (await analyst.RunAsync("claim", "open", article, "--quote", "The mayor said trade doubled.", "--json"))
+            .AssertOk().Json<OpenClaimResponse>();
+        var gone = (await analyst.RunAsync("highlight", article, "--quote", "Ships came from the north.", "--json"))
+            .AssertOk().Json<CreateHighlightResponse>();
+        var file = Path.Combine(Path.GetTempPath(), $"{article}.txt");
+        await File.WriteAllTextAsync(file, "Correction: date fixed. The harbour opened in 1902. The mayor said trade doubled. Fishing stayed the same.");
+
+        var revised = (await admin.RunAsync("articles", "revise", article, file, "--reason", "date fixed")).AssertOk().Stdout;
+
+        Assert.Contains($"{article} is now at revision 2", revised);
+        Assert.Contains("revision 2, re-anchored by quote", revised);
+        Assert.Contains("revision 1, ORPHANED on revision 2", revised);
+        Assert.Contains("1 orphaned", revised);
+        var shown = (await analyst.RunAsync("articles", "show", article)).AssertOk().Stdout;
+        Assert.Contains("{The mayor said trade doubled.}[1]", shown);
+        Assert.Contains("Not on revision 2", shown);
+        Assert.Contains($"{gone.Highlight.HighlightId}: [", shown);
+        Assert.DoesNotContain("[Ships", shown);
+        var claimShown = (await analyst.RunAsync("claim", "show", claim.ClaimId)).AssertOk().Stdout;
+        Assert.Contains("anchor:    revision 2, re-anchored by quote", claimShown);
+
+        await File.WriteAllBytesAsync(file, [0x41, 0xC3, 0x28, 0x42]);
+        var invalid = (await admin.RunAsync("articles", "revise", article, file)).AssertExit(2);
+        Assert.Contains("cannot read", invalid.Stderr);
+        File.Delete(file);
+    }
+
+    [Fact]
     public async Task Articles_list_and_show_print_the_seeds_with_marked_spans_plain_when_piped_and_coloured_on_a_terminal()
     {
         var analyst = await fixture.AnalystAsync(Unique("reader"), "analyst");

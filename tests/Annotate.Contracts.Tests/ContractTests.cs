@@ -8,12 +8,13 @@ namespace Annotate.Contracts.Tests;
 public sealed class ContractTests
 {
     /// <summary>The RPCs the contract promises (issue: articles, annotations, claims, consensus, history, admin, audit; then
-    /// discussion, blind claims and search).</summary>
+    /// discussion, blind claims, search and article revisions).</summary>
     private static readonly (string Path, MethodType Type)[] Promised =
     [
         ("/annotate.v1.Articles/ImportArticle", MethodType.Unary),
         ("/annotate.v1.Articles/ListArticles", MethodType.Unary),
         ("/annotate.v1.Articles/GetArticle", MethodType.Unary),
+        ("/annotate.v1.Articles/ReviseArticle", MethodType.Unary),
         ("/annotate.v1.Annotations/CreateHighlight", MethodType.Unary),
         ("/annotate.v1.Annotations/ApplyTag", MethodType.Unary),
         ("/annotate.v1.Annotations/RemoveTag", MethodType.Unary),

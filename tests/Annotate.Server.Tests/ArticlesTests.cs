@@ -104,7 +104,7 @@ public sealed class ArticlesTests(AnnotateServer server) : IClassFixture<Annotat
         var e = await RefusedAsync(StatusCode.FailedPrecondition, () => Ch.Articles().ImportArticleAsync(
             new ImportArticleRequest { RequestId = Rid(), ArticleId = id, Title = "Changed", Text = Text + " Later edit." }, server.Admin));
 
-        Assert.Contains("immutable", e.Status.Detail);
+        Assert.Contains("ReviseArticle", e.Status.Detail);
         Assert.Equal(Text, (await Ch.Articles().GetArticleAsync(new GetArticleRequest { ArticleId = id }, server.Admin)).Text);
     }
 

@@ -326,8 +326,11 @@ function renderText() {
   if (!r) return;
   if (selectingInText()) { renderDeferred = true; return; }
   renderDeferred = false;
-  const claims = past ? past.claims : [...r.claims.values()];
-  const highlights = past ? past.highlights : r.highlights;
+  // Spans on another revision of the text (orphans, or older spans in a past view) have offsets of another text: not marked.
+  const onText = (x: { anchor?: { revision: number; status: number } }) =>
+    !x.anchor || x.anchor.revision === 0 || (x.anchor.revision === r.article.revision && x.anchor.status !== 3 /* ORPHANED */);
+  const claims = (past ? past.claims : [...r.claims.values()]).filter(onText);
+  const highlights = (past ? past.highlights : r.highlights).filter(onText);
   const length = r.text.length;
   const cuts = new Set([0, length]);
   const spans = (sel?: { position?: { start: number; end: number } }) => sel?.position ? [Math.min(sel.position.start, length), Math.min(sel.position.end, length)] : [0, 0];

@@ -33,7 +33,7 @@ public static class ArticlesCommand
         });
         return new Command("articles", "Articles: the texts analysts annotate.")
         {
-            list, ArticlesShowCommand.Create(), ClaimDiffCommand.Article(),
+            list, ArticlesShowCommand.Create(), ArticlesReviseCommand.Create(), ClaimDiffCommand.Article(),
         };
     }
 }

@@ -25,8 +25,11 @@ public static class ArticleRenderer
             $"{article.ArticleId} · revision {article.Revision} · {article.Length} code points · sha256 {article.ContentHash}");
         sb.AppendLine();
         var runes = article.Text.EnumerateRunes().Select(r => r.ToString()).ToArray();
-        var spans = highlights.Select(h => new Span(Start(h.Selector), End(h.Selector), null, h.Selector))
-            .Concat(claims.Select((c, i) => new Span(Start(c.Selector), End(c.Selector), (i + 1, c.Status), c.Selector)))
+        // Only spans on the text shown are marked in it; the others (orphans, or spans of another revision in an as-of
+        // view) are listed below, since their offsets are of another text.
+        var spans = highlights.Where(h => OnText(h.Anchor, article)).Select(h => new Span(Start(h.Selector), End(h.Selector), null, h.Selector))
+            .Concat(claims.Select((c, i) => (c, i)).Where(p => OnText(p.c.Anchor, article))
+                .Select(p => new Span(Start(p.c.Selector), End(p.c.Selector), (p.i + 1, p.c.Status), p.c.Selector)))
             .ToList();
         if (color) RenderColor(sb, runes, spans);
         else RenderPlain(sb, runes, spans);
@@ -44,19 +47,33 @@ public static class ArticleRenderer
                                                             $"{Text.Tallies(c)} · {c.ClaimId} · {Text.Quote(c.Statement, 70)}");
             }
         }
-        if (highlights.Count > 0)
+        if (highlights.Any(h => OnText(h.Anchor, article)))
         {
             sb.AppendLine();
             sb.AppendLine("Highlights:");
-            foreach (var h in highlights)
+            foreach (var h in highlights.Where(h => OnText(h.Anchor, article)))
             {
                 var tags = h.Tags.Count == 0 ? "" : " #" + string.Join(" #", h.Tags.Select(t => t.Tag));
                 var note = h.Note.Length == 0 ? "" : " — " + h.Note;
                 sb.AppendLine(CultureInfo.InvariantCulture, $"  {h.HighlightId} by {h.Author}: {Text.Span(h.Selector)}{tags}{note}");
             }
         }
+        var elsewhere = highlights.Where(h => !OnText(h.Anchor, article)).Select(h => (Id: h.HighlightId, h.Selector, h.Anchor))
+            .Concat(claims.Where(c => !OnText(c.Anchor, article)).Select(c => (Id: c.ClaimId, c.Selector, c.Anchor)))
+            .ToList();
+        if (elsewhere.Count > 0)
+        {
+            sb.AppendLine();
+            sb.AppendLine(CultureInfo.InvariantCulture, $"Not on revision {article.Revision} (not marked above):");
+            foreach (var (spanId, selector, anchor) in elsewhere)
+                sb.AppendLine(CultureInfo.InvariantCulture, $"  {spanId}: {Text.Span(selector)}\n    {Text.Anchor(anchor)}");
+        }
         return sb.ToString().TrimEnd();
     }
+
+    /// <summary>Whether a span's offsets are of the text shown (a server without revisions sends no anchor state).</summary>
+    private static bool OnText(AnchorState? anchor, Article article) =>
+        anchor is null || anchor.Revision == 0 || (anchor.Revision == article.Revision && anchor.Status != AnchorStatus.Orphaned);
 
     private sealed record Span(int Start, int End, (int Number, ClaimStatus Status)? Claim, Selector Selector);
 

@@ -171,6 +171,9 @@ public static partial class Parsing
             Contracts.V1.Stance => "STANCE_".Length,
             ClaimStatus => "CLAIM_STATUS_".Length,
             Contracts.V1.Role => "ROLE_".Length,
+            ReanchorMethod => "REANCHOR_METHOD_".Length,
+            AnchorStatus => "ANCHOR_STATUS_".Length,
+            AnchorKind => "ANCHOR_KIND_".Length,
             _ => 0,
         };
         return name[prefixEnd..].ToLowerInvariant().Replace('_', '-');

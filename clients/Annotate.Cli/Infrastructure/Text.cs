@@ -22,6 +22,20 @@ public static class Text
         return range + (s.Quote is null ? "" : Quote(s.Quote.Exact));
     }
 
+    /// <summary>Which revision a span is on and how it got there, e.g. "revision 2, re-anchored by quote (score 0.95)" or
+    /// "revision 1, ORPHANED on revision 2: the quote no longer occurs".</summary>
+    public static string Anchor(AnchorState? a)
+    {
+        if (a is null || a.Revision == 0) return "-";
+        return a.Status switch
+        {
+            AnchorStatus.Reanchored =>
+                $"revision {a.Revision}, re-anchored by {Parsing.Name(a.Method)} (score {a.Score.ToString("0.###", CultureInfo.InvariantCulture)})",
+            AnchorStatus.Orphaned => $"revision {a.Revision}, ORPHANED on revision {a.OrphanedOnRevision}: {a.Reason}",
+            _ => $"revision {a.Revision}",
+        };
+    }
+
     public static string Quote(string text, int max = 80)
     {
         var flat = string.Join(' ', (text ?? "").Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries));
@@ -62,6 +76,7 @@ public static class Text
         sb.AppendLine(CultureInfo.InvariantCulture, $"claim {v.ClaimId} in {v.ArticleId} (version {v.Version}, position {v.LastPosition})");
         sb.AppendLine(CultureInfo.InvariantCulture, $"  statement: {v.Statement}");
         sb.AppendLine(CultureInfo.InvariantCulture, $"  span:      {Span(v.Selector)}");
+        sb.AppendLine(CultureInfo.InvariantCulture, $"  anchor:    {Anchor(v.Anchor)}");
         sb.AppendLine(
             CultureInfo.InvariantCulture,
             $"  status:    {Parsing.Name(v.Status)} (agreement {v.Agreement:0.###}, quorum {v.Quorum}, threshold {v.Threshold:0.###})");

@@ -28,6 +28,7 @@ public static class Erasure
         ClaimReopened r => r.Adjudicator,
         ReplyPosted p => p.Analyst,
         ReplyEdited x => x.Analyst,
+        ArticleRevised r => r.RevisedBy,
         _ => null,
     };
 
@@ -43,6 +44,7 @@ public static class Erasure
         ClaimReopened r => r with { Reason = "" },
         ReplyPosted p => p with { Body = "" },
         ReplyEdited x => x with { Body = "" },
+        ArticleRevised r => r with { Reason = "" },
         _ => e,
     };
 

@@ -190,7 +190,8 @@ public static class Anchor
         return foldedAfter.TrimStart(' ').StartsWith(s, StringComparison.Ordinal);
     }
 
-    private static ResolvedAnchor Build(TextDocument document, int start, int end, int contextLength) =>
+    /// <summary>The span [start, end) of the document with its context (bounds already checked).</summary>
+    internal static ResolvedAnchor Build(TextDocument document, int start, int end, int contextLength = DefaultContextLength) =>
         new(
             start,
             end,

@@ -4,9 +4,10 @@ using Annotate.Domain.Events;
 
 namespace Annotate.Domain.Articles;
 
-/// <summary>State of one article stream. Invariant: once imported, the text and hash never change (articles are immutable
-/// for now; revisions come later as new events).</summary>
-public sealed record ArticleState(string? ArticleId, string? Title, string? Source, string? ContentHash, string? Text)
+/// <summary>State of one article stream: its current revision (1 for the imported text, one more per revision) with its
+/// text and hash, and the hash of the text as imported. Invariant: Revision is 0 exactly when the article was not imported.</summary>
+public sealed record ArticleState(
+    string? ArticleId, string? Title, string? Source, string? ContentHash, string? Text, int Revision = 0, string? ImportedHash = null)
 {
     public static ArticleState Initial { get; } = new(null, null, null, null, null);
 
@@ -16,8 +17,13 @@ public sealed record ArticleState(string? ArticleId, string? Title, string? Sour
     public TextDocument Document() => new(Text ?? throw new InvalidOperationException("article not imported"));
 }
 
-/// <summary>Import an article (admin). Re-importing the same text is a no-op, so seeding on every start is safe.</summary>
+/// <summary>Import an article (admin). Re-importing the same text (as imported, or as currently revised) is a no-op, so seeding on
+/// every start is safe after a revision too.</summary>
 public sealed record ImportArticle(string ArticleId, string Title, string Source, string Text);
+
+/// <summary>A new text for an existing article (admin), with the spans of its live annotations as they stand, to be
+/// re-anchored on it. The same text as the current revision is a no-op.</summary>
+public sealed record ReviseArticle(string ArticleId, string Text, string Reason, IReadOnlyList<AnchoredSpan> Spans);
 
 public static class Article
 {
@@ -42,11 +48,11 @@ public static class Article
         var hash = ContentHash.Of(command.Text);
         if (state.Exists)
         {
-            return state.ContentHash == hash
+            return state.ContentHash == hash || state.ImportedHash == hash
                 ? Decision.None
                 : DomainError.FailedPrecondition(
-                    $"Article {command.ArticleId} already exists with other text ({state.ContentHash}); articles are immutable, so " +
-                        $"import the new text under a new id.");
+                    $"Article {command.ArticleId} already exists with other text ({state.ContentHash}); revise it " +
+                        $"(ReviseArticle) to give it a new text.");
         }
 
         return Decision.Events(
@@ -54,9 +60,60 @@ public static class Article
         );
     }
 
+    /// <summary>
+    /// Records the new text as the next revision and, in the same decision, where every given span lands on it
+    /// (<see cref="Reanchor"/>): one <see cref="SpanReanchored"/> or <see cref="SpanOrphaned"/> per span, in kind then
+    /// id order, so a replay of the log shows each revision's anchors without recomputing them.
+    /// </summary>
+    public static Result<IReadOnlyList<IDomainEvent>> Decide(ArticleState state, ReviseArticle command, CommandContext context)
+    {
+        if (context.Require(Role.Admin, "Revising an article") is { } denied)
+        {
+            return denied;
+        }
+
+        if (!state.Exists)
+        {
+            return DomainError.NotFound($"article_id \"{command.ArticleId}\" names no article; import it first.");
+        }
+
+        var invalid = (string.IsNullOrWhiteSpace(command.Text) ? "The revised text is empty; send the article's full new text." : null)
+            ?? Limits.TooLong("article text", command.Text, Limits.MaxArticleText)
+            ?? Limits.TooLong("reason", command.Reason, Limits.MaxReason);
+        if (invalid is not null)
+        {
+            return DomainError.Invalid(invalid);
+        }
+
+        var hash = ContentHash.Of(command.Text);
+        if (state.ContentHash == hash)
+        {
+            return Decision.None;
+        }
+
+        var revision = state.Revision + 1;
+        var next = new TextDocument(command.Text);
+        var events = new List<IDomainEvent>
+        {
+            new ArticleRevised(state.ArticleId!, revision, hash, command.Text, context.Actor, command.Reason?.Trim() ?? string.Empty),
+        };
+        foreach (var span in command.Spans.OrderBy(s => s.Kind).ThenBy(s => s.TargetId, StringComparer.Ordinal))
+        {
+            var placement = Reanchor.Place(next, span);
+            events.Add(placement.Anchor is { } a
+                ? new SpanReanchored(state.ArticleId!, revision, span.Kind, span.TargetId, span.Start, span.End, a.Start, a.End, a.Exact,
+                    a.Prefix, a.Suffix, placement.Method, placement.Score)
+                : new SpanOrphaned(state.ArticleId!, revision, span.Kind, span.TargetId, span.Start, span.End, span.Exact,
+                    placement.OrphanReason!));
+        }
+
+        return Decision.Events([.. events]);
+    }
+
     public static ArticleState Evolve(ArticleState state, IDomainEvent e) => e switch
     {
-        ArticleImported a => new ArticleState(a.ArticleId, a.Title, a.Source, a.ContentHash, a.Text),
+        ArticleImported a => new ArticleState(a.ArticleId, a.Title, a.Source, a.ContentHash, a.Text, 1, a.ContentHash),
+        ArticleRevised r when r.ArticleId == state.ArticleId => state with { ContentHash = r.ContentHash, Text = r.Text, Revision = r.Revision },
         _ => state,
     };
 }

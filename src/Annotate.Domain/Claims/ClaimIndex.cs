@@ -47,6 +47,16 @@ public sealed record ClaimIndex(string ArticleId, ImmutableList<IndexedClaim> Cl
 
     public IndexedClaim? Find(string claimId) => Claims.Find(c => c.ClaimId == claimId);
 
+    /// <summary>The index with each claim's span as revisions left it (<paramref name="current"/>: claim id to its span on the
+    /// current text, null when orphaned); claims not named keep theirs. The stream holds spans as opened, on the text then.</summary>
+    public ClaimIndex OnCurrentText(IReadOnlyDictionary<string, (int Start, int End)?> current) =>
+        this with
+        {
+            Claims = [.. Claims
+                .Select(c => current.TryGetValue(c.ClaimId, out var span) ? span is { } s ? c with { Start = s.Start, End = s.End } : null : c)
+                .OfType<IndexedClaim>()],
+        };
+
     public static ClaimIndex Evolve(ClaimIndex index, IDomainEvent e) => e switch
     {
         ClaimOpened o when o.ArticleId == index.ArticleId && index.Find(o.ClaimId) is null =>

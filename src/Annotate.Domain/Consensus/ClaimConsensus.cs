@@ -20,7 +20,8 @@ public sealed record EvidenceEntry(string Analyst, Stance Stance, string Article
 /// only, ordered by analyst (ordinal); Evidence is ordered by analyst then citation order; Tags by support descending
 /// then name; Contributors sorted (ordinal) and distinct; Agreement = leading count / stances (0 with none);
 /// Verdict (and AdjudicatedAt, the time of the adjudication, not of later events such as tags) is set exactly when
-/// Status is Adjudicated. Record equality compares all of it, so a live view can be
+/// Status is Adjudicated; Anchor is null until a revision of the article re-anchors or orphans the span (the claim's
+/// version does not count those: they are not in the claim's stream). Record equality compares all of it, so a live view can be
 /// compared with a from-scratch fold.
 /// </summary>
 public sealed record ClaimConsensus(
@@ -46,4 +47,5 @@ public sealed record ClaimConsensus(
     long Version,
     long LastPosition,
     DateTimeOffset LastRecordedAt,
-    DateTimeOffset? AdjudicatedAt = null);
+    DateTimeOffset? AdjudicatedAt = null,
+    Anchoring.SpanAnchor? Anchor = null);

@@ -1,3 +1,4 @@
+using Annotate.Domain.Anchoring;
 using Annotate.Domain.Claims;
 using Annotate.Domain.Events;
 using Annotate.Domain.Tags;
@@ -16,6 +17,11 @@ public static class ConsensusProjection
     {
         ArgumentNullException.ThrowIfNull(positioned);
         var e = positioned.Event;
+        if (view is not null && SpanAnchor.TargetOf(e, AnchorKind.Claim) == view.ClaimId)
+        {
+            return Reanchored(view, positioned);
+        }
+
         if (!ClaimState.IsClaimEvent(e) || (view is not null && (ClaimState.ClaimIdOf(e) != view.ClaimId || e is ClaimOpened)))
         {
             return view; // other claims' events, and a repeated opening, leave the view as it is
@@ -62,8 +68,29 @@ public static class ConsensusProjection
     /// <summary>Folds events into a view; with <paramref name="claimId"/>, only that claim's events count (for folding
     /// from a stream that holds several claims). Null when the claim was not opened in these events.</summary>
     public static ClaimConsensus? Fold(IEnumerable<PositionedEvent> events, ConsensusPolicy policy, string? claimId = null) =>
-        events.Where(p => claimId is null || ClaimState.ClaimIdOf(p.Event) == claimId)
+        events.Where(p => claimId is null || (ClaimState.ClaimIdOf(p.Event) ?? SpanAnchor.TargetOf(p.Event, AnchorKind.Claim)) == claimId)
             .Aggregate((ClaimConsensus?)null, (view, e) => Evolve(view, e, policy));
+
+    /// <summary>A revision moved or orphaned the claim's span: the span (or only its anchor state) changes, nothing else.</summary>
+    private static ClaimConsensus Reanchored(ClaimConsensus view, PositionedEvent positioned)
+    {
+        var anchor = view.Anchor ?? SpanAnchor.AsCreated;
+        var next = positioned.Event switch
+        {
+            SpanReanchored r => view with
+            {
+                Start = r.Start,
+                End = r.End,
+                Exact = r.Exact,
+                Prefix = r.Prefix,
+                Suffix = r.Suffix,
+                Anchor = anchor.Moved(r),
+            },
+            SpanOrphaned o => view with { Anchor = anchor.Lost(o) },
+            _ => view,
+        };
+        return next with { LastPosition = positioned.Position, LastRecordedAt = positioned.RecordedAt };
+    }
 
     private static ClaimConsensus Opened(ClaimOpened o, PositionedEvent p) => new(
         o.ClaimId, o.ArticleId, o.Start, o.End, o.Exact, o.Prefix, o.Suffix, o.Statement, o.Analyst,

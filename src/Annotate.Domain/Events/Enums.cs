@@ -25,3 +25,19 @@ public enum Role
     Auditor,
     Admin,
 }
+
+/// <summary>What kind of annotation a span belongs to, when a revision re-anchors it.</summary>
+public enum AnchorKind
+{
+    Highlight,
+    Claim,
+}
+
+/// <summary>How a span was placed on a new revision: the same place with the same text and context, its quote found
+/// by context elsewhere, or its edited text found between its unchanged context.</summary>
+public enum ReanchorMethod
+{
+    Position,
+    Quote,
+    Fuzzy,
+}

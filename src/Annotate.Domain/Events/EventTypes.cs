@@ -34,6 +34,9 @@ public static class EventTypes
         ("claim-revealed.v1", typeof(ClaimRevealed)),
         ("article-made-blind.v1", typeof(ArticleMadeBlind)),
         ("analyst-erased.v1", typeof(AnalystErased)),
+        ("article-revised.v1", typeof(ArticleRevised)),
+        ("span-reanchored.v1", typeof(SpanReanchored)),
+        ("span-orphaned.v1", typeof(SpanOrphaned)),
     ];
 
     private static readonly FrozenDictionary<string, Type> ByName = Table.ToFrozenDictionary(

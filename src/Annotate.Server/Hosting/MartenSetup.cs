@@ -50,6 +50,7 @@ public static class MartenSetup
         options.Events.AddMaskingRuleForProtectedInformation<ClaimReopened>(e => (ClaimReopened)Erasure.Masked(e));
         options.Events.AddMaskingRuleForProtectedInformation<ReplyPosted>(e => (ReplyPosted)Erasure.Masked(e));
         options.Events.AddMaskingRuleForProtectedInformation<ReplyEdited>(e => (ReplyEdited)Erasure.Masked(e));
+        options.Events.AddMaskingRuleForProtectedInformation<ArticleRevised>(e => (ArticleRevised)Erasure.Masked(e));
         // The views, each kept by its feature's projection in the writer's transaction.
         options.Projections.Add(new ArticleViewProjection(), ProjectionLifecycle.Inline);
         options.Projections.Add(new ClaimViewProjection(policy), ProjectionLifecycle.Inline);

@@ -28,6 +28,7 @@ public static class AccessRules
             ["/annotate.v1.Articles/ImportArticle"] = Admin,
             ["/annotate.v1.Articles/ListArticles"] = AnyRole,
             ["/annotate.v1.Articles/GetArticle"] = AnyRole,
+            ["/annotate.v1.Articles/ReviseArticle"] = Admin,
 
             ["/annotate.v1.Annotations/CreateHighlight"] = Analyst,
             ["/annotate.v1.Annotations/ApplyTag"] = Analyst,

@@ -95,6 +95,29 @@ public static class Mapping
 
     public static Timestamp ToTimestamp(DateTime utc) => Timestamp.FromDateTime(DateTime.SpecifyKind(utc, DateTimeKind.Utc));
 
+    /// <summary>Which revision a span is on and how it got there (a view stored before revisions existed has no anchor: its
+    /// span is on revision 1).</summary>
+    public static AnchorState ToProto(SpanAnchor? anchor)
+    {
+        if (anchor is null) return new AnchorState { Revision = 1, Status = AnchorStatus.Anchored };
+        var state = new AnchorState
+        {
+            Revision = (uint)(anchor.Revision > 0 ? anchor.Revision : anchor.Orphaned ? anchor.OrphanedOnRevision - 1 : 1),
+            Status = anchor.Orphaned ? AnchorStatus.Orphaned : anchor.Method is null ? AnchorStatus.Anchored : AnchorStatus.Reanchored,
+            Score = anchor.Score,
+            OrphanedOnRevision = (uint)anchor.OrphanedOnRevision,
+            Reason = anchor.OrphanReason ?? "",
+        };
+        state.Method = anchor.Method switch
+        {
+            Domain.Events.ReanchorMethod.Position => Contracts.V1.ReanchorMethod.Position,
+            Domain.Events.ReanchorMethod.Quote => Contracts.V1.ReanchorMethod.Quote,
+            Domain.Events.ReanchorMethod.Fuzzy => Contracts.V1.ReanchorMethod.Fuzzy,
+            _ => Contracts.V1.ReanchorMethod.Unspecified,
+        };
+        return state;
+    }
+
     public static ClaimView ToProto(ClaimConsensus c, ConsensusPolicy policy)
     {
         var view = new ClaimView
@@ -111,6 +134,7 @@ public static class Mapping
             Version = c.Version,
             LastPosition = (ulong)c.LastPosition,
             LastEventAt = ToTimestamp(c.LastRecordedAt),
+            Anchor = ToProto(c.Anchor),
         };
         view.Tallies.AddRange(
             c.Tallies.Where(t => t.Count > 0)

@@ -56,8 +56,16 @@ public abstract class ViewProjection<TDoc> : MultiStreamProjection<TDoc, string>
     /// <summary>The document after the event; null deletes it.</summary>
     public abstract TDoc? Apply(TDoc? current, string key, ViewEvent e);
 
-    public override TDoc? Evolve(TDoc? snapshot, string id, IEvent e) =>
-        e.Data is IDomainEvent ? Apply(snapshot, id, ViewEvent.From(e)) : snapshot;
+    /// <summary>A document just made by <see cref="Apply"/>, completed from other documents (read in the append's transaction:
+    /// those written by earlier transactions). Not called by <see cref="Fold"/>, whose callers complete it themselves.</summary>
+    protected virtual ValueTask<TDoc> CreatedAsync(TDoc created, IQuerySession session, CancellationToken ct) => ValueTask.FromResult(created);
+
+    public override async ValueTask<TDoc?> EvolveAsync(TDoc? snapshot, string id, IQuerySession session, IEvent e, CancellationToken cancellation)
+    {
+        if (e.Data is not IDomainEvent) return snapshot;
+        var next = Apply(snapshot, id, ViewEvent.From(e));
+        return snapshot is null && next is not null ? await CreatedAsync(next, session, cancellation) : next;
+    }
 
     /// <summary>
     /// Refolds the documents with these keys from scratch (every other document is left alone): how a view is rewritten after

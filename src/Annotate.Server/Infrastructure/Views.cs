@@ -19,6 +19,7 @@ namespace Annotate.Server.Infrastructure;
 /// </summary>
 public sealed class Views(MartenEventStore store, ConsensusPolicy policy)
 {
+    // Keyed by content hash: a revision gives an article a new text under a new hash.
     private readonly ConcurrentDictionary<string, TextDocument> _texts = new(StringComparer.Ordinal);
 
     public MartenEventStore Store => store;
@@ -47,13 +48,20 @@ public sealed class Views(MartenEventStore store, ConsensusPolicy policy)
         return await session.Query<ArticleView>().OrderBy(a => a.Id).ToListAsync(ct);
     }
 
-    /// <summary>An article's text, indexed by code points (cached: articles are immutable).</summary>
+    /// <summary>An article's current text, indexed by code points (cached by content hash: a text never changes under its hash).</summary>
     public async Task<TextDocument> DocumentAsync(string articleId, CancellationToken ct)
     {
-        if (_texts.TryGetValue(articleId, out var cached)) return cached;
+        // The hash alone is read first: an article's text can be megabytes, and the cache usually has it.
+        string? hash;
+        await using (var session = store.QuerySession())
+        {
+            hash = await session.Query<ArticleView>().Where(a => a.Id == articleId).Select(a => a.ContentHash).FirstOrDefaultAsync(ct);
+        }
+        if (hash is not null && _texts.TryGetValue(hash, out var cached)) return cached;
         var article = await ArticleAsync(articleId, ct);
-        return _texts.GetOrAdd(articleId, _ => new TextDocument(article.Text));
+        return _texts.GetOrAdd(article.ContentHash, _ => new TextDocument(article.Text));
     }
+
 
     /// <summary>A claim's document (view, article, opening position), or NOT_FOUND.</summary>
     public async Task<ClaimDocument> ClaimDocumentAsync(string claimId, CancellationToken ct) =>
@@ -80,9 +88,14 @@ public sealed class Views(MartenEventStore store, ConsensusPolicy policy)
     public async Task<IReadOnlyList<HighlightView>> HighlightsAsOfAsync(string articleId, long toPosition, DateTime? toTime, CancellationToken ct)
     {
         var projection = new HighlightViewProjection();
-        var filter = new EventFilter(["highlight-created.v1", "highlight-retracted.v1", "tag-applied.v1", "tag-removed.v1"], Tag: articleId);
+        var filter = new EventFilter(
+            ["highlight-created.v1", "highlight-retracted.v1", "tag-applied.v1", "tag-removed.v1", .. SpanEventTypes], Tag: articleId);
         var events = await store.ReadAllAsync(0, filter, long.MaxValue, toPosition, toTime, ct).ToListAsync(ct);
-        return projection.Fold(events).Values.Where(h => h.ArticleId == articleId).ToList();
+        var article = await ArticleAsync(articleId, ct);
+        var docs = projection.Fold(events).Values.Where(h => h.ArticleId == articleId).ToList();
+        // The fold has no article view to read a new highlight's revision from: the revisions' positions give it.
+        foreach (var h in docs) h.Anchor ??= SpanAnchor.On(article.RevisionAt(h.Position));
+        return docs;
     }
 
     /// <summary>
@@ -94,8 +107,16 @@ public sealed class Views(MartenEventStore store, ConsensusPolicy policy)
         var projection = new ClaimViewProjection(policy);
         var filter = new EventFilter(ClaimEventTypes, Tag: articleId);
         var events = await store.ReadAllAsync(0, filter, long.MaxValue, toPosition, toTime, ct).ToListAsync(ct);
-        return projection.Fold(events).Values.Select(d => d.View).OrderBy(v => v.Start).ThenBy(v => v.ClaimId, StringComparer.Ordinal).ToList();
+        var article = await ArticleAsync(articleId, ct);
+        // The fold has no article view to read a new claim's revision from: the revisions' positions give it.
+        return projection.Fold(events).Values
+            .Select(d => d.View.Anchor is null ? d.View with { Anchor = SpanAnchor.On(article.RevisionAt(d.OpenedPosition)) } : d.View)
+            .OrderBy(v => v.Start).ThenBy(v => v.ClaimId, StringComparer.Ordinal).ToList();
     }
+
+    /// <summary>The stored names of the events a revision records per span (in the article's stream, tagged with it). Declared
+    /// before <see cref="ClaimEventTypes"/>, which includes it: static initializers run in order.</summary>
+    public static IReadOnlyCollection<string> SpanEventTypes { get; } = ["span-reanchored.v1", "span-orphaned.v1"];
 
     /// <summary>The stored names of the events a claim's view folds.</summary>
     public static IReadOnlyCollection<string> ClaimEventTypes { get; } =
@@ -107,6 +128,7 @@ public sealed class Views(MartenEventStore store, ConsensusPolicy policy)
         "claim-reopened.v1",
         "tag-applied.v1",
         "tag-removed.v1",
+        .. SpanEventTypes,
     ];
 
     /// <summary>A token with its analyst's roles, for authentication: two loads by id (no query to parse on every call).</summary>

@@ -20,4 +20,7 @@ public sealed class ArticlesService(IMediator mediator) : Articles.ArticlesBase
 
     public override Task<Article> GetArticle(GetArticleRequest request, ServerCallContext context) =>
         mediator.Send(new GetArticle.Query(request), context.CancellationToken);
+
+    public override Task<ReviseArticleResponse> ReviseArticle(ReviseArticleRequest request, ServerCallContext context) =>
+        mediator.Send(new ReviseArticle.Command(request), context.CancellationToken);
 }

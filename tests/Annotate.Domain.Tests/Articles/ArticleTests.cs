@@ -1,3 +1,4 @@
+using Annotate.Domain.Anchoring;
 using Annotate.Domain.Articles;
 using Annotate.Domain.Errors;
 using Annotate.Domain.Events;
@@ -41,7 +42,7 @@ public sealed class ArticleTests
         var e = Given.Refused(
             Article.Decide(state, Seed3 with { Text = Seed3.Text + "!" }, Given.Admin()),
             DomainErrorKind.FailedPrecondition);
-        Assert.Contains("immutable", e.Message);
+        Assert.Contains("ReviseArticle", e.Message);
     }
 
     [Fact]
@@ -61,6 +62,65 @@ public sealed class ArticleTests
     {
         Given.Refused(
             Article.Decide(ArticleState.Initial, new ImportArticle(id, title, "s", text), Given.Admin()),
+            DomainErrorKind.Invalid);
+    }
+}
+
+public sealed class ArticleRevisionTests
+{
+    private const string Text = "One. The mayor said the bridge would reopen in May. Two. Residents were sceptical. Three.";
+
+    private static ArticleState Imported() =>
+        Given.Apply(ArticleState.Initial, Article.Evolve,
+            Given.Ok(Article.Decide(ArticleState.Initial, new ImportArticle("town", "Town", "", Text), Given.Admin())));
+
+    private static AnchoredSpan Span(AnchorKind kind, string id, string quote)
+    {
+        var a = Annotate.Domain.Anchoring.Anchor.Resolve(new TextDocument(Text), Selector.ForQuote(quote)).Value;
+        return new AnchoredSpan(kind, id, a.Start, a.End, a.Exact, a.Prefix, a.Suffix);
+    }
+
+    [Fact]
+    public void A_revision_records_the_new_text_then_one_outcome_per_span_in_kind_and_id_order()
+    {
+        var revised = "Zero. " + Text.Replace(" Residents were sceptical.", "", StringComparison.Ordinal);
+        var events = Given.Ok(Article.Decide(Imported(), new ReviseArticle("town", revised, "correction", [
+            Span(AnchorKind.Claim, "c2", "Residents were sceptical."),
+            Span(AnchorKind.Highlight, "h1", "the bridge would reopen in May"),
+        ]), Given.Admin()));
+        var r = Assert.IsType<ArticleRevised>(events[0]);
+        Assert.Equal((2, revised, "correction"), (r.Revision, r.Text, r.Reason));
+        var moved = Assert.IsType<SpanReanchored>(events[1]);
+        Assert.Equal(("h1", AnchorKind.Highlight, moved.OldStart + 6), (moved.TargetId, moved.Kind, moved.Start));
+        var orphan = Assert.IsType<SpanOrphaned>(events[2]);
+        Assert.Equal(("c2", 2), (orphan.TargetId, orphan.Revision));
+        Assert.Equal(3, events.Count);
+        Assert.Equal(2, Given.Apply(Imported(), Article.Evolve, events).Revision);
+    }
+
+    [Fact]
+    public void Importing_the_original_text_again_after_a_revision_decides_nothing()
+    {
+        var revised = Given.Apply(Imported(), Article.Evolve,
+            Given.Ok(Article.Decide(Imported(), new ReviseArticle("town", "Corrected.", "", []), Given.Admin())));
+        Assert.Empty(Given.Ok(Article.Decide(revised, new ImportArticle("town", "Town", "", Text), Given.Admin())));
+        Given.Refused(Article.Decide(revised, new ImportArticle("town", "Town", "", "Third text."), Given.Admin()),
+            DomainErrorKind.FailedPrecondition);
+    }
+
+    [Fact]
+    public void Revising_to_the_current_text_decides_nothing()
+    {
+        Assert.Empty(Given.Ok(Article.Decide(Imported(), new ReviseArticle("town", Text, "", []), Given.Admin())));
+    }
+
+    [Fact]
+    public void Revising_needs_the_admin_role_an_existing_article_and_a_text()
+    {
+        Given.Refused(Article.Decide(Imported(), new ReviseArticle("town", "New.", "", []), Given.Analyst("alice")), DomainErrorKind.PermissionDenied);
+        Given.Refused(Article.Decide(ArticleState.Initial, new ReviseArticle("town", "New.", "", []), Given.Admin()), DomainErrorKind.NotFound);
+        Given.Refused(Article.Decide(Imported(), new ReviseArticle("town", " \n ", "", []), Given.Admin()), DomainErrorKind.Invalid);
+        Given.Refused(Article.Decide(Imported(), new ReviseArticle("town", new string('x', Limits.MaxArticleText + 1), "", []), Given.Admin()),
             DomainErrorKind.Invalid);
     }
 }

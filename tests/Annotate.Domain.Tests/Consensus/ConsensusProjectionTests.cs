@@ -158,6 +158,32 @@ public sealed class ConsensusProjectionTests
     }
 
     [Fact]
+    public void A_revision_moves_the_claim_span_or_orphans_it_without_counting_as_a_claim_version()
+    {
+        var events = new IDomainEvent[]
+        {
+            Opened,
+            Take("b", Stance.Refutes),
+            new SpanReanchored("a1", 2, AnchorKind.Claim, "c1", Opened.Start, Opened.End, Opened.Start + 7, Opened.End + 7, Opened.Exact,
+                "New lead. ", "", ReanchorMethod.Quote, 0.8),
+            new SpanReanchored("a1", 2, AnchorKind.Claim, "other", 0, 1, 5, 6, "x", "", "", ReanchorMethod.Position, 1),
+        };
+        var positioned = events.Select((e, i) => new PositionedEvent(i + 1, T0.AddSeconds(i), e)).ToList();
+        var moved = ConsensusProjection.Fold(positioned, ConsensusPolicy.Default, "c1")!;
+        Assert.Equal((Opened.Start + 7, Opened.End + 7, "New lead. "), (moved.Start, moved.End, moved.Prefix));
+        Assert.Equal(new Annotate.Domain.Anchoring.SpanAnchor(2, ReanchorMethod.Quote, 0.8, 0, null), moved.Anchor);
+        Assert.Equal((2L, 3L), (moved.Version, moved.LastPosition));
+        Assert.Equal(moved, ConsensusProjection.Fold(positioned, ConsensusPolicy.Default));
+
+        var orphaned = ConsensusProjection.Evolve(moved,
+            new PositionedEvent(9, T0, new SpanOrphaned("a1", 3, AnchorKind.Claim, "c1", moved.Start, moved.End, moved.Exact, "gone")),
+            ConsensusPolicy.Default)!;
+        Assert.Equal((moved.Start, moved.Exact, 2, 3, "gone"),
+            (orphaned.Start, orphaned.Exact, orphaned.Anchor!.Revision, orphaned.Anchor.OrphanedOnRevision, orphaned.Anchor.OrphanReason));
+        Assert.Equal(moved.Tallies, orphaned.Tallies);
+    }
+
+    [Fact]
     public void Claim_events_before_the_opening_leave_no_view()
     {
         Assert.Null(ConsensusProjection.Evolve(null, new PositionedEvent(1, T0, Take("b", Stance.Supports)), ConsensusPolicy.Default));

@@ -6,6 +6,7 @@ using Annotate.Domain.Events;
 using Annotate.EventStore;
 using Annotate.EventStore.Chain;
 using Annotate.Server.Features.Annotations;
+using Annotate.Server.Features.Articles;
 using Annotate.Server.Features.Consensus;
 using Annotate.Server.Features.Discussion;
 using Annotate.Server.Features.Search;
@@ -46,7 +47,7 @@ public static class EraseAnalyst
         .. new[]
         {
             typeof(AnalystRegistered), typeof(TokenIssued), typeof(HighlightCreated), typeof(ClaimOpened), typeof(StanceTaken),
-            typeof(ClaimAdjudicated), typeof(ClaimReopened), typeof(ReplyPosted), typeof(ReplyEdited),
+            typeof(ClaimAdjudicated), typeof(ClaimReopened), typeof(ReplyPosted), typeof(ReplyEdited), typeof(ArticleRevised),
         }.Select(EventTypes.NameOf),
     ];
 
@@ -145,7 +146,7 @@ public static class EraseAnalyst
             IViewRefold[] refolds =
             [
                 Start(new AnalystAccessProjection()), Start(new TokenAccessProjection()), Start(new HighlightViewProjection()),
-                Start(new ClaimViewProjection(policy)),
+                Start(new ClaimViewProjection(policy)), Start(new ArticleViewProjection()),
             ];
             await foreach (var e in store.ReadAllAsync(0, null, cancellationToken: ct))
             {

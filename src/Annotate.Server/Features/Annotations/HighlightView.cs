@@ -1,5 +1,8 @@
+using Annotate.Domain.Anchoring;
 using Annotate.Domain.Events;
+using Annotate.Server.Features.Articles;
 using Annotate.Server.Infrastructure;
+using Marten;
 
 namespace Annotate.Server.Features.Annotations;
 
@@ -17,6 +20,8 @@ public sealed class HighlightView
     public string? Note { get; set; }
     public DateTime CreatedAt { get; set; }
     public long Position { get; set; }
+    /// <summary>Which revision the span is on; null until a revision of the article re-anchors or orphans it.</summary>
+    public SpanAnchor? Anchor { get; set; }
     /// <summary>Tag to the analysts who applied it, each list in ordinal order.</summary>
     public Dictionary<string, List<string>> Tags { get; set; } = new(StringComparer.Ordinal);
 }
@@ -24,13 +29,20 @@ public sealed class HighlightView
 /// <summary>One <see cref="HighlightView"/> per highlight, removed when it is retracted.</summary>
 public sealed class HighlightViewProjection : ViewProjection<HighlightView>
 {
+    /// <summary>A new highlight is on the article's current revision (its event names none).</summary>
+    protected override async ValueTask<HighlightView> CreatedAsync(HighlightView created, IQuerySession session, CancellationToken ct)
+    {
+        created.Anchor ??= SpanAnchor.On((await session.LoadAsync<ArticleView>(created.ArticleId, ct))?.Revision ?? 1);
+        return created;
+    }
+
     public override IEnumerable<string> KeysOf(ViewEvent e) => e.Event switch
     {
         HighlightCreated c => [c.HighlightId],
         HighlightRetracted r => [r.HighlightId],
         TagApplied { TargetKind: TagTargetKind.Highlight } t => [t.TargetId],
         TagRemoved { TargetKind: TagTargetKind.Highlight } t => [t.TargetId],
-        _ => [],
+        _ => SpanAnchor.TargetOf(e.Event, AnchorKind.Highlight) is { } id ? [id] : [],
     };
 
     public override HighlightView? Apply(HighlightView? current, string key, ViewEvent e)
@@ -54,6 +66,13 @@ public sealed class HighlightViewProjection : ViewProjection<HighlightView>
                 };
             case HighlightRetracted:
                 return null;
+            case SpanReanchored r when current is not null:
+                (current.Start, current.End, current.Exact, current.Prefix, current.Suffix) = (r.Start, r.End, r.Exact, r.Prefix, r.Suffix);
+                current.Anchor = (current.Anchor ?? SpanAnchor.AsCreated).Moved(r);
+                return current;
+            case SpanOrphaned o when current is not null:
+                current.Anchor = (current.Anchor ?? SpanAnchor.AsCreated).Lost(o);
+                return current;
             case TagApplied t when current is not null:
                 var analysts = current.Tags.GetValueOrDefault(t.Tag) ?? [];
                 if (!analysts.Contains(t.Analyst, StringComparer.Ordinal)) analysts.Add(t.Analyst);

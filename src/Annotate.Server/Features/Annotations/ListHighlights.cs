@@ -52,6 +52,7 @@ public static class ListHighlights
             Author = doc.Analyst,
             CreatedAt = Mapping.ToTimestamp(doc.CreatedAt),
             Position = (ulong)doc.Position,
+            Anchor = Mapping.ToProto(doc.Anchor),
         };
         foreach (var (tag, analysts) in doc.Tags.OrderBy(t => t.Key, StringComparer.Ordinal))
         {

@@ -4,7 +4,8 @@ using Annotate.Server.Infrastructure;
 
 namespace Annotate.Server.Features.Articles;
 
-/// <summary>An article as readers see it: its text and import facts (a Marten document keyed by the article id).</summary>
+/// <summary>An article as readers see it: its current text, import facts and revisions (a Marten document keyed by the
+/// article id).</summary>
 public sealed class ArticleView
 {
     public string Id { get; set; } = "";
@@ -17,12 +18,27 @@ public sealed class ArticleView
     public int Length { get; set; }
     public DateTime ImportedAt { get; set; }
     public long Position { get; set; }
+    /// <summary>1 as imported, one more per revision.</summary>
+    public int Revision { get; set; } = 1;
+    public DateTime? RevisedAt { get; set; }
+    public string RevisedBy { get; set; } = "";
+    public string RevisionReason { get; set; } = "";
+    /// <summary>Positions of the revisions after the import, in order: revision i + 2 was recorded at RevisionPositions[i].</summary>
+    public List<long> RevisionPositions { get; set; } = [];
+
+    /// <summary>The revision in force after the event at <paramref name="position"/> (inclusive).</summary>
+    public int RevisionAt(long position) => 1 + RevisionPositions.Count(p => p <= position);
 }
 
 /// <summary>One <see cref="ArticleView"/> per imported article.</summary>
 public sealed class ArticleViewProjection : ViewProjection<ArticleView>
 {
-    public override IEnumerable<string> KeysOf(ViewEvent e) => e.Event is ArticleImported a ? [a.ArticleId] : [];
+    public override IEnumerable<string> KeysOf(ViewEvent e) => e.Event switch
+    {
+        ArticleImported a => [a.ArticleId],
+        ArticleRevised r => [r.ArticleId],
+        _ => [],
+    };
 
     public override ArticleView? Apply(ArticleView? current, string key, ViewEvent e) => e.Event switch
     {
@@ -38,6 +54,20 @@ public sealed class ArticleViewProjection : ViewProjection<ArticleView>
             ImportedAt = e.RecordedAt,
             Position = e.Position,
         },
+        ArticleRevised r when current is not null => Revised(current, r, e),
         _ => current,
     };
+
+    private static ArticleView Revised(ArticleView current, ArticleRevised r, ViewEvent e)
+    {
+        current.Text = r.Text;
+        current.ContentHash = r.ContentHash;
+        current.Length = new TextDocument(r.Text).Length;
+        current.Revision = r.Revision;
+        current.RevisedAt = e.RecordedAt;
+        current.RevisedBy = r.RevisedBy;
+        current.RevisionReason = r.Reason;
+        current.RevisionPositions = [.. current.RevisionPositions, e.Position];
+        return current;
+    }
 }

@@ -16,17 +16,24 @@ public static class GetArticle
             ToProto(await views.ArticleAsync(query.Request.ArticleId, ct), withText: true);
     }
 
-    public static Article ToProto(ArticleView doc, bool withText) => new()
+    public static Article ToProto(ArticleView doc, bool withText)
     {
-        ArticleId = doc.Id,
-        Title = doc.Title,
-        Text = withText ? doc.Text : "",
-        Source = doc.Source,
-        Revision = 1,
-        ContentHash = doc.ContentHash.Replace("sha256:", "", StringComparison.Ordinal),
-        Length = (uint)doc.Length,
-        ImportedAt = Mapping.ToTimestamp(doc.ImportedAt),
-        ImportedBy = doc.ImportedBy,
-        Position = (ulong)doc.Position,
-    };
+        var article = new Article
+        {
+            ArticleId = doc.Id,
+            Title = doc.Title,
+            Text = withText ? doc.Text : "",
+            Source = doc.Source,
+            Revision = (uint)doc.Revision,
+            ContentHash = doc.ContentHash.Replace("sha256:", "", StringComparison.Ordinal),
+            Length = (uint)doc.Length,
+            ImportedAt = Mapping.ToTimestamp(doc.ImportedAt),
+            ImportedBy = doc.ImportedBy,
+            Position = (ulong)doc.Position,
+            RevisedBy = doc.RevisedBy,
+            RevisionReason = doc.RevisionReason,
+        };
+        if (doc.RevisedAt is { } revisedAt) article.RevisedAt = Mapping.ToTimestamp(revisedAt);
+        return article;
+    }
 }

@@ -105,12 +105,25 @@ public static class BlindClaims
         seen.Evidence.Clear();
         seen.Contributors.Clear();
         seen.Adjudication = null;
+        // Others' tags are opinions too ("false", "misleading"): only the caller's own stay.
+        var own = seen.Tags.Where(t => t.Analysts.Contains(caller.AnalystId))
+            .Select(t => new TagSupport { Tag = t.Tag, Analysts = { caller.AnalystId } }).ToList();
+        seen.Tags.Clear();
+        seen.Tags.AddRange(own);
         // The version and positions move with every stance: they would count the others' stances.
         seen.Version = 0;
         seen.LastPosition = 0;
         seen.LastEventAt = null;
         return seen;
     }
+
+    /// <summary>Whether something <paramref name="author"/> wrote on claim <paramref name="claimId"/> (a reply, a tag) is hidden from
+    /// <paramref name="caller"/>: the claim is hidden from them and it is not their own. Not a claim (null): never.</summary>
+    public static async Task<bool> HiddenFromAsync(IQuerySession session, string claimId, Caller caller, CancellationToken ct) =>
+        HiddenFrom(await session.LoadAsync<BlindClaimDocument>(claimId, ct), caller);
+
+    public static async Task<bool> HidesAsync(IQuerySession session, string? claimId, string author, Caller caller, CancellationToken ct) =>
+        claimId is not null && author != caller.AnalystId && await HiddenFromAsync(session, claimId, caller, ct);
 
     /// <summary>Several views as <paramref name="caller"/> may see them.</summary>
     public static async Task<List<ClaimView>> AsSeenByAsync(IQuerySession session, IEnumerable<ClaimView> views, Caller caller,

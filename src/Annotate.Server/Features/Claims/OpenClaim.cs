@@ -31,8 +31,9 @@ public static class OpenClaim
             for (var attempt = 1; ; attempt++)
             {
                 var loaded = await commands.LoadAsync(stream, ClaimIndex.Empty(r.ArticleId), ClaimIndex.Evolve, ct);
+                var index = await Articles.RevisedClaims.OnCurrentTextAsync(views, loaded.State, ct);
                 var outcome = Claim
-                    .Decide(loaded.State, new Domain.Claims.OpenClaim(r.ArticleId, document, selector, r.Statement), commands.Context(id))
+                    .Decide(index, new Domain.Claims.OpenClaim(r.ArticleId, document, selector, r.Statement), commands.Context(id))
                     .OrThrow();
                 CommandResult result;
                 ClaimDocument? doc = null;

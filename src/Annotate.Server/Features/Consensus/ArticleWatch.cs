@@ -34,7 +34,10 @@ public sealed partial class ArticleWatch(Views views, ConsensusPolicy policy, ID
 
     private static readonly string[] ReplyEvents = ["reply-posted.v1", "reply-edited.v1", "reply-retracted.v1"];
     private static readonly string[] BlindnessEvents = ["claim-made-blind.v1", "claim-revealed.v1"];
-    private static readonly Annotate.EventStore.EventFilter Filter = new([.. Views.ClaimEventTypes, .. ReplyEvents, .. BlindnessEvents]);
+    private static readonly string[] RevisionEvents = ["article-revised.v1"];
+
+    private static readonly Annotate.EventStore.EventFilter Filter =
+        new([.. Views.ClaimEventTypes, .. ReplyEvents, .. BlindnessEvents, .. RevisionEvents]);
 
     private readonly Lock _gate = new();
     private readonly Dictionary<string, Watcher[]> _byArticle = new(StringComparer.Ordinal);
@@ -60,7 +63,15 @@ public sealed partial class ArticleWatch(Views views, ConsensusPolicy policy, ID
         public abstract WatchArticleResponse? For(Caller caller);
     }
 
-    public sealed record ReplyUpdate(long Through, WatchArticleResponse Message) : Update(Through)
+    /// <summary>A reply as stored after the batch; others' replies on a claim hidden from the caller are not theirs to see.</summary>
+    public sealed record ReplyUpdate(long Through, WatchArticleResponse Message, string Author, BlindClaimDocument? Blind) : Update(Through)
+    {
+        public override WatchArticleResponse? For(Caller caller) =>
+            Author != caller.AnalystId && BlindClaims.HiddenFrom(Blind, caller) ? null : Message;
+    }
+
+    /// <summary>A new revision of the article (its re-anchored and orphaned claims follow as claim updates).</summary>
+    public sealed record RevisionUpdate(long Through, WatchArticleResponse Message) : Update(Through)
     {
         public override WatchArticleResponse For(Caller caller) => Message;
     }
@@ -187,7 +198,7 @@ public sealed partial class ArticleWatch(Views views, ConsensusPolicy policy, ID
         var claims = claimIds.Length > 0 ? batch.LoadMany<ClaimDocument>().ById(claimIds) : null;
         var blinds = claimIds.Length > 0 ? batch.LoadMany<BlindClaimDocument>().ById(claimIds) : null;
         var replies = replyIds.Length > 0 ? batch.LoadMany<ReplyDocument>().ById(replyIds) : null;
-        await batch.Execute(ct);
+        if (claims is not null || replies is not null) await batch.Execute(ct);
 
         var updates = new List<(long First, string ArticleId, Update Update)>();
         if (claims is not null)
@@ -206,14 +217,20 @@ public sealed partial class ArticleWatch(Views views, ConsensusPolicy policy, ID
         }
         if (replies is not null)
         {
-            foreach (var reply in await replies)
+            var loaded = (await replies).Where(r => r.LastPosition <= through).ToList();
+            // The blindness of the claims replied on (one more read, only when a reply is on a claim).
+            var onClaims = loaded.Select(Threads.ClaimOf).OfType<string>().Distinct(StringComparer.Ordinal).ToArray();
+            var replyBlinds = onClaims.Length > 0 ? await BlindClaims.LoadAsync(session, onClaims, ct) : null;
+            foreach (var reply in loaded)
             {
-                // A later change of the same reply is on its way: that batch sends the reply as it then stands.
-                if (reply.LastPosition > through) continue;
+                // A later change of the same reply is on its way (LastPosition > through): that batch sends the reply as it then stands.
                 var change = changes.Replies[reply.Id];
-                updates.Add((change.First, change.ArticleId, new ReplyUpdate(through, new WatchArticleResponse { Reply = Threads.ToProto(reply) })));
+                var blind = Threads.ClaimOf(reply) is { } claimId ? replyBlinds?.GetValueOrDefault(claimId) : null;
+                var message = new WatchArticleResponse { Reply = Threads.ToProto(reply) };
+                updates.Add((change.First, change.ArticleId, new ReplyUpdate(through, message, reply.Author, blind)));
             }
         }
+        foreach (var (first, articleId, message) in changes.Revisions) updates.Add((first, articleId, new RevisionUpdate(through, message)));
         updates.Sort((a, b) => a.First.CompareTo(b.First));
         List<Watcher>? cutOff = null;
         foreach (var (_, articleId, update) in updates)
@@ -250,7 +267,9 @@ public sealed partial class ArticleWatch(Views views, ConsensusPolicy policy, ID
 
         public Dictionary<string, Claim> Claims { get; } = new(StringComparer.Ordinal);
         public Dictionary<string, Reply> Replies { get; } = new(StringComparer.Ordinal);
-        public int Count => Claims.Count + Replies.Count;
+        public List<(long First, string ArticleId, WatchArticleResponse Message)> Revisions { get; } = [];
+
+        public int Count => Claims.Count + Replies.Count + Revisions.Count;
 
         public static Changes Of(IReadOnlyList<RecordedEvent> events, Dictionary<string, Watcher[]> watched)
         {
@@ -258,6 +277,11 @@ public sealed partial class ArticleWatch(Views views, ConsensusPolicy policy, ID
             foreach (var e in events)
             {
                 if (e.Metadata.Tag is not { } articleId || !watched.ContainsKey(articleId)) continue;
+                if (e.Data is ArticleRevised revised)
+                {
+                    changes.Revisions.Add((e.Position, articleId, new WatchArticleResponse { Revised = Articles.ReviseArticle.Announced(revised, e) }));
+                    continue;
+                }
                 if (e.Data is ReplyPosted or ReplyEdited or ReplyRetracted)
                 {
                     changes.Replies.TryAdd(e.StreamId["reply-".Length..], new Reply(articleId, e.Position));

@@ -1,7 +1,10 @@
+using Annotate.Domain.Anchoring;
 using Annotate.Domain.Claims;
 using Annotate.Domain.Consensus;
 using Annotate.Domain.Events;
+using Annotate.Server.Features.Articles;
 using Annotate.Server.Infrastructure;
+using Marten;
 
 namespace Annotate.Server.Features.Consensus;
 
@@ -24,6 +27,17 @@ public sealed class ClaimViewProjection(ConsensusPolicy policy) : ViewProjection
 {
     public override IEnumerable<string> KeysOf(ViewEvent e) => ClaimIdOf(e) is { } id ? [id] : [];
 
+    /// <summary>A new claim is on the article's current revision (its event names none).</summary>
+    protected override async ValueTask<ClaimDocument> CreatedAsync(ClaimDocument created, IQuerySession session, CancellationToken ct)
+    {
+        if (created.View.Anchor is null)
+        {
+            var article = await session.LoadAsync<ArticleView>(created.ArticleId, ct);
+            created.View = created.View with { Anchor = SpanAnchor.On(article?.Revision ?? 1) };
+        }
+        return created;
+    }
+
     public override ClaimDocument? Apply(ClaimDocument? current, string key, ViewEvent e)
     {
         var next = ConsensusProjection.Evolve(current?.View, e.Positioned, policy);
@@ -38,7 +52,9 @@ public sealed class ClaimViewProjection(ConsensusPolicy policy) : ViewProjection
         };
     }
 
-    /// <summary>The claim an event concerns: its claim stream's, or the one a ClaimOpened opens.</summary>
+    /// <summary>The claim an event concerns: its claim stream's, the one a ClaimOpened opens, or the one whose span a revision
+    /// of the article re-anchored or orphaned.</summary>
     public static string? ClaimIdOf(ViewEvent e) =>
-        Streams.ClaimIdOf(e.StreamId) ?? (e.Event is ClaimOpened ? ClaimState.ClaimIdOf(e.Event) : null);
+        Streams.ClaimIdOf(e.StreamId)
+        ?? (e.Event is ClaimOpened ? ClaimState.ClaimIdOf(e.Event) : SpanAnchor.TargetOf(e.Event, AnchorKind.Claim));
 }

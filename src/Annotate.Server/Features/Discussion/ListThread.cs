@@ -89,12 +89,13 @@ public sealed class ReplyProjection : MultiStreamProjection<ReplyDocument, strin
     };
 }
 
-/// <summary>A claim's or a highlight's thread, in the order posted (any role).</summary>
+/// <summary>A claim's or a highlight's thread, in the order posted (any role); on a claim hidden from the caller (blind, no stance
+/// of theirs yet) only the caller's own replies: the others' would tell how they stand.</summary>
 public static class ListThread
 {
     public sealed record Query(ListThreadRequest Request) : IRequest<ListThreadResponse>;
 
-    public sealed class Handler(Views views, IQuerySession session) : IRequestHandler<Query, ListThreadResponse>
+    public sealed class Handler(Views views, IQuerySession session, CallerContext caller) : IRequestHandler<Query, ListThreadResponse>
     {
         public async Task<ListThreadResponse> Handle(Query query, CancellationToken ct)
         {
@@ -103,8 +104,10 @@ public static class ListThread
                 .Where(x => x.TargetKind == target.Kind && x.TargetId == target.Id)
                 .OrderBy(x => x.Position)
                 .ToListAsync(ct);
-            var response = new ListThreadResponse();
-            response.Replies.AddRange(replies.Select(Threads.ToProto));
+            var who = caller.Caller;
+            var hidden = target.Kind == ReplyTargetKind.Claim && await Claims.BlindClaims.HiddenFromAsync(session, target.Id, who, ct);
+            var response = new ListThreadResponse { Hidden = hidden };
+            response.Replies.AddRange(replies.Where(x => !hidden || x.Author == who.AnalystId).Select(Threads.ToProto));
             return response;
         }
     }
@@ -113,6 +116,9 @@ public static class ListThread
 /// <summary>What the discussion features share: finding a thread's target and the reply's contract form.</summary>
 public static class Threads
 {
+    /// <summary>The claim a reply hangs on, or null for a highlight's.</summary>
+    public static string? ClaimOf(ReplyDocument d) => d.TargetKind == ReplyTargetKind.Claim ? d.TargetId : null;
+
     /// <summary>The claim or highlight a request names: NOT_FOUND when there is none (a retracted highlight included).</summary>
     public static async Task<Domain.Discussion.ReplyTarget> FindTargetAsync(
         Views views, Contracts.V1.ReplyTarget? target, CancellationToken ct)

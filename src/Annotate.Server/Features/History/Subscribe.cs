@@ -14,8 +14,8 @@ namespace Annotate.Server.Features.History;
 /// <summary>
 /// Every event after a position (catch-up), a caught-up marker, then live events; resumable by position. Access events
 /// (analysts, roles, tokens) reach auditors and admins only; every other role sees the annotation events, except the stance
-/// events of claims hidden from them (<see cref="BlindClaims"/>), judged when the event is sent (once for all the subscribers
-/// that receive it live).
+/// events of claims hidden from them (<see cref="BlindClaims"/>) and others' replies and tags on those claims, judged when
+/// the event is sent (once for all the subscribers that receive it live).
 /// </summary>
 public static class Subscribe
 {
@@ -39,7 +39,7 @@ public static class Subscribe
                     case SubscriptionMessage.Event { Recorded: var e }
                         when HistoryFilters.Matches(r.Filter, e) && (seesAccess || !Streams.IsAccess(e.StreamId)):
                         var shared = Shared.Of(e);
-                        if (shared.MayBeHidden && BlindClaims.HiddenFrom(await shared.BlindnessAsync(documents), caller.Caller)) break;
+                        if (shared.MayBeHidden && (await shared.BlindnessAsync(documents)).Hides(caller.Caller)) break;
                         yield return shared.Response;
                         break;
                     case SubscriptionMessage.CaughtUp c when !caughtUp:
@@ -59,31 +59,54 @@ public static class Subscribe
     private sealed class Shared(RecordedEvent e)
     {
         private static readonly ConditionalWeakTable<RecordedEvent, Shared> ByEvent = new();
-        private Task<BlindClaimDocument?>? _blindness;
+        private Task<Blindness>? _blindness;
+
+        /// <summary>The claim an event is about and who wrote it (null for a stance-like event: hidden whoever sent it).</summary>
+        public sealed record Blindness(BlindClaimDocument? Claim, string? Author)
+        {
+            public bool Hides(Caller caller) => Author != caller.AnalystId && BlindClaims.HiddenFrom(Claim, caller);
+        }
 
         public static Shared Of(RecordedEvent e) => ByEvent.GetValue(e, static e => new Shared(e));
 
         public SubscribeResponse Response { get; } = new() { Event = Mapping.ToProto(e) };
 
-        /// <summary>Whether the event tells how someone stood on a claim: hidden from whom the claim is hidden (<see cref="BlindClaims"/>).</summary>
-        public bool MayBeHidden { get; } =
-            e.Data is StanceTaken or StanceWithdrawn or ClaimAdjudicated or ClaimReopened && Streams.ClaimIdOf(e.StreamId) is not null;
+        /// <summary>Whether the event tells how someone stood on a claim, or is someone's tag or reply on one: hidden from whom the
+        /// claim is hidden (<see cref="BlindClaims"/>), except their own tags and replies.</summary>
+        public bool MayBeHidden { get; } = e.Data switch
+        {
+            StanceTaken or StanceWithdrawn or ClaimAdjudicated or ClaimReopened => Streams.ClaimIdOf(e.StreamId) is not null,
+            TagApplied { TargetKind: TagTargetKind.Claim } or TagRemoved { TargetKind: TagTargetKind.Claim } => true,
+            ReplyPosted or ReplyEdited or ReplyRetracted => true,
+            _ => false,
+        };
 
         /// <summary>The claim's blindness, loaded once for all subscribers (not cancelled by any one of them: it is one short read).</summary>
-        public Task<BlindClaimDocument?> BlindnessAsync(IDocumentStore documents)
+        public Task<Blindness> BlindnessAsync(IDocumentStore documents)
         {
             var current = Volatile.Read(ref _blindness);
             if (current is { IsFaulted: false, IsCanceled: false }) return current;
             // None yet, or one that failed (an outage): load it; when two subscribers race, either load is right.
-            var fresh = LoadAsync(documents, Streams.ClaimIdOf(e.StreamId)!);
+            var fresh = LoadAsync(documents, e);
             Interlocked.CompareExchange(ref _blindness, fresh, current);
             return fresh;
         }
 
-        private static async Task<BlindClaimDocument?> LoadAsync(IDocumentStore documents, string claimId)
+        private static async Task<Blindness> LoadAsync(IDocumentStore documents, RecordedEvent e)
         {
             await using var session = documents.QuerySession();
-            return await session.LoadAsync<BlindClaimDocument>(claimId, CancellationToken.None);
+            var (claimId, author) = e.Data switch
+            {
+                TagApplied t => (t.TargetId, t.Analyst),
+                TagRemoved t => (t.TargetId, t.Analyst),
+                ReplyPosted or ReplyEdited or ReplyRetracted =>
+                    await session.LoadAsync<Discussion.ReplyDocument>(e.StreamId["reply-".Length..], CancellationToken.None) is { } reply
+                        ? (Discussion.Threads.ClaimOf(reply), reply.Author)
+                        : (null, null),
+                _ => (Streams.ClaimIdOf(e.StreamId), (string?)null),
+            };
+            if (claimId is null) return new Blindness(null, author);
+            return new Blindness(await session.LoadAsync<BlindClaimDocument>(claimId, CancellationToken.None), author);
         }
     }
 }

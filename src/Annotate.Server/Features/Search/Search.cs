@@ -57,6 +57,7 @@ public sealed class SearchEntryProjection : MultiStreamProjection<SearchEntry, s
     public SearchEntryProjection()
     {
         Identity<ArticleImported>(e => KeyOf(e)!);
+        Identity<ArticleRevised>(e => KeyOf(e)!);
         Identity<HighlightCreated>(e => KeyOf(e)!);
         Identity<HighlightRetracted>(e => KeyOf(e)!);
         Identity<ClaimOpened>(e => KeyOf(e)!);
@@ -71,6 +72,7 @@ public sealed class SearchEntryProjection : MultiStreamProjection<SearchEntry, s
     public static string? KeyOf(object data) => data switch
     {
         ArticleImported e => $"article:{e.ArticleId}",
+        ArticleRevised e => $"article:{e.ArticleId}",
         HighlightCreated e => $"highlight:{e.HighlightId}",
         HighlightRetracted e => $"highlight:{e.HighlightId}",
         ClaimOpened e => $"claim:{e.ClaimId}",
@@ -94,6 +96,13 @@ public sealed class SearchEntryProjection : MultiStreamProjection<SearchEntry, s
                 Analyst = a.ImportedBy,
                 Display = a.Title,
                 Text = $"{a.Title}\n{(a.Text.Length > MaxIndexedText ? a.Text[..MaxIndexedText] : a.Text)}",
+            },
+            // A revision's text replaces the article's (the title stays; the entry keeps its importer).
+            ArticleRevised r when snapshot is not null => snapshot with
+            {
+                WrittenAt = e.Timestamp,
+                Position = e.Sequence,
+                Text = $"{snapshot.Display}\n{(r.Text.Length > MaxIndexedText ? r.Text[..MaxIndexedText] : r.Text)}",
             },
             HighlightCreated { Note: { Length: > 0 } note } h => at with
             {
@@ -209,11 +218,19 @@ public static class Search
             {
                 var tag = TagName.Normalize(r.Tag).OrThrow();
                 var targets = (await session.Query<TargetTags>().Where(x => x.Tags.Contains(tag)).Select(x => x.Id).ToListAsync(ct)).ToArray();
+                // Others' tags on claims hidden from the caller do not count: finding the claim by them would show them.
+                var hiddenTargets = (await HiddenClaimsAsync(session, ct)).Select(id => $"claim:{id}").ToHashSet(StringComparer.Ordinal);
+                targets = [.. targets.Where(t => !hiddenTargets.Contains(t))];
                 q = q.Where(x => x.Target != null && targets.Contains(x.Target));
             }
-            // Rationales of claims hidden from the caller are never found.
+            // Rationales, and others' replies, on claims hidden from the caller are never found.
             var hidden = await HiddenClaimsAsync(session, ct);
-            if (hidden.Length > 0) q = q.Where(x => x.Kind != SearchHitKind.Rationale || !hidden.Contains(x.ClaimId!));
+            var me = caller.Caller.AnalystId;
+            if (hidden.Length > 0)
+            {
+                q = q.Where(x => x.Kind != SearchHitKind.Rationale || !hidden.Contains(x.ClaimId!));
+                q = q.Where(x => x.Kind != SearchHitKind.Reply || x.ClaimId == null || !hidden.Contains(x.ClaimId) || x.Analyst == me);
+            }
             if (r.Statuses.Count > 0)
             {
                 var claims = await ClaimsWithStatusAsync(session, r, hidden, ct);

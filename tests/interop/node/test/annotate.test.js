@@ -29,7 +29,7 @@ const offsetOf = (text, part) => codePoints(text.slice(0, text.indexOf(part)));
 const CONTRACT = {
   'annotate.v1.Admin': ['CreateAnalyst', 'ListAnalysts', 'SetRoles', 'IssueToken', 'ListTokens', 'RevokeToken', 'WhoAmI', 'EraseAnalyst'],
   'annotate.v1.Annotations': ['CreateHighlight', 'ApplyTag', 'RemoveTag', 'RetractHighlight', 'ListHighlights'],
-  'annotate.v1.Articles': ['ImportArticle', 'ListArticles', 'GetArticle'],
+  'annotate.v1.Articles': ['ImportArticle', 'ListArticles', 'GetArticle', 'ReviseArticle'],
   'annotate.v1.Claims': ['OpenClaim', 'TakeStance', 'WithdrawStance', 'Adjudicate', 'ReopenClaim', 'MakeBlind', 'RevealClaim'],
   'annotate.v1.Consensus': ['GetClaimView', 'ListClaims', 'GetArticleAgreement', 'WatchArticle'],
   'annotate.v1.Discussion': ['PostReply', 'EditReply', 'RetractReply', 'ListThread'],

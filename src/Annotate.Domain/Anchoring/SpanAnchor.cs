@@ -1,0 +1,33 @@
+using Annotate.Domain.Events;
+
+namespace Annotate.Domain.Anchoring;
+
+/// <summary>
+/// Which revision an annotation's span is on, as the revisions left it. The views set it when the annotation is made (its
+/// creating event does not name a revision: the view reads the article's); <see cref="Revision"/> 0 means not known, only
+/// in a view made before revisions existed, where it is 1 or, for an orphan, the revision before the one that orphaned it.
+/// Invariants: <see cref="Method"/> is set exactly when a revision placed the span (then Revision &gt; 0);
+/// <see cref="OrphanReason"/> is set exactly when a later revision (<see cref="OrphanedOnRevision"/>) could not, and then
+/// the span stays as it was on <see cref="Revision"/>. An orphan stays one: later revisions do not try it again.
+/// </summary>
+public sealed record SpanAnchor(int Revision, ReanchorMethod? Method, double Score, int OrphanedOnRevision, string? OrphanReason)
+{
+    public static SpanAnchor AsCreated { get; } = new(0, null, 0, 0, null);
+
+    /// <summary>A span made on <paramref name="revision"/>.</summary>
+    public static SpanAnchor On(int revision) => new(revision, null, 0, 0, null);
+
+    public bool Orphaned => OrphanReason is not null;
+
+    public SpanAnchor Moved(SpanReanchored e) => new(e.Revision, e.Method, e.Score, 0, null);
+
+    public SpanAnchor Lost(SpanOrphaned e) => this with { OrphanedOnRevision = e.Revision, OrphanReason = e.Reason };
+
+    /// <summary>The annotation a span event concerns, if it is of this kind.</summary>
+    public static string? TargetOf(IDomainEvent e, AnchorKind kind) => e switch
+    {
+        SpanReanchored r when r.Kind == kind => r.TargetId,
+        SpanOrphaned o when o.Kind == kind => o.TargetId,
+        _ => null,
+    };
+}

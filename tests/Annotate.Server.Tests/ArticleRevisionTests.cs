@@ -1,0 +1,231 @@
+using Annotate.Contracts.V1;
+using static Annotate.Server.Tests.Rpc;
+
+namespace Annotate.Server.Tests;
+
+/// <summary>ReviseArticle end to end: a real edit of seed 003 re-anchors each span where its text still is, orphans the one
+/// whose text was removed, never moves one to a wrong passage; as-of reads show the old anchors; watchers see the change;
+/// hostile revisions are refused before the log.</summary>
+public sealed class ArticleRevisionTests(AnnotateServer server) : IClassFixture<AnnotateServer>
+{
+    private const string Seed = "russia-involvement-kazakhstan-crisis";
+    private const string Removed =
+        "So begins another Russian Occupation: Transnistria (Moldova) since 1992; South Ossetia (Georgia) since 2008; Abkhazia " +
+        "(Georgia) since 2008; Crimea (Ukraine) since 2014; Donbas (Ukraine) since 2014 and now Kazakhstan since 2022. ";
+    private const string MovedStart = "However, with Russia’s armed forces heavily engaged";
+    private const string MovedEnd = "getting sucked into Kazakhstan’s domestic disputes. ";
+
+    private GrpcChannel Ch => server.Channel;
+
+    /// <summary>Seed 003 as corrected: hard line wraps joined, one sentence reworded, one paragraph removed, one moved to the
+    /// end.</summary>
+    private static string Corrected(string original)
+    {
+        var joined = original.Replace("\n", " ", StringComparison.Ordinal);
+        joined = joined.Replace("at 32%, a record low.", "at 31%, the lowest on record.", StringComparison.Ordinal);
+        Assert.Contains(Removed, joined);
+        joined = joined.Replace(Removed, "", StringComparison.Ordinal);
+        var from = joined.IndexOf(MovedStart, StringComparison.Ordinal);
+        var to = joined.IndexOf(MovedEnd, StringComparison.Ordinal) + MovedEnd.Length;
+        var moved = joined[from..to];
+        return joined.Remove(from, to - from).TrimEnd() + " " + moved.TrimEnd();
+    }
+
+    [Fact]
+    public async Task A_revision_of_a_seed_article_moves_each_span_to_its_text_and_orphans_the_removed_one()
+    {
+        var (_, ana) = await server.NewAnalystAsync("ana", Role.Analyst);
+        var original = (await Ch.Articles().GetArticleAsync(new GetArticleRequest { ArticleId = Seed }, ana)).Text;
+
+        async Task<Highlight> HighlightAsync(Selector selector) =>
+            (await Ch.Annotations().CreateHighlightAsync(
+                new CreateHighlightRequest { RequestId = Rid(), ArticleId = Seed, Selector = selector }, ana)).Highlight;
+        async Task<OpenClaimResponse> ClaimAsync(Selector selector) =>
+            await Ch.Claims().OpenClaimAsync(
+                new OpenClaimRequest { RequestId = Rid(), ArticleId = Seed, Selector = selector, Statement = "Checkable." }, ana);
+
+        var intro = await HighlightAsync(Quote("“For now, this is less an armed intervention than a police\noperation,”"));
+        var gone = await HighlightAsync(Quote("South Ossetia (Georgia) since\n2008"));
+        var after = await HighlightAsync(Quote("I feel sorry for the Kazakh\npeople"));
+        // The same words stand in the first paragraph too: the prefix chooses the moved paragraph's.
+        var fronts = await ClaimAsync(Quote("manage strategic instability on\ntwo fronts", prefix: "divide [its] attention … and "));
+        var poll = await ClaimAsync(Quote(
+            "A recent Levada Center poll showed Russian President Vladimir Putin’s\nelectoral rating — the number of Russians ready " +
+            "to vote for his re-election —\nat 32%, a record low."));
+        var before = Math.Max(after.Position, poll.Result.Position);
+
+        using var stop = new CancellationTokenSource();
+        using var watch = Ch.Consensus().WatchArticle(new WatchArticleRequest { ArticleId = Seed }, Streaming(server.Admin, stop.Token));
+        await ReadUntilAsync(watch.ResponseStream, s => s.Any(m => m.UpdateCase == WatchArticleResponse.UpdateOneofCase.CaughtUpPosition));
+
+        var text = Corrected(original);
+        var revised = await Ch.Articles().ReviseArticleAsync(
+            new ReviseArticleRequest { RequestId = Rid(), ArticleId = Seed, Text = text, Reason = "Wraps joined; poll figure corrected." },
+            server.Admin);
+
+        Assert.Equal(2u, revised.Article.Revision);
+        Assert.Equal("Wraps joined; poll figure corrected.", revised.Article.RevisionReason);
+        var article = await Ch.Articles().GetArticleAsync(new GetArticleRequest { ArticleId = Seed }, ana);
+        Assert.Equal((text, 2u, "admin"), (article.Text, article.Revision, article.RevisedBy));
+
+        var outcomes = revised.Spans.ToDictionary(s => s.TargetId);
+        Assert.Equal(5, outcomes.Count);
+        void Moved(string id, string exact, ReanchorMethod method, int occurrence = 1)
+        {
+            var o = outcomes[id];
+            Assert.True(o.Anchor.Status == AnchorStatus.Reanchored, $"{id}: {o.Anchor}");
+            Assert.Equal((2u, method), (o.Anchor.Revision, o.Anchor.Method));
+            var start = CodePoint(text, exact, occurrence);
+            Assert.Equal(((uint)start, (uint)(start + CountCodePoints(exact)), exact),
+                (o.Selector.Position.Start, o.Selector.Position.End, o.Selector.Quote.Exact));
+        }
+        Moved(intro.HighlightId, "“For now, this is less an armed intervention than a police operation,”", ReanchorMethod.Quote);
+        Moved(after.HighlightId, "I feel sorry for the Kazakh people", ReanchorMethod.Quote);
+        // Second occurrence: the paragraph now comes after the first paragraph's "manage strategic instability on two fronts".
+        Moved(fronts.ClaimId, "manage strategic instability on two fronts", ReanchorMethod.Quote, occurrence: 2);
+        Assert.True(CodePoint(text, MovedStart) < outcomes[fronts.ClaimId].Selector.Position.Start);
+        Moved(poll.ClaimId,
+            "A recent Levada Center poll showed Russian President Vladimir Putin’s electoral rating — the number of Russians ready to " +
+            "vote for his re-election — at 31%, the lowest on record.", ReanchorMethod.Fuzzy);
+        Assert.InRange(outcomes[poll.ClaimId].Anchor.Score, 0.6, 0.99);
+
+        var orphan = outcomes[gone.HighlightId];
+        Assert.Equal((AnchorStatus.Orphaned, 1u, 2u), (orphan.Anchor.Status, orphan.Anchor.Revision, orphan.Anchor.OrphanedOnRevision));
+        Assert.Contains("no longer occurs", orphan.Anchor.Reason);
+        Assert.Null(orphan.Selector);
+
+        // Reads show the same; the orphan keeps its span on revision 1, flagged for review.
+        var now = (await Ch.Annotations().ListHighlightsAsync(new ListHighlightsRequest { ArticleId = Seed }, ana)).Highlights
+            .ToDictionary(h => h.HighlightId);
+        Assert.Equal(outcomes[intro.HighlightId].Selector, now[intro.HighlightId].Selector);
+        Assert.Equal((AnchorStatus.Orphaned, 1u), (now[gone.HighlightId].Anchor.Status, now[gone.HighlightId].Anchor.Revision));
+        Assert.Equal(gone.Selector, now[gone.HighlightId].Selector);
+        var claim = await Ch.Consensus().GetClaimViewAsync(new GetClaimViewRequest { ClaimId = poll.ClaimId }, ana);
+        Assert.Equal((outcomes[poll.ClaimId].Selector, 2u), (claim.Selector, claim.Anchor.Revision));
+
+        // As of before the revision: the old spans, on revision 1.
+        var asOf = new AsOf { Position = before };
+        var then = (await Ch.Annotations().ListHighlightsAsync(new ListHighlightsRequest { ArticleId = Seed, AsOf = asOf }, ana)).Highlights
+            .ToDictionary(h => h.HighlightId);
+        Assert.Equal(intro.Selector, then[intro.HighlightId].Selector);
+        Assert.All(then.Values, h => Assert.Equal((AnchorStatus.Anchored, 1u), (h.Anchor.Status, h.Anchor.Revision)));
+        var claimThen = await Ch.Consensus().GetClaimViewAsync(new GetClaimViewRequest { ClaimId = poll.ClaimId, AsOf = asOf }, ana);
+        Assert.Equal((poll.Selector, 1u), (claimThen.Selector, claimThen.Anchor.Revision));
+        var listedThen = await Ch.Consensus().ListClaimsAsync(new ListClaimsRequest { ArticleId = Seed, AsOf = asOf }, ana);
+        Assert.Equal(fronts.Selector, listedThen.Claims.Single(c => c.ClaimId == fronts.ClaimId).Selector);
+
+        // The watcher sees the revision, then both claims on their new spans.
+        var seen = await ReadUntilAsync(watch.ResponseStream, s =>
+            s.Any(m => m.Revised is { Revision: 2 })
+            && s.Count(m => m.View is { } v && (v.ClaimId == poll.ClaimId || v.ClaimId == fronts.ClaimId) && v.Anchor.Revision == 2) == 2);
+        Assert.Equal("Wraps joined; poll figure corrected.", seen.First(m => m.Revised is not null).Revised.RevisionReason);
+        await stop.CancelAsync();
+
+        // Made after the revision: on revision 2, in the stored views and in a view folded as of now.
+        var late = await HighlightAsync(Quote("Tokayev's plea for help"));
+        var lateClaim = await ClaimAsync(Quote("Putin will hardly be inclined to leave his position to a successor."));
+        Assert.Equal((AnchorStatus.Anchored, 2u), (late.Anchor.Status, late.Anchor.Revision));
+        var lateView = await Ch.Consensus().GetClaimViewAsync(new GetClaimViewRequest { ClaimId = lateClaim.ClaimId }, ana);
+        Assert.Equal(2u, lateView.Anchor.Revision);
+        var folded = await Ch.Consensus().GetClaimViewAsync(
+            new GetClaimViewRequest { ClaimId = lateClaim.ClaimId, AsOf = new AsOf { Position = lateClaim.Result.Position } }, ana);
+        Assert.Equal(lateView.Anchor, folded.Anchor);
+        var lateThen = await Ch.Annotations().ListHighlightsAsync(
+            new ListHighlightsRequest { ArticleId = Seed, AsOf = new AsOf { Position = late.Position } }, ana);
+        Assert.Equal(late.Anchor, lateThen.Highlights.Single(h => h.HighlightId == late.HighlightId).Anchor);
+
+        // A revision again: placed spans stay put at full score; the orphan is not tried again.
+        var again = await Ch.Articles().ReviseArticleAsync(
+            new ReviseArticleRequest { RequestId = Rid(), ArticleId = Seed, Text = text + " Updated.", Reason = "" }, server.Admin);
+        Assert.Equal(3u, again.Article.Revision);
+        Assert.Equal(6, again.Spans.Count);
+        Assert.All(again.Spans, s => Assert.Equal((ReanchorMethod.Position, 1.0, 3u), (s.Anchor.Method, s.Anchor.Score, s.Anchor.Revision)));
+        Assert.DoesNotContain(again.Spans, s => s.TargetId == gone.HighlightId);
+    }
+
+    [Fact]
+    public async Task The_current_text_again_changes_nothing_and_a_retried_request_answers_the_original()
+    {
+        var id = await server.ImportAsync("First version of the text.");
+        var request = new ReviseArticleRequest { RequestId = Rid(), ArticleId = id, Text = "Second version of the text.", Reason = "typo" };
+
+        var first = await Ch.Articles().ReviseArticleAsync(request, server.Admin);
+        var retried = await Ch.Articles().ReviseArticleAsync(request, server.Admin);
+        var repeat = request.Clone();
+        repeat.RequestId = Rid();
+        var same = await Ch.Articles().ReviseArticleAsync(repeat, server.Admin);
+
+        Assert.Equal(2u, first.Article.Revision);
+        Assert.True(retried.Result.Deduplicated);
+        Assert.Equal(first.Result.Position, retried.Result.Position);
+        Assert.True(same.Result.Deduplicated);
+        Assert.Equal(2u, same.Article.Revision);
+        Assert.Empty(same.Spans);
+    }
+
+    [Fact]
+    public async Task After_a_revision_opening_a_claim_finds_the_existing_one_where_its_text_now_is_and_not_at_its_old_place()
+    {
+        var (_, ana) = await server.NewAnalystAsync("ana", Role.Analyst);
+        var id = await server.ImportAsync("The dam holds forty million cubic metres. The valley below floods each spring.");
+        async Task<OpenClaimResponse> OpenAsync(Selector selector) => await Ch.Claims().OpenClaimAsync(
+            new OpenClaimRequest { RequestId = Rid(), ArticleId = id, Selector = selector, Statement = "Checkable." }, ana);
+        var dam = await OpenAsync(Quote("The dam holds forty million cubic metres."));
+        const string lead = "Officials revised the figures twice this year. ";
+        await Ch.Articles().ReviseArticleAsync(new ReviseArticleRequest
+        {
+            RequestId = Rid(),
+            ArticleId = id,
+            Reason = "",
+            Text = lead + "The dam holds forty million cubic metres. The valley below floods each spring.",
+        }, server.Admin);
+
+        var again = await OpenAsync(Quote("The dam holds forty million cubic metres."));
+        var oldPlace = await OpenAsync(At((int)dam.Selector.Position.Start, (int)dam.Selector.Position.End));
+
+        Assert.Equal((dam.ClaimId, true), (again.ClaimId, again.Existing));
+        Assert.Equal((uint)(dam.Selector.Position.Start + lead.Length), again.Selector.Position.Start);
+        Assert.NotEqual(dam.ClaimId, oldPlace.ClaimId);
+        Assert.False(oldPlace.Existing);
+    }
+
+    [Fact]
+    public async Task Search_finds_an_article_by_the_words_of_its_current_revision_only()
+    {
+        var id = await server.ImportAsync("The quarry closed in spring.");
+        await Ch.Articles().ReviseArticleAsync(
+            new ReviseArticleRequest { RequestId = Rid(), ArticleId = id, Text = "The quarry reopened in autumn.", Reason = "" }, server.Admin);
+
+        var found = await Ch.Search().SearchAsync(new SearchRequest { Query = "autumn", ArticleId = id }, server.Admin);
+        var stale = await Ch.Search().SearchAsync(new SearchRequest { Query = "spring", ArticleId = id }, server.Admin);
+
+        Assert.Contains(found.Hits, h => h.Kind == SearchHitKind.Article);
+        Assert.Empty(stale.Hits);
+    }
+
+    [Fact]
+    public async Task Hostile_or_unauthorised_revisions_are_refused_and_reach_no_log()
+    {
+        const string original = "A short article that must stay as it is.";
+        var id = await server.ImportAsync(original);
+        var (_, ana) = await server.NewAnalystAsync("ana", Role.Analyst);
+        ReviseArticleRequest Revise(string text, string article = "", string? rid = null) =>
+            new() { RequestId = rid ?? Rid(), ArticleId = article == "" ? id : article, Text = text };
+
+        var empty = await RefusedAsync(StatusCode.InvalidArgument, () => Ch.Articles().ReviseArticleAsync(Revise(""), server.Admin));
+        Assert.Contains("empty", empty.Status.Detail);
+        await RefusedAsync(StatusCode.InvalidArgument, () => Ch.Articles().ReviseArticleAsync(Revise(" \n\t "), server.Admin));
+        var large = await RefusedAsync(StatusCode.InvalidArgument,
+            () => Ch.Articles().ReviseArticleAsync(Revise(new string('a', 2_000_001)), server.Admin));
+        Assert.Contains("text", large.Status.Detail);
+        await RefusedAsync(StatusCode.InvalidArgument, () => Ch.Articles().ReviseArticleAsync(Revise("Nul \0 inside."), server.Admin));
+        await RefusedAsync(StatusCode.InvalidArgument, () => Ch.Articles().ReviseArticleAsync(Revise("Fine.", rid: ""), server.Admin));
+        await RefusedAsync(StatusCode.PermissionDenied, () => Ch.Articles().ReviseArticleAsync(Revise("By an analyst."), ana));
+        await RefusedAsync(StatusCode.NotFound, () => Ch.Articles().ReviseArticleAsync(Revise("Elsewhere.", "no-such-article"), server.Admin));
+
+        var article = await Ch.Articles().GetArticleAsync(new GetArticleRequest { ArticleId = id }, ana);
+        Assert.Equal((original, 1u), (article.Text, article.Revision));
+        var events = await server.ReplayAsync(new ReplayRequest { Filter = new EventFilter { ArticleId = id } });
+        Assert.Equal(["article-imported.v1"], events.Select(e => e.Type));
+    }
+}
