@@ -110,6 +110,36 @@ public sealed class ReplicaTests(ReplicaServers replicas) : IClassFixture<Replic
     }
 
     [Fact]
+    public async Task A_token_revoked_through_one_replica_is_refused_for_a_command_on_the_other_as_soon_as_the_revoke_returns()
+    {
+        await replicas.AnalystAsync("cmd-revokee", Role.Analyst);
+        for (var i = 0; i < 3; i++)
+        {
+            var (tokenId, token) = await replicas.TokenAsync("cmd-revokee");
+            var (from, to) = i % 2 == 0 ? (replicas.A, replicas.B) : (replicas.B, replicas.A);
+            // The other replica has carried out a command with the token before (and may keep it).
+            await to.Annotations().CreateHighlightAsync(Highlight(), AnnotateServer.As(token));
+
+            await from.Admin()
+                .RevokeTokenAsync(new RevokeTokenRequest { RequestId = Guid.NewGuid().ToString(), TokenId = tokenId }, replicas.Admin);
+
+            var refusedRequest = Highlight();
+            var refused = await Assert.ThrowsAsync<RpcException>(() =>
+                to.Annotations().CreateHighlightAsync(refusedRequest, AnnotateServer.As(token)).ResponseAsync);
+            Assert.Equal(StatusCode.Unauthenticated, refused.StatusCode);
+            Assert.Equal(0L, await Sql.ScalarAsync<long>(replicas.ConnectionString,
+                $"SELECT count(*) FROM annotate.mt_events WHERE correlation_id = '{refusedRequest.RequestId}'"));
+        }
+
+        static CreateHighlightRequest Highlight() => new()
+        {
+            RequestId = Guid.NewGuid().ToString(),
+            ArticleId = Article,
+            Selector = new Selector { Position = new TextPosition { Start = 400, End = 430 } },
+        };
+    }
+
+    [Fact]
     public async Task A_command_on_one_replica_is_read_on_the_other_when_the_read_names_its_position()
     {
         var (claimId, analysts) = await ClaimWithAnalystsAsync("minpos", 4);

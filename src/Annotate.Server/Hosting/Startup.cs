@@ -55,11 +55,13 @@ public static partial class StartupExtensions
             sp.GetRequiredService<ILoggerFactory>()));
         services.AddSingleton<IEventStore>(sp => sp.GetRequiredService<MartenEventStore>());
         services.AddSingleton<Views>();
+        services.AddSingleton<Facts>();
         services.AddScoped<CallerContext>();
         services.AddScoped<Commands>();
         services.AddFeatures();
         services.AddAnnotateTransport();
         services.AddHostedService<Bootstrap>();
+        services.AddHostedService<KeptTokensFeed>(); // after Bootstrap: the schema exists
         return services;
     }
 }
