@@ -19,6 +19,8 @@ namespace Annotate.EventStore;
 /// 2. in the lock's round trip: the version of every stream touched and the records of the idempotency keys;
 /// 3. per append, a decision against that state plus what earlier appends of the same batch wrote: a retry
 ///    (its record exists) gets its original result, a wrong expected version is refused, the rest are appended;
+///    a <see cref="Decision{TState}"/> is decided here, on its stream's folded state (kept between batches, only
+///    newer events read, in one query for the batch), and its events appended the same way;
 /// 4. <c>SaveChangesAsync</c> (Quick mode; the positions, known under the lock, are set on the events first, so the
 ///    inline projections see them);
 /// 5. the audit chain (<see cref="ChainFunction"/>: digests of what was stored, links from the previous head, the
