@@ -50,7 +50,11 @@ public sealed class Commands(MartenEventStore store, CallerContext caller, TimeP
             };
             try
             {
-                return ResultOf(await store.DecideAsync(decision, ct));
+                var result = ResultOf(await store.DecideAsync(decision, ct));
+                // A change of access (roles, tokens) holds on this replica for the next call at once; other replicas
+                // drop their copies from the live hub, and the writer's guard covers the moment in between.
+                if (Streams.IsAccess(streamId)) authentication.Forget(streamId["analyst-".Length..]);
+                return result;
             }
             catch (StreamGuardException) when (attempt < 3)
             {
