@@ -26,11 +26,12 @@ namespace Annotate.Server.Infrastructure;
 /// version under the global-order lock, in the command's own transaction (<see cref="Caller.Guard"/>); when it has
 /// moved, the token is read again and a revoked one is answered UNAUTHENTICATED with nothing appended. (A command refused
 /// before it reaches the writer, e.g. for an unknown id, may still get that refusal until this replica's copy is
-/// dropped, which its live hub does within the time it takes the revocation's notification to arrive.)</item>
+/// dropped, within a second: <see cref="KeptTokensFeed"/>.)</item>
 /// <item>Any other call reads the access stream's version (one index lookup) and the token again when it moved, so it
 /// is refused at once.</item>
 /// </list>
-/// Kept copies are dropped when the live hub brings an event of the analyst's access stream (<see cref="Forget"/>).
+/// Kept copies are dropped when this replica answers a change of the analyst's access, and within a second of one
+/// answered by another replica (<see cref="KeptTokensFeed"/>).
 /// </summary>
 public sealed class Authentication(IServiceProvider services, TimeProvider clock)
 {
@@ -220,28 +221,39 @@ public sealed record TokenRecord(
     IReadOnlyList<Role> Roles);
 
 /// <summary>
-/// Keeps <see cref="Authentication"/>'s copies of tokens fresh from the live hub: every committed event of an access
-/// stream (on any replica) drops that analyst's copies. Started after <see cref="Hosting.Bootstrap"/>; if the feed
-/// breaks, every copy is dropped and it starts again from the head.
+/// Keeps <see cref="Authentication"/>'s copies of tokens fresh: once every <see cref="Interval"/> it reads the events of
+/// access streams committed since the last look (on any replica) and drops those analysts' copies. A poll rather than a
+/// live subscription: a subscriber keeps the live hub reading the log on this process's own commits, a cost per batch,
+/// while this is a few short reads a second whatever the load. Nothing depends on it for safety (the writer's guard
+/// and the version check of reads do not); it bounds how long a copy can answer what comes before them.
 /// </summary>
 public sealed partial class KeptTokensFeed(MartenEventStore store, Authentication authentication, ILogger<KeptTokensFeed> logger)
     : BackgroundService
 {
+    public static readonly TimeSpan Interval = TimeSpan.FromSeconds(1);
     private static readonly EventFilter AccessStreams = new(StreamPrefix: "analyst-");
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        while (!stoppingToken.IsCancellationRequested)
+        long? seen = null;
+        using var timer = new PeriodicTimer(Interval);
+        do
         {
             try
             {
+                // Every position up to the head is committed or rolled back for good (global order): reading to it leaves
+                // nothing behind for the next look.
                 var head = await store.GetHeadPositionAsync(stoppingToken);
-                authentication.ForgetAll(); // anything kept before the head read above is dropped; later events reach us below
-                await foreach (var message in store.SubscribeAsync(head, AccessStreams, stoppingToken))
+                if (seen is null)
                 {
-                    if (message is SubscriptionMessage.Event { Recorded: var e })
+                    authentication.ForgetAll(); // first look (or after a failure): nothing older is kept
+                }
+                else if (head > seen)
+                {
+                    await foreach (var e in store.ReadAllAsync(seen.Value, AccessStreams, toPositionInclusive: head, cancellationToken: stoppingToken))
                         authentication.Forget(e.StreamId["analyst-".Length..]);
                 }
+                seen = head;
             }
             catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
             {
@@ -249,13 +261,14 @@ public sealed partial class KeptTokensFeed(MartenEventStore store, Authenticatio
             }
             catch (Exception e)
             {
+                seen = null;
                 authentication.ForgetAll();
                 LogFeedBroken(logger, e);
-                await Task.Delay(TimeSpan.FromSeconds(1), stoppingToken);
             }
         }
+        while (await timer.WaitForNextTickAsync(stoppingToken));
     }
 
-    [LoggerMessage(2, LogLevel.Warning, "The feed that keeps cached tokens fresh broke; cached tokens were dropped and it starts again")]
+    [LoggerMessage(2, LogLevel.Warning, "Could not read the access events that keep cached tokens fresh; cached tokens were dropped")]
     private static partial void LogFeedBroken(ILogger logger, Exception exception);
 }
