@@ -413,11 +413,15 @@ internal sealed partial class GroupCommitWriter : IAsyncDisposable
         {
             await session.SaveChangesAsync(ct).ConfigureAwait(false);
         }
-        catch (Exception)
+        catch (Exception ex)
         {
+            // A connection that broke during the save can surface as the next command's complaint about its transaction
+            // ("Transaction is already completed", from an inline projection's read): it is a connection loss all the same.
+            var broken = connection.FullState.HasFlag(System.Data.ConnectionState.Broken) || connection.State == System.Data.ConnectionState.Closed;
             try { await transaction.RollbackAsync(CancellationToken.None).ConfigureAwait(false); }
             catch (Exception rollback) when (rollback is NpgsqlException or InvalidOperationException or ObjectDisposedException) { }
             await ReserveThroughAsync(next).ConfigureAwait(false);
+            if (broken && !Failures.IsConnectionLoss(ex)) throw new IOException("The database connection was lost during the save.", ex);
             throw;
         }
         var t1 = Stopwatch.GetTimestamp();
