@@ -28,6 +28,12 @@ public sealed partial class EventStoreOptions
     /// </summary>
     public TimeSpan GatherDelay { get; init; } = TimeSpan.FromMilliseconds(1);
 
+    /// <summary>
+    /// Folded stream states the writer keeps for decisions (<see cref="Decision{TState}"/>), least recently used first
+    /// out; a decision on a stream whose state was dropped folds the stream again from its start. Zero keeps none.
+    /// </summary>
+    public int DecisionStates { get; init; } = 20_000;
+
     /// <summary>Events per query for catch-up reads.</summary>
     public int ReadPageSize { get; init; } = 5000;
 

@@ -19,6 +19,8 @@ namespace Annotate.EventStore;
 /// 2. in the lock's round trip: the version of every stream touched and the records of the idempotency keys;
 /// 3. per append, a decision against that state plus what earlier appends of the same batch wrote: a retry
 ///    (its record exists) gets its original result, a wrong expected version is refused, the rest are appended;
+///    a <see cref="Decision{TState}"/> is decided here, on its stream's folded state (kept between batches, only
+///    newer events read, in one query for the batch), and its events appended the same way;
 /// 4. <c>SaveChangesAsync</c> (Quick mode; the positions, known under the lock, are set on the events first, so the
 ///    inline projections see them);
 /// 5. the audit chain (<see cref="ChainFunction"/>: digests of what was stored, links from the previous head, the
@@ -29,12 +31,16 @@ namespace Annotate.EventStore;
 /// </summary>
 internal sealed partial class GroupCommitWriter : IAsyncDisposable
 {
-    private sealed class PendingAppend(string streamId, ExpectedVersion expected, IReadOnlyList<EventData> events, string? key)
+    private sealed class PendingAppend(string streamId, ExpectedVersion expected, IReadOnlyList<EventData> events, string? key,
+        IDecision? decision = null)
     {
         public readonly string StreamId = streamId;
         public readonly ExpectedVersion Expected = expected;
-        public readonly IReadOnlyList<EventData> Events = events;
+        /// <summary>The events to append: given by the caller, or what the decision returned in the batch running now.</summary>
+        public IReadOnlyList<EventData> Events = events;
         public readonly string? Key = key;
+        /// <summary>Set for a decision taken in the batch (<see cref="Decision{TState}"/>); its events come from it.</summary>
+        public readonly IDecision? Decision = decision;
         public readonly TaskCompletionSource<AppendResult> Completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
         /// <summary>0 queued, 1 taken by the writer, 2 cancelled before being taken.</summary>
         public int State;
@@ -53,6 +59,12 @@ internal sealed partial class GroupCommitWriter : IAsyncDisposable
     private readonly Task _loop;
 
     private readonly FrozenSet<Type> _mappedTypes;
+    /// <summary>Folded states for decisions, by stream and fold (only the writer loop touches them).</summary>
+    private readonly DecisionStates _states;
+    private int _forgetRequests, _forgotten; // _forgotten: the writer loop's own
+
+    /// <summary>Drops every kept state before the next batch decides (they are folded again from the stored events).</summary>
+    public void ForgetKeptStates() => Interlocked.Increment(ref _forgetRequests);
     /// <summary>Whether the batch running now got as far as sending COMMIT (only the writer loop touches it).</summary>
     private bool _commitSent;
     /// <summary>The highest position this writer has set on an event (Marten may write a tombstone there; see step 1).</summary>
@@ -61,6 +73,7 @@ internal sealed partial class GroupCommitWriter : IAsyncDisposable
     public GroupCommitWriter(EventStoreOptions options, ILogger logger, Action<List<RecordedEvent>> onCommit, FrozenSet<Type> mappedTypes)
     {
         _mappedTypes = mappedTypes;
+        _states = new DecisionStates(options.DecisionStates);
         _options = options;
         _logger = logger;
         _onCommit = onCommit;
@@ -79,18 +92,34 @@ internal sealed partial class GroupCommitWriter : IAsyncDisposable
         ArgumentException.ThrowIfNullOrEmpty(streamId);
         ArgumentNullException.ThrowIfNull(events);
         if (events.Count == 0) throw new ArgumentException("An append needs at least one event.", nameof(events));
+        if (Invalid(events) is { } invalid) throw invalid;
+        return Enqueue(new PendingAppend(streamId, expected, events, key), cancellationToken);
+    }
+
+    public Task<AppendResult> DecideAsync(IDecision decision, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(decision);
+        ArgumentException.ThrowIfNullOrEmpty(decision.StreamId);
+        ArgumentException.ThrowIfNullOrEmpty(decision.FoldKey);
+        return Enqueue(new PendingAppend(decision.StreamId, ExpectedVersion.Any, [], decision.IdempotencyKey, decision), cancellationToken);
+    }
+
+    /// <summary>Why events cannot be appended (an unmapped type, an empty id), or null.</summary>
+    private ArgumentException? Invalid(IReadOnlyList<EventData> events)
+    {
         foreach (var e in events)
         {
-            ArgumentNullException.ThrowIfNull(e.Data, nameof(events));
+            if (e?.Data is null) return new ArgumentNullException(nameof(events));
             if (!_mappedTypes.Contains(e.Data.GetType()))
-            {
-                throw new ArgumentException($"The event type {e.Data.GetType().FullName} is not mapped in the event graph.",
-                    nameof(events));
-            }
-            if (e.EventId == Guid.Empty) throw new ArgumentException("Event ids must not be empty.", nameof(events));
+                return new ArgumentException($"The event type {e.Data.GetType().FullName} is not mapped in the event graph.", nameof(events));
+            if (e.EventId == Guid.Empty) return new ArgumentException("Event ids must not be empty.", nameof(events));
         }
+        return null;
+    }
+
+    private Task<AppendResult> Enqueue(PendingAppend pending, CancellationToken cancellationToken)
+    {
         cancellationToken.ThrowIfCancellationRequested();
-        var pending = new PendingAppend(streamId, expected, events, key);
         if (cancellationToken.CanBeCanceled)
         {
             // Cancellation withdraws an append only while it is still queued; once taken, it completes normally.
@@ -119,12 +148,12 @@ internal sealed partial class GroupCommitWriter : IAsyncDisposable
             batch.Clear();
             batch.AddRange(carry);
             carry.Clear();
-            var count = batch.Sum(p => p.Events.Count);
+            var count = batch.Sum(p => Math.Max(1, p.Events.Count));
             while (count < _options.MaxBatchEvents && reader.TryRead(out var p))
             {
                 if (Interlocked.CompareExchange(ref p.State, 1, 0) != 0) continue; // cancelled while queued
                 batch.Add(p);
-                count += p.Events.Count;
+                count += Math.Max(1, p.Events.Count); // a decision counts as one until it has decided
             }
             if (batch.Count == 0) continue;
             previousAppends = batch.Count;
@@ -200,7 +229,9 @@ internal sealed partial class GroupCommitWriter : IAsyncDisposable
         DateTime recordedAt;
         long headPosition;
         long lastDrawn;
-        var streams = batch.Select(p => p.StreamId).Distinct(StringComparer.Ordinal).ToArray();
+        var streams = batch.Select(p => p.StreamId)
+            .Concat(batch.Where(p => p.Decision?.Guard is not null).Select(p => p.Decision!.Guard!.Value.StreamId))
+            .Distinct(StringComparer.Ordinal).ToArray();
         var versions = streams.ToDictionary(s => s, _ => 0L, StringComparer.Ordinal);
         var keys = batch.Where(p => p.Key is not null).Select(p => p.Key!).Distinct(StringComparer.Ordinal).ToArray();
         var records = new Dictionary<string, AppendRecord>(StringComparer.Ordinal);
@@ -252,23 +283,37 @@ internal sealed partial class GroupCommitWriter : IAsyncDisposable
 
         await using var session = _options.Documents.LightweightSession(SessionOptions.ForTransaction(transaction));
 
-        // The links of the records found (retries only).
-        var recordLinks = records.Count == 0
-            ? []
-            : await MartenEventStore.LinksAsync(connection, transaction, _s, records.Values.Select(r => r.LastPosition), ct).ConfigureAwait(false);
+        // 2b. For the decisions: the stream events their kept states lack (one query for the batch, none when every state
+        //     is current).
+        // Kept states hold event data: work that rewrote stored data while appends were paused (an erasure's masking, before
+        // this batch got the lock) asked for them to go.
+        if (Volatile.Read(ref _forgetRequests) is var forget && forget != _forgotten)
+        {
+            _states.Clear();
+            _forgotten = forget;
+        }
+        var decisions = new DecisionRound(this, versions);
+        await decisions.FetchNewerAsync(session, batch.Where(p => p.Decision is not null && !(p.Key is not null && records.ContainsKey(p.Key))), ct)
+            .ConfigureAwait(false);
 
         // 3. Decide each append against the state plus what earlier appends of this batch wrote.
         var results = new List<(PendingAppend, AppendResult?, Exception?)>(batch.Count);
         var accepted = new List<PendingAppend>(batch.Count);
         var keysInBatch = new HashSet<string>(StringComparer.Ordinal);
         var eventsByStream = new Dictionary<string, List<IEvent>>(StringComparer.Ordinal);
+        var unchanged = new List<(int Index, DecisionRound.Folded State)>();
         foreach (var p in batch)
         {
             p.Appended = null;
+            if (p.Decision?.Guard is { } guard && versions.GetValueOrDefault(guard.StreamId) != guard.Version)
+            {
+                results.Add((p, null, new StreamGuardException(guard, versions.GetValueOrDefault(guard.StreamId))));
+                continue;
+            }
             if (p.Key is not null && records.TryGetValue(p.Key, out var record))
             {
                 results.Add(record.StreamId == p.StreamId
-                    ? (p, record.ToResult(Convert.ToHexStringLower(recordLinks[record.LastPosition])), null)
+                    ? (p, null, null) // answered below, with its link
                     : (p, null, new IdempotencyKeyConflictException(p.StreamId, p.Key, record.StreamId)));
                 continue;
             }
@@ -278,7 +323,31 @@ internal sealed partial class GroupCommitWriter : IAsyncDisposable
                 continue;
             }
             var version = versions[p.StreamId];
-            if (!p.Expected.IsAny && p.Expected.Value != version)
+            DecisionRound.Folded? state = null;
+            if (p.Decision is { } decision)
+            {
+                // Decided on the stream as it stands under the lock, including what earlier appends of this batch wrote.
+                try
+                {
+                    state = decisions.StateFor(decision);
+                    var decided = decision.Decide(state.Value.Value) ?? [];
+                    if (Invalid(decided) is { } invalid) throw invalid;
+                    p.Events = decided;
+                }
+                catch (Exception refusal)
+                {
+                    if (state is null) decisions.Forget(decision);
+                    results.Add((p, null, refusal));
+                    continue;
+                }
+                if (p.Events.Count == 0)
+                {
+                    unchanged.Add((results.Count, state.Value));
+                    results.Add((p, null, null)); // answered below: the stream's last event
+                    continue;
+                }
+            }
+            else if (!p.Expected.IsAny && p.Expected.Value != version)
             {
                 results.Add((p, null, new WrongExpectedVersionException(p.StreamId, p.Expected, version)));
                 continue;
@@ -290,13 +359,39 @@ internal sealed partial class GroupCommitWriter : IAsyncDisposable
             versions[p.StreamId] = version + appended.Length;
             p.VersionAfter = version + appended.Length;
             p.Appended = appended;
+            decisions.Appended(p.StreamId, version, appended);
             accepted.Add(p);
             results.Add((p, null, null));
+        }
+
+        // The links of what is answered with an earlier event: retries (their records) and unchanged decisions on events
+        // committed before this batch (one query, only when there are any).
+        var earlier = records.Values.Select(r => r.LastPosition)
+            .Concat(unchanged.Where(u => u.State.LastBatchEvent is null && u.State.LastPosition > 0).Select(u => u.State.LastPosition))
+            .ToArray();
+        var earlierLinks = earlier.Length == 0
+            ? []
+            : await MartenEventStore.LinksAsync(connection, transaction, _s, earlier, ct).ConfigureAwait(false);
+        for (var i = 0; i < results.Count; i++)
+        {
+            var (p, _, error) = results[i];
+            if (error is null && p.Appended is null && p.Key is not null && records.TryGetValue(p.Key, out var record))
+                results[i] = (p, record.ToResult(Convert.ToHexStringLower(earlierLinks[record.LastPosition])), null);
+        }
+        foreach (var (index, state) in unchanged)
+        {
+            if (state.LastBatchEvent is not null) continue; // answered once the batch has its links
+            var p = results[index].Item1;
+            results[index] = (p, state.LastPosition == 0
+                ? new AppendResult(p.StreamId, 0, 0, 0, "", default, true)
+                : new AppendResult(p.StreamId, state.Version, state.LastPosition, state.LastPosition,
+                    Convert.ToHexStringLower(earlierLinks[state.LastPosition]), state.LastRecordedAt, true), null);
         }
 
         if (accepted.Count == 0)
         {
             await transaction.RollbackAsync(ct).ConfigureAwait(false);
+            decisions.Keep(recordedAt); // states of committed events only: nothing of this batch was appended
             return new BatchOutcome(results, []);
         }
 
@@ -329,11 +424,15 @@ internal sealed partial class GroupCommitWriter : IAsyncDisposable
         {
             await session.SaveChangesAsync(ct).ConfigureAwait(false);
         }
-        catch (Exception)
+        catch (Exception ex)
         {
+            // A connection that broke during the save can surface as the next command's complaint about its transaction
+            // ("Transaction is already completed", from an inline projection's read): it is a connection loss all the same.
+            var broken = connection.FullState.HasFlag(System.Data.ConnectionState.Broken) || connection.State == System.Data.ConnectionState.Closed;
             try { await transaction.RollbackAsync(CancellationToken.None).ConfigureAwait(false); }
             catch (Exception rollback) when (rollback is NpgsqlException or InvalidOperationException or ObjectDisposedException) { }
             await ReserveThroughAsync(next).ConfigureAwait(false);
+            if (broken && !Failures.IsConnectionLoss(ex)) throw new IOException("The database connection was lost during the save.", ex);
             throw;
         }
         var t1 = Stopwatch.GetTimestamp();
@@ -368,12 +467,131 @@ internal sealed partial class GroupCommitWriter : IAsyncDisposable
             results[i] = (p, new AppendResult(p.StreamId, p.VersionAfter, appended[0].Sequence, last.Sequence,
                 Convert.ToHexStringLower(links[last.Sequence]), recordedAt, false), null);
         }
+        foreach (var (index, state) in unchanged)
+        {
+            if (state.LastBatchEvent is not { } e) continue;
+            var p = results[index].Item1;
+            results[index] = (p, new AppendResult(p.StreamId, state.Version, e.Sequence, e.Sequence,
+                Convert.ToHexStringLower(links[e.Sequence]), recordedAt, true), null);
+        }
         _commitSent = true;
         await transaction.CommitAsync(ct).ConfigureAwait(false);
+        decisions.Keep(recordedAt); // committed: the states this batch advanced are the streams' states now
         Statistics.Add(committed.Count, t1 - t0, Stopwatch.GetTimestamp() - t1);
         StoreTelemetry.RecordBatch(accepted.Count, committed.Count, Stopwatch.GetElapsedTime(t0),
             accepted.Select(p => p.Events[0].Metadata?.CorrelationId));
         return new BatchOutcome(results, committed);
+    }
+
+    /// <summary>
+    /// The states of one batch's decisions. Each starts from the writer's kept state of its stream and fold (or the
+    /// initial state), then folds the stored events it lacks (read once for the batch, under the lock, so they are every
+    /// event up to the version read with the lock) and the events earlier appends of this batch wrote. Nothing goes back
+    /// to the kept states until the batch has committed (<see cref="Keep"/>): a batch that fails leaves them as they were.
+    /// </summary>
+    private sealed class DecisionRound(GroupCommitWriter writer, Dictionary<string, long> versions)
+    {
+        /// <summary>A folded state: its value, the stream version and last event it reflects.</summary>
+        internal readonly record struct Folded(object Value, long Version, long LastPosition, DateTime LastRecordedAt, IEvent? LastBatchEvent);
+
+        /// <summary>Stream versions as stored, read under the lock (before this batch appends).</summary>
+        private readonly Dictionary<string, long> _stored = new(versions, StringComparer.Ordinal);
+        private readonly Dictionary<(string Stream, string Fold), (IDecision Decision, Folded State)> _folded = [];
+        private readonly Dictionary<string, IReadOnlyList<IEvent>> _newer = new(StringComparer.Ordinal);
+        private readonly Dictionary<string, List<(long Version, IEvent Event)>> _appended = new(StringComparer.Ordinal);
+
+        /// <summary>Reads, in one round trip, the stored events that the kept states of these decisions lack.</summary>
+        public async Task FetchNewerAsync(IDocumentSession session, IEnumerable<PendingAppend> pending, CancellationToken ct)
+        {
+            var from = new Dictionary<string, long>(StringComparer.Ordinal);
+            foreach (var p in pending)
+            {
+                var d = p.Decision!;
+                var stored = _stored.GetValueOrDefault(d.StreamId);
+                if (stored == 0) continue;
+                var kept = writer._states.Get(d.StreamId, d.FoldKey);
+                if (kept is not null && kept.Version > stored)
+                {
+                    // The stream is behind a kept state (the database was replaced): fold it again from its start.
+                    writer._states.Remove(d.StreamId, d.FoldKey);
+                    kept = null;
+                }
+                var have = kept?.Version ?? 0;
+                if (have < stored) from[d.StreamId] = Math.Min(from.GetValueOrDefault(d.StreamId, long.MaxValue), have + 1);
+            }
+            if (from.Count == 0) return;
+            // Marten's batched query: one round trip on the batch's transaction for every stream.
+            var query = session.CreateBatchQuery();
+            var reads = from.Select(f => (Stream: f.Key, Events: query.Events.FetchStream(f.Key, 0, null, f.Value))).ToList();
+            await query.Execute(ct).ConfigureAwait(false);
+            foreach (var (stream, events) in reads) _newer[stream] = await events.ConfigureAwait(false);
+        }
+
+        /// <summary>The decision's state as the stream stands now in this batch.</summary>
+        public Folded StateFor(IDecision d)
+        {
+            var key = (d.StreamId, d.FoldKey);
+            var stored = _stored.GetValueOrDefault(d.StreamId);
+            var f = _folded.TryGetValue(key, out var known) ? known.State
+                : writer._states.Get(d.StreamId, d.FoldKey) is { } kept && kept.Version <= stored
+                    ? new Folded(kept.State, kept.Version, kept.LastPosition, kept.LastRecordedAt, null)
+                    : new Folded(d.Initial, 0, 0, default, null);
+            f = CatchUp(d, f);
+            var current = _appended.TryGetValue(d.StreamId, out var mine) ? mine[^1].Version : stored;
+            if (f.Version != current)
+                throw new InvalidOperationException($"The state of stream '{d.StreamId}' reached version {f.Version}, not its version {current}.");
+            _folded[key] = (d, f);
+            return f;
+        }
+
+        private Folded CatchUp(IDecision d, Folded f)
+        {
+            if (_newer.TryGetValue(d.StreamId, out var newer))
+            {
+                foreach (var e in newer)
+                {
+                    if (e.Version <= f.Version) continue;
+                    f = new Folded(d.Evolve(f.Value, e.Data), e.Version, e.Sequence, e.Timestamp.UtcDateTime, null);
+                }
+            }
+            if (_appended.TryGetValue(d.StreamId, out var mine))
+            {
+                foreach (var (version, e) in mine)
+                {
+                    if (version <= f.Version) continue;
+                    f = f with { Value = d.Evolve(f.Value, e.Data), Version = version, LastBatchEvent = e };
+                }
+            }
+            return f;
+        }
+
+        /// <summary>Events this batch appends to a stream at <paramref name="versionBefore"/>; later decisions fold them.</summary>
+        public void Appended(string stream, long versionBefore, IEvent[] events)
+        {
+            if (!_appended.TryGetValue(stream, out var list)) _appended[stream] = list = [];
+            for (var i = 0; i < events.Length; i++) list.Add((versionBefore + 1 + i, events[i]));
+        }
+
+        /// <summary>A decision whose fold failed: its state is folded again from the stream next time.</summary>
+        public void Forget(IDecision d)
+        {
+            _folded.Remove((d.StreamId, d.FoldKey));
+            writer._states.Remove(d.StreamId, d.FoldKey);
+        }
+
+        /// <summary>After the batch has committed (or appended nothing): its states become the kept ones.</summary>
+        public void Keep(DateTime recordedAt)
+        {
+            foreach (var ((stream, fold), (d, state)) in _folded)
+            {
+                Folded f;
+                try { f = CatchUp(d, state); }
+                catch (Exception) { writer._states.Remove(stream, fold); continue; }
+                writer._states.Set(stream, fold, f.LastBatchEvent is { } last
+                    ? new DecisionStates.Entry(f.Value, f.Version, last.Sequence, recordedAt)
+                    : new DecisionStates.Entry(f.Value, f.Version, f.LastPosition, f.LastRecordedAt));
+            }
+        }
     }
 
     /// <summary>

@@ -87,11 +87,30 @@ public sealed class MartenEventStore : IEventStore
     /// <summary>Counters of the group-commit writer (for benchmarks and diagnostics).</summary>
     public WriterStatistics Statistics => _writer.Statistics;
 
+    /// <summary>
+    /// Drops the writer's kept decision states (<see cref="Decision{TState}"/>): they hold event data, so after stored data
+    /// was rewritten (an erasure's masking) the next batch folds the streams again from what is stored. This process only.
+    /// </summary>
+    public void ForgetKeptStates() => _writer.ForgetKeptStates();
+
     public Task<AppendResult> AppendAsync(string streamId, ExpectedVersion expected, IReadOnlyList<EventData> events,
         string? idempotencyKey = null, CancellationToken cancellationToken = default)
     {
         ObjectDisposedException.ThrowIf(_disposed != 0, this);
         return _writer.AppendAsync(streamId, expected, events, idempotencyKey, cancellationToken);
+    }
+
+    /// <summary>
+    /// Takes <paramref name="decision"/> inside the writer's batch, under the global-order lock, on the stream's state as
+    /// it stands there (see <see cref="Decision{TState}"/>), and appends what it decides in the batch's transaction. A
+    /// retried idempotency key answers the original append; a refusal (the exception <c>Decide</c> threw), a broken
+    /// <see cref="Decision{TState}.Guard"/> (<see cref="StreamGuardException"/>) or a key used for another stream fails
+    /// this decision alone. Connection loss: as <see cref="AppendAsync"/>.
+    /// </summary>
+    public Task<AppendResult> DecideAsync<TState>(Decision<TState> decision, CancellationToken cancellationToken = default)
+    {
+        ObjectDisposedException.ThrowIf(_disposed != 0, this);
+        return _writer.DecideAsync(decision, cancellationToken);
     }
 
     public async Task<AppendResult?> FindAppendAsync(string idempotencyKey, CancellationToken cancellationToken = default)

@@ -110,6 +110,66 @@ public sealed class ReplicaTests(ReplicaServers replicas) : IClassFixture<Replic
     }
 
     [Fact]
+    public async Task A_token_revoked_through_one_replica_is_refused_for_a_command_on_the_other_as_soon_as_the_revoke_returns()
+    {
+        await replicas.AnalystAsync("cmd-revokee", Role.Analyst);
+        for (var i = 0; i < 3; i++)
+        {
+            var (tokenId, token) = await replicas.TokenAsync("cmd-revokee");
+            var (from, to) = i % 2 == 0 ? (replicas.A, replicas.B) : (replicas.B, replicas.A);
+            // The other replica has carried out a command with the token before (and may keep it).
+            await to.Annotations().CreateHighlightAsync(Highlight(), AnnotateServer.As(token));
+
+            await from.Admin()
+                .RevokeTokenAsync(new RevokeTokenRequest { RequestId = Guid.NewGuid().ToString(), TokenId = tokenId }, replicas.Admin);
+
+            var refusedRequest = Highlight();
+            var refused = await Assert.ThrowsAsync<RpcException>(() =>
+                to.Annotations().CreateHighlightAsync(refusedRequest, AnnotateServer.As(token)).ResponseAsync);
+            Assert.Equal(StatusCode.Unauthenticated, refused.StatusCode);
+            Assert.Equal(0L, await Sql.ScalarAsync<long>(replicas.ConnectionString,
+                $"SELECT count(*) FROM annotate.mt_events WHERE correlation_id = '{refusedRequest.RequestId}'"));
+        }
+
+        static CreateHighlightRequest Highlight() => new()
+        {
+            RequestId = Guid.NewGuid().ToString(),
+            ArticleId = Article,
+            Selector = new Selector { Position = new TextPosition { Start = 400, End = 430 } },
+        };
+    }
+
+    [Fact]
+    public async Task A_role_taken_away_through_one_replica_stops_commands_on_the_other_at_once_and_nothing_is_appended()
+    {
+        var (_, token) = await replicas.AnalystAsync("demoted", Role.Analyst);
+        // Replica B has carried out a command with the token before (and may keep it with the analyst role).
+        await replicas.B.Annotations().CreateHighlightAsync(Highlight(), AnnotateServer.As(token));
+
+        await replicas.A.Admin().SetRolesAsync(
+            new SetRolesRequest { RequestId = Guid.NewGuid().ToString(), AnalystId = "demoted", Roles = { Role.Auditor } }, replicas.Admin);
+
+        var request = Highlight();
+        var refused = await Assert.ThrowsAsync<RpcException>(() =>
+            replicas.B.Annotations().CreateHighlightAsync(request, AnnotateServer.As(token)).ResponseAsync);
+        // Either B already knew (PERMISSION_DENIED), or its writer found the access stream moved under the lock (ABORTED:
+        // send it again), and then the same request is refused for the role.
+        Assert.Contains(refused.StatusCode, new[] { StatusCode.PermissionDenied, StatusCode.Aborted });
+        var again = await Assert.ThrowsAsync<RpcException>(() =>
+            replicas.B.Annotations().CreateHighlightAsync(request, AnnotateServer.As(token)).ResponseAsync);
+        Assert.Equal(StatusCode.PermissionDenied, again.StatusCode);
+        Assert.Equal(0L, await Sql.ScalarAsync<long>(replicas.ConnectionString,
+            $"SELECT count(*) FROM annotate.mt_events WHERE correlation_id = '{request.RequestId}'"));
+
+        static CreateHighlightRequest Highlight() => new()
+        {
+            RequestId = Guid.NewGuid().ToString(),
+            ArticleId = Article,
+            Selector = new Selector { Position = new TextPosition { Start = 440, End = 470 } },
+        };
+    }
+
+    [Fact]
     public async Task A_command_on_one_replica_is_read_on_the_other_when_the_read_names_its_position()
     {
         var (claimId, analysts) = await ClaimWithAnalystsAsync("minpos", 4);

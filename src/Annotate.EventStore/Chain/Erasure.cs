@@ -77,7 +77,10 @@ public static class Erasure
         }
         try
         {
-            return await work(ct).ConfigureAwait(false);
+            var result = await work(ct).ConfigureAwait(false);
+            // The work may have rewritten stored event data; the writer's kept states were folded from the old data.
+            store.ForgetKeptStates();
+            return result;
         }
         finally
         {

@@ -60,11 +60,13 @@ public static partial class StartupExtensions
         services.AddSingleton<ReadReplica>(); // reads that may go to ConnectionStrings:AnnotateReadOnly
         services.AddSingleton(sp => ActivatorUtilities.CreateInstance<Features.Consensus.ArticleWatch>(sp,
             configuration.GetValue("Annotate:WatchBuffer", Features.Consensus.ArticleWatch.DefaultCapacity)));
+        services.AddSingleton<Facts>();
         services.AddScoped<CallerContext>();
         services.AddScoped<Commands>();
         services.AddFeatures();
         services.AddAnnotateTransport();
         services.AddHostedService<Bootstrap>();
+        services.AddHostedService<KeptTokensFeed>(); // after Bootstrap: the schema exists
         return services;
     }
 }

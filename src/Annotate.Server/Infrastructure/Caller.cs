@@ -5,6 +5,15 @@ namespace Annotate.Server.Infrastructure;
 /// <summary>The authenticated analyst of the current call. Adjudicators may do what analysts may.</summary>
 public sealed record Caller(string AnalystId, IReadOnlySet<Role> Roles)
 {
+    /// <summary>The token the call came with (null for the server's own actor).</summary>
+    public string? TokenId { get; init; }
+
+    /// <summary>
+    /// The analyst's access stream at the version the token was checked against: the writer refuses the call's append
+    /// unless that stream is still there under the global-order lock (see <see cref="Authentication"/>).
+    /// </summary>
+    public EventStore.StreamGuard? Guard { get; init; }
+
     public static Caller Of(string analystId, IEnumerable<Role> roles)
     {
         var set = new HashSet<Role>(roles);

@@ -11,54 +11,68 @@ namespace Annotate.Server.Infrastructure;
 public sealed record Loaded<TState>(TState State, long Version, long LastPosition);
 
 /// <summary>
-/// Carries out commands: load a stream, decide, append with the version it was loaded at (retrying the whole decision
-/// when someone else wrote first). The views are written in the append's transaction, so the caller reads its own
-/// write on any replica as soon as it has the answer. A request id already carried out returns the original result.
+/// Carries out commands. A command is one decision taken by the store's writer inside its batch, under the
+/// global-order lock, on the stream's state as it stands there (<see cref="Decision{TState}"/>): commands on the same
+/// stream never conflict and are never retried, a repeated request id is answered with the original result (checked
+/// in the same transaction, on any replica, after a restart), and the caller's token is checked under the same lock
+/// (<see cref="Authentication"/>). The views are written in the append's transaction, so the caller reads its own
+/// write on any replica as soon as it has the answer.
 /// </summary>
-public sealed class Commands(MartenEventStore store, CallerContext caller, TimeProvider clock)
+public sealed class Commands(MartenEventStore store, CallerContext caller, TimeProvider clock, Authentication authentication)
 {
-    /// <summary>
-    /// Attempts of one decision when others keep writing the same stream first. Writers of one stream that
-    /// meet in one group commit all but one lose, so a hot stream needs several rounds; a short random pause
-    /// between attempts keeps the same writers from colliding in lock-step.
-    /// </summary>
-    public const int MaxAttempts = 30;
-
     public Caller Caller => caller.Caller;
 
     public CommandContext Context(string? newId = null) =>
         new(caller.Caller.AnalystId, clock.GetUtcNow(), caller.Caller.Roles, newId);
 
-    /// <summary>A decision on one stream, retried on a concurrent write. <paramref name="before"/> is folded first (e.g. a claim's opening,
-    /// stored elsewhere).</summary>
+    /// <summary>
+    /// A decision on one stream, taken in the writer's batch. <paramref name="initial"/> and <paramref name="evolve"/>
+    /// fold the stream; the writer keeps folded states by stream and fold, so <paramref name="initial"/> must depend on the
+    /// stream alone (a claim's opening, stored elsewhere, may be folded into it). <paramref name="decide"/> runs under the
+    /// global-order lock: it must be pure and quick; a refusal it returns fails this command alone.
+    /// </summary>
     public async Task<CommandResult> RunAsync<TState>(string requestId, string streamId, string? articleId,
         TState initial, Func<TState, IDomainEvent, TState> evolve,
-        Func<TState, Result<IReadOnlyList<IDomainEvent>>> decide, CancellationToken ct, IEnumerable<IDomainEvent>? before = null)
+        Func<TState, Result<IReadOnlyList<IDomainEvent>>> decide, CancellationToken ct)
     {
         RequireRequestId(requestId);
-        if (await PriorResultAsync(requestId, ct) is { } prior) return prior;
+        var actor = caller.Caller.AnalystId;
+        var metadata = new EventMetadata(Actor: actor, CorrelationId: requestId, Tag: articleId);
+        var fold = FoldKey<TState>(evolve.Method);
         for (var attempt = 1; ; attempt++)
         {
-            var seed = before is null ? initial : before.Aggregate(initial, evolve);
-            var loaded = await LoadAsync(streamId, seed, evolve, ct);
-            var events = decide(loaded.State).OrThrow();
-            if (events.Count == 0) return await UnchangedAsync(streamId, loaded, ct);
+            var decision = new Decision<TState>(streamId, fold, initial,
+                (state, data) => evolve(state, data as IDomainEvent ?? throw new InvalidOperationException($"A {data.GetType().Name} is not a domain event.")),
+                state => ToEventData(decide(state).OrThrow(), actor, requestId, metadata))
+            {
+                IdempotencyKey = IdempotencyKey(requestId),
+                Guard = caller.Caller.Guard,
+            };
             try
             {
-                return await AppendAsync(requestId, streamId, ExpectedVersion.Exact(loaded.Version), events, articleId, ct);
+                var result = ResultOf(await store.DecideAsync(decision, ct));
+                // A change of access (roles, tokens) holds on this replica for the next call at once; other replicas
+                // drop their copies from the live hub, and the writer's guard covers the moment in between.
+                if (Streams.IsAccess(streamId)) authentication.Forget(streamId["analyst-".Length..]);
+                return result;
             }
-            catch (WrongExpectedVersionException) when (attempt < MaxAttempts)
+            catch (StreamGuardException) when (attempt < 3)
             {
-                // Someone wrote first: decide again on the newer state.
-                await BackOffAsync(attempt, ct);
+                // The caller's access stream moved since the token was checked (a revocation, a role change, another
+                // token): check it again; a token that is no longer valid is refused, nothing having been appended.
+                caller.Caller = await authentication.RecheckAsync(caller.Caller, ct);
             }
         }
     }
 
-    /// <summary>A random pause growing with the attempt (up to 50 ms), so colliding writers spread out.</summary>
-    public static Task BackOffAsync(int attempt, CancellationToken ct) =>
-        Task.Delay(TimeSpan.FromMilliseconds(Random.Shared.Next(1, Math.Min(50, 2 + 3 * attempt))), ct);
+    /// <summary>The key under which the writer keeps a fold's states: the state type and the fold function.</summary>
+    private static string FoldKey<TState>(System.Reflection.MethodInfo evolve) =>
+        $"{typeof(TState).FullName}|{evolve.DeclaringType?.FullName}.{evolve.Name}";
 
+    private static List<EventData> ToEventData(IReadOnlyList<IDomainEvent> events, string actor, string requestId, EventMetadata metadata) =>
+        events.Select((e, i) => EventCodec.ToEventData(e, EventCodec.EventId(actor, requestId, i), metadata)).ToList();
+
+    /// <summary>A stream folded from the store (for a decision's input from another stream, read outside the writer).</summary>
     public async Task<Loaded<TState>> LoadAsync<TState>(
         string streamId,
         TState initial,
@@ -71,22 +85,14 @@ public sealed class Commands(MartenEventStore store, CallerContext caller, TimeP
         return events.Count == 0 ? new Loaded<TState>(state, 0, 0) : new Loaded<TState>(state, events[^1].Version, events[^1].Position);
     }
 
-    /// <summary>Appends a command's events (ids derived from the request id) and waits for the views.</summary>
+    /// <summary>Appends events decided outside the writer at an expected version (the server's own bootstrap).</summary>
     public async Task<CommandResult> AppendAsync(string requestId, string streamId, ExpectedVersion expected,
         IReadOnlyList<IDomainEvent> events, string? articleId, CancellationToken ct)
     {
         var actor = caller.Caller.AnalystId;
         var metadata = new EventMetadata(Actor: actor, CorrelationId: requestId, Tag: articleId);
-        var data = events.Select((e, i) => EventCodec.ToEventData(e, EventCodec.EventId(actor, requestId, i), metadata)).ToList();
-        var result = await store.AppendAsync(streamId, expected, data, IdempotencyKey(requestId), ct);
-        // Committed, with its views (inline projections, same transaction): the result carries the receipt.
+        var result = await store.AppendAsync(streamId, expected, ToEventData(events, actor, requestId, metadata), IdempotencyKey(requestId), ct);
         return ResultOf(result);
-    }
-
-    /// <summary>The result of an earlier carrying-out of this request by this caller, if any.</summary>
-    public async Task<CommandResult?> PriorResultAsync(string requestId, CancellationToken ct)
-    {
-        return await store.FindAppendAsync(IdempotencyKey(requestId), ct) is { } prior ? ResultOf(prior) : null;
     }
 
     /// <summary>
@@ -98,15 +104,20 @@ public sealed class Commands(MartenEventStore store, CallerContext caller, TimeP
     /// <summary>The idempotency key of <paramref name="actor"/>'s request <paramref name="requestId"/>.</summary>
     public static string IdempotencyKeyOf(string actor, string requestId) => $"{actor}\n{requestId}";
 
-    private static CommandResult ResultOf(AppendResult result) => new()
+    /// <summary>The answer of an append; a decision that changed a stream with no events yet has no position.</summary>
+    private static CommandResult ResultOf(AppendResult result)
     {
-        StreamId = result.StreamId,
-        StreamVersion = result.NextExpectedVersion,
-        Position = (ulong)result.LastPosition,
-        ReceiptHash = result.ChainHash,
-        Deduplicated = result.Deduplicated,
-        RecordedAt = Timestamp.FromDateTime(DateTime.SpecifyKind(result.RecordedAt, DateTimeKind.Utc)),
-    };
+        if (result.LastPosition == 0) return new CommandResult { StreamId = result.StreamId, Deduplicated = true };
+        return new CommandResult
+        {
+            StreamId = result.StreamId,
+            StreamVersion = result.NextExpectedVersion,
+            Position = (ulong)result.LastPosition,
+            ReceiptHash = result.ChainHash,
+            Deduplicated = result.Deduplicated,
+            RecordedAt = Timestamp.FromDateTime(DateTime.SpecifyKind(result.RecordedAt, DateTimeKind.Utc)),
+        };
+    }
 
     /// <summary>The result of the event at <paramref name="position"/>, as a command that wrote nothing new answers it.</summary>
     public async Task<CommandResult> ResultAtAsync(long position, CancellationToken ct)
@@ -114,10 +125,6 @@ public sealed class Commands(MartenEventStore store, CallerContext caller, TimeP
         await foreach (var e in store.ReadAllAsync(position - 1, null, 1, position, null, ct)) return ResultOf(e, deduplicated: true);
         throw new InvalidOperationException($"No event at position {position}.");
     }
-
-    /// <summary>Whether this request was already carried out by this caller.</summary>
-    public async Task<bool> WasCarriedOutAsync(string requestId, CancellationToken ct) =>
-        await store.FindAppendAsync(IdempotencyKey(requestId), ct) is not null;
 
     public static CommandResult ResultOf(RecordedEvent e, bool deduplicated) => new()
     {
@@ -128,10 +135,6 @@ public sealed class Commands(MartenEventStore store, CallerContext caller, TimeP
         Deduplicated = deduplicated,
         RecordedAt = Timestamp.FromDateTime(DateTime.SpecifyKind(e.RecordedAt, DateTimeKind.Utc)),
     };
-
-    /// <summary>A command that changed nothing ("already so"): the stream as it stands.</summary>
-    private async Task<CommandResult> UnchangedAsync<TState>(string streamId, Loaded<TState> loaded, CancellationToken ct) =>
-        loaded.LastPosition > 0 ? await ResultAtAsync(loaded.LastPosition, ct) : new CommandResult { StreamId = streamId, Deduplicated = true };
 
     /// <summary>Id of what a creating request makes, derived from its request id so a retry names the same thing.</summary>
     public string NewId(string prefix, string requestId)

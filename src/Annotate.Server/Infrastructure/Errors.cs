@@ -43,6 +43,8 @@ public static class ErrorMapping
         DomainException d => new RpcException(new Status(ToStatusCode(d.Error.Kind), d.Error.Message)),
         WrongExpectedVersionException w => new RpcException(new Status(StatusCode.Aborted,
             $"Someone changed {w.StreamId} at the same moment; read it again and retry.")),
+        StreamGuardException => new RpcException(new Status(StatusCode.Aborted,
+            "The caller's access changed several times while the call ran; send it again with the same request id.")),
         IdempotencyKeyConflictException => new RpcException(new Status(StatusCode.AlreadyExists,
             "This request id was already used for a different request; send a new request id.")),
         UnavailableException u => new RpcException(new Status(StatusCode.Unavailable, u.Message)),

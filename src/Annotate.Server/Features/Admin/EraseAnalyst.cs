@@ -51,7 +51,8 @@ public static class EraseAnalyst
         }.Select(EventTypes.NameOf),
     ];
 
-    public sealed class Handler(Commands commands, Views views, MartenEventStore store, IDocumentStore documents, ConsensusPolicy policy)
+    public sealed class Handler(Commands commands, Views views, MartenEventStore store, IDocumentStore documents, ConsensusPolicy policy,
+        Facts facts)
         : IRequestHandler<Command, EraseAnalystResponse>
     {
         public async Task<EraseAnalystResponse> Handle(Command command, CancellationToken ct)
@@ -121,6 +122,8 @@ public static class EraseAnalyst
                         $"The masked data of event {wrong.Key} does not hash to the digest its erasure recorded; the chain will name it.");
                 }
                 await RewriteViewsAsync(events, token);
+                // Kept copies of erased events (a claim's opening) go too; the writer's kept states go with the pause.
+                facts.Forget();
                 return true;
             }, ct);
             return ([.. recorded.Keys], latest);

@@ -21,12 +21,6 @@ public static class IssueToken
         {
             var r = command.Request;
             Commands.RequireRequestId(r.RequestId);
-            if (await commands.WasCarriedOutAsync(r.RequestId, ct))
-            {
-                throw new DomainException(Domain.Errors.DomainError.FailedPrecondition(
-                    "This request already issued a token, whose secret was shown once and is not stored; revoke it and issue a new one " +
-                        "with a new request id."));
-            }
             var (tokenId, secret) = Authentication.NewToken();
             DateTimeOffset? expires = r.ExpiresAt is { } e ? e.ToDateTimeOffset() : null;
             var result = await commands.RunAsync(
@@ -41,6 +35,13 @@ public static class IssueToken
                         new Domain.Analysts.IssueToken(r.AnalystId, Authentication.HashSecret(secret), expires, r.Label),
                         commands.Context(tokenId)),
                 ct);
+            if (result.Deduplicated)
+            {
+                // A retry: the token was issued by the first attempt, and its secret was not kept.
+                throw new DomainException(Domain.Errors.DomainError.FailedPrecondition(
+                    "This request already issued a token, whose secret was shown once and is not stored; revoke it and issue a new one " +
+                        "with a new request id."));
+            }
             var doc =
                 await views.LoadAsync<TokenAccess>(tokenId, ct)
                 ?? throw new InvalidOperationException("An issued token is missing from the access view.");

@@ -1,4 +1,6 @@
 using Annotate.Contracts.V1;
+using Annotate.Domain.Errors;
+using Annotate.Domain.Events;
 using Annotate.Domain.Highlights;
 using Annotate.Server.Infrastructure;
 using MediatR;
@@ -11,17 +13,26 @@ public static class RetractHighlight
 {
     public sealed record Command(RetractHighlightRequest Request) : IRequest<CommandResult>;
 
-    public sealed class Handler(Commands commands, Views views) : IRequestHandler<Command, CommandResult>
+    public sealed class Handler(Commands commands, Facts facts) : IRequestHandler<Command, CommandResult>
     {
         public async Task<CommandResult> Handle(Command command, CancellationToken ct)
         {
             var r = command.Request;
-            if (await commands.PriorResultAsync(r.RequestId, ct) is { } prior) return prior;
-            var doc = await views.LoadAsync<HighlightView>(r.HighlightId, ct)
-                ?? throw ErrorMapping.NotFound($"No highlight \"{r.HighlightId}\" (or it was already retracted).");
-            return await commands.RunAsync(r.RequestId, Streams.Highlight(r.HighlightId), doc.ArticleId,
+            var articleId = await facts.HighlightArticleAsync(r.HighlightId, ct);
+            return await commands.RunAsync(r.RequestId, Streams.Highlight(r.HighlightId), articleId,
                 HighlightState.Initial, HighlightDecisions.Evolve,
-                state => HighlightDecisions.Decide(state, new Domain.Highlights.RetractHighlight(r.HighlightId), commands.Context()), ct);
+                state => RetractedHighlights.Refuse(state, r.HighlightId)
+                    ?? HighlightDecisions.Decide(state, new Domain.Highlights.RetractHighlight(r.HighlightId), commands.Context()), ct);
         }
     }
+}
+
+/// <summary>
+/// A retracted highlight is answered as one that no longer exists (it is no longer listed): NOT_FOUND for anything a new
+/// request asks of it. Decided in the writer, so a retried request is still answered with its original result.
+/// </summary>
+internal static class RetractedHighlights
+{
+    public static Result<IReadOnlyList<IDomainEvent>>? Refuse(HighlightState state, string highlightId) =>
+        state.Retracted ? Result<IReadOnlyList<IDomainEvent>>.Fail(DomainError.NotFound($"No highlight \"{highlightId}\" (or it was retracted).")) : (Result<IReadOnlyList<IDomainEvent>>?)null;
 }

@@ -17,7 +17,7 @@ public static class Tagging
     public sealed record Apply(ApplyTagRequest Request) : IRequest<CommandResult>;
     public sealed record Remove(RemoveTagRequest Request) : IRequest<CommandResult>;
 
-    public sealed class Handler(Commands commands, Views views)
+    public sealed class Handler(Commands commands, Facts facts)
         : IRequestHandler<Apply, CommandResult>,
             IRequestHandler<Remove, CommandResult>
     {
@@ -46,9 +46,7 @@ public static class Tagging
                 case TagTarget.TargetOneofCase.HighlightId:
                     {
                         var id = target.HighlightId;
-                        var doc = await views.LoadAsync<HighlightView>(id, ct)
-                            ?? throw ErrorMapping.NotFound($"No highlight \"{id}\" (or it was retracted).");
-                        var articleId = doc.ArticleId;
+                        var articleId = await facts.HighlightArticleAsync(id, ct);
                         var command = make(TagTargetKind.Highlight, id);
                         return await commands.RunAsync(
                             requestId,
@@ -57,27 +55,25 @@ public static class Tagging
                             HighlightState.Initial,
                             HighlightDecisions.Evolve,
                             state =>
-                                command is Domain.Tags.ApplyTag a
+                                RetractedHighlights.Refuse(state, id)
+                                ?? (command is Domain.Tags.ApplyTag a
                                     ? HighlightDecisions.Decide(state, a, commands.Context())
-                                    : HighlightDecisions.Decide(state, (Domain.Tags.RemoveTag)command, commands.Context()),
+                                    : HighlightDecisions.Decide(state, (Domain.Tags.RemoveTag)command, commands.Context())),
                             ct);
                     }
                 case TagTarget.TargetOneofCase.ClaimId:
                     {
-                        var claim = await ClaimLoading.LoadAsync(views, commands, target.ClaimId, ct);
                         var command = make(TagTargetKind.Claim, target.ClaimId);
-                        return await commands.RunAsync(
+                        return await ClaimLoading.RunAsync(
+                            facts,
+                            commands,
                             requestId,
-                            Streams.Claim(target.ClaimId),
-                            claim.ArticleId,
-                            ClaimState.Initial,
-                            Claim.Evolve,
+                            target.ClaimId,
                             state =>
                                 command is Domain.Tags.ApplyTag a
                                     ? Claim.Decide(state, a, commands.Context())
                                     : Claim.Decide(state, (Domain.Tags.RemoveTag)command, commands.Context()),
-                            ct,
-                            claim.Opening);
+                            ct);
                     }
                 default:
                     throw new DomainException(DomainError.Invalid("target needs a highlight_id or a claim_id."));

@@ -105,15 +105,20 @@ public static class ReviseArticle
 /// <summary>An article's claim index (kept in its claim stream with the spans as opened) on the current revision's text.</summary>
 public static class RevisedClaims
 {
-    /// <summary>The index with each claim's current span from its view; orphaned claims are left out (their span is on an older
-    /// text, so no new span on this one duplicates them).</summary>
-    public static async Task<Domain.Claims.ClaimIndex> OnCurrentTextAsync(Views views, Domain.Claims.ClaimIndex index, CancellationToken ct)
+    /// <summary>
+    /// Each claim's current span from its view, for <see cref="Domain.Claims.ClaimIndex.OnCurrentText"/>; null on an article never
+    /// revised (spans as opened are on its text). Orphaned claims map to null: their span is on an older text, so no new span on
+    /// this one duplicates them. Read before the decision (which runs in the writer, where nothing is read): a revision
+    /// committed in between is not seen by that one decision.
+    /// </summary>
+    public static async Task<IReadOnlyDictionary<string, (int Start, int End)?>?> CurrentSpansAsync(Views views, string articleId,
+        CancellationToken ct)
     {
-        if ((await views.ArticleAsync(index.ArticleId, ct)).Revision == 1) return index; // spans as opened are on the text
-        var (claims, _) = await views.ClaimsOfAsync(index.ArticleId, ct);
-        return index.OnCurrentText(claims.ToDictionary(
+        if ((await views.ArticleAsync(articleId, ct)).Revision == 1) return null;
+        var (claims, _) = await views.ClaimsOfAsync(articleId, ct);
+        return claims.ToDictionary(
             c => c.ClaimId,
             c => c.Anchor is { Orphaned: true } ? null : ((int Start, int End)?)(c.Start, c.End),
-            StringComparer.Ordinal));
+            StringComparer.Ordinal);
     }
 }

@@ -16,14 +16,14 @@ public static class Adjudicate
 {
     public sealed record Command(AdjudicateRequest Request) : IRequest<CommandResult>;
 
-    public sealed class Handler(Commands commands, Views views) : IRequestHandler<Command, CommandResult>
+    public sealed class Handler(Commands commands, Facts facts) : IRequestHandler<Command, CommandResult>
     {
         public async Task<CommandResult> Handle(Command command, CancellationToken ct)
         {
             var r = command.Request;
             var verdict = Mapping.ToDomain(r.Verdict, "verdict");
             return await ClaimLoading.RunAsync(
-                views,
+                facts,
                 commands,
                 r.RequestId,
                 r.ClaimId,

@@ -11,17 +11,16 @@ public static class MakeBlind
 {
     public sealed record Command(MakeBlindRequest Request) : IRequest<CommandResult>;
 
-    public sealed class Handler(Commands commands, Views views) : IRequestHandler<Command, CommandResult>
+    public sealed class Handler(Commands commands, Views views, Facts facts) : IRequestHandler<Command, CommandResult>
     {
         public async Task<CommandResult> Handle(Command command, CancellationToken ct)
         {
             var r = command.Request;
             Commands.RequireRequestId(r.RequestId);
-            if (await commands.PriorResultAsync(r.RequestId, ct) is { } prior) return prior;
             switch (r.TargetCase)
             {
                 case MakeBlindRequest.TargetOneofCase.ClaimId when r.ClaimId.Length > 0:
-                    var claim = await ClaimLoading.LoadAsync(views, commands, r.ClaimId, ct);
+                    var claim = await facts.ClaimAsync(r.ClaimId, ct);
                     return await commands.RunAsync(r.RequestId, Streams.Claim(r.ClaimId), claim.ArticleId, BlindnessState.Initial,
                         Blindness.Evolve, state => Blindness.Decide(state, new MakeClaimBlind(r.ClaimId), commands.Context()), ct);
                 case MakeBlindRequest.TargetOneofCase.ArticleId when r.ArticleId.Length > 0:

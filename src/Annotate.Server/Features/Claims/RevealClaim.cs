@@ -11,14 +11,13 @@ public static class RevealClaim
 {
     public sealed record Command(RevealClaimRequest Request) : IRequest<CommandResult>;
 
-    public sealed class Handler(Commands commands, Views views, IQuerySession session) : IRequestHandler<Command, CommandResult>
+    public sealed class Handler(Commands commands, Facts facts, IQuerySession session) : IRequestHandler<Command, CommandResult>
     {
         public async Task<CommandResult> Handle(Command command, CancellationToken ct)
         {
             var r = command.Request;
             Commands.RequireRequestId(r.RequestId);
-            if (await commands.PriorResultAsync(r.RequestId, ct) is { } prior) return prior;
-            var claim = await ClaimLoading.LoadAsync(views, commands, r.ClaimId, ct);
+            var claim = await facts.ClaimAsync(r.ClaimId, ct);
             var byArticle = (await session.LoadAsync<BlindClaimDocument>(r.ClaimId, ct))?.BlindByArticle ?? false;
             return await commands.RunAsync(r.RequestId, Streams.Claim(r.ClaimId), claim.ArticleId, BlindnessState.Initial, Blindness.Evolve,
                 state => Blindness.Decide(state, new Domain.Claims.RevealClaim(r.ClaimId, byArticle), commands.Context()), ct);

@@ -14,13 +14,12 @@ public static class TakeStance
     public const int MaxEvidence = 20;
     public sealed record Command(TakeStanceRequest Request) : IRequest<CommandResult>;
 
-    public sealed class Handler(Commands commands, Views views) : IRequestHandler<Command, CommandResult>
+    public sealed class Handler(Commands commands, Views views, Facts facts) : IRequestHandler<Command, CommandResult>
     {
         public async Task<CommandResult> Handle(Command command, CancellationToken ct)
         {
             var r = command.Request;
             Commands.RequireRequestId(r.RequestId);
-            if (await commands.PriorResultAsync(r.RequestId, ct) is { } prior) return prior;
             var stance = Mapping.ToDomain(r.Stance);
             if (r.Evidence.Count > MaxEvidence) throw ErrorMapping.Invalid($"A stance cites at most {MaxEvidence} evidence spans.");
             var evidence = new List<EvidenceInput>();
@@ -35,7 +34,7 @@ public static class TakeStance
                         Mapping.ToDomain(span.Selector, $"evidence[{i}].selector")));
             }
             return await ClaimLoading.RunAsync(
-                views,
+                facts,
                 commands,
                 r.RequestId,
                 r.ClaimId,

@@ -13,12 +13,12 @@ public static class WithdrawStance
 {
     public sealed record Command(WithdrawStanceRequest Request) : IRequest<CommandResult>;
 
-    public sealed class Handler(Commands commands, Views views) : IRequestHandler<Command, CommandResult>
+    public sealed class Handler(Commands commands, Facts facts) : IRequestHandler<Command, CommandResult>
     {
         public async Task<CommandResult> Handle(Command command, CancellationToken ct)
         {
             var r = command.Request;
-            return await ClaimLoading.RunAsync(views, commands, r.RequestId, r.ClaimId,
+            return await ClaimLoading.RunAsync(facts, commands, r.RequestId, r.ClaimId,
                 state => Claim.Decide(state, new Domain.Claims.WithdrawStance(r.ClaimId), commands.Context()), ct);
         }
     }

@@ -32,7 +32,6 @@ internal static class ReplyCommands
         Func<ReplyState, Result<IReadOnlyList<IDomainEvent>>> decide, CancellationToken ct)
     {
         Commands.RequireRequestId(requestId);
-        if (await commands.PriorResultAsync(requestId, ct) is { } prior) return prior;
         if (string.IsNullOrEmpty(replyId)) throw ErrorMapping.Invalid("reply_id is required.");
         var loaded = await commands.LoadAsync(Streams.Reply(replyId), ReplyState.Initial, ReplyDecisions.Evolve, ct);
         if (!loaded.State.Exists) throw ErrorMapping.NotFound($"reply_id \"{replyId}\" names no reply.");

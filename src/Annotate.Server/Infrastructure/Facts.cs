@@ -1,0 +1,63 @@
+using System.Collections.Concurrent;
+using Annotate.Domain.Events;
+using Annotate.Domain.Highlights;
+using Annotate.Server.Features.Annotations;
+
+namespace Annotate.Server.Infrastructure;
+
+/// <summary>A claim's article and its opening event, which lives in the article's claim stream (see <see cref="Streams"/>).</summary>
+public sealed record LoadedClaim(string ClaimId, string ArticleId, IReadOnlyList<IDomainEvent> Opening);
+
+/// <summary>
+/// Facts commands need that never change once written, kept in-process so a command does not read them again: a claim's
+/// article and opening event, a highlight's article. (What can change, such as a claim's stances, is folded by the
+/// writer under its lock, never taken from here.) Bounded: past <see cref="MaxKept"/> entries the copies are dropped.
+/// </summary>
+public sealed class Facts(Views views)
+{
+    public const int MaxKept = 100_000;
+
+    private readonly ConcurrentDictionary<string, LoadedClaim> _claims = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, string> _highlightArticles = new(StringComparer.Ordinal);
+
+    /// <summary>A claim's article and opening, or NOT_FOUND.</summary>
+    public async Task<LoadedClaim> ClaimAsync(string claimId, CancellationToken ct)
+    {
+        if (string.IsNullOrEmpty(claimId)) throw ErrorMapping.Invalid("claim_id is required.");
+        if (_claims.TryGetValue(claimId, out var known)) return known;
+        var doc = await views.ClaimDocumentAsync(claimId, ct);
+        var opened = doc.OpenedPosition;
+        await foreach (var e in views.Store.ReadAllAsync(opened - 1, null, 1, opened, null, ct))
+            return Keep(_claims, claimId, new LoadedClaim(claimId, doc.ArticleId, [EventCodec.Decode(e)]));
+        throw new InvalidOperationException($"The opening event of claim {claimId} at position {opened} is missing.");
+    }
+
+    /// <summary>The article of a highlight, retracted or not, or NOT_FOUND.</summary>
+    public async Task<string> HighlightArticleAsync(string highlightId, CancellationToken ct)
+    {
+        if (_highlightArticles.TryGetValue(highlightId, out var known)) return known;
+        var article = (await views.LoadAsync<HighlightView>(highlightId, ct))?.ArticleId;
+        if (article is null && highlightId.Length > 0)
+        {
+            // Retracted (no longer in the view): its creation says where it was.
+            await foreach (var e in views.Store.ReadStreamAsync(Streams.Highlight(highlightId), 1, EventStore.ReadDirection.Forwards, 1, ct))
+                article = (e.Data as HighlightCreated)?.ArticleId;
+        }
+        return article is null
+            ? throw ErrorMapping.NotFound($"No highlight \"{highlightId}\" (or it was retracted).")
+            : Keep(_highlightArticles, highlightId, article);
+    }
+
+    /// <summary>Drops every kept fact (after an erasure rewrote stored events: a kept opening may hold erased text).</summary>
+    public void Forget()
+    {
+        _claims.Clear();
+        _highlightArticles.Clear();
+    }
+
+    private static T Keep<T>(ConcurrentDictionary<string, T> kept, string key, T value)
+    {
+        if (kept.Count >= MaxKept) kept.Clear();
+        return kept.GetOrAdd(key, value);
+    }
+}
