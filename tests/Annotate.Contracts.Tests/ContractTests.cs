@@ -111,7 +111,7 @@ public sealed class ContractTests
                 or "ExportLogRequest" or "SearchRequest"));
 
         Assert.All(commands, m => Assert.NotNull(m.InputType.FindFieldByName("request_id")));
-        Assert.Equal(20, commands.Count());
+        Assert.Equal(21, commands.Count());
     }
 
     [Fact]

@@ -157,7 +157,7 @@ class ReflectionAndHealth(Suite):
         for service, methods in CONTRACT.items():
             self.assertIn(service, self.api.services)
             self.assertEqual(sorted(methods), sorted(m.name for m in self.api.service(service).methods))
-        self.assertEqual(38, len(self.api.methods()))
+        self.assertEqual(39, len(self.api.methods()))
         self.assertEqual(sorted(CONTRACT), sorted(s for s in self.api.services if s.startswith("annotate.")))
         self.assertIn("grpc.health.v1.Health", self.api.services)
         self.assertIn("grpc.reflection.v1.ServerReflection", self.api.services)
@@ -289,6 +289,19 @@ class Articles(Suite):
         self.refused(grpc.StatusCode.INVALID_ARGUMENT, "Articles", "ImportArticle", {"request_id": rid(), "article_id": "Not A Slug", "text": "x"})
         self.refused(grpc.StatusCode.PERMISSION_DENIED, "Articles", "ImportArticle",
                      {"request_id": rid(), "article_id": f"py-{RUN}-by-analyst", "text": "x"}, who="a1")
+
+    def test_a_revision_gives_an_article_a_new_text_as_its_next_revision_and_only_an_admin_may_revise(self):
+        article_id, _ = self.fresh_article()
+        edited = TEXT + " (corrected)"
+        self.refused(grpc.StatusCode.PERMISSION_DENIED, "Articles", "ReviseArticle",
+                     {"request_id": rid(), "article_id": article_id, "text": edited, "reason": "typo"}, who="a1")
+        self.refused(grpc.StatusCode.INVALID_ARGUMENT, "Articles", "ReviseArticle",
+                     {"request_id": rid(), "article_id": article_id, "text": " ", "reason": "typo"})
+        revised = self.call("Articles", "ReviseArticle", {"request_id": rid(), "article_id": article_id, "text": edited, "reason": "typo"})
+        self.assertEqual(2, revised.article.revision)
+        self.assertEqual(hashlib.sha256(edited.encode("utf-8")).hexdigest(), revised.article.content_hash)
+        article = self.call("Articles", "GetArticle", {"article_id": article_id}, who="a1")
+        self.assertEqual((edited, 2, "typo"), (article.text, article.revision, article.revision_reason))
 
 
 class Annotations(Suite):

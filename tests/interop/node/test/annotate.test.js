@@ -118,7 +118,7 @@ describe('reflection and health', () => {
       assert.ok(api.services.includes(service), `${service} is not listed`);
       assert.deepEqual(Object.keys(api.definition[service]).sort(), [...methods].sort());
     }
-    assert.equal(api.methods().length, 38);
+    assert.equal(api.methods().length, 39);
     assert.deepEqual(api.services.filter((s) => s.startsWith('annotate.')).sort(), Object.keys(CONTRACT).sort());
     assert.ok(api.services.includes('grpc.health.v1.Health'));
     assert.ok(api.services.includes('grpc.reflection.v1.ServerReflection'));
@@ -260,6 +260,17 @@ describe('articles', () => {
     await refused(status.NOT_FOUND, 'Articles', 'GetArticle', { article_id: `node-${RUN}-missing` });
     await refused(status.INVALID_ARGUMENT, 'Articles', 'ImportArticle', { request_id: rid(), article_id: 'Not A Slug', text: 'x' });
     await refused(status.PERMISSION_DENIED, 'Articles', 'ImportArticle', { request_id: rid(), article_id: `node-${RUN}-by-analyst`, text: 'x' }, 'a1');
+  });
+
+  it('a revision gives an article a new text as its next revision, and only an admin may revise', async () => {
+    const { articleId } = await freshArticle();
+    const edited = `${TEXT} (corrected)`;
+    await refused(status.PERMISSION_DENIED, 'Articles', 'ReviseArticle', { request_id: rid(), article_id: articleId, text: edited, reason: 'typo' }, 'a1');
+    await refused(status.INVALID_ARGUMENT, 'Articles', 'ReviseArticle', { request_id: rid(), article_id: articleId, text: ' ', reason: 'typo' });
+    const revised = await call('Articles', 'ReviseArticle', { request_id: rid(), article_id: articleId, text: edited, reason: 'typo' });
+    assert.equal(revised.article.revision, 2);
+    const article = await call('Articles', 'GetArticle', { article_id: articleId }, 'a1');
+    assert.deepEqual([article.text, article.revision, article.revision_reason], [edited, 2, 'typo']);
   });
 });
 
