@@ -162,7 +162,9 @@ internal sealed class Analyst(int index, Newsroom room, Api api, BenchAnalyst me
                     var at = _rng.Next(_stances.Count);
                     var claim = _stances[at];
                     _stances.RemoveAt(at); // mine no longer, whatever the answer
-                    return await api.Claims.WithdrawStanceAsync(new WithdrawStanceRequest { RequestId = requestId, ClaimId = claim }, options);
+                    return await api.Claims.WithdrawStanceAsync(
+                        new WithdrawStanceRequest { RequestId = requestId, ClaimId = claim },
+                        options);
                 }
             case CommandKind.ApplyTag:
                 {

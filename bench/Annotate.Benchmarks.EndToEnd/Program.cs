@@ -51,7 +51,10 @@ if (options.Scenarios.Contains("commands"))
         {
             var r = await CommandsScenario.RunAsync(ctx, build, level, 0);
             commands.Add(r);
-            Console.WriteLine(string.Create(inv, $"{build.Label} x{level}: {r.CommandsPerSecond:0} commands/s, p50 {r.P50Ms:0.0} ms, p99 {r.P99Ms:0.0} ms, {r.TransactionsPerCommand:0.0} xacts/cmd, {r.ServerCpuMsPerCommand:0.00} CPU ms/cmd, errors {r.Errors.Count}"));
+            Console.WriteLine(string.Create(
+                inv,
+                $"{build.Label} x{level}: {r.CommandsPerSecond:0} commands/s, p50 {r.P50Ms:0.0} ms, p99 {r.P99Ms:0.0} ms, "
+                + $"{r.TransactionsPerCommand:0.0} xacts/cmd, {r.ServerCpuMsPerCommand:0.00} CPU ms/cmd, errors {r.Errors.Count}"));
         }
     }
 }
@@ -61,7 +64,11 @@ if (options.Scenarios.Contains("subscribers"))
     {
         var r = await CommandsScenario.RunAsync(ctx, build, options.SubscriberAnalysts, options.Subscribers);
         subscribers.Add(r);
-        Console.WriteLine(string.Create(inv, $"{build.Label} x{options.SubscriberAnalysts} + {options.Subscribers} streams: {r.CommandsPerSecond:0} commands/s, p99 {r.P99Ms:0.0} ms, Subscribe ack-to-delivery p99 {r.Subscribe?.AckP99Ms:0.0} ms, WatchArticle {r.Watch?.AckP99Ms:0.0} ms, errors {r.Errors.Count}"));
+        Console.WriteLine(string.Create(
+            inv,
+            $"{build.Label} x{options.SubscriberAnalysts} + {options.Subscribers} streams: {r.CommandsPerSecond:0} commands/s, "
+            + $"p99 {r.P99Ms:0.0} ms, Subscribe ack-to-delivery p99 {r.Subscribe?.AckP99Ms:0.0} ms, "
+            + $"WatchArticle {r.Watch?.AckP99Ms:0.0} ms, errors {r.Errors.Count}"));
     }
 }
 if (options.Scenarios.Contains("rpc"))
@@ -80,9 +87,16 @@ await PgbenchAsync();
 
 var header = new List<string>
 {
-    string.Create(inv, $"- {started:yyyy-MM-dd HH:mm} UTC, {Environment.ProcessorCount} cores shared by the server, PostgreSQL and this client; load average {loadAtStart} at the start, {ProcStat.LoadAverage()} at the end"),
+    string.Create(
+        inv,
+        $"- {started:yyyy-MM-dd HH:mm} UTC, {Environment.ProcessorCount} cores shared by the server, PostgreSQL and this client; "
+        + $"load average {loadAtStart} at the start, {ProcStat.LoadAverage()} at the end"),
     $"- PostgreSQL: {pg.Description}",
-    string.Create(inv, $"- window {options.Duration.TotalSeconds:0.#} s after {options.Warmup.TotalSeconds:0.#} s of warm-up per scenario (rpc rows: {options.RpcDuration.TotalSeconds:0.#} s after {options.RpcWarmup.TotalSeconds:0.#} s); a fresh database and server process per scenario"),
+    string.Create(
+        inv,
+        $"- window {options.Duration.TotalSeconds:0.#} s after {options.Warmup.TotalSeconds:0.#} s of warm-up per scenario "
+        + $"(rpc rows: {options.RpcDuration.TotalSeconds:0.#} s after {options.RpcWarmup.TotalSeconds:0.#} s); "
+        + $"a fresh database and server process per scenario"),
 };
 header.AddRange(
     options.Servers.Select(s =>

@@ -25,7 +25,11 @@ internal static class Report
         var pg = pgbench.Count == 0 ? double.NaN : pgbench.Average();
         if (pgbench.Count > 0)
         {
-            md.AppendLine(inv, $"- pgbench, single-row INSERT, -c {pgbenchClients}, {pgbenchSeconds:0} s, same PostgreSQL: {string.Join(" / ", pgbench.Select(t => t.ToString("0", inv)))} tps (start / end of the run); \"x pgbench\" divides by their mean, {pg:0}");
+            md.AppendLine(
+                inv,
+                $"- pgbench, single-row INSERT, -c {pgbenchClients}, {pgbenchSeconds:0} s, same PostgreSQL: "
+                + $"{string.Join(" / ", pgbench.Select(t => t.ToString("0", inv)))} tps (start / end of the run); "
+                + $"\"x pgbench\" divides by their mean, {pg:0}");
         }
         md.AppendLine();
 
@@ -34,11 +38,18 @@ internal static class Report
         if (commands.Count > 0)
         {
             md.AppendLine("(a) Commands: analysts in a closed loop, no subscribers").AppendLine();
-            md.AppendLine("| build | analysts | commands/s | x pgbench | p50 ms | p99 ms | server CPU ms/cmd | PG CPU ms/cmd | PG xacts/cmd | PG rows read/cmd | server RSS peak MiB | client CPU ms/cmd | other CPU % | errors |");
+            md.AppendLine(
+                "| build | analysts | commands/s | x pgbench | p50 ms | p99 ms | server CPU ms/cmd | PG CPU ms/cmd | PG xacts/cmd "
+                + "| PG rows read/cmd | server RSS peak MiB | client CPU ms/cmd | other CPU % | errors |");
             md.AppendLine("|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|");
             foreach (var r in commands)
             {
-                md.AppendLine(inv, $"| {r.Build} | {r.Analysts} | {r.CommandsPerSecond:0} | {Ratio(r.CommandsPerSecond)} | {r.P50Ms:0.0} | {r.P99Ms:0.0} | {r.ServerCpuMsPerCommand:0.00} | {PerUnit(r.Window.PostgresCpu, r.Commands)} | {r.TransactionsPerCommand:0.0} | {r.RowsReadPerCommand:0} | {r.PeakRssBytes / MiB:0} | {r.ClientCpuMsPerCommand:0.00} | {r.Window.OtherCpuPercent:0} | {r.Errors.Count} |");
+                md.AppendLine(
+                    inv,
+                    $"| {r.Build} | {r.Analysts} | {r.CommandsPerSecond:0} | {Ratio(r.CommandsPerSecond)} | {r.P50Ms:0.0} "
+                    + $"| {r.P99Ms:0.0} | {r.ServerCpuMsPerCommand:0.00} | {PerUnit(r.Window.PostgresCpu, r.Commands)} "
+                    + $"| {r.TransactionsPerCommand:0.0} | {r.RowsReadPerCommand:0} | {r.PeakRssBytes / MiB:0} "
+                    + $"| {r.ClientCpuMsPerCommand:0.00} | {r.Window.OtherCpuPercent:0} | {r.Errors.Count} |");
             }
             md.AppendLine().AppendLine("Per command, p50 / p99 ms (count in the window):").AppendLine();
             var kinds = Enum.GetValues<CommandKind>();
@@ -61,14 +72,26 @@ internal static class Report
 
         if (subscribers.Count > 0)
         {
-            md.AppendLine("(b) Commands with live streams (half WatchArticle, half Subscribe); delivery delays of the messages that reflect a command of the window").AppendLine();
-            md.AppendLine("| build | analysts | streams | commands/s | x pgbench | p50 ms | p99 ms | Subscribe ack-to-delivery p50 / p99 ms | WatchArticle ack-to-delivery p50 / p99 ms | send-to-delivery p99 ms Subscribe / WatchArticle | Subscribe missed | server CPU ms/cmd | PG CPU ms/cmd | PG xacts/cmd | server RSS peak MiB | client CPU ms/cmd | other CPU % | errors |");
+            md.AppendLine(
+                "(b) Commands with live streams (half WatchArticle, half Subscribe); "
+                + "delivery delays of the messages that reflect a command of the window").AppendLine();
+            md.AppendLine(
+                "| build | analysts | streams | commands/s | x pgbench | p50 ms | p99 ms "
+                + "| Subscribe ack-to-delivery p50 / p99 ms | WatchArticle ack-to-delivery p50 / p99 ms "
+                + "| send-to-delivery p99 ms Subscribe / WatchArticle | Subscribe missed | server CPU ms/cmd | PG CPU ms/cmd "
+                + "| PG xacts/cmd | server RSS peak MiB | client CPU ms/cmd | other CPU % | errors |");
             md.AppendLine("|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|");
             foreach (var r in subscribers)
             {
                 var s = r.Subscribe!;
                 var w = r.Watch!;
-                md.AppendLine(inv, $"| {r.Build} | {r.Analysts} | {r.Subscribers} | {r.CommandsPerSecond:0} | {Ratio(r.CommandsPerSecond)} | {r.P50Ms:0.0} | {r.P99Ms:0.0} | {s.AckP50Ms:0.0} / {s.AckP99Ms:0.0} | {w.AckP50Ms:0.0} / {w.AckP99Ms:0.0} | {s.SendP99Ms:0.0} / {w.SendP99Ms:0.0} | {s.Missed} of {s.Expected} | {r.ServerCpuMsPerCommand:0.00} | {PerUnit(r.Window.PostgresCpu, r.Commands)} | {r.TransactionsPerCommand:0.0} | {r.PeakRssBytes / MiB:0} | {r.ClientCpuMsPerCommand:0.00} | {r.Window.OtherCpuPercent:0} | {r.Errors.Count} |");
+                md.AppendLine(
+                    inv,
+                    $"| {r.Build} | {r.Analysts} | {r.Subscribers} | {r.CommandsPerSecond:0} | {Ratio(r.CommandsPerSecond)} "
+                    + $"| {r.P50Ms:0.0} | {r.P99Ms:0.0} | {s.AckP50Ms:0.0} / {s.AckP99Ms:0.0} | {w.AckP50Ms:0.0} / {w.AckP99Ms:0.0} "
+                    + $"| {s.SendP99Ms:0.0} / {w.SendP99Ms:0.0} | {s.Missed} of {s.Expected} | {r.ServerCpuMsPerCommand:0.00} "
+                    + $"| {PerUnit(r.Window.PostgresCpu, r.Commands)} | {r.TransactionsPerCommand:0.0} | {r.PeakRssBytes / MiB:0} "
+                    + $"| {r.ClientCpuMsPerCommand:0.00} | {r.Window.OtherCpuPercent:0} | {r.Errors.Count} |");
             }
             Errors(md, subscribers);
             foreach (var r in subscribers.Where(r => r.StreamFailures.Count > 0))
@@ -79,11 +102,17 @@ internal static class Report
         if (rpc.Count > 0)
         {
             md.AppendLine("(c) RPCs through the real server: callers in a closed loop on one channel").AppendLine();
-            md.AppendLine("| build | rpc | callers | calls/s | p50 ms | p99 ms | server CPU ms/call | PG CPU ms/call | PG xacts/call | client CPU ms/call | other CPU % | errors |");
+            md.AppendLine(
+                "| build | rpc | callers | calls/s | p50 ms | p99 ms | server CPU ms/call | PG CPU ms/call | PG xacts/call "
+                + "| client CPU ms/call | other CPU % | errors |");
             md.AppendLine("|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|");
             foreach (var r in rpc.OrderBy(r => r.Rpc, StringComparer.Ordinal).ThenBy(r => r.Callers)) // stable: builds in run order
             {
-                md.AppendLine(inv, $"| {r.Build} | {r.Rpc} | {r.Callers} | {r.CallsPerSecond:0} | {r.P50Ms:0.00} | {r.P99Ms:0.00} | {r.ServerCpuMsPerCall:0.000} | {PerUnit(r.Window.PostgresCpu, r.Calls)} | {r.TransactionsPerCall:0.00} | {r.Window.ClientCpu.TotalMilliseconds / r.Calls:0.000} | {r.Window.OtherCpuPercent:0} | {r.Errors} |");
+                md.AppendLine(
+                    inv,
+                    $"| {r.Build} | {r.Rpc} | {r.Callers} | {r.CallsPerSecond:0} | {r.P50Ms:0.00} | {r.P99Ms:0.00} "
+                    + $"| {r.ServerCpuMsPerCall:0.000} | {PerUnit(r.Window.PostgresCpu, r.Calls)} | {r.TransactionsPerCall:0.00} "
+                    + $"| {r.Window.ClientCpu.TotalMilliseconds / r.Calls:0.000} | {r.Window.OtherCpuPercent:0} | {r.Errors} |");
             }
             foreach (var r in rpc.Where(r => r.FirstError is not null))
                 md.AppendLine(inv, $"- {r.Build} {r.Rpc} x{r.Callers}: first error: {r.FirstError}");

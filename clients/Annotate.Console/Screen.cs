@@ -258,7 +258,9 @@ public sealed class Screen
             };
             if (t.Why.Adjudication is { } a)
             {
-                why.Add(new Markup($"  verdict {StanceName(a.Verdict)} by {Markup.Escape(a.Adjudicator)}: {Markup.Escape(Short(a.Rationale, 120))}")
+                why.Add(new Markup(
+                        $"  verdict {StanceName(a.Verdict)} by {Markup.Escape(a.Adjudicator)}: "
+                        + $"{Markup.Escape(Short(a.Rationale, 120))}")
                     .Overflow(Overflow.Ellipsis));
             }
             foreach (var s in t.Why.Stances)
@@ -269,7 +271,10 @@ public sealed class Screen
             var room = Math.Max(1, rows - why.Count);
             var shown = t.Entries.Skip(Math.Max(0, t.Entries.Count - room)).ToList();
             if (shown.Count < t.Entries.Count) lines.Add(new Markup($"[grey]… {t.Entries.Count - shown.Count} earlier changes[/]"));
-            foreach (var e in shown.Skip(shown.Count < t.Entries.Count ? 1 : 0)) lines.Add(new Markup(TimelineLine(e)).Overflow(Overflow.Ellipsis));
+            foreach (var e in shown.Skip(shown.Count < t.Entries.Count ? 1 : 0))
+            {
+                lines.Add(new Markup(TimelineLine(e)).Overflow(Overflow.Ellipsis));
+            }
             lines.AddRange(why.Take(Math.Max(0, rows - lines.Count)));
         }
         var through = t is not null && t.ClaimId == selected?.ClaimId ? $" through {t.ThroughPosition}" : "";
@@ -285,8 +290,8 @@ public sealed class Screen
             : $"{StatusName(e.Before.Status)} -> {StatusName(e.After.Status)}";
         var color = StatusColor(e.After.Status).ToMarkup();
         var time = e.RecordedAt?.ToDateTime().ToString("HH:mm:ss", System.Globalization.CultureInfo.InvariantCulture) ?? "";
-        return $"#{e.Position} [grey]{time}[/] {Markup.Escape(e.Analyst)} [grey]{Markup.Escape(e.EventType)}[/] [{color}]{status}[/] · lead " +
-               $"{StanceName(e.After.LeadingStance)} · {Math.Round(e.After.Agreement * 100):0}%";
+        return $"#{e.Position} [grey]{time}[/] {Markup.Escape(e.Analyst)} [grey]{Markup.Escape(e.EventType)}[/] "
+               + $"[{color}]{status}[/] · lead {StanceName(e.After.LeadingStance)} · {Math.Round(e.After.Agreement * 100):0}%";
     }
 
     private static string Short(string s, int max)

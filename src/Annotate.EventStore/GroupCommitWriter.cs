@@ -111,7 +111,10 @@ internal sealed partial class GroupCommitWriter : IAsyncDisposable
         {
             if (e?.Data is null) return new ArgumentNullException(nameof(events));
             if (!_mappedTypes.Contains(e.Data.GetType()))
-                return new ArgumentException($"The event type {e.Data.GetType().FullName} is not mapped in the event graph.", nameof(events));
+            {
+                return new ArgumentException(
+                    $"The event type {e.Data.GetType().FullName} is not mapped in the event graph.", nameof(events));
+            }
             if (e.EventId == Guid.Empty) return new ArgumentException("Event ids must not be empty.", nameof(events));
         }
         return null;
@@ -161,7 +164,9 @@ internal sealed partial class GroupCommitWriter : IAsyncDisposable
         }
     }
 
-    /// <summary>Runs one batch to an outcome for each append; never throws. Appends to decide again go to <paramref name="carry"/>.</summary>
+    /// <summary>
+    /// Runs one batch to an outcome for each append; never throws. Appends to decide again go to <paramref name="carry"/>.
+    /// </summary>
     private async Task ProcessBatchAsync(List<PendingAppend> batch, List<PendingAppend> carry)
     {
         for (var attempt = 1; ; attempt++)
@@ -239,7 +244,8 @@ internal sealed partial class GroupCommitWriter : IAsyncDisposable
         {
             first.BatchCommands.Add(GlobalOrder.Take(_options.ValidatedSchema()));
             first.BatchCommands.Add(new NpgsqlBatchCommand(
-                $"SELECT clock_timestamp(), h.position, h.recorded_at, (SELECT CASE WHEN m > d THEN setval('{_s}.mt_events_sequence', m) ELSE d END " +
+                $"SELECT clock_timestamp(), h.position, h.recorded_at, "
+                + $"(SELECT CASE WHEN m > d THEN setval('{_s}.mt_events_sequence', m) ELSE d END " +
                 $"FROM (SELECT (SELECT CASE WHEN is_called THEN last_value ELSE last_value - 1 END FROM {_s}.mt_events_sequence) AS d, " +
                 $"greatest((SELECT coalesce(max(seq_id), 0) FROM {_s}.mt_events), $1) AS m) x) " +
                 $"FROM (SELECT 1) o LEFT JOIN {_s}.{MartenConventions.ChainHeadTable} h ON h.id = 1")
@@ -247,7 +253,8 @@ internal sealed partial class GroupCommitWriter : IAsyncDisposable
                 Parameters = { new NpgsqlParameter { Value = _presetThrough, NpgsqlDbType = NpgsqlDbType.Bigint } },
             });
             var streamVersions = new NpgsqlBatchCommand($"SELECT id, version FROM {_s}.mt_streams WHERE id = ANY($1)");
-            streamVersions.Parameters.Add(new NpgsqlParameter { Value = streams, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Varchar });
+            streamVersions.Parameters.Add(
+                new NpgsqlParameter { Value = streams, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Varchar });
             first.BatchCommands.Add(streamVersions);
             if (keys.Length > 0)
             {
@@ -293,7 +300,10 @@ internal sealed partial class GroupCommitWriter : IAsyncDisposable
             _forgotten = forget;
         }
         var decisions = new DecisionRound(this, versions);
-        await decisions.FetchNewerAsync(session, batch.Where(p => p.Decision is not null && !(p.Key is not null && records.ContainsKey(p.Key))), ct)
+        await decisions.FetchNewerAsync(
+                session,
+                batch.Where(p => p.Decision is not null && !(p.Key is not null && records.ContainsKey(p.Key))),
+                ct)
             .ConfigureAwait(false);
 
         // 3. Decide each append against the state plus what earlier appends of this batch wrote.
@@ -428,7 +438,8 @@ internal sealed partial class GroupCommitWriter : IAsyncDisposable
         {
             // A connection that broke during the save can surface as the next command's complaint about its transaction
             // ("Transaction is already completed", from an inline projection's read): it is a connection loss all the same.
-            var broken = connection.FullState.HasFlag(System.Data.ConnectionState.Broken) || connection.State == System.Data.ConnectionState.Closed;
+            var broken = connection.FullState.HasFlag(System.Data.ConnectionState.Broken)
+                || connection.State == System.Data.ConnectionState.Closed;
             try { await transaction.RollbackAsync(CancellationToken.None).ConfigureAwait(false); }
             catch (Exception rollback) when (rollback is NpgsqlException or InvalidOperationException or ObjectDisposedException) { }
             await ReserveThroughAsync(next).ConfigureAwait(false);
@@ -455,7 +466,10 @@ internal sealed partial class GroupCommitWriter : IAsyncDisposable
         var committed = new List<RecordedEvent>(appendedEvents.Count);
         foreach (var e in appendedEvents)
         {
-            if (e.Sequence <= headPosition) throw new InvalidOperationException($"Marten drew position {e.Sequence} at or below the head {headPosition}.");
+            if (e.Sequence <= headPosition)
+            {
+                throw new InvalidOperationException($"Marten drew position {e.Sequence} at or below the head {headPosition}.");
+            }
             committed.Add(new RecordedEvent(e.Sequence, e.StreamKey!, e.Version, e.Id, e.EventTypeName, e.Data,
                 MartenEventStore.MetadataOf(e), recordedAt, links[e.Sequence]));
         }
@@ -492,7 +506,8 @@ internal sealed partial class GroupCommitWriter : IAsyncDisposable
     private sealed class DecisionRound(GroupCommitWriter writer, Dictionary<string, long> versions)
     {
         /// <summary>A folded state: its value, the stream version and last event it reflects.</summary>
-        internal readonly record struct Folded(object Value, long Version, long LastPosition, DateTime LastRecordedAt, IEvent? LastBatchEvent);
+        internal readonly record struct Folded(
+            object Value, long Version, long LastPosition, DateTime LastRecordedAt, IEvent? LastBatchEvent);
 
         /// <summary>Stream versions as stored, read under the lock (before this batch appends).</summary>
         private readonly Dictionary<string, long> _stored = new(versions, StringComparer.Ordinal);
@@ -539,7 +554,10 @@ internal sealed partial class GroupCommitWriter : IAsyncDisposable
             f = CatchUp(d, f);
             var current = _appended.TryGetValue(d.StreamId, out var mine) ? mine[^1].Version : stored;
             if (f.Version != current)
-                throw new InvalidOperationException($"The state of stream '{d.StreamId}' reached version {f.Version}, not its version {current}.");
+            {
+                throw new InvalidOperationException(
+                    $"The state of stream '{d.StreamId}' reached version {f.Version}, not its version {current}.");
+            }
             _folded[key] = (d, f);
             return f;
         }
@@ -610,7 +628,8 @@ internal sealed partial class GroupCommitWriter : IAsyncDisposable
             await using var batch = new NpgsqlBatch(connection, transaction);
             batch.BatchCommands.Add(GlobalOrder.Take(_options.ValidatedSchema()));
             var reserve = new NpgsqlBatchCommand(
-                $"SELECT setval('{_s}.mt_events_sequence', greatest($1, (SELECT CASE WHEN is_called THEN last_value ELSE last_value - 1 END " +
+                $"SELECT setval('{_s}.mt_events_sequence', "
+                + "greatest($1, (SELECT CASE WHEN is_called THEN last_value ELSE last_value - 1 END " +
                 $"FROM {_s}.mt_events_sequence)))");
             reserve.Parameters.AddWithValue(position);
             batch.BatchCommands.Add(reserve);
@@ -640,10 +659,15 @@ internal sealed partial class GroupCommitWriter : IAsyncDisposable
     private async Task<Dictionary<long, byte[]>> LinkAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, List<IEvent> events,
         CancellationToken ct)
     {
-        await using var cmd = new NpgsqlCommand($"SELECT out_position, out_link FROM {_s}.{ChainFunction.Name}($1, $2, $3)", connection, transaction);
+        await using var cmd = new NpgsqlCommand(
+            $"SELECT out_position, out_link FROM {_s}.{ChainFunction.Name}($1, $2, $3)", connection, transaction);
         cmd.Parameters.AddWithValue(events[0].Sequence);
         cmd.Parameters.AddWithValue(events[^1].Sequence);
-        cmd.Parameters.Add(new NpgsqlParameter { Value = events.Select(e => e.Id).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Uuid });
+        cmd.Parameters.Add(new NpgsqlParameter
+        {
+            Value = events.Select(e => e.Id).ToArray(),
+            NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Uuid,
+        });
         var links = new Dictionary<long, byte[]>(events.Count);
         await using var r = await cmd.ExecuteReaderAsync(ct).ConfigureAwait(false);
         while (await r.ReadAsync(ct).ConfigureAwait(false)) links[r.GetInt64(0)] = r.GetFieldValue<byte[]>(1);
@@ -675,7 +699,9 @@ public sealed class WriterStatistics
 
     public long Commits => Interlocked.Read(ref _commits);
     public long Events => Interlocked.Read(ref _events);
-    /// <summary>Time from taking the lock to the end of Marten's save (lock, reads, append, inline projections, chain), summed over commits.</summary>
+    /// <summary>
+    /// Time from taking the lock to the end of Marten's save (lock, reads, append, inline projections, chain), summed over commits.
+    /// </summary>
     public TimeSpan LockAndAppend => Stopwatch.GetElapsedTime(0, Interlocked.Read(ref _appendTicks));
     /// <summary>Time spent committing (the WAL flush), summed over commits.</summary>
     public TimeSpan Commit => Stopwatch.GetElapsedTime(0, Interlocked.Read(ref _commitTicks));
@@ -692,7 +718,9 @@ public sealed class WriterStatistics
 /// <summary>Which failures mean the connection (and with it the outcome of a commit) was lost.</summary>
 internal static class Failures
 {
-    /// <summary>A connection loss as the caller sees it (<see cref="AppendOutcomeUnknownException"/>); any other failure as it is.</summary>
+    /// <summary>
+    /// A connection loss as the caller sees it (<see cref="AppendOutcomeUnknownException"/>); any other failure as it is.
+    /// </summary>
     public static Exception AsOutcomeUnknown(Exception ex) => IsConnectionLoss(ex) ? new AppendOutcomeUnknownException(ex) : ex;
 
     /// <summary>

@@ -164,7 +164,8 @@ public sealed class MartenEventStore : IEventStore
             {
                 var query = session.Events.QueryAllRawEvents().Where(e => e.StreamKey == streamId);
                 events = forwards
-                    ? await query.Where(e => e.Version >= next).OrderBy(e => e.Version).Take(page).ToListAsync(cancellationToken).ConfigureAwait(false)
+                    ? await query.Where(e => e.Version >= next).OrderBy(e => e.Version).Take(page).ToListAsync(cancellationToken)
+                        .ConfigureAwait(false)
                     : await query.Where(e => e.Version <= next).OrderByDescending(e => e.Version).Take(page).ToListAsync(cancellationToken)
                         .ConfigureAwait(false);
             }
@@ -280,11 +281,17 @@ public sealed class MartenEventStore : IEventStore
     }
 
     /// <summary>The chain links of some positions.</summary>
-    internal static async Task<Dictionary<long, byte[]>> LinksAsync(NpgsqlConnection connection, NpgsqlTransaction? transaction, string schema,
-        IEnumerable<long> positions, CancellationToken ct)
+    internal static async Task<Dictionary<long, byte[]>> LinksAsync(
+        NpgsqlConnection connection,
+        NpgsqlTransaction? transaction,
+        string schema,
+        IEnumerable<long> positions,
+        CancellationToken ct)
     {
-        await using var cmd = new NpgsqlCommand($"SELECT position, link FROM {schema}.{MartenConventions.ChainLinksTable} WHERE position = ANY($1)",
-            connection, transaction);
+        await using var cmd = new NpgsqlCommand(
+            $"SELECT position, link FROM {schema}.{MartenConventions.ChainLinksTable} WHERE position = ANY($1)",
+            connection,
+            transaction);
         cmd.Parameters.Add(new NpgsqlParameter { Value = positions.ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Bigint });
         var links = new Dictionary<long, byte[]>();
         await using var r = await cmd.ExecuteReaderAsync(ct).ConfigureAwait(false);
@@ -314,10 +321,17 @@ public sealed class MartenEventStore : IEventStore
         SubscribeBatchesAsync(fromPositionExclusive, filter, cancellationToken);
 
     /// <summary>Subscription in batches, with the position each batch has been checked through (filtered or not).</summary>
-    internal IAsyncEnumerable<SubscriptionBatch> SubscribeBatchesAsync(long fromPositionExclusive, EventFilter? filter, CancellationToken ct,
+    internal IAsyncEnumerable<SubscriptionBatch> SubscribeBatchesAsync(
+        long fromPositionExclusive,
+        EventFilter? filter,
+        CancellationToken ct,
         int? catchUpPageSize = null) =>
         SubscriptionLag.Track(
-            _hub.SubscribeAsync(fromPositionExclusive, filter is { IsEmpty: false } ? filter : null, catchUpPageSize ?? _options.ReadPageSize, ct),
+            _hub.SubscribeAsync(
+                fromPositionExclusive,
+                filter is { IsEmpty: false } ? filter : null,
+                catchUpPageSize ?? _options.ReadPageSize,
+                ct),
             fromPositionExclusive, ct);
 
     public Task<VerifyReport> VerifyAsync(IEnumerable<Receipt>? receipts = null, IProgress<long>? progress = null,

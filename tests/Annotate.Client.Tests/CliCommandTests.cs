@@ -171,7 +171,8 @@ public sealed class CliCommandTests(CliServer fixture) : IClassFixture<CliServer
         var gone = (await analyst.RunAsync("highlight", article, "--quote", "Ships came from the north.", "--json"))
             .AssertOk().Json<CreateHighlightResponse>();
         var file = Path.Combine(Path.GetTempPath(), $"{article}.txt");
-        await File.WriteAllTextAsync(file, "Correction: date fixed. The harbour opened in 1902. The mayor said trade doubled. Fishing stayed the same.");
+        await File.WriteAllTextAsync(
+            file, "Correction: date fixed. The harbour opened in 1902. The mayor said trade doubled. Fishing stayed the same.");
 
         var revised = (await admin.RunAsync("articles", "revise", article, file, "--reason", "date fixed")).AssertOk().Stdout;
 

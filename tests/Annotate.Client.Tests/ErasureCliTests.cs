@@ -18,7 +18,8 @@ public sealed class ErasureCliTests(CliServer server) : IClassFixture<CliServer>
         var analyst = await server.AnalystAsync(id, "analyst");
         var claim = (await analyst.RunAsync("claim", "open", Claimed, "--quote", "Kazakhstan has a large Russian majority", "--json"))
             .AssertOk().Json<OpenClaimResponse>().ClaimId;
-        var stance = (await analyst.RunAsync("stance", claim, "refutes", "--rationale", rationale, "--json")).AssertOk().Json<CommandResult>();
+        var stance = (await analyst.RunAsync("stance", claim, "refutes", "--rationale", rationale, "--json"))
+            .AssertOk().Json<CommandResult>();
         (await analyst.RunAsync("highlight", Claimed, "--quote", "Kazakhstan has a large Russian majority", "--note", note)).AssertOk();
 
         var erased = (await admin.RunAsync("admin", "analysts", "erase", id, "--reason", "Erasure request 7", "--json"))

@@ -139,7 +139,9 @@ public sealed class ArticleRevisionTests(AnnotateServer server) : IClassFixture<
             new ReviseArticleRequest { RequestId = Rid(), ArticleId = Seed, Text = text + " Updated.", Reason = "" }, server.Admin);
         Assert.Equal(3u, again.Article.Revision);
         Assert.Equal(6, again.Spans.Count);
-        Assert.All(again.Spans, s => Assert.Equal((ReanchorMethod.Position, 1.0, 3u), (s.Anchor.Method, s.Anchor.Score, s.Anchor.Revision)));
+        Assert.All(
+            again.Spans,
+            s => Assert.Equal((ReanchorMethod.Position, 1.0, 3u), (s.Anchor.Method, s.Anchor.Score, s.Anchor.Revision)));
         Assert.DoesNotContain(again.Spans, s => s.TargetId == gone.HighlightId);
     }
 
@@ -194,7 +196,8 @@ public sealed class ArticleRevisionTests(AnnotateServer server) : IClassFixture<
     {
         var id = await server.ImportAsync("The quarry closed in spring.");
         await Ch.Articles().ReviseArticleAsync(
-            new ReviseArticleRequest { RequestId = Rid(), ArticleId = id, Text = "The quarry reopened in autumn.", Reason = "" }, server.Admin);
+            new ReviseArticleRequest { RequestId = Rid(), ArticleId = id, Text = "The quarry reopened in autumn.", Reason = "" },
+            server.Admin);
 
         var found = await Ch.Search().SearchAsync(new SearchRequest { Query = "autumn", ArticleId = id }, server.Admin);
         var stale = await Ch.Search().SearchAsync(new SearchRequest { Query = "spring", ArticleId = id }, server.Admin);
@@ -221,7 +224,9 @@ public sealed class ArticleRevisionTests(AnnotateServer server) : IClassFixture<
         await RefusedAsync(StatusCode.InvalidArgument, () => Ch.Articles().ReviseArticleAsync(Revise("Nul \0 inside."), server.Admin));
         await RefusedAsync(StatusCode.InvalidArgument, () => Ch.Articles().ReviseArticleAsync(Revise("Fine.", rid: ""), server.Admin));
         await RefusedAsync(StatusCode.PermissionDenied, () => Ch.Articles().ReviseArticleAsync(Revise("By an analyst."), ana));
-        await RefusedAsync(StatusCode.NotFound, () => Ch.Articles().ReviseArticleAsync(Revise("Elsewhere.", "no-such-article"), server.Admin));
+        await RefusedAsync(
+            StatusCode.NotFound,
+            () => Ch.Articles().ReviseArticleAsync(Revise("Elsewhere.", "no-such-article"), server.Admin));
 
         var article = await Ch.Articles().GetArticleAsync(new GetArticleRequest { ArticleId = id }, ana);
         Assert.Equal((original, 1u), (article.Text, article.Revision));

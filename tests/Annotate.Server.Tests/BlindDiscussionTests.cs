@@ -28,9 +28,11 @@ public sealed class BlindDiscussionTests(AnnotateServer server) : IClassFixture<
         var onClaim = new ReplyTarget { ClaimId = claim };
         await Ch.Claims().TakeStanceAsync(new TakeStanceRequest { RequestId = Rid(), ClaimId = claim, Stance = Stance.Refutes }, ana);
         await ReplyAsync(onClaim, $"The {Secret} ledger says otherwise.", ana);
-        await Ch.Annotations().ApplyTagAsync(new ApplyTagRequest { RequestId = Rid(), Target = new TagTarget { ClaimId = claim }, Tag = "false" }, ana);
+        await Ch.Annotations().ApplyTagAsync(
+            new ApplyTagRequest { RequestId = Rid(), Target = new TagTarget { ClaimId = claim }, Tag = "false" }, ana);
         var bobsReply = await ReplyAsync(onClaim, "Which ledger?", bobCall);
-        await Ch.Annotations().ApplyTagAsync(new ApplyTagRequest { RequestId = Rid(), Target = new TagTarget { ClaimId = claim }, Tag = "dates" }, bobCall);
+        await Ch.Annotations().ApplyTagAsync(
+            new ApplyTagRequest { RequestId = Rid(), Target = new TagTarget { ClaimId = claim }, Tag = "dates" }, bobCall);
 
         using var stop = new CancellationTokenSource();
         using var watch = Ch.Consensus().WatchArticle(new WatchArticleRequest { ArticleId = article }, Streaming(bobCall, stop.Token));
@@ -54,9 +56,13 @@ public sealed class BlindDiscussionTests(AnnotateServer server) : IClassFixture<
         {
             using var call = Ch.History().Subscribe(
                 new SubscribeRequest { Filter = new EventFilter { ArticleId = article } }, Streaming(bobCall, cts.Token));
-            var seen = await ReadUntilAsync(call.ResponseStream, s => s.Any(m => m.ItemCase == SubscribeResponse.ItemOneofCase.CaughtUpPosition));
+            var seen = await ReadUntilAsync(
+                call.ResponseStream, s => s.Any(m => m.ItemCase == SubscribeResponse.ItemOneofCase.CaughtUpPosition));
             var events = seen.Where(m => m.Event is not null).Select(m => m.Event).ToList();
-            Assert.DoesNotContain(events, e => e.DataJson.Contains(Secret, StringComparison.Ordinal) || e.DataJson.Contains("\"false\"", StringComparison.Ordinal));
+            Assert.DoesNotContain(
+                events,
+                e => e.DataJson.Contains(Secret, StringComparison.Ordinal)
+                    || e.DataJson.Contains("\"false\"", StringComparison.Ordinal));
             Assert.Contains(events, e => e.DataJson.Contains("Which ledger?", StringComparison.Ordinal));
             await cts.CancelAsync();
         }

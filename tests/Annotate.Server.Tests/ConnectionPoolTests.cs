@@ -33,7 +33,8 @@ public sealed class ConnectionPoolTests(FewConnections pg, ITestOutputHelper out
         var analysts = new List<string>();
         for (var i = 0; i < 4; i++) analysts.Add(await AnalystAsync(channelA, admin, $"loaded{i}"));
         var claim = (await channelA.Claims().OpenClaimAsync(
-            new OpenClaimRequest { RequestId = Rid(), ArticleId = Article, Selector = At(0, 40), Statement = "under load" }, admin)).ClaimId;
+            new OpenClaimRequest { RequestId = Rid(), ArticleId = Article, Selector = At(0, 40), Statement = "under load" },
+            admin)).ClaimId;
         var start = (await channelA.Audit().GetChainHeadAsync(new GetChainHeadRequest(), Deadline(admin))).Position;
 
         // Streams on both replicas, open through the whole run: each must deliver every event (Subscribe) and every
@@ -49,7 +50,8 @@ public sealed class ConnectionPoolTests(FewConnections pg, ITestOutputHelper out
                 subscribers.Add(new StreamReader<SubscribeResponse>(
                     channel.History().Subscribe(new SubscribeRequest { AfterPosition = start }, Streaming(admin, stop.Token)), arrived));
                 watchers.Add(new StreamReader<WatchArticleResponse>(
-                    channel.Consensus().WatchArticle(new WatchArticleRequest { ArticleId = Article }, Streaming(admin, stop.Token)), arrived));
+                    channel.Consensus().WatchArticle(new WatchArticleRequest { ArticleId = Article }, Streaming(admin, stop.Token)),
+                    arrived));
             }
         }
         Assert.True(await arrived.WaitUntilAsync(
@@ -101,10 +103,18 @@ public sealed class ConnectionPoolTests(FewConnections pg, ITestOutputHelper out
                 }
                 else
                 {
-                    var request = new TakeStanceRequest { RequestId = rid, ClaimId = claim, Stance = (Stance)(1 + (worker + i) % 4), Rationale = "load" };
+                    var request = new TakeStanceRequest
+                    {
+                        RequestId = rid,
+                        ClaimId = claim,
+                        Stance = (Stance)(1 + (worker + i) % 4),
+                        Rationale = "load",
+                    };
                     await Call(rid, () => channel.Claims().TakeStanceAsync(request, Deadline(who)).ResponseAsync, command: true);
                 }
-                await Call("GetClaimView", () => channel.Consensus().GetClaimViewAsync(new GetClaimViewRequest { ClaimId = claim }, Deadline(who)).ResponseAsync,
+                await Call(
+                    "GetClaimView",
+                    () => channel.Consensus().GetClaimViewAsync(new GetClaimViewRequest { ClaimId = claim }, Deadline(who)).ResponseAsync,
                     command: false);
                 await Call("ListHighlights", () => channel.Annotations()
                     .ListHighlightsAsync(new ListHighlightsRequest { ArticleId = Article }, Deadline(who)).ResponseAsync, command: false);
@@ -183,14 +193,16 @@ public sealed class ConnectionPoolTests(FewConnections pg, ITestOutputHelper out
         // Npgsql's own wait (15 s) would outlast the deadline: the answer comes from the configured 1 s.
         var request = new CreateHighlightRequest { RequestId = Rid(), ArticleId = Article, Selector = At(10, 20) };
         var refused = await RefusedAsync(StatusCode.Unavailable,
-            () => channel.Annotations().CreateHighlightAsync(request, new CallOptions(AnnotateServer.As(admin).Headers, DateTime.UtcNow.AddSeconds(12))));
+            () => channel.Annotations().CreateHighlightAsync(
+                request, new CallOptions(AnnotateServer.As(admin).Headers, DateTime.UtcNow.AddSeconds(12))));
         Assert.StartsWith("Every database connection of this server is in use", refused.Status.Detail);
 
         await transaction.CommitAsync();
         await held; // the waiting read answers once the lock is gone
         var recorded = await channel.Annotations().CreateHighlightAsync(request, Deadline(admin));
         Assert.False(recorded.Result.Deduplicated, "the refused command had been recorded");
-        Assert.True(await arrived.WaitUntilAsync(() => subscriber.Has(m => m.Event?.Position == recorded.Result.Position) || subscriber.Ended is not null,
+        Assert.True(await arrived.WaitUntilAsync(
+            () => subscriber.Has(m => m.Event?.Position == recorded.Result.Position) || subscriber.Ended is not null,
             TimeSpan.FromSeconds(60)), "the subscriber did not deliver the retried command's event");
         Assert.Null(subscriber.Ended);
         await stop.CancelAsync();
@@ -209,18 +221,21 @@ public sealed class ConnectionPoolTests(FewConnections pg, ITestOutputHelper out
         File.Delete(tokenFile);
         using var channel = GrpcChannel.ForAddress(server.Address);
         var claim = (await channel.Claims().OpenClaimAsync(
-            new OpenClaimRequest { RequestId = Rid(), ArticleId = Article, Selector = At(0, 40), Statement = "watched" }, Deadline(admin))).ClaimId;
+            new OpenClaimRequest { RequestId = Rid(), ArticleId = Article, Selector = At(0, 40), Statement = "watched" },
+            Deadline(admin))).ClaimId;
 
         using var stop = new CancellationTokenSource();
         var arrived = new Signal();
         var subscribers = Enumerable.Range(0, 25).Select(_ => new StreamReader<SubscribeResponse>(
             channel.History().Subscribe(new SubscribeRequest(), Streaming(AnnotateServer.As(admin), stop.Token)), arrived)).ToList();
         var watchers = Enumerable.Range(0, 25).Select(_ => new StreamReader<WatchArticleResponse>(
-            channel.Consensus().WatchArticle(new WatchArticleRequest { ArticleId = Article }, Streaming(AnnotateServer.As(admin), stop.Token)),
+            channel.Consensus().WatchArticle(
+                new WatchArticleRequest { ArticleId = Article }, Streaming(AnnotateServer.As(admin), stop.Token)),
             arrived)).ToList();
         Assert.True(await arrived.WaitUntilAsync(
             () => subscribers.All(s => s.Has(m => m.ItemCase == SubscribeResponse.ItemOneofCase.CaughtUpPosition) || s.Ended is not null)
-                && watchers.All(w => w.Has(m => m.UpdateCase == WatchArticleResponse.UpdateOneofCase.CaughtUpPosition) || w.Ended is not null),
+                && watchers.All(w => w.Has(m => m.UpdateCase == WatchArticleResponse.UpdateOneofCase.CaughtUpPosition)
+                    || w.Ended is not null),
             TimeSpan.FromSeconds(120)), "the streams did not catch up");
 
         CommandResult last = null!;
@@ -236,7 +251,8 @@ public sealed class ConnectionPoolTests(FewConnections pg, ITestOutputHelper out
         var ended = subscribers.Select(s => s.Ended).Concat(watchers.Select(w => w.Ended)).OfType<Exception>().ToList();
         Assert.True(ended.Count == 0, $"{ended.Count} streams ended:\n{string.Join("\n", ended.Take(5))}");
         Assert.InRange(await Sql.ScalarAsync<long>(pg.SuperuserOn(new NpgsqlConnectionStringBuilder(connectionString).Database!),
-            $"SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND application_name = '{AnnotateDatabase.ApplicationName}'"), 1, 3);
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                + $"AND application_name = '{AnnotateDatabase.ApplicationName}'"), 1, 3);
         await stop.CancelAsync();
     }
 
@@ -253,7 +269,8 @@ public sealed class ConnectionPoolTests(FewConnections pg, ITestOutputHelper out
 
         await using var configured = new ServerProcess(connectionString, tokenFile, null, null, "--Annotate:Database:MaxConnections=9");
         await configured.StartAsync();
-        Assert.Contains($"at most 9 connections, a call waits up to {ServerOptions.DefaultConnectionTimeoutSeconds} s for one", configured.Stdout);
+        Assert.Contains(
+            $"at most 9 connections, a call waits up to {ServerOptions.DefaultConnectionTimeoutSeconds} s for one", configured.Stdout);
     }
 
     [Theory]
@@ -337,7 +354,8 @@ public sealed class ConnectionPoolTests(FewConnections pg, ITestOutputHelper out
     {
         await channel.Admin().CreateAnalystAsync(
             new CreateAnalystRequest { RequestId = Rid(), AnalystId = id, DisplayName = id, Roles = { Role.Analyst } }, admin);
-        return (await channel.Admin().IssueTokenAsync(new IssueTokenRequest { RequestId = Rid(), AnalystId = id, Label = "t" }, admin)).Secret;
+        return (await channel.Admin().IssueTokenAsync(
+            new IssueTokenRequest { RequestId = Rid(), AnalystId = id, Label = "t" }, admin)).Secret;
     }
 
     /// <summary>Reads a server stream in the background: its messages as they arrive, and how it ended if it did.</summary>

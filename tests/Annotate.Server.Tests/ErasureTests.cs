@@ -36,23 +36,39 @@ public sealed class ErasureTests(AnnotateServer server) : IClassFixture<Annotate
         var create = new CreateAnalystRequest { RequestId = Rid(), AnalystId = id, DisplayName = $"Eve {name}" };
         create.Roles.AddRange([Role.Analyst, Role.Adjudicator]);
         await Ch.Admin().CreateAnalystAsync(create, server.Admin);
-        var issued = await Ch.Admin().IssueTokenAsync(new IssueTokenRequest { RequestId = Rid(), AnalystId = id, Label = label }, server.Admin);
+        var issued = await Ch.Admin().IssueTokenAsync(
+            new IssueTokenRequest { RequestId = Rid(), AnalystId = id, Label = label }, server.Admin);
         var eve = AnnotateServer.As(issued.Secret);
         var (_, bob) = await server.NewAnalystAsync("bob", Role.Analyst);
         var receipts = new List<CommandResult> { issued.Result };
 
         var highlight = await Ch.Annotations().CreateHighlightAsync(
-            new CreateHighlightRequest { RequestId = Rid(), ArticleId = article, Selector = Quote("Alpha beta"), Note = $"Note {note}" }, eve);
+            new CreateHighlightRequest { RequestId = Rid(), ArticleId = article, Selector = Quote("Alpha beta"), Note = $"Note {note}" },
+            eve);
         receipts.Add(highlight.Result);
         var claim = await Ch.Claims().OpenClaimAsync(
-            new OpenClaimRequest { RequestId = Rid(), ArticleId = article, Selector = Quote("Epsilon zeta eta theta"), Statement = $"Eve says {statement}" },
+            new OpenClaimRequest
+            {
+                RequestId = Rid(),
+                ArticleId = article,
+                Selector = Quote("Epsilon zeta eta theta"),
+                Statement = $"Eve says {statement}",
+            },
             eve);
         receipts.Add(claim.Result);
         receipts.Add(await Ch.Claims().TakeStanceAsync(
-            new TakeStanceRequest { RequestId = Rid(), ClaimId = claim.ClaimId, Stance = Stance.Refutes, Rationale = $"Because {rationale}" }, eve));
+            new TakeStanceRequest
+            {
+                RequestId = Rid(),
+                ClaimId = claim.ClaimId,
+                Stance = Stance.Refutes,
+                Rationale = $"Because {rationale}",
+            },
+            eve));
         var othersRationale = Secret("bobkeeps");
         receipts.Add(await Ch.Claims().TakeStanceAsync(
-            new TakeStanceRequest { RequestId = Rid(), ClaimId = claim.ClaimId, Stance = Stance.Supports, Rationale = othersRationale }, bob));
+            new TakeStanceRequest { RequestId = Rid(), ClaimId = claim.ClaimId, Stance = Stance.Supports, Rationale = othersRationale },
+            bob));
         var view = await Ch.Consensus().GetClaimViewAsync(new GetClaimViewRequest { ClaimId = claim.ClaimId }, eve);
         receipts.Add(await Ch.Claims().AdjudicateAsync(new AdjudicateRequest
         {
@@ -74,7 +90,8 @@ public sealed class ErasureTests(AnnotateServer server) : IClassFixture<Annotate
     }
 
     private async Task<EraseAnalystResponse> EraseAsync(string analyst, string reason = "Erasure request 42 under GDPR art. 17") =>
-        await Ch.Admin().EraseAnalystAsync(new EraseAnalystRequest { RequestId = Rid(), AnalystId = analyst, Reason = reason }, server.Admin);
+        await Ch.Admin().EraseAnalystAsync(
+            new EraseAnalystRequest { RequestId = Rid(), AnalystId = analyst, Reason = reason }, server.Admin);
 
     [Fact]
     public async Task An_erased_analysts_texts_are_gone_from_every_read_the_log_and_every_table_while_the_chain_and_old_receipts_verify()
@@ -104,7 +121,8 @@ public sealed class ErasureTests(AnnotateServer server) : IClassFixture<Annotate
         Assert.Equal("Epsilon zeta eta theta", claim.Statement);
         Assert.Equal(Stance.Refutes, claim.Stances.Single(s => s.Analyst == w.Analyst).Stance);
         Assert.Equal("", claim.Stances.Single(s => s.Analyst == w.Analyst).Rationale);
-        var thread = await Ch.Discussion().ListThreadAsync(new ListThreadRequest { Target = new ReplyTarget { ClaimId = w.ClaimId } }, server.Admin);
+        var thread = await Ch.Discussion().ListThreadAsync(
+            new ListThreadRequest { Target = new ReplyTarget { ClaimId = w.ClaimId } }, server.Admin);
         Assert.Equal(w.Analyst, thread.Replies.Single().Author);
 
         // The erasure is an event: who, whom, why, what; the analyst's tokens are revoked with it.
@@ -222,11 +240,16 @@ public sealed class ErasureTests(AnnotateServer server) : IClassFixture<Annotate
             (await Ch.Admin().ListAnalystsAsync(new ListAnalystsRequest(), admin)).ToString(),
             (await Ch.Admin().ListTokensAsync(new ListTokensRequest { AnalystId = w.Analyst }, admin)).ToString(),
             (await Ch.Annotations().ListHighlightsAsync(new ListHighlightsRequest { ArticleId = w.ArticleId }, admin)).ToString(),
-            (await Ch.Annotations().ListHighlightsAsync(new ListHighlightsRequest { ArticleId = w.ArticleId, AsOf = new AsOf { Position = w.Receipts[^1].Position } }, admin)).ToString(),
+            (await Ch.Annotations().ListHighlightsAsync(
+                new ListHighlightsRequest { ArticleId = w.ArticleId, AsOf = new AsOf { Position = w.Receipts[^1].Position } },
+                admin)).ToString(),
             (await Ch.Consensus().GetClaimViewAsync(new GetClaimViewRequest { ClaimId = w.ClaimId }, admin)).ToString(),
-            (await Ch.Consensus().GetClaimViewAsync(new GetClaimViewRequest { ClaimId = w.ClaimId, AsOf = new AsOf { Position = w.Receipts[^3].Position } }, admin)).ToString(),
+            (await Ch.Consensus().GetClaimViewAsync(
+                new GetClaimViewRequest { ClaimId = w.ClaimId, AsOf = new AsOf { Position = w.Receipts[^3].Position } },
+                admin)).ToString(),
             (await Ch.Consensus().ListClaimsAsync(new ListClaimsRequest { ArticleId = w.ArticleId }, admin)).ToString(),
-            (await Ch.Discussion().ListThreadAsync(new ListThreadRequest { Target = new ReplyTarget { ClaimId = w.ClaimId } }, admin)).ToString(),
+            (await Ch.Discussion().ListThreadAsync(
+                new ListThreadRequest { Target = new ReplyTarget { ClaimId = w.ClaimId } }, admin)).ToString(),
             (await Ch.Audit().GetClaimTimelineAsync(new GetClaimTimelineRequest { ClaimId = w.ClaimId }, admin)).ToString(),
         };
         foreach (var secret in w.Secrets.Append(w.OthersRationale))

@@ -9,7 +9,8 @@ namespace Annotate.Server.Tests;
 /// with the default pool need, plus two: 2 x <see cref="ServerOptions.DefaultMaxConnections"/> for the replicas,
 /// <see cref="Reserved"/> superuser-reserved slots, and two for other clients. The servers connect as an ordinary role
 /// (<see cref="AppRole"/>), as they should in production, and so do the extra clients (<see cref="DeskRole"/>), so together
-/// they have exactly 2 x pool + 2 slots (the desk's role reads pg_stat_activity as pg_read_all_stats): one connection more and PostgreSQL refuses with too_many_connections (53300).
+/// they have exactly 2 x pool + 2 slots (the desk's role reads pg_stat_activity as pg_read_all_stats): one connection more
+/// and PostgreSQL refuses with too_many_connections (53300).
 /// The test's own superuser connections are unpooled, so none stays open to take a slot.
 /// </summary>
 public sealed class FewConnections : IAsyncLifetime
@@ -42,8 +43,10 @@ public sealed class FewConnections : IAsyncLifetime
                 ["superuser_reserved_connections"] = Reserved.ToString(System.Globalization.CultureInfo.InvariantCulture),
             },
         });
-        await Sql.ExecAsync(Superuser, $"CREATE ROLE {AppRole} LOGIN PASSWORD '{_password}'; CREATE ROLE {DeskRole} LOGIN PASSWORD '{_password}'; " +
-            $"GRANT pg_read_all_stats TO {DeskRole}");
+        await Sql.ExecAsync(
+            Superuser,
+            $"CREATE ROLE {AppRole} LOGIN PASSWORD '{_password}'; CREATE ROLE {DeskRole} LOGIN PASSWORD '{_password}'; "
+                + $"GRANT pg_read_all_stats TO {DeskRole}");
     }
 
     /// <summary>A new database owned by <see cref="AppRole"/>; returns the connection string of that role to it.</summary>

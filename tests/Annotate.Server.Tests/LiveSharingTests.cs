@@ -19,7 +19,12 @@ public sealed class LiveServer : AnnotateServer
     protected override IEnumerable<string> MoreArguments => [$"--Annotate:WatchBuffer={WatchBuffer}", "--Annotate:SubscriberBuffer=4"];
 
     protected override string ServerConnectionString(string database) =>
-        new NpgsqlConnectionStringBuilder(database) { ConnectionIdleLifetime = 1, ConnectionPruningInterval = 1, NoResetOnClose = true }.ToString();
+        new NpgsqlConnectionStringBuilder(database)
+        {
+            ConnectionIdleLifetime = 1,
+            ConnectionPruningInterval = 1,
+            NoResetOnClose = true,
+        }.ToString();
 }
 
 /// <summary>Live views are computed once per change and shared by every watcher; a client that stops reading slows no one.</summary>
@@ -27,7 +32,9 @@ public sealed class LiveSharingTests(LiveServer server, ITestOutputHelper output
 {
     private const string Text = "First, the bridge was built in 1950. Second, the river floods every spring.";
 
-    /// <summary>A long rationale: every view and event of a stance carries it, so a client that does not read fills its buffers quickly.</summary>
+    /// <summary>
+    /// A long rationale: every view and event of a stance carries it, so a client that does not read fills its buffers quickly.
+    /// </summary>
     private static readonly string LongRationale = string.Concat(Enumerable.Repeat("the record says otherwise; ", 148));
 
     [Fact]
@@ -45,7 +52,10 @@ public sealed class LiveSharingTests(LiveServer server, ITestOutputHelper output
         var one = await TransactionsOfChangesAsync(claim, analysts, watchers, changed);
 
         using var second = GrpcChannel.ForAddress(server.Address);
-        for (var i = 1; i < 200; i++) watchers.Add(await WatchAsync(i % 2 == 0 ? server.Channel : second, article, analysts[i % 3], changed));
+        for (var i = 1; i < 200; i++)
+        {
+            watchers.Add(await WatchAsync(i % 2 == 0 ? server.Channel : second, article, analysts[i % 3], changed));
+        }
         var many = await TransactionsOfChangesAsync(claim, analysts, watchers, changed);
 
         output.WriteLine($"{Changes} changes: {one} transactions with 1 watcher, {many} with 200 watchers");
@@ -64,8 +74,10 @@ public sealed class LiveSharingTests(LiveServer server, ITestOutputHelper output
         var claim = await OpenAsync(article, analysts[0]);
         using var slowChannel = GrpcChannel.ForAddress(server.Address);
         using var stopSlow = new CancellationTokenSource();
-        using var slow = slowChannel.Consensus().WatchArticle(new WatchArticleRequest { ArticleId = article }, Streaming(analysts[1], stopSlow.Token));
-        var before = await ReadUntilAsync(slow.ResponseStream, seen => seen.Any(m => m.UpdateCase == WatchArticleResponse.UpdateOneofCase.CaughtUpPosition));
+        using var slow = slowChannel.Consensus().WatchArticle(
+            new WatchArticleRequest { ArticleId = article }, Streaming(analysts[1], stopSlow.Token));
+        var before = await ReadUntilAsync(
+            slow.ResponseStream, seen => seen.Any(m => m.UpdateCase == WatchArticleResponse.UpdateOneofCase.CaughtUpPosition));
         var changed = new Signal();
         await using var fast = await WatchAsync(server.Channel, article, analysts[2], changed);
 
@@ -106,7 +118,8 @@ public sealed class LiveSharingTests(LiveServer server, ITestOutputHelper output
         using var slowChannel = GrpcChannel.ForAddress(server.Address);
         using var stop = new CancellationTokenSource();
         using var slow = slowChannel.History().Subscribe(new SubscribeRequest(), Streaming(analysts[1], stop.Token));
-        var caughtUp = (await ReadUntilAsync(slow.ResponseStream, seen => seen.Any(m => m.ItemCase == SubscribeResponse.ItemOneofCase.CaughtUpPosition)))[^1];
+        var caughtUp = (await ReadUntilAsync(
+            slow.ResponseStream, seen => seen.Any(m => m.ItemCase == SubscribeResponse.ItemOneofCase.CaughtUpPosition)))[^1];
         using var fastCall = server.Channel.History().Subscribe(new SubscribeRequest { AfterPosition = caughtUp.CaughtUpPosition },
             Streaming(analysts[2], stop.Token));
         var fastPositions = new List<long>();
@@ -125,7 +138,14 @@ public sealed class LiveSharingTests(LiveServer server, ITestOutputHelper output
         for (var i = 0; i < 150; i++)
             last = (long)(await StanceAsync(claim, i % 2 == 0 ? Stance.Supports : Stance.Refutes, analysts[i % 3])).Position;
 
-        Assert.True(await received.WaitUntilAsync(() => { lock (fastPositions) return fastPositions.Count > 0 && fastPositions[^1] >= last; },
+        Assert.True(await received.WaitUntilAsync(
+            () =>
+            {
+                lock (fastPositions)
+                {
+                    return fastPositions.Count > 0 && fastPositions[^1] >= last;
+                }
+            },
             TimeSpan.FromSeconds(30)), "the reading subscriber did not receive the last event");
         var slowPositions = new List<long>();
         await foreach (var m in slow.ResponseStream.ReadAllAsync(stop.Token))
@@ -141,7 +161,8 @@ public sealed class LiveSharingTests(LiveServer server, ITestOutputHelper output
 
     private async Task<string> OpenAsync(string article, CallOptions who) =>
         (await server.Channel.Claims().OpenClaimAsync(
-            new OpenClaimRequest { RequestId = Rid(), ArticleId = article, Selector = Quote("the bridge was built in 1950") }, who)).ClaimId;
+            new OpenClaimRequest { RequestId = Rid(), ArticleId = article, Selector = Quote("the bridge was built in 1950") },
+            who)).ClaimId;
 
     private async Task<CommandResult> StanceAsync(string claim, Stance stance, CallOptions who) =>
         await server.Channel.Claims().TakeStanceAsync(
@@ -198,7 +219,8 @@ public sealed class LiveSharingTests(LiveServer server, ITestOutputHelper output
         await connection.OpenAsync();
         var deadline = DateTime.UtcNow.AddSeconds(90);
         while (await ScalarAsync(connection,
-                   "SELECT count(*) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid() AND coalesce(query, '') NOT LIKE 'LISTEN %'",
+                   "SELECT count(*) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid() "
+                   + "AND coalesce(query, '') NOT LIKE 'LISTEN %'",
                    database) > 0)
         {
             Assert.True(DateTime.UtcNow < deadline, "the server's idle connections did not close within 90 s");
@@ -232,7 +254,9 @@ public sealed class LiveSharingTests(LiveServer server, ITestOutputHelper output
 
     private static async Task<Follower> WatchAsync(GrpcChannel channel, string article, CallOptions who, Signal changed)
     {
-        var follower = new Follower(channel.Consensus().WatchArticle(new WatchArticleRequest { ArticleId = article }, Streaming(who, default)), changed);
+        var follower = new Follower(
+            channel.Consensus().WatchArticle(new WatchArticleRequest { ArticleId = article }, Streaming(who, default)),
+            changed);
         Assert.True(await changed.WaitUntilAsync(() => follower.CaughtUp || follower.Failure is not null, TimeSpan.FromSeconds(60)),
             "a watcher did not catch up");
         Assert.Null(follower.Failure);

@@ -142,7 +142,9 @@ public sealed class PreviousVersionMoveTests(PreviousVersionDatabase previous) :
         }
     }
 
-    /// <summary>The bundle as `annotate audit export` writes it (clients/Annotate.Cli/Audit/bundle-README.md), from Audit.ExportLog.</summary>
+    /// <summary>
+    /// The bundle as `annotate audit export` writes it (clients/Annotate.Cli/Audit/bundle-README.md), from Audit.ExportLog.
+    /// </summary>
     private async Task<List<ExportedEvent>> WriteBundleAsync(GrpcChannel channel, string dir)
     {
         var exported = new List<ExportedEvent>();
@@ -173,7 +175,8 @@ public sealed class PreviousVersionMoveTests(PreviousVersionDatabase previous) :
         var admin = AnnotateServer.As(previous.AdminToken);
 
         var erased = await channel.Admin().EraseAnalystAsync(
-            new EraseAnalystRequest { RequestId = Rid(), AnalystId = PreviousVersionDatabase.AnalystId, Reason = "erasure request" }, admin);
+            new EraseAnalystRequest { RequestId = Rid(), AnalystId = PreviousVersionDatabase.AnalystId, Reason = "erasure request" },
+            admin);
 
         Assert.Contains(erased.ErasedPositions, p => (long)p <= previous.Head);
         var verified = await VerifyAsync(channel, previous.Results);
@@ -186,8 +189,10 @@ public sealed class PreviousVersionMoveTests(PreviousVersionDatabase previous) :
             var ok = await VerifyPyAsync(dir);
             Assert.True(ok.Code == 0, ok.Output);
             // The token's issue among them has its data withheld from the bundle: it is linked by its digest, not counted.
-            Assert.Contains($"erased: {erased.ErasedPositions.Count - 1} event(s) verified by the masked digests recorded by the erasure(s) at " +
-                $"{erased.ErasurePosition}", ok.Output);
+            Assert.Contains(
+                $"erased: {erased.ErasedPositions.Count - 1} event(s) verified by the masked digests recorded by the erasure(s) at "
+                + $"{erased.ErasurePosition}",
+                ok.Output);
         }
         finally
         {
@@ -221,12 +226,19 @@ public sealed class PreviousVersionMoveTests(PreviousVersionDatabase previous) :
                 ["metadata"] = l.MetadataText,
             };
         }
-        return line.ToJsonString(new System.Text.Json.JsonSerializerOptions { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping });
+        return line.ToJsonString(new System.Text.Json.JsonSerializerOptions
+        {
+            Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
+        });
     }
 
     private static async Task<(int Code, string Output)> VerifyPyAsync(string bundle)
     {
-        var start = new System.Diagnostics.ProcessStartInfo("/usr/bin/python3") { RedirectStandardOutput = true, RedirectStandardError = true };
+        var start = new System.Diagnostics.ProcessStartInfo("/usr/bin/python3")
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        };
         start.ArgumentList.Add(Path.Combine(PreviousVersionDatabase.RepoRoot(), "clients", "Annotate.Cli", "Audit", "verify.py"));
         start.ArgumentList.Add(bundle);
         using var p = System.Diagnostics.Process.Start(start)!;

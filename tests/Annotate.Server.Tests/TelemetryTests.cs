@@ -271,14 +271,17 @@ public sealed class TelemetryTests
             using var stalled = channel.History().Subscribe(new SubscribeRequest(), admin.WithCancellationToken(stop.Token));
             Assert.True(await stalled.ResponseStream.MoveNext(stop.Token));
             long seen = 0;
-            while (await reading.ResponseStream.MoveNext(stop.Token) && reading.ResponseStream.Current.ItemCase != SubscribeResponse.ItemOneofCase.CaughtUpPosition)
+            while (await reading.ResponseStream.MoveNext(stop.Token)
+                && reading.ResponseStream.Current.ItemCase != SubscribeResponse.ItemOneofCase.CaughtUpPosition)
             {
             }
             var caughtUp = await ScrapeAsync(http, metrics);
             Assert.Equal("gauge", caughtUp.Types["annotate_eventstore_subscription_lag"]);
             var note = new string('n', 2000);
             PrometheusText lagging;
-            for (var written = 0; (lagging = await ScrapeAsync(http, metrics)).Value("annotate_eventstore_subscription_lag") == 0; written++)
+            for (var written = 0;
+                (lagging = await ScrapeAsync(http, metrics)).Value("annotate_eventstore_subscription_lag") == 0;
+                written++)
             {
                 Assert.True(written < 5000, "The stalled subscriber never counted as behind.");
                 var created = await channel.Annotations().CreateHighlightAsync(new CreateHighlightRequest

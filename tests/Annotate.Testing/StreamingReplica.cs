@@ -58,7 +58,8 @@ public sealed class StreamingReplica : IAsyncDisposable
         var source = $"host=127.0.0.1 port={primary.Port} user={primary.Username} password={primary.Password}";
         await pair.PgAsync("pg_basebackup", ["-d", source, "-D", pair.ReplicaData, "-R", "-X", "stream", "-c", "fast"]);
         pair.ReplicaPort = ServerProcess.FreePort();
-        pair.ReplicaConnectionString = new NpgsqlConnectionStringBuilder(pair._primary.ConnectionString) { Port = pair.ReplicaPort }.ConnectionString;
+        pair.ReplicaConnectionString = new NpgsqlConnectionStringBuilder(pair._primary.ConnectionString) { Port = pair.ReplicaPort }
+            .ConnectionString;
         await pair.StartReplicaAsync();
         TestLog.Say($"PostgreSQL primary on port {primary.Port}, streaming replica on port {pair.ReplicaPort}");
         return pair;
@@ -95,7 +96,8 @@ public sealed class StreamingReplica : IAsyncDisposable
 
     public async Task<object?> ReplicaSqlAsync(string sql)
     {
-        await using var conn = new NpgsqlConnection(new NpgsqlConnectionStringBuilder(ReplicaConnectionString) { Pooling = false }.ConnectionString);
+        await using var conn = new NpgsqlConnection(
+            new NpgsqlConnectionStringBuilder(ReplicaConnectionString) { Pooling = false }.ConnectionString);
         await conn.OpenAsync();
         await using var cmd = new NpgsqlCommand(sql, conn);
         return await cmd.ExecuteScalarAsync();
@@ -141,7 +143,8 @@ public sealed class StreamingReplica : IAsyncDisposable
         await p.WaitForExitAsync();
         if (p.ExitCode == 0) return;
         var shown = string.Join(' ', args.Where(a => !a.Contains("password", StringComparison.Ordinal)));
-        throw new InvalidOperationException($"{exe} {shown} exited with {p.ExitCode.ToString(CultureInfo.InvariantCulture)}: {await stdout}{await stderr}");
+        throw new InvalidOperationException(
+            $"{exe} {shown} exited with {p.ExitCode.ToString(CultureInfo.InvariantCulture)}: {await stdout}{await stderr}");
     }
 
     public async ValueTask DisposeAsync()

@@ -63,7 +63,11 @@ public static class AdminAnalystsCommand
 
         var eraseJson = GlobalOptions.Json();
         var eraseId = new Argument<string>("analyst") { Description = "Analyst id" };
-        var reason = new Option<string>("--reason") { Description = "Why (e.g. the request it answers); recorded with the erasure", Required = true };
+        var reason = new Option<string>("--reason")
+        {
+            Description = "Why (e.g. the request it answers); recorded with the erasure",
+            Required = true,
+        };
         var erase = new Command("erase", """
             Erases an analyst's personal data: their display name, their tokens' labels and every text they wrote
             (notes, typed claim statements, rationales, reasons, replies) are replaced in the log and every view;
@@ -80,7 +84,8 @@ public static class AdminAnalystsCommand
             var response = await inv.Client.EraseAnalystAsync(request, inv.CancellationToken);
             return inv.Write(eraseJson, response, () => response.Result.Deduplicated
                 ? $"{request.AnalystId}: nothing left to erase ({response.ErasedPositions.Count} events erased before)"
-                : $"Erased {request.AnalystId}: {response.ErasedPositions.Count} events masked, erasure recorded at position {response.ErasurePosition}");
+                : $"Erased {request.AnalystId}: {response.ErasedPositions.Count} events masked, "
+                    + $"erasure recorded at position {response.ErasurePosition}");
         });
 
         return new Command("analysts", "Analysts and their roles.") { list, create, setRoles, erase };

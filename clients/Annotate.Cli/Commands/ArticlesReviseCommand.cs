@@ -62,9 +62,15 @@ public static class ArticlesReviseCommand
     {
         var sb = new StringBuilder();
         if (r.Spans.Count == 0 && r.Result.Deduplicated)
+        {
             sb.AppendLine(CultureInfo.InvariantCulture, $"{r.Article.ArticleId} already has this text (revision {r.Article.Revision}).");
+        }
         else
-            sb.AppendLine(CultureInfo.InvariantCulture, $"{r.Article.ArticleId} is now at revision {r.Article.Revision} ({r.Article.Length} code points).");
+        {
+            sb.AppendLine(
+                CultureInfo.InvariantCulture,
+                $"{r.Article.ArticleId} is now at revision {r.Article.Revision} ({r.Article.Length} code points).");
+        }
         foreach (var s in r.Spans)
         {
             var now = s.Selector is null ? "" : $" -> {Text.Span(s.Selector)}";

@@ -79,8 +79,9 @@ public static class AuditVerifyCommand
                         : "BROKEN: a receipt does not hold");
                 if (result.ErasedPositions.Count > 0)
                 {
-                    inv.Out.WriteLine($"erased: {result.ErasedPositions.Count} events verified by the masked digests recorded by the erasure(s) at " +
-                        string.Join(", ", result.ErasurePositions));
+                    inv.Out.WriteLine(
+                        $"erased: {result.ErasedPositions.Count} events verified by the masked digests recorded by the erasure(s) at "
+                        + string.Join(", ", result.ErasurePositions));
                 }
                 foreach (var r in result.Receipts)
                 {

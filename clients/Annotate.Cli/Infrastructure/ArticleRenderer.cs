@@ -27,7 +27,9 @@ public static class ArticleRenderer
         var runes = article.Text.EnumerateRunes().Select(r => r.ToString()).ToArray();
         // Only spans on the text shown are marked in it; the others (orphans, or spans of another revision in an as-of
         // view) are listed below, since their offsets are of another text.
-        var spans = highlights.Where(h => OnText(h.Anchor, article)).Select(h => new Span(Start(h.Selector), End(h.Selector), null, h.Selector))
+        var spans = highlights
+            .Where(h => OnText(h.Anchor, article))
+            .Select(h => new Span(Start(h.Selector), End(h.Selector), null, h.Selector))
             .Concat(claims.Select((c, i) => (c, i)).Where(p => OnText(p.c.Anchor, article))
                 .Select(p => new Span(Start(p.c.Selector), End(p.c.Selector), (p.i + 1, p.c.Status), p.c.Selector)))
             .ToList();

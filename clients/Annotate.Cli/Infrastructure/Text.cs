@@ -30,7 +30,8 @@ public static class Text
         return a.Status switch
         {
             AnchorStatus.Reanchored =>
-                $"revision {a.Revision}, re-anchored by {Parsing.Name(a.Method)} (score {a.Score.ToString("0.###", CultureInfo.InvariantCulture)})",
+                $"revision {a.Revision}, re-anchored by {Parsing.Name(a.Method)} "
+                + $"(score {a.Score.ToString("0.###", CultureInfo.InvariantCulture)})",
             AnchorStatus.Orphaned => $"revision {a.Revision}, ORPHANED on revision {a.OrphanedOnRevision}: {a.Reason}",
             _ => $"revision {a.Revision}",
         };

@@ -3,7 +3,9 @@ using Annotate.Domain.Events;
 
 namespace Annotate.Domain.Analysts;
 
-/// <summary>Erase an analyst's personal data, for <see cref="Reason"/>; <see cref="Erased"/> are the events masked (found by the caller).</summary>
+/// <summary>
+/// Erase an analyst's personal data, for <see cref="Reason"/>; <see cref="Erased"/> are the events masked (found by the caller).
+/// </summary>
 public sealed record EraseAnalyst(string AnalystId, string? Reason, IReadOnlyList<ErasedEvent> Erased);
 
 /// <summary>
@@ -54,7 +56,8 @@ public static class Erasure
         AuthorOf(e) == analystId && Masked(e) is var masked && !masked.Equals(e) ? masked : null;
 
     /// <summary>A claim's statement when its opener typed none: the quoted words on one line (OpenClaim's default).</summary>
-    public static string QuotedStatement(string exact) => string.Join(' ', exact.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries));
+    public static string QuotedStatement(string exact) =>
+        string.Join(' ', exact.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries));
 
     /// <summary>
     /// Admins only, with a reason, never oneself (the erasure revokes the analyst's tokens). Records the erasure and revokes
@@ -73,7 +76,9 @@ public static class Erasure
         if (state.Erased && command.Erased.Count == 0) return Decision.None;
 
         var events = new List<IDomainEvent> { new AnalystErased(state.AnalystId!, context.Actor, reason, command.Erased.ToValueList()) };
-        events.AddRange(state.Tokens.Values.Where(t => !t.Revoked).Select(t => new TokenRevoked(t.TokenId, state.AnalystId!, context.Actor)));
+        events.AddRange(state.Tokens.Values
+            .Where(t => !t.Revoked)
+            .Select(t => new TokenRevoked(t.TokenId, state.AnalystId!, context.Actor)));
         return events;
     }
 }

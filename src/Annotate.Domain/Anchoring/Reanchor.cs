@@ -124,7 +124,10 @@ public static class Reanchor
     {
         var folded = next.Folded;
         var score = fullContext == 0 ? 1 : 0.5 + (0.5 * context / fullContext);
-        return new Placement(Anchor.Build(next, folded.Starts[at], folded.Ends[at + length - 1]), ReanchorMethod.Quote, Math.Round(score, 3));
+        return new Placement(
+            Anchor.Build(next, folded.Starts[at], folded.Ends[at + length - 1]),
+            ReanchorMethod.Quote,
+            Math.Round(score, 3));
     }
 
     private static Placement Fuzzy(TextDocument next, string needle, string prefix, string suffix, bool quoteOccurs)

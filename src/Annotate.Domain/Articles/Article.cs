@@ -113,7 +113,8 @@ public static class Article
     public static ArticleState Evolve(ArticleState state, IDomainEvent e) => e switch
     {
         ArticleImported a => new ArticleState(a.ArticleId, a.Title, a.Source, a.ContentHash, a.Text, 1, a.ContentHash),
-        ArticleRevised r when r.ArticleId == state.ArticleId => state with { ContentHash = r.ContentHash, Text = r.Text, Revision = r.Revision },
+        ArticleRevised r when r.ArticleId == state.ArticleId =>
+            state with { ContentHash = r.ContentHash, Text = r.Text, Revision = r.Revision },
         _ => state,
     };
 }

@@ -53,7 +53,9 @@ public sealed record ClaimIndex(string ArticleId, ImmutableList<IndexedClaim> Cl
         this with
         {
             Claims = [.. Claims
-                .Select(c => current.TryGetValue(c.ClaimId, out var span) ? span is { } s ? c with { Start = s.Start, End = s.End } : null : c)
+                .Select(c => current.TryGetValue(c.ClaimId, out var span)
+                    ? span is { } s ? c with { Start = s.Start, End = s.End } : null
+                    : c)
                 .OfType<IndexedClaim>()],
         };
 

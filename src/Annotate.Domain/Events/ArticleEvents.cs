@@ -33,5 +33,13 @@ public sealed record SpanReanchored(
 
 /// <summary>A span that could not be placed on revision <see cref="Revision"/> with confidence (its text is gone, or it
 /// matches several places equally well). It keeps its last span, on an earlier revision, and waits for review.</summary>
-public sealed record SpanOrphaned(string ArticleId, int Revision, AnchorKind Kind, string TargetId, int OldStart, int OldEnd, string Exact, string Reason)
+public sealed record SpanOrphaned(
+    string ArticleId,
+    int Revision,
+    AnchorKind Kind,
+    string TargetId,
+    int OldStart,
+    int OldEnd,
+    string Exact,
+    string Reason)
     : IDomainEvent;

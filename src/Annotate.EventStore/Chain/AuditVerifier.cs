@@ -86,7 +86,8 @@ internal static class AuditVerifier
                     byte[]? link = hasLink ? r.GetFieldValue<byte[]>(12) : null;
                     if (!hasLink)
                     {
-                        broken ??= new BrokenLink(position, $"event {position} has no chain link: it was not written by the store", null, null);
+                        broken ??= new BrokenLink(
+                            position, $"event {position} has no chain link: it was not written by the store", null, null);
                         continue;
                     }
                     if (!hasEvent)
@@ -109,10 +110,16 @@ internal static class AuditVerifier
                         else if (!dataNow.AsSpan().SequenceEqual(dataLinked))
                         {
                             broken ??= erasures.TryGetValue(position, out var recorded)
-                                ? new BrokenLink(position,
-                                    $"the data of event {position} was changed after the erasure at position {recorded.ErasedAt} replaced it",
-                                    Hex(recorded.Digest), Hex(dataNow))
-                                : new BrokenLink(position, $"the data of event {position} was changed after it was written", Hex(dataLinked),
+                                ? new BrokenLink(
+                                    position,
+                                    $"the data of event {position} was changed after the erasure at position {recorded.ErasedAt} "
+                                    + "replaced it",
+                                    Hex(recorded.Digest),
+                                    Hex(dataNow))
+                                : new BrokenLink(
+                                    position,
+                                    $"the data of event {position} was changed after it was written",
+                                    Hex(dataLinked),
                                     Hex(dataNow));
                         }
                         else if (!metadataNow.AsSpan().SequenceEqual(metadataLinked))
@@ -131,8 +138,11 @@ internal static class AuditVerifier
                                 // by the erasure, its other fields may not.
                                 if (!r.GetBoolean(erasedNow ? 22 : 21))
                                 {
-                                    broken ??= new BrokenLink(position, $"event {position} no longer matches its record from the previous version",
-                                        null, null);
+                                    broken ??= new BrokenLink(
+                                        position,
+                                        $"event {position} no longer matches its record from the previous version",
+                                        null,
+                                        null);
                                 }
                             }
                             else
@@ -149,17 +159,26 @@ internal static class AuditVerifier
                         }
                         if (!computed.AsSpan().SequenceEqual(link))
                         {
-                            broken ??= new BrokenLink(position, "the stored link does not match the event and the previous link", Hex(computed),
+                            broken ??= new BrokenLink(
+                                position,
+                                "the stored link does not match the event and the previous link",
+                                Hex(computed),
                                 Hex(link));
                         }
                     }
                     if (position == startHead && !startHeadLink.AsSpan().SequenceEqual(link))
-                        broken ??= new BrokenLink(position, "the head row's link differs from the stored link", Hex(startHeadLink), Hex(link));
+                    {
+                        broken ??= new BrokenLink(
+                            position, "the head row's link differs from the stored link", Hex(startHeadLink), Hex(link));
+                    }
                     while (nextReceipt < pendingReceipts.Count && pendingReceipts[nextReceipt].Position <= position)
                     {
                         var receipt = pendingReceipts[nextReceipt++];
                         checks.Add(receipt.Position == position && hasEvent
-                            ? new ReceiptCheck(receipt, string.Equals(receipt.Hash, Hex(link), StringComparison.OrdinalIgnoreCase), Hex(link))
+                            ? new ReceiptCheck(
+                                receipt,
+                                string.Equals(receipt.Hash, Hex(link), StringComparison.OrdinalIgnoreCase),
+                                Hex(link))
                             : new ReceiptCheck(receipt, false, null));
                     }
                     // Continue from the stored link so that one tampered row is reported once, not for the whole tail.
@@ -197,8 +216,11 @@ internal static class AuditVerifier
 
     private static async Task<(long Position, byte[] Link)> ReadHeadAsync(NpgsqlDataSource dataSource, string schema, CancellationToken ct)
     {
-        await using var cmd = dataSource.CreateCommand($"SELECT position, link FROM {schema}.{MartenConventions.ChainHeadTable} WHERE id = 1");
+        await using var cmd = dataSource.CreateCommand(
+            $"SELECT position, link FROM {schema}.{MartenConventions.ChainHeadTable} WHERE id = 1");
         await using var r = await cmd.ExecuteReaderAsync(ct).ConfigureAwait(false);
-        return await r.ReadAsync(ct).ConfigureAwait(false) ? (r.GetInt64(0), r.GetFieldValue<byte[]>(1)) : (0, EventChain.Genesis.ToArray());
+        return await r.ReadAsync(ct).ConfigureAwait(false)
+            ? (r.GetInt64(0), r.GetFieldValue<byte[]>(1))
+            : (0, EventChain.Genesis.ToArray());
     }
 }

@@ -72,7 +72,8 @@ public static class ChainExport
             ? ", l.position IS NOT NULL, l.stream_id, l.stream_version, l.event_id, l.type, l.recorded_at, l.data::text, l.metadata::text"
             : "";
         var legacyJoin = legacyHead > 0
-            ? $"LEFT JOIN {s}.{Legacy.LegacyImport.EventsTable} l ON l.position = coalesce(ev.seq_id, ln.position) AND l.position <= {legacyHead}"
+            ? $"LEFT JOIN {s}.{Legacy.LegacyImport.EventsTable} l "
+                + $"ON l.position = coalesce(ev.seq_id, ln.position) AND l.position <= {legacyHead}"
             : "";
         for (var start = after; start < to; start += window)
         {

@@ -29,7 +29,8 @@ internal static class ChainFunction
         BEGIN
             SELECT h.link INTO previous FROM {{schema}}.{{MartenConventions.ChainHeadTable}} h WHERE h.id = 1;
             IF previous IS NULL THEN previous := decode(repeat('00', 32), 'hex'); END IF;
-            FOR e IN SELECT * FROM {{schema}}.mt_events ev WHERE ev.seq_id >= first_position AND ev.seq_id <= last_position ORDER BY ev.seq_id
+            FOR e IN SELECT * FROM {{schema}}.mt_events ev
+                WHERE ev.seq_id >= first_position AND ev.seq_id <= last_position ORDER BY ev.seq_id
             LOOP
                 i := i + 1;
                 IF i > coalesce(array_length(expected_ids, 1), 0) OR e.id <> expected_ids[i] THEN
@@ -59,7 +60,8 @@ internal static class ChainFunction
             IF i <> coalesce(array_length(expected_ids, 1), 0) THEN
                 RAISE EXCEPTION 'the batch stored % events, the writer appended %', i, coalesce(array_length(expected_ids, 1), 0);
             END IF;
-            INSERT INTO {{schema}}.{{MartenConventions.ChainHeadTable}} (id, position, link, recorded_at) VALUES (1, last_position, previous, last_time)
+            INSERT INTO {{schema}}.{{MartenConventions.ChainHeadTable}} (id, position, link, recorded_at)
+                VALUES (1, last_position, previous, last_time)
                 ON CONFLICT (id) DO UPDATE SET position = EXCLUDED.position, link = EXCLUDED.link, recorded_at = EXCLUDED.recorded_at;
             PERFORM pg_notify('{{notifyChannel}}', last_position::text);
         END

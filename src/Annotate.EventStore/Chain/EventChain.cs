@@ -12,8 +12,8 @@ namespace Annotate.EventStore.Chain;
 /// "annotate-chain-v2", position (decimal), stream id, stream version (decimal), event id (lower-case
 /// 8-4-4-4-12 hex), type, the 32-byte digest of the data, the 32-byte digest of the metadata, recorded-at (UTC
 /// "yyyy-MM-ddTHH:mm:ss.ffffffZ"), and the previous link (32 zero bytes before the first event). The digests are
-/// SHA-256 of PostgreSQL's own text of the stored jsonb (<see cref="DataDigestSql"/>, <see cref="MetadataDigestSql"/>): jsonb keeps no key order or
-/// spacing of its input, its text output is canonical. Databases created before the move to Marten keep their
+/// SHA-256 of PostgreSQL's own text of the stored jsonb (<see cref="DataDigestSql"/>, <see cref="MetadataDigestSql"/>):
+/// jsonb keeps no key order or spacing of its input, its text output is canonical. Databases created before the move to Marten keep their
 /// earlier links ("annotate-chain-v1", over the exact data and metadata texts): <see cref="ComputeV1"/>.
 /// </summary>
 public static class EventChain
@@ -88,9 +88,15 @@ public static class EventChain
         Guid eventId, string type)
     {
         Span<char> num = stackalloc char[64];
-        AppendText(h, ref scratch, position.TryFormat(num, out var n, provider: CultureInfo.InvariantCulture) ? num[..n] : throw new InvalidOperationException());
+        AppendText(
+            h,
+            ref scratch,
+            position.TryFormat(num, out var n, provider: CultureInfo.InvariantCulture) ? num[..n] : throw new InvalidOperationException());
         AppendText(h, ref scratch, streamId);
-        AppendText(h, ref scratch, streamVersion.TryFormat(num, out n, provider: CultureInfo.InvariantCulture) ? num[..n] : throw new InvalidOperationException());
+        AppendText(
+            h,
+            ref scratch,
+            streamVersion.TryFormat(num, out n, provider: CultureInfo.InvariantCulture) ? num[..n] : throw new InvalidOperationException());
         AppendText(h, ref scratch, eventId.TryFormat(num, out n, "D") ? num[..n] : throw new InvalidOperationException());
         AppendText(h, ref scratch, type);
     }

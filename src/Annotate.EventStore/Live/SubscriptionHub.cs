@@ -308,7 +308,9 @@ internal sealed partial class SubscriptionHub(MartenEventStore store, ILogger lo
     [LoggerMessage(Level = LogLevel.Warning, Message = "Subscription hub failed to read new events; retrying")]
     private static partial void LogHubError(ILogger logger, Exception exception);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "A subscriber's catch-up read lost its connection (attempt {Attempt}); reading again")]
+    [LoggerMessage(
+        Level = LogLevel.Warning,
+        Message = "A subscriber's catch-up read lost its connection (attempt {Attempt}); reading again")]
     private static partial void LogReadRetry(ILogger logger, int attempt, Exception exception);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "LISTEN connection lost; reconnecting")]

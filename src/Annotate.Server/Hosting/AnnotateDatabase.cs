@@ -31,7 +31,9 @@ public sealed partial class AnnotateDatabase(ServerOptions options, ILoggerFacto
     /// <summary>host:port/database and where it comes from; safe to log (no password).</summary>
     public string Description { get; private set; } = "(not started)";
 
-    /// <summary>Connections the server opens at most, and seconds a call waits for one (from the settings or the connection string).</summary>
+    /// <summary>
+    /// Connections the server opens at most, and seconds a call waits for one (from the settings or the connection string).
+    /// </summary>
     public (int MaxConnections, int TimeoutSeconds) Pool { get; private set; }
 
     public async Task StartAsync(CancellationToken ct)
@@ -112,7 +114,8 @@ public sealed partial class AnnotateDatabase(ServerOptions options, ILoggerFacto
     private static partial class Log
     {
         [LoggerMessage(1, LogLevel.Information,
-            "Connected to PostgreSQL {Version} at {Database}; at most {MaxConnections} connections, a call waits up to {Timeout} s for one")]
+            "Connected to PostgreSQL {Version} at {Database}; at most {MaxConnections} connections, "
+            + "a call waits up to {Timeout} s for one")]
         public static partial void Connected(ILogger logger, string database, string version, int maxConnections, int timeout);
     }
 }

@@ -64,7 +64,10 @@ public static partial class Backup
             await Console.Error.WriteLineAsync(e.Message);
             return e.ExitCode;
         }
-        catch (Exception e) when (e is EmbeddedPostgresException or DatabaseUnavailableException or InvalidOperationException or NpgsqlException)
+        catch (Exception e) when (e is EmbeddedPostgresException
+            or DatabaseUnavailableException
+            or InvalidOperationException
+            or NpgsqlException)
         {
             await Console.Error.WriteLineAsync(e.Message);
             return 2;
@@ -150,7 +153,10 @@ public static partial class Backup
                 ["--single-transaction", "--exit-on-error", "--no-owner", "--no-privileges", "--no-password", $"--use-list={list}",
                     $"--dbname={database.Conninfo}", input]);
             if (code != 0)
-                throw new BackupException(1, $"pg_restore into {database.Description} failed (exit {code}); nothing was restored:\n{errors}");
+            {
+                throw new BackupException(
+                    1, $"pg_restore into {database.Description} failed (exit {code}); nothing was restored:\n{errors}");
+            }
         }
         finally
         {
@@ -197,7 +203,8 @@ public static partial class Backup
             ];
         return candidates.Select(dir => Path.Combine(dir, name)).FirstOrDefault(File.Exists)
             ?? throw new BackupException(2,
-                $"{name} was not found ({(binDirectory is null ? "PATH, /usr/lib/postgresql/*/bin" : $"Annotate:PostgresBinDir={binDirectory}")}). " +
+                $"{name} was not found "
+                + $"({(binDirectory is null ? "PATH, /usr/lib/postgresql/*/bin" : $"Annotate:PostgresBinDir={binDirectory}")}). " +
                 "Install PostgreSQL's client programs (Debian/Ubuntu: `sudo apt-get install postgresql-client`) or name their " +
                 "folder with Annotate:PostgresBinDir.");
     }
@@ -211,7 +218,10 @@ public static partial class Backup
     }
 
     /// <summary>Runs a client program; the password goes by PGPASSWORD, never on a command line others can read.</summary>
-    private static async Task<(int Code, string Output, string Errors)> RunAsync(string program, string? connectionString, IEnumerable<string> args)
+    private static async Task<(int Code, string Output, string Errors)> RunAsync(
+        string program,
+        string? connectionString,
+        IEnumerable<string> args)
     {
         var psi = new ProcessStartInfo(program) { RedirectStandardError = true, RedirectStandardOutput = true, UseShellExecute = false };
         foreach (var a in args) psi.ArgumentList.Add(a);
@@ -250,8 +260,12 @@ public static partial class Backup
             {
                 settings.Add(a);
                 // "--Key value" as well as "--Key=value", as the server's command line takes them.
-                if (!a.Contains('=', StringComparison.Ordinal) && i + 1 < args.Length && !args[i + 1].StartsWith("--", StringComparison.Ordinal))
+                if (!a.Contains('=', StringComparison.Ordinal)
+                    && i + 1 < args.Length
+                    && !args[i + 1].StartsWith("--", StringComparison.Ordinal))
+                {
                     settings.Add(args[++i]);
+                }
             }
             else
             {
@@ -259,7 +273,10 @@ public static partial class Backup
             }
         }
         if (string.IsNullOrWhiteSpace(file))
-            throw new BackupException(2, (command == "backup" ? "backup needs --output <file>." : "restore needs the backup file.") + $"\n{Usage}");
+        {
+            throw new BackupException(
+                2, (command == "backup" ? "backup needs --output <file>." : "restore needs the backup file.") + $"\n{Usage}");
+        }
         return (command, file, [.. settings]);
     }
 
@@ -299,7 +316,9 @@ public static partial class Backup
                 try { builder = new NpgsqlConnectionStringBuilder(configured); }
                 catch (ArgumentException e)
                 {
-                    throw new BackupException(2, $"ConnectionStrings:{ServerOptions.ConnectionStringName} is not a valid Npgsql connection string: {e.Message}");
+                    throw new BackupException(
+                        2,
+                        $"ConnectionStrings:{ServerOptions.ConnectionStringName} is not a valid Npgsql connection string: {e.Message}");
                 }
                 database = new Database(configured, $"{builder.Host}:{builder.Port}/{builder.Database ?? builder.Username}");
             }
@@ -313,7 +332,9 @@ public static partial class Backup
                 }
                 var embedded = await EmbeddedPostgres.StartAsync(
                     new EmbeddedPostgresOptions { DataDirectory = server.DataDirectory, BinDirectory = server.PostgresBinDirectory });
-                database = new Database(embedded.ConnectionString, $"127.0.0.1:{embedded.Port}/annotate (embedded, data in {embedded.DataDirectory})")
+                database = new Database(
+                    embedded.ConnectionString,
+                    $"127.0.0.1:{embedded.Port}/annotate (embedded, data in {embedded.DataDirectory})")
                 {
                     _startedHere = embedded.Adopted ? null : embedded,
                 };
@@ -360,7 +381,10 @@ public static partial class Backup
             foreach (var (key, value) in parts.Where(p => !string.IsNullOrEmpty(p.Item2)))
             {
                 // libpq: a value in single quotes, with \ and ' escaped by a backslash.
-                conninfo.Append(key).Append("='").Append(value!.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("'", "\\'", StringComparison.Ordinal)).Append("' ");
+                conninfo.Append(key)
+                    .Append("='")
+                    .Append(value!.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("'", "\\'", StringComparison.Ordinal))
+                    .Append("' ");
             }
             return conninfo.ToString().TrimEnd();
         }

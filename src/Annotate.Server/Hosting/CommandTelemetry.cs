@@ -41,7 +41,9 @@ public static class ServerTelemetry
         "Reads that could go to the read replica, by where they went (replica, primary) and why (caught_up, behind, unreachable).");
 
     private static readonly Counter<long> PositionsVerified = Meter.CreateCounter<long>(
-        "annotate.audit.verify.positions", "{position}", "Positions of the log whose chain links audit verification (VerifyAudit) has checked, as it goes.");
+        "annotate.audit.verify.positions",
+        "{position}",
+        "Positions of the log whose chain links audit verification (VerifyAudit) has checked, as it goes.");
 
     private static readonly UpDownCounter<long> VerificationsRunning = Meter.CreateUpDownCounter<long>(
         "annotate.audit.verify.running", "{verification}", "Audit verifications (VerifyAudit) in progress.");

@@ -55,7 +55,8 @@ public static partial class HostingExtensions
             o.SingleLine = true;
             o.TimestampFormat = "HH:mm:ss ";
         });
-        // A JSON entry carries its full time with offset (ISO 8601), unless Logging:Console:FormatterOptions:TimestampFormat says otherwise.
+        // A JSON entry carries its full time with offset (ISO 8601), unless Logging:Console:FormatterOptions:TimestampFormat
+        // says otherwise.
         builder.Services.Configure<JsonConsoleFormatterOptions>(o => o.TimestampFormat ??= "O");
         // One line per request would drown the log of a streaming server.
         builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
@@ -77,8 +78,8 @@ public static partial class HostingExtensions
 
     /// <summary>
     /// Starts the database, then the host; serves until Ctrl+C or SIGTERM; stops the host, then the database.
-    /// Returns the process exit code: 0 after a clean stop, 2 when <c>Annotate:WebUrls</c> or <c>Annotate:MetricsUrls</c> is invalid or the database
-    /// or the listen address cannot be used (one message on stderr saying why, no stack trace).
+    /// Returns the process exit code: 0 after a clean stop, 2 when <c>Annotate:WebUrls</c> or <c>Annotate:MetricsUrls</c> is
+    /// invalid or the database or the listen address cannot be used (one message on stderr saying why, no stack trace).
     /// </summary>
     public static async Task<int> RunAnnotateAsync(this WebApplication app)
     {

@@ -155,7 +155,10 @@ public sealed partial class ReadReplica : IAsyncDisposable
 
     private static partial class Log
     {
-        [LoggerMessage(1, LogLevel.Warning, "The read replica {Replica} cannot be reached; reads go to the primary for {Seconds} s: {Reason}")]
+        [LoggerMessage(
+            1,
+            LogLevel.Warning,
+            "The read replica {Replica} cannot be reached; reads go to the primary for {Seconds} s: {Reason}")]
         public static partial void Unreachable(ILogger logger, string replica, double seconds, string reason);
     }
 }

@@ -42,8 +42,10 @@ public static partial class StartupExtensions
         services.AddSingleton(TimeProvider.System);
         // Marten owns the schema: it applies its migrations (ours included) at start-up under its own advisory lock, so
         // replicas starting together are safe. Registered before Bootstrap, so it runs first.
-        services.AddMarten(sp => MartenSetup.Options(sp.GetRequiredService<AnnotateDatabase>().DataSource, sp.GetRequiredService<EventStoreSettings>().Schema,
-            sp.GetRequiredService<ConsensusPolicy>()))
+        services.AddMarten(sp => MartenSetup.Options(
+                sp.GetRequiredService<AnnotateDatabase>().DataSource,
+                sp.GetRequiredService<EventStoreSettings>().Schema,
+                sp.GetRequiredService<ConsensusPolicy>()))
             .ApplyAllDatabaseChangesOnStartup();
         services.AddSingleton(sp => new MartenEventStore(
             new EventStoreOptions

@@ -71,14 +71,17 @@ public static class Telemetry
             await next(context);
             // Trailers after messages; headers for a trailers-only answer (a refusal before any message).
             var trailers = context.Features.Get<IHttpResponseTrailersFeature>()?.Trailers;
-            var status = trailers is not null && trailers.TryGetValue("grpc-status", out var t) ? t : context.Response.Headers["grpc-status"];
+            var status = trailers is not null && trailers.TryGetValue("grpc-status", out var t)
+                ? t
+                : context.Response.Headers["grpc-status"];
             if (status.Count == 0) return;
             context.Features.Get<IHttpMetricsTagsFeature>()?.Tags.Add(new(GrpcStatusTag, status.ToString()));
             context.Features.Get<IHttpActivityFeature>()?.Activity.SetTag(GrpcStatusTag, status.ToString());
         });
         if (metrics.IsEnabled)
         {
-            app.UseOpenTelemetryPrometheusScrapingEndpoint(context => metrics.Serves(context) && context.Request.Path == MetricsEndpoint.Path);
+            app.UseOpenTelemetryPrometheusScrapingEndpoint(
+                context => metrics.Serves(context) && context.Request.Path == MetricsEndpoint.Path);
             app.MapWhen(metrics.Serves, other => other.Run(context =>
             {
                 context.Response.StatusCode = StatusCodes.Status404NotFound;

@@ -36,7 +36,9 @@ public sealed class WebEndpoint
         return new WebEndpoint(urls, error);
     }
 
-    /// <summary>The http addresses of the setting <paramref name="key"/> (semicolon separated), or why it cannot be used (then no addresses).</summary>
+    /// <summary>
+    /// The http addresses of the setting <paramref name="key"/> (semicolon separated), or why it cannot be used (then no addresses).
+    /// </summary>
     internal static (IReadOnlyList<Uri> Urls, string? Error) HttpUrls(IConfiguration configuration, string key)
     {
         var urls = new List<Uri>();

@@ -70,7 +70,11 @@ public sealed class Authentication(IServiceProvider services, TimeProvider clock
         var expected = Encoding.ASCII.GetBytes(t.SecretHash);
         var actual = Encoding.ASCII.GetBytes(HashSecret(secret));
         if (!CryptographicOperations.FixedTimeEquals(expected, actual)) return null;
-        return Caller.Of(t.AnalystId, t.Roles) with { TokenId = tokenId, Guard = new StreamGuard(Streams.Analyst(t.AnalystId), kept.AccessVersion) };
+        return Caller.Of(t.AnalystId, t.Roles) with
+        {
+            TokenId = tokenId,
+            Guard = new StreamGuard(Streams.Analyst(t.AnalystId), kept.AccessVersion),
+        };
     }
 
     /// <summary>
@@ -205,7 +209,9 @@ public sealed partial class BearerAuthenticationHandler(
             ? caller with
             {
                 TokenId = principal.FindFirst(TokenClaim)?.Value,
-                Guard = new StreamGuard(Streams.Analyst(caller.AnalystId), long.Parse(version, System.Globalization.CultureInfo.InvariantCulture)),
+                Guard = new StreamGuard(
+                    Streams.Analyst(caller.AnalystId),
+                    long.Parse(version, System.Globalization.CultureInfo.InvariantCulture)),
             }
             : caller;
     }
@@ -250,8 +256,11 @@ public sealed partial class KeptTokensFeed(MartenEventStore store, Authenticatio
                 }
                 else if (head > seen)
                 {
-                    await foreach (var e in store.ReadAllAsync(seen.Value, AccessStreams, toPositionInclusive: head, cancellationToken: stoppingToken))
+                    await foreach (var e in store.ReadAllAsync(
+                        seen.Value, AccessStreams, toPositionInclusive: head, cancellationToken: stoppingToken))
+                    {
                         authentication.Forget(e.StreamId["analyst-".Length..]);
+                    }
                 }
                 seen = head;
             }

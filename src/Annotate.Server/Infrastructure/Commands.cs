@@ -42,7 +42,9 @@ public sealed class Commands(MartenEventStore store, CallerContext caller, TimeP
         for (var attempt = 1; ; attempt++)
         {
             var decision = new Decision<TState>(streamId, fold, initial,
-                (state, data) => evolve(state, data as IDomainEvent ?? throw new InvalidOperationException($"A {data.GetType().Name} is not a domain event.")),
+                (state, data) => evolve(
+                    state,
+                    data as IDomainEvent ?? throw new InvalidOperationException($"A {data.GetType().Name} is not a domain event.")),
                 state => ToEventData(decide(state).OrThrow(), actor, requestId, metadata))
             {
                 IdempotencyKey = IdempotencyKey(requestId),
@@ -69,7 +71,11 @@ public sealed class Commands(MartenEventStore store, CallerContext caller, TimeP
     private static string FoldKey<TState>(System.Reflection.MethodInfo evolve) =>
         $"{typeof(TState).FullName}|{evolve.DeclaringType?.FullName}.{evolve.Name}";
 
-    private static List<EventData> ToEventData(IReadOnlyList<IDomainEvent> events, string actor, string requestId, EventMetadata metadata) =>
+    private static List<EventData> ToEventData(
+        IReadOnlyList<IDomainEvent> events,
+        string actor,
+        string requestId,
+        EventMetadata metadata) =>
         events.Select((e, i) => EventCodec.ToEventData(e, EventCodec.EventId(actor, requestId, i), metadata)).ToList();
 
     /// <summary>A stream folded from the store (for a decision's input from another stream, read outside the writer).</summary>
@@ -81,7 +87,12 @@ public sealed class Commands(MartenEventStore store, CallerContext caller, TimeP
     {
         var state = initial;
         var events = await store.FetchStreamAsync(streamId, ct);
-        foreach (var e in events) state = evolve(state, e.Data as IDomainEvent ?? throw new InvalidOperationException($"Event {e.Position} is not a domain event."));
+        foreach (var e in events)
+        {
+            state = evolve(
+                state,
+                e.Data as IDomainEvent ?? throw new InvalidOperationException($"Event {e.Position} is not a domain event."));
+        }
         return events.Count == 0 ? new Loaded<TState>(state, 0, 0) : new Loaded<TState>(state, events[^1].Version, events[^1].Position);
     }
 
@@ -91,7 +102,8 @@ public sealed class Commands(MartenEventStore store, CallerContext caller, TimeP
     {
         var actor = caller.Caller.AnalystId;
         var metadata = new EventMetadata(Actor: actor, CorrelationId: requestId, Tag: articleId);
-        var result = await store.AppendAsync(streamId, expected, ToEventData(events, actor, requestId, metadata), IdempotencyKey(requestId), ct);
+        var result = await store.AppendAsync(
+            streamId, expected, ToEventData(events, actor, requestId, metadata), IdempotencyKey(requestId), ct);
         return ResultOf(result);
     }
 

@@ -40,8 +40,11 @@ public sealed class Facts(Views views)
         if (article is null && highlightId.Length > 0)
         {
             // Retracted (no longer in the view): its creation says where it was.
-            await foreach (var e in views.Store.ReadStreamAsync(Streams.Highlight(highlightId), 1, EventStore.ReadDirection.Forwards, 1, ct))
+            await foreach (var e in views.Store.ReadStreamAsync(
+                Streams.Highlight(highlightId), 1, EventStore.ReadDirection.Forwards, 1, ct))
+            {
                 article = (e.Data as HighlightCreated)?.ArticleId;
+            }
         }
         return article is null
             ? throw ErrorMapping.NotFound($"No highlight \"{highlightId}\" (or it was retracted).")

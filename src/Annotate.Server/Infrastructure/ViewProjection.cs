@@ -58,9 +58,15 @@ public abstract class ViewProjection<TDoc> : MultiStreamProjection<TDoc, string>
 
     /// <summary>A document just made by <see cref="Apply"/>, completed from other documents (read in the append's transaction:
     /// those written by earlier transactions). Not called by <see cref="Fold"/>, whose callers complete it themselves.</summary>
-    protected virtual ValueTask<TDoc> CreatedAsync(TDoc created, IQuerySession session, CancellationToken ct) => ValueTask.FromResult(created);
+    protected virtual ValueTask<TDoc> CreatedAsync(TDoc created, IQuerySession session, CancellationToken ct) =>
+        ValueTask.FromResult(created);
 
-    public override async ValueTask<TDoc?> EvolveAsync(TDoc? snapshot, string id, IQuerySession session, IEvent e, CancellationToken cancellation)
+    public override async ValueTask<TDoc?> EvolveAsync(
+        TDoc? snapshot,
+        string id,
+        IQuerySession session,
+        IEvent e,
+        CancellationToken cancellation)
     {
         if (e.Data is not IDomainEvent) return snapshot;
         var next = Apply(snapshot, id, ViewEvent.From(e));

@@ -85,7 +85,11 @@ public sealed class Views(MartenEventStore store, ConsensusPolicy policy)
     }
 
     /// <summary>An article's highlights as of a position and/or time, folded from the history alone.</summary>
-    public async Task<IReadOnlyList<HighlightView>> HighlightsAsOfAsync(string articleId, long toPosition, DateTime? toTime, CancellationToken ct)
+    public async Task<IReadOnlyList<HighlightView>> HighlightsAsOfAsync(
+        string articleId,
+        long toPosition,
+        DateTime? toTime,
+        CancellationToken ct)
     {
         var projection = new HighlightViewProjection();
         var filter = new EventFilter(
@@ -102,7 +106,11 @@ public sealed class Views(MartenEventStore store, ConsensusPolicy policy)
     /// Consensus views of an article as of a position and/or time, folded from the history alone (the stored views
     /// are not read): equal to what the live view showed at that point.
     /// </summary>
-    public async Task<IReadOnlyList<ClaimConsensus>> ClaimsAsOfAsync(string articleId, long toPosition, DateTime? toTime, CancellationToken ct)
+    public async Task<IReadOnlyList<ClaimConsensus>> ClaimsAsOfAsync(
+        string articleId,
+        long toPosition,
+        DateTime? toTime,
+        CancellationToken ct)
     {
         var projection = new ClaimViewProjection(policy);
         var filter = new EventFilter(ClaimEventTypes, Tag: articleId);

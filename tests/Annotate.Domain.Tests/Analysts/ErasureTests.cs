@@ -21,9 +21,13 @@ public sealed class ErasureTests
     {
         Assert.Equal(new StanceTaken("c1", "alice", Stance.Refutes, "", ValueList<EvidenceSpan>.Empty),
             Erasure.Masked(new StanceTaken("c1", "alice", Stance.Refutes, "my cousin said so", ValueList<EvidenceSpan>.Empty)));
-        Assert.Equal("alice", ((AnalystRegistered)Erasure.Masked(new AnalystRegistered("alice", "Alice Liddell", ValueList.Of(Role.Analyst), "admin"))).DisplayName);
+        Assert.Equal(
+            "alice",
+            ((AnalystRegistered)Erasure.Masked(new AnalystRegistered("alice", "Alice Liddell", ValueList.Of(Role.Analyst), "admin")))
+                .DisplayName);
         Assert.Equal("Kazakhstan has a large Russian majority",
-            ((ClaimOpened)Erasure.Masked(new ClaimOpened("c1", "a1", "alice", 0, 40, "Kazakhstan has a\nlarge Russian majority", "", "", "Alice thinks so"))).Statement);
+            ((ClaimOpened)Erasure.Masked(new ClaimOpened(
+                "c1", "a1", "alice", 0, 40, "Kazakhstan has a\nlarge Russian majority", "", "", "Alice thinks so"))).Statement);
         Assert.Null(((HighlightCreated)Erasure.Masked(new HighlightCreated("h1", "a1", "alice", 0, 4, "text", "", "", "note"))).Note);
         Assert.Equal("", ((ReplyEdited)Erasure.Masked(new ReplyEdited("r1", "alice", "text"))).Body);
         Assert.Equal("", ((ClaimReopened)Erasure.Masked(new ClaimReopened("c1", "alice", "because"))).Reason);
@@ -58,11 +62,15 @@ public sealed class ErasureTests
     [Fact]
     public void Erasing_needs_an_admin_a_reason_an_existing_analyst_and_someone_else()
     {
-        Given.Refused(Erasure.Decide(WithToken(), new EraseAnalyst("alice", "r", Listed), Given.Analyst("bob")), DomainErrorKind.PermissionDenied);
+        Given.Refused(
+            Erasure.Decide(WithToken(), new EraseAnalyst("alice", "r", Listed), Given.Analyst("bob")),
+            DomainErrorKind.PermissionDenied);
         Given.Refused(Erasure.Decide(WithToken(), new EraseAnalyst("alice", " ", Listed), Given.Admin()), DomainErrorKind.Invalid);
         Given.Refused(Erasure.Decide(WithToken(), new EraseAnalyst("alice", new string('r', Limits.MaxReason + 1), Listed), Given.Admin()),
             DomainErrorKind.Invalid);
         Given.Refused(Erasure.Decide(AnalystState.Initial, new EraseAnalyst("nobody", "r", []), Given.Admin()), DomainErrorKind.NotFound);
-        Given.Refused(Erasure.Decide(WithToken(), new EraseAnalyst("alice", "r", Listed), Given.Admin("alice")), DomainErrorKind.FailedPrecondition);
+        Given.Refused(
+            Erasure.Decide(WithToken(), new EraseAnalyst("alice", "r", Listed), Given.Admin("alice")),
+            DomainErrorKind.FailedPrecondition);
     }
 }

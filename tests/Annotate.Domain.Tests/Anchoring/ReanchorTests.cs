@@ -131,7 +131,8 @@ public sealed class ReanchorTests
     {
         const string text = "Alpha paragraph.\n\nEngineers found cracks in two pillars last winter, the report says.\n\nOmega paragraph.";
         var span = On(text, "Engineers found cracks in two pillars last winter, the report says.");
-        var next = new TextDocument("Something else entirely at the start.\n\nEngineers found cracks in two pillars last winter, the report says.");
+        var next = new TextDocument(
+            "Something else entirely at the start.\n\nEngineers found cracks in two pillars last winter, the report says.");
         var p = Reanchor.Place(next, span);
         var a = Placed(p, ReanchorMethod.Quote);
         Assert.Equal("Engineers found cracks in two pillars last winter, the report says.", a.Exact);

@@ -117,10 +117,15 @@ public sealed class ArticleRevisionTests
     [Fact]
     public void Revising_needs_the_admin_role_an_existing_article_and_a_text()
     {
-        Given.Refused(Article.Decide(Imported(), new ReviseArticle("town", "New.", "", []), Given.Analyst("alice")), DomainErrorKind.PermissionDenied);
-        Given.Refused(Article.Decide(ArticleState.Initial, new ReviseArticle("town", "New.", "", []), Given.Admin()), DomainErrorKind.NotFound);
+        Given.Refused(
+            Article.Decide(Imported(), new ReviseArticle("town", "New.", "", []), Given.Analyst("alice")),
+            DomainErrorKind.PermissionDenied);
+        Given.Refused(
+            Article.Decide(ArticleState.Initial, new ReviseArticle("town", "New.", "", []), Given.Admin()),
+            DomainErrorKind.NotFound);
         Given.Refused(Article.Decide(Imported(), new ReviseArticle("town", " \n ", "", []), Given.Admin()), DomainErrorKind.Invalid);
-        Given.Refused(Article.Decide(Imported(), new ReviseArticle("town", new string('x', Limits.MaxArticleText + 1), "", []), Given.Admin()),
+        Given.Refused(
+            Article.Decide(Imported(), new ReviseArticle("town", new string('x', Limits.MaxArticleText + 1), "", []), Given.Admin()),
             DomainErrorKind.Invalid);
     }
 }

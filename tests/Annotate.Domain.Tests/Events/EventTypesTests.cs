@@ -42,7 +42,8 @@ public sealed class EventTypesTests
         yield return new ArticleMadeBlind("a1", "judge");
         yield return new AnalystErased("alice", "admin", "erasure request 7", ValueList.Of(new ErasedEvent(12, new string('a', 64))));
         yield return new ArticleRevised("a1", 2, "sha256:00ff", "new text 😀", "admin", "corrected a date");
-        yield return new SpanReanchored("a1", 2, AnchorKind.Claim, "c1", 4, 9, 14, 19, "quote", "prefix ", " suffix", ReanchorMethod.Fuzzy, 0.75);
+        yield return new SpanReanchored(
+            "a1", 2, AnchorKind.Claim, "c1", 4, 9, 14, 19, "quote", "prefix ", " suffix", ReanchorMethod.Fuzzy, 0.75);
         yield return new SpanOrphaned("a1", 2, AnchorKind.Highlight, "h1", 4, 9, "quote", "the quote no longer occurs");
     }
 
@@ -83,7 +84,8 @@ public sealed class EventTypesTests
         var json = EventTypes.Serialize(
             new StanceTaken("c1", "bob", Stance.NeedsContext, "r", ValueList.Of(new EvidenceSpan("a2", 1, 5, "abcd"))));
         Assert.Equal(
-            """{"claimId":"c1","analyst":"bob","stance":"NEEDS_CONTEXT","rationale":"r","evidence":[{"articleId":"a2","start":1,"end":5,"exact":"abcd"}]}""",
+            """{"claimId":"c1","analyst":"bob","stance":"NEEDS_CONTEXT","rationale":"r","evidence":["""
+            + """{"articleId":"a2","start":1,"end":5,"exact":"abcd"}]}""",
             json);
     }
 

@@ -64,8 +64,15 @@ public static class EraseAnalyst
                 ?? throw ErrorMapping.NotFound($"analyst_id \"{r.AnalystId}\" names no analyst; list analysts to find the id.");
 
             var erased = await PendingAsync(r.AnalystId, ct);
-            var result = await commands.RunAsync(r.RequestId, Streams.Analyst(r.AnalystId), null, AnalystState.Initial, AnalystDecisions.Evolve,
-                state => DomainErasure.Decide(state, new Domain.Analysts.EraseAnalyst(r.AnalystId, r.Reason, erased), commands.Context()), ct);
+            var result = await commands.RunAsync(
+                r.RequestId,
+                Streams.Analyst(r.AnalystId),
+                null,
+                AnalystState.Initial,
+                AnalystDecisions.Evolve,
+                state => DomainErasure.Decide(
+                    state, new Domain.Analysts.EraseAnalyst(r.AnalystId, r.Reason, erased), commands.Context()),
+                ct);
             var (positions, erasure) = await ReplaceAsync(r.AnalystId, ct);
             var response = new EraseAnalystResponse { Result = result, ErasurePosition = (ulong)erasure };
             response.ErasedPositions.AddRange(positions.Select(p => (ulong)p));
@@ -104,7 +111,9 @@ public static class EraseAnalyst
             await store.WithAppendsPausedAsync(async token =>
             {
                 var before = await store.CurrentDataDigestsAsync(recorded.Keys, token);
-                var toMask = recorded.Keys.Where(p => before.TryGetValue(p, out var d) && Convert.ToHexStringLower(d) != recorded[p]).ToHashSet();
+                var toMask = recorded.Keys
+                    .Where(p => before.TryGetValue(p, out var d) && Convert.ToHexStringLower(d) != recorded[p])
+                    .ToHashSet();
                 var events = await EventsAtAsync(recorded.Keys, token);
                 if (toMask.Count > 0)
                 {
@@ -116,7 +125,8 @@ public static class EraseAnalyst
                     events = await EventsAtAsync(recorded.Keys, token);
                 }
                 var after = await store.CurrentDataDigestsAsync(recorded.Keys, token);
-                if (recorded.FirstOrDefault(x => !after.TryGetValue(x.Key, out var d) || Convert.ToHexStringLower(d) != x.Value) is { Key: > 0 } wrong)
+                if (recorded.FirstOrDefault(x => !after.TryGetValue(x.Key, out var d) || Convert.ToHexStringLower(d) != x.Value)
+                    is { Key: > 0 } wrong)
                 {
                     throw new InvalidOperationException(
                         $"The masked data of event {wrong.Key} does not hash to the digest its erasure recorded; the chain will name it.");
@@ -133,7 +143,10 @@ public static class EraseAnalyst
         {
             var wanted = positions.ToArray();
             await using var session = documents.QuerySession();
-            return await session.Events.QueryAllRawEvents().Where(e => wanted.Contains(e.Sequence)).OrderBy(e => e.Sequence).ToListAsync(ct);
+            return await session.Events.QueryAllRawEvents()
+                .Where(e => wanted.Contains(e.Sequence))
+                .OrderBy(e => e.Sequence)
+                .ToListAsync(ct);
         }
 
         /// <summary>

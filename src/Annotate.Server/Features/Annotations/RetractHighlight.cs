@@ -34,5 +34,7 @@ public static class RetractHighlight
 internal static class RetractedHighlights
 {
     public static Result<IReadOnlyList<IDomainEvent>>? Refuse(HighlightState state, string highlightId) =>
-        state.Retracted ? Result<IReadOnlyList<IDomainEvent>>.Fail(DomainError.NotFound($"No highlight \"{highlightId}\" (or it was retracted).")) : (Result<IReadOnlyList<IDomainEvent>>?)null;
+        state.Retracted
+            ? Result<IReadOnlyList<IDomainEvent>>.Fail(DomainError.NotFound($"No highlight \"{highlightId}\" (or it was retracted)."))
+            : (Result<IReadOnlyList<IDomainEvent>>?)null;
 }

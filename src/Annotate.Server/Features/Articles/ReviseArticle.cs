@@ -44,7 +44,10 @@ public static class ReviseArticle
                 ct);
             var article = await views.ArticleAsync(r.ArticleId, ct);
             var response = new ReviseArticleResponse { Result = result, Article = GetArticle.ToProto(article, withText: false) };
-            if (article.Revision > readAt) response.Spans.AddRange(await OutcomesAsync(r.ArticleId, spans, readAt + 1, article.Revision, ct));
+            if (article.Revision > readAt)
+            {
+                response.Spans.AddRange(await OutcomesAsync(r.ArticleId, spans, readAt + 1, article.Revision, ct));
+            }
             return response;
         }
 
@@ -68,7 +71,9 @@ public static class ReviseArticle
         {
             var (highlights, _) = await views.HighlightsOfAsync(articleId, ct);
             var (claims, _) = await views.ClaimsOfAsync(articleId, ct);
-            var byId = highlights.ToDictionary(h => h.Id, h => (h.Anchor, Selector: Mapping.ToProto(h.Start, h.End, h.Exact, h.Prefix, h.Suffix)));
+            var byId = highlights.ToDictionary(
+                h => h.Id,
+                h => (h.Anchor, Selector: Mapping.ToProto(h.Start, h.End, h.Exact, h.Prefix, h.Suffix)));
             foreach (var c in claims) byId[c.ClaimId] = (c.Anchor, Mapping.ToProto(c.Start, c.End, c.Exact, c.Prefix, c.Suffix));
             return spans.OrderBy(s => s.Kind).ThenBy(s => s.TargetId, StringComparer.Ordinal).Select(s =>
             {

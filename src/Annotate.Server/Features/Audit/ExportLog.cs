@@ -33,7 +33,11 @@ public static class ExportLog
             return Stream(store, (long)r.AfterPosition, to, ct);
         }
 
-        private static async IAsyncEnumerable<ExportedEvent> Stream(MartenEventStore store, long after, long to, [EnumeratorCancellation] CancellationToken ct)
+        private static async IAsyncEnumerable<ExportedEvent> Stream(
+            MartenEventStore store,
+            long after,
+            long to,
+            [EnumeratorCancellation] CancellationToken ct)
         {
             await foreach (var p in store.ExportAsync(after, to, ct))
             {

@@ -56,7 +56,11 @@ public sealed class BlindClaimProjection : MultiStreamProjection<BlindClaimDocum
         Identity<StanceTaken>(e => e.ClaimId);
     }
 
-    public override async ValueTask<BlindClaimDocument?> EvolveAsync(BlindClaimDocument? snapshot, string id, IQuerySession session, IEvent e,
+    public override async ValueTask<BlindClaimDocument?> EvolveAsync(
+        BlindClaimDocument? snapshot,
+        string id,
+        IQuerySession session,
+        IEvent e,
         CancellationToken cancellation)
     {
         var doc = snapshot ?? new BlindClaimDocument { Id = id };
@@ -66,7 +70,8 @@ public sealed class BlindClaimProjection : MultiStreamProjection<BlindClaimDocum
                 doc with { Blind = true, BlindByArticle = true },
             ClaimMadeBlind => doc with { Blind = true },
             ClaimRevealed => doc with { Revealed = true },
-            StanceTaken s when !doc.AnalystsWithStance.Contains(s.Analyst) => doc with { AnalystsWithStance = [.. doc.AnalystsWithStance, s.Analyst] },
+            StanceTaken s when !doc.AnalystsWithStance.Contains(s.Analyst) =>
+                doc with { AnalystsWithStance = [.. doc.AnalystsWithStance, s.Analyst] },
             _ => doc,
         };
     }

@@ -32,7 +32,10 @@ public static class OpenClaim
             OpenClaimOutcome? outcome = null;
             var result = await commands.RunAsync(r.RequestId, Streams.ArticleClaims(r.ArticleId), r.ArticleId,
                 ClaimIndex.Empty(r.ArticleId), ClaimIndex.Evolve,
-                index => Claim.Decide(spans is null ? index : index.OnCurrentText(spans), new Domain.Claims.OpenClaim(r.ArticleId, document, selector, r.Statement), commands.Context(id))
+                index => Claim.Decide(
+                        spans is null ? index : index.OnCurrentText(spans),
+                        new Domain.Claims.OpenClaim(r.ArticleId, document, selector, r.Statement),
+                        commands.Context(id))
                     .Map(o =>
                     {
                         outcome = o;

@@ -23,7 +23,12 @@ namespace Annotate.Server.Features.Consensus;
 /// cut off: the feed stops preparing updates for it and never waits for it, and its stream ends with RESOURCE_EXHAUSTED
 /// as soon as it reads again. Its client calls WatchArticle again, which sends the current views (the catch-up).
 /// </summary>
-public sealed partial class ArticleWatch(Views views, ConsensusPolicy policy, IDocumentStore documents, int capacity, ILogger<ArticleWatch> logger)
+public sealed partial class ArticleWatch(
+    Views views,
+    ConsensusPolicy policy,
+    IDocumentStore documents,
+    int capacity,
+    ILogger<ArticleWatch> logger)
     : IAsyncDisposable
 {
     /// <summary>Updates buffered per watcher by default (<c>Annotate:WatchBuffer</c>).</summary>
@@ -96,7 +101,9 @@ public sealed partial class ArticleWatch(Views views, ConsensusPolicy policy, ID
         }
     }
 
-    /// <summary>Registers a watcher of <paramref name="articleId"/>; once this returns, every later change of the article reaches it.</summary>
+    /// <summary>
+    /// Registers a watcher of <paramref name="articleId"/>; once this returns, every later change of the article reaches it.
+    /// </summary>
     public async Task<Watcher> JoinAsync(string articleId, CancellationToken ct)
     {
         var watcher = new Watcher(articleId, Capacity);
@@ -130,7 +137,11 @@ public sealed partial class ArticleWatch(Views views, ConsensusPolicy policy, ID
         while (true)
         {
             if (watcher.CutOff)
-                throw new RpcException(new Status(StatusCode.ResourceExhausted, string.Format(System.Globalization.CultureInfo.InvariantCulture, CutOffMessage, capacity)));
+            {
+                throw new RpcException(new Status(
+                    StatusCode.ResourceExhausted,
+                    string.Format(System.Globalization.CultureInfo.InvariantCulture, CutOffMessage, capacity)));
+            }
             if (watcher.Updates.Reader.TryRead(out var update)) return update;
             if (!await watcher.Updates.Reader.WaitToReadAsync(ct) && !watcher.CutOff)
                 throw new UnavailableException("The live feed ended; call WatchArticle again.");
@@ -145,7 +156,9 @@ public sealed partial class ArticleWatch(Views views, ConsensusPolicy policy, ID
         else _byArticle[watcher.ArticleId] = rest;
     }
 
-    /// <summary>Reads the head, then follows the store from it on a task of its own; the outer task completes once the head is read.</summary>
+    /// <summary>
+    /// Reads the head, then follows the store from it on a task of its own; the outer task completes once the head is read.
+    /// </summary>
     private async Task<Task> StartAsync()
     {
         var from = await views.HeadAsync(_stopping.Token);
@@ -230,7 +243,10 @@ public sealed partial class ArticleWatch(Views views, ConsensusPolicy policy, ID
                 updates.Add((change.First, change.ArticleId, new ReplyUpdate(through, message, reply.Author, blind)));
             }
         }
-        foreach (var (first, articleId, message) in changes.Revisions) updates.Add((first, articleId, new RevisionUpdate(through, message)));
+        foreach (var (first, articleId, message) in changes.Revisions)
+        {
+            updates.Add((first, articleId, new RevisionUpdate(through, message)));
+        }
         updates.Sort((a, b) => a.First.CompareTo(b.First));
         List<Watcher>? cutOff = null;
         foreach (var (_, articleId, update) in updates)
@@ -249,7 +265,9 @@ public sealed partial class ArticleWatch(Views views, ConsensusPolicy policy, ID
         foreach (var watcher in cutOff) LogCutOff(logger, watcher.ArticleId, Capacity);
     }
 
-    /// <summary>What a batch changed for the watched articles: claims and replies by id, with the first position that touched each.</summary>
+    /// <summary>
+    /// What a batch changed for the watched articles: claims and replies by id, with the first position that touched each.
+    /// </summary>
     private sealed class Changes
     {
         public sealed class Claim(string articleId, long first)
@@ -279,7 +297,10 @@ public sealed partial class ArticleWatch(Views views, ConsensusPolicy policy, ID
                 if (e.Metadata.Tag is not { } articleId || !watched.ContainsKey(articleId)) continue;
                 if (e.Data is ArticleRevised revised)
                 {
-                    changes.Revisions.Add((e.Position, articleId, new WatchArticleResponse { Revised = Articles.ReviseArticle.Announced(revised, e) }));
+                    changes.Revisions.Add((
+                        e.Position,
+                        articleId,
+                        new WatchArticleResponse { Revised = Articles.ReviseArticle.Announced(revised, e) }));
                     continue;
                 }
                 if (e.Data is ReplyPosted or ReplyEdited or ReplyRetracted)

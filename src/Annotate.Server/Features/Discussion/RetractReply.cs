@@ -35,6 +35,7 @@ internal static class ReplyCommands
         if (string.IsNullOrEmpty(replyId)) throw ErrorMapping.Invalid("reply_id is required.");
         var loaded = await commands.LoadAsync(Streams.Reply(replyId), ReplyState.Initial, ReplyDecisions.Evolve, ct);
         if (!loaded.State.Exists) throw ErrorMapping.NotFound($"reply_id \"{replyId}\" names no reply.");
-        return await commands.RunAsync(requestId, Streams.Reply(replyId), loaded.State.ArticleId, ReplyState.Initial, ReplyDecisions.Evolve, decide, ct);
+        return await commands.RunAsync(
+            requestId, Streams.Reply(replyId), loaded.State.ArticleId, ReplyState.Initial, ReplyDecisions.Evolve, decide, ct);
     }
 }

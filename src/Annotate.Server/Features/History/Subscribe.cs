@@ -81,7 +81,9 @@ public static class Subscribe
             _ => false,
         };
 
-        /// <summary>The claim's blindness, loaded once for all subscribers (not cancelled by any one of them: it is one short read).</summary>
+        /// <summary>
+        /// The claim's blindness, loaded once for all subscribers (not cancelled by any one of them: it is one short read).
+        /// </summary>
         public Task<Blindness> BlindnessAsync(IDocumentStore documents)
         {
             var current = Volatile.Read(ref _blindness);

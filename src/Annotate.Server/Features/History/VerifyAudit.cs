@@ -79,7 +79,9 @@ public static class VerifyAudit
             yield return new VerifyAuditResponse { Result = result };
         }
 
-        /// <summary>Reports progress without blocking the walk: only the newest count is kept for the caller; the metric gets every step.</summary>
+        /// <summary>
+        /// Reports progress without blocking the walk: only the newest count is kept for the caller; the metric gets every step.
+        /// </summary>
         private sealed class Progress(ChannelWriter<long> writer) : IProgress<long>
         {
             private long _reported;

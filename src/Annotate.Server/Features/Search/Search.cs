@@ -217,7 +217,10 @@ public static class Search
             if (r.Tag.Length > 0)
             {
                 var tag = TagName.Normalize(r.Tag).OrThrow();
-                var targets = (await session.Query<TargetTags>().Where(x => x.Tags.Contains(tag)).Select(x => x.Id).ToListAsync(ct)).ToArray();
+                var targets = (await session.Query<TargetTags>()
+                    .Where(x => x.Tags.Contains(tag))
+                    .Select(x => x.Id)
+                    .ToListAsync(ct)).ToArray();
                 // Others' tags on claims hidden from the caller do not count: finding the claim by them would show them.
                 var hiddenTargets = (await HiddenClaimsAsync(session, ct)).Select(id => $"claim:{id}").ToHashSet(StringComparer.Ordinal);
                 targets = [.. targets.Where(t => !hiddenTargets.Contains(t))];
@@ -238,7 +241,10 @@ public static class Search
             }
             var page = await q.OrderByTextRank(words, TextSearchFunction.WebStyle)
                 .Skip(offset).Take(size + 1).ToListAsync(ct);
-            var response = new SearchResponse { NextPageToken = page.Count > size ? (offset + size).ToString(System.Globalization.CultureInfo.InvariantCulture) : "" };
+            var response = new SearchResponse
+            {
+                NextPageToken = page.Count > size ? (offset + size).ToString(System.Globalization.CultureInfo.InvariantCulture) : "",
+            };
             response.Hits.AddRange(page.Take(size).Select(ToProto));
             return response;
         }
@@ -255,9 +261,12 @@ public static class Search
         private async Task<string[]> ClaimsWithStatusAsync(IQuerySession session, SearchRequest r, string[] hidden, CancellationToken ct)
         {
             var query = session.Query<ClaimDocument>();
-            var docs = r.ArticleId.Length > 0 ? await query.Where(c => c.ArticleId == r.ArticleId).ToListAsync(ct) : await query.ToListAsync(ct);
+            var docs = r.ArticleId.Length > 0
+                ? await query.Where(c => c.ArticleId == r.ArticleId).ToListAsync(ct)
+                : await query.ToListAsync(ct);
             var wanted = r.Statuses.ToHashSet();
-            return [.. docs.Select(d => d.View).Where(c => !hidden.Contains(c.ClaimId) && wanted.Contains(Mapping.ToProto(c, policy).Status))
+            return [.. docs.Select(d => d.View)
+                .Where(c => !hidden.Contains(c.ClaimId) && wanted.Contains(Mapping.ToProto(c, policy).Status))
                 .Select(c => c.ClaimId)];
         }
     }
