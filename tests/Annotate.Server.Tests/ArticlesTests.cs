@@ -97,15 +97,24 @@ public sealed class ArticlesTests(AnnotateServer server) : IClassFixture<Annotat
     }
 
     [Fact]
-    public async Task Reimporting_an_id_with_other_text_is_refused_as_a_failed_precondition()
+    public async Task Reimporting_an_id_with_other_text_records_its_next_revision_and_the_original_text_again_changes_nothing()
     {
         var id = await server.ImportAsync(Text);
+        var edited = Text + " Later edit.";
 
-        var e = await RefusedAsync(StatusCode.FailedPrecondition, () => Ch.Articles().ImportArticleAsync(
-            new ImportArticleRequest { RequestId = Rid(), ArticleId = id, Title = "Changed", Text = Text + " Later edit." }, server.Admin));
+        var revised = await Ch.Articles().ImportArticleAsync(
+            new ImportArticleRequest { RequestId = Rid(), ArticleId = id, Title = "Changed", Text = edited }, server.Admin);
 
-        Assert.Contains("ReviseArticle", e.Status.Detail);
-        Assert.Equal(Text, (await Ch.Articles().GetArticleAsync(new GetArticleRequest { ArticleId = id }, server.Admin)).Text);
+        Assert.False(revised.Result.Deduplicated);
+        Assert.Equal(2u, revised.Article.Revision);
+        var article = await Ch.Articles().GetArticleAsync(new GetArticleRequest { ArticleId = id }, server.Admin);
+        Assert.Equal((edited, 2u, "imported again"), (article.Text, article.Revision, article.RevisionReason));
+
+        // The text it was imported with (e.g. a seed imported again at start-up) does not undo the revision.
+        var again = await Ch.Articles().ImportArticleAsync(
+            new ImportArticleRequest { RequestId = Rid(), ArticleId = id, Title = "Changed", Text = Text }, server.Admin);
+        Assert.True(again.Result.Deduplicated);
+        Assert.Equal(edited, (await Ch.Articles().GetArticleAsync(new GetArticleRequest { ArticleId = id }, server.Admin)).Text);
     }
 
     [Fact]

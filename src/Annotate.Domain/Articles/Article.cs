@@ -45,10 +45,9 @@ public static class Article
             return DomainError.Invalid(invalid);
         }
 
-        var hash = ContentHash.Of(command.Text);
         if (state.Exists)
         {
-            return state.ContentHash == hash || state.ImportedHash == hash
+            return !IsOtherText(state, command.Text)
                 ? Decision.None
                 : DomainError.FailedPrecondition(
                     $"Article {command.ArticleId} already exists with other text ({state.ContentHash}); revise it " +
@@ -56,9 +55,16 @@ public static class Article
         }
 
         return Decision.Events(
-            new ArticleImported(command.ArticleId, command.Title.Trim(), command.Source ?? string.Empty, hash, command.Text, context.Actor)
+            new ArticleImported(
+                command.ArticleId, command.Title.Trim(), command.Source ?? string.Empty, ContentHash.Of(command.Text), command.Text,
+                context.Actor)
         );
     }
+
+    /// <summary>Whether <paramref name="text"/> is neither the text the article was imported with nor its current text (an
+    /// import of it is then the article's next revision).</summary>
+    public static bool IsOtherText(ArticleState state, string text) =>
+        ContentHash.Of(text) is var hash && state.ContentHash != hash && state.ImportedHash != hash;
 
     /// <summary>
     /// Records the new text as the next revision and, in the same decision, where every given span lands on it

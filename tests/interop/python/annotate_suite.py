@@ -280,11 +280,11 @@ class Articles(Suite):
         self.assertEqual(sorted(seen), seen)
         self.assertEqual(len(set(seen)), len(seen))
 
-    def test_importing_other_text_under_an_existing_id_is_refused_and_an_unknown_article_is_not_found(self):
+    def test_importing_other_text_under_an_existing_id_makes_a_revision_and_an_unknown_article_is_not_found(self):
         article_id, imported = self.fresh_article()
-        self.refused(grpc.StatusCode.FAILED_PRECONDITION, "Articles", "ImportArticle",
-                     {"request_id": rid(), "article_id": article_id, "title": "Census", "text": TEXT + " (edited)"})
-        self.assertEqual(TEXT, self.call("Articles", "GetArticle", {"article_id": article_id}).text)
+        again = self.call("Articles", "ImportArticle", {"request_id": rid(), "article_id": article_id, "title": "Census", "text": TEXT + " (edited)"})
+        self.assertEqual(2, again.article.revision)
+        self.assertEqual(TEXT + " (edited)", self.call("Articles", "GetArticle", {"article_id": article_id}).text)
         self.refused(grpc.StatusCode.NOT_FOUND, "Articles", "GetArticle", {"article_id": f"py-{RUN}-missing"})
         self.refused(grpc.StatusCode.INVALID_ARGUMENT, "Articles", "ImportArticle", {"request_id": rid(), "article_id": "Not A Slug", "text": "x"})
         self.refused(grpc.StatusCode.PERMISSION_DENIED, "Articles", "ImportArticle",

@@ -27,7 +27,7 @@ public static class ReviseArticle
             var r = command.Request;
             Commands.RequireRequestId(r.RequestId);
             var readAt = (await views.ArticleAsync(r.ArticleId, ct)).Revision;
-            var spans = await LiveSpansAsync(r.ArticleId, ct);
+            var spans = await LiveSpansAsync(views, r.ArticleId, ct);
             var result = await commands.RunAsync(
                 r.RequestId,
                 Streams.Article(r.ArticleId),
@@ -52,7 +52,7 @@ public static class ReviseArticle
         }
 
         /// <summary>The spans a revision carries: live highlights and claims whose span is on the current text.</summary>
-        private async Task<IReadOnlyList<AnchoredSpan>> LiveSpansAsync(string articleId, CancellationToken ct)
+        public static async Task<IReadOnlyList<AnchoredSpan>> LiveSpansAsync(Views views, string articleId, CancellationToken ct)
         {
             var (highlights, _) = await views.HighlightsOfAsync(articleId, ct);
             var (claims, _) = await views.ClaimsOfAsync(articleId, ct);

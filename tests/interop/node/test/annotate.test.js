@@ -253,10 +253,11 @@ describe('articles', () => {
     assert.equal(new Set(seen).size, seen.length);
   });
 
-  it('importing other text under an existing id is refused, and an unknown article is NOT_FOUND', async () => {
+  it('importing other text under an existing id makes a revision, and an unknown article is NOT_FOUND', async () => {
     const { articleId } = await freshArticle();
-    await refused(status.FAILED_PRECONDITION, 'Articles', 'ImportArticle', { request_id: rid(), article_id: articleId, title: 'Census', text: `${TEXT} (edited)` });
-    assert.equal((await call('Articles', 'GetArticle', { article_id: articleId })).text, TEXT);
+    const again = await call('Articles', 'ImportArticle', { request_id: rid(), article_id: articleId, title: 'Census', text: `${TEXT} (edited)` });
+    assert.equal(again.article.revision, 2);
+    assert.equal((await call('Articles', 'GetArticle', { article_id: articleId })).text, `${TEXT} (edited)`);
     await refused(status.NOT_FOUND, 'Articles', 'GetArticle', { article_id: `node-${RUN}-missing` });
     await refused(status.INVALID_ARGUMENT, 'Articles', 'ImportArticle', { request_id: rid(), article_id: 'Not A Slug', text: 'x' });
     await refused(status.PERMISSION_DENIED, 'Articles', 'ImportArticle', { request_id: rid(), article_id: `node-${RUN}-by-analyst`, text: 'x' }, 'a1');
