@@ -19,6 +19,7 @@ public sealed class Facts(Views views)
 
     private readonly ConcurrentDictionary<string, LoadedClaim> _claims = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, string> _highlightArticles = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, string> _replyArticles = new(StringComparer.Ordinal);
 
     /// <summary>A claim's article and opening, or NOT_FOUND.</summary>
     public async Task<LoadedClaim> ClaimAsync(string claimId, CancellationToken ct)
@@ -51,11 +52,21 @@ public sealed class Facts(Views views)
             : Keep(_highlightArticles, highlightId, article);
     }
 
+    /// <summary>The article a reply's thread belongs to, or NOT_FOUND.</summary>
+    public async Task<string> ReplyArticleAsync(string replyId, CancellationToken ct)
+    {
+        if (_replyArticles.TryGetValue(replyId, out var known)) return known;
+        var reply = await views.LoadAsync<Features.Discussion.ReplyDocument>(replyId, ct)
+            ?? throw ErrorMapping.NotFound($"reply_id \"{replyId}\" names no reply.");
+        return Keep(_replyArticles, replyId, reply.ArticleId);
+    }
+
     /// <summary>Drops every kept fact (after an erasure rewrote stored events: a kept opening may hold erased text).</summary>
     public void Forget()
     {
         _claims.Clear();
         _highlightArticles.Clear();
+        _replyArticles.Clear();
     }
 
     private static T Keep<T>(ConcurrentDictionary<string, T> kept, string key, T value)

@@ -11,12 +11,12 @@ public static class EditReply
 {
     public sealed record Command(EditReplyRequest Request) : IRequest<CommandResult>;
 
-    public sealed class Handler(Commands commands) : IRequestHandler<Command, CommandResult>
+    public sealed class Handler(Commands commands, Facts facts) : IRequestHandler<Command, CommandResult>
     {
         public Task<CommandResult> Handle(Command command, CancellationToken ct)
         {
             var r = command.Request;
-            return ReplyCommands.RunAsync(commands, r.RequestId, r.ReplyId,
+            return ReplyCommands.RunAsync(commands, facts, r.RequestId, r.ReplyId,
                 state => ReplyDecisions.Decide(state, new Domain.Discussion.EditReply(r.ReplyId, r.Body), commands.Context()), ct);
         }
     }

@@ -13,29 +13,28 @@ public static class RetractReply
 {
     public sealed record Command(RetractReplyRequest Request) : IRequest<CommandResult>;
 
-    public sealed class Handler(Commands commands) : IRequestHandler<Command, CommandResult>
+    public sealed class Handler(Commands commands, Facts facts) : IRequestHandler<Command, CommandResult>
     {
         public Task<CommandResult> Handle(Command command, CancellationToken ct)
         {
             var r = command.Request;
-            return ReplyCommands.RunAsync(commands, r.RequestId, r.ReplyId,
+            return ReplyCommands.RunAsync(commands, facts, r.RequestId, r.ReplyId,
                 state => ReplyDecisions.Decide(state, new Domain.Discussion.RetractReply(r.ReplyId), commands.Context()), ct);
         }
     }
 }
 
-/// <summary>A command on an existing reply: its stream is folded, the decision runs, the events go to the same stream under the
-/// article's tag.</summary>
+/// <summary>A command on an existing reply: decided in the writer on the reply's stream (the domain refuses a reply that does not
+/// exist), the events under the article's tag (a fact of the reply, kept in-process).</summary>
 internal static class ReplyCommands
 {
-    public static async Task<CommandResult> RunAsync(Commands commands, string requestId, string replyId,
+    public static async Task<CommandResult> RunAsync(Commands commands, Facts facts, string requestId, string replyId,
         Func<ReplyState, Result<IReadOnlyList<IDomainEvent>>> decide, CancellationToken ct)
     {
         Commands.RequireRequestId(requestId);
         if (string.IsNullOrEmpty(replyId)) throw ErrorMapping.Invalid("reply_id is required.");
-        var loaded = await commands.LoadAsync(Streams.Reply(replyId), ReplyState.Initial, ReplyDecisions.Evolve, ct);
-        if (!loaded.State.Exists) throw ErrorMapping.NotFound($"reply_id \"{replyId}\" names no reply.");
+        var articleId = await facts.ReplyArticleAsync(replyId, ct);
         return await commands.RunAsync(
-            requestId, Streams.Reply(replyId), loaded.State.ArticleId, ReplyState.Initial, ReplyDecisions.Evolve, decide, ct);
+            requestId, Streams.Reply(replyId), articleId, ReplyState.Initial, ReplyDecisions.Evolve, decide, ct);
     }
 }
