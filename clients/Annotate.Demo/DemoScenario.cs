@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Text;
 using Annotate.Client;
 using Annotate.Contracts.V1;
@@ -111,6 +112,8 @@ public sealed class DemoScenario
         await CstoTroopsAsync();
         await FirstJointStationingAsync();
         await WarLessLikelyAsync();
+        await BlindClaimAsync();
+        await CorrectionAsync();
         await SummaryAsync();
     }
 
@@ -289,6 +292,64 @@ public sealed class DemoScenario
         await ShowAsync(claim);
     }
 
+    // A blind claim: nobody sees the others' stances before recording their own, so the first stance cannot sway the rest.
+    private async Task BlindClaimAsync()
+    {
+        Title($"6. A blind claim: “Ukraine attacked Belgorod and Kursk” ({DrawnIn})");
+        var claim = await OpenClaimAsync("chen", DrawnIn,
+            Quote("Ukraine attacked the provinces of Belgorod and Kursk in southwestern Russia"),
+            "Ukraine attacked the Belgorod and Kursk provinces of Russia.");
+        await As("dana").MakeBlindAsync(new MakeBlindRequest { RequestId = NewId(), ClaimId = claim }, _ct);
+        await SayAsync($"dana makes {claim} blind: an analyst sees the others' stances only after recording their own.");
+        await StanceAsync("aigerim", claim, Stance.NeedsContext, "Putin's assertion, reported as his; the article cites no other source.");
+        await LookAsync("boris", claim);
+        await StanceAsync("boris", claim, Stance.Unverifiable, "Nothing in the corpus reports attacks on either province.");
+        await LookAsync("boris", claim);
+    }
+
+    // A correction after publication: the server carries every span onto the new text or orphans it, never moving one to a
+    // passage it cannot show to be the same.
+    private async Task CorrectionAsync()
+    {
+        Title($"7. The article is corrected after publication ({Saved})");
+        const string forecast = "Russia’s military campaign on Ukrainian territory is now less likely to happen";
+        const string dated = "Russia’s military campaign on Ukrainian territory then looked less likely to happen";
+        const string casualties = "Many of the country’s security personnel were killed while suppressing protesters";
+        var article = await As("admin").GetArticleAsync(new GetArticleRequest { ArticleId = Saved }, _ct);
+        if (article.Revision > 1)
+        {
+            await SayAsync($"{Saved} is at revision {article.Revision} already (an earlier run); its highlights now:");
+            var listed = await As("dana").ListHighlightsAsync(new ListHighlightsRequest { ArticleId = Saved }, _ct);
+            foreach (var h in listed.Highlights)
+                await SayAsync($"  highlight {h.HighlightId} “{Short(h.Selector.Quote.Exact, 50)}”: {Anchor(h.Anchor)}");
+            return;
+        }
+        await HighlightAsync("boris", Saved, forecast, "A forecast: check it against what happened.", "forecast");
+        await HighlightAsync("chen", Saved, casualties, "How many? The caption gives no figure.", "casualties");
+        // The photo caption holding chen's highlight, removed whole.
+        var caption = article.Text.IndexOf("Kazakhstan crisis riot\n", StringComparison.Ordinal);
+        const string captionEnds = "Photo: Reuters\n\n";
+        var captionEnd = article.Text.IndexOf(captionEnds, Math.Max(0, caption), StringComparison.Ordinal);
+        if (caption < 0 || captionEnd < 0 || !article.Text.Contains(forecast, StringComparison.Ordinal))
+            throw new InvalidOperationException($"{Saved} is not the seed text the correction edits");
+        var text = article.Text.Remove(caption, captionEnd + captionEnds.Length - caption)
+            .Replace(forecast, dated, StringComparison.Ordinal);
+        var revised = await As("admin").ReviseArticleAsync(new ReviseArticleRequest
+        {
+            RequestId = NewId(),
+            ArticleId = Saved,
+            Text = text,
+            Reason = "Correction: the forecast is dated to January; a photo caption withdrawn.",
+        }, _ct);
+        await SayAsync($"admin publishes revision {revised.Article.Revision}: the forecast reworded, a photo caption removed.");
+        foreach (var s in revised.Spans)
+        {
+            var kind = s.Kind == AnchorKind.Claim ? "claim" : "highlight";
+            var moved = s.Selector is { } now ? $" -> [{now.Position.Start}, {now.Position.End}) “{Short(now.Quote.Exact, 90)}”" : "";
+            await SayAsync($"  {kind} {s.TargetId} “{Short(s.Previous.Quote.Exact, 90)}”: {Anchor(s.Anchor)}{moved}");
+        }
+    }
+
     private async Task SummaryAsync()
     {
         Title("Consensus views");
@@ -428,6 +489,15 @@ public sealed class DemoScenario
         return v;
     }
 
+    private async Task LookAsync(string who, string claim)
+    {
+        var v = await As(who).GetClaimViewAsync(new GetClaimViewRequest { ClaimId = claim }, _ct);
+        var stances = string.Join("; ", v.Stances.Select(s => $"{s.Analyst} {StanceName(s.Stance)}"));
+        await SayAsync(v.Hidden
+            ? $"{who} looks at it before taking a stance: blind, so no status, tallies or rationales ({v.Stances.Count} stances shown)."
+            : $"{who} looks at it with a stance of their own on record: {Status(v)}, {stances}.");
+    }
+
     // --- helpers -----------------------------------------------------------------------------------
 
     /// <summary>The client of <paramref name="who"/>, with the token the demo holds for them.</summary>
@@ -498,6 +568,15 @@ public sealed class DemoScenario
 
     private static string Describe(Selector s) =>
         s.Quote is { } q ? $"“{Short(q.Exact, 50)}”" : $"[{s.Position.Start}, {s.Position.End})";
+
+    private static string Anchor(AnchorState? a) => a?.Status switch
+    {
+        AnchorStatus.Reanchored => string.Create(
+            CultureInfo.InvariantCulture,
+            $"re-anchored on revision {a.Revision} by {a.Method.ToString().ToLowerInvariant()} (score {a.Score:0.00})"),
+        AnchorStatus.Orphaned => $"ORPHANED on revision {a.OrphanedOnRevision}: {a.Reason}",
+        _ => $"on revision {a?.Revision ?? 1}",
+    };
 
     private static string Percent(double share) => $"{Math.Round(share * 100):0}%";
 

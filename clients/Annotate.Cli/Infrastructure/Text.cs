@@ -78,9 +78,14 @@ public static class Text
         sb.AppendLine(CultureInfo.InvariantCulture, $"  statement: {v.Statement}");
         sb.AppendLine(CultureInfo.InvariantCulture, $"  span:      {Span(v.Selector)}");
         sb.AppendLine(CultureInfo.InvariantCulture, $"  anchor:    {Anchor(v.Anchor)}");
-        sb.AppendLine(
-            CultureInfo.InvariantCulture,
-            $"  status:    {Parsing.Name(v.Status)} (agreement {v.Agreement:0.###}, quorum {v.Quorum}, threshold {v.Threshold:0.###})");
+        // A hidden view has no status to print (the server left it unset), so the line says why instead.
+        var status = v.Hidden
+            ? $"blind: hidden from you until you take your own stance (quorum {v.Quorum})"
+            : string.Create(
+                CultureInfo.InvariantCulture,
+                $"{Parsing.Name(v.Status)} (agreement {v.Agreement:0.###}, quorum {v.Quorum}, threshold {v.Threshold:0.###})") +
+              (v.Blind ? ", blind" : "");
+        sb.AppendLine(CultureInfo.InvariantCulture, $"  status:    {status}");
         sb.AppendLine(CultureInfo.InvariantCulture, $"  tallies:   {Tallies(v)}");
         sb.AppendLine(CultureInfo.InvariantCulture, $"  opened by: {v.OpenedBy}; contributors: {string.Join(", ", v.Contributors)}");
         foreach (var s in v.Stances)
