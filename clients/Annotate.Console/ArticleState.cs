@@ -8,7 +8,8 @@ public enum LinkState { Connecting, Live, Reconnecting }
 /// What the screen shows for one article. The watch task writes claim views into it, the key loop
 /// writes selection and messages; both under one lock. <see cref="Version"/> grows with every change
 /// so the render loop redraws only when something moved.
-/// Invariant: <see cref="Claims"/> holds the newest view seen per claim, ordered by span start.
+/// Invariant: <see cref="Claims"/> holds the newest view seen per claim, ordered by span start, orphans (whose span is on an
+/// older text) last.
 /// </summary>
 public sealed class ArticleState(Article article)
 {
@@ -17,7 +18,8 @@ public sealed class ArticleState(Article article)
     private IReadOnlyList<Highlight> _highlights = [];
     private long _version;
 
-    public Article Article { get; } = article;
+    /// <summary>The article as last fetched: its text is the one every drawn span's offsets refer to.</summary>
+    public Article Article { get; private set; } = article;
     public long Version => Interlocked.Read(ref _version);
 
     public LinkState Link { get; private set; } = LinkState.Connecting;
@@ -38,7 +40,14 @@ public sealed class ArticleState(Article article)
         get
         {
             lock (_gate)
-                return [.. _claims.Values.OrderBy(c => c.Selector.Position.Start).ThenBy(c => c.ClaimId, StringComparer.Ordinal)];
+            {
+                return
+                [
+                    .. _claims.Values.OrderBy(c => c.Anchor?.Status == AnchorStatus.Orphaned)
+                        .ThenBy(c => c.Selector.Position.Start)
+                        .ThenBy(c => c.ClaimId, StringComparer.Ordinal),
+                ];
+            }
         }
     }
 
@@ -80,9 +89,33 @@ public sealed class ArticleState(Article article)
     /// <summary>The article's highlights, listed when the log's head was at <paramref name="position"/>.</summary>
     public void SetHighlights(IReadOnlyList<Highlight> highlights, ulong position) => Change(() =>
     {
+        if (position < HighlightsPosition) return; // listed before the list shown (e.g. before a revision's reload)
         _highlights = highlights;
         HighlightsPosition = Math.Max(HighlightsPosition, position);
     });
+
+    /// <summary>
+    /// A newer revision of the article with its highlights as they stand on it: the text and the spans drawn on it change together.
+    /// An older revision than the one shown (a late answer) is dropped.
+    /// </summary>
+    public void Revised(Article revised, IReadOnlyList<Highlight> highlights, ulong position) => Change(() =>
+    {
+        if (revised.Revision <= Article.Revision) return;
+        Article = revised;
+        _highlights = highlights;
+        HighlightsPosition = Math.Max(HighlightsPosition, position);
+        Message = $"article revised to revision {revised.Revision}" +
+                  (revised.RevisionReason.Length > 0 ? $": {revised.RevisionReason}" : "");
+    });
+
+    /// <summary>Whether a span with this anchor lies on the text shown: not orphaned, and on the revision shown (a view newer or
+    /// older than the text is not drawn until the text catches up).</summary>
+    public bool OnText(AnchorState? anchor) =>
+        anchor is null || anchor.Revision == 0 || (anchor.Status != AnchorStatus.Orphaned && anchor.Revision == Article.Revision);
+
+    /// <summary>A revision newer than the text shown is known (from a claim view's anchor): the text should be fetched.</summary>
+    public bool IsBehind(AnchorState? anchor) =>
+        anchor is not null && Math.Max(anchor.Revision, anchor.OrphanedOnRevision) > Article.Revision;
 
     public void Disconnected(string detail) => Change(() => { Link = LinkState.Reconnecting; LinkDetail = detail; });
 

@@ -14,13 +14,20 @@ public sealed class Screen
 {
     private const int HeaderRows = 3, FooterRows = 11, ClaimsColumns = 60;
     private TextLayout? _layout;
+    private Article? _laidOut;
     private string? _revealed;
 
     public IRenderable Render(ArticleState state, int width, int height)
     {
         var articleWidth = Math.Max(20, width - ClaimsColumns - 4);
         var bodyRows = Math.Max(5, height - HeaderRows - FooterRows);
-        if (_layout is null || _layout.Width != articleWidth) _layout = new TextLayout(state.Article.Text, articleWidth);
+        if (_layout is null || _layout.Width != articleWidth || !ReferenceEquals(_laidOut, state.Article))
+        {
+            // A new revision's text moves the spans: lay it out again and scroll to the selected claim where it is now.
+            if (_laidOut is not null && !ReferenceEquals(_laidOut, state.Article)) _revealed = null;
+            _layout = new TextLayout(state.Article.Text, articleWidth);
+            _laidOut = state.Article;
+        }
         var selected = state.Selected;
         RevealSelection(state, selected, bodyRows - 2);
 
@@ -33,7 +40,7 @@ public sealed class Screen
             state.ShowTimeline ? TimelinePanel(state.Timeline, selected, bodyRows - 2)
             : state.ShowEvidence ? EvidencePanel(selected)
             : ArticlePanel(state, selected, bodyRows - 2));
-        root["claims"].Update(ClaimsPanel(state.Claims, selected, bodyRows - 2));
+        root["claims"].Update(ClaimsPanel(state, selected, bodyRows - 2));
         root["footer"].Update(Details(state, selected));
         return root;
     }
@@ -73,9 +80,24 @@ public sealed class Screen
                $"{Count(Stance.Unverifiable)}";
     }
 
+    /// <summary>
+    /// Where a span stands after the article's revisions, for the claims panel and the details: "on revision 2", "re-anchored on
+    /// revision 2 (fuzzy 0.95)" or "ORPHANED on revision 2: why" (its span is on an older text and is not drawn).
+    /// </summary>
+    public static string AnchorText(AnchorState? a) => a?.Status switch
+    {
+        AnchorStatus.Reanchored => string.Create(
+            System.Globalization.CultureInfo.InvariantCulture,
+            $"re-anchored on revision {a.Revision} ({a.Method.ToString().ToLowerInvariant()} {a.Score:0.00})"),
+        AnchorStatus.Orphaned => $"ORPHANED on revision {a.OrphanedOnRevision}: {a.Reason}",
+        _ => $"on revision {Math.Max(1u, a?.Revision ?? 1)}",
+    };
+
+    private static bool Moved(AnchorState? a) => a?.Status is AnchorStatus.Reanchored or AnchorStatus.Orphaned;
+
     private void RevealSelection(ArticleState state, ClaimView? selected, int visibleRows)
     {
-        if (selected is null || selected.ClaimId == _revealed || _layout is null) return;
+        if (selected is null || selected.ClaimId == _revealed || _layout is null || !state.OnText(selected.Anchor)) return;
         _revealed = selected.ClaimId;
         var line = _layout.LineOf((int)selected.Selector.Position.Start);
         if (line < state.Scroll || line >= state.Scroll + visibleRows) state.ScrollTo(line - visibleRows / 3);
@@ -90,7 +112,10 @@ public sealed class Screen
             _ => $"[red]○ {Markup.Escape(state.LinkDetail)}[/]",
         };
         var highlights = state.Highlights.Count == 1 ? "1 highlight" : $"{state.Highlights.Count} highlights";
-        var text = $"{link}  [grey]{highlights}[/]  [bold]{Markup.Escape(state.Article.Title)}[/]  " +
+        var orphaned = state.Highlights.Count(h => h.Anchor?.Status == AnchorStatus.Orphaned);
+        var orphans = orphaned == 0 ? "" : $" [red]({orphaned} orphaned)[/]";
+        var revision = state.Article.Revision > 1 ? $"  [grey]revision {state.Article.Revision}[/]" : "";
+        var text = $"{link}  [grey]{highlights}[/]{orphans}{revision}  [bold]{Markup.Escape(state.Article.Title)}[/]  " +
                    $"[grey]{Markup.Escape(state.Article.ArticleId)}[/]";
         return new Panel(new Markup(text).Overflow(Overflow.Ellipsis)).Expand().Border(BoxBorder.Rounded).Header("Annotate");
     }
@@ -98,8 +123,10 @@ public sealed class Screen
     private Panel ArticlePanel(ArticleState state, ClaimView? selected, int rows)
     {
         var layout = _layout!;
-        var claims = state.Claims;
-        var highlights = state.Highlights;
+        // Only spans on the text shown are drawn: orphans point into an older revision's text.
+        var claims = state.Claims.Where(c => state.OnText(c.Anchor)).ToList();
+        var highlights = state.Highlights.Where(h => state.OnText(h.Anchor)).ToList();
+        if (selected is not null && !state.OnText(selected.Anchor)) selected = null;
         var scroll = Math.Min(state.Scroll, Math.Max(0, layout.Lines.Count - rows));
         var text = new Paragraph();
         for (var l = scroll; l < Math.Min(layout.Lines.Count, scroll + rows); l++)
@@ -138,11 +165,14 @@ public sealed class Screen
     private static bool Covers(ClaimView claim, int offset) =>
         claim.Selector.Position.Start <= offset && offset < claim.Selector.Position.End;
 
-    private static Panel ClaimsPanel(IReadOnlyList<ClaimView> claims, ClaimView? selected, int rows)
+    private static Panel ClaimsPanel(ArticleState state, ClaimView? selected, int rows)
     {
+        var claims = state.Claims;
         var lines = new List<IRenderable>();
         var index = claims.ToList().FindIndex(c => c.ClaimId == selected?.ClaimId);
-        var perClaim = 3;
+        // Once a revision moved or orphaned a span, every claim gets a line saying which revision its span is on.
+        var anchors = claims.Any(c => Moved(c.Anchor));
+        var perClaim = anchors ? 4 : 3;
         var first = Math.Max(0, Math.Min(index - rows / perClaim / 2, claims.Count - rows / perClaim));
         for (var i = first; i < claims.Count && lines.Count + perClaim <= rows; i++)
         {
@@ -156,6 +186,11 @@ public sealed class Screen
             var room = ClaimsColumns - 4 - 2 - status.Length - 1;
             lines.Add(new Markup($"{marker} [{color} bold]{status}[/] {Markup.Escape(Short(c.Statement, Math.Max(8, room)))}"));
             lines.Add(new Markup($"  [grey]{Markup.Escape(Tallies(c))}[/]").Overflow(Overflow.Ellipsis));
+            if (anchors)
+            {
+                var anchorColor = c.Anchor?.Status == AnchorStatus.Orphaned ? "red" : "grey";
+                lines.Add(new Markup($"  [{anchorColor}]{Markup.Escape(Short(AnchorText(c.Anchor), ClaimsColumns - 4 - 2))}[/]"));
+            }
             lines.Add(new Text(""));
         }
         if (claims.Count == 0) lines.Add(new Markup("[grey]No claims yet: press [bold]o[/] to open one.[/]"));
@@ -175,19 +210,29 @@ public sealed class Screen
             lines.Add(new Markup($"[bold]“{Markup.Escape(Short(c.Statement, 200))}”[/]  " +
                 $"[{StatusColor(c.Status).ToMarkup()}]{StatusName(c.Status)}[/]  agreement {Math.Round(c.Agreement * 100):0}%, quorum " +
                 $"{c.Quorum}").Overflow(Overflow.Ellipsis));
+            if (Moved(c.Anchor) || state.Article.Revision > 1)
+            {
+                var orphan = c.Anchor?.Status == AnchorStatus.Orphaned;
+                var where = orphan ? $" (its span is on revision {c.Anchor!.Revision}'s text, not shown)" : "";
+                lines.Add(new Markup($"[{(orphan ? "red" : "grey")}]span {Markup.Escape(AnchorText(c.Anchor))}{Markup.Escape(where)}[/]")
+                    .Overflow(Overflow.Ellipsis));
+            }
             if (c.Adjudication is { } adj)
             {
                 lines.Add(new Markup($"[deepskyblue1]adjudicated {StanceName(adj.Verdict)} by {Markup.Escape(adj.Adjudicator)}[/]: " +
                                      $"{Markup.Escape(adj.Rationale)}").Overflow(Overflow.Ellipsis));
             }
 
-            foreach (var s in c.Stances.Take(4))
+            // At most four stances, within what the panel has left after the lines above and the tags line; a line says how many more.
+            var room = Math.Min(4, FooterRows - 4 - lines.Count - (c.Tags.Count > 0 ? 1 : 0));
+            var shown = c.Stances.Count <= room ? c.Stances.Count : Math.Max(0, room - 1);
+            foreach (var s in c.Stances.Take(shown))
             {
                 lines.Add(new Markup($"  {Markup.Escape(s.Analyst)} [bold]{StanceName(s.Stance)}[/]: {Markup.Escape(s.Rationale)}  " +
                                      $"[grey]{s.Evidence.Count} evidence[/]").Overflow(Overflow.Ellipsis));
             }
 
-            if (c.Stances.Count > 4) lines.Add(new Markup($"  [grey]… {c.Stances.Count - 4} more (e: evidence view)[/]"));
+            if (c.Stances.Count > shown) lines.Add(new Markup($"  [grey]… {c.Stances.Count - shown} more (e: evidence view)[/]"));
             if (c.Tags.Count > 0)
             {
                 lines.Add(

@@ -11,7 +11,8 @@ namespace Annotate.ConsoleApp;
 /// - Consensus.WatchArticle: the views up to the first caught-up marker replace the whole picture; after that every
 ///   view is a change (a reopened watch passes only views newer than the ones shown, then another marker);
 /// - History.Subscribe filtered to the article, resumed after the last position seen: any highlight event reloads
-///   the highlights (the claim views do not carry them).
+///   the highlights (the claim views do not carry them);
+/// - a revision (announced by the watch, or seen in a claim view's anchor) reloads the text and the highlights together.
 /// </summary>
 public static class Watchers
 {
@@ -54,7 +55,7 @@ public static class Watchers
 
         var initial = new List<ClaimView>();
         var live = false;
-        await ReadAsync(client.WatchArticleAsync(state.Article.ArticleId, ct, Reconnecting), update =>
+        await ReadAsync(client.WatchArticleAsync(state.Article.ArticleId, ct, Reconnecting), async update =>
         {
             if (update.UpdateCase == WatchArticleResponse.UpdateOneofCase.CaughtUpPosition)
             {
@@ -62,21 +63,61 @@ public static class Watchers
                 else state.CaughtUp(initial, update.CaughtUpPosition);
                 live = true;
             }
+            else if (update.UpdateCase == WatchArticleResponse.UpdateOneofCase.Revised)
+            {
+                // The claims it re-anchored or orphaned follow as views: the text is fetched first, so they land on it.
+                await ReloadArticleAsync(client, state, update.Revised.Revision, ct);
+            }
             else if (update.UpdateCase != WatchArticleResponse.UpdateOneofCase.View)
             {
                 // Replies: the console shows claims and highlights; threads are read with `annotate claim show`.
             }
-            else if (live)
-            {
-                state.Apply(update.View);
-            }
             else
             {
-                initial.Add(update.View);
+                // A view on a revision newer than the text (the announcement missed while reconnecting, or a revision between
+                // GetArticle and the watch) fetches the text too.
+                if (state.IsBehind(update.View.Anchor))
+                {
+                    var anchor = update.View.Anchor;
+                    await ReloadArticleAsync(client, state, Math.Max(anchor.Revision, anchor.OrphanedOnRevision), ct);
+                }
+                if (live) state.Apply(update.View);
+                else initial.Add(update.View);
             }
-
-            return Task.CompletedTask;
         }, state, reportsLink: true, ct);
+    }
+
+    /// <summary>
+    /// Fetches the article's text and highlights once they reflect <paramref name="revision"/> (or a later one) and shows them
+    /// together. The announcement can reach this client before the server a read goes to has the revision (a read replica
+    /// behind), so the reads are asked again for a short while until they reflect it: the article at that revision, and every
+    /// highlight either orphaned or on it (a revision carries every live span onto its text or orphans it). A failed or still
+    /// stale read keeps the old text and says so; the next view from a newer revision asks again.
+    /// </summary>
+    public static async Task ReloadArticleAsync(AnnotateClient client, ArticleState state, uint revision, CancellationToken ct)
+    {
+        var id = state.Article.ArticleId;
+        try
+        {
+            for (var attempt = 0; attempt < 20 && revision > state.Article.Revision; attempt++)
+            {
+                var article = await client.GetArticleAsync(new GetArticleRequest { ArticleId = id }, ct);
+                var list = await client.ListHighlightsAsync(new ListHighlightsRequest { ArticleId = id }, ct);
+                var settled = list.Highlights.All(h =>
+                    h.Anchor is null || h.Anchor.Status == AnchorStatus.Orphaned || h.Anchor.Revision >= article.Revision);
+                if (article.Revision >= revision && settled)
+                {
+                    state.Revised(article, [.. list.Highlights], list.AsOfPosition);
+                    return;
+                }
+                await Task.Delay(TimeSpan.FromMilliseconds(100), ct);
+            }
+            if (revision > state.Article.Revision) state.Say($"revision {revision} of the article is not readable yet");
+        }
+        catch (RpcException e) when (!ct.IsCancellationRequested)
+        {
+            state.Say($"revision {revision} of the article not loaded: {e.StatusCode}");
+        }
     }
 
     private static async Task WatchHighlightsAsync(AnnotateClient client, ArticleState state, CancellationToken ct)

@@ -8,6 +8,9 @@
 #   keys_open_a_claim_on_a_quoted_span  o, a quote, Enter: the new claim is listed
 #   keys_take_a_stance_on_the_selected_claim
 #   t_shows_the_selected_claims_timeline_and_it_follows_another_clients_stance
+#   revision_from_another_client_reloads_the_text_and_marks_the_orphan
+#                                       the article revised (a sentence reworded, a paragraph removed): the new text,
+#                                       the re-anchored claim and the ORPHANED one appear without a key press
 #   q_quits_with_exit_code_0
 # Usage: tests/console/run.sh [results-dir]   (writes results-dir/console-junit.xml; exit 1 on failure)
 # Database: a fresh database on $ANNOTATE_TEST_PG when set, else the server's embedded cluster in a temp dir.
@@ -132,7 +135,7 @@ ALL_CASES=(console_shows_the_article stance_from_another_client_appears_without_
   highlight_from_another_client_appears_without_a_key_press
   console_reconnects_and_catches_up_after_a_server_restart keys_open_a_claim_on_a_quoted_span
   keys_take_a_stance_on_the_selected_claim t_shows_the_selected_claims_timeline_and_it_follows_another_clients_stance
-  q_quits_with_exit_code_0)
+  revision_from_another_client_reloads_the_text_and_marks_the_orphan q_quits_with_exit_code_0)
 
 # --- set-up -------------------------------------------------------------------------------------
 if ! command -v tmux >/dev/null; then
@@ -250,6 +253,20 @@ if wait_screen "Timeline through" "claim-opened.v1" "watcher stance-taken.v1" "w
   record t_shows_the_selected_claims_timeline_and_it_follows_another_clients_stance pass ""
 else
   record t_shows_the_selected_claims_timeline_and_it_follows_another_clients_stance fail "'${LAST_MISSING:-claim id or stance call failed}' not seen"
+fi
+
+begin_case
+LAST_MISSING=""
+# Seed 003 with the paragraph holding the claim the keys opened removed and "majority" corrected: that claim is orphaned, the
+# first claim follows the corrected sentence. The selection then moves to the first claim, whose span is on the new text.
+sed '/^Kazakh media have reported that$/,/^sucked in\.$/d; s/^Russian majority,/Russian minority,/' \
+  "$ROOT/seeds/003_b03ce63f8eeabc7f.txt" > "$WORK/003-revised.txt"
+if runner revise "$ADDRESS" "$ADMIN" "$ARTICLE" "$WORK/003-revised.txt" "Minority, not majority; a paragraph withdrawn" >/dev/null \
+  && wait_screen "revision 2" "article revised to revision 2" "re-anchored on revision 2 (fuzzy" "ORPHANED on revision 2" \
+  && keys k && wait_screen "Russian minority, and the country" "span re-anchored on revision 2"; then
+  record revision_from_another_client_reloads_the_text_and_marks_the_orphan pass ""
+else
+  record revision_from_another_client_reloads_the_text_and_marks_the_orphan fail "'${LAST_MISSING:-revise call failed}' not seen"
 fi
 
 begin_case

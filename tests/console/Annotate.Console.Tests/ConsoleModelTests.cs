@@ -295,3 +295,104 @@ public sealed class SettingsTests : IDisposable
         Assert.Throws<ArgumentException>(() => Settings.Resolve(["--nope"]));
     }
 }
+
+public sealed class RevisionTests
+{
+    private const string Before = "Though Kazakhstan has a large Russian majority, relations are friendly. Twelve police officers died.";
+    private const string After = "Though Kazakhstan has a large Russian minority, relations are friendly.";
+
+    private static Article Revision(uint revision, string text) => new()
+    {
+        ArticleId = "art",
+        Title = "A title",
+        Text = text,
+        Revision = revision,
+        RevisionReason = revision > 1 ? "Minority, not majority" : "",
+    };
+
+    private static AnchorState Anchored(uint revision) => new() { Revision = revision, Status = AnchorStatus.Anchored };
+
+    private static AnchorState Fuzzy(double score) =>
+        new() { Revision = 2, Status = AnchorStatus.Reanchored, Method = ReanchorMethod.Fuzzy, Score = score };
+
+    private static ClaimView Claim(string id, uint start, uint end, ulong position, AnchorState anchor) => new()
+    {
+        ClaimId = id,
+        Statement = id,
+        Status = ClaimStatus.Pending,
+        LastPosition = position,
+        Selector = new Selector { Position = new TextPosition { Start = start, End = end } },
+        Anchor = anchor,
+    };
+
+    private static Highlight Highlight(string id, AnchorState anchor) => new()
+    {
+        HighlightId = id,
+        Selector = new Selector { Position = new TextPosition { Start = 7, End = 46 } },
+        Anchor = anchor,
+    };
+
+    private static string Draw(ArticleState state)
+    {
+        var writer = new StringWriter();
+        var console = AnsiConsole.Create(new AnsiConsoleSettings
+        {
+            Ansi = AnsiSupport.No,
+            ColorSystem = ColorSystemSupport.NoColors,
+            Interactive = InteractionSupport.No,
+            Out = new AnsiConsoleOutput(writer),
+        });
+        console.Profile.Width = 160;
+        console.Profile.Height = 40;
+        console.Write(new Screen().Render(state, 160, 40));
+        return writer.ToString();
+    }
+
+    [Fact]
+    public void A_newer_revision_replaces_the_text_and_the_highlights_together_and_an_older_answer_is_dropped()
+    {
+        var state = new ArticleState(Revision(1, Before));
+        state.SetHighlights([Highlight("h1", Anchored(1))], 5);
+        var reanchored = Claim("c1", 7, 46, 20, new AnchorState { Revision = 2, Status = AnchorStatus.Reanchored });
+        Assert.True(state.IsBehind(reanchored.Anchor));
+        Assert.False(state.OnText(reanchored.Anchor)); // not drawn on the old text
+
+        state.Revised(Revision(2, After), [Highlight("h1", new AnchorState { Revision = 1, Status = AnchorStatus.Orphaned })], 20);
+        Assert.Equal(After, state.Article.Text);
+        Assert.False(state.IsBehind(reanchored.Anchor));
+        Assert.True(state.OnText(reanchored.Anchor));
+        Assert.False(state.OnText(state.Highlights.Single().Anchor)); // orphaned: its span is on revision 1's text
+        Assert.Equal("article revised to revision 2: Minority, not majority", state.Message);
+
+        state.Revised(Revision(1, Before), [], 30);
+        state.SetHighlights([], 10); // listed before the revision's reload
+        Assert.Equal(After, state.Article.Text);
+        Assert.Single(state.Highlights);
+    }
+
+    [Fact]
+    public void After_a_revision_the_screen_shows_the_new_text_and_the_state_of_every_span_with_orphans_listed_last()
+    {
+        var state = new ArticleState(Revision(1, Before));
+        state.CaughtUp([Claim("majority", 7, 46, 4, Anchored(1)), Claim("police", 72, 100, 5, Anchored(1))], 5);
+        state.Revised(
+            Revision(2, After),
+            [
+                Highlight("h1", Fuzzy(0.95)),
+                Highlight("h2", new AnchorState { Revision = 1, Status = AnchorStatus.Orphaned, OrphanedOnRevision = 2 }),
+            ],
+            9);
+        state.Apply(Claim("majority", 7, 46, 9, Fuzzy(0.949)));
+        var orphaned = new AnchorState { Revision = 1, Status = AnchorStatus.Orphaned, OrphanedOnRevision = 2 };
+        state.Apply(Claim("police", 72, 100, 9, new AnchorState(orphaned) { Reason = "the quote no longer occurs" }));
+
+        Assert.Equal(["majority", "police"], state.Claims.Select(c => c.ClaimId));
+        var output = Draw(state);
+        Assert.Contains(After, output);
+        Assert.DoesNotContain("Twelve police officers", output);
+        Assert.Contains("2 highlights (1 orphaned)  revision 2", output);
+        Assert.Contains("re-anchored on revision 2 (fuzzy 0.95)", output);
+        Assert.Contains("ORPHANED on revision 2: the quote no longer occurs", output);
+        Assert.Contains("span re-anchored on revision 2 (fuzzy 0.95)", output); // the selected claim's details
+    }
+}

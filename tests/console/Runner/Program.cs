@@ -8,12 +8,13 @@ using Grpc.Core;
 //   open-claim <server> <token> <article> <quote>          -> claim id
 //   highlight  <server> <token> <article> <quote>          -> highlight id
 //   stance     <server> <token> <claim> <stance> <why>     -> global position of the stance
+//   revise     <server> <admin-token> <article> <file> <why> -> the article's revision after recording <file> as its text
 //   demo       <server> <admin-token> [pace-ms]            -> the demo's narration
 //   create-db  <connection-string> <name>                  -> connection string of a new database <name>
 //   drop-db    <connection-string> <name>                  -> drops database <name>
 if (args.Length < 3)
 {
-    Console.Error.WriteLine("usage: annotate-console-runner analyst|open-claim|stance|demo <server> <token> [args]");
+    Console.Error.WriteLine("usage: annotate-console-runner analyst|open-claim|highlight|stance|revise|demo <server> <token> [args]");
     return 2;
 }
 var (command, server, token) = (args[0], args[1], args[2]);
@@ -99,6 +100,16 @@ try
                 Rationale = args.Length > 5 ? args[5] : "",
             });
             Console.WriteLine(result.Position);
+            return 0;
+        case "revise":
+            var revised = await client.ReviseArticleAsync(new ReviseArticleRequest
+            {
+                RequestId = id,
+                ArticleId = args[3],
+                Text = await File.ReadAllTextAsync(args[4]),
+                Reason = args.Length > 5 ? args[5] : "",
+            });
+            Console.WriteLine(revised.Article.Revision);
             return 0;
         default:
             Console.Error.WriteLine($"unknown command {command}");
