@@ -88,15 +88,15 @@ internal sealed partial class SubscriptionHub(MartenEventStore store, ILogger lo
             while (true)
             {
                 // Catch-up: read the table until we have reached its head. With a copy to read from, the head that counts
-                // is the primary's (read once here): a copy's head is only how far that copy has replayed.
+                // is the primary's (read with the first page): a copy's head is only how far that copy has replayed.
                 sub.Missed = false;
-                var target = store.CatchUpReads is null ? 0 : await store.GetHeadPositionAsync(ct).ConfigureAwait(false);
+                var target = -1L;
                 while (true)
                 {
                     var (events, through, head) = await ReadPageAsync(pos, target, filter, pageSize, ct).ConfigureAwait(false);
                     if (through > pos) yield return new SubscriptionBatch(events, through, false);
                     pos = Math.Max(pos, through);
-                    target = Math.Max(target, head); // any source's head is a committed position of the primary
+                    target = Math.Max(target, head);
                     if (pos >= target) break;
                 }
                 yield return new SubscriptionBatch([], pos, true);
@@ -299,20 +299,23 @@ internal sealed partial class SubscriptionHub(MartenEventStore store, ILogger lo
     }
 
     /// <summary>
-    /// The page after <paramref name="after"/>, read where <see cref="MartenEventStore.CatchUpReads"/> sends it when the
-    /// primary is known to hold more (<paramref name="target"/>, a committed position): from a copy that has replayed a
-    /// page's worth or up to the target, else from the primary. A copy's page ends at the copy's head, so it never
-    /// passes a position the copy has not replayed; a copy's page that did not advance is read again on the primary, so
-    /// a reader short of the target always moves on.
+    /// The page after <paramref name="after"/>, read where <see cref="MartenEventStore.CatchUpReads"/> sends it, towards
+    /// <paramref name="target"/>, a position the primary has committed (negative: the primary's head, read here): from a
+    /// copy that has replayed a page's worth or up to the target, else from the primary. A copy's page ends at the copy's
+    /// head, so it never passes a position the copy has not replayed; a copy's page that did not advance is read again on
+    /// the primary, so a reader short of the target always moves on. Head is at least the target: the reader reads on
+    /// until it gets there, whatever the copy's head.
     /// </summary>
     private async Task<(List<RecordedEvent> Events, long Through, long Head)> ReadPageFromAsync(long after, long target,
         EventFilter? filter, int pageSize, CancellationToken ct)
     {
-        if (store.CatchUpReads is not { } reads || target <= after)
-            return await store.ReadPageAsync(after, filter, pageSize, ct: ct).ConfigureAwait(false);
+        if (store.CatchUpReads is not { } reads) return await store.ReadPageAsync(after, filter, pageSize, ct: ct).ConfigureAwait(false);
+        if (target < 0) target = await store.GetHeadPositionAsync(ct).ConfigureAwait(false);
+        if (target <= after) return ([], after, target); // nothing committed past the reader when the head was read
         var wanted = Math.Min(target, after + pageSize);
         var page = await reads.ReadAsync(wanted, source => source.ReadPageAsync(after, filter, pageSize, ct: ct), ct).ConfigureAwait(false);
-        return page.Through > after ? page : await store.ReadPageAsync(after, filter, pageSize, ct: ct).ConfigureAwait(false);
+        if (page.Through <= after) page = await store.ReadPageAsync(after, filter, pageSize, ct: ct).ConfigureAwait(false);
+        return (page.Events, page.Through, Math.Max(page.Head, target));
     }
 
     public async ValueTask DisposeAsync()
