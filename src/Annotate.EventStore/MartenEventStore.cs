@@ -77,6 +77,12 @@ public sealed class MartenEventStore : IEventStore
     public IQuerySession QuerySession() =>
         _copy is null ? _documents.QuerySession() : _documents.QuerySession(SessionOptions.ForDatabase(_copy));
 
+    /// <summary>
+    /// Where the live hub reads its pages (<see cref="IReadSource"/>); null: this store's database. A host with a copy of
+    /// the database sets it before the first subscription. Commands, LISTEN and the hub's start-up head stay here.
+    /// </summary>
+    public IReadSource? CatchUpReads { get; set; }
+
     internal EventStoreOptions Options => _options;
     internal NpgsqlDataSource DataSource => _dataSource;
     internal string Schema => _s;

@@ -58,6 +58,7 @@ public static class StoreTelemetry
     /// </summary>
     public static void RecordBatch(int appends, int events, TimeSpan commit, IEnumerable<string?>? requestIds = null)
     {
+#if !ANNOTATE_NO_TELEMETRY
         BatchAppends.Record(appends);
         BatchEvents.Record(events);
         CommitDuration.Record(commit.TotalSeconds);
@@ -71,5 +72,6 @@ public static class StoreTelemetry
             startTime: DateTimeOffset.UtcNow - commit);
         if (span is { IsAllDataRequested: true } && requestIds is not null)
             span.SetTag(RequestIdsTag, requestIds.OfType<string>().Distinct(StringComparer.Ordinal).ToArray());
+#endif
     }
 }

@@ -8,10 +8,14 @@ var builder = WebApplication.CreateBuilder(args);
 // Listen addresses (HTTP/2; gRPC-Web when configured), logging, database (configured or embedded PostgreSQL).
 builder.AddAnnotateHosting(args);
 builder.Services.AddAnnotateServer(builder.Configuration); // event store, projections, gRPC, auth, health, features
+#if !ANNOTATE_NO_TELEMETRY
 builder.AddAnnotateTelemetry(); // OpenTelemetry when OTEL_EXPORTER_OTLP_ENDPOINT or Annotate:MetricsUrls is set
+#endif
 
 var app = builder.Build();
+#if !ANNOTATE_NO_TELEMETRY
 app.UseAnnotateTelemetry(app.Services.GetRequiredService<MetricsEndpoint>()); // gRPC status on call metrics; /metrics on its own port
+#endif
 app.UseWebReader(app.Services.GetRequiredService<WebEndpoint>()); // the browser reader's files on the gRPC-Web endpoint, when it is on
 app.MapAnnotateApi(app.Services.GetRequiredService<WebEndpoint>()); // annotate.v1 services with their access rules, health, reflection
 

@@ -87,14 +87,17 @@ internal sealed partial class SubscriptionHub(MartenEventStore store, ILogger lo
             var pos = fromPositionExclusive;
             while (true)
             {
-                // Catch-up: read the table until a short page says we have reached its head.
+                // Catch-up: read the table until we have reached its head. With a copy to read from, the head that counts
+                // is the primary's (read with the first page): a copy's head is only how far that copy has replayed.
                 sub.Missed = false;
+                var target = -1L;
                 while (true)
                 {
-                    var (events, through, head) = await ReadPageAsync(pos, filter, pageSize, ct).ConfigureAwait(false);
+                    var (events, through, head) = await ReadPageAsync(pos, target, filter, pageSize, ct).ConfigureAwait(false);
                     if (through > pos) yield return new SubscriptionBatch(events, through, false);
                     pos = Math.Max(pos, through);
-                    if (pos >= head) break;
+                    target = Math.Max(target, head);
+                    if (pos >= target) break;
                 }
                 yield return new SubscriptionBatch([], pos, true);
 
@@ -200,6 +203,10 @@ internal sealed partial class SubscriptionHub(MartenEventStore store, ILogger lo
                 // Another instance (or a run we could not chain) moved the head: read the new events once, for everyone.
                 while (target > published)
                 {
+                    // "Up to the head" names the primary's head: a copy's could be behind it.
+                    if (target == long.MaxValue && store.CatchUpReads is not null)
+                        target = Math.Max(published, await store.GetHeadPositionAsync(stopping).ConfigureAwait(false));
+                    if (target <= published) break;
                     if (Volatile.Read(ref _subscribers).Length == 0)
                     {
                         // Nobody to publish to. Skipping ahead is safe only to a position already committed
@@ -208,8 +215,7 @@ internal sealed partial class SubscriptionHub(MartenEventStore store, ILogger lo
                         target = published;
                         break;
                     }
-                    var (events, through, head) = await store
-                        .ReadPageAsync(published, null, store.Options.ReadPageSize, ct: stopping)
+                    var (events, through, head) = await ReadPageFromAsync(published, target, null, store.Options.ReadPageSize, stopping)
                         .ConfigureAwait(false);
                     if (events.Count > 0) Publish(new Run(events));
                     // The page was read through `through`: positions there that hold no event were rolled back for good.
@@ -275,14 +281,14 @@ internal sealed partial class SubscriptionHub(MartenEventStore store, ILogger lo
     /// a subscriber resumes from its own position, so a lost read costs a retry, not the subscription. A few attempts;
     /// a database that stays away ends the subscription with the error.
     /// </summary>
-    private async Task<(List<RecordedEvent> Events, long Through, long Head)> ReadPageAsync(long after, EventFilter? filter, int pageSize,
-        CancellationToken ct)
+    private async Task<(List<RecordedEvent> Events, long Through, long Head)> ReadPageAsync(long after, long target, EventFilter? filter,
+        int pageSize, CancellationToken ct)
     {
         for (var attempt = 1; ; attempt++)
         {
             try
             {
-                return await store.ReadPageAsync(after, filter, pageSize, ct: ct).ConfigureAwait(false);
+                return await ReadPageFromAsync(after, target, filter, pageSize, ct).ConfigureAwait(false);
             }
             catch (Exception ex) when (attempt < 5 && Failures.IsConnectionLoss(ex) && !ct.IsCancellationRequested)
             {
@@ -290,6 +296,26 @@ internal sealed partial class SubscriptionHub(MartenEventStore store, ILogger lo
                 await Task.Delay(TimeSpan.FromMilliseconds(50 * attempt), ct).ConfigureAwait(false);
             }
         }
+    }
+
+    /// <summary>
+    /// The page after <paramref name="after"/>, read where <see cref="MartenEventStore.CatchUpReads"/> sends it, towards
+    /// <paramref name="target"/>, a position the primary has committed (negative: the primary's head, read here): from a
+    /// copy that has replayed a page's worth or up to the target, else from the primary. A copy's page ends at the copy's
+    /// head, so it never passes a position the copy has not replayed; a copy's page that did not advance is read again on
+    /// the primary, so a reader short of the target always moves on. Head is at least the target: the reader reads on
+    /// until it gets there, whatever the copy's head.
+    /// </summary>
+    private async Task<(List<RecordedEvent> Events, long Through, long Head)> ReadPageFromAsync(long after, long target,
+        EventFilter? filter, int pageSize, CancellationToken ct)
+    {
+        if (store.CatchUpReads is not { } reads) return await store.ReadPageAsync(after, filter, pageSize, ct: ct).ConfigureAwait(false);
+        if (target < 0) target = await store.GetHeadPositionAsync(ct).ConfigureAwait(false);
+        if (target <= after) return ([], after, target); // nothing committed past the reader when the head was read
+        var wanted = Math.Min(target, after + pageSize);
+        var page = await reads.ReadAsync(wanted, source => source.ReadPageAsync(after, filter, pageSize, ct: ct), ct).ConfigureAwait(false);
+        if (page.Through <= after) page = await store.ReadPageAsync(after, filter, pageSize, ct: ct).ConfigureAwait(false);
+        return (page.Events, page.Through, Math.Max(page.Head, target));
     }
 
     public async ValueTask DisposeAsync()

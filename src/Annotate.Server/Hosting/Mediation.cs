@@ -27,7 +27,9 @@ public static class Mediation
             }
         }
         // Outermost, so a command's span and latency include its validation and refusal.
+#if !ANNOTATE_NO_TELEMETRY
         services.AddScoped(typeof(IPipelineBehavior<,>), typeof(CommandTelemetry<,>));
+#endif
         services.AddScoped(typeof(IPipelineBehavior<,>), typeof(LoggingBehavior<,>));
         // Inside the logging, so its refusals are logged too.
         services.AddScoped(typeof(IPipelineBehavior<,>), typeof(ValidationBehavior<,>));

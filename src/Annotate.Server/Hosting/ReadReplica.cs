@@ -10,13 +10,18 @@ namespace Annotate.Server.Hosting;
 /// <summary>
 /// Reads from a PostgreSQL streaming replica (hot standby) named by <c>ConnectionStrings:AnnotateReadOnly</c>; without
 /// it every read goes to the primary. The features that read the log or the views and can answer from a copy that lags
-/// (lists, search, replay, export, verification, as-of views) ask here for their <see cref="Views"/>; commands, the
-/// writer, the live hub (LISTEN needs the primary) and authentication stay on the primary.
+/// (lists, search, replay, export, verification, as-of views) ask here for their <see cref="Views"/>, and so do the live
+/// reads: the store's hub reads its pages here (<see cref="MartenEventStore.CatchUpReads"/>: a subscriber's catch-up, the
+/// events a NOTIFY announced) and WatchArticle its initial views and the views each change needs. Commands, the writer,
+/// the live wake-up (LISTEN needs the primary, and this process's commits reach its hub in memory) and authentication
+/// stay on the primary.
 /// <para>
 /// Read-your-writes: a read that must reflect a position (a command's <c>position</c> passed back as <c>min_position</c>
 /// or an <c>as_of</c> position) gets the replica only once the replica's head (the chain head it has replayed) has
 /// reached that position, waiting up to <c>Annotate:ReadOnlyWaitMs</c> (500 ms); after that it reads the primary.
 /// A replica that cannot be reached sends every read to the primary for <see cref="Recheck"/>, then is tried again.
+/// A wait that ran out marks the replica behind for as long: reads it can answer at once still go to it, the others go
+/// to the primary without waiting.
 /// </para>
 /// <para>
 /// Why not Npgsql's multi-host failover alone (<c>Host=a,b;Target Session Attributes=prefer-standby</c>): it picks a
@@ -26,7 +31,7 @@ namespace Annotate.Server.Hosting;
 /// has replayed a position.
 /// </para>
 /// </summary>
-public sealed partial class ReadReplica : IAsyncDisposable
+public sealed partial class ReadReplica : IReadSource, IAsyncDisposable
 {
     public const string ConnectionStringName = "AnnotateReadOnly";
     public const string WaitKey = "Annotate:ReadOnlyWaitMs";
@@ -44,6 +49,7 @@ public sealed partial class ReadReplica : IAsyncDisposable
     private readonly TimeSpan _maxWait;
     private readonly ILogger _logger;
     private long _skipUntil; // Stopwatch timestamp; 0: try the replica
+    private long _noWaitUntil; // Stopwatch timestamp: a wait ran out, so reads the replica cannot answer now go to the primary
 
     public ReadReplica(
         IConfiguration configuration,
@@ -76,6 +82,8 @@ public sealed partial class ReadReplica : IAsyncDisposable
         _source = NpgsqlDataSource.Create(builder.ConnectionString);
         _replica = new Views(store.ReadingFrom(_source), policy);
         Description = $"{builder.Host}:{builder.Port}/{builder.Database ?? builder.Username}";
+        // The live hub's pages (subscribers' catch-up, reads after a wake-up) come through here too.
+        store.CatchUpReads = this;
     }
 
     /// <summary>host:port/database of the replica (no password), or null when none is configured.</summary>
@@ -85,10 +93,19 @@ public sealed partial class ReadReplica : IAsyncDisposable
     /// The views to read from for a read that must reflect at least <paramref name="atLeast"/> (0: any lag will do): the
     /// replica's when it is configured, reachable and has replayed that position in time, else the primary's.
     /// </summary>
-    public async Task<Views> ViewsAsync(long atLeast, CancellationToken ct)
+    public async Task<Views> ViewsAsync(long atLeast, CancellationToken ct) =>
+        await UseReplicaAsync(atLeast, ct) ? _replica! : _primary;
+
+    /// <summary>
+    /// Whether a read that must reflect <paramref name="atLeast"/> goes to the replica. After a wait ran out the replica
+    /// counts as behind for <see cref="Recheck"/>: reads it can answer at once still go to it, the others go to the primary
+    /// without waiting, so a replica whose replay stalls costs one wait, not one per read (the live hub reads on every
+    /// wake-up).
+    /// </summary>
+    private async Task<bool> UseReplicaAsync(long atLeast, CancellationToken ct)
     {
-        if (_replica is null) return _primary;
-        if (Stopwatch.GetTimestamp() < Volatile.Read(ref _skipUntil)) return Served(_primary, "unreachable");
+        if (_replica is null) return false;
+        if (Stopwatch.GetTimestamp() < Volatile.Read(ref _skipUntil)) return Served(false, "unreachable");
         var waited = Stopwatch.StartNew();
         var pause = FirstPoll;
         while (true)
@@ -101,11 +118,17 @@ public sealed partial class ReadReplica : IAsyncDisposable
             catch (Exception e) when (ErrorMapping.DatabaseOutage(e) is not null || e is PostgresException)
             {
                 Skip(e);
-                return Served(_primary, "unreachable");
+                return Served(false, "unreachable");
             }
-            if (head >= atLeast) return Served(_replica, "caught_up");
+            if (head >= atLeast) return Served(true, "caught_up");
+            var now = Stopwatch.GetTimestamp();
+            if (now < Volatile.Read(ref _noWaitUntil)) return Served(false, "behind");
             var left = _maxWait - waited.Elapsed;
-            if (left <= TimeSpan.Zero) return Served(_primary, "behind");
+            if (left <= TimeSpan.Zero)
+            {
+                Volatile.Write(ref _noWaitUntil, now + (long)(Recheck.TotalSeconds * Stopwatch.Frequency));
+                return Served(false, "behind");
+            }
             await Task.Delay(pause < left ? pause : left, ct);
             pause *= 2;
         }
@@ -115,18 +138,24 @@ public sealed partial class ReadReplica : IAsyncDisposable
     /// Runs a read on <see cref="ViewsAsync"/>'s choice, and once more on the primary when the replica fails under it
     /// (stopped, restarted, cut off) before it answered.
     /// </summary>
-    public async Task<T> ReadAsync<T>(long atLeast, Func<Views, Task<T>> read, CancellationToken ct)
+    public Task<T> ReadAsync<T>(long atLeast, Func<Views, Task<T>> read, CancellationToken ct) =>
+        RouteAsync(atLeast, replica => read(replica ? _replica! : _primary), ct);
+
+    /// <summary>The store's side of the same choice, for the live hub's pages (<see cref="MartenEventStore.CatchUpReads"/>).</summary>
+    Task<T> IReadSource.ReadAsync<T>(long atLeast, Func<MartenEventStore, Task<T>> read, CancellationToken ct) =>
+        RouteAsync(atLeast, replica => read(replica ? _replica!.Store : _primary.Store), ct);
+
+    private async Task<T> RouteAsync<T>(long atLeast, Func<bool, Task<T>> read, CancellationToken ct)
     {
-        var views = await ViewsAsync(atLeast, ct);
-        if (ReferenceEquals(views, _primary)) return await read(views);
+        if (!await UseReplicaAsync(atLeast, ct)) return await read(false);
         try
         {
-            return await read(views);
+            return await read(true);
         }
         catch (Exception e) when (ErrorMapping.DatabaseOutage(e) is not null && !ct.IsCancellationRequested)
         {
             Skip(e);
-            return await read(Served(_primary, "unreachable"));
+            return await read(Served(false, "unreachable"));
         }
     }
 
@@ -139,10 +168,10 @@ public sealed partial class ReadReplica : IAsyncDisposable
         if (!wasSkipping) Log.Unreachable(_logger, Description ?? "", Recheck.TotalSeconds, e.Message);
     }
 
-    private Views Served(Views views, string reason)
+    private static bool Served(bool replica, string reason)
     {
-        ServerTelemetry.RecordRead(ReferenceEquals(views, _primary) ? "primary" : "replica", reason);
-        return views;
+        ServerTelemetry.RecordRead(replica ? "replica" : "primary", reason);
+        return replica;
     }
 
     private static bool Mentions(string connectionString, string keyword) =>

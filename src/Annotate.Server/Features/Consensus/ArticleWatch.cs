@@ -5,6 +5,7 @@ using Annotate.Domain.Events;
 using Annotate.EventStore;
 using Annotate.Server.Features.Claims;
 using Annotate.Server.Features.Discussion;
+using Annotate.Server.Hosting;
 using Annotate.Server.Infrastructure;
 using Grpc.Core;
 using Marten;
@@ -17,8 +18,11 @@ namespace Annotate.Server.Features.Consensus;
 /// blindness and replies the batch changed once, in one batched query, and hands the same immutable updates to every
 /// watcher of the article; a watcher only picks the form its caller may see (<see cref="ClaimUpdate.For"/>). A watcher
 /// therefore costs memory, never database work, after its catch-up.
-/// Invariant: a watcher registers before it reads its initial views, and the feed's subscription starts at a head read
-/// before that, so every change after the position of the initial views reaches it.
+/// Invariant: a watcher registers before it reads its initial views, and those views reflect at least
+/// <see cref="Watcher.From"/>, the last position the feed had handed out when it registered (or the head its subscription
+/// started from), so every change after the position of the initial views reaches it. The feed's loads and the initial
+/// views may come from the read replica (<see cref="ReadReplica"/>), each only once the replica has replayed the position
+/// it must reflect; the feed's events come through the store's hub, which reads the replica the same way.
 /// A watcher buffers at most <see cref="Capacity"/> updates; one that falls further behind (its client does not read) is
 /// cut off: the feed stops preparing updates for it and never waits for it, and its stream ends with RESOURCE_EXHAUSTED
 /// as soon as it reads again. Its client calls WatchArticle again, which sends the current views (the catch-up).
@@ -26,7 +30,7 @@ namespace Annotate.Server.Features.Consensus;
 public sealed partial class ArticleWatch(
     Views views,
     ConsensusPolicy policy,
-    IDocumentStore documents,
+    ReadReplica reads,
     int capacity,
     ILogger<ArticleWatch> logger)
     : IAsyncDisposable
@@ -48,6 +52,7 @@ public sealed partial class ArticleWatch(
     private readonly Dictionary<string, Watcher[]> _byArticle = new(StringComparer.Ordinal);
     private readonly CancellationTokenSource _stopping = new();
     private Task<Task>? _feed;
+    private long _handedOut; // the last position of the last batch whose watchers were taken (under _gate)
 
     public int Capacity { get; } = capacity > 0 ? capacity : DefaultCapacity;
 
@@ -59,6 +64,8 @@ public sealed partial class ArticleWatch(
             new BoundedChannelOptions(capacity) { SingleReader = true, SingleWriter = true, FullMode = BoundedChannelFullMode.Wait });
         /// <summary>Set by the feed when the buffer was full; the feed has let go of the watcher.</summary>
         public volatile bool CutOff;
+        /// <summary>A position the initial views must reflect: every later change reaches this watcher as an update.</summary>
+        public long From { get; internal set; }
     }
 
     /// <summary>An update of one batch: <see cref="Through"/> is the last position of that batch.</summary>
@@ -116,6 +123,7 @@ public sealed partial class ArticleWatch(
         try
         {
             await feed.WaitAsync(ct);
+            lock (_gate) watcher.From = _handedOut;
         }
         catch
         {
@@ -162,6 +170,7 @@ public sealed partial class ArticleWatch(
     private async Task<Task> StartAsync()
     {
         var from = await views.HeadAsync(_stopping.Token);
+        lock (_gate) _handedOut = Math.Max(_handedOut, from);
         return Task.Run(() => RunAsync(from, _stopping.Token));
     }
 
@@ -195,29 +204,23 @@ public sealed partial class ArticleWatch(
     private async Task PublishAsync(IReadOnlyList<RecordedEvent> events, CancellationToken ct)
     {
         Dictionary<string, Watcher[]> watched;
+        var through = events[^1].Position;
         lock (_gate)
         {
+            _handedOut = Math.Max(_handedOut, through);
             if (_byArticle.Count == 0) return;
             watched = new Dictionary<string, Watcher[]>(_byArticle, StringComparer.Ordinal);
         }
         var changes = Changes.Of(events, watched);
         if (changes.Count == 0) return;
-        var through = events[^1].Position;
 
-        await using var session = documents.QuerySession();
-        var batch = session.CreateBatchQuery();
-        var claimIds = changes.Claims.Keys.ToArray();
-        var replyIds = changes.Replies.Keys.ToArray();
-        var claims = claimIds.Length > 0 ? batch.LoadMany<ClaimDocument>().ById(claimIds) : null;
-        var blinds = claimIds.Length > 0 ? batch.LoadMany<BlindClaimDocument>().ById(claimIds) : null;
-        var replies = replyIds.Length > 0 ? batch.LoadMany<ReplyDocument>().ById(replyIds) : null;
-        if (claims is not null || replies is not null) await batch.Execute(ct);
-
+        // From the replica once it has replayed the batch (a view older than the batch would be skipped below), else the primary.
+        var loaded = await reads.ReadAsync(through, v => LoadAsync(v, changes, through, ct), ct);
         var updates = new List<(long First, string ArticleId, Update Update)>();
-        if (claims is not null)
+        if (loaded.Claims is { } claims)
         {
-            var blindById = (await blinds!).ToDictionary(b => b.Id, StringComparer.Ordinal);
-            foreach (var doc in await claims)
+            var blindById = loaded.Blinds!.ToDictionary(b => b.Id, StringComparer.Ordinal);
+            foreach (var doc in claims)
             {
                 var change = changes.Claims[doc.Id];
                 // Sent when an event of the batch changed the view (a later batch may have changed it again: it sends it too),
@@ -228,15 +231,11 @@ public sealed partial class ArticleWatch(
                     new ClaimUpdate(through, view, blindById.GetValueOrDefault(doc.Id), change.ShownWhenHidden)));
             }
         }
-        if (replies is not null)
+        if (loaded.Replies is { } replies)
         {
-            var loaded = (await replies).Where(r => r.LastPosition <= through).ToList();
-            // The blindness of the claims replied on (one more read, only when a reply is on a claim).
-            var onClaims = loaded.Select(Threads.ClaimOf).OfType<string>().Distinct(StringComparer.Ordinal).ToArray();
-            var replyBlinds = onClaims.Length > 0 ? await BlindClaims.LoadAsync(session, onClaims, ct) : null;
-            foreach (var reply in loaded)
+            var replyBlinds = loaded.ReplyBlinds;
+            foreach (var reply in replies)
             {
-                // A later change of the same reply is on its way (LastPosition > through): that batch sends the reply as it then stands.
                 var change = changes.Replies[reply.Id];
                 var blind = Threads.ClaimOf(reply) is { } claimId ? replyBlinds?.GetValueOrDefault(claimId) : null;
                 var message = new WatchArticleResponse { Reply = Threads.ToProto(reply) };
@@ -263,6 +262,32 @@ public sealed partial class ArticleWatch(
         if (cutOff is null) return;
         lock (_gate) foreach (var watcher in cutOff) Remove(watcher);
         foreach (var watcher in cutOff) LogCutOff(logger, watcher.ArticleId, Capacity);
+    }
+
+    private sealed record Loaded(
+        IReadOnlyList<ClaimDocument>? Claims,
+        IReadOnlyList<BlindClaimDocument>? Blinds,
+        IReadOnlyList<ReplyDocument>? Replies,
+        IReadOnlyDictionary<string, BlindClaimDocument>? ReplyBlinds);
+
+    /// <summary>The documents a batch's changes need, in one batched query (and one more for the blindness of replied claims).</summary>
+    private static async Task<Loaded> LoadAsync(Views views, Changes changes, long through, CancellationToken ct)
+    {
+        await using var session = views.QuerySession();
+        var batch = session.CreateBatchQuery();
+        var claimIds = changes.Claims.Keys.ToArray();
+        var replyIds = changes.Replies.Keys.ToArray();
+        var claims = claimIds.Length > 0 ? batch.LoadMany<ClaimDocument>().ById(claimIds) : null;
+        var blinds = claimIds.Length > 0 ? batch.LoadMany<BlindClaimDocument>().ById(claimIds) : null;
+        var replies = replyIds.Length > 0 ? batch.LoadMany<ReplyDocument>().ById(replyIds) : null;
+        if (claims is null && replies is null) return new Loaded(null, null, null, null);
+        await batch.Execute(ct);
+        // A later change of the same reply is on its way (LastPosition > through): that batch sends the reply as it then stands.
+        var replied = replies is null ? null : (await replies).Where(r => r.LastPosition <= through).ToList();
+        // The blindness of the claims replied on (one more read, only when a reply is on a claim).
+        var onClaims = replied?.Select(Threads.ClaimOf).OfType<string>().Distinct(StringComparer.Ordinal).ToArray() ?? [];
+        var replyBlinds = onClaims.Length > 0 ? await BlindClaims.LoadAsync(session, onClaims, ct) : null;
+        return new Loaded(claims is null ? null : await claims, blinds is null ? null : await blinds, replied, replyBlinds);
     }
 
     /// <summary>

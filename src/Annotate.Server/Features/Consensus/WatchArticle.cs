@@ -19,7 +19,7 @@ public static class WatchArticle
 {
     public sealed record Query(WatchArticleRequest Request) : IRequest<IAsyncEnumerable<WatchArticleResponse>>;
 
-    public sealed class Handler(Views views, ConsensusPolicy policy, IDocumentStore documents, ArticleWatch watch, CallerContext caller)
+    public sealed class Handler(Views views, ConsensusPolicy policy, ReadReplica reads, ArticleWatch watch, CallerContext caller)
         : IRequestHandler<Query, IAsyncEnumerable<WatchArticleResponse>>
     {
         public async Task<IAsyncEnumerable<WatchArticleResponse>> Handle(Query query, CancellationToken ct)
@@ -35,13 +35,16 @@ public static class WatchArticle
             var watcher = await watch.JoinAsync(articleId, ct);
             try
             {
-                // The catch-up: the views as they are now, read after joining; the feed's updates up to their position are in them.
-                var (claims, from) = await views.ClaimsOfAsync(articleId, ct);
-                await using (var session = documents.QuerySession())
+                // The catch-up: the views as they are now, read after joining, from a copy that reflects at least the position the
+                // feed had reached then (the replica once it has replayed that far, else the primary); the feed's updates up to
+                // their position are in them.
+                var (seen, from) = await reads.ReadAsync(watcher.From, async v =>
                 {
-                    foreach (var view in await BlindClaims.AsSeenByAsync(session, claims.Select(c => Mapping.ToProto(c, policy)), who, ct))
-                        yield return new WatchArticleResponse { View = view };
-                }
+                    var (claims, position) = await v.ClaimsOfAsync(articleId, ct);
+                    await using var session = v.QuerySession();
+                    return (await BlindClaims.AsSeenByAsync(session, claims.Select(c => Mapping.ToProto(c, policy)), who, ct), position);
+                }, ct);
+                foreach (var view in seen) yield return new WatchArticleResponse { View = view };
                 yield return new WatchArticleResponse { CaughtUpPosition = (ulong)from };
 
                 while (true)
