@@ -82,6 +82,37 @@ public sealed class HistoryTests(AnnotateServer server) : IClassFixture<Annotate
     private static bool CaughtUpMarker(SubscribeResponse m) => m.ItemCase == SubscribeResponse.ItemOneofCase.CaughtUpPosition;
 
     [Fact]
+    public async Task A_burst_of_live_events_reaches_a_gzip_and_a_plain_subscriber_in_order_exactly_as_replay_reads_them()
+    {
+        var (_, who) = await server.NewAnalystAsync("ana", Role.Analyst);
+        var (article, _, _) = await ActivityAsync(who);
+        using var plainChannel = GrpcChannel.ForAddress(server.Address, new GrpcChannelOptions { CompressionProviders = [] });
+        using var cts = new CancellationTokenSource();
+        using var gzipCall = Ch.History().Subscribe(After(0, article), Streaming(who, cts.Token));
+        using var plainCall = plainChannel.History().Subscribe(After(0, article), Streaming(who, cts.Token));
+        var gzipSeen = await ReadUntilAsync(gzipCall.ResponseStream, CaughtUp);
+        var plainSeen = await ReadUntilAsync(plainCall.ResponseStream, CaughtUp);
+
+        // Commands at once, so that commits carry several events and streams have several queued: what is sent in one flush.
+        var analysts = new List<CallOptions>();
+        for (var i = 0; i < 8; i++) analysts.Add((await server.NewAnalystAsync("analyst", Role.Analyst)).Options);
+        var highlight = Quote("The dam holds forty million cubic metres.");
+        var results = (await Task.WhenAll(analysts.Select(a => Ch.Annotations().CreateHighlightAsync(
+            new CreateHighlightRequest { RequestId = Rid(), ArticleId = article, Selector = highlight }, a).ResponseAsync)))
+            .Select(h => h.Result).ToList();
+        var last = results.Max(r => r.Position);
+        gzipSeen.AddRange(await ReadUntilAsync(gzipCall.ResponseStream, seen => Events(seen).Any(e => e.Position == last)));
+        plainSeen.AddRange(await ReadUntilAsync(plainCall.ResponseStream, seen => Events(seen).Any(e => e.Position == last)));
+        await cts.CancelAsync();
+
+        var replayed = await server.ReplayAsync(
+            new ReplayRequest { FromPosition = 1, ToPosition = last, Filter = new EventFilter { ArticleId = article } });
+        Assert.Equal(replayed, Events(gzipSeen));
+        Assert.Equal(replayed, Events(plainSeen));
+        Assert.Subset(replayed.Select(e => e.Position).ToHashSet(), results.Select(r => r.Position).ToHashSet());
+    }
+
+    [Fact]
     public async Task A_resumed_subscription_continues_after_the_given_position_with_no_gap_and_no_duplicate()
     {
         var (_, who) = await server.NewAnalystAsync("ana", Role.Analyst);

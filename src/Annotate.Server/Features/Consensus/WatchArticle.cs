@@ -4,6 +4,7 @@ using Annotate.Domain.Consensus;
 using Annotate.Server.Features.Claims;
 using Annotate.Server.Hosting;
 using Annotate.Server.Infrastructure;
+using Annotate.Server.Transport;
 using Marten;
 using MediatR;
 
@@ -50,7 +51,8 @@ public static class WatchArticle
                 while (true)
                 {
                     var update = await ArticleWatch.NextAsync(watcher, watch.Capacity, ct);
-                    if (update.Through > from && update.For(who) is { } message) yield return message;
+                    // The feed's messages are made once per update and form, and sent by every watcher to whom they apply.
+                    if (update.Through > from && update.For(who) is { } message) yield return SharedMessages.Share(message);
                 }
             }
             finally

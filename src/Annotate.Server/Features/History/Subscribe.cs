@@ -5,6 +5,7 @@ using Annotate.EventStore;
 using Annotate.Server.Features.Claims;
 using Annotate.Server.Hosting;
 using Annotate.Server.Infrastructure;
+using Annotate.Server.Transport;
 using Marten;
 using MediatR;
 using Role = Annotate.Domain.Events.Role;
@@ -69,7 +70,9 @@ public static class Subscribe
 
         public static Shared Of(RecordedEvent e) => ByEvent.GetValue(e, static e => new Shared(e));
 
-        public SubscribeResponse Response { get; } = new() { Event = Mapping.ToProto(e) };
+        /// <summary>The message every subscriber that sees the event sends, serialized once (<see cref="SharedMessages"/>); one
+        /// to whom the event is hidden sends nothing, so all that send it send the same bytes.</summary>
+        public SubscribeResponse Response { get; } = SharedMessages.Share(new SubscribeResponse { Event = Mapping.ToProto(e) });
 
         /// <summary>Whether the event tells how someone stood on a claim, or is someone's tag or reply on one: hidden from whom the
         /// claim is hidden (<see cref="BlindClaims"/>), except their own tags and replies.</summary>

@@ -47,8 +47,9 @@ public static class StrictDecoding
 
 /// <summary>
 /// Binds the methods of a generated service (as Grpc.AspNetCore's own provider does, through the service's
-/// BindService) with <see cref="StrictDecoding"/> request marshallers. It replaces Grpc.AspNetCore's provider,
-/// so every service of the server, health and reflection included, decodes strictly.
+/// BindService) with <see cref="StrictDecoding"/> request marshallers, and server-streaming methods with a response
+/// marshaller that sends <see cref="SharedMessages"/> from their bytes. It replaces Grpc.AspNetCore's provider, so every
+/// service of the server, health and reflection included, decodes strictly.
 /// </summary>
 public sealed class ValidatingServiceMethodProvider<TService> : IServiceMethodProvider<TService> where TService : class
 {
@@ -88,7 +89,7 @@ public sealed class ValidatingServiceMethodProvider<TService> : IServiceMethodPr
                 typeof(TRequest),
                 typeof(IServerStreamWriter<TResponse>),
                 typeof(ServerCallContext));
-            context.AddServerStreamingMethod(StrictDecoding.Strict(method), metadata, invoker);
+            context.AddServerStreamingMethod(SharedMessages.Sendable(StrictDecoding.Strict(method)), metadata, invoker);
         }
 
         public override void AddMethod<TRequest, TResponse>(
