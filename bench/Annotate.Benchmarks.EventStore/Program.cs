@@ -89,6 +89,26 @@ try
                 $"{rebuild.PostgresCpuSeconds:N1}; other CPU {rebuild.OtherCpuPercent:0}%"));
     }
 
+    var viewRuns = new List<ViewsRebuildRun>();
+    if (options.Scenarios.Contains("views"))
+    {
+        var builds = options.Servers.Count > 0 ? options.Servers : [BenchOptions.ThisTree()];
+        var (template, events) = await ViewsRebuildScenario.LoadAsync(pg, options.RebuildEvents);
+        databases.Add(new Npgsql.NpgsqlConnectionStringBuilder(pg.AdminConnectionString) { Database = template }.ConnectionString);
+        for (var round = 1; round <= options.ViewRounds; round++)
+        {
+            for (var i = 0; i < builds.Count; i++)
+            {
+                var run = await ViewsRebuildScenario.RunAsync(pg, template, events, builds[(i + round - 1) % builds.Count], round);
+                viewRuns.Add(run);
+                Console.WriteLine(string.Create(inv,
+                    $"views round {round} {run.Build}: {run.Events:N0} events in {run.RebuildSeconds:N1} s, " +
+                        $"{run.EventsPerSecond:N0} ev/s; CPU s: command {run.CommandCpuSeconds:N1}, " +
+                        $"PostgreSQL {run.PostgresCpuSeconds:N1}; other CPU {run.OtherCpuPercent:0}%"));
+            }
+        }
+    }
+
     var header = new List<string>
     {
         string.Create(inv,
@@ -105,7 +125,7 @@ try
                 $"{marten?.AppendMode.ToString() ?? "-"} (the default); pgbench: -c {options.PgbenchClients} -j " +
                 $"{Environment.ProcessorCount}, one INSERT of the same event per transaction"),
     };
-    var report = Report.Render(header, rounds, rebuild);
+    var report = Report.Render(header, rounds, rebuild) + (viewRuns.Count > 0 ? "\n" + ViewsReport.Render(viewRuns) : "");
     Console.WriteLine();
     Console.WriteLine(commandLine);
     Console.WriteLine();

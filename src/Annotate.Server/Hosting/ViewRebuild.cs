@@ -73,7 +73,7 @@ public static class ViewRebuild
         await using var dataSource = NpgsqlDataSource.Create(connectionString);
         try
         {
-            await using var store = new DocumentStore(MartenSetup.Options(dataSource, settings.Schema, settings.Policy));
+            await using var store = new DocumentStore(Tuned(MartenSetup.Options(dataSource, settings.Schema, settings.Policy)));
             var total = Stopwatch.StartNew();
             await RebuildAsync(store, dataSource, settings.Schema,
                 (view, elapsed) => Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
@@ -88,6 +88,19 @@ public static class ViewRebuild
             await Console.Error.WriteLineAsync($"The database cannot be used: {e.Message}");
             return 2;
         }
+    }
+
+    /// <summary>Events the daemon reads and folds per page of a rebuild (Marten's default is 500): one commit per page.</summary>
+    public const int PageSize = 10_000;
+
+    /// <summary>The server's Marten options with the views' rebuild settings: larger pages.</summary>
+    public static StoreOptions Tuned(StoreOptions options)
+    {
+        foreach (var projection in options.Projections.All.OfType<JasperFx.Events.Projections.ProjectionBase>())
+        {
+            projection.Options.BatchSize = PageSize;
+        }
+        return options;
     }
 
     /// <summary>Rebuilds every view (<see cref="Views"/>, in order) under the global-order lock; reports each one's time.</summary>
@@ -106,12 +119,16 @@ public static class ViewRebuild
         try
         {
             using var daemon = await store.BuildProjectionDaemonAsync();
-            foreach (var view in Views)
+            async Task RebuildAsync(Type view)
             {
                 var watch = Stopwatch.StartNew();
                 await daemon.RebuildProjectionAsync(view, TimeSpan.FromHours(1), ct);
                 rebuilt?.Invoke(view, watch.Elapsed);
             }
+            // The article view alone first (the others read it); then the others side by side: each rebuild waits on its
+            // own round trips and commits, so together they keep the cores busy.
+            await RebuildAsync(Views[0]);
+            await Task.WhenAll(Views.Skip(1).Select(RebuildAsync));
         }
         finally
         {
