@@ -116,15 +116,19 @@ try
                 $"load average {loadAtStart} at the start, {ProcStat.LoadAverage()} at the end, " +
                 $"{(DateTime.UtcNow - started).TotalSeconds:0} s in all"),
         $"PostgreSQL: {pg.Description}; each contestant in a database of its own",
-        string.Create(inv,
+    };
+    // The append scenarios' settings, when any of them ran.
+    if (contestants.Count > 0)
+    {
+        header.Add(string.Create(inv,
             $"{options.Rounds} rounds of {options.Window.TotalSeconds:0.#} s windows after {options.Warmup.TotalSeconds:0.#} s of " +
-                $"warm-up (pgbench: {options.Window.TotalSeconds:0.#} s, no warm-up), contestants in rotating order"),
-        string.Create(inv,
+                $"warm-up (pgbench: {options.Window.TotalSeconds:0.#} s, no warm-up), contestants in rotating order"));
+        header.Add(string.Create(inv,
             $"writer and naive Marten: {options.Appenders} tasks, one event per call, each to a stream of its own; naive Marten: " +
                 $"LightweightSession, Events.Append, SaveChangesAsync per event, StreamIdentity.AsString, append mode " +
                 $"{marten?.AppendMode.ToString() ?? "-"} (the default); pgbench: -c {options.PgbenchClients} -j " +
-                $"{Environment.ProcessorCount}, one INSERT of the same event per transaction"),
-    };
+                $"{Environment.ProcessorCount}, one INSERT of the same event per transaction"));
+    }
     var report = Report.Render(header, rounds, rebuild) + (viewRuns.Count > 0 ? "\n" + ViewsReport.Render(viewRuns) : "");
     Console.WriteLine();
     Console.WriteLine(commandLine);
