@@ -5,7 +5,7 @@ namespace Annotate.Benchmarks.EventStore;
 /// <summary>The command line (see bench/README.md); every duration in seconds.</summary>
 internal sealed record BenchOptions
 {
-    public static readonly string[] AllScenarios = ["writer", "marten", "pgbench", "rebuild"];
+    public static readonly string[] AllScenarios = ["writer", "marten", "pgbench", "rebuild", "views"];
 
     public TimeSpan Window { get; init; } = TimeSpan.FromSeconds(5);
     public TimeSpan Warmup { get; init; } = TimeSpan.FromSeconds(1);
@@ -17,6 +17,8 @@ internal sealed record BenchOptions
     // Pages of 5,000 events instead of Marten's 500: fewer round trips and commits per rebuild (20,529 against 37,113
     // events/s over 200,000 events in one pair of runs here; noisy).
     public RebuildTuning Rebuild { get; init; } = new(5_000, 0, false);
+    public List<ServerBuild> Servers { get; init; } = [];
+    public int ViewRounds { get; init; } = 2;
     public HashSet<string> Scenarios { get; init; } = [.. AllScenarios];
     public string? Postgres { get; init; } = Environment.GetEnvironmentVariable("ANNOTATE_BENCH_PG");
     public string? Markdown { get; init; }
@@ -33,7 +35,10 @@ internal sealed record BenchOptions
           --rebuild-batch-size <n> the projection's AsyncOptions.BatchSize, events fetched at once (default 5000; Marten's is 500)
           --rebuild-flush <n>      the projection's AsyncOptions.RebuildFlushThreshold (default 0: Marten's, off)
           --optimized-rebuilds     Events.UseOptimizedProjectionRebuilds = true
-          --scenarios <list>       any of writer,marten,pgbench,rebuild (default all)
+          --server <name>=<dll>    a build of Annotate.Server whose `rebuild-views` the views scenario runs; repeat to compare
+                                   builds (default: this tree's src/Annotate.Server/bin/Release/net10.0/Annotate.Server.dll)
+          --view-rounds <n>        rounds of the views scenario, builds in rotating order (default 2)
+          --scenarios <list>       any of writer,marten,pgbench,rebuild,views (default all)
           --pg <connection string> a PostgreSQL role that may create databases (default ANNOTATE_BENCH_PG,
                                    else a throwaway cluster started here)
           --markdown <file>        also write the report there
@@ -60,6 +65,8 @@ internal sealed record BenchOptions
                 "--rebuild-batch-size" => o with { Rebuild = o.Rebuild with { BatchSize = Int() } },
                 "--rebuild-flush" => o with { Rebuild = o.Rebuild with { FlushThreshold = Int() } },
                 "--optimized-rebuilds" => o with { Rebuild = o.Rebuild with { OptimizedRebuilds = true } },
+                "--server" => o with { Servers = [.. o.Servers, Build(Next())] },
+                "--view-rounds" => o with { ViewRounds = Int() },
                 "--pg" => o with { Postgres = Next() },
                 "--markdown" => o with { Markdown = Path.GetFullPath(Next()) },
                 _ => throw new ArgumentException($"unknown argument {args[i]}"),
@@ -68,10 +75,24 @@ internal sealed record BenchOptions
         var unknown = o.Scenarios.Except(AllScenarios).ToList();
         if (unknown.Count > 0) throw new ArgumentException($"unknown scenario {string.Join(",", unknown)}");
         if (o.Window <= TimeSpan.Zero || o.Warmup < TimeSpan.Zero || o.Rounds < 1 || o.Appenders < 1 || o.PgbenchClients < 1
-            || o.RebuildEvents < 1 || o.EventsPerStream < 1)
+            || o.RebuildEvents < 1 || o.EventsPerStream < 1 || o.ViewRounds < 1)
         {
             throw new ArgumentException("durations, rounds, appenders, clients and event counts must be positive");
         }
         return o;
+    }
+
+    private static ServerBuild Build(string value) =>
+        value.Split('=', 2) is [{ Length: > 0 } name, { Length: > 0 } dll]
+            ? new ServerBuild(name, Path.GetFullPath(dll))
+            : throw new ArgumentException($"--server takes <name>=<dll>, not {value}");
+
+    /// <summary>This tree's Release build of the server, found from the benchmark's own output folder.</summary>
+    public static ServerBuild ThisTree()
+    {
+        var dir = new DirectoryInfo(AppContext.BaseDirectory);
+        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "Annotate.sln"))) dir = dir.Parent;
+        if (dir is null) throw new ArgumentException("no Annotate.sln above the benchmark: give --server <name>=<dll>");
+        return new ServerBuild("this tree", Path.Combine(dir.FullName, "src/Annotate.Server/bin/Release/net10.0/Annotate.Server.dll"));
     }
 }

@@ -89,6 +89,26 @@ try
                 $"{rebuild.PostgresCpuSeconds:N1}; other CPU {rebuild.OtherCpuPercent:0}%"));
     }
 
+    var viewRuns = new List<ViewsRebuildRun>();
+    if (options.Scenarios.Contains("views"))
+    {
+        var builds = options.Servers.Count > 0 ? options.Servers : [BenchOptions.ThisTree()];
+        var (template, events) = await ViewsRebuildScenario.LoadAsync(pg, options.RebuildEvents);
+        databases.Add(new Npgsql.NpgsqlConnectionStringBuilder(pg.AdminConnectionString) { Database = template }.ConnectionString);
+        for (var round = 1; round <= options.ViewRounds; round++)
+        {
+            for (var i = 0; i < builds.Count; i++)
+            {
+                var run = await ViewsRebuildScenario.RunAsync(pg, template, events, builds[(i + round - 1) % builds.Count], round);
+                viewRuns.Add(run);
+                Console.WriteLine(string.Create(inv,
+                    $"views round {round} {run.Build}: {run.Events:N0} events in {run.RebuildSeconds:N1} s, " +
+                        $"{run.EventsPerSecond:N0} ev/s; CPU s: command {run.CommandCpuSeconds:N1}, " +
+                        $"PostgreSQL {run.PostgresCpuSeconds:N1}; other CPU {run.OtherCpuPercent:0}%"));
+            }
+        }
+    }
+
     var header = new List<string>
     {
         string.Create(inv,
@@ -96,16 +116,20 @@ try
                 $"load average {loadAtStart} at the start, {ProcStat.LoadAverage()} at the end, " +
                 $"{(DateTime.UtcNow - started).TotalSeconds:0} s in all"),
         $"PostgreSQL: {pg.Description}; each contestant in a database of its own",
-        string.Create(inv,
+    };
+    // The append scenarios' settings, when any of them ran.
+    if (contestants.Count > 0)
+    {
+        header.Add(string.Create(inv,
             $"{options.Rounds} rounds of {options.Window.TotalSeconds:0.#} s windows after {options.Warmup.TotalSeconds:0.#} s of " +
-                $"warm-up (pgbench: {options.Window.TotalSeconds:0.#} s, no warm-up), contestants in rotating order"),
-        string.Create(inv,
+                $"warm-up (pgbench: {options.Window.TotalSeconds:0.#} s, no warm-up), contestants in rotating order"));
+        header.Add(string.Create(inv,
             $"writer and naive Marten: {options.Appenders} tasks, one event per call, each to a stream of its own; naive Marten: " +
                 $"LightweightSession, Events.Append, SaveChangesAsync per event, StreamIdentity.AsString, append mode " +
                 $"{marten?.AppendMode.ToString() ?? "-"} (the default); pgbench: -c {options.PgbenchClients} -j " +
-                $"{Environment.ProcessorCount}, one INSERT of the same event per transaction"),
-    };
-    var report = Report.Render(header, rounds, rebuild);
+                $"{Environment.ProcessorCount}, one INSERT of the same event per transaction"));
+    }
+    var report = Report.Render(header, rounds, rebuild) + (viewRuns.Count > 0 ? "\n" + ViewsReport.Render(viewRuns) : "");
     Console.WriteLine();
     Console.WriteLine(commandLine);
     Console.WriteLine();

@@ -4,6 +4,7 @@ using Annotate.Server.Transport;
 
 // Composition only. Each feature adds its services before Build and its endpoints after it, one line each.
 if (Backup.IsCommand(args)) return await Backup.RunAsync(args); // `backup --output <file>`, `restore <file>`: pg_dump/pg_restore, no server
+if (ViewRebuild.IsCommand(args)) return await ViewRebuild.RunAsync(args); // `rebuild-views`: every view folded again from the log
 var builder = WebApplication.CreateBuilder(args);
 // Listen addresses (HTTP/2; gRPC-Web when configured), logging, database (configured or embedded PostgreSQL).
 builder.AddAnnotateHosting(args);

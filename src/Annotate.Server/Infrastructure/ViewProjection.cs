@@ -2,6 +2,7 @@ using Annotate.Domain.Consensus;
 using Annotate.Domain.Events;
 using Annotate.EventStore;
 using JasperFx.Events;
+using JasperFx.Events.Grouping;
 using Marten;
 using Marten.Events.Projections;
 
@@ -36,8 +37,11 @@ public interface IViewRefold
 public abstract class ViewProjection<TDoc> : MultiStreamProjection<TDoc, string>
     where TDoc : class
 {
-    protected ViewProjection()
+    /// <param name="eventTypes">The domain event types the view folds (those <see cref="KeysOf"/> can key): Marten's daemon then reads
+    /// only those from the log when it rebuilds the view, and the writer's inline pass skips the others.</param>
+    protected ViewProjection(params Type[] eventTypes)
     {
+        foreach (var type in eventTypes) IncludeType(type);
         CustomGrouping((_, events, grouping) =>
         {
             foreach (var e in events)
@@ -56,10 +60,20 @@ public abstract class ViewProjection<TDoc> : MultiStreamProjection<TDoc, string>
     /// <summary>The document after the event; null deletes it.</summary>
     public abstract TDoc? Apply(TDoc? current, string key, ViewEvent e);
 
-    /// <summary>A document just made by <see cref="Apply"/>, completed from other documents (read in the append's transaction:
-    /// those written by earlier transactions). Not called by <see cref="Fold"/>, whose callers complete it themselves.</summary>
-    protected virtual ValueTask<TDoc> CreatedAsync(TDoc created, IQuerySession session, CancellationToken ct) =>
+    /// <summary>A document just made by <see cref="Apply"/> from event <paramref name="e"/>, completed from other documents (read
+    /// in the append's transaction: those written by earlier transactions). Not called by <see cref="Fold"/>, whose callers
+    /// complete it themselves.</summary>
+    protected virtual ValueTask<TDoc> CreatedAsync(TDoc created, IEvent e, IQuerySession session, CancellationToken ct) =>
         ValueTask.FromResult(created);
+
+    /// <summary>Called once per batch of events (a writer's batch, a page of a rebuild) before any is folded: where a view
+    /// reads what <see cref="CreatedAsync"/> needs for the whole batch in one query instead of one per document.</summary>
+    protected virtual Task BeforeBatchAsync(IReadOnlyCollection<IEvent> events, IQuerySession session, CancellationToken ct) =>
+        Task.CompletedTask;
+
+    public override Task EnrichEventsAsync(SliceGroup<TDoc, string> group, IQuerySession querySession, CancellationToken cancellation) =>
+        BeforeBatchAsync(group.Slices.SelectMany(s => s.Events()).ToHashSet(ReferenceEqualityComparer.Instance).Cast<IEvent>().ToList(),
+            querySession, cancellation);
 
     public override async ValueTask<TDoc?> EvolveAsync(
         TDoc? snapshot,
@@ -70,7 +84,7 @@ public abstract class ViewProjection<TDoc> : MultiStreamProjection<TDoc, string>
     {
         if (e.Data is not IDomainEvent) return snapshot;
         var next = Apply(snapshot, id, ViewEvent.From(e));
-        return snapshot is null && next is not null ? await CreatedAsync(next, session, cancellation) : next;
+        return snapshot is null && next is not null ? await CreatedAsync(next, e, session, cancellation) : next;
     }
 
     /// <summary>

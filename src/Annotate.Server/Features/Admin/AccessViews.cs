@@ -25,7 +25,7 @@ public sealed class TokenAccess
 }
 
 /// <summary>One <see cref="AnalystAccess"/> per registered analyst.</summary>
-public sealed class AnalystAccessProjection : ViewProjection<AnalystAccess>
+public sealed class AnalystAccessProjection() : ViewProjection<AnalystAccess>(typeof(AnalystRegistered), typeof(AnalystRolesChanged))
 {
     public override IEnumerable<string> KeysOf(ViewEvent e) => e.Event switch
     {
@@ -55,7 +55,7 @@ public sealed class AnalystAccessProjection : ViewProjection<AnalystAccess>
 }
 
 /// <summary>One <see cref="TokenAccess"/> per issued token; a revocation marks it.</summary>
-public sealed class TokenAccessProjection : ViewProjection<TokenAccess>
+public sealed class TokenAccessProjection() : ViewProjection<TokenAccess>(typeof(TokenIssued), typeof(TokenRevoked))
 {
     public override IEnumerable<string> KeysOf(ViewEvent e) => e.Event switch
     {

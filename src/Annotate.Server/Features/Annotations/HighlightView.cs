@@ -2,6 +2,7 @@ using Annotate.Domain.Anchoring;
 using Annotate.Domain.Events;
 using Annotate.Server.Features.Articles;
 using Annotate.Server.Infrastructure;
+using JasperFx.Events;
 using Marten;
 
 namespace Annotate.Server.Features.Annotations;
@@ -27,12 +28,20 @@ public sealed class HighlightView
 }
 
 /// <summary>One <see cref="HighlightView"/> per highlight, removed when it is retracted.</summary>
-public sealed class HighlightViewProjection : ViewProjection<HighlightView>
+public sealed class HighlightViewProjection() : ViewProjection<HighlightView>(
+    typeof(HighlightCreated), typeof(HighlightRetracted), typeof(TagApplied), typeof(TagRemoved), typeof(SpanReanchored),
+    typeof(SpanOrphaned))
 {
-    /// <summary>A new highlight is on the article's current revision (its event names none).</summary>
-    protected override async ValueTask<HighlightView> CreatedAsync(HighlightView created, IQuerySession session, CancellationToken ct)
+    private readonly RevisionAtCreation _revisions = new(data => (data as HighlightCreated)?.ArticleId);
+
+    protected override Task BeforeBatchAsync(IReadOnlyCollection<IEvent> events, IQuerySession session, CancellationToken ct) =>
+        _revisions.FindAsync(events, session, ct);
+
+    /// <summary>A new highlight is on the revision its article was on when it was made (its event names none).</summary>
+    protected override async ValueTask<HighlightView> CreatedAsync(HighlightView created, IEvent e, IQuerySession session,
+        CancellationToken ct)
     {
-        created.Anchor ??= SpanAnchor.On((await session.LoadAsync<ArticleView>(created.ArticleId, ct))?.Revision ?? 1);
+        created.Anchor ??= SpanAnchor.On(await _revisions.RevisionAsync(e, created.ArticleId, session, ct));
         return created;
     }
 

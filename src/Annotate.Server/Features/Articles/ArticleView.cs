@@ -1,6 +1,9 @@
+using System.Runtime.CompilerServices;
 using Annotate.Domain.Anchoring;
 using Annotate.Domain.Events;
 using Annotate.Server.Infrastructure;
+using JasperFx.Events;
+using Marten;
 
 namespace Annotate.Server.Features.Articles;
 
@@ -31,7 +34,7 @@ public sealed class ArticleView
 }
 
 /// <summary>One <see cref="ArticleView"/> per imported article.</summary>
-public sealed class ArticleViewProjection : ViewProjection<ArticleView>
+public sealed class ArticleViewProjection() : ViewProjection<ArticleView>(typeof(ArticleImported), typeof(ArticleRevised))
 {
     public override IEnumerable<string> KeysOf(ViewEvent e) => e.Event switch
     {
@@ -70,4 +73,34 @@ public sealed class ArticleViewProjection : ViewProjection<ArticleView>
         current.RevisionPositions = [.. current.RevisionPositions, e.Position];
         return current;
     }
+}
+
+/// <summary>
+/// The revision an article was on when a span (a claim, a highlight) was made on it, for the views that record it: 1 plus the
+/// article view's revisions at or before the creating event's position. So a view folded again from the log (a rebuild,
+/// when the article view already holds later revisions) records what the view kept in the writer's transaction recorded.
+/// Read for a whole batch of events in one query (<see cref="FindAsync"/>, from a view's
+/// <see cref="ViewProjection{TDoc}"/> batch hook); an event the batch did not cover is looked up alone.
+/// </summary>
+public sealed class RevisionAtCreation(Func<object, string?> articleOf)
+{
+    // Keyed by the event object Marten hands to the batch hook and then to the fold; entries go with the events.
+    private readonly ConditionalWeakTable<IEvent, StrongBox<int>> _found = [];
+
+    public async Task FindAsync(IReadOnlyCollection<IEvent> events, IQuerySession session, CancellationToken ct)
+    {
+        var creating = events.Select(e => (Event: e, Article: articleOf(e.Data))).Where(x => x.Article is not null).ToList();
+        if (creating.Count == 0) return;
+        var articles = (await session.LoadManyAsync<ArticleView>(ct, creating.Select(x => x.Article!).Distinct(StringComparer.Ordinal)))
+            .ToDictionary(a => a.Id, StringComparer.Ordinal);
+        foreach (var (e, article) in creating)
+        {
+            _found.AddOrUpdate(e, new StrongBox<int>(articles.TryGetValue(article!, out var view) ? view.RevisionAt(e.Sequence) : 1));
+        }
+    }
+
+    public async ValueTask<int> RevisionAsync(IEvent e, string articleId, IQuerySession session, CancellationToken ct) =>
+        _found.TryGetValue(e, out var found)
+            ? found.Value
+            : (await session.LoadAsync<ArticleView>(articleId, ct))?.RevisionAt(e.Sequence) ?? 1;
 }

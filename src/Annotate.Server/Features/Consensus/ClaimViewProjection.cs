@@ -4,6 +4,7 @@ using Annotate.Domain.Consensus;
 using Annotate.Domain.Events;
 using Annotate.Server.Features.Articles;
 using Annotate.Server.Infrastructure;
+using JasperFx.Events;
 using Marten;
 
 namespace Annotate.Server.Features.Consensus;
@@ -23,17 +24,24 @@ public sealed class ClaimDocument
 /// The consensus view of every claim. A claim's events span two streams (its opening in the article's claim stream,
 /// the rest in its own), so this is a multi-stream view keyed by claim id.
 /// </summary>
-public sealed class ClaimViewProjection(ConsensusPolicy policy) : ViewProjection<ClaimDocument>
+public sealed class ClaimViewProjection(ConsensusPolicy policy) : ViewProjection<ClaimDocument>(
+    typeof(ClaimOpened), typeof(StanceTaken), typeof(StanceWithdrawn), typeof(ClaimAdjudicated), typeof(ClaimReopened),
+    typeof(TagApplied), typeof(TagRemoved), typeof(SpanReanchored), typeof(SpanOrphaned))
 {
+    private readonly RevisionAtCreation _revisions = new(data => (data as ClaimOpened)?.ArticleId);
+
     public override IEnumerable<string> KeysOf(ViewEvent e) => ClaimIdOf(e) is { } id ? [id] : [];
 
-    /// <summary>A new claim is on the article's current revision (its event names none).</summary>
-    protected override async ValueTask<ClaimDocument> CreatedAsync(ClaimDocument created, IQuerySession session, CancellationToken ct)
+    protected override Task BeforeBatchAsync(IReadOnlyCollection<IEvent> events, IQuerySession session, CancellationToken ct) =>
+        _revisions.FindAsync(events, session, ct);
+
+    /// <summary>A new claim is on the revision its article was on when it was opened (its event names none).</summary>
+    protected override async ValueTask<ClaimDocument> CreatedAsync(ClaimDocument created, IEvent e, IQuerySession session,
+        CancellationToken ct)
     {
         if (created.View.Anchor is null)
         {
-            var article = await session.LoadAsync<ArticleView>(created.ArticleId, ct);
-            created.View = created.View with { Anchor = SpanAnchor.On(article?.Revision ?? 1) };
+            created.View = created.View with { Anchor = SpanAnchor.On(await _revisions.RevisionAsync(e, created.ArticleId, session, ct)) };
         }
         return created;
     }

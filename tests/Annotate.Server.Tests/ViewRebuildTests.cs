@@ -1,0 +1,117 @@
+using Annotate.Contracts.V1;
+using Npgsql;
+using static Annotate.Server.Tests.Rpc;
+
+namespace Annotate.Server.Tests;
+
+/// <summary>
+/// <c>annotate-server rebuild-views</c> as an operator runs it: every view folded again from the log by Marten's daemon
+/// leaves every document exactly as the writer's transactions kept it (inline), spans made before a revision included.
+/// </summary>
+public sealed class ViewRebuildTests(AnnotateServer server) : IClassFixture<AnnotateServer>
+{
+    [Fact]
+    public async Task Rebuilding_every_view_from_the_log_leaves_every_document_as_the_writer_kept_it()
+    {
+        var (_, ana) = await server.NewAnalystAsync("ana", Role.Analyst);
+        var (_, bo) = await server.NewAnalystAsync("bo", Role.Analyst);
+        var (_, cy) = await server.NewAnalystAsync("cy", Role.Analyst, Role.Adjudicator);
+        var id = await server.ImportAsync("The dam holds forty million cubic metres. The valley below floods each spring. " +
+            "Engineers inspect it twice a year.");
+        var annotations = server.Channel.Annotations();
+        var claims = server.Channel.Claims();
+        async Task<string> HighlightAsync(string exact, CallOptions who, string note = "") => (await annotations.CreateHighlightAsync(
+            new CreateHighlightRequest { RequestId = Rid(), ArticleId = id, Selector = Quote(exact), Note = note },
+            who)).Highlight.HighlightId;
+        async Task<string> ClaimAsync(string exact) => (await claims.OpenClaimAsync(
+            new OpenClaimRequest { RequestId = Rid(), ArticleId = id, Selector = Quote(exact), Statement = "Checkable." }, ana)).ClaimId;
+        async Task StanceAsync(string claim, Stance stance, CallOptions who) => await claims.TakeStanceAsync(
+            new TakeStanceRequest { RequestId = Rid(), ClaimId = claim, Stance = stance, Rationale = "Per the operator's report." }, who);
+
+        // Before the revision: spans that it moves and one that it orphans.
+        var dam = await ClaimAsync("The dam holds forty million cubic metres.");
+        var floods = await ClaimAsync("The valley below floods each spring.");
+        var kept = await HighlightAsync("Engineers inspect it twice a year.", bo, "Check the schedule.");
+        var orphan = await HighlightAsync("floods each spring", ana);
+        var retracted = await HighlightAsync("forty million", cy);
+        await annotations.ApplyTagAsync(
+            new ApplyTagRequest { RequestId = Rid(), Target = new TagTarget { HighlightId = kept }, Tag = "schedule" }, ana);
+        await annotations.ApplyTagAsync(
+            new ApplyTagRequest { RequestId = Rid(), Target = new TagTarget { ClaimId = dam }, Tag = "figures" }, bo);
+        await StanceAsync(dam, Stance.Supports, ana);
+        await StanceAsync(dam, Stance.Refutes, bo);
+        await StanceAsync(dam, Stance.Supports, cy);
+        await StanceAsync(floods, Stance.NeedsContext, bo);
+        await claims.WithdrawStanceAsync(new WithdrawStanceRequest { RequestId = Rid(), ClaimId = floods }, bo);
+        await annotations.RetractHighlightAsync(new RetractHighlightRequest { RequestId = Rid(), HighlightId = retracted }, cy);
+        await server.Channel.Discussion().PostReplyAsync(
+            new PostReplyRequest { RequestId = Rid(), Target = new ReplyTarget { ClaimId = dam }, Body = "Which report?" }, bo);
+
+        await server.Channel.Articles().ReviseArticleAsync(new ReviseArticleRequest
+        {
+            RequestId = Rid(),
+            ArticleId = id,
+            Reason = "Flood sentence removed.",
+            Text = "Officials revised the figures. The dam holds forty million cubic metres. Engineers inspect it twice a year.",
+        }, server.Admin);
+
+        // After it: spans on the second revision.
+        var revisedClaim = await ClaimAsync("Officials revised the figures.");
+        await HighlightAsync("revised the figures", cy, "New sentence.");
+        await StanceAsync(revisedClaim, Stance.Unverifiable, cy);
+        var version = (await server.Channel.Consensus().GetClaimViewAsync(new GetClaimViewRequest { ClaimId = dam }, cy)).Version;
+        await claims.AdjudicateAsync(new AdjudicateRequest
+        {
+            RequestId = Rid(),
+            ClaimId = dam,
+            Verdict = Stance.Supports,
+            Rationale = "Confirmed.",
+            ExpectedVersion = version,
+        }, cy);
+
+        var inline = await ViewDocumentsAsync();
+        Assert.Contains(inline["highlightview"], d => d.Id == orphan && d.Data.Contains("\"orphanReason\": \"", StringComparison.Ordinal));
+        Assert.Contains(inline["claimdocument"], d => d.Id == floods && d.Data.Contains("\"orphanReason\": \"", StringComparison.Ordinal));
+
+        using var rebuild = ServerProcess.Start(["rebuild-views", $"--ConnectionStrings:Annotate={server.ConnectionString}"]);
+        var code = await rebuild.WaitForExitAsync();
+        Assert.True(code == 0, rebuild.Output);
+        Assert.Contains("rebuilt 10 views in", rebuild.Output, StringComparison.Ordinal);
+
+        var rebuilt = await ViewDocumentsAsync();
+        Assert.Equal(inline.Keys.Order(), rebuilt.Keys.Order());
+        foreach (var (table, documents) in inline)
+        {
+            // Every document equal, id by id (jsonb's text is canonical: same keys and values give the same text).
+            Assert.Equal(documents, rebuilt[table]);
+        }
+        // And the server still serves the rebuilt views.
+        var listed = await annotations.ListHighlightsAsync(new ListHighlightsRequest { ArticleId = id }, ana);
+        Assert.Contains(listed.Highlights, h => h.HighlightId == kept && h.Note == "Check the schedule.");
+        Assert.DoesNotContain(listed.Highlights, h => h.HighlightId == retracted);
+    }
+
+    /// <summary>Every view document by table (Marten's document tables but the idempotency records), by id.</summary>
+    private async Task<Dictionary<string, List<(string Id, string Data)>>> ViewDocumentsAsync()
+    {
+        var documents = new Dictionary<string, List<(string, string)>>(StringComparer.Ordinal);
+        await using var dataSource = NpgsqlDataSource.Create(server.ConnectionString);
+        var tables = new List<string>();
+        await using (var list = dataSource.CreateCommand(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = 'annotate' AND table_name LIKE 'mt_doc_%' " +
+            "AND table_name <> 'mt_doc_append_record' ORDER BY 1"))
+        await using (var reader = await list.ExecuteReaderAsync())
+        {
+            while (await reader.ReadAsync()) tables.Add(reader.GetString(0));
+        }
+        foreach (var table in tables)
+        {
+            var rows = new List<(string, string)>();
+            await using var select = dataSource.CreateCommand($"SELECT id::text, data::text FROM annotate.{table} ORDER BY id");
+            await using var reader = await select.ExecuteReaderAsync();
+            while (await reader.ReadAsync()) rows.Add((reader.GetString(0), reader.GetString(1)));
+            documents[table["mt_doc_".Length..]] = rows;
+        }
+        return documents;
+    }
+}
