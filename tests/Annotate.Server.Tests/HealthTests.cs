@@ -1,8 +1,11 @@
+using Annotate.Contracts.V1;
 using Annotate.Postgres;
+using Annotate.Server.Hosting;
 using Google.Protobuf;
 using Grpc.Core;
 using Grpc.Health.V1;
 using Grpc.Net.Client;
+using Npgsql;
 using ServingStatus = Grpc.Health.V1.HealthCheckResponse.Types.ServingStatus;
 
 namespace Annotate.Server.Tests;
@@ -115,6 +118,55 @@ public sealed class HealthTests : IAsyncLifetime
         {
             throw new InvalidOperationException($"{e.Message}\nserver stdout:\n{server.Stdout}\nstderr:\n{server.Stderr}", e);
         }
+    }
+
+    [Fact]
+    public async Task Readiness_stays_serving_while_reads_hold_every_pooled_connection()
+    {
+        var tokenFile = Path.Combine(_dir, "admin-token");
+        // Two connections: the live hub's LISTEN holds one, a read the other.
+        await using var server = new ServerProcess(_postgres.ConnectionString, tokenFile, null, null,
+            "--Annotate:Database:MaxConnections=2", "--Annotate:Database:ConnectionTimeout=10");
+        await server.StartAsync();
+        using var channel = GrpcChannel.ForAddress(server.Address);
+        using var raw = new RawCalls(channel);
+        var admin = new CallOptions(new Metadata { { "authorization", $"Bearer {server.AdminToken}" } }, DateTime.UtcNow.AddMinutes(2));
+        Assert.Equal(ServingStatus.Serving, await raw.HealthAsync("readiness"));
+
+        // An admin locks every table of the server's schema: a read holds the pool's other connection while it waits.
+        var unpooled = new NpgsqlConnectionStringBuilder(_postgres.ConnectionString) { Pooling = false }.ConnectionString;
+        await using var locker = new NpgsqlConnection(unpooled);
+        await locker.OpenAsync();
+        await using var transaction = await locker.BeginTransactionAsync();
+        await using (var lockAll = new NpgsqlCommand(
+            "DO $$ BEGIN EXECUTE 'LOCK TABLE ' || (SELECT string_agg(format('%I.%I', schemaname, tablename), ', ') FROM pg_tables "
+            + "WHERE schemaname = 'annotate') || ' IN ACCESS EXCLUSIVE MODE'; END $$", locker, transaction))
+        {
+            await lockAll.ExecuteNonQueryAsync();
+        }
+        var held = channel.Articles().GetArticleAsync(
+            new GetArticleRequest { ArticleId = "russia-involvement-kazakhstan-crisis" }, admin).ResponseAsync;
+        await using var looking = new NpgsqlConnection(unpooled);
+        await looking.OpenAsync();
+        for (var deadline = DateTime.UtcNow.AddSeconds(60); ;)
+        {
+            await using var busy = new NpgsqlCommand(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock' "
+                + $"AND application_name = '{AnnotateDatabase.ApplicationName}'", looking);
+            if (Convert.ToInt64(await busy.ExecuteScalarAsync()) >= 1) break;
+            Assert.True(DateTime.UtcNow < deadline, "no read of the server waits for the lock");
+            // PostgreSQL signals no other session's lock wait: its activity view is polled.
+            await Task.Delay(50);
+        }
+
+        // Every pooled connection is in use: the replica is busy, not unreachable, and stays in service.
+        Assert.Equal(ServingStatus.Serving, await raw.HealthAsync("readiness"));
+        Assert.Equal(ServingStatus.Serving, await raw.HealthAsync());
+
+        await transaction.RollbackAsync();
+        Assert.Equal("russia-involvement-kazakhstan-crisis", (await held).ArticleId);
+        Assert.Equal(ServingStatus.Serving, await raw.HealthAsync("readiness"));
+        Assert.DoesNotContain("NOT_SERVING until", server.Stdout);
     }
 
     /// <summary>The next status the Watch stream sends (it sends one on start and one on each change).</summary>

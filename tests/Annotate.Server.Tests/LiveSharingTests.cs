@@ -1,4 +1,5 @@
 using Annotate.Contracts.V1;
+using Annotate.Server.Hosting;
 using Annotate.Testing;
 using Npgsql;
 using Xunit.Abstractions;
@@ -159,6 +160,109 @@ public sealed class LiveSharingTests(LiveServer server, ITestOutputHelper output
         lock (fastPositions) Assert.Equal(fastPositions.Where(p => p <= last), slowPositions);
     }
 
+    [Fact]
+    public async Task Watchers_receive_every_change_once_when_the_feeds_read_loses_its_connection_and_the_database_comes_back()
+    {
+        var article = await server.ImportAsync(Text);
+        var (_, who) = await server.NewAnalystAsync("analyst", Role.Analyst);
+        var claim = await OpenAsync(article, who);
+        var changed = new Signal();
+        using var second = GrpcChannel.ForAddress(server.Address);
+        await using var watchers = new Followers();
+        watchers.Add(await WatchAsync(server.Channel, article, who, changed));
+        watchers.Add(await WatchAsync(second, article, who, changed));
+
+        // An admin holds the blindness table: the feed's read of a reply on a claim (the reply, then its claim's blindness)
+        // waits there, while the command that posts the reply writes no row of it and commits.
+        await using var admin = new NpgsqlConnection(Database.ToString());
+        await admin.OpenAsync();
+        var table = await ScalarTextAsync(admin,
+            "SELECT format('%I.%I', schemaname, tablename) FROM pg_tables WHERE tablename = 'mt_doc_blindclaimdocument'");
+        var holding = await admin.BeginTransactionAsync();
+        await using (var take = new NpgsqlCommand($"LOCK TABLE {table} IN ACCESS EXCLUSIVE MODE", admin, holding))
+            await take.ExecuteNonQueryAsync();
+        await ReplyAsync(claim, "first reply", who);
+        // The server's sessions are looked at from another connection: in a transaction the activity view is a snapshot.
+        await using var looking = new NpgsqlConnection(Database.ToString());
+        await looking.OpenAsync();
+        var waiting = await FeedWaitingAsync(looking, except: []);
+
+        // Every session of the server is terminated, the feed's among them, each time a read waits again (Marten runs a read
+        // that lost its connection again itself, a few times), until the feed's own read has failed and the feed reads again.
+        for (var round = 1; ; round++)
+        {
+            await using (var terminate = new NpgsqlCommand(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = current_database() "
+                + $"AND application_name = '{AnnotateDatabase.ApplicationName}'", looking))
+            {
+                Assert.True(Convert.ToInt64(await terminate.ExecuteScalarAsync()) > 0);
+            }
+            waiting = await FeedWaitingAsync(looking, except: waiting);
+            if (server.Process.Stdout.Contains(FeedReadAgain, StringComparison.Ordinal)) break;
+            Assert.True(round < 20, "the feed's read never failed");
+        }
+        await holding.RollbackAsync();
+
+        Assert.True(await changed.WaitUntilAsync(() => watchers.All(w => w.ReplyBodies.Count >= 1 || w.Failure is not null),
+            TimeSpan.FromSeconds(60)), "the watchers did not receive the first reply");
+        await ReplyAsync(claim, "second reply", who);
+        Assert.True(await changed.WaitUntilAsync(() => watchers.All(w => w.ReplyBodies.Count >= 2 || w.Failure is not null),
+            TimeSpan.FromSeconds(60)), "the watchers did not receive the second reply");
+        foreach (var watcher in watchers)
+        {
+            Assert.Null(watcher.Failure);
+            Assert.Equal(new[] { "first reply", "second reply" }, watcher.ReplyBodies);
+        }
+    }
+
+    private const string FeedReadAgain = "Article watch feed could not read past position";
+
+    /// <summary>
+    /// The pids of the server's sessions waiting for a lock, once there is one not in <paramref name="except"/>. PostgreSQL
+    /// signals no other session's lock wait, so its activity view is polled.
+    /// </summary>
+    private static async Task<long[]> FeedWaitingAsync(NpgsqlConnection looking, long[] except)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        while (true)
+        {
+            var pids = new List<long>();
+            await using (var command = new NpgsqlCommand(
+                "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock' "
+                + $"AND application_name = '{AnnotateDatabase.ApplicationName}'", looking))
+            await using (var reader = await command.ExecuteReaderAsync())
+            {
+                while (await reader.ReadAsync()) pids.Add(reader.GetInt32(0));
+            }
+            if (pids.Except(except).Any()) return [.. pids];
+            Assert.True(DateTime.UtcNow < deadline, "no read of the server waits for the held table");
+            await Task.Delay(50);
+        }
+    }
+
+    private static async Task<string> ScalarTextAsync(NpgsqlConnection connection, string sql)
+    {
+        await using var command = new NpgsqlCommand(sql, connection);
+        return (string)(await command.ExecuteScalarAsync())!;
+    }
+
+    /// <summary>Posts a reply on a claim; one that meets a connection the test terminated is sent again with its request id.</summary>
+    private async Task ReplyAsync(string claim, string body, CallOptions who)
+    {
+        var request = new PostReplyRequest { RequestId = Rid(), Target = new ReplyTarget { ClaimId = claim }, Body = body };
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                await server.Channel.Discussion().PostReplyAsync(request, who);
+                return;
+            }
+            catch (RpcException e) when (e.StatusCode == StatusCode.Unavailable && attempt < 5)
+            {
+            }
+        }
+    }
+
     private async Task<string> OpenAsync(string article, CallOptions who) =>
         (await server.Channel.Claims().OpenClaimAsync(
             new OpenClaimRequest { RequestId = Rid(), ArticleId = article, Selector = Quote("the bridge was built in 1950") },
@@ -269,6 +373,7 @@ public sealed class LiveSharingTests(LiveServer server, ITestOutputHelper output
         private readonly AsyncServerStreamingCall<WatchArticleResponse> _call;
         private readonly CancellationTokenSource _stop = new();
         private readonly List<long> _views = [];
+        private readonly List<string> _replies = [];
         private readonly Task _reading;
         private long _last;
 
@@ -291,6 +396,10 @@ public sealed class LiveSharingTests(LiveServer server, ITestOutputHelper output
                             lock (_views) _views.Add((long)view.LastPosition);
                             Volatile.Write(ref _last, Math.Max(_last, (long)view.LastPosition));
                         }
+                        else if (m.Reply is { } reply && CaughtUp)
+                        {
+                            lock (_replies) _replies.Add(reply.Body);
+                        }
                         changed.Pulse();
                     }
                 }
@@ -307,6 +416,8 @@ public sealed class LiveSharingTests(LiveServer server, ITestOutputHelper output
         public Exception? Failure { get; private set; }
         public long LastViewPosition => Volatile.Read(ref _last);
         public List<long> ViewPositions { get { lock (_views) return [.. _views]; } }
+        /// <summary>The texts of the replies received after the catch-up, in the order received.</summary>
+        public List<string> ReplyBodies { get { lock (_replies) return [.. _replies]; } }
 
         public async ValueTask DisposeAsync()
         {

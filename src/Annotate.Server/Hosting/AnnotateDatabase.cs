@@ -21,9 +21,19 @@ public sealed partial class AnnotateDatabase(ServerOptions options, ILoggerFacto
 
     private EmbeddedPostgres? _embedded;
     private NpgsqlDataSource? _dataSource;
+    private NpgsqlDataSource? _readiness;
 
     public NpgsqlDataSource DataSource =>
         _dataSource ?? throw new InvalidOperationException("The database is not started: RunAnnotateAsync starts it before the host.");
+
+    /// <summary>
+    /// The readiness check's own way to PostgreSQL, for when every connection of <see cref="DataSource"/> is in use
+    /// (<see cref="DatabaseCheck"/>): the same database and role, unpooled (a connection exists only while a check runs,
+    /// and the check runs one at a time), bounded by <see cref="Health.DatabaseTimeout"/>; its sessions carry the server's
+    /// application name followed by <c>-readiness</c>.
+    /// </summary>
+    public NpgsqlDataSource ReadinessDataSource =>
+        _readiness ?? throw new InvalidOperationException("The database is not started: RunAnnotateAsync starts it before the host.");
 
     /// <summary>True when the server runs its own cluster (no connection string configured).</summary>
     public bool IsEmbedded => options.ConnectionString is null;
@@ -69,6 +79,12 @@ public sealed partial class AnnotateDatabase(ServerOptions options, ILoggerFacto
         Description = _embedded is null ? $"{where} (configured)" : $"{where} (embedded, data in {_embedded.DataDirectory})";
 
         _dataSource = NpgsqlDataSource.Create(builder.ConnectionString);
+        _readiness = NpgsqlDataSource.Create(new NpgsqlConnectionStringBuilder(builder.ConnectionString)
+        {
+            Pooling = false,
+            Timeout = (int)Math.Ceiling(Health.DatabaseTimeout.TotalSeconds),
+            ApplicationName = $"{builder.ApplicationName}-readiness",
+        }.ConnectionString);
         try
         {
             await using var conn = await _dataSource.OpenConnectionAsync(ct);
@@ -106,6 +122,7 @@ public sealed partial class AnnotateDatabase(ServerOptions options, ILoggerFacto
     public async Task StopAsync()
     {
         if (Interlocked.Exchange(ref _dataSource, null) is { } dataSource) await dataSource.DisposeAsync();
+        if (Interlocked.Exchange(ref _readiness, null) is { } readiness) await readiness.DisposeAsync();
         if (Interlocked.Exchange(ref _embedded, null) is { } embedded) await embedded.StopAsync();
     }
 

@@ -1,6 +1,7 @@
 using Annotate.Server.Hosting;
 using Annotate.Server.Infrastructure;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Npgsql;
 
 namespace Annotate.Server.Hosting;
 
@@ -75,12 +76,23 @@ public sealed class StartupCheck(StartupGate gate) : IHealthCheck
 }
 
 /// <summary>
-/// A real round trip to PostgreSQL (a connection from the pool and <c>SELECT 1</c>), bounded by
-/// <see cref="Health.DatabaseTimeout"/>. An outage is logged once when it starts and once when it ends (the
-/// health-check service's own per-run log is filtered out: it would repeat the failure every period).
+/// A real round trip to PostgreSQL (<c>SELECT 1</c>), bounded by <see cref="Health.DatabaseTimeout"/>. An outage is logged
+/// once when it starts and once when it ends (the health-check service's own per-run log is filtered out: it would repeat
+/// the failure every period).
+/// <para>
+/// Readiness answers whether this replica should get calls, and a busy replica should: taking it out of service when
+/// every connection of its pool is in use would move its load onto the others and make them busy in turn. So the check
+/// takes a pooled connection only if one comes within <see cref="PoolWait"/>; otherwise it asks on its own unpooled
+/// connection (<see cref="AnnotateDatabase.ReadinessDataSource"/>), which heavy reads cannot starve. A PostgreSQL that
+/// answers "too many clients" (53300) is reachable and busy too: serving.
+/// </para>
 /// </summary>
-public sealed partial class DatabaseCheck(AnnotateDatabase database, ILogger<DatabaseCheck> logger) : IHealthCheck
+public sealed partial class DatabaseCheck(AnnotateDatabase database, ILogger<DatabaseCheck> logger) : IHealthCheck, IDisposable
 {
+    /// <summary>How long the check waits for a pooled connection before it asks on its own.</summary>
+    public static readonly TimeSpan PoolWait = TimeSpan.FromMilliseconds(250);
+
+    private readonly SemaphoreSlim _ownConnection = new(1, 1); // the readiness data source opens one connection at a time
     private int _down;
 
     public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken)
@@ -89,14 +101,9 @@ public sealed partial class DatabaseCheck(AnnotateDatabase database, ILogger<Dat
         timeout.CancelAfter(Health.DatabaseTimeout);
         try
         {
-            await using (var connection = await database.DataSource.OpenConnectionAsync(timeout.Token))
-            await using (var command = connection.CreateCommand())
-            {
-                command.CommandText = "SELECT 1";
-                await command.ExecuteScalarAsync(timeout.Token);
-            }
+            var busy = await AskAsync(timeout.Token);
             if (Interlocked.Exchange(ref _down, 0) == 1) LogBack(logger, database.Description);
-            return HealthCheckResult.Healthy();
+            return busy is null ? HealthCheckResult.Healthy() : HealthCheckResult.Healthy(busy);
         }
         catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {
@@ -110,6 +117,53 @@ public sealed partial class DatabaseCheck(AnnotateDatabase database, ILogger<Dat
             return HealthCheckResult.Unhealthy(message);
         }
     }
+
+    /// <summary>One <c>SELECT 1</c>; null when it ran on a pooled connection, else why the server counts as busy.</summary>
+    private async Task<string?> AskAsync(CancellationToken ct)
+    {
+        NpgsqlConnection? pooled = null;
+        using (var wait = CancellationTokenSource.CreateLinkedTokenSource(ct))
+        {
+            wait.CancelAfter(PoolWait);
+            try
+            {
+                pooled = await database.DataSource.OpenConnectionAsync(wait.Token);
+            }
+            catch (Exception e) when ((e is OperationCanceledException && !ct.IsCancellationRequested) || ErrorMapping.IsPoolExhausted(e))
+            {
+                // No pooled connection came in time: the pool is in use (or a new connection is slow to open). Ask below.
+            }
+        }
+        if (pooled is not null)
+        {
+            await using (pooled) await SelectOneAsync(pooled, ct);
+            return null;
+        }
+        await _ownConnection.WaitAsync(ct);
+        try
+        {
+            await using var own = await database.ReadinessDataSource.OpenConnectionAsync(ct);
+            await SelectOneAsync(own, ct);
+            return "Every pooled connection is in use; PostgreSQL answers.";
+        }
+        catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.TooManyConnections)
+        {
+            return "PostgreSQL answers but has no connection slot free (max_connections is reached).";
+        }
+        finally
+        {
+            _ownConnection.Release();
+        }
+    }
+
+    private static async Task SelectOneAsync(NpgsqlConnection connection, CancellationToken ct)
+    {
+        await using var command = connection.CreateCommand();
+        command.CommandText = "SELECT 1";
+        await command.ExecuteScalarAsync(ct);
+    }
+
+    public void Dispose() => _ownConnection.Dispose();
 
     [LoggerMessage(1, LogLevel.Warning, "{Message}; health reports NOT_SERVING until it answers again")]
     private static partial void LogDown(ILogger logger, string message);

@@ -69,6 +69,7 @@ public static partial class StartupExtensions
         services.AddAnnotateTransport();
         services.AddHostedService<Bootstrap>();
         services.AddHostedService<KeptTokensFeed>(); // after Bootstrap: the schema exists
+        services.AddHostedService<Features.Admin.ErasureFollower>(); // likewise
         return services;
     }
 }

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Threading.Channels;
 using Annotate.Contracts.V1;
 using Annotate.Domain.Consensus;
@@ -55,6 +56,12 @@ public sealed partial class ArticleWatch(
     private long _handedOut; // the last position of the last batch whose watchers were taken (under _gate)
 
     public int Capacity { get; } = capacity > 0 ? capacity : DefaultCapacity;
+
+    /// <summary>How long the feed keeps reading again while the database is unreachable before its watchers end.</summary>
+    public static readonly TimeSpan OutageLimit = TimeSpan.FromSeconds(30);
+
+    private static readonly TimeSpan FirstRetryPause = TimeSpan.FromMilliseconds(100);
+    private static readonly TimeSpan MaxRetryPause = TimeSpan.FromSeconds(2);
 
     /// <summary>One watcher's buffer of shared updates. Only the feed writes it; only the watcher's stream reads it.</summary>
     public sealed class Watcher(string articleId, int capacity)
@@ -174,28 +181,52 @@ public sealed partial class ArticleWatch(
         return Task.Run(() => RunAsync(from, _stopping.Token));
     }
 
+    /// <summary>
+    /// Follows the store from <paramref name="from"/>, which is always the position through which every batch has been
+    /// handed to the watchers. A read that fails because the database is unreachable (a dropped connection, a restart, a
+    /// full pool) is read again from there after a pause (growing to <see cref="MaxRetryPause"/>): a batch is handed over
+    /// only after all its reads succeeded, so no change is lost or sent twice. The watchers end (UNAVAILABLE) only when the
+    /// database stays unreachable for <see cref="OutageLimit"/>, or on any other failure.
+    /// </summary>
     private async Task RunAsync(long from, CancellationToken stopping)
     {
-        try
+        Stopwatch? failing = null;
+        var pause = FirstRetryPause;
+        while (true)
         {
-            await foreach (var batch in views.Store.SubscribeInBatchesAsync(from, Filter, stopping))
+            try
             {
-                if (batch.Events.Count > 0) await PublishAsync(batch.Events, stopping);
+                await foreach (var batch in views.Store.SubscribeInBatchesAsync(from, Filter, stopping))
+                {
+                    if (batch.Events.Count > 0) await PublishAsync(batch.Events, stopping);
+                    from = batch.Through;
+                    (failing, pause) = (null, FirstRetryPause);
+                }
+                throw new UnavailableException("The live feed ended; call WatchArticle again.");
             }
-        }
-        catch (Exception) when (stopping.IsCancellationRequested)
-        {
-            return;
-        }
-        catch (Exception ex)
-        {
-            // Every watcher ends with the failure (a database outage is UNAVAILABLE) and calls again; the next one starts a new feed.
-            LogFeedFailed(logger, ex);
-            lock (_gate)
+            catch (Exception) when (stopping.IsCancellationRequested)
             {
-                foreach (var watcher in _byArticle.Values.SelectMany(w => w)) watcher.Updates.Writer.TryComplete(ex);
-                _byArticle.Clear();
-                _feed = null;
+                return;
+            }
+            catch (Exception ex)
+                when (ErrorMapping.DatabaseOutage(ex) is not null && (failing ??= Stopwatch.StartNew()).Elapsed < OutageLimit)
+            {
+                LogFeedRetry(logger, from, ex);
+                try { await Task.Delay(pause, stopping); }
+                catch (OperationCanceledException) { return; }
+                pause = TimeSpan.FromTicks(Math.Min(MaxRetryPause.Ticks, pause.Ticks * 2));
+            }
+            catch (Exception ex)
+            {
+                // Every watcher ends with the failure (a database outage is UNAVAILABLE) and calls again; the next one starts a new feed.
+                LogFeedFailed(logger, ex);
+                lock (_gate)
+                {
+                    foreach (var watcher in _byArticle.Values.SelectMany(w => w)) watcher.Updates.Writer.TryComplete(ex);
+                    _byArticle.Clear();
+                    _feed = null;
+                }
+                return;
             }
         }
     }
@@ -362,6 +393,9 @@ public sealed partial class ArticleWatch(
 
     [LoggerMessage(1, LogLevel.Warning, "Article watch feed failed; its watchers end and call again")]
     private static partial void LogFeedFailed(ILogger logger, Exception exception);
+
+    [LoggerMessage(3, LogLevel.Warning, "Article watch feed could not read past position {Position}; reading again from there")]
+    private static partial void LogFeedRetry(ILogger logger, long position, Exception exception);
 
     [LoggerMessage(2, LogLevel.Information, "A watcher of {ArticleId} fell more than {Capacity} updates behind and was cut off")]
     private static partial void LogCutOff(ILogger logger, string articleId, int capacity);
