@@ -1,6 +1,7 @@
 using Annotate.Domain.Consensus;
 using Annotate.Domain.Events;
 using Annotate.EventStore;
+using Annotate.Server.Features.Articles;
 using JasperFx.Events;
 using Marten;
 using Marten.Events.Projections;
@@ -60,6 +61,16 @@ public abstract class ViewProjection<TDoc> : MultiStreamProjection<TDoc, string>
     /// those written by earlier transactions). Not called by <see cref="Fold"/>, whose callers complete it themselves.</summary>
     protected virtual ValueTask<TDoc> CreatedAsync(TDoc created, IQuerySession session, CancellationToken ct) =>
         ValueTask.FromResult(created);
+
+    /// <summary>
+    /// An article's current revision (1 when it has no view), read alone: the article's view holds its whole text, which a
+    /// document created in the writer's batch does not need.
+    /// </summary>
+    protected static async Task<int> CurrentRevisionAsync(IQuerySession session, string articleId, CancellationToken ct)
+    {
+        var revisions = await session.Query<ArticleView>().Where(a => a.Id == articleId).Select(a => a.Revision).ToListAsync(ct);
+        return revisions.Count > 0 ? revisions[0] : 1;
+    }
 
     public override async ValueTask<TDoc?> EvolveAsync(
         TDoc? snapshot,

@@ -49,19 +49,27 @@ public sealed class Views(MartenEventStore store, ConsensusPolicy policy)
     }
 
     /// <summary>An article's current text, indexed by code points (cached by content hash: a text never changes under its hash).</summary>
-    public async Task<TextDocument> DocumentAsync(string articleId, CancellationToken ct)
+    public async Task<TextDocument> DocumentAsync(string articleId, CancellationToken ct) =>
+        (await CurrentTextAsync(articleId, ct)).Document;
+
+    /// <summary>An article's current text and the revision it is (one small read when the text is cached).</summary>
+    public async Task<(TextDocument Document, int Revision)> CurrentTextAsync(string articleId, CancellationToken ct)
     {
-        // The hash alone is read first: an article's text can be megabytes, and the cache usually has it.
-        string? hash;
+        // The hash and revision alone are read first: an article's text can be megabytes, and the cache usually has it.
+        ArticleHead? head;
         await using (var session = store.QuerySession())
         {
-            hash = await session.Query<ArticleView>().Where(a => a.Id == articleId).Select(a => a.ContentHash).FirstOrDefaultAsync(ct);
+            head = await session.Query<ArticleView>()
+                .Where(a => a.Id == articleId)
+                .Select(a => new ArticleHead(a.ContentHash, a.Revision))
+                .FirstOrDefaultAsync(ct);
         }
-        if (hash is not null && _texts.TryGetValue(hash, out var cached)) return cached;
+        if (head is not null && _texts.TryGetValue(head.ContentHash, out var cached)) return (cached, head.Revision);
         var article = await ArticleAsync(articleId, ct);
-        return _texts.GetOrAdd(article.ContentHash, _ => new TextDocument(article.Text));
+        return (_texts.GetOrAdd(article.ContentHash, _ => new TextDocument(article.Text)), article.Revision);
     }
 
+    private sealed record ArticleHead(string ContentHash, int Revision);
 
     /// <summary>A claim's document (view, article, opening position), or NOT_FOUND.</summary>
     public async Task<ClaimDocument> ClaimDocumentAsync(string claimId, CancellationToken ct) =>

@@ -1,6 +1,5 @@
 using Annotate.Domain.Anchoring;
 using Annotate.Domain.Events;
-using Annotate.Server.Features.Articles;
 using Annotate.Server.Infrastructure;
 using Marten;
 
@@ -32,7 +31,7 @@ public sealed class HighlightViewProjection : ViewProjection<HighlightView>
     /// <summary>A new highlight is on the article's current revision (its event names none).</summary>
     protected override async ValueTask<HighlightView> CreatedAsync(HighlightView created, IQuerySession session, CancellationToken ct)
     {
-        created.Anchor ??= SpanAnchor.On((await session.LoadAsync<ArticleView>(created.ArticleId, ct))?.Revision ?? 1);
+        created.Anchor ??= SpanAnchor.On(await CurrentRevisionAsync(session, created.ArticleId, ct));
         return created;
     }
 

@@ -43,17 +43,24 @@ public static class OpenClaim
                     }),
                 ct);
             var claimId = outcome?.ClaimId ?? id;
-            var doc = await views.ClaimDocumentAsync(claimId, ct);
-            // An existing claim: answered with the event that opened it, receipt included.
-            if (outcome is { Events.Count: 0 }) result = await commands.ResultAtAsync(doc.OpenedPosition, ct);
-            var view = doc.View;
-            return new OpenClaimResponse
+            var response = new OpenClaimResponse
             {
                 Result = result,
                 ClaimId = claimId,
                 Existing = outcome is { Existing: true } && !(result.Deduplicated && claimId == id),
-                Selector = Mapping.ToProto(view.Start, view.End, view.Exact, view.Prefix, view.Suffix),
             };
+            if (!result.Deduplicated && outcome is { Events: [ClaimOpened opened] })
+            {
+                // A new claim: its view's span is the one it was opened on, so the answer needs no read.
+                response.Selector = Mapping.ToProto(opened.Start, opened.End, opened.Exact, opened.Prefix, opened.Suffix);
+                return response;
+            }
+            var doc = await views.ClaimDocumentAsync(claimId, ct);
+            // An existing claim: answered with the event that opened it, receipt included.
+            if (outcome is { Events.Count: 0 }) response.Result = await commands.ResultAtAsync(doc.OpenedPosition, ct);
+            var view = doc.View;
+            response.Selector = Mapping.ToProto(view.Start, view.End, view.Exact, view.Prefix, view.Suffix);
+            return response;
         }
     }
 }

@@ -2,7 +2,6 @@ using Annotate.Domain.Anchoring;
 using Annotate.Domain.Claims;
 using Annotate.Domain.Consensus;
 using Annotate.Domain.Events;
-using Annotate.Server.Features.Articles;
 using Annotate.Server.Infrastructure;
 using Marten;
 
@@ -32,8 +31,7 @@ public sealed class ClaimViewProjection(ConsensusPolicy policy) : ViewProjection
     {
         if (created.View.Anchor is null)
         {
-            var article = await session.LoadAsync<ArticleView>(created.ArticleId, ct);
-            created.View = created.View with { Anchor = SpanAnchor.On(article?.Revision ?? 1) };
+            created.View = created.View with { Anchor = SpanAnchor.On(await CurrentRevisionAsync(session, created.ArticleId, ct)) };
         }
         return created;
     }
