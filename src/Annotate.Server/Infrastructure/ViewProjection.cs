@@ -1,7 +1,6 @@
 using Annotate.Domain.Consensus;
 using Annotate.Domain.Events;
 using Annotate.EventStore;
-using Annotate.Server.Features.Articles;
 using JasperFx.Events;
 using Marten;
 using Marten.Events.Projections;
@@ -66,11 +65,8 @@ public abstract class ViewProjection<TDoc> : MultiStreamProjection<TDoc, string>
     /// An article's current revision (1 when it has no view), read alone: the article's view holds its whole text, which a
     /// document created in the writer's batch does not need.
     /// </summary>
-    protected static async Task<int> CurrentRevisionAsync(IQuerySession session, string articleId, CancellationToken ct)
-    {
-        var revisions = await session.Query<ArticleView>().Where(a => a.Id == articleId).Select(a => a.Revision).ToListAsync(ct);
-        return revisions.Count > 0 ? revisions[0] : 1;
-    }
+    protected static async Task<int> CurrentRevisionAsync(IQuerySession session, string articleId, CancellationToken ct) =>
+        (await session.QueryAsync(new ArticleHeadQuery { ArticleId = articleId }, ct))?.Revision ?? 1;
 
     public override async ValueTask<TDoc?> EvolveAsync(
         TDoc? snapshot,
