@@ -24,9 +24,10 @@ public static class OpenClaim
         {
             var r = command.Request;
             var id = commands.NewId("c", r.RequestId);
-            var document = await views.DocumentAsync(r.ArticleId, ct);
+            var (document, revision) = await views.CurrentTextAsync(r.ArticleId, ct);
             var selector = Mapping.ToDomain(r.Selector);
-            var spans = await Articles.RevisedClaims.CurrentSpansAsync(views, r.ArticleId, ct);
+            // Claims' current spans matter only once the article has been revised (the read of the text says whether).
+            var spans = revision == 1 ? null : await Articles.RevisedClaims.CurrentSpansAsync(views, r.ArticleId, ct);
             // The outcome of the decision that counted (the writer's last run of it); none when the request was a retry
             // of one that opened the claim (answered with that append without deciding).
             OpenClaimOutcome? outcome = null;
