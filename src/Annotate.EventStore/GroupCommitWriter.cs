@@ -24,7 +24,7 @@ namespace Annotate.EventStore;
 /// 4. <c>SaveChangesAsync</c> (Quick mode; the positions, known under the lock, are set on the events first, so the
 ///    inline projections see them);
 /// 5. the audit chain (<see cref="ChainFunction"/>: digests of what was stored, links from the previous head, the
-///    head row, one NOTIFY), then the commit. Every caller's answer carries its receipt.
+///    head row, one NOTIFY) and the commit, in one round trip. Every caller's answer carries its receipt.
 /// A refused append does not stop the others. A batch that loses its connection before COMMIT is run again; one that
 /// loses it after COMMIT was sent may be committed: its keyed appends are run again (their records answer with what
 /// was committed) and its appends without a key fail with the connection error (outcome unknown to the caller too).
@@ -374,32 +374,37 @@ internal sealed partial class GroupCommitWriter : IAsyncDisposable
             results.Add((p, null, null));
         }
 
-        // The links of what is answered with an earlier event: retries (their records) and unchanged decisions on events
-        // committed before this batch (one query, only when there are any).
+        // What is answered with an earlier event: retries (their records) and unchanged decisions on events committed
+        // before this batch. Their links are read in the chain's round trip (or, when the batch appends nothing, in one
+        // query of their own, only when there are any).
         var earlier = records.Values.Select(r => r.LastPosition)
             .Concat(unchanged.Where(u => u.State.LastBatchEvent is null && u.State.LastPosition > 0).Select(u => u.State.LastPosition))
+            .Distinct()
             .ToArray();
-        var earlierLinks = earlier.Length == 0
-            ? []
-            : await MartenEventStore.LinksAsync(connection, transaction, _s, earlier, ct).ConfigureAwait(false);
-        for (var i = 0; i < results.Count; i++)
+        void AnswerEarlier(Dictionary<long, byte[]> earlierLinks)
         {
-            var (p, _, error) = results[i];
-            if (error is null && p.Appended is null && p.Key is not null && records.TryGetValue(p.Key, out var record))
-                results[i] = (p, record.ToResult(Convert.ToHexStringLower(earlierLinks[record.LastPosition])), null);
-        }
-        foreach (var (index, state) in unchanged)
-        {
-            if (state.LastBatchEvent is not null) continue; // answered once the batch has its links
-            var p = results[index].Item1;
-            results[index] = (p, state.LastPosition == 0
-                ? new AppendResult(p.StreamId, 0, 0, 0, "", default, true)
-                : new AppendResult(p.StreamId, state.Version, state.LastPosition, state.LastPosition,
-                    Convert.ToHexStringLower(earlierLinks[state.LastPosition]), state.LastRecordedAt, true), null);
+            for (var i = 0; i < results.Count; i++)
+            {
+                var (p, _, error) = results[i];
+                if (error is null && p.Appended is null && p.Key is not null && records.TryGetValue(p.Key, out var record))
+                    results[i] = (p, record.ToResult(Convert.ToHexStringLower(earlierLinks[record.LastPosition])), null);
+            }
+            foreach (var (index, state) in unchanged)
+            {
+                if (state.LastBatchEvent is not null) continue; // answered once the batch has its links
+                var p = results[index].Item1;
+                results[index] = (p, state.LastPosition == 0
+                    ? new AppendResult(p.StreamId, 0, 0, 0, "", default, true)
+                    : new AppendResult(p.StreamId, state.Version, state.LastPosition, state.LastPosition,
+                        Convert.ToHexStringLower(earlierLinks[state.LastPosition]), state.LastRecordedAt, true), null);
+            }
         }
 
         if (accepted.Count == 0)
         {
+            AnswerEarlier(earlier.Length == 0
+                ? []
+                : await MartenEventStore.LinksAsync(connection, transaction, _s, earlier, ct).ConfigureAwait(false));
             await transaction.RollbackAsync(ct).ConfigureAwait(false);
             decisions.Keep(recordedAt); // states of committed events only: nothing of this batch was appended
             return new BatchOutcome(results, []);
@@ -458,18 +463,23 @@ internal sealed partial class GroupCommitWriter : IAsyncDisposable
             }
         }
 
-        // 5. The chain (ChainFunction: digests, links, the head, one NOTIFY) once every event of the save is stored: a
-        //    statement of its own, because Marten orders the operations of a save by its own rules (an operation queued
-        //    last can run before other streams' appends). Then the commit.
+        // 5. The chain (ChainFunction: digests, links, the head, one NOTIFY) once every event of the save is stored, and the
+        //    commit, in one round trip: a statement of its own rather than part of the save, because Marten orders the
+        //    operations of a save by its own rules (an operation queued last can run before other streams' appends).
         var appendedEvents = accepted.SelectMany(p => p.Appended!).OrderBy(e => e.Sequence).ToList();
-        var links = await LinkAsync(connection, transaction, appendedEvents, ct).ConfigureAwait(false);
-        var committed = new List<RecordedEvent>(appendedEvents.Count);
         foreach (var e in appendedEvents)
         {
             if (e.Sequence <= headPosition)
             {
                 throw new InvalidOperationException($"Marten drew position {e.Sequence} at or below the head {headPosition}.");
             }
+        }
+        _commitSent = true;
+        var (links, earlierLinks) = await LinkAndCommitAsync(connection, transaction, appendedEvents, earlier, ct).ConfigureAwait(false);
+        AnswerEarlier(earlierLinks);
+        var committed = new List<RecordedEvent>(appendedEvents.Count);
+        foreach (var e in appendedEvents)
+        {
             committed.Add(new RecordedEvent(e.Sequence, e.StreamKey!, e.Version, e.Id, e.EventTypeName, e.Data,
                 MartenEventStore.MetadataOf(e), recordedAt, links[e.Sequence]));
         }
@@ -488,8 +498,6 @@ internal sealed partial class GroupCommitWriter : IAsyncDisposable
             results[index] = (p, new AppendResult(p.StreamId, state.Version, e.Sequence, e.Sequence,
                 Convert.ToHexStringLower(links[e.Sequence]), recordedAt, true), null);
         }
-        _commitSent = true;
-        await transaction.CommitAsync(ct).ConfigureAwait(false);
         decisions.Keep(recordedAt); // committed: the states this batch advanced are the streams' states now
         Statistics.Add(committed.Count, t1 - t0, Stopwatch.GetTimestamp() - t1);
         StoreTelemetry.RecordBatch(accepted.Count, committed.Count, Stopwatch.GetElapsedTime(t0),
@@ -655,23 +663,49 @@ internal sealed partial class GroupCommitWriter : IAsyncDisposable
         return e;
     }
 
-    /// <summary>Runs <see cref="ChainFunction"/> over the batch's positions; the links by position.</summary>
-    private async Task<Dictionary<long, byte[]>> LinkAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, List<IEvent> events,
-        CancellationToken ct)
+    /// <summary>
+    /// Runs <see cref="ChainFunction"/> over the batch's positions, reads the links of <paramref name="earlier"/> positions
+    /// (events committed before the batch that some of its appends are answered with) and commits, in one round trip; the
+    /// batch's links and the earlier ones, by position. The COMMIT is the batch's last statement: when a statement before
+    /// it fails, PostgreSQL skips the rest (a batch stops at its first error) and the transaction is rolled back as for
+    /// any failure; every earlier failure of the transaction has thrown before this point, so the COMMIT never meets an
+    /// aborted transaction (which it would end silently). Npgsql follows the transaction status the server reports, so
+    /// the <see cref="NpgsqlTransaction"/> counts as completed (its disposal rolls nothing back) once COMMIT has succeeded.
+    /// </summary>
+    private async Task<(Dictionary<long, byte[]> Links, Dictionary<long, byte[]> Earlier)> LinkAndCommitAsync(
+        NpgsqlConnection connection, NpgsqlTransaction transaction, List<IEvent> events, long[] earlier, CancellationToken ct)
     {
-        await using var cmd = new NpgsqlCommand(
-            $"SELECT out_position, out_link FROM {_s}.{ChainFunction.Name}($1, $2, $3)", connection, transaction);
-        cmd.Parameters.AddWithValue(events[0].Sequence);
-        cmd.Parameters.AddWithValue(events[^1].Sequence);
-        cmd.Parameters.Add(new NpgsqlParameter
+        await using var batch = new NpgsqlBatch(connection, transaction);
+        var chain = new NpgsqlBatchCommand($"SELECT out_position, out_link FROM {_s}.{ChainFunction.Name}($1, $2, $3)");
+        chain.Parameters.AddWithValue(events[0].Sequence);
+        chain.Parameters.AddWithValue(events[^1].Sequence);
+        chain.Parameters.Add(new NpgsqlParameter
         {
             Value = events.Select(e => e.Id).ToArray(),
             NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Uuid,
         });
+        batch.BatchCommands.Add(chain);
+        if (earlier.Length > 0)
+        {
+            var read = new NpgsqlBatchCommand(
+                $"SELECT position, link FROM {_s}.{MartenConventions.ChainLinksTable} WHERE position = ANY($1)");
+            read.Parameters.Add(new NpgsqlParameter { Value = earlier, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Bigint });
+            batch.BatchCommands.Add(read);
+        }
+        batch.BatchCommands.Add(new NpgsqlBatchCommand("COMMIT"));
         var links = new Dictionary<long, byte[]>(events.Count);
-        await using var r = await cmd.ExecuteReaderAsync(ct).ConfigureAwait(false);
-        while (await r.ReadAsync(ct).ConfigureAwait(false)) links[r.GetInt64(0)] = r.GetFieldValue<byte[]>(1);
-        return links;
+        var earlierLinks = new Dictionary<long, byte[]>(earlier.Length);
+        await using (var r = await batch.ExecuteReaderAsync(ct).ConfigureAwait(false))
+        {
+            while (await r.ReadAsync(ct).ConfigureAwait(false)) links[r.GetInt64(0)] = r.GetFieldValue<byte[]>(1);
+            if (earlier.Length > 0)
+            {
+                await r.NextResultAsync(ct).ConfigureAwait(false);
+                while (await r.ReadAsync(ct).ConfigureAwait(false)) earlierLinks[r.GetInt64(0)] = r.GetFieldValue<byte[]>(1);
+            }
+            while (await r.NextResultAsync(ct).ConfigureAwait(false)) { }
+        }
+        return (links, earlierLinks);
     }
 
     public async ValueTask DisposeAsync()
@@ -700,10 +734,10 @@ public sealed class WriterStatistics
     public long Commits => Interlocked.Read(ref _commits);
     public long Events => Interlocked.Read(ref _events);
     /// <summary>
-    /// Time from taking the lock to the end of Marten's save (lock, reads, append, inline projections, chain), summed over commits.
+    /// Time from taking the lock to the end of Marten's save (lock, reads, append, inline projections), summed over commits.
     /// </summary>
     public TimeSpan LockAndAppend => Stopwatch.GetElapsedTime(0, Interlocked.Read(ref _appendTicks));
-    /// <summary>Time spent committing (the WAL flush), summed over commits.</summary>
+    /// <summary>Time spent in the chain and the commit (one round trip and the WAL flush), summed over commits.</summary>
     public TimeSpan Commit => Stopwatch.GetElapsedTime(0, Interlocked.Read(ref _commitTicks));
 
     internal void Add(int events, long appendTicks, long commitTicks)

@@ -14,6 +14,9 @@ internal sealed class CommitCuttingProxy : IAsyncDisposable
 {
     /// <summary>A simple-protocol Query message carrying exactly "COMMIT" (what NpgsqlTransaction.Commit sends).</summary>
     private static readonly byte[] Commit = [(byte)'Q', 0, 0, 0, 11, .. Encoding.ASCII.GetBytes("COMMIT"), 0];
+    /// <summary>An extended-protocol Parse of exactly "COMMIT", unnamed, no parameters (a COMMIT inside an NpgsqlBatch,
+    /// as the writer sends it after the chain function).</summary>
+    private static readonly byte[] ParsedCommit = [(byte)'P', 0, 0, 0, 14, 0, .. Encoding.ASCII.GetBytes("COMMIT"), 0, 0, 0];
     private readonly TcpListener _listener = new(IPAddress.Loopback, 0);
     private readonly string _host;
     private readonly int _port;
@@ -72,7 +75,7 @@ internal sealed class CommitCuttingProxy : IAsyncDisposable
                     Interlocked.Increment(ref _cuts);
                     break;
                 }
-                if (toServer && buffer.AsSpan(0, n).IndexOf(Commit) >= 0 && TryDisarm()) cut.TrySetResult();
+                if (toServer && IsCommit(buffer.AsSpan(0, n)) && TryDisarm()) cut.TrySetResult();
                 await output.WriteAsync(buffer.AsMemory(0, n), _stopping.Token);
             }
         }
@@ -80,6 +83,8 @@ internal sealed class CommitCuttingProxy : IAsyncDisposable
         from.Close();
         to.Close();
     }
+
+    private static bool IsCommit(ReadOnlySpan<byte> sent) => sent.IndexOf(Commit) >= 0 || sent.IndexOf(ParsedCommit) >= 0;
 
     private bool TryDisarm()
     {

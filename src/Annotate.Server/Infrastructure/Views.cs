@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Linq.Expressions;
 using Annotate.Domain.Anchoring;
 using Annotate.Domain.Consensus;
 using Annotate.Domain.Events;
@@ -8,6 +9,7 @@ using Annotate.Server.Features.Annotations;
 using Annotate.Server.Features.Articles;
 using Annotate.Server.Features.Consensus;
 using Marten;
+using Marten.Linq;
 
 namespace Annotate.Server.Infrastructure;
 
@@ -49,19 +51,20 @@ public sealed class Views(MartenEventStore store, ConsensusPolicy policy)
     }
 
     /// <summary>An article's current text, indexed by code points (cached by content hash: a text never changes under its hash).</summary>
-    public async Task<TextDocument> DocumentAsync(string articleId, CancellationToken ct)
-    {
-        // The hash alone is read first: an article's text can be megabytes, and the cache usually has it.
-        string? hash;
-        await using (var session = store.QuerySession())
-        {
-            hash = await session.Query<ArticleView>().Where(a => a.Id == articleId).Select(a => a.ContentHash).FirstOrDefaultAsync(ct);
-        }
-        if (hash is not null && _texts.TryGetValue(hash, out var cached)) return cached;
-        var article = await ArticleAsync(articleId, ct);
-        return _texts.GetOrAdd(article.ContentHash, _ => new TextDocument(article.Text));
-    }
+    public async Task<TextDocument> DocumentAsync(string articleId, CancellationToken ct) =>
+        (await CurrentTextAsync(articleId, ct)).Document;
 
+    /// <summary>An article's current text and the revision it is (one small read when the text is cached).</summary>
+    public async Task<(TextDocument Document, int Revision)> CurrentTextAsync(string articleId, CancellationToken ct)
+    {
+        // The hash and revision alone are read first: an article's text can be megabytes, and the cache usually has it.
+        ArticleHead? head;
+        await using (var session = store.QuerySession())
+            head = await session.QueryAsync(new ArticleHeadQuery { ArticleId = articleId }, ct);
+        if (head is not null && _texts.TryGetValue(head.ContentHash, out var cached)) return (cached, head.Revision);
+        var article = await ArticleAsync(articleId, ct);
+        return (_texts.GetOrAdd(article.ContentHash, _ => new TextDocument(article.Text)), article.Revision);
+    }
 
     /// <summary>A claim's document (view, article, opening position), or NOT_FOUND.</summary>
     public async Task<ClaimDocument> ClaimDocumentAsync(string claimId, CancellationToken ct) =>
@@ -148,4 +151,26 @@ public sealed class Views(MartenEventStore store, ConsensusPolicy policy)
         var analyst = await session.LoadAsync<AnalystAccess>(token.AnalystId, ct);
         return new TokenRecord(tokenId, token.AnalystId, token.SecretHash, token.ExpiresAt, token.Revoked, analyst?.Roles ?? []);
     }
+}
+
+/// <summary>An article's content hash and revision, without its text.</summary>
+public sealed class ArticleHead
+{
+    public string ContentHash { get; set; } = "";
+    public int Revision { get; set; }
+}
+
+/// <summary>
+/// <see cref="ArticleHead"/> of one article, as a Marten compiled query: commands read it on every highlight, claim and
+/// evidence span, and a view created in the writer's batch reads it under the global-order lock, so its LINQ is
+/// parsed once per process instead of on every call.
+/// </summary>
+public sealed class ArticleHeadQuery : ICompiledQuery<ArticleView, ArticleHead?>
+{
+    public string ArticleId { get; set; } = "";
+
+    public Expression<Func<IMartenQueryable<ArticleView>, ArticleHead?>> QueryIs() =>
+        q => q.Where(a => a.Id == ArticleId)
+            .Select(a => new ArticleHead { ContentHash = a.ContentHash, Revision = a.Revision })
+            .FirstOrDefault();
 }

@@ -1,4 +1,5 @@
 using Annotate.Contracts.V1;
+using Annotate.Domain.Anchoring;
 using Annotate.Domain.Events;
 using Annotate.Domain.Highlights;
 using Annotate.Domain.Tags;
@@ -21,8 +22,11 @@ public static class CreateHighlight
         {
             var r = command.Request;
             var id = commands.NewId("h", r.RequestId);
-            var document = await views.DocumentAsync(r.ArticleId, ct);
+            var (document, revision) = await views.CurrentTextAsync(r.ArticleId, ct);
             var selector = Mapping.ToDomain(r.Selector);
+            // The events of the decision that counted (the writer's last run of it); none when the request was a retry
+            // answered with the original append without deciding.
+            List<IDomainEvent>? decided = null;
             var result = await commands.RunAsync(
                 r.RequestId,
                 Streams.Highlight(id),
@@ -50,11 +54,30 @@ public static class CreateHighlight
                     events.AddRange(tagged);
                     after = tagged.Aggregate(after, Highlight.Evolve);
                 }
+                decided = events;
                 return events;
             }, ct);
-            var doc = await views.LoadAsync<HighlightView>(id, ct)
-                ?? throw ErrorMapping.NotFound($"Highlight {id} was retracted.");
+            var doc = result.Deduplicated || decided is null
+                ? await views.LoadAsync<HighlightView>(id, ct) ?? throw ErrorMapping.NotFound($"Highlight {id} was retracted.")
+                : ViewOf(id, decided, result, revision);
             return new CreateHighlightResponse { Result = result, Highlight = ListHighlights.ToProto(doc) };
         }
+    }
+
+    private static readonly HighlightViewProjection Projection = new();
+
+    /// <summary>
+    /// The stored view of a highlight just created, folded from the events this command appended by the view's own
+    /// function instead of read back: an append's events sit at consecutive positions ending at the answer's, recorded at
+    /// its time, and a new highlight is on the revision its span was decided against.
+    /// </summary>
+    private static HighlightView ViewOf(string id, List<IDomainEvent> events, CommandResult result, int revision)
+    {
+        HighlightView? view = null;
+        var position = (long)result.Position - events.Count;
+        var recordedAt = result.RecordedAt.ToDateTime();
+        foreach (var e in events) view = Projection.Apply(view, id, new ViewEvent(++position, recordedAt, result.StreamId, e));
+        view!.Anchor ??= SpanAnchor.On(revision);
+        return view;
     }
 }

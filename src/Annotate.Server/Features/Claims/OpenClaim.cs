@@ -24,9 +24,10 @@ public static class OpenClaim
         {
             var r = command.Request;
             var id = commands.NewId("c", r.RequestId);
-            var document = await views.DocumentAsync(r.ArticleId, ct);
+            var (document, revision) = await views.CurrentTextAsync(r.ArticleId, ct);
             var selector = Mapping.ToDomain(r.Selector);
-            var spans = await Articles.RevisedClaims.CurrentSpansAsync(views, r.ArticleId, ct);
+            // Claims' current spans matter only once the article has been revised (the read of the text says whether).
+            var spans = revision == 1 ? null : await Articles.RevisedClaims.CurrentSpansAsync(views, r.ArticleId, ct);
             // The outcome of the decision that counted (the writer's last run of it); none when the request was a retry
             // of one that opened the claim (answered with that append without deciding).
             OpenClaimOutcome? outcome = null;
@@ -43,17 +44,24 @@ public static class OpenClaim
                     }),
                 ct);
             var claimId = outcome?.ClaimId ?? id;
-            var doc = await views.ClaimDocumentAsync(claimId, ct);
-            // An existing claim: answered with the event that opened it, receipt included.
-            if (outcome is { Events.Count: 0 }) result = await commands.ResultAtAsync(doc.OpenedPosition, ct);
-            var view = doc.View;
-            return new OpenClaimResponse
+            var response = new OpenClaimResponse
             {
                 Result = result,
                 ClaimId = claimId,
                 Existing = outcome is { Existing: true } && !(result.Deduplicated && claimId == id),
-                Selector = Mapping.ToProto(view.Start, view.End, view.Exact, view.Prefix, view.Suffix),
             };
+            if (!result.Deduplicated && outcome is { Events: [ClaimOpened opened] })
+            {
+                // A new claim: its view's span is the one it was opened on, so the answer needs no read.
+                response.Selector = Mapping.ToProto(opened.Start, opened.End, opened.Exact, opened.Prefix, opened.Suffix);
+                return response;
+            }
+            var doc = await views.ClaimDocumentAsync(claimId, ct);
+            // An existing claim: answered with the event that opened it, receipt included.
+            if (outcome is { Events.Count: 0 }) response.Result = await commands.ResultAtAsync(doc.OpenedPosition, ct);
+            var view = doc.View;
+            response.Selector = Mapping.ToProto(view.Start, view.End, view.Exact, view.Prefix, view.Suffix);
+            return response;
         }
     }
 }
