@@ -52,7 +52,22 @@ public sealed class ArticleRevisionTests(AnnotateServer server) : IClassFixture<
         var poll = await ClaimAsync(Quote(
             "A recent Levada Center poll showed Russian President Vladimir Putin’s\nelectoral rating — the number of Russians ready " +
             "to vote for his re-election —\nat 32%, a record low."));
-        var before = Math.Max(after.Position, poll.Result.Position);
+        // A stance on the poll claim cites a sentence that stays and one in the removed paragraph.
+        const string kept = "I feel sorry for the Kazakh people";
+        var stance = await Ch.Claims().TakeStanceAsync(new TakeStanceRequest
+        {
+            RequestId = Rid(),
+            ClaimId = poll.ClaimId,
+            Stance = Stance.Supports,
+            Evidence =
+            {
+                new ArticleSpan { ArticleId = Seed, Selector = Quote("I feel sorry for the Kazakh\npeople") },
+                new ArticleSpan { ArticleId = Seed, Selector = Quote("Crimea (Ukraine) since 2014") },
+            },
+        }, ana);
+        var cited = (await Ch.Consensus().GetClaimViewAsync(new GetClaimViewRequest { ClaimId = poll.ClaimId }, ana)).Evidence;
+        Assert.All(cited, e => Assert.Equal((AnchorStatus.Anchored, 1u), (e.Anchor.Status, e.Anchor.Revision)));
+        var before = Math.Max(after.Position, stance.Position);
 
         using var stop = new CancellationTokenSource();
         using var watch = Ch.Consensus().WatchArticle(new WatchArticleRequest { ArticleId = Seed }, Streaming(server.Admin, stop.Token));
@@ -103,6 +118,16 @@ public sealed class ArticleRevisionTests(AnnotateServer server) : IClassFixture<
         var claim = await Ch.Consensus().GetClaimViewAsync(new GetClaimViewRequest { ClaimId = poll.ClaimId }, ana);
         Assert.Equal((outcomes[poll.ClaimId].Selector, 2u), (claim.Selector, claim.Anchor.Revision));
 
+        // The evidence follows the sentence that stayed; the one in the removed paragraph is orphaned, keeping its old span.
+        var evidence = claim.Evidence.ToDictionary(e => e.Span.Selector.Quote.Exact);
+        var movedEvidence = evidence[kept];
+        Assert.Equal((AnchorStatus.Reanchored, 2u), (movedEvidence.Anchor.Status, movedEvidence.Anchor.Revision));
+        Assert.Equal((uint)CodePoint(text, kept), movedEvidence.Span.Selector.Position.Start);
+        var lostEvidence = evidence["Crimea (Ukraine) since 2014"];
+        Assert.Equal((AnchorStatus.Orphaned, 1u, 2u),
+            (lostEvidence.Anchor.Status, lostEvidence.Anchor.Revision, lostEvidence.Anchor.OrphanedOnRevision));
+        Assert.Equal(cited.Single(e => e.Span.Selector.Quote.Exact.StartsWith("Crimea", StringComparison.Ordinal)).Span, lostEvidence.Span);
+
         // As of before the revision: the old spans, on revision 1.
         var asOf = new AsOf { Position = before };
         var then = (await Ch.Annotations().ListHighlightsAsync(new ListHighlightsRequest { ArticleId = Seed, AsOf = asOf }, ana)).Highlights
@@ -111,6 +136,7 @@ public sealed class ArticleRevisionTests(AnnotateServer server) : IClassFixture<
         Assert.All(then.Values, h => Assert.Equal((AnchorStatus.Anchored, 1u), (h.Anchor.Status, h.Anchor.Revision)));
         var claimThen = await Ch.Consensus().GetClaimViewAsync(new GetClaimViewRequest { ClaimId = poll.ClaimId, AsOf = asOf }, ana);
         Assert.Equal((poll.Selector, 1u), (claimThen.Selector, claimThen.Anchor.Revision));
+        Assert.Equal(cited, claimThen.Evidence);
         var listedThen = await Ch.Consensus().ListClaimsAsync(new ListClaimsRequest { ArticleId = Seed, AsOf = asOf }, ana);
         Assert.Equal(fronts.Selector, listedThen.Claims.Single(c => c.ClaimId == fronts.ClaimId).Selector);
 

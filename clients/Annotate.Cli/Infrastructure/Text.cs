@@ -94,7 +94,8 @@ public static class Text
         {
             sb.AppendLine(
                 CultureInfo.InvariantCulture,
-                $"  evidence ({e.Analyst}, {Parsing.Name(e.Stance)}): {e.Span.ArticleId} {Span(e.Span.Selector)}");
+                $"  evidence ({e.Analyst}, {Parsing.Name(e.Stance)}): {e.Span.ArticleId} {Span(e.Span.Selector)}"
+                + (e.Anchor is { Revision: > 0 } ? $" [{Anchor(e.Anchor)}]" : ""));
         }
 
         if (v.Tags.Count > 0)

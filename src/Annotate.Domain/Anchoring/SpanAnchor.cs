@@ -23,6 +23,18 @@ public sealed record SpanAnchor(int Revision, ReanchorMethod? Method, double Sco
 
     public SpanAnchor Lost(SpanOrphaned e) => this with { OrphanedOnRevision = e.Revision, OrphanReason = e.Reason };
 
+    public static SpanAnchor Moved(EvidenceReanchored e) => new(e.Revision, e.Method, e.Score, 0, null);
+
+    public SpanAnchor Lost(EvidenceOrphaned e) => this with { OrphanedOnRevision = e.Revision, OrphanReason = e.Reason };
+
+    /// <summary>The claim whose evidence a revision's event concerns.</summary>
+    public static string? EvidenceClaimOf(IDomainEvent e) => e switch
+    {
+        EvidenceReanchored r => r.ClaimId,
+        EvidenceOrphaned o => o.ClaimId,
+        _ => null,
+    };
+
     /// <summary>The annotation a span event concerns, if it is of this kind.</summary>
     public static string? TargetOf(IDomainEvent e, AnchorKind kind) => e switch
     {

@@ -118,6 +118,13 @@ public static class Mapping
         return state;
     }
 
+    /// <summary>An evidence span's anchor; one without (a view stored before evidence was anchored) is on an unknown
+    /// revision (0).</summary>
+    private static AnchorState EvidenceAnchor(SpanAnchor? anchor) =>
+        anchor is null || (anchor.Revision == 0 && !anchor.Orphaned)
+            ? new AnchorState { Revision = 0, Status = AnchorStatus.Anchored }
+            : ToProto(anchor);
+
     public static ClaimView ToProto(ClaimConsensus c, ConsensusPolicy policy)
     {
         var view = new ClaimView
@@ -170,6 +177,7 @@ public static class Mapping
                     Quote = new Contracts.V1.TextQuote { Exact = e.Exact },
                 },
             },
+            Anchor = EvidenceAnchor(e.Anchor),
         }));
         view.Contributors.AddRange(c.Contributors);
         if (c.Status == ConsensusStatus.Adjudicated && c.Verdict is { } verdict)

@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using Annotate.Domain;
 using Annotate.Domain.Anchoring;
 using Annotate.Domain.Consensus;
 using Annotate.Domain.Events;
@@ -115,12 +116,30 @@ public sealed class Views(MartenEventStore store, ConsensusPolicy policy)
         var projection = new ClaimViewProjection(policy);
         var filter = new EventFilter(ClaimEventTypes, Tag: articleId);
         var events = await store.ReadAllAsync(0, filter, long.MaxValue, toPosition, toTime, ct).ToListAsync(ct);
+        // Evidence is moved by revisions of the cited articles, recorded in their streams under their tags.
+        var evidence = await store.ReadAllAsync(0, new EventFilter(EvidenceEventTypes), long.MaxValue, toPosition, toTime, ct)
+            .ToListAsync(ct);
         var article = await ArticleAsync(articleId, ct);
-        // The fold has no article view to read a new claim's revision from: the revisions' positions give it.
-        return projection.Fold(events).Values
-            .Select(d => d.View.Anchor is null ? d.View with { Anchor = SpanAnchor.On(article.RevisionAt(d.OpenedPosition)) } : d.View)
-            .OrderBy(v => v.Start).ThenBy(v => v.ClaimId, StringComparer.Ordinal).ToList();
+        var cited = new Dictionary<string, ArticleView?>(StringComparer.Ordinal) { [articleId] = article };
+        var folded = new List<ClaimConsensus>();
+        // The fold has no article view to read a new claim's (or new evidence's) revision from: the revisions' positions give it.
+        foreach (var d in projection.Fold(events.Concat(evidence).OrderBy(e => e.Position)).Values)
+        {
+            var view = d.View.Anchor is null ? d.View with { Anchor = SpanAnchor.On(article.RevisionAt(d.OpenedPosition)) } : d.View;
+            foreach (var id in view.Evidence.Where(x => x.Anchor is null).Select(x => x.ArticleId).Distinct())
+                if (!cited.ContainsKey(id)) cited[id] = await LoadAsync<ArticleView>(id, ct);
+            folded.Add(view with
+            {
+                Evidence = view.Evidence
+                    .Select(x => x.Anchor is null ? x with { Anchor = SpanAnchor.On(cited[x.ArticleId]?.RevisionAt(x.Position) ?? 1) } : x)
+                    .ToValueList(),
+            });
+        }
+        return folded.OrderBy(v => v.Start).ThenBy(v => v.ClaimId, StringComparer.Ordinal).ToList();
     }
+
+    /// <summary>The stored names of the events a revision records per cited evidence span (in the cited article's stream).</summary>
+    public static IReadOnlyCollection<string> EvidenceEventTypes { get; } = ["evidence-reanchored.v1", "evidence-orphaned.v1"];
 
     /// <summary>The stored names of the events a revision records per span (in the article's stream, tagged with it). Declared
     /// before <see cref="ClaimEventTypes"/>, which includes it: static initializers run in order.</summary>
