@@ -259,4 +259,92 @@ public sealed class ArticleRevisionTests(AnnotateServer server) : IClassFixture<
         var events = await server.ReplayAsync(new ReplayRequest { Filter = new EventFilter { ArticleId = id } });
         Assert.Equal(["article-imported.v1"], events.Select(e => e.Type));
     }
+
+    [Fact]
+    public async Task An_orphan_is_reattached_by_its_author_a_moved_claim_confirmed_by_an_adjudicator_and_hostile_requests_write_nothing()
+    {
+        var (anaId, ana) = await server.NewAnalystAsync("ana", Role.Analyst);
+        var (_, bob) = await server.NewAnalystAsync("bob", Role.Analyst);
+        var (judgeId, judge) = await server.NewAnalystAsync("judge", Role.Adjudicator);
+        var id = await server.ImportAsync(
+            "The mill opened in 1901. It employed four hundred people. The river powered it for a century, until the dam.");
+        var gone = (await Ch.Annotations().CreateHighlightAsync(new CreateHighlightRequest
+        {
+            RequestId = Rid(),
+            ArticleId = id,
+            Selector = Quote("It employed four hundred people."),
+        }, ana)).Highlight;
+        var claim = await Ch.Claims().OpenClaimAsync(new OpenClaimRequest
+        {
+            RequestId = Rid(),
+            ArticleId = id,
+            Selector = Quote("The river powered it"),
+            Statement = "Checkable.",
+        }, ana);
+        var text = "Records differ on the date. The mill opened in 1901. The river powered it for a century, until the dam.";
+        await Ch.Articles().ReviseArticleAsync(new ReviseArticleRequest { RequestId = Rid(), ArticleId = id, Text = text, Reason = "" },
+            server.Admin);
+        var fresh = (await Ch.Annotations().CreateHighlightAsync(new CreateHighlightRequest
+        {
+            RequestId = Rid(),
+            ArticleId = id,
+            Selector = Quote("Records differ"),
+        }, ana)).Highlight;
+
+        using var stop = new CancellationTokenSource();
+        using var watch = Ch.Consensus().WatchArticle(new WatchArticleRequest { ArticleId = id }, Streaming(judge, stop.Token));
+        await ReadUntilAsync(watch.ResponseStream, s => s.Any(m => m.UpdateCase == WatchArticleResponse.UpdateOneofCase.CaughtUpPosition));
+
+        ReattachSpanRequest Highlight(string highlightId, Selector? selector = null) =>
+            new() { RequestId = Rid(), Target = new TagTarget { HighlightId = highlightId }, Selector = selector };
+        ReattachSpanRequest Claim(Selector? selector = null) =>
+            new() { RequestId = Rid(), Target = new TagTarget { ClaimId = claim.ClaimId }, Selector = selector };
+        Selector Disagreeing() =>
+            new() { Position = new TextPosition { Start = 0, End = 7 }, Quote = new TextQuote { Exact = "The mill" } };
+        var head = (await Ch.Audit().GetChainHeadAsync(new GetChainHeadRequest(), server.Admin)).Position;
+        await RefusedAsync(StatusCode.NotFound, () => Ch.Annotations().ReattachSpanAsync(Highlight("hnosuchhighlight"), ana));
+        await RefusedAsync(StatusCode.InvalidArgument, () => Ch.Annotations().ReattachSpanAsync(
+            new ReattachSpanRequest { RequestId = Rid() }, ana));
+        var bare = await RefusedAsync(
+            StatusCode.InvalidArgument, () => Ch.Annotations().ReattachSpanAsync(Highlight(gone.HighlightId), ana));
+        Assert.Contains("orphaned", bare.Status.Detail);
+        await RefusedAsync(StatusCode.InvalidArgument,
+            () => Ch.Annotations().ReattachSpanAsync(Highlight(gone.HighlightId, Quote("four hundred people")), ana));
+        await RefusedAsync(StatusCode.InvalidArgument,
+            () => Ch.Annotations().ReattachSpanAsync(Highlight(gone.HighlightId, At(70, 500)), ana));
+        await RefusedAsync(StatusCode.InvalidArgument,
+            () => Ch.Annotations().ReattachSpanAsync(Highlight(gone.HighlightId, Disagreeing()), ana));
+        await RefusedAsync(StatusCode.PermissionDenied,
+            () => Ch.Annotations().ReattachSpanAsync(Highlight(gone.HighlightId, Quote("The mill opened in 1901.")), bob));
+        await RefusedAsync(StatusCode.PermissionDenied, () => Ch.Annotations().ReattachSpanAsync(Claim(), bob));
+        await RefusedAsync(StatusCode.FailedPrecondition, () => Ch.Annotations().ReattachSpanAsync(Highlight(fresh.HighlightId), ana));
+        Assert.Equal(head, (await Ch.Audit().GetChainHeadAsync(new GetChainHeadRequest(), server.Admin)).Position);
+
+        var moved = await Ch.Annotations().ReattachSpanAsync(Highlight(gone.HighlightId, Quote("The mill opened in 1901.")), ana);
+        Assert.Equal((AnchorStatus.Reattached, 2u, anaId), (moved.Anchor.Status, moved.Anchor.Revision, moved.Anchor.ReattachedBy));
+        Assert.Equal(((uint)CodePoint(text, "The mill"), "The mill opened in 1901."),
+            (moved.Selector.Position.Start, moved.Selector.Quote.Exact));
+        var listed = (await Ch.Annotations().ListHighlightsAsync(new ListHighlightsRequest { ArticleId = id }, bob)).Highlights
+            .Single(h => h.HighlightId == gone.HighlightId);
+        Assert.Equal((moved.Selector, moved.Anchor), (listed.Selector, listed.Anchor));
+        await RefusedAsync(StatusCode.FailedPrecondition,
+            () => Ch.Annotations().ReattachSpanAsync(Highlight(gone.HighlightId, Quote("The mill opened in 1901.")), ana));
+
+        var confirmed = await Ch.Annotations().ReattachSpanAsync(Claim(), judge);
+        Assert.Equal((AnchorStatus.Reattached, 2u, judgeId),
+            (confirmed.Anchor.Status, confirmed.Anchor.Revision, confirmed.Anchor.ReattachedBy));
+        Assert.Equal((uint)CodePoint(text, "The river powered it"), confirmed.Selector.Position.Start);
+        var view = await Ch.Consensus().GetClaimViewAsync(new GetClaimViewRequest { ClaimId = claim.ClaimId }, bob);
+        Assert.Equal((confirmed.Selector, confirmed.Anchor), (view.Selector, view.Anchor));
+        Assert.Equal(1, view.Version);
+        var seen = await ReadUntilAsync(watch.ResponseStream,
+            s => s.Any(m => m.View is { } v && v.ClaimId == claim.ClaimId && v.Anchor.Status == AnchorStatus.Reattached));
+        Assert.Equal(judgeId, seen.Last(m => m.View is not null).View.Anchor.ReattachedBy);
+        await stop.CancelAsync();
+
+        // As of before the review: the orphan as the revision left it.
+        var then = await Ch.Annotations().ListHighlightsAsync(
+            new ListHighlightsRequest { ArticleId = id, AsOf = new AsOf { Position = head } }, ana);
+        Assert.Equal(AnchorStatus.Orphaned, then.Highlights.Single(h => h.HighlightId == gone.HighlightId).Anchor.Status);
+    }
 }

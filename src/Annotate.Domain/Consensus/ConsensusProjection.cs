@@ -93,6 +93,15 @@ public static class ConsensusProjection
                 Anchor = anchor.Moved(r),
             },
             SpanOrphaned o => view with { Anchor = anchor.Lost(o) },
+            SpanReattached a => view with
+            {
+                Start = a.Start,
+                End = a.End,
+                Exact = a.Exact,
+                Prefix = a.Prefix,
+                Suffix = a.Suffix,
+                Anchor = SpanAnchor.Reattached(a),
+            },
             _ => view,
         };
         return next with { LastPosition = positioned.Position, LastRecordedAt = positioned.RecordedAt };

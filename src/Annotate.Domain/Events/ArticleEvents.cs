@@ -73,3 +73,20 @@ public sealed record EvidenceOrphaned(
     string Exact,
     string Reason
 ) : IDomainEvent;
+
+/// <summary>An analyst reviewed a span a revision orphaned or moved, on revision <see cref="Revision"/>: attached it to
+/// [Start, End) of that text, or (<see cref="Confirmed"/>) confirmed the span the revision gave it. Recorded in the highlight's or
+/// claim's own stream.</summary>
+public sealed record SpanReattached(
+    string ArticleId,
+    int Revision,
+    AnchorKind Kind,
+    string TargetId,
+    int Start,
+    int End,
+    string Exact,
+    string Prefix,
+    string Suffix,
+    string Analyst,
+    bool Confirmed
+) : IDomainEvent;

@@ -39,6 +39,7 @@ public static class EventTypes
         ("span-orphaned.v1", typeof(SpanOrphaned)),
         ("evidence-reanchored.v1", typeof(EvidenceReanchored)),
         ("evidence-orphaned.v1", typeof(EvidenceOrphaned)),
+        ("span-reattached.v1", typeof(SpanReattached)),
     ];
 
     private static readonly FrozenDictionary<string, Type> ByName = Table.ToFrozenDictionary(

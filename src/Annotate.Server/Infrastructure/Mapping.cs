@@ -103,7 +103,10 @@ public static class Mapping
         var state = new AnchorState
         {
             Revision = (uint)(anchor.Revision > 0 ? anchor.Revision : anchor.Orphaned ? anchor.OrphanedOnRevision - 1 : 1),
-            Status = anchor.Orphaned ? AnchorStatus.Orphaned : anchor.Method is null ? AnchorStatus.Anchored : AnchorStatus.Reanchored,
+            Status = anchor.Orphaned ? AnchorStatus.Orphaned
+                : anchor.ReattachedBy is not null ? AnchorStatus.Reattached
+                : anchor.Method is null ? AnchorStatus.Anchored : AnchorStatus.Reanchored,
+            ReattachedBy = anchor.ReattachedBy ?? "",
             Score = anchor.Score,
             OrphanedOnRevision = (uint)anchor.OrphanedOnRevision,
             Reason = anchor.OrphanReason ?? "",

@@ -63,6 +63,34 @@ public sealed class Views(MartenEventStore store, ConsensusPolicy policy)
         return _texts.GetOrAdd(article.ContentHash, _ => new TextDocument(article.Text));
     }
 
+    /// <summary>
+    /// An article's current text to resolve selectors against, with its revision and the version of its stream: a command passes
+    /// it to <see cref="Commands.RunAsync"/>, whose decision is refused if a revision landed since (the span would otherwise be
+    /// placed on a text it was not resolved against). NOT_FOUND for an unknown article.
+    /// </summary>
+    public async Task<ResolvedText> ResolvingAsync(string articleId, CancellationToken ct)
+    {
+        (string Hash, int Revision, long Version)? head;
+        await using (var session = store.QuerySession())
+        {
+            var found = await session.Query<ArticleView>().Where(a => a.Id == articleId)
+                .Select(a => new { a.ContentHash, a.Revision, a.StreamVersion }).FirstOrDefaultAsync(ct);
+            head = found is null ? null : (found.ContentHash, found.Revision, found.StreamVersion);
+        }
+        if (head is not { } h || !_texts.TryGetValue(h.Hash, out var document))
+        {
+            var article = await ArticleAsync(articleId, ct);
+            h = (article.ContentHash, article.Revision, article.StreamVersion);
+            document = _texts.GetOrAdd(article.ContentHash, _ => new TextDocument(article.Text));
+        }
+        if (h.Version == 0)
+        {
+            // A view stored before it kept the version: the stream's own state says (one read, until the next revision).
+            await using var session = store.QuerySession();
+            h.Version = (await session.Events.FetchStreamStateAsync(Streams.Article(articleId), ct))?.Version ?? 0;
+        }
+        return new ResolvedText(articleId, h.Revision, document, new StreamGuard(Streams.Article(articleId), h.Version));
+    }
 
     /// <summary>A claim's document (view, article, opening position), or NOT_FOUND.</summary>
     public async Task<ClaimDocument> ClaimDocumentAsync(string claimId, CancellationToken ct) =>
@@ -141,9 +169,11 @@ public sealed class Views(MartenEventStore store, ConsensusPolicy policy)
     /// <summary>The stored names of the events a revision records per cited evidence span (in the cited article's stream).</summary>
     public static IReadOnlyCollection<string> EvidenceEventTypes { get; } = ["evidence-reanchored.v1", "evidence-orphaned.v1"];
 
-    /// <summary>The stored names of the events a revision records per span (in the article's stream, tagged with it). Declared
+    /// <summary>The stored names of the events a revision records per span (in the article's stream, tagged with it), and of a
+    /// span's review (in its highlight's or claim's stream, tagged with the article). Declared
     /// before <see cref="ClaimEventTypes"/>, which includes it: static initializers run in order.</summary>
-    public static IReadOnlyCollection<string> SpanEventTypes { get; } = ["span-reanchored.v1", "span-orphaned.v1"];
+    public static IReadOnlyCollection<string> SpanEventTypes { get; } =
+        ["span-reanchored.v1", "span-orphaned.v1", "span-reattached.v1"];
 
     /// <summary>The stored names of the events a claim's view folds.</summary>
     public static IReadOnlyCollection<string> ClaimEventTypes { get; } =
