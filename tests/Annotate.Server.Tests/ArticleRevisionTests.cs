@@ -347,4 +347,49 @@ public sealed class ArticleRevisionTests(AnnotateServer server) : IClassFixture<
             new ListHighlightsRequest { ArticleId = id, AsOf = new AsOf { Position = head } }, ana);
         Assert.Equal(AnchorStatus.Orphaned, then.Highlights.Single(h => h.HighlightId == gone.HighlightId).Anchor.Status);
     }
+
+    [Fact]
+    public async Task A_span_resolved_against_the_text_before_a_revision_is_refused_and_nothing_is_written()
+    {
+        var (_, ana) = await server.NewAnalystAsync("ana", Role.Analyst);
+        const string before = "The bridge opened in 1932. Tolls ended in 1990.";
+        var id = await server.ImportAsync(before);
+        var read = await Ch.Articles().GetArticleAsync(new GetArticleRequest { ArticleId = id }, ana);
+        var tolls = At(CodePoint(before, "Tolls"), CodePoint(before, "Tolls") + "Tolls ended in 1990.".Length);
+        await Ch.Articles().ReviseArticleAsync(new ReviseArticleRequest
+        {
+            RequestId = Rid(),
+            ArticleId = id,
+            Text = "A correction. The bridge opened in 1932. Tolls ended in 1991.",
+            Reason = "",
+        }, server.Admin);
+        var bridge = await Ch.Claims().OpenClaimAsync(new OpenClaimRequest
+        {
+            RequestId = Rid(),
+            ArticleId = id,
+            Selector = Quote("The bridge opened in 1932."),
+            Statement = "Checkable.",
+            Revision = 2,
+        }, ana);
+        var head = (await Ch.Audit().GetChainHeadAsync(new GetChainHeadRequest(), server.Admin)).Position;
+
+        var highlight = await RefusedAsync(StatusCode.FailedPrecondition, () => Ch.Annotations().CreateHighlightAsync(
+            new CreateHighlightRequest { RequestId = Rid(), ArticleId = id, Selector = tolls, Revision = read.Revision }, ana));
+        Assert.Contains("the article was revised; resolve the span again", highlight.Status.Detail, StringComparison.OrdinalIgnoreCase);
+        await RefusedAsync(StatusCode.FailedPrecondition, () => Ch.Claims().OpenClaimAsync(
+            new OpenClaimRequest { RequestId = Rid(), ArticleId = id, Selector = tolls, Statement = "x", Revision = read.Revision }, ana));
+        await RefusedAsync(StatusCode.FailedPrecondition, () => Ch.Claims().TakeStanceAsync(new TakeStanceRequest
+        {
+            RequestId = Rid(),
+            ClaimId = bridge.ClaimId,
+            Stance = Stance.Refutes,
+            Evidence = { new ArticleSpan { ArticleId = id, Selector = tolls, Revision = read.Revision } },
+        }, ana));
+        Assert.Equal(head, (await Ch.Audit().GetChainHeadAsync(new GetChainHeadRequest(), server.Admin)).Position);
+
+        // Resolved again against revision 2, the same words are placed where they now are.
+        var again = await Ch.Annotations().CreateHighlightAsync(
+            new CreateHighlightRequest { RequestId = Rid(), ArticleId = id, Selector = Quote("Tolls ended in 1991."), Revision = 2 }, ana);
+        Assert.Equal((AnchorStatus.Anchored, 2u), (again.Highlight.Anchor.Status, again.Highlight.Anchor.Revision));
+    }
 }

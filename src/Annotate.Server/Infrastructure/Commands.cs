@@ -9,7 +9,15 @@ namespace Annotate.Server.Infrastructure;
 
 /// <summary>An article's text a command resolved selectors against: its revision, and the guard that holds while the article's
 /// stream is where it was when the text was read (a revision moves it).</summary>
-public sealed record ResolvedText(string ArticleId, int Revision, Annotate.Domain.Anchoring.TextDocument Document, StreamGuard Guard);
+public sealed record ResolvedText(string ArticleId, int Revision, Annotate.Domain.Anchoring.TextDocument Document, StreamGuard Guard)
+{
+    /// <summary>This text, if it is <paramref name="revision"/> as the client resolved its selector against (0: whichever is
+    /// current); FAILED_PRECONDITION otherwise.</summary>
+    public ResolvedText Expecting(uint revision) => revision == 0 || revision == Revision
+        ? this
+        : throw new DomainException(DomainError.FailedPrecondition(
+            $"The article was revised; resolve the span again. Article {ArticleId} is at revision {Revision}, not {revision}."));
+}
 
 /// <summary>A stream folded into a state, with what an append needs next.</summary>
 public sealed record Loaded<TState>(TState State, long Version, long LastPosition);

@@ -49,22 +49,9 @@ public sealed class Views(MartenEventStore store, ConsensusPolicy policy)
         return await session.Query<ArticleView>().OrderBy(a => a.Id).ToListAsync(ct);
     }
 
-    /// <summary>An article's current text, indexed by code points (cached by content hash: a text never changes under its hash).</summary>
-    public async Task<TextDocument> DocumentAsync(string articleId, CancellationToken ct)
-    {
-        // The hash alone is read first: an article's text can be megabytes, and the cache usually has it.
-        string? hash;
-        await using (var session = store.QuerySession())
-        {
-            hash = await session.Query<ArticleView>().Where(a => a.Id == articleId).Select(a => a.ContentHash).FirstOrDefaultAsync(ct);
-        }
-        if (hash is not null && _texts.TryGetValue(hash, out var cached)) return cached;
-        var article = await ArticleAsync(articleId, ct);
-        return _texts.GetOrAdd(article.ContentHash, _ => new TextDocument(article.Text));
-    }
-
     /// <summary>
-    /// An article's current text to resolve selectors against, with its revision and the version of its stream: a command passes
+    /// An article's current text to resolve selectors against (cached by content hash: a text never changes under its hash; the
+    /// hash is read first, as a text can be megabytes), with its revision and the version of its stream: a command passes
     /// it to <see cref="Commands.RunAsync"/>, whose decision is refused if a revision landed since (the span would otherwise be
     /// placed on a text it was not resolved against). NOT_FOUND for an unknown article.
     /// </summary>

@@ -21,7 +21,8 @@ public static class CreateHighlight
         {
             var r = command.Request;
             var id = commands.NewId("h", r.RequestId);
-            var document = await views.DocumentAsync(r.ArticleId, ct);
+            var text = (await views.ResolvingAsync(r.ArticleId, ct)).Expecting(r.Revision);
+            var document = text.Document;
             var selector = Mapping.ToDomain(r.Selector);
             var result = await commands.RunAsync(
                 r.RequestId,
@@ -51,7 +52,7 @@ public static class CreateHighlight
                     after = tagged.Aggregate(after, Highlight.Evolve);
                 }
                 return events;
-            }, ct);
+            }, ct, [text]);
             var doc = await views.LoadAsync<HighlightView>(id, ct)
                 ?? throw ErrorMapping.NotFound($"Highlight {id} was retracted.");
             return new CreateHighlightResponse { Result = result, Highlight = ListHighlights.ToProto(doc) };

@@ -24,7 +24,8 @@ public static class OpenClaim
         {
             var r = command.Request;
             var id = commands.NewId("c", r.RequestId);
-            var document = await views.DocumentAsync(r.ArticleId, ct);
+            var text = (await views.ResolvingAsync(r.ArticleId, ct)).Expecting(r.Revision);
+            var document = text.Document;
             var selector = Mapping.ToDomain(r.Selector);
             var spans = await Articles.RevisedClaims.CurrentSpansAsync(views, r.ArticleId, ct);
             // The outcome of the decision that counted (the writer's last run of it); none when the request was a retry
@@ -41,7 +42,7 @@ public static class OpenClaim
                         outcome = o;
                         return o.Events;
                     }),
-                ct);
+                ct, [text]);
             var claimId = outcome?.ClaimId ?? id;
             var doc = await views.ClaimDocumentAsync(claimId, ct);
             // An existing claim: answered with the event that opened it, receipt included.
