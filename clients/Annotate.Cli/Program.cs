@@ -30,6 +30,7 @@ var root = new RootCommand($"""
     TagCommand.Create(apply: true),
     TagCommand.Create(apply: false),
     RetractCommand.Create(),
+    ReattachCommand.Create(),
     ClaimCommand.Create(),
     StanceCommand.Create(),
     WithdrawCommand.Create(),

@@ -156,6 +156,9 @@ public sealed class AnnotateClient : IDisposable
     public Task<CommandResult> RetractHighlightAsync(RetractHighlightRequest request, CancellationToken ct = default) =>
         CommandAsync(request, _annotations.RetractHighlightAsync, ct);
 
+    public Task<ReattachSpanResponse> ReattachSpanAsync(ReattachSpanRequest request, CancellationToken ct = default) =>
+        CommandAsync(request, _annotations.ReattachSpanAsync, ct);
+
     public Task<ListHighlightsResponse> ListHighlightsAsync(ListHighlightsRequest request, CancellationToken ct = default) =>
         QueryAsync(request, _annotations.ListHighlightsAsync, ct);
 

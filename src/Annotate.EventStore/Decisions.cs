@@ -33,6 +33,10 @@ public sealed record Decision<TState>(
     /// <summary>When set, the decision is refused with <see cref="StreamGuardException"/> unless the guard holds under the lock.</summary>
     public StreamGuard? Guard { get; init; }
 
+    /// <summary>Further conditions on other streams, checked under the lock like <see cref="Guard"/> (e.g. that a text the
+    /// decision's input was resolved against is still current); one that fails refuses with <see cref="StreamGuardException"/>.</summary>
+    public IReadOnlyList<StreamGuard> Preconditions { get; init; } = [];
+
     object IDecision.Initial => Initial!;
     object IDecision.Evolve(object state, object data) => Evolve((TState)state, data)!;
     IReadOnlyList<EventData> IDecision.Decide(object state) => Decide((TState)state);
@@ -45,6 +49,7 @@ internal interface IDecision
     string FoldKey { get; }
     string? IdempotencyKey { get; }
     StreamGuard? Guard { get; }
+    IReadOnlyList<StreamGuard> Preconditions { get; }
     object Initial { get; }
     object Evolve(object state, object data);
     IReadOnlyList<EventData> Decide(object state);

@@ -236,6 +236,7 @@ internal sealed partial class GroupCommitWriter : IAsyncDisposable
         long lastDrawn;
         var streams = batch.Select(p => p.StreamId)
             .Concat(batch.Where(p => p.Decision?.Guard is not null).Select(p => p.Decision!.Guard!.Value.StreamId))
+            .Concat(batch.SelectMany(p => p.Decision?.Preconditions ?? []).Select(g => g.StreamId))
             .Distinct(StringComparer.Ordinal).ToArray();
         var versions = streams.ToDictionary(s => s, _ => 0L, StringComparer.Ordinal);
         var keys = batch.Where(p => p.Key is not null).Select(p => p.Key!).Distinct(StringComparer.Ordinal).ToArray();
@@ -318,6 +319,12 @@ internal sealed partial class GroupCommitWriter : IAsyncDisposable
             if (p.Decision?.Guard is { } guard && versions.GetValueOrDefault(guard.StreamId) != guard.Version)
             {
                 results.Add((p, null, new StreamGuardException(guard, versions.GetValueOrDefault(guard.StreamId))));
+                continue;
+            }
+            if (p.Decision?.Preconditions.FirstOrDefault(g => versions.GetValueOrDefault(g.StreamId) != g.Version)
+                is { StreamId: not null } moved)
+            {
+                results.Add((p, null, new StreamGuardException(moved, versions.GetValueOrDefault(moved.StreamId))));
                 continue;
             }
             if (p.Key is not null && records.TryGetValue(p.Key, out var record))

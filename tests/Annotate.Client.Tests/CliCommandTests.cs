@@ -188,6 +188,17 @@ public sealed class CliCommandTests(CliServer fixture) : IClassFixture<CliServer
         var claimShown = (await analyst.RunAsync("claim", "show", claim.ClaimId)).AssertOk().Stdout;
         Assert.Contains("anchor:    revision 2, re-anchored by quote", claimShown);
 
+        // The orphan reattached by its author on the new text; the claim's re-anchoring confirmed; each only once.
+        (await analyst.RunAsync("reattach", "--highlight", gone.Highlight.HighlightId, "--quote", "Ships came")).AssertExit(2);
+        var reattached = (await analyst.RunAsync(
+            "reattach", "--highlight", gone.Highlight.HighlightId, "--quote", "Correction: date fixed.")).AssertOk().Stdout;
+        Assert.Contains($"Reattached {gone.Highlight.HighlightId}: [0,23)", reattached);
+        Assert.Contains("revision 2, reattached by", reattached);
+        (await analyst.RunAsync("reattach", "--highlight", gone.Highlight.HighlightId, "--quote", "Correction: date fixed.")).AssertExit(6);
+        var confirmed = (await analyst.RunAsync("reattach", "--claim", claim.ClaimId)).AssertOk().Stdout;
+        Assert.Contains($"Confirmed {claim.ClaimId}", confirmed);
+        Assert.Contains("anchor:    revision 2, reattached by", (await analyst.RunAsync("claim", "show", claim.ClaimId)).AssertOk().Stdout);
+
         await File.WriteAllBytesAsync(file, [0x41, 0xC3, 0x28, 0x42]);
         var invalid = (await admin.RunAsync("articles", "revise", article, file)).AssertExit(2);
         Assert.Contains("cannot read", invalid.Stderr);

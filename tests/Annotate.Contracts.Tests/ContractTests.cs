@@ -20,6 +20,7 @@ public sealed class ContractTests
         ("/annotate.v1.Annotations/RemoveTag", MethodType.Unary),
         ("/annotate.v1.Annotations/RetractHighlight", MethodType.Unary),
         ("/annotate.v1.Annotations/ListHighlights", MethodType.Unary),
+        ("/annotate.v1.Annotations/ReattachSpan", MethodType.Unary),
         ("/annotate.v1.Claims/OpenClaim", MethodType.Unary),
         ("/annotate.v1.Claims/TakeStance", MethodType.Unary),
         ("/annotate.v1.Claims/WithdrawStance", MethodType.Unary),
@@ -111,7 +112,7 @@ public sealed class ContractTests
                 or "ExportLogRequest" or "SearchRequest"));
 
         Assert.All(commands, m => Assert.NotNull(m.InputType.FindFieldByName("request_id")));
-        Assert.Equal(21, commands.Count());
+        Assert.Equal(22, commands.Count());
     }
 
     [Fact]

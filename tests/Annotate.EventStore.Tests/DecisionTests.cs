@@ -106,6 +106,23 @@ public sealed class DecisionTests(PostgresDatabase db) : IClassFixture<PostgresD
     }
 
     [Fact]
+    public async Task A_precondition_on_a_text_revised_since_it_was_read_refuses_the_decision_and_appends_nothing()
+    {
+        await using var t = await TestStores.CreateAsync(db);
+        var (a, b) = (t.NewStore("a"), t.NewStore("b"));
+        await a.AppendAsync("text", ExpectedVersion.NoStream, [new EventData(Guid.NewGuid(), new ThingHappened(1))]);
+        var resolvedOn = new StreamGuard("text", 1); // what a selector was resolved against
+        var held = await a.DecideAsync(Increment("span") with { Preconditions = [resolvedOn] });
+        await b.AppendAsync("text", ExpectedVersion.Any, [new EventData(Guid.NewGuid(), new ThingHappened(2))]); // a revision
+
+        var refused = await Assert.ThrowsAsync<StreamGuardException>(() =>
+            a.DecideAsync(Increment("span") with { Preconditions = [resolvedOn] }));
+
+        Assert.Equal((1L, resolvedOn, 2L), (held.NextExpectedVersion, refused.Guard, refused.ActualVersion));
+        Assert.Equal([1], await TalliesAsync(a, "span"));
+    }
+
+    [Fact]
     public async Task A_guard_on_a_stream_that_moved_refuses_the_decision_and_appends_nothing()
     {
         await using var t = await TestStores.CreateAsync(db);

@@ -52,7 +52,22 @@ public sealed class ArticleRevisionTests(AnnotateServer server) : IClassFixture<
         var poll = await ClaimAsync(Quote(
             "A recent Levada Center poll showed Russian President Vladimir Putin’s\nelectoral rating — the number of Russians ready " +
             "to vote for his re-election —\nat 32%, a record low."));
-        var before = Math.Max(after.Position, poll.Result.Position);
+        // A stance on the poll claim cites a sentence that stays and one in the removed paragraph.
+        const string kept = "I feel sorry for the Kazakh people";
+        var stance = await Ch.Claims().TakeStanceAsync(new TakeStanceRequest
+        {
+            RequestId = Rid(),
+            ClaimId = poll.ClaimId,
+            Stance = Stance.Supports,
+            Evidence =
+            {
+                new ArticleSpan { ArticleId = Seed, Selector = Quote("I feel sorry for the Kazakh\npeople") },
+                new ArticleSpan { ArticleId = Seed, Selector = Quote("Crimea (Ukraine) since 2014") },
+            },
+        }, ana);
+        var cited = (await Ch.Consensus().GetClaimViewAsync(new GetClaimViewRequest { ClaimId = poll.ClaimId }, ana)).Evidence;
+        Assert.All(cited, e => Assert.Equal((AnchorStatus.Anchored, 1u), (e.Anchor.Status, e.Anchor.Revision)));
+        var before = Math.Max(after.Position, stance.Position);
 
         using var stop = new CancellationTokenSource();
         using var watch = Ch.Consensus().WatchArticle(new WatchArticleRequest { ArticleId = Seed }, Streaming(server.Admin, stop.Token));
@@ -103,6 +118,16 @@ public sealed class ArticleRevisionTests(AnnotateServer server) : IClassFixture<
         var claim = await Ch.Consensus().GetClaimViewAsync(new GetClaimViewRequest { ClaimId = poll.ClaimId }, ana);
         Assert.Equal((outcomes[poll.ClaimId].Selector, 2u), (claim.Selector, claim.Anchor.Revision));
 
+        // The evidence follows the sentence that stayed; the one in the removed paragraph is orphaned, keeping its old span.
+        var evidence = claim.Evidence.ToDictionary(e => e.Span.Selector.Quote.Exact);
+        var movedEvidence = evidence[kept];
+        Assert.Equal((AnchorStatus.Reanchored, 2u), (movedEvidence.Anchor.Status, movedEvidence.Anchor.Revision));
+        Assert.Equal((uint)CodePoint(text, kept), movedEvidence.Span.Selector.Position.Start);
+        var lostEvidence = evidence["Crimea (Ukraine) since 2014"];
+        Assert.Equal((AnchorStatus.Orphaned, 1u, 2u),
+            (lostEvidence.Anchor.Status, lostEvidence.Anchor.Revision, lostEvidence.Anchor.OrphanedOnRevision));
+        Assert.Equal(cited.Single(e => e.Span.Selector.Quote.Exact.StartsWith("Crimea", StringComparison.Ordinal)).Span, lostEvidence.Span);
+
         // As of before the revision: the old spans, on revision 1.
         var asOf = new AsOf { Position = before };
         var then = (await Ch.Annotations().ListHighlightsAsync(new ListHighlightsRequest { ArticleId = Seed, AsOf = asOf }, ana)).Highlights
@@ -111,6 +136,7 @@ public sealed class ArticleRevisionTests(AnnotateServer server) : IClassFixture<
         Assert.All(then.Values, h => Assert.Equal((AnchorStatus.Anchored, 1u), (h.Anchor.Status, h.Anchor.Revision)));
         var claimThen = await Ch.Consensus().GetClaimViewAsync(new GetClaimViewRequest { ClaimId = poll.ClaimId, AsOf = asOf }, ana);
         Assert.Equal((poll.Selector, 1u), (claimThen.Selector, claimThen.Anchor.Revision));
+        Assert.Equal(cited, claimThen.Evidence);
         var listedThen = await Ch.Consensus().ListClaimsAsync(new ListClaimsRequest { ArticleId = Seed, AsOf = asOf }, ana);
         Assert.Equal(fronts.Selector, listedThen.Claims.Single(c => c.ClaimId == fronts.ClaimId).Selector);
 
@@ -232,5 +258,138 @@ public sealed class ArticleRevisionTests(AnnotateServer server) : IClassFixture<
         Assert.Equal((original, 1u), (article.Text, article.Revision));
         var events = await server.ReplayAsync(new ReplayRequest { Filter = new EventFilter { ArticleId = id } });
         Assert.Equal(["article-imported.v1"], events.Select(e => e.Type));
+    }
+
+    [Fact]
+    public async Task An_orphan_is_reattached_by_its_author_a_moved_claim_confirmed_by_an_adjudicator_and_hostile_requests_write_nothing()
+    {
+        var (anaId, ana) = await server.NewAnalystAsync("ana", Role.Analyst);
+        var (_, bob) = await server.NewAnalystAsync("bob", Role.Analyst);
+        var (judgeId, judge) = await server.NewAnalystAsync("judge", Role.Adjudicator);
+        var id = await server.ImportAsync(
+            "The mill opened in 1901. It employed four hundred people. The river powered it for a century, until the dam.");
+        var gone = (await Ch.Annotations().CreateHighlightAsync(new CreateHighlightRequest
+        {
+            RequestId = Rid(),
+            ArticleId = id,
+            Selector = Quote("It employed four hundred people."),
+        }, ana)).Highlight;
+        var claim = await Ch.Claims().OpenClaimAsync(new OpenClaimRequest
+        {
+            RequestId = Rid(),
+            ArticleId = id,
+            Selector = Quote("The river powered it"),
+            Statement = "Checkable.",
+        }, ana);
+        var text = "Records differ on the date. The mill opened in 1901. The river powered it for a century, until the dam.";
+        await Ch.Articles().ReviseArticleAsync(new ReviseArticleRequest { RequestId = Rid(), ArticleId = id, Text = text, Reason = "" },
+            server.Admin);
+        var fresh = (await Ch.Annotations().CreateHighlightAsync(new CreateHighlightRequest
+        {
+            RequestId = Rid(),
+            ArticleId = id,
+            Selector = Quote("Records differ"),
+        }, ana)).Highlight;
+
+        using var stop = new CancellationTokenSource();
+        using var watch = Ch.Consensus().WatchArticle(new WatchArticleRequest { ArticleId = id }, Streaming(judge, stop.Token));
+        await ReadUntilAsync(watch.ResponseStream, s => s.Any(m => m.UpdateCase == WatchArticleResponse.UpdateOneofCase.CaughtUpPosition));
+
+        ReattachSpanRequest Highlight(string highlightId, Selector? selector = null) =>
+            new() { RequestId = Rid(), Target = new TagTarget { HighlightId = highlightId }, Selector = selector };
+        ReattachSpanRequest Claim(Selector? selector = null) =>
+            new() { RequestId = Rid(), Target = new TagTarget { ClaimId = claim.ClaimId }, Selector = selector };
+        Selector Disagreeing() =>
+            new() { Position = new TextPosition { Start = 0, End = 7 }, Quote = new TextQuote { Exact = "The mill" } };
+        var head = (await Ch.Audit().GetChainHeadAsync(new GetChainHeadRequest(), server.Admin)).Position;
+        await RefusedAsync(StatusCode.NotFound, () => Ch.Annotations().ReattachSpanAsync(Highlight("hnosuchhighlight"), ana));
+        await RefusedAsync(StatusCode.InvalidArgument, () => Ch.Annotations().ReattachSpanAsync(
+            new ReattachSpanRequest { RequestId = Rid() }, ana));
+        var bare = await RefusedAsync(
+            StatusCode.InvalidArgument, () => Ch.Annotations().ReattachSpanAsync(Highlight(gone.HighlightId), ana));
+        Assert.Contains("orphaned", bare.Status.Detail);
+        await RefusedAsync(StatusCode.InvalidArgument,
+            () => Ch.Annotations().ReattachSpanAsync(Highlight(gone.HighlightId, Quote("four hundred people")), ana));
+        await RefusedAsync(StatusCode.InvalidArgument,
+            () => Ch.Annotations().ReattachSpanAsync(Highlight(gone.HighlightId, At(70, 500)), ana));
+        await RefusedAsync(StatusCode.InvalidArgument,
+            () => Ch.Annotations().ReattachSpanAsync(Highlight(gone.HighlightId, Disagreeing()), ana));
+        await RefusedAsync(StatusCode.PermissionDenied,
+            () => Ch.Annotations().ReattachSpanAsync(Highlight(gone.HighlightId, Quote("The mill opened in 1901.")), bob));
+        await RefusedAsync(StatusCode.PermissionDenied, () => Ch.Annotations().ReattachSpanAsync(Claim(), bob));
+        await RefusedAsync(StatusCode.FailedPrecondition, () => Ch.Annotations().ReattachSpanAsync(Highlight(fresh.HighlightId), ana));
+        Assert.Equal(head, (await Ch.Audit().GetChainHeadAsync(new GetChainHeadRequest(), server.Admin)).Position);
+
+        var moved = await Ch.Annotations().ReattachSpanAsync(Highlight(gone.HighlightId, Quote("The mill opened in 1901.")), ana);
+        Assert.Equal((AnchorStatus.Reattached, 2u, anaId), (moved.Anchor.Status, moved.Anchor.Revision, moved.Anchor.ReattachedBy));
+        Assert.Equal(((uint)CodePoint(text, "The mill"), "The mill opened in 1901."),
+            (moved.Selector.Position.Start, moved.Selector.Quote.Exact));
+        var listed = (await Ch.Annotations().ListHighlightsAsync(new ListHighlightsRequest { ArticleId = id }, bob)).Highlights
+            .Single(h => h.HighlightId == gone.HighlightId);
+        Assert.Equal((moved.Selector, moved.Anchor), (listed.Selector, listed.Anchor));
+        await RefusedAsync(StatusCode.FailedPrecondition,
+            () => Ch.Annotations().ReattachSpanAsync(Highlight(gone.HighlightId, Quote("The mill opened in 1901.")), ana));
+
+        var confirmed = await Ch.Annotations().ReattachSpanAsync(Claim(), judge);
+        Assert.Equal((AnchorStatus.Reattached, 2u, judgeId),
+            (confirmed.Anchor.Status, confirmed.Anchor.Revision, confirmed.Anchor.ReattachedBy));
+        Assert.Equal((uint)CodePoint(text, "The river powered it"), confirmed.Selector.Position.Start);
+        var view = await Ch.Consensus().GetClaimViewAsync(new GetClaimViewRequest { ClaimId = claim.ClaimId }, bob);
+        Assert.Equal((confirmed.Selector, confirmed.Anchor), (view.Selector, view.Anchor));
+        Assert.Equal(1, view.Version);
+        var seen = await ReadUntilAsync(watch.ResponseStream,
+            s => s.Any(m => m.View is { } v && v.ClaimId == claim.ClaimId && v.Anchor.Status == AnchorStatus.Reattached));
+        Assert.Equal(judgeId, seen.Last(m => m.View is not null).View.Anchor.ReattachedBy);
+        await stop.CancelAsync();
+
+        // As of before the review: the orphan as the revision left it.
+        var then = await Ch.Annotations().ListHighlightsAsync(
+            new ListHighlightsRequest { ArticleId = id, AsOf = new AsOf { Position = head } }, ana);
+        Assert.Equal(AnchorStatus.Orphaned, then.Highlights.Single(h => h.HighlightId == gone.HighlightId).Anchor.Status);
+    }
+
+    [Fact]
+    public async Task A_span_resolved_against_the_text_before_a_revision_is_refused_and_nothing_is_written()
+    {
+        var (_, ana) = await server.NewAnalystAsync("ana", Role.Analyst);
+        const string before = "The bridge opened in 1932. Tolls ended in 1990.";
+        var id = await server.ImportAsync(before);
+        var read = await Ch.Articles().GetArticleAsync(new GetArticleRequest { ArticleId = id }, ana);
+        var tolls = At(CodePoint(before, "Tolls"), CodePoint(before, "Tolls") + "Tolls ended in 1990.".Length);
+        await Ch.Articles().ReviseArticleAsync(new ReviseArticleRequest
+        {
+            RequestId = Rid(),
+            ArticleId = id,
+            Text = "A correction. The bridge opened in 1932. Tolls ended in 1991.",
+            Reason = "",
+        }, server.Admin);
+        var bridge = await Ch.Claims().OpenClaimAsync(new OpenClaimRequest
+        {
+            RequestId = Rid(),
+            ArticleId = id,
+            Selector = Quote("The bridge opened in 1932."),
+            Statement = "Checkable.",
+            Revision = 2,
+        }, ana);
+        var head = (await Ch.Audit().GetChainHeadAsync(new GetChainHeadRequest(), server.Admin)).Position;
+
+        var highlight = await RefusedAsync(StatusCode.FailedPrecondition, () => Ch.Annotations().CreateHighlightAsync(
+            new CreateHighlightRequest { RequestId = Rid(), ArticleId = id, Selector = tolls, Revision = read.Revision }, ana));
+        Assert.Contains("the article was revised; resolve the span again", highlight.Status.Detail, StringComparison.OrdinalIgnoreCase);
+        await RefusedAsync(StatusCode.FailedPrecondition, () => Ch.Claims().OpenClaimAsync(
+            new OpenClaimRequest { RequestId = Rid(), ArticleId = id, Selector = tolls, Statement = "x", Revision = read.Revision }, ana));
+        await RefusedAsync(StatusCode.FailedPrecondition, () => Ch.Claims().TakeStanceAsync(new TakeStanceRequest
+        {
+            RequestId = Rid(),
+            ClaimId = bridge.ClaimId,
+            Stance = Stance.Refutes,
+            Evidence = { new ArticleSpan { ArticleId = id, Selector = tolls, Revision = read.Revision } },
+        }, ana));
+        Assert.Equal(head, (await Ch.Audit().GetChainHeadAsync(new GetChainHeadRequest(), server.Admin)).Position);
+
+        // Resolved again against revision 2, the same words are placed where they now are.
+        var again = await Ch.Annotations().CreateHighlightAsync(
+            new CreateHighlightRequest { RequestId = Rid(), ArticleId = id, Selector = Quote("Tolls ended in 1991."), Revision = 2 }, ana);
+        Assert.Equal((AnchorStatus.Anchored, 2u), (again.Highlight.Anchor.Status, again.Highlight.Anchor.Revision));
     }
 }

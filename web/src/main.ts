@@ -483,6 +483,7 @@ function highlightForm(sel: { start: number; end: number }) {
       const answer = await api.annotations.createHighlight({
         requestId: requestId(), articleId: r.article.articleId, selector: r.text.selector(sel.start, sel.end),
         note: note.value.trim(), tags: tags.value.split(',').map(t => t.trim()).filter(Boolean),
+        revision: r.article.revision, // offsets of the text shown: refused if the article was revised since
       }).response;
       r.head = Math.max(r.head, answer.result?.position ?? 0);
       r.highlights = await loadHighlights(r.article.articleId);
@@ -512,7 +513,7 @@ function claimForm(sel: { start: number; end: number }) {
     try {
       const answer = await api.claims.openClaim({
         requestId: requestId(), articleId: r.article.articleId, selector: r.text.selector(sel.start, sel.end),
-        statement: statement.value.trim(),
+        statement: statement.value.trim(), revision: r.article.revision,
       }).response;
       pending = null;
       renderSelection();
@@ -739,7 +740,7 @@ function stopPicking() {
 function addEvidence(sel: { start: number; end: number }) {
   const p = panel, r = reading;
   if (!p || !r) return;
-  p.evidence.push({ articleId: r.article.articleId, selector: r.text.selector(sel.start, sel.end) });
+  p.evidence.push({ articleId: r.article.articleId, selector: r.text.selector(sel.start, sel.end), revision: r.article.revision });
   pending = null;
   window.getSelection()?.removeAllRanges();
   renderSelection();

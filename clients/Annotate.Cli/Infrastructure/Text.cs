@@ -33,6 +33,7 @@ public static class Text
                 $"revision {a.Revision}, re-anchored by {Parsing.Name(a.Method)} "
                 + $"(score {a.Score.ToString("0.###", CultureInfo.InvariantCulture)})",
             AnchorStatus.Orphaned => $"revision {a.Revision}, ORPHANED on revision {a.OrphanedOnRevision}: {a.Reason}",
+            AnchorStatus.Reattached => $"revision {a.Revision}, reattached by {a.ReattachedBy}",
             _ => $"revision {a.Revision}",
         };
     }
@@ -97,9 +98,10 @@ public static class Text
 
         foreach (var e in v.Evidence)
         {
+            var on = e.Anchor is { Revision: > 0 } ? $" [{Anchor(e.Anchor)}]" : "";
             sb.AppendLine(
                 CultureInfo.InvariantCulture,
-                $"  evidence ({e.Analyst}, {Parsing.Name(e.Stance)}): {e.Span.ArticleId} {Span(e.Span.Selector)}");
+                $"  evidence ({e.Analyst}, {Parsing.Name(e.Stance)}): {e.Span.ArticleId} {Span(e.Span.Selector)}{on}");
         }
 
         if (v.Tags.Count > 0)

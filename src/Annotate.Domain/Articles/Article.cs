@@ -21,9 +21,14 @@ public sealed record ArticleState(
 /// every start is safe after a revision too.</summary>
 public sealed record ImportArticle(string ArticleId, string Title, string Source, string Text);
 
-/// <summary>A new text for an existing article (admin), with the spans of its live annotations as they stand, to be
-/// re-anchored on it. The same text as the current revision is a no-op.</summary>
-public sealed record ReviseArticle(string ArticleId, string Text, string Reason, IReadOnlyList<AnchoredSpan> Spans);
+/// <summary>A new text for an existing article (admin), with the spans of its live annotations as they stand and the
+/// evidence current stances cite in it, to be re-anchored on it. The same text as the current revision is a no-op.</summary>
+public sealed record ReviseArticle(
+    string ArticleId, string Text, string Reason, IReadOnlyList<AnchoredSpan> Spans, IReadOnlyList<CitedEvidence>? Evidence = null);
+
+/// <summary>A span of the article cited as evidence by <see cref="Analyst"/>'s current stance on <see cref="ClaimId"/>, as the
+/// claim's view holds it (no context is stored with evidence: it is taken from the current text).</summary>
+public sealed record CitedEvidence(string ClaimId, string Analyst, int Start, int End, string Exact);
 
 public static class Article
 {
@@ -113,7 +118,37 @@ public static class Article
                     placement.OrphanReason!));
         }
 
+        var current = state.Document();
+        var cited = (command.Evidence ?? []).Distinct()
+            .OrderBy(c => c.ClaimId, StringComparer.Ordinal).ThenBy(c => c.Analyst, StringComparer.Ordinal).ThenBy(c => c.Start)
+            .ThenBy(c => c.End);
+        foreach (var c in cited)
+        {
+            events.Add(PlaceEvidence(state.ArticleId!, revision, current, next, c));
+        }
+
         return Decision.Events([.. events]);
+    }
+
+    /// <summary>
+    /// Evidence is placed as highlights and claims are, with its context read from the current text; evidence whose quote is
+    /// not at its place on the current text (cited on an older revision and never carried) is orphaned rather than guessed at.
+    /// </summary>
+    private static IDomainEvent PlaceEvidence(string articleId, int revision, TextDocument current, TextDocument next, CitedEvidence c)
+    {
+        if (c.Start < 0 || c.End <= c.Start || c.End > current.Length || current.Slice(c.Start, c.End) != c.Exact)
+        {
+            return new EvidenceOrphaned(articleId, revision, c.ClaimId, c.Analyst, c.Start, c.End, c.Exact,
+                $"the evidence is not on revision {revision - 1}'s text at its place");
+        }
+
+        var old = Anchor.Build(current, c.Start, c.End);
+        var span = new AnchoredSpan(AnchorKind.Claim, c.ClaimId, c.Start, c.End, old.Exact, old.Prefix, old.Suffix);
+        var placement = Reanchor.Place(next, span);
+        return placement.Anchor is { } a
+            ? new EvidenceReanchored(articleId, revision, c.ClaimId, c.Analyst, c.Start, c.End, a.Start, a.End, a.Exact, placement.Method,
+                placement.Score)
+            : new EvidenceOrphaned(articleId, revision, c.ClaimId, c.Analyst, c.Start, c.End, c.Exact, placement.OrphanReason!);
     }
 
     public static ArticleState Evolve(ArticleState state, IDomainEvent e) => e switch

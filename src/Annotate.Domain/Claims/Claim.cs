@@ -10,6 +10,12 @@ public static partial class Claim
 {
     public static ClaimState Evolve(ClaimState state, IDomainEvent e)
     {
+        // A reattachment of the claim's span is kept (it is no claim event: the claim's version does not count it).
+        if (e is SpanReattached { Kind: AnchorKind.Claim } reattached && state.Exists && reattached.TargetId == state.ClaimId)
+        {
+            return state with { ReattachedOn = reattached.Revision };
+        }
+
         // Events of other claims are ignored, so a claim can be folded from a mixed (e.g. per-article) stream.
         // A repeated opening is ignored too: a claim is opened once.
         if (

@@ -22,7 +22,8 @@ public sealed record ClaimState(
     ImmutableSortedDictionary<string, StanceTaken> Stances,
     TagSet Tags,
     long Version,
-    ImmutableList<string> History)
+    ImmutableList<string> History,
+    int ReattachedOn = 0)
 {
     public static ClaimState Initial { get; } = new(
         null, null, null, null, null, ClaimStatus.Open, null,

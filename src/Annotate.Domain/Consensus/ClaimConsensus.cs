@@ -11,8 +11,14 @@ public sealed record StanceTally(Stance Stance, int Count);
 /// </summary>
 public sealed record CurrentStance(string Analyst, Stance Stance, string Rationale, DateTimeOffset? TakenAt = null);
 
-/// <summary>One cited evidence span, with who cited it and for which stance.</summary>
-public sealed record EvidenceEntry(string Analyst, Stance Stance, string ArticleId, int Start, int End, string Exact);
+/// <summary>
+/// One cited evidence span, with who cited it and for which stance. <see cref="Position"/> is the stance's (0 in a view stored
+/// before it was kept); <see cref="Anchor"/> says which revision of its article the span is on, and whether a revision moved or
+/// orphaned it: null until set (the server's view sets it to the article's revision when the stance is taken).
+/// </summary>
+public sealed record EvidenceEntry(
+    string Analyst, Stance Stance, string ArticleId, int Start, int End, string Exact, long Position = 0,
+    Anchoring.SpanAnchor? Anchor = null);
 
 /// <summary>
 /// The consensus view of one claim: a pure fold of the claim's events (see <see cref="ConsensusProjection"/>).

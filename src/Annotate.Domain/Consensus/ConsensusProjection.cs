@@ -22,6 +22,11 @@ public static class ConsensusProjection
             return Reanchored(view, positioned);
         }
 
+        if (view is not null && SpanAnchor.EvidenceClaimOf(e) == view.ClaimId)
+        {
+            return EvidencePlaced(view, positioned);
+        }
+
         if (!ClaimState.IsClaimEvent(e) || (view is not null && (ClaimState.ClaimIdOf(e) != view.ClaimId || e is ClaimOpened)))
         {
             return view; // other claims' events, and a repeated opening, leave the view as it is
@@ -37,7 +42,7 @@ public static class ConsensusProjection
             StanceTaken s => view with
             {
                 Stances = Upsert(view.Stances, new CurrentStance(s.Analyst, s.Stance, s.Rationale, positioned.RecordedAt)),
-                Evidence = ReplaceEvidence(view.Evidence, s),
+                Evidence = ReplaceEvidence(view.Evidence, s, positioned.Position),
             },
             StanceWithdrawn w => view with
             {
@@ -68,7 +73,8 @@ public static class ConsensusProjection
     /// <summary>Folds events into a view; with <paramref name="claimId"/>, only that claim's events count (for folding
     /// from a stream that holds several claims). Null when the claim was not opened in these events.</summary>
     public static ClaimConsensus? Fold(IEnumerable<PositionedEvent> events, ConsensusPolicy policy, string? claimId = null) =>
-        events.Where(p => claimId is null || (ClaimState.ClaimIdOf(p.Event) ?? SpanAnchor.TargetOf(p.Event, AnchorKind.Claim)) == claimId)
+        events.Where(p => claimId is null || (ClaimState.ClaimIdOf(p.Event) ?? SpanAnchor.TargetOf(p.Event, AnchorKind.Claim)
+            ?? SpanAnchor.EvidenceClaimOf(p.Event)) == claimId)
             .Aggregate((ClaimConsensus?)null, (view, e) => Evolve(view, e, policy));
 
     /// <summary>A revision moved or orphaned the claim's span: the span (or only its anchor state) changes, nothing else.</summary>
@@ -87,9 +93,46 @@ public static class ConsensusProjection
                 Anchor = anchor.Moved(r),
             },
             SpanOrphaned o => view with { Anchor = anchor.Lost(o) },
+            SpanReattached a => view with
+            {
+                Start = a.Start,
+                End = a.End,
+                Exact = a.Exact,
+                Prefix = a.Prefix,
+                Suffix = a.Suffix,
+                Anchor = SpanAnchor.Reattached(a),
+            },
             _ => view,
         };
         return next with { LastPosition = positioned.Position, LastRecordedAt = positioned.RecordedAt };
+    }
+
+    /// <summary>A revision of a cited article moved or orphaned one evidence span (the analyst's, at its old place on that
+    /// article, not already orphaned); nothing else changes.</summary>
+    private static ClaimConsensus EvidencePlaced(ClaimConsensus view, PositionedEvent positioned)
+    {
+        var (article, analyst, oldStart, oldEnd) = positioned.Event switch
+        {
+            EvidenceReanchored r => (r.ArticleId, r.Analyst, r.OldStart, r.OldEnd),
+            EvidenceOrphaned o => (o.ArticleId, o.Analyst, o.OldStart, o.OldEnd),
+            _ => throw new ArgumentException("not an evidence event", nameof(positioned)),
+        };
+        var evidence = view.Evidence.Select(x =>
+        {
+            if (x.Analyst != analyst || x.ArticleId != article || x.Start != oldStart || x.End != oldEnd || x.Anchor is { Orphaned: true })
+            {
+                return x;
+            }
+
+            var anchor = x.Anchor ?? SpanAnchor.AsCreated;
+            return positioned.Event switch
+            {
+                EvidenceReanchored r => x with { Start = r.Start, End = r.End, Exact = r.Exact, Anchor = SpanAnchor.Moved(r) },
+                EvidenceOrphaned o => x with { Anchor = anchor.Lost(o) },
+                _ => x,
+            };
+        }).ToValueList();
+        return view with { Evidence = evidence, LastPosition = positioned.Position, LastRecordedAt = positioned.RecordedAt };
     }
 
     private static ClaimConsensus Opened(ClaimOpened o, PositionedEvent p) => new(
@@ -135,9 +178,9 @@ public static class ConsensusProjection
     private static ValueList<CurrentStance> Upsert(ValueList<CurrentStance> stances, CurrentStance stance) =>
         stances.Where(c => c.Analyst != stance.Analyst).Append(stance).OrderBy(c => c.Analyst, StringComparer.Ordinal).ToValueList();
 
-    private static ValueList<EvidenceEntry> ReplaceEvidence(ValueList<EvidenceEntry> evidence, StanceTaken s) =>
+    private static ValueList<EvidenceEntry> ReplaceEvidence(ValueList<EvidenceEntry> evidence, StanceTaken s, long position) =>
         evidence.Where(x => x.Analyst != s.Analyst)
-            .Concat(s.Evidence.Select(x => new EvidenceEntry(s.Analyst, s.Stance, x.ArticleId, x.Start, x.End, x.Exact)))
+            .Concat(s.Evidence.Select(x => new EvidenceEntry(s.Analyst, s.Stance, x.ArticleId, x.Start, x.End, x.Exact, position)))
             .Select((x, i) => (x, i))
             .OrderBy(p => p.x.Analyst, StringComparer.Ordinal).ThenBy(p => p.i)
             .Select(p => p.x).ToValueList();

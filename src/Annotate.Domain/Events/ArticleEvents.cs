@@ -43,3 +43,50 @@ public sealed record SpanOrphaned(
     string Exact,
     string Reason)
     : IDomainEvent;
+
+/// <summary>A span cited as evidence by <see cref="Analyst"/>'s current stance on claim <see cref="ClaimId"/> placed on revision
+/// <see cref="Revision"/> of <see cref="ArticleId"/> (the cited article, whose stream records it): [OldStart, OldEnd) of the
+/// previous revision became [Start, End), as <see cref="SpanReanchored"/> places highlights and claims.</summary>
+public sealed record EvidenceReanchored(
+    string ArticleId,
+    int Revision,
+    string ClaimId,
+    string Analyst,
+    int OldStart,
+    int OldEnd,
+    int Start,
+    int End,
+    string Exact,
+    ReanchorMethod Method,
+    double Score
+) : IDomainEvent;
+
+/// <summary>Evidence of <see cref="Analyst"/>'s current stance on claim <see cref="ClaimId"/> that could not be placed on
+/// revision <see cref="Revision"/> of <see cref="ArticleId"/> with confidence; it keeps its span on the earlier text.</summary>
+public sealed record EvidenceOrphaned(
+    string ArticleId,
+    int Revision,
+    string ClaimId,
+    string Analyst,
+    int OldStart,
+    int OldEnd,
+    string Exact,
+    string Reason
+) : IDomainEvent;
+
+/// <summary>An analyst reviewed a span a revision orphaned or moved, on revision <see cref="Revision"/>: attached it to
+/// [Start, End) of that text, or (<see cref="Confirmed"/>) confirmed the span the revision gave it. Recorded in the highlight's or
+/// claim's own stream.</summary>
+public sealed record SpanReattached(
+    string ArticleId,
+    int Revision,
+    AnchorKind Kind,
+    string TargetId,
+    int Start,
+    int End,
+    string Exact,
+    string Prefix,
+    string Suffix,
+    string Analyst,
+    bool Confirmed
+) : IDomainEvent;

@@ -37,6 +37,9 @@ public static class EventTypes
         ("article-revised.v1", typeof(ArticleRevised)),
         ("span-reanchored.v1", typeof(SpanReanchored)),
         ("span-orphaned.v1", typeof(SpanOrphaned)),
+        ("evidence-reanchored.v1", typeof(EvidenceReanchored)),
+        ("evidence-orphaned.v1", typeof(EvidenceOrphaned)),
+        ("span-reattached.v1", typeof(SpanReattached)),
     ];
 
     private static readonly FrozenDictionary<string, Type> ByName = Table.ToFrozenDictionary(

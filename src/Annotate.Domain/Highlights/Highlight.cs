@@ -5,8 +5,9 @@ using Annotate.Domain.Tags;
 
 namespace Annotate.Domain.Highlights;
 
-/// <summary>State of one highlight stream. Invariants: Author and span never change after creation; once retracted,
-/// a highlight stays retracted and accepts no tags.</summary>
+/// <summary>State of one highlight stream. Invariants: Author never changes after creation, the span only by a reattachment
+/// (<see cref="ReattachedOn"/>: the revision of the last, 0 for none); once retracted, a highlight stays retracted and accepts
+/// no tags.</summary>
 public sealed record HighlightState(
     string? HighlightId,
     string? ArticleId,
@@ -14,7 +15,8 @@ public sealed record HighlightState(
     ResolvedAnchor? Anchor,
     string? Note,
     bool Retracted,
-    TagSet Tags)
+    TagSet Tags,
+    int ReattachedOn = 0)
 {
     public static HighlightState Initial { get; } = new(null, null, null, null, null, false, TagSet.Empty);
 
@@ -98,6 +100,11 @@ public static class Highlight
             false,
             TagSet.Empty),
         HighlightRetracted => state with { Retracted = true },
+        SpanReattached { Kind: AnchorKind.Highlight } r when r.TargetId == state.HighlightId => state with
+        {
+            Anchor = new ResolvedAnchor(r.Start, r.End, r.Exact, r.Prefix, r.Suffix),
+            ReattachedOn = r.Revision,
+        },
         TagApplied { TargetKind: TagTargetKind.Highlight } or TagRemoved { TargetKind: TagTargetKind.Highlight } => state with
         {
             Tags = Tagging.Evolve(state.Tags, e),

@@ -20,6 +20,7 @@ public static class AccessRules
     private static readonly IReadOnlyList<Role> Adjudicator = [Role.Adjudicator];
     private static readonly IReadOnlyList<Role> Auditor = [Role.Auditor, Role.Admin];
     private static readonly IReadOnlyList<Role> Admin = [Role.Admin];
+    private static readonly IReadOnlyList<Role> AnalystOrAdmin = [Role.Analyst, Role.Admin];
 
     /// <summary>gRPC path ("/package.Service/Method") to the roles that may call it.</summary>
     public static IReadOnlyDictionary<string, IReadOnlyList<Role>> ByMethod { get; } =
@@ -35,6 +36,8 @@ public static class AccessRules
             ["/annotate.v1.Annotations/RemoveTag"] = Analyst,
             ["/annotate.v1.Annotations/RetractHighlight"] = Analyst,
             ["/annotate.v1.Annotations/ListHighlights"] = AnyRole,
+            // The domain narrows it to the span's author, adjudicators and admins.
+            ["/annotate.v1.Annotations/ReattachSpan"] = AnalystOrAdmin,
 
             ["/annotate.v1.Claims/OpenClaim"] = Analyst,
             ["/annotate.v1.Claims/TakeStance"] = Analyst,

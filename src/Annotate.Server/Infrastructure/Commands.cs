@@ -7,6 +7,18 @@ using Google.Protobuf.WellKnownTypes;
 
 namespace Annotate.Server.Infrastructure;
 
+/// <summary>An article's text a command resolved selectors against: its revision, and the guard that holds while the article's
+/// stream is where it was when the text was read (a revision moves it).</summary>
+public sealed record ResolvedText(string ArticleId, int Revision, Annotate.Domain.Anchoring.TextDocument Document, StreamGuard Guard)
+{
+    /// <summary>This text, if it is <paramref name="revision"/> as the client resolved its selector against (0: whichever is
+    /// current); FAILED_PRECONDITION otherwise.</summary>
+    public ResolvedText Expecting(uint revision) => revision == 0 || revision == Revision
+        ? this
+        : throw new DomainException(DomainError.FailedPrecondition(
+            $"The article was revised; resolve the span again. Article {ArticleId} is at revision {Revision}, not {revision}."));
+}
+
 /// <summary>A stream folded into a state, with what an append needs next.</summary>
 public sealed record Loaded<TState>(TState State, long Version, long LastPosition);
 
@@ -33,7 +45,7 @@ public sealed class Commands(MartenEventStore store, CallerContext caller, TimeP
     /// </summary>
     public async Task<CommandResult> RunAsync<TState>(string requestId, string streamId, string? articleId,
         TState initial, Func<TState, IDomainEvent, TState> evolve,
-        Func<TState, Result<IReadOnlyList<IDomainEvent>>> decide, CancellationToken ct)
+        Func<TState, Result<IReadOnlyList<IDomainEvent>>> decide, CancellationToken ct, IReadOnlyList<ResolvedText>? resolvedOn = null)
     {
         RequireRequestId(requestId);
         var actor = caller.Caller.AnalystId;
@@ -49,6 +61,7 @@ public sealed class Commands(MartenEventStore store, CallerContext caller, TimeP
             {
                 IdempotencyKey = IdempotencyKey(requestId),
                 Guard = caller.Caller.Guard,
+                Preconditions = [.. (resolvedOn ?? []).Select(t => t.Guard)],
             };
             try
             {
@@ -57,6 +70,14 @@ public sealed class Commands(MartenEventStore store, CallerContext caller, TimeP
                 // drop their copies from the live hub, and the writer's guard covers the moment in between.
                 if (Streams.IsAccess(streamId)) authentication.Forget(streamId["analyst-".Length..]);
                 return result;
+            }
+            catch (StreamGuardException moved) when (resolvedOn?.FirstOrDefault(t => t.Guard == moved.Guard) is { } text)
+            {
+                // A selector resolved against a text that a revision replaced meanwhile: its span would land on the new text
+                // unchecked. Nothing was appended; the client resolves it again (a retry reads the new text).
+                throw new DomainException(DomainError.FailedPrecondition(
+                    $"The article was revised; resolve the span again. Article {text.ArticleId} got a revision after its revision " +
+                    $"{text.Revision}, which this request's span was resolved against."));
             }
             catch (StreamGuardException) when (attempt < 3)
             {

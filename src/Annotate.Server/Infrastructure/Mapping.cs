@@ -103,7 +103,10 @@ public static class Mapping
         var state = new AnchorState
         {
             Revision = (uint)(anchor.Revision > 0 ? anchor.Revision : anchor.Orphaned ? anchor.OrphanedOnRevision - 1 : 1),
-            Status = anchor.Orphaned ? AnchorStatus.Orphaned : anchor.Method is null ? AnchorStatus.Anchored : AnchorStatus.Reanchored,
+            Status = anchor.Orphaned ? AnchorStatus.Orphaned
+                : anchor.ReattachedBy is not null ? AnchorStatus.Reattached
+                : anchor.Method is null ? AnchorStatus.Anchored : AnchorStatus.Reanchored,
+            ReattachedBy = anchor.ReattachedBy ?? "",
             Score = anchor.Score,
             OrphanedOnRevision = (uint)anchor.OrphanedOnRevision,
             Reason = anchor.OrphanReason ?? "",
@@ -117,6 +120,13 @@ public static class Mapping
         };
         return state;
     }
+
+    /// <summary>An evidence span's anchor; one without (a view stored before evidence was anchored) is on an unknown
+    /// revision (0).</summary>
+    private static AnchorState EvidenceAnchor(SpanAnchor? anchor) =>
+        anchor is null || (anchor.Revision == 0 && !anchor.Orphaned)
+            ? new AnchorState { Revision = 0, Status = AnchorStatus.Anchored }
+            : ToProto(anchor);
 
     public static ClaimView ToProto(ClaimConsensus c, ConsensusPolicy policy)
     {
@@ -170,6 +180,7 @@ public static class Mapping
                     Quote = new Contracts.V1.TextQuote { Exact = e.Exact },
                 },
             },
+            Anchor = EvidenceAnchor(e.Anchor),
         }));
         view.Contributors.AddRange(c.Contributors);
         if (c.Status == ConsensusStatus.Adjudicated && c.Verdict is { } verdict)

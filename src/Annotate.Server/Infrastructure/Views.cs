@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Linq.Expressions;
+using Annotate.Domain;
 using Annotate.Domain.Anchoring;
 using Annotate.Domain.Consensus;
 using Annotate.Domain.Events;
@@ -50,20 +51,33 @@ public sealed class Views(MartenEventStore store, ConsensusPolicy policy)
         return await session.Query<ArticleView>().OrderBy(a => a.Id).ToListAsync(ct);
     }
 
-    /// <summary>An article's current text, indexed by code points (cached by content hash: a text never changes under its hash).</summary>
-    public async Task<TextDocument> DocumentAsync(string articleId, CancellationToken ct) =>
-        (await CurrentTextAsync(articleId, ct)).Document;
-
-    /// <summary>An article's current text and the revision it is (one small read when the text is cached).</summary>
-    public async Task<(TextDocument Document, int Revision)> CurrentTextAsync(string articleId, CancellationToken ct)
+    /// <summary>
+    /// An article's current text to resolve selectors against (cached by content hash: a text never changes under its hash; the
+    /// hash is read first, as a text can be megabytes), with its revision and the version of its stream: a command passes
+    /// it to <see cref="Commands.RunAsync"/>, whose decision is refused if a revision landed since (the span would otherwise be
+    /// placed on a text it was not resolved against). NOT_FOUND for an unknown article.
+    /// </summary>
+    public async Task<ResolvedText> ResolvingAsync(string articleId, CancellationToken ct)
     {
-        // The hash and revision alone are read first: an article's text can be megabytes, and the cache usually has it.
-        ArticleHead? head;
+        (string Hash, int Revision, long Version)? head;
         await using (var session = store.QuerySession())
-            head = await session.QueryAsync(new ArticleHeadQuery { ArticleId = articleId }, ct);
-        if (head is not null && _texts.TryGetValue(head.ContentHash, out var cached)) return (cached, head.Revision);
-        var article = await ArticleAsync(articleId, ct);
-        return (_texts.GetOrAdd(article.ContentHash, _ => new TextDocument(article.Text)), article.Revision);
+        {
+            var found = await session.QueryAsync(new ArticleHeadQuery { ArticleId = articleId }, ct);
+            head = found is null ? null : (found.ContentHash, found.Revision, found.StreamVersion);
+        }
+        if (head is not { } h || !_texts.TryGetValue(h.Hash, out var document))
+        {
+            var article = await ArticleAsync(articleId, ct);
+            h = (article.ContentHash, article.Revision, article.StreamVersion);
+            document = _texts.GetOrAdd(article.ContentHash, _ => new TextDocument(article.Text));
+        }
+        if (h.Version == 0)
+        {
+            // A view stored before it kept the version: the stream's own state says (one read, until the next revision).
+            await using var session = store.QuerySession();
+            h.Version = (await session.Events.FetchStreamStateAsync(Streams.Article(articleId), ct))?.Version ?? 0;
+        }
+        return new ResolvedText(articleId, h.Revision, document, new StreamGuard(Streams.Article(articleId), h.Version));
     }
 
     /// <summary>A claim's document (view, article, opening position), or NOT_FOUND.</summary>
@@ -118,16 +132,36 @@ public sealed class Views(MartenEventStore store, ConsensusPolicy policy)
         var projection = new ClaimViewProjection(policy);
         var filter = new EventFilter(ClaimEventTypes, Tag: articleId);
         var events = await store.ReadAllAsync(0, filter, long.MaxValue, toPosition, toTime, ct).ToListAsync(ct);
+        // Evidence is moved by revisions of the cited articles, recorded in their streams under their tags.
+        var evidence = await store.ReadAllAsync(0, new EventFilter(EvidenceEventTypes), long.MaxValue, toPosition, toTime, ct)
+            .ToListAsync(ct);
         var article = await ArticleAsync(articleId, ct);
-        // The fold has no article view to read a new claim's revision from: the revisions' positions give it.
-        return projection.Fold(events).Values
-            .Select(d => d.View.Anchor is null ? d.View with { Anchor = SpanAnchor.On(article.RevisionAt(d.OpenedPosition)) } : d.View)
-            .OrderBy(v => v.Start).ThenBy(v => v.ClaimId, StringComparer.Ordinal).ToList();
+        var cited = new Dictionary<string, ArticleView?>(StringComparer.Ordinal) { [articleId] = article };
+        var folded = new List<ClaimConsensus>();
+        // The fold has no article view to read a new claim's (or new evidence's) revision from: the revisions' positions give it.
+        foreach (var d in projection.Fold(events.Concat(evidence).OrderBy(e => e.Position)).Values)
+        {
+            var view = d.View.Anchor is null ? d.View with { Anchor = SpanAnchor.On(article.RevisionAt(d.OpenedPosition)) } : d.View;
+            foreach (var id in view.Evidence.Where(x => x.Anchor is null).Select(x => x.ArticleId).Distinct())
+                if (!cited.ContainsKey(id)) cited[id] = await LoadAsync<ArticleView>(id, ct);
+            folded.Add(view with
+            {
+                Evidence = view.Evidence
+                    .Select(x => x.Anchor is null ? x with { Anchor = SpanAnchor.On(cited[x.ArticleId]?.RevisionAt(x.Position) ?? 1) } : x)
+                    .ToValueList(),
+            });
+        }
+        return folded.OrderBy(v => v.Start).ThenBy(v => v.ClaimId, StringComparer.Ordinal).ToList();
     }
 
-    /// <summary>The stored names of the events a revision records per span (in the article's stream, tagged with it). Declared
+    /// <summary>The stored names of the events a revision records per cited evidence span (in the cited article's stream).</summary>
+    public static IReadOnlyCollection<string> EvidenceEventTypes { get; } = ["evidence-reanchored.v1", "evidence-orphaned.v1"];
+
+    /// <summary>The stored names of the events a revision records per span (in the article's stream, tagged with it), and of a
+    /// span's review (in its highlight's or claim's stream, tagged with the article). Declared
     /// before <see cref="ClaimEventTypes"/>, which includes it: static initializers run in order.</summary>
-    public static IReadOnlyCollection<string> SpanEventTypes { get; } = ["span-reanchored.v1", "span-orphaned.v1"];
+    public static IReadOnlyCollection<string> SpanEventTypes { get; } =
+        ["span-reanchored.v1", "span-orphaned.v1", "span-reattached.v1"];
 
     /// <summary>The stored names of the events a claim's view folds.</summary>
     public static IReadOnlyCollection<string> ClaimEventTypes { get; } =
@@ -158,12 +192,12 @@ public sealed class ArticleHead
 {
     public string ContentHash { get; set; } = "";
     public int Revision { get; set; }
+    public long StreamVersion { get; set; }
 }
 
 /// <summary>
-/// <see cref="ArticleHead"/> of one article, as a Marten compiled query: commands read it on every highlight, claim and
-/// evidence span, and a view created in the writer's batch reads it under the global-order lock, so its LINQ is
-/// parsed once per process instead of on every call.
+/// <see cref="ArticleHead"/> of one article, as a Marten compiled query: commands read it before every highlight, claim
+/// and evidence span they resolve, so its LINQ is parsed once per process instead of on every call.
 /// </summary>
 public sealed class ArticleHeadQuery : ICompiledQuery<ArticleView, ArticleHead?>
 {
@@ -171,6 +205,6 @@ public sealed class ArticleHeadQuery : ICompiledQuery<ArticleView, ArticleHead?>
 
     public Expression<Func<IMartenQueryable<ArticleView>, ArticleHead?>> QueryIs() =>
         q => q.Where(a => a.Id == ArticleId)
-            .Select(a => new ArticleHead { ContentHash = a.ContentHash, Revision = a.Revision })
+            .Select(a => new ArticleHead { ContentHash = a.ContentHash, Revision = a.Revision, StreamVersion = a.StreamVersion })
             .FirstOrDefault();
 }

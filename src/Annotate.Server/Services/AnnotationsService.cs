@@ -22,4 +22,7 @@ public sealed class AnnotationsService(IMediator mediator) : Annotations.Annotat
 
     public override Task<ListHighlightsResponse> ListHighlights(ListHighlightsRequest request, ServerCallContext context) =>
         mediator.Send(new ListHighlights.Query(request), context.CancellationToken);
+
+    public override Task<ReattachSpanResponse> ReattachSpan(ReattachSpanRequest request, ServerCallContext context) =>
+        mediator.Send(new ReattachSpan.Command(request), context.CancellationToken);
 }

@@ -106,11 +106,31 @@ public sealed class ConsensusProjectionTests
             new StanceWithdrawn("c1", "dave"));
         Assert.Equal(
             [
-                new EvidenceEntry("bob", Stance.Refutes, "a2", 1, 5, "abcd"),
-                new EvidenceEntry("bob", Stance.Refutes, "a3", 7, 9, "xy"),
-                new EvidenceEntry("carol", Stance.Refutes, "a3", 7, 9, "xy"),
+                new EvidenceEntry("bob", Stance.Refutes, "a2", 1, 5, "abcd", 102),
+                new EvidenceEntry("bob", Stance.Refutes, "a3", 7, 9, "xy", 102),
+                new EvidenceEntry("carol", Stance.Refutes, "a3", 7, 9, "xy", 101),
             ],
             v.Evidence);
+    }
+
+    [Fact]
+    public void A_revision_of_a_cited_article_moves_or_orphans_only_the_evidence_at_its_old_place()
+    {
+        var v = Fold(
+            Opened,
+            Take("bob", Stance.Refutes, new EvidenceSpan("a2", 1, 5, "abcd"), new EvidenceSpan("a3", 7, 9, "xy")),
+            Take("carol", Stance.Refutes, new EvidenceSpan("a2", 1, 5, "abcd")),
+            new EvidenceReanchored("a2", 2, "c1", "bob", 1, 5, 11, 15, "abcd", ReanchorMethod.Quote, 0.9),
+            new EvidenceOrphaned("a2", 2, "c1", "carol", 1, 5, "abcd", "the quote no longer occurs"),
+            new EvidenceReanchored("a2", 2, "other", "bob", 11, 15, 0, 4, "abcd", ReanchorMethod.Quote, 0.9));
+
+        var byAnalyst = v.Evidence.Where(x => x.ArticleId == "a2").ToDictionary(x => x.Analyst);
+        Assert.Equal((11, 15, 2, false), (byAnalyst["bob"].Start, byAnalyst["bob"].End, byAnalyst["bob"].Anchor!.Revision,
+            byAnalyst["bob"].Anchor!.Orphaned));
+        Assert.Equal((1, 5, "the quote no longer occurs"), (byAnalyst["carol"].Start, byAnalyst["carol"].End,
+            byAnalyst["carol"].Anchor!.OrphanReason));
+        Assert.Null(v.Evidence.Single(x => x.ArticleId == "a3").Anchor);
+        Assert.Equal(3, v.Version);
     }
 
     [Fact]

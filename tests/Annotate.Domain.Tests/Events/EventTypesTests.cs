@@ -45,6 +45,9 @@ public sealed class EventTypesTests
         yield return new SpanReanchored(
             "a1", 2, AnchorKind.Claim, "c1", 4, 9, 14, 19, "quote", "prefix ", " suffix", ReanchorMethod.Fuzzy, 0.75);
         yield return new SpanOrphaned("a1", 2, AnchorKind.Highlight, "h1", 4, 9, "quote", "the quote no longer occurs");
+        yield return new EvidenceReanchored("a1", 2, "c1", "bob", 4, 9, 14, 19, "quote", ReanchorMethod.Quote, 0.9);
+        yield return new EvidenceOrphaned("a1", 2, "c1", "bob", 4, 9, "quote", "the quote no longer occurs");
+        yield return new SpanReattached("a1", 2, AnchorKind.Highlight, "h1", 14, 19, "quote", "prefix ", " suffix", "bob", false);
     }
 
     [Fact]

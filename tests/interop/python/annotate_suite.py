@@ -39,7 +39,7 @@ HIGHLIGHT = "Officials in Astana"
 # The contract (protos/annotate/v1): what reflection must describe, method for method.
 CONTRACT = {
     "annotate.v1.Admin": ["CreateAnalyst", "ListAnalysts", "SetRoles", "IssueToken", "ListTokens", "RevokeToken", "WhoAmI", "EraseAnalyst"],
-    "annotate.v1.Annotations": ["CreateHighlight", "ApplyTag", "RemoveTag", "RetractHighlight", "ListHighlights"],
+    "annotate.v1.Annotations": ["CreateHighlight", "ApplyTag", "RemoveTag", "RetractHighlight", "ListHighlights", "ReattachSpan"],
     "annotate.v1.Articles": ["ImportArticle", "ListArticles", "GetArticle", "ReviseArticle"],
     "annotate.v1.Claims": ["OpenClaim", "TakeStance", "WithdrawStance", "Adjudicate", "ReopenClaim", "MakeBlind", "RevealClaim"],
     "annotate.v1.Consensus": ["GetClaimView", "ListClaims", "GetArticleAgreement", "WatchArticle"],
@@ -157,7 +157,7 @@ class ReflectionAndHealth(Suite):
         for service, methods in CONTRACT.items():
             self.assertIn(service, self.api.services)
             self.assertEqual(sorted(methods), sorted(m.name for m in self.api.service(service).methods))
-        self.assertEqual(39, len(self.api.methods()))
+        self.assertEqual(40, len(self.api.methods()))
         self.assertEqual(sorted(CONTRACT), sorted(s for s in self.api.services if s.startswith("annotate.")))
         self.assertIn("grpc.health.v1.Health", self.api.services)
         self.assertIn("grpc.reflection.v1.ServerReflection", self.api.services)
@@ -353,6 +353,28 @@ class Annotations(Suite):
         self.assertEqual([], list(self.call("Annotations", "ListHighlights", {"article_id": article_id}).highlights))
         self.refused(grpc.StatusCode.NOT_FOUND, "Annotations", "CreateHighlight",
                      {"request_id": rid(), "article_id": f"py-{RUN}-missing", "selector": quote(HIGHLIGHT)}, who="a1")
+
+
+    def test_a_highlight_a_revision_orphaned_is_reattached_by_its_author_only_and_only_once(self):
+        article_id, _ = self.fresh_article()
+        made = self.call("Annotations", "CreateHighlight", {"request_id": rid(), "article_id": article_id, "selector": quote(HIGHLIGHT)}, who="a1")
+        edited = TEXT.replace("Officials in Astana — «официально» — said the share had fallen since 1989.\n", "")
+        self.call("Articles", "ReviseArticle", {"request_id": rid(), "article_id": article_id, "text": edited, "reason": "cut"})
+        [orphan] = self.call("Annotations", "ListHighlights", {"article_id": article_id}).highlights
+        self.assertEqual((3, 1, 2), (orphan.anchor.status, orphan.anchor.revision, orphan.anchor.orphaned_on_revision))
+        target = {"highlight_id": made.highlight.highlight_id}
+        self.refused(grpc.StatusCode.NOT_FOUND, "Annotations", "ReattachSpan",
+                     {"request_id": rid(), "target": {"highlight_id": "hmissing"}, "selector": quote("A second paragraph")}, who="a1")
+        self.refused(grpc.StatusCode.PERMISSION_DENIED, "Annotations", "ReattachSpan",
+                     {"request_id": rid(), "target": target, "selector": quote("A second paragraph")}, who="a2")
+        self.refused(grpc.StatusCode.INVALID_ARGUMENT, "Annotations", "ReattachSpan",
+                     {"request_id": rid(), "target": target, "selector": quote(HIGHLIGHT)}, who="a1")
+        moved = self.call("Annotations", "ReattachSpan", {"request_id": rid(), "target": target, "selector": quote("A second paragraph")}, who="a1")
+        start = edited.index("A second paragraph")
+        self.assertEqual((4, 2, self.id_of("a1")), (moved.anchor.status, moved.anchor.revision, moved.anchor.reattached_by))
+        self.assertEqual(start, moved.selector.position.start)
+        self.refused(grpc.StatusCode.FAILED_PRECONDITION, "Annotations", "ReattachSpan",
+                     {"request_id": rid(), "target": target, "selector": quote("A second paragraph")}, who="a1")
 
 
 class ClaimsAndConsensus(Suite):

@@ -22,7 +22,8 @@ public static class CreateHighlight
         {
             var r = command.Request;
             var id = commands.NewId("h", r.RequestId);
-            var (document, revision) = await views.CurrentTextAsync(r.ArticleId, ct);
+            var text = (await views.ResolvingAsync(r.ArticleId, ct)).Expecting(r.Revision);
+            var (document, revision) = (text.Document, text.Revision);
             var selector = Mapping.ToDomain(r.Selector);
             // The events of the decision that counted (the writer's last run of it); none when the request was a retry
             // answered with the original append without deciding.
@@ -56,7 +57,7 @@ public static class CreateHighlight
                 }
                 decided = events;
                 return events;
-            }, ct);
+            }, ct, [text]);
             var doc = result.Deduplicated || decided is null
                 ? await views.LoadAsync<HighlightView>(id, ct) ?? throw ErrorMapping.NotFound($"Highlight {id} was retracted.")
                 : ViewOf(id, decided, result, revision);

@@ -79,6 +79,10 @@ public sealed class HighlightViewProjection() : ViewProjection<HighlightView>(
                 (current.Start, current.End, current.Exact, current.Prefix, current.Suffix) = (r.Start, r.End, r.Exact, r.Prefix, r.Suffix);
                 current.Anchor = (current.Anchor ?? SpanAnchor.AsCreated).Moved(r);
                 return current;
+            case SpanReattached a when current is not null:
+                (current.Start, current.End, current.Exact, current.Prefix, current.Suffix) = (a.Start, a.End, a.Exact, a.Prefix, a.Suffix);
+                current.Anchor = SpanAnchor.Reattached(a);
+                return current;
             case SpanOrphaned o when current is not null:
                 current.Anchor = (current.Anchor ?? SpanAnchor.AsCreated).Lost(o);
                 return current;

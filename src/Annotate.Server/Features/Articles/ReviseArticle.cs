@@ -3,7 +3,9 @@ using Annotate.Domain.Anchoring;
 using Annotate.Domain.Articles;
 using Annotate.Domain.Errors;
 using Annotate.Server.Features.Annotations;
+using Annotate.Server.Features.Consensus;
 using Annotate.Server.Infrastructure;
+using Marten;
 using MediatR;
 using ArticleDecisions = Annotate.Domain.Articles.Article;
 using DomainKind = Annotate.Domain.Events.AnchorKind;
@@ -12,7 +14,8 @@ namespace Annotate.Server.Features.Articles;
 
 /// <summary>
 /// Records a new text of an article (admin) and re-anchors, in the same append to the article's stream, the span of
-/// every live highlight and claim of it that is not already orphaned (<see cref="Reanchor"/>). The spans are read from
+/// every live highlight and claim of it and every evidence span current stances cite in it, unless already orphaned
+/// (<see cref="Reanchor"/>). The spans are read from
 /// the views at the article's current revision; if another revision lands between that read and the append, the
 /// decision refuses (ABORTED) rather than carry spans of an older text.
 /// </summary>
@@ -28,6 +31,7 @@ public static class ReviseArticle
             Commands.RequireRequestId(r.RequestId);
             var readAt = (await views.ArticleAsync(r.ArticleId, ct)).Revision;
             var spans = await LiveSpansAsync(views, r.ArticleId, ct);
+            var evidence = await CitedEvidenceAsync(views, r.ArticleId, ct);
             var result = await commands.RunAsync(
                 r.RequestId,
                 Streams.Article(r.ArticleId),
@@ -39,7 +43,7 @@ public static class ReviseArticle
                         $"Article {r.ArticleId} was revised meanwhile (now revision {state.Revision}); send the revision again.")
                     : ArticleDecisions.Decide(
                         state,
-                        new Domain.Articles.ReviseArticle(r.ArticleId, r.Text, r.Reason, spans),
+                        new Domain.Articles.ReviseArticle(r.ArticleId, r.Text, r.Reason, spans, evidence),
                         commands.Context()),
                 ct);
             var article = await views.ArticleAsync(r.ArticleId, ct);
@@ -62,6 +66,21 @@ public static class ReviseArticle
                     .Select(h => new AnchoredSpan(DomainKind.Highlight, h.Id, h.Start, h.End, h.Exact, h.Prefix, h.Suffix)),
                 .. claims.Where(c => c.Anchor is not { Orphaned: true })
                     .Select(c => new AnchoredSpan(DomainKind.Claim, c.ClaimId, c.Start, c.End, c.Exact, c.Prefix, c.Suffix)),
+            ];
+        }
+
+        /// <summary>The evidence current stances cite in the article, not already orphaned (on any claim, of any article).</summary>
+        public static async Task<IReadOnlyList<CitedEvidence>> CitedEvidenceAsync(Views views, string articleId, CancellationToken ct)
+        {
+            await using var session = views.QuerySession();
+            var claims = await session.Query<ClaimDocument>()
+                .Where(c => c.View.Evidence.Any(x => x.ArticleId == articleId))
+                .ToListAsync(ct);
+            return
+            [
+                .. claims.SelectMany(c => c.View.Evidence
+                    .Where(x => x.ArticleId == articleId && x.Anchor is not { Orphaned: true })
+                    .Select(x => new CitedEvidence(c.Id, x.Analyst, x.Start, x.End, x.Exact))),
             ];
         }
 

@@ -13,7 +13,7 @@ public static class ClaimLoading
     /// stream, <paramref name="decide"/> runs there, and the events go to the claim's stream under the article's tag.
     /// </summary>
     public static async Task<CommandResult> RunAsync(Facts facts, Commands commands, string requestId, string claimId,
-        Func<ClaimState, Result<IReadOnlyList<IDomainEvent>>> decide, CancellationToken ct)
+        Func<ClaimState, Result<IReadOnlyList<IDomainEvent>>> decide, CancellationToken ct, IReadOnlyList<ResolvedText>? resolvedOn = null)
     {
         Commands.RequireRequestId(requestId);
         var claim = await facts.ClaimAsync(claimId, ct);
@@ -24,6 +24,7 @@ public static class ClaimLoading
             claim.Opening.Aggregate(ClaimState.Initial, Claim.Evolve),
             Claim.Evolve,
             decide,
-            ct);
+            ct,
+            resolvedOn);
     }
 }

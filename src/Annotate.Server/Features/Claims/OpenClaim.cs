@@ -24,7 +24,8 @@ public static class OpenClaim
         {
             var r = command.Request;
             var id = commands.NewId("c", r.RequestId);
-            var (document, revision) = await views.CurrentTextAsync(r.ArticleId, ct);
+            var text = (await views.ResolvingAsync(r.ArticleId, ct)).Expecting(r.Revision);
+            var (document, revision) = (text.Document, text.Revision);
             var selector = Mapping.ToDomain(r.Selector);
             // Claims' current spans matter only once the article has been revised (the read of the text says whether).
             var spans = revision == 1 ? null : await Articles.RevisedClaims.CurrentSpansAsync(views, r.ArticleId, ct);
@@ -42,7 +43,7 @@ public static class OpenClaim
                         outcome = o;
                         return o.Events;
                     }),
-                ct);
+                ct, [text]);
             var claimId = outcome?.ClaimId ?? id;
             var response = new OpenClaimResponse
             {

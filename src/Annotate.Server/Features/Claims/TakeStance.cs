@@ -23,15 +23,15 @@ public static class TakeStance
             var stance = Mapping.ToDomain(r.Stance);
             if (r.Evidence.Count > MaxEvidence) throw ErrorMapping.Invalid($"A stance cites at most {MaxEvidence} evidence spans.");
             var evidence = new List<EvidenceInput>();
+            var texts = new Dictionary<string, ResolvedText>(StringComparer.Ordinal);
             foreach (var (span, i) in r.Evidence.Select((s, i) => (s, i)))
             {
                 if (string.IsNullOrEmpty(span.ArticleId))
                     throw ErrorMapping.Invalid($"evidence[{i}] needs an article_id.");
-                evidence.Add(
-                    new EvidenceInput(
-                        span.ArticleId,
-                        await views.DocumentAsync(span.ArticleId, ct),
-                        Mapping.ToDomain(span.Selector, $"evidence[{i}].selector")));
+                if (!texts.TryGetValue(span.ArticleId, out var text))
+                    texts[span.ArticleId] = text = await views.ResolvingAsync(span.ArticleId, ct);
+                text.Expecting(span.Revision);
+                evidence.Add(new EvidenceInput(span.ArticleId, text.Document, Mapping.ToDomain(span.Selector, $"evidence[{i}].selector")));
             }
             return await ClaimLoading.RunAsync(
                 facts,
@@ -39,7 +39,7 @@ public static class TakeStance
                 r.RequestId,
                 r.ClaimId,
                 state => Claim.Decide(state, new Domain.Claims.TakeStance(r.ClaimId, stance, r.Rationale, evidence), commands.Context()),
-                ct);
+                ct, [.. texts.Values]);
         }
     }
 }

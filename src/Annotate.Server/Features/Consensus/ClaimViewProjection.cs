@@ -1,3 +1,4 @@
+using Annotate.Domain;
 using Annotate.Domain.Anchoring;
 using Annotate.Domain.Claims;
 using Annotate.Domain.Consensus;
@@ -46,6 +47,26 @@ public sealed class ClaimViewProjection(ConsensusPolicy policy) : ViewProjection
         return created;
     }
 
+    /// <summary>Evidence a stance just cited is on its article's current revision (the stance's event names none; the writer
+    /// refuses a stance whose evidence was resolved against a text revised since).</summary>
+    public override async ValueTask<ClaimDocument?> EvolveAsync(
+        ClaimDocument? snapshot, string id, IQuerySession session, JasperFx.Events.IEvent e, CancellationToken cancellation)
+    {
+        var next = await base.EvolveAsync(snapshot, id, session, e, cancellation);
+        if (next is null || e.Data is not StanceTaken || next.View.Evidence.All(x => x.Anchor is not null)) return next;
+        var revisions = new Dictionary<string, int>(StringComparer.Ordinal);
+        foreach (var article in next.View.Evidence.Where(x => x.Anchor is null).Select(x => x.ArticleId).Distinct())
+        {
+            revisions[article] = (await session.LoadAsync<ArticleView>(article, cancellation))?.Revision ?? 1;
+        }
+        next.View = next.View with
+        {
+            Evidence = next.View.Evidence.Select(x => x.Anchor is null ? x with { Anchor = SpanAnchor.On(revisions[x.ArticleId]) } : x)
+                .ToValueList(),
+        };
+        return next;
+    }
+
     public override ClaimDocument? Apply(ClaimDocument? current, string key, ViewEvent e)
     {
         var next = ConsensusProjection.Evolve(current?.View, e.Positioned, policy);
@@ -60,9 +81,11 @@ public sealed class ClaimViewProjection(ConsensusPolicy policy) : ViewProjection
         };
     }
 
-    /// <summary>The claim an event concerns: its claim stream's, the one a ClaimOpened opens, or the one whose span a revision
-    /// of the article re-anchored or orphaned.</summary>
+    /// <summary>The claim an event concerns: its claim stream's, the one a ClaimOpened opens, or the one whose span (or whose
+    /// evidence) a revision of an article re-anchored or orphaned.</summary>
     public static string? ClaimIdOf(ViewEvent e) =>
         Streams.ClaimIdOf(e.StreamId)
-        ?? (e.Event is ClaimOpened ? ClaimState.ClaimIdOf(e.Event) : SpanAnchor.TargetOf(e.Event, AnchorKind.Claim));
+        ?? (e.Event is ClaimOpened
+            ? ClaimState.ClaimIdOf(e.Event)
+            : SpanAnchor.TargetOf(e.Event, AnchorKind.Claim) ?? SpanAnchor.EvidenceClaimOf(e.Event));
 }

@@ -28,7 +28,7 @@ const offsetOf = (text, part) => codePoints(text.slice(0, text.indexOf(part)));
 // The contract (protos/annotate/v1): what reflection must describe, method for method.
 const CONTRACT = {
   'annotate.v1.Admin': ['CreateAnalyst', 'ListAnalysts', 'SetRoles', 'IssueToken', 'ListTokens', 'RevokeToken', 'WhoAmI', 'EraseAnalyst'],
-  'annotate.v1.Annotations': ['CreateHighlight', 'ApplyTag', 'RemoveTag', 'RetractHighlight', 'ListHighlights'],
+  'annotate.v1.Annotations': ['CreateHighlight', 'ApplyTag', 'RemoveTag', 'RetractHighlight', 'ListHighlights', 'ReattachSpan'],
   'annotate.v1.Articles': ['ImportArticle', 'ListArticles', 'GetArticle', 'ReviseArticle'],
   'annotate.v1.Claims': ['OpenClaim', 'TakeStance', 'WithdrawStance', 'Adjudicate', 'ReopenClaim', 'MakeBlind', 'RevealClaim'],
   'annotate.v1.Consensus': ['GetClaimView', 'ListClaims', 'GetArticleAgreement', 'WatchArticle'],
@@ -118,7 +118,7 @@ describe('reflection and health', () => {
       assert.ok(api.services.includes(service), `${service} is not listed`);
       assert.deepEqual(Object.keys(api.definition[service]).sort(), [...methods].sort());
     }
-    assert.equal(api.methods().length, 39);
+    assert.equal(api.methods().length, 40);
     assert.deepEqual(api.services.filter((s) => s.startsWith('annotate.')).sort(), Object.keys(CONTRACT).sort());
     assert.ok(api.services.includes('grpc.health.v1.Health'));
     assert.ok(api.services.includes('grpc.reflection.v1.ServerReflection'));
@@ -276,6 +276,24 @@ describe('articles', () => {
 });
 
 describe('annotations', () => {
+  it('a highlight a revision orphaned is reattached by its author only, and only once', async () => {
+    const { articleId } = await freshArticle();
+    const made = await call('Annotations', 'CreateHighlight', { request_id: rid(), article_id: articleId, selector: quote(HIGHLIGHT) }, 'a1');
+    const edited = TEXT.replace('Officials in Astana — «официально» — said the share had fallen since 1989.\n', '');
+    await call('Articles', 'ReviseArticle', { request_id: rid(), article_id: articleId, text: edited, reason: 'cut' });
+    const [orphan] = (await call('Annotations', 'ListHighlights', { article_id: articleId })).highlights;
+    assert.deepEqual([orphan.anchor.status, orphan.anchor.revision, orphan.anchor.orphaned_on_revision], ['ANCHOR_STATUS_ORPHANED', 1, 2]);
+    const target = { highlight_id: made.highlight.highlight_id };
+    const to = quote('A second paragraph');
+    await refused(status.NOT_FOUND, 'Annotations', 'ReattachSpan', { request_id: rid(), target: { highlight_id: 'hmissing' }, selector: to }, 'a1');
+    await refused(status.PERMISSION_DENIED, 'Annotations', 'ReattachSpan', { request_id: rid(), target, selector: to }, 'a2');
+    await refused(status.INVALID_ARGUMENT, 'Annotations', 'ReattachSpan', { request_id: rid(), target, selector: quote(HIGHLIGHT) }, 'a1');
+    const moved = await call('Annotations', 'ReattachSpan', { request_id: rid(), target, selector: to }, 'a1');
+    assert.deepEqual([moved.anchor.status, moved.anchor.revision, moved.anchor.reattached_by], ['ANCHOR_STATUS_REATTACHED', 2, idOf('a1')]);
+    assert.equal(moved.selector.position.start, offsetOf(edited, 'A second paragraph'));
+    await refused(status.FAILED_PRECONDITION, 'Annotations', 'ReattachSpan', { request_id: rid(), target, selector: to }, 'a1');
+  });
+
   it('a highlight made by quote is listed at code-point offsets with its note, tags and author', async () => {
     const { articleId } = await freshArticle();
     const made = await call('Annotations', 'CreateHighlight',
