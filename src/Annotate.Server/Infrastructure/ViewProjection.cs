@@ -8,15 +8,14 @@ using Marten.Events.Projections;
 
 namespace Annotate.Server.Infrastructure;
 
-/// <summary>An event as a view sees it: where it sits in the order, when, in which stream (at which version), and the domain
-/// event.</summary>
-public sealed record ViewEvent(long Position, DateTime RecordedAt, string StreamId, IDomainEvent Event, long StreamVersion = 0)
+/// <summary>An event as a view sees it: where it sits in the order, when, in which stream, and the domain event.</summary>
+public sealed record ViewEvent(long Position, DateTime RecordedAt, string StreamId, IDomainEvent Event)
 {
     public static ViewEvent From(IEvent e) =>
         new(e.Sequence, e.Timestamp.UtcDateTime, e.StreamKey!, e.Data as IDomainEvent
-            ?? throw new InvalidOperationException($"Event {e.Sequence} ({e.EventTypeName}) is not a domain event."), e.Version);
+            ?? throw new InvalidOperationException($"Event {e.Sequence} ({e.EventTypeName}) is not a domain event."));
 
-    public static ViewEvent From(RecordedEvent e) => new(e.Position, e.RecordedAt, e.StreamId, EventCodec.Decode(e), e.StreamVersion);
+    public static ViewEvent From(RecordedEvent e) => new(e.Position, e.RecordedAt, e.StreamId, EventCodec.Decode(e));
 
     public PositionedEvent Positioned => new(Position, new DateTimeOffset(DateTime.SpecifyKind(RecordedAt, DateTimeKind.Utc)), Event);
 }

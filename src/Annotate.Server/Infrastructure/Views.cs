@@ -59,25 +59,30 @@ public sealed class Views(MartenEventStore store, ConsensusPolicy policy)
     /// </summary>
     public async Task<ResolvedText> ResolvingAsync(string articleId, CancellationToken ct)
     {
-        (string Hash, int Revision, long Version)? head;
+        // One round trip: the article stream's version, then the article's hash and revision (a compiled query). Each
+        // statement sees what was committed when it ran, so the version is never newer than the text: a revision landing
+        // between them makes the writer refuse the decision (the client resolves again), never pass it on the old text.
+        ArticleHead? head;
+        long version;
         await using (var session = store.QuerySession())
         {
-            var found = await session.QueryAsync(new ArticleHeadQuery { ArticleId = articleId }, ct);
-            head = found is null ? null : (found.ContentHash, found.Revision, found.StreamVersion);
+            var batch = session.CreateBatchQuery();
+            var stateRead = batch.Events.FetchStreamState(Streams.Article(articleId));
+            var headRead = batch.Query(new ArticleHeadQuery { ArticleId = articleId });
+            await batch.Execute(ct);
+            head = await headRead;
+            version = (await stateRead)?.Version ?? 0;
         }
-        if (head is not { } h || !_texts.TryGetValue(h.Hash, out var document))
+        var revision = head?.Revision ?? 0;
+        if (head is null || !_texts.TryGetValue(head.ContentHash, out var document))
         {
+            // Read after the version: if a revision landed in between, the guard is older than this text and the writer
+            // refuses the decision as if the revision came after the read (the client resolves again); never the reverse.
             var article = await ArticleAsync(articleId, ct);
-            h = (article.ContentHash, article.Revision, article.StreamVersion);
+            revision = article.Revision;
             document = _texts.GetOrAdd(article.ContentHash, _ => new TextDocument(article.Text));
         }
-        if (h.Version == 0)
-        {
-            // A view stored before it kept the version: the stream's own state says (one read, until the next revision).
-            await using var session = store.QuerySession();
-            h.Version = (await session.Events.FetchStreamStateAsync(Streams.Article(articleId), ct))?.Version ?? 0;
-        }
-        return new ResolvedText(articleId, h.Revision, document, new StreamGuard(Streams.Article(articleId), h.Version));
+        return new ResolvedText(articleId, revision, document, new StreamGuard(Streams.Article(articleId), version));
     }
 
     /// <summary>A claim's document (view, article, opening position), or NOT_FOUND.</summary>
@@ -192,7 +197,6 @@ public sealed class ArticleHead
 {
     public string ContentHash { get; set; } = "";
     public int Revision { get; set; }
-    public long StreamVersion { get; set; }
 }
 
 /// <summary>
@@ -205,6 +209,6 @@ public sealed class ArticleHeadQuery : ICompiledQuery<ArticleView, ArticleHead?>
 
     public Expression<Func<IMartenQueryable<ArticleView>, ArticleHead?>> QueryIs() =>
         q => q.Where(a => a.Id == ArticleId)
-            .Select(a => new ArticleHead { ContentHash = a.ContentHash, Revision = a.Revision, StreamVersion = a.StreamVersion })
+            .Select(a => new ArticleHead { ContentHash = a.ContentHash, Revision = a.Revision })
             .FirstOrDefault();
 }

@@ -29,10 +29,6 @@ public sealed class ArticleView
     /// <summary>Positions of the revisions after the import, in order: revision i + 2 was recorded at RevisionPositions[i].</summary>
     public List<long> RevisionPositions { get; set; } = [];
 
-    /// <summary>Version of the article's stream (its import, revisions and the re-anchoring each recorded): a decision on a span
-    /// resolved against <see cref="Text"/> holds while the stream is still at it.</summary>
-    public long StreamVersion { get; set; }
-
     /// <summary>The revision in force after the event at <paramref name="position"/> (inclusive).</summary>
     public int RevisionAt(long position) => 1 + RevisionPositions.Count(p => p <= position);
 }
@@ -44,28 +40,10 @@ public sealed class ArticleViewProjection() : ViewProjection<ArticleView>(typeof
     {
         ArticleImported a => [a.ArticleId],
         ArticleRevised r => [r.ArticleId],
-        // The rest of a revision's append, for the stream's version.
-        _ when ArticleOf(e.Event) is { } id && e.StreamId == Streams.Article(id) => [id],
         _ => [],
     };
 
-    private static string? ArticleOf(IDomainEvent e) => e switch
-    {
-        SpanReanchored r => r.ArticleId,
-        SpanOrphaned o => o.ArticleId,
-        EvidenceReanchored r => r.ArticleId,
-        EvidenceOrphaned o => o.ArticleId,
-        _ => null,
-    };
-
-    public override ArticleView? Apply(ArticleView? current, string key, ViewEvent e)
-    {
-        var next = Applied(current, e);
-        if (next is not null && e.StreamVersion > next.StreamVersion) next.StreamVersion = e.StreamVersion;
-        return next;
-    }
-
-    private static ArticleView? Applied(ArticleView? current, ViewEvent e) => e.Event switch
+    public override ArticleView? Apply(ArticleView? current, string key, ViewEvent e) => e.Event switch
     {
         ArticleImported a => new ArticleView
         {
