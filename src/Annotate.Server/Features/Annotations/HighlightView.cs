@@ -30,7 +30,7 @@ public sealed class HighlightView
 /// <summary>One <see cref="HighlightView"/> per highlight, removed when it is retracted.</summary>
 public sealed class HighlightViewProjection() : ViewProjection<HighlightView>(
     typeof(HighlightCreated), typeof(HighlightRetracted), typeof(TagApplied), typeof(TagRemoved), typeof(SpanReanchored),
-    typeof(SpanOrphaned))
+    typeof(SpanOrphaned), typeof(SpanReattached))
 {
     private readonly RevisionAtCreation _revisions = new(data => (data as HighlightCreated)?.ArticleId);
 

@@ -27,7 +27,8 @@ public sealed class ClaimDocument
 /// </summary>
 public sealed class ClaimViewProjection(ConsensusPolicy policy) : ViewProjection<ClaimDocument>(
     typeof(ClaimOpened), typeof(StanceTaken), typeof(StanceWithdrawn), typeof(ClaimAdjudicated), typeof(ClaimReopened),
-    typeof(TagApplied), typeof(TagRemoved), typeof(SpanReanchored), typeof(SpanOrphaned))
+    typeof(TagApplied), typeof(TagRemoved), typeof(SpanReanchored), typeof(SpanOrphaned), typeof(SpanReattached),
+    typeof(EvidenceReanchored), typeof(EvidenceOrphaned))
 {
     private readonly RevisionAtCreation _revisions = new(data => (data as ClaimOpened)?.ArticleId);
 
@@ -47,8 +48,9 @@ public sealed class ClaimViewProjection(ConsensusPolicy policy) : ViewProjection
         return created;
     }
 
-    /// <summary>Evidence a stance just cited is on its article's current revision (the stance's event names none; the writer
-    /// refuses a stance whose evidence was resolved against a text revised since).</summary>
+    /// <summary>Evidence a stance just cited is on the revision its article was on at the stance (the stance's event names
+    /// none; the writer refuses a stance whose evidence was resolved against a text revised since; a rebuild, whose article
+    /// views hold later revisions, finds the same).</summary>
     public override async ValueTask<ClaimDocument?> EvolveAsync(
         ClaimDocument? snapshot, string id, IQuerySession session, JasperFx.Events.IEvent e, CancellationToken cancellation)
     {
@@ -57,7 +59,7 @@ public sealed class ClaimViewProjection(ConsensusPolicy policy) : ViewProjection
         var revisions = new Dictionary<string, int>(StringComparer.Ordinal);
         foreach (var article in next.View.Evidence.Where(x => x.Anchor is null).Select(x => x.ArticleId).Distinct())
         {
-            revisions[article] = (await session.LoadAsync<ArticleView>(article, cancellation))?.Revision ?? 1;
+            revisions[article] = (await session.LoadAsync<ArticleView>(article, cancellation))?.RevisionAt(e.Sequence) ?? 1;
         }
         next.View = next.View with
         {
