@@ -39,7 +39,18 @@ public sealed class ViewRebuildTests(AnnotateServer server) : IClassFixture<Anno
         await annotations.ApplyTagAsync(
             new ApplyTagRequest { RequestId = Rid(), Target = new TagTarget { ClaimId = dam }, Tag = "figures" }, bo);
         await StanceAsync(dam, Stance.Supports, ana);
-        await StanceAsync(dam, Stance.Refutes, bo);
+        await claims.TakeStanceAsync(new TakeStanceRequest
+        {
+            RequestId = Rid(),
+            ClaimId = dam,
+            Stance = Stance.Refutes,
+            Rationale = "The inspection record disagrees.",
+            Evidence =
+            {
+                new ArticleSpan { ArticleId = id, Selector = Quote("Engineers inspect it twice a year.") },
+                new ArticleSpan { ArticleId = id, Selector = Quote("The valley below floods each spring.") },
+            },
+        }, bo);
         await StanceAsync(dam, Stance.Supports, cy);
         await StanceAsync(floods, Stance.NeedsContext, bo);
         await claims.WithdrawStanceAsync(new WithdrawStanceRequest { RequestId = Rid(), ClaimId = floods }, bo);
@@ -55,7 +66,13 @@ public sealed class ViewRebuildTests(AnnotateServer server) : IClassFixture<Anno
             Text = "Officials revised the figures. The dam holds forty million cubic metres. Engineers inspect it twice a year.",
         }, server.Admin);
 
-        // After it: spans on the second revision.
+        // After it: spans on the second revision, and an orphan attached again by its author.
+        await annotations.ReattachSpanAsync(new ReattachSpanRequest
+        {
+            RequestId = Rid(),
+            Target = new TagTarget { HighlightId = orphan },
+            Selector = Quote("Engineers inspect it"),
+        }, ana);
         var revisedClaim = await ClaimAsync("Officials revised the figures.");
         await HighlightAsync("revised the figures", cy, "New sentence.");
         await StanceAsync(revisedClaim, Stance.Unverifiable, cy);
@@ -70,8 +87,9 @@ public sealed class ViewRebuildTests(AnnotateServer server) : IClassFixture<Anno
         }, cy);
 
         var inline = await ViewDocumentsAsync();
-        Assert.Contains(inline["highlightview"], d => d.Id == orphan && d.Data.Contains("\"orphanReason\": \"", StringComparison.Ordinal));
         Assert.Contains(inline["claimdocument"], d => d.Id == floods && d.Data.Contains("\"orphanReason\": \"", StringComparison.Ordinal));
+        Assert.Contains(inline["claimdocument"], d => d.Id == dam && d.Data.Contains("\"orphanReason\": \"", StringComparison.Ordinal));
+        Assert.Contains(inline["highlightview"], d => d.Id == orphan && d.Data.Contains("\"reattachedBy\": \"", StringComparison.Ordinal));
 
         using var rebuild = ServerProcess.Start(["rebuild-views", $"--ConnectionStrings:Annotate={server.ConnectionString}"]);
         var code = await rebuild.WaitForExitAsync();
