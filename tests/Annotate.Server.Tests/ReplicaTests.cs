@@ -343,7 +343,7 @@ public sealed class ReplicaTests(ReplicaServers replicas) : IClassFixture<Replic
         foreach (var claimId in claimIds)
         {
             var expected = Mapping.ToProto(
-                ConsensusProjection.Fold(positioned, ConsensusPolicy.Default, claimId)!,
+                ConcurrencyTests.OnFirstRevision(ConsensusProjection.Fold(positioned, ConsensusPolicy.Default, claimId))!,
                 ConsensusPolicy.Default);
             Assert.Equal(
                 expected,
