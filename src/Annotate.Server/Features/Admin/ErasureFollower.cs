@@ -10,8 +10,8 @@ namespace Annotate.Server.Features.Admin;
 /// Makes every server process forget what it kept in memory of an erased analyst's texts, whichever replica erased
 /// them. A process keeps folded decision states (the writer's, <see cref="MartenEventStore.ForgetKeptStates"/>) and
 /// facts (<see cref="Facts"/>) built from event data; <see cref="EraseAnalyst"/> replaces that data in the log. This
-/// service follows the log through the process's live hub (its one LISTEN, events in order) and, for each
-/// <see cref="AnalystErased"/>, drops both once the erasure's replacement is in the log.
+/// service reads the log's new erasure events once a second and, for each <see cref="AnalystErased"/>, drops both once
+/// the erasure's replacement is in the log.
 /// <para>
 /// Why it waits: the erasing replica records the erasure first and replaces the data after (see <see cref="EraseAnalyst"/>),
 /// so the event usually arrives here before the masked data is stored. Forgetting then would let the next command fold the
@@ -30,39 +30,44 @@ public sealed partial class ErasureFollower(MartenEventStore store, Facts facts,
 
     private static readonly EventFilter Erasures = new([EraseAnalyst.EventType]);
 
+    /// <summary>How often the follower looks for new erasures.</summary>
+    public static readonly TimeSpan Interval = TimeSpan.FromSeconds(1);
+
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        // What this process keeps is folded after it started: erasures before the head it starts from are already in the log.
-        long? from = null;
-        var pause = TimeSpan.FromMilliseconds(200);
-        while (!stoppingToken.IsCancellationRequested)
+        // A look once a second rather than a live subscription: the hub would read a page of the log for this follower
+        // after every batch (a query per command when commands come one at a time), for an event that is rare. What this
+        // process keeps is folded after it started: erasures before the head it starts from are already in the log.
+        long? seen = null;
+        using var timer = new PeriodicTimer(Interval);
+        do
         {
             try
             {
-                from ??= await store.GetHeadPositionAsync(stoppingToken);
-                await foreach (var batch in store.SubscribeInBatchesAsync(from.Value, Erasures, stoppingToken))
+                // Every position up to the head is committed or rolled back for good (global order): reading to it leaves
+                // nothing behind for the next look.
+                var head = await store.GetHeadPositionAsync(stoppingToken);
+                if (seen is { } from && head > from)
                 {
-                    foreach (var e in batch.Events)
+                    await foreach (var e in store.ReadAllAsync(from, Erasures, toPositionInclusive: head, cancellationToken: stoppingToken))
                     {
                         if (e.Data is AnalystErased erased) await ForgetAsync(e.Position, erased, stoppingToken);
+                        seen = e.Position;
                     }
-                    from = batch.Through;
-                    pause = TimeSpan.FromMilliseconds(200);
                 }
+                seen = head;
             }
-            catch (Exception) when (stoppingToken.IsCancellationRequested)
+            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
             {
                 return;
             }
             catch (Exception e)
             {
-                // The subscription resumes from the last position it handled: no erasure is missed.
+                // The next look reads again from the last position handled: no erasure is missed.
                 LogFollowFailed(logger, e);
-                try { await Task.Delay(pause, stoppingToken); }
-                catch (OperationCanceledException) { return; }
-                pause = TimeSpan.FromMilliseconds(Math.Min(5000, pause.TotalMilliseconds * 2));
             }
         }
+        while (await timer.WaitForNextTickAsync(stoppingToken));
     }
 
     private async Task ForgetAsync(long position, AnalystErased erased, CancellationToken ct)
@@ -94,6 +99,6 @@ public sealed partial class ErasureFollower(MartenEventStore store, Facts facts,
         "The events the erasure at position {Position} lists were not masked within {Seconds} s; kept states forgotten regardless")]
     private static partial void LogNotMasked(ILogger logger, long position, double seconds);
 
-    [LoggerMessage(3, LogLevel.Warning, "Following erasures failed; following again from the last position handled")]
+    [LoggerMessage(3, LogLevel.Warning, "Reading erasures failed; the next look reads again from the last position handled")]
     private static partial void LogFollowFailed(ILogger logger, Exception exception);
 }
