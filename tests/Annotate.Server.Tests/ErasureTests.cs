@@ -67,7 +67,14 @@ public sealed class ErasureTests(AnnotateServer server) : IClassFixture<Annotate
             eve));
         var othersRationale = Secret("bobkeeps");
         receipts.Add(await Ch.Claims().TakeStanceAsync(
-            new TakeStanceRequest { RequestId = Rid(), ClaimId = claim.ClaimId, Stance = Stance.Supports, Rationale = othersRationale },
+            new TakeStanceRequest
+            {
+                RequestId = Rid(),
+                ClaimId = claim.ClaimId,
+                Stance = Stance.Supports,
+                Rationale = othersRationale,
+                Evidence = { new ArticleSpan { ArticleId = article, Selector = Quote("Iota kappa") } },
+            },
             bob));
         var view = await Ch.Consensus().GetClaimViewAsync(new GetClaimViewRequest { ClaimId = claim.ClaimId }, eve);
         receipts.Add(await Ch.Claims().AdjudicateAsync(new AdjudicateRequest
@@ -121,6 +128,9 @@ public sealed class ErasureTests(AnnotateServer server) : IClassFixture<Annotate
         Assert.Equal("Epsilon zeta eta theta", claim.Statement);
         Assert.Equal(Stance.Refutes, claim.Stances.Single(s => s.Analyst == w.Analyst).Stance);
         Assert.Equal("", claim.Stances.Single(s => s.Analyst == w.Analyst).Rationale);
+        // The refolded claim keeps the revision its span and the other analyst's evidence are on.
+        Assert.Equal(1u, claim.Anchor.Revision);
+        Assert.Equal(1u, Assert.Single(claim.Evidence).Anchor.Revision);
         var thread = await Ch.Discussion().ListThreadAsync(
             new ListThreadRequest { Target = new ReplyTarget { ClaimId = w.ClaimId } }, server.Admin);
         Assert.Equal(w.Analyst, thread.Replies.Single().Author);

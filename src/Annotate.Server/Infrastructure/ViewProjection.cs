@@ -24,7 +24,7 @@ public sealed record ViewEvent(long Position, DateTime RecordedAt, string Stream
 public interface IViewRefold
 {
     void Feed(ViewEvent e);
-    void StoreInto(IDocumentSession session);
+    Task StoreIntoAsync(IDocumentSession session, CancellationToken ct);
 }
 
 /// <summary>
@@ -88,6 +88,12 @@ public abstract class ViewProjection<TDoc> : MultiStreamProjection<TDoc, string>
     }
 
     /// <summary>
+    /// A document refolded by <see cref="Refold"/> before it is stored: where a view adds what its fold alone cannot know and
+    /// the writer's pass added from the database (the revision a span was made on).
+    /// </summary>
+    protected virtual ValueTask<TDoc> RefoldedAsync(TDoc doc, IQuerySession session, CancellationToken ct) => ValueTask.FromResult(doc);
+
+    /// <summary>
     /// Refolds the documents with these keys from scratch (every other document is left alone): how a view is rewritten after
     /// the data of events it folded was replaced (an erasure). The caller feeds the whole log of the view's event types.
     /// </summary>
@@ -103,12 +109,12 @@ public abstract class ViewProjection<TDoc> : MultiStreamProjection<TDoc, string>
                 if (_docs.TryGetValue(key, out var doc)) _docs[key] = view.Apply(doc, key, e);
         }
 
-        public void StoreInto(IDocumentSession session)
+        public async Task StoreIntoAsync(IDocumentSession session, CancellationToken ct)
         {
             foreach (var (key, doc) in _docs)
             {
                 if (doc is null) session.Delete<TDoc>(key);
-                else session.Store(doc);
+                else session.Store(await view.RefoldedAsync(doc, session, ct));
             }
         }
     }

@@ -171,7 +171,7 @@ public static class EraseAnalyst
             }
 
             await using var session = documents.LightweightSession();
-            foreach (var refold in refolds) refold.StoreInto(session);
+            foreach (var refold in refolds) await refold.StoreIntoAsync(session, ct);
             // The views keyed by Marten's own grouping: every event of such a document lives in one stream (a reply's stream;
             // a highlight's; the article's claim stream for a statement; the claim's for a stance), the stream of the erased
             // event that fed it, so folding those streams rebuilds the documents exactly.

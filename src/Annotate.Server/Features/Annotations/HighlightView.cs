@@ -45,6 +45,13 @@ public sealed class HighlightViewProjection() : ViewProjection<HighlightView>(
         return created;
     }
 
+    /// <summary>A highlight refolded after an erasure is on the revision its article was on when it was made.</summary>
+    protected override async ValueTask<HighlightView> RefoldedAsync(HighlightView doc, IQuerySession session, CancellationToken ct)
+    {
+        doc.Anchor ??= SpanAnchor.On((await session.LoadAsync<ArticleView>(doc.ArticleId, ct))?.RevisionAt(doc.Position) ?? 1);
+        return doc;
+    }
+
     public override IEnumerable<string> KeysOf(ViewEvent e) => e.Event switch
     {
         HighlightCreated c => [c.HighlightId],

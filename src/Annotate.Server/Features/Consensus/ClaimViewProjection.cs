@@ -69,6 +69,24 @@ public sealed class ClaimViewProjection(ConsensusPolicy policy) : ViewProjection
         return next;
     }
 
+    /// <summary>A claim refolded after an erasure: its span and its evidence on the revisions their articles were on at the
+    /// claim's opening and at each stance, as the writer's pass recorded them.</summary>
+    protected override async ValueTask<ClaimDocument> RefoldedAsync(ClaimDocument doc, IQuerySession session, CancellationToken ct)
+    {
+        var articles = doc.View.Evidence.Where(x => x.Anchor is null).Select(x => x.ArticleId).Append(doc.ArticleId)
+            .Distinct(StringComparer.Ordinal).ToList();
+        var views = (await session.LoadManyAsync<ArticleView>(ct, articles)).ToDictionary(a => a.Id, StringComparer.Ordinal);
+        int RevisionAt(string article, long position) => views.TryGetValue(article, out var a) ? a.RevisionAt(position) : 1;
+        doc.View = doc.View with
+        {
+            Anchor = doc.View.Anchor ?? SpanAnchor.On(RevisionAt(doc.ArticleId, doc.OpenedPosition)),
+            Evidence = doc.View.Evidence
+                .Select(x => x.Anchor is null ? x with { Anchor = SpanAnchor.On(RevisionAt(x.ArticleId, x.Position)) } : x)
+                .ToValueList(),
+        };
+        return doc;
+    }
+
     public override ClaimDocument? Apply(ClaimDocument? current, string key, ViewEvent e)
     {
         var next = ConsensusProjection.Evolve(current?.View, e.Positioned, policy);
