@@ -236,6 +236,7 @@ public sealed class LiveSharingTests(LiveServer server, ITestOutputHelper output
             }
             if (pids.Except(except).Any()) return [.. pids];
             Assert.True(DateTime.UtcNow < deadline, "no read of the server waits for the held table");
+            // A backend starting to wait on a lock signals no other session: its activity view is polled.
             await Task.Delay(50);
         }
     }

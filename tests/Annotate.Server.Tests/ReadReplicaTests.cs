@@ -1,4 +1,3 @@
-using System.Net;
 using Annotate.Contracts.V1;
 
 namespace Annotate.Server.Tests;
@@ -12,38 +11,22 @@ public sealed class ReadReplicaTests : IAsyncLifetime
 {
     private const string Article = "russia-involvement-kazakhstan-crisis";
     private StreamingReplica _pair = null!;
+    private ReplicaReadingServer _reading = null!;
     private ServerProcess _server = null!;
     private GrpcChannel _channel = null!;
     private CallOptions _admin;
-    private string _metrics = "";
-    private readonly string _tokenFile = Path.Combine(Path.GetTempPath(), $"annotate-admin-{Guid.NewGuid():N}");
-    private readonly HttpClient _http = new() { DefaultRequestVersion = HttpVersion.Version11 };
 
     public async Task InitializeAsync()
     {
         _pair = await StreamingReplica.StartAsync();
-        var address = $"http://127.0.0.1:{ServerProcess.FreePort()}";
-        _metrics = $"http://127.0.0.1:{ServerProcess.FreePort()}";
-        _server = ServerProcess.Start([
-            "--urls", address,
-            $"--Annotate:MetricsUrls={_metrics}",
-            $"--ConnectionStrings:Annotate={_pair.PrimaryConnectionString}",
-            $"--ConnectionStrings:AnnotateReadOnly={_pair.ReplicaConnectionString}",
-            "--Annotate:ReadOnlyWaitMs=200",
-            $"--Annotate:AdminTokenFile={_tokenFile}",
-        ]);
-        await _server.WaitForOutputAsync($"Reads that may lag go to the read replica 127.0.0.1:{_pair.ReplicaPort}/annotate");
-        _channel = GrpcChannel.ForAddress(address);
-        _admin = AnnotateServer.As((await File.ReadAllTextAsync(_tokenFile)).Trim());
+        _reading = await ReplicaReadingServer.StartAsync(_pair);
+        (_server, _channel, _admin) = (_reading.Process, _reading.Channel, _reading.Admin);
     }
 
     public async Task DisposeAsync()
     {
-        _channel?.Dispose();
-        _http.Dispose();
-        if (_server is not null) await _server.DisposeAsync();
+        if (_reading is not null) await _reading.DisposeAsync();
         if (_pair is not null) await _pair.DisposeAsync();
-        File.Delete(_tokenFile);
     }
 
     private Task<CreateHighlightResponse> HighlightAsync(uint start, string note = "") =>
@@ -58,11 +41,7 @@ public sealed class ReadReplicaTests : IAsyncLifetime
     private Task<ListHighlightsResponse> HighlightsAsync(AsOf? asOf = null) =>
         _channel.Annotations().ListHighlightsAsync(new ListHighlightsRequest { ArticleId = Article, AsOf = asOf }, _admin).ResponseAsync;
 
-    private async Task<double> ReadsAsync(string source)
-    {
-        var text = await _http.GetStringAsync($"{_metrics}/metrics");
-        return PrometheusText.Parse(text).Value("annotate_reads_total", ("annotate_read_source", source));
-    }
+    private Task<double> ReadsAsync(string source) => _reading.ReadsAsync(source);
 
     [Fact]
     public async Task Reads_come_from_the_replica_and_lag_with_it_while_reads_after_a_command_see_the_command()

@@ -1,4 +1,3 @@
-using System.Net;
 using Annotate.Contracts.V1;
 
 namespace Annotate.Server.Tests;
@@ -14,53 +13,32 @@ public sealed class ReplicaLiveReadsTests : IAsyncLifetime
     private const string Article = "russia-involvement-kazakhstan-crisis";
     private static readonly TimeSpan Patience = TimeSpan.FromMinutes(1);
     private StreamingReplica _pair = null!;
-    private ServerProcess _reader = null!;
+    private ReplicaReadingServer _reader = null!;
     private ServerProcess _writer = null!;
     private GrpcChannel _reads = null!;
     private GrpcChannel _commands = null!;
     private CallOptions _admin;
-    private string _metrics = "";
-    private readonly string _tokenFile = Path.Combine(Path.GetTempPath(), $"annotate-admin-{Guid.NewGuid():N}");
-    private readonly HttpClient _http = new() { DefaultRequestVersion = HttpVersion.Version11 };
 
     public async Task InitializeAsync()
     {
         _pair = await StreamingReplica.StartAsync();
-        var reader = $"http://127.0.0.1:{ServerProcess.FreePort()}";
-        _metrics = $"http://127.0.0.1:{ServerProcess.FreePort()}";
-        _reader = ServerProcess.Start([
-            "--urls", reader,
-            $"--Annotate:MetricsUrls={_metrics}",
-            $"--ConnectionStrings:Annotate={_pair.PrimaryConnectionString}",
-            $"--ConnectionStrings:AnnotateReadOnly={_pair.ReplicaConnectionString}",
-            "--Annotate:ReadOnlyWaitMs=200",
-            $"--Annotate:AdminTokenFile={_tokenFile}",
-        ]);
-        await _reader.WaitForOutputAsync($"Reads that may lag go to the read replica 127.0.0.1:{_pair.ReplicaPort}/annotate");
+        _reader = await ReplicaReadingServer.StartAsync(_pair);
+        (_reads, _admin) = (_reader.Channel, _reader.Admin);
         var writer = $"http://127.0.0.1:{ServerProcess.FreePort()}";
         _writer = ServerProcess.Start(["--urls", writer, $"--ConnectionStrings:Annotate={_pair.PrimaryConnectionString}"]);
         await _writer.WaitForOutputAsync("Annotate listening on");
-        _reads = GrpcChannel.ForAddress(reader);
         _commands = GrpcChannel.ForAddress(writer);
-        _admin = AnnotateServer.As((await File.ReadAllTextAsync(_tokenFile)).Trim());
     }
 
     public async Task DisposeAsync()
     {
-        _reads?.Dispose();
         _commands?.Dispose();
-        _http.Dispose();
         if (_writer is not null) await _writer.DisposeAsync();
         if (_reader is not null) await _reader.DisposeAsync();
         if (_pair is not null) await _pair.DisposeAsync();
-        File.Delete(_tokenFile);
     }
 
-    private async Task<double> ReadsAsync(string source)
-    {
-        var text = await _http.GetStringAsync($"{_metrics}/metrics");
-        return PrometheusText.Parse(text).Value("annotate_reads_total", ("annotate_read_source", source));
-    }
+    private Task<double> ReadsAsync(string source) => _reader.ReadsAsync(source);
 
     /// <summary>What a stream has received, in order, and a pulse per message.</summary>
     private sealed class Received<T>
