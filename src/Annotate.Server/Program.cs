@@ -5,7 +5,7 @@ using Annotate.Server.Transport;
 // Composition only. Each feature adds its services before Build and its endpoints after it, one line each.
 if (Backup.IsCommand(args)) return await Backup.RunAsync(args); // `backup --output <file>`, `restore <file>`: pg_dump/pg_restore, no server
 if (ViewRebuild.IsCommand(args)) return await ViewRebuild.RunAsync(args); // `rebuild-views`: every view folded again from the log
-var builder = WebApplication.CreateBuilder(args);
+var builder = WebApplication.CreateBuilder(HostingExtensions.BuilderArgs(args)); // no file watcher on the working directory
 // Listen addresses (HTTP/2; gRPC-Web when configured), logging, database (configured or embedded PostgreSQL).
 builder.AddAnnotateHosting(args);
 builder.Services.AddAnnotateServer(builder.Configuration); // event store, projections, gRPC, auth, health, features

@@ -9,6 +9,15 @@ namespace Annotate.Server.Hosting;
 public static partial class HostingExtensions
 {
     /// <summary>
+    /// The arguments for <c>WebApplication.CreateBuilder</c>: <paramref name="args"/> after a default of
+    /// <c>--hostBuilder:reloadConfigOnChange=false</c>. The server reads its configuration once, at start; reloading an
+    /// appsettings.json on change costs a recursive file watcher on the content root (the working directory) whose every
+    /// event, whatever file changed under it, the server reads and matches: a few percent of its CPU under load when other
+    /// programs write there. A later <c>--hostBuilder:reloadConfigOnChange=true</c> on the command line turns it back on.
+    /// </summary>
+    public static string[] BuilderArgs(string[] args) => ["--hostBuilder:reloadConfigOnChange=false", .. args];
+
+    /// <summary>
     /// Reads <see cref="ServerOptions"/>, listens on <see cref="ServerOptions.DefaultUrl"/> unless <c>--urls</c> (or
     /// ASPNETCORE_URLS, or Kestrel:Endpoints, e.g. with a certificate for TLS) says otherwise, speaks HTTP/2 on every
     /// endpoint but the optional gRPC-Web one (<see cref="WebEndpoint"/>), and registers <see cref="AnnotateDatabase"/>
