@@ -52,11 +52,11 @@ public static class GrpcTransport
         services.AddGrpc(o =>
         {
             o.Interceptors.Add<ErrorInterceptor>();
-            o.Interceptors.Add<EmptyResponses>();
+            o.Interceptors.Add<SmallResponses>();
             o.MaxReceiveMessageSize = MaxMessageSize;
             o.MaxSendMessageSize = MaxMessageSize;
             // Requests may come gzip-compressed; responses are gzip-compressed (fastest level) for every client that
-            // accepts gzip, identity for the others.
+            // accepts gzip, identity for the others; unary responses under 1 KiB go uncompressed (SmallResponses).
             o.ResponseCompressionAlgorithm = "gzip";
             o.ResponseCompressionLevel = CompressionLevel.Fastest;
             o.EnableDetailedErrors = false; // exception text never leaves the server
