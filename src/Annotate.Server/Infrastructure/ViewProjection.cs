@@ -42,15 +42,25 @@ public abstract class ViewProjection<TDoc> : MultiStreamProjection<TDoc, string>
     protected ViewProjection(params Type[] eventTypes)
     {
         foreach (var type in eventTypes) IncludeType(type);
-        CustomGrouping((_, events, grouping) =>
+        // Grouping is the one step Marten runs once per batch both in the writer's inline pass and in the daemon's pages of a
+        // rebuild (EnrichEventsAsync, its batch hook, runs only in the daemon), so the view's batch hook runs here, on the
+        // events the view folds. Marten's grouping has no cancellation token: the hook's reads end with the batch's session.
+        CustomGrouping(async (session, events, grouping) =>
         {
+            var folded = new List<IEvent>();
             foreach (var e in events)
             {
                 if (e.Data is not IDomainEvent) continue;
                 var view = ViewEvent.From(e);
-                foreach (var key in KeysOf(view)) grouping.AddEvent(key, e);
+                var keyed = false;
+                foreach (var key in KeysOf(view))
+                {
+                    grouping.AddEvent(key, e);
+                    keyed = true;
+                }
+                if (keyed) folded.Add(e);
             }
-            return Task.CompletedTask;
+            if (folded.Count > 0) await BeforeBatchAsync(folded, session, CancellationToken.None);
         });
     }
 
@@ -70,10 +80,6 @@ public abstract class ViewProjection<TDoc> : MultiStreamProjection<TDoc, string>
     /// reads what <see cref="CreatedAsync"/> needs for the whole batch in one query instead of one per document.</summary>
     protected virtual Task BeforeBatchAsync(IReadOnlyCollection<IEvent> events, IQuerySession session, CancellationToken ct) =>
         Task.CompletedTask;
-
-    public override Task EnrichEventsAsync(SliceGroup<TDoc, string> group, IQuerySession querySession, CancellationToken cancellation) =>
-        BeforeBatchAsync(group.Slices.SelectMany(s => s.Events()).ToHashSet(ReferenceEqualityComparer.Instance).Cast<IEvent>().ToList(),
-            querySession, cancellation);
 
     public override async ValueTask<TDoc?> EvolveAsync(
         TDoc? snapshot,
