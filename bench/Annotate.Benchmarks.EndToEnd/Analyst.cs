@@ -53,10 +53,33 @@ internal sealed class Analyst(int index, Newsroom room, Api api, BenchAnalyst me
     public int Answered => Volatile.Read(ref _answered);
     public List<CommandError> Errors { get; } = [];
 
-    public async Task RunAsync(CancellationToken stop)
+    /// <summary>
+    /// Issues commands until <paramref name="stop"/>: each as soon as the previous one is answered (closed loop), or, with a
+    /// <paramref name="pace"/>, at fixed times: the first after <paramref name="offset"/>, then one every
+    /// <paramref name="pace"/> (open loop). A command whose time comes while the previous one is unanswered leaves when that
+    /// one is answered, and the times after it stay where they were: a server that falls behind gets the commands it
+    /// missed as fast as it answers, and commands/s shows the rate it kept.
+    /// </summary>
+    public async Task RunAsync(CancellationToken stop, TimeSpan? pace = null, TimeSpan offset = default)
     {
-        while (!stop.IsCancellationRequested)
+        var start = Stopwatch.GetTimestamp();
+        for (long n = 0; !stop.IsCancellationRequested; n++)
         {
+            if (pace is { } interval)
+            {
+                var due = offset + (interval * n) - Stopwatch.GetElapsedTime(start);
+                if (due > TimeSpan.Zero)
+                {
+                    try
+                    {
+                        await Task.Delay(due, stop);
+                    }
+                    catch (OperationCanceledException)
+                    {
+                        return;
+                    }
+                }
+            }
             var kind = Choose();
             var sent = Stopwatch.GetTimestamp();
             try

@@ -11,6 +11,8 @@ internal sealed record BenchOptions
     public int[] Levels { get; init; } = [1, 8, 64];
     public int Subscribers { get; init; } = 500;
     public int SubscriberAnalysts { get; init; } = 64;
+    /// <summary>Paces of scenario (b): null is the closed loop, a number the analysts' total commands/s (open loop).</summary>
+    public double?[] SubscriberRates { get; init; } = [null];
     public int[] RpcLevels { get; init; } = [1, 16, 64];
     public TimeSpan RpcDuration { get; init; } = TimeSpan.FromSeconds(5);
     public TimeSpan RpcWarmup { get; init; } = TimeSpan.FromSeconds(1);
@@ -35,6 +37,9 @@ internal sealed record BenchOptions
           --levels <n,n,..>        analysts of the commands scenario (default 1,8,64)
           --subscribers <n>        streams of the subscribers scenario, half WatchArticle, half Subscribe (default 500)
           --subscriber-analysts <n>  analysts writing while they watch (default 64)
+          --subscriber-rate <r,..> pace of those analysts: commands/s of all of them together, sent on a fixed
+                                   schedule (open loop), or "closed" for the closed loop; a list runs each
+                                   (default closed)
           --rpc-levels <n,n,..>    callers of the rpc scenario (default 1,16,64)
           --rpc-seconds <s>        measured window per rpc row (default 5); --rpc-warmup <s> (default 1)
           --pgbench-clients <n>    pgbench -c (default 64)
@@ -65,6 +70,7 @@ internal sealed record BenchOptions
                 "--levels" => o with { Levels = List() },
                 "--subscribers" => o with { Subscribers = Int() },
                 "--subscriber-analysts" => o with { SubscriberAnalysts = Int() },
+                "--subscriber-rate" => o with { SubscriberRates = Rates(Next()) },
                 "--rpc-levels" => o with { RpcLevels = List() },
                 "--rpc-seconds" => o with { RpcDuration = Seconds() },
                 "--rpc-warmup" => o with { RpcWarmup = Seconds() },
@@ -85,9 +91,11 @@ internal sealed record BenchOptions
             || o.Levels.Any(l => l < 1)
             || o.RpcLevels.Any(l => l < 1)
             || o.Subscribers < 0
-            || o.SubscriberAnalysts < 1)
+            || o.SubscriberAnalysts < 1
+            || o.SubscriberRates.Length == 0
+            || o.SubscriberRates.Any(r => r is not null && !(r > 0)))
         {
-            throw new ArgumentException("durations must be > 0, levels and analysts >= 1");
+            throw new ArgumentException("durations and rates must be > 0, levels and analysts >= 1");
         }
 
         if (o.Servers.Count == 0)
@@ -96,6 +104,13 @@ internal sealed record BenchOptions
             throw new ArgumentException("every --server needs a label of its own (label=<dll>)");
         return o;
     }
+
+    /// <summary>"closed" or a total rate in commands/s, comma-separated.</summary>
+    private static double?[] Rates(string value) =>
+        value
+            .Split(',', StringSplitOptions.RemoveEmptyEntries)
+            .Select(r => r == "closed" ? (double?)null : double.Parse(r, CultureInfo.InvariantCulture))
+            .ToArray();
 
     /// <summary>Adds an argument to the process of the --server named before it (label=argument).</summary>
     private static BenchOptions WithArgument(BenchOptions o, string value)

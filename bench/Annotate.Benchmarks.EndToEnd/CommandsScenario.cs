@@ -19,7 +19,7 @@ internal sealed record DeliveryFigures(
 
 /// <summary>What one build did in one run of the desk scenario.</summary>
 internal sealed record CommandsResult(
-    string Build, int Analysts, int Subscribers, Window Window, int Commands, double P50Ms, double P99Ms,
+    string Build, int Analysts, int Subscribers, double? Rate, Window Window, int Commands, double P50Ms, double P99Ms,
     IReadOnlyList<KindLatency> Kinds, IReadOnlyList<CommandError> Errors, long PeakRssBytes,
     DeliveryFigures? Subscribe, DeliveryFigures? Watch, IReadOnlyList<string> StreamFailures)
 {
@@ -40,7 +40,9 @@ internal static class CommandsScenario
     private const int ReaderAnalysts = 50;
     private static readonly TimeSpan MaxWarmup = TimeSpan.FromSeconds(30);
 
-    public static async Task<CommandsResult> RunAsync(BenchContext ctx, ServerBuild build, int analysts, int subscribers)
+    /// <summary>One run; <paramref name="rate"/>: the analysts' total commands/s in an open loop (null: closed loop).</summary>
+    public static async Task<CommandsResult> RunAsync(BenchContext ctx, ServerBuild build, int analysts, int subscribers,
+        double? rate = null)
     {
         var database = await ctx.Postgres.CreateDatabaseAsync("e2e");
         try
@@ -73,7 +75,11 @@ internal static class CommandsScenario
             var apis = room.Analysts.Select(_ => new Api(server.Address)).ToList();
             var desk = room.Analysts.Select((a, i) => new Analyst(i, room, apis[i], a)).ToList();
             using var stop = new CancellationTokenSource();
-            var deskTasks = desk.Select(a => Task.Run(() => a.RunAsync(stop.Token))).ToList();
+            // Paced: each analyst one command every analysts/rate seconds, their times spread evenly over that interval.
+            TimeSpan? pace = rate is { } r ? TimeSpan.FromSeconds(analysts / r) : null;
+            var deskTasks = desk
+                .Select((a, i) => Task.Run(() => a.RunAsync(stop.Token, pace, pace is { } p ? p * i / analysts : TimeSpan.Zero)))
+                .ToList();
             // Warm-up: the JIT of a fresh server process settles after some hundreds of commands, which one analyst
             // on a busy machine may take longer than the warm-up time to issue; bounded, so a run stays short.
             var warming = System.Diagnostics.Stopwatch.StartNew();
@@ -116,6 +122,7 @@ internal static class CommandsScenario
                 build.Label,
                 analysts,
                 subscribers,
+                rate,
                 window,
                 all.Length,
                 Percentile.Ms(all, 0.50),

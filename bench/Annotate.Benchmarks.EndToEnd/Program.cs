@@ -60,15 +60,19 @@ if (options.Scenarios.Contains("commands"))
 }
 if (options.Scenarios.Contains("subscribers"))
 {
-    foreach (var build in options.Servers)
+    foreach (var rate in options.SubscriberRates)
     {
-        var r = await CommandsScenario.RunAsync(ctx, build, options.SubscriberAnalysts, options.Subscribers);
-        subscribers.Add(r);
-        Console.WriteLine(string.Create(
-            inv,
-            $"{build.Label} x{options.SubscriberAnalysts} + {options.Subscribers} streams: {r.CommandsPerSecond:0} commands/s, "
-            + $"p99 {r.P99Ms:0.0} ms, Subscribe ack-to-delivery p99 {r.Subscribe?.AckP99Ms:0.0} ms, "
-            + $"WatchArticle {r.Watch?.AckP99Ms:0.0} ms, errors {r.Errors.Count}"));
+        foreach (var build in options.Servers)
+        {
+            var r = await CommandsScenario.RunAsync(ctx, build, options.SubscriberAnalysts, options.Subscribers, rate);
+            subscribers.Add(r);
+            Console.WriteLine(string.Create(
+                inv,
+                $"{build.Label} x{options.SubscriberAnalysts} ({Report.Pace(rate)}) + {options.Subscribers} streams: "
+                + $"{r.CommandsPerSecond:0} commands/s, "
+                + $"p99 {r.P99Ms:0.0} ms, Subscribe ack-to-delivery p99 {r.Subscribe?.AckP99Ms:0.0} ms, "
+                + $"WatchArticle {r.Watch?.AckP99Ms:0.0} ms, errors {r.Errors.Count}"));
+        }
     }
 }
 if (options.Scenarios.Contains("rpc"))

@@ -57,13 +57,14 @@ internal static class Report
             md.AppendLine("|---|--:|" + string.Concat(kinds.Select(_ => "--:|")));
             foreach (var r in commands.Concat(subscribers))
             {
+                var who = r.Subscribers > 0 ? $"{r.Analysts} ({Pace(r.Rate)}) + {r.Subscribers} streams" : $"{r.Analysts}";
                 var cells = kinds.Select(k =>
                     r.Kinds.FirstOrDefault(x => x.Kind == k) is { } l
                         ? string.Create(inv, $"{l.P50Ms:0.0} / {l.P99Ms:0.0} ({l.Count})")
                         : "-");
                 md.AppendLine(
                     inv,
-                    $"| {r.Build} | {r.Analysts}{(r.Subscribers > 0 ? $" + {r.Subscribers} streams" : "")} | {string.Join(" | ", cells)} |"
+                    $"| {r.Build} | {who} | {string.Join(" | ", cells)} |"
                 );
             }
             Errors(md, commands);
@@ -76,19 +77,20 @@ internal static class Report
                 "(b) Commands with live streams (half WatchArticle, half Subscribe); "
                 + "delivery delays of the messages that reflect a command of the window").AppendLine();
             md.AppendLine(
-                "| build | analysts | streams | commands/s | x pgbench | p50 ms | p99 ms "
+                "| build | analysts | pace | streams | commands/s | x pgbench | p50 ms | p99 ms "
                 + "| Subscribe ack-to-delivery p50 / p99 ms | WatchArticle ack-to-delivery p50 / p99 ms "
                 + "| send-to-delivery p99 ms Subscribe / WatchArticle | Subscribe missed | server CPU ms/cmd | PG CPU ms/cmd "
                 + "| PG xacts/cmd | server RSS peak MiB | client CPU ms/cmd | other CPU % | errors |");
-            md.AppendLine("|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|");
+            md.AppendLine("|---|--:|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|");
             foreach (var r in subscribers)
             {
                 var s = r.Subscribe!;
                 var w = r.Watch!;
                 md.AppendLine(
                     inv,
-                    $"| {r.Build} | {r.Analysts} | {r.Subscribers} | {r.CommandsPerSecond:0} | {Ratio(r.CommandsPerSecond)} "
-                    + $"| {r.P50Ms:0.0} | {r.P99Ms:0.0} | {s.AckP50Ms:0.0} / {s.AckP99Ms:0.0} | {w.AckP50Ms:0.0} / {w.AckP99Ms:0.0} "
+                    $"| {r.Build} | {r.Analysts} | {Pace(r.Rate)} | {r.Subscribers} | {r.CommandsPerSecond:0} "
+                    + $"| {Ratio(r.CommandsPerSecond)} | {r.P50Ms:0.0} | {r.P99Ms:0.0} | {s.AckP50Ms:0.0} / {s.AckP99Ms:0.0} "
+                    + $"| {w.AckP50Ms:0.0} / {w.AckP99Ms:0.0} "
                     + $"| {s.SendP99Ms:0.0} / {w.SendP99Ms:0.0} | {s.Missed} of {s.Expected} | {r.ServerCpuMsPerCommand:0.00} "
                     + $"| {PerUnit(r.Window.PostgresCpu, r.Commands)} | {r.TransactionsPerCommand:0.0} | {r.PeakRssBytes / MiB:0} "
                     + $"| {r.ClientCpuMsPerCommand:0.00} | {r.Window.OtherCpuPercent:0} | {r.Errors.Count} |");
@@ -147,4 +149,8 @@ internal static class Report
             }
         }
     }
+
+    /// <summary>How the analysts of a (b) row were paced: their closed loop, or a fixed total rate (open loop).</summary>
+    public static string Pace(double? rate) =>
+        rate is { } r ? string.Create(CultureInfo.InvariantCulture, $"{r:0.#} commands/s") : "closed loop";
 }

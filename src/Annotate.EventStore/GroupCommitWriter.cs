@@ -2,6 +2,7 @@ using System.Collections.Frozen;
 using System.Diagnostics;
 using System.Threading.Channels;
 using Annotate.EventStore.Chain;
+using Annotate.EventStore.Live;
 using Annotate.EventStore.Order;
 using JasperFx.Events;
 using Marten;
@@ -51,7 +52,7 @@ internal sealed partial class GroupCommitWriter : IAsyncDisposable
 
     private readonly EventStoreOptions _options;
     private readonly ILogger _logger;
-    private readonly Action<List<RecordedEvent>> _onCommit;
+    private readonly ILocalCommits _live;
     private readonly string _s;
     // Not SingleReader: that implementation cannot report Count, which the gather delay reads.
     private readonly Channel<PendingAppend> _queue = Channel.CreateUnbounded<PendingAppend>();
@@ -70,13 +71,13 @@ internal sealed partial class GroupCommitWriter : IAsyncDisposable
     /// <summary>The highest position this writer has set on an event (Marten may write a tombstone there; see step 1).</summary>
     private long _presetThrough;
 
-    public GroupCommitWriter(EventStoreOptions options, ILogger logger, Action<List<RecordedEvent>> onCommit, FrozenSet<Type> mappedTypes)
+    public GroupCommitWriter(EventStoreOptions options, ILogger logger, ILocalCommits live, FrozenSet<Type> mappedTypes)
     {
         _mappedTypes = mappedTypes;
         _states = new DecisionStates(options.DecisionStates);
         _options = options;
         _logger = logger;
-        _onCommit = onCommit;
+        _live = live;
         _s = options.QuotedSchema;
         _loop = Task.Run(LoopAsync);
     }
@@ -173,14 +174,24 @@ internal sealed partial class GroupCommitWriter : IAsyncDisposable
         {
             try
             {
-                var outcome = await ExecuteBatchAsync(batch).ConfigureAwait(false);
+                BatchOutcome outcome;
+                try
+                {
+                    outcome = await ExecuteBatchAsync(batch).ConfigureAwait(false);
+                }
+                catch
+                {
+                    _live.Abandoned();
+                    throw;
+                }
+                // The live hub first, so that its fan-out is queued ahead of the callers' answers.
+                if (outcome.Committed.Count > 0) _live.Committed(outcome.Committed);
                 foreach (var (p, result, error) in outcome.Results)
                 {
                     if (result is not null) p.Completion.TrySetResult(result);
                     else if (error is not null) p.Completion.TrySetException(error);
                     else carry.Add(p);
                 }
-                if (outcome.Committed.Count > 0) _onCommit(outcome.Committed);
                 return;
             }
             catch (Exception ex) when (((attempt < 3 && Failures.IsConnectionLoss(ex)) || (attempt < 10 && Failures.IsPositionTaken(ex)))
@@ -482,6 +493,7 @@ internal sealed partial class GroupCommitWriter : IAsyncDisposable
             }
         }
         _commitSent = true;
+        if (appendedEvents.Count > 0) _live.Committing(appendedEvents[^1].Sequence);
         var (links, earlierLinks) = await LinkAndCommitAsync(connection, transaction, appendedEvents, earlier, ct).ConfigureAwait(false);
         AnswerEarlier(earlierLinks);
         var committed = new List<RecordedEvent>(appendedEvents.Count);

@@ -46,7 +46,7 @@ public sealed class MartenEventStore : IEventStore
         // name. Stored names are the log's contract, so the store accepts only the types the host mapped: the event
         // graph as configured when the store is built.
         var mapped = _documents.Options.Events.AllKnownEventTypes().Select(t => t.EventType).ToFrozenSet();
-        _writer = new GroupCommitWriter(options, logger, _hub.OnLocalCommit, mapped);
+        _writer = new GroupCommitWriter(options, logger, _hub, mapped);
     }
 
     /// <summary>

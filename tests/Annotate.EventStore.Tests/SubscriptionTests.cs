@@ -34,6 +34,44 @@ public sealed class SubscriptionTests(PostgresDatabase db) : IClassFixture<Postg
     }
 
     [Fact]
+    public async Task Batches_this_process_commits_reach_its_subscribers_without_reading_them_back_from_the_table()
+    {
+        await using var t = await TestStores.CreateAsync(db);
+        var store = t.NewStore();
+        var reads = new CountedReads(store);
+        store.CatchUpReads = reads; // every page the hub reads goes through it: catch-up and the reads after a wake-up
+        using var cts = new CancellationTokenSource(Timeout);
+        var tail = new Tail(store, cts.Token);
+        // Each batch's NOTIFY reaches the hub's LISTEN connection about when the writer learns that it committed, often first.
+        var warmUp = await store.AppendAsync("s", ExpectedVersion.Any, TestStores.Events(1));
+        await tail.WaitForAsync(warmUp.LastPosition, cts.Token);
+        var before = reads.Count;
+
+        long last = 0;
+        for (var i = 0; i < 40; i++)
+            last = (await store.AppendAsync($"s{i % 4}", ExpectedVersion.Any, TestStores.Events(1 + (i % 3)))).LastPosition;
+        await tail.WaitForAsync(last, cts.Token);
+
+        Assert.Equal(0, reads.Count - before);
+        Assert.Equal(Enumerable.Range(1, (int)last).Select(p => (long)p), await tail.PositionsAsync());
+        await cts.CancelAsync();
+    }
+
+    /// <summary>Pages read from the store itself, counted.</summary>
+    private sealed class CountedReads(MartenEventStore store) : IReadSource
+    {
+        private int _count;
+
+        public int Count => Volatile.Read(ref _count);
+
+        public Task<T> ReadAsync<T>(long atLeast, Func<MartenEventStore, Task<T>> read, CancellationToken ct)
+        {
+            Interlocked.Increment(ref _count);
+            return read(store);
+        }
+    }
+
+    [Fact]
     public async Task A_subscription_in_batches_delivers_the_same_events_with_the_caught_up_mark_between()
     {
         await using var t = await TestStores.CreateAsync(db);

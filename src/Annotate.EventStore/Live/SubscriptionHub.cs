@@ -7,12 +7,13 @@ namespace Annotate.EventStore.Live;
 
 /// <summary>
 /// One wake-up source per store instance, fanned out in memory. Inputs: batches this process committed
-/// (handed over by the writer, no query needed) and NOTIFY wake-ups from other instances, received on ONE
-/// LISTEN connection. The hub publishes contiguous runs of the global order [First..Last] to every
-/// subscriber's bounded channel; a full channel drops the run and marks the subscriber, which then reads the
-/// missing range from the table itself. Publishing never waits for a subscriber.
+/// (handed over by the writer, no query needed; <see cref="ILocalCommits"/>) and NOTIFY wake-ups from other instances,
+/// received on ONE LISTEN connection (the NOTIFY of a batch of this process's writer is not read back: the batch itself
+/// follows, or word that it failed, which makes the hub read up to the head). The hub publishes contiguous runs of the
+/// global order [First..Last] to every subscriber's bounded channel; a full channel drops the run and marks the subscriber,
+/// which then reads the missing range from the table itself. Publishing never waits for a subscriber.
 /// </summary>
-internal sealed partial class SubscriptionHub(MartenEventStore store, ILogger logger) : IAsyncDisposable
+internal sealed partial class SubscriptionHub(MartenEventStore store, ILogger logger) : ILocalCommits, IAsyncDisposable
 {
     private readonly Channel<HubInput> _inputs = Channel.CreateUnbounded<HubInput>(new UnboundedChannelOptions { SingleReader = true });
     private readonly Lock _gate = new();
@@ -71,9 +72,19 @@ internal sealed partial class SubscriptionHub(MartenEventStore store, ILogger lo
         public volatile bool Missed;
     }
 
-    public void OnLocalCommit(List<RecordedEvent> committed)
+    /// <summary>The last position of the batch this process's writer is committing (0: none yet).</summary>
+    private long _committing;
+
+    public void Committing(long through) => Volatile.Write(ref _committing, through);
+
+    public void Committed(List<RecordedEvent> events)
     {
-        if (Volatile.Read(ref _started) is not null) _inputs.Writer.TryWrite(new HubInput(committed, 0));
+        if (Volatile.Read(ref _started) is not null) _inputs.Writer.TryWrite(new HubInput(events, 0));
+    }
+
+    public void Abandoned()
+    {
+        if (Volatile.Read(ref _started) is not null) _inputs.Writer.TryWrite(new HubInput(null, long.MaxValue));
     }
 
     public async IAsyncEnumerable<SubscriptionBatch> SubscribeAsync(long fromPositionExclusive, EventFilter? filter, int pageSize,
@@ -197,6 +208,9 @@ internal sealed partial class SubscriptionHub(MartenEventStore store, ILogger lo
                     }
                     else
                     {
+                        // A NOTIFY of the local writer's batch: the batch follows as a local run (or Abandoned reads to the head).
+                        // Another instance's position below it is read with the gap the local run then finds.
+                        if (input.WakePosition <= Volatile.Read(ref _committing)) continue;
                         target = Math.Max(target, input.WakePosition);
                     }
                 }

@@ -33,20 +33,30 @@ public static class Subscribe
             using var live = ServerTelemetry.Subscriber("subscribe");
             var caughtUp = false;
             var seesAccess = caller.Caller.Has(Role.Auditor) || caller.Caller.Has(Role.Admin);
-            await foreach (var message in store.SubscribeAsync((long)r.AfterPosition, HistoryFilters.ToStore(r.Filter), ct))
+            // In batches as the store's hub hands them over (a live batch is one commit's events, the same objects for every
+            // subscriber): the blindness of every event of a batch that may be hidden is read in one query before its first event is
+            // sent, rather than one query per event on the way, which kept every subscriber waiting for each read in turn.
+            var shown = new List<Shared>();
+            await foreach (var batch in store.SubscribeInBatchesAsync((long)r.AfterPosition, HistoryFilters.ToStore(r.Filter), ct))
             {
-                switch (message)
+                shown.Clear();
+                foreach (var e in batch.Events)
                 {
-                    case SubscriptionMessage.Event { Recorded: var e }
-                        when HistoryFilters.Matches(r.Filter, e) && (seesAccess || !Streams.IsAccess(e.StreamId)):
-                        var shared = Shared.Of(e);
-                        if (shared.MayBeHidden && (await shared.BlindnessAsync(documents)).Hides(caller.Caller)) break;
-                        yield return shared.Response;
-                        break;
-                    case SubscriptionMessage.CaughtUp c when !caughtUp:
-                        caughtUp = true; // the contract sends the marker once
-                        yield return new SubscribeResponse { CaughtUpPosition = (ulong)c.Position };
-                        break;
+                    if (HistoryFilters.Matches(r.Filter, e) && (seesAccess || !Streams.IsAccess(e.StreamId)))
+                    {
+                        shown.Add(Shared.Of(e));
+                    }
+                }
+                var loading = Shared.LoadBlindness(documents, shown);
+                foreach (var shared in shown)
+                {
+                    if (shared.MayBeHidden && (await shared.BlindnessAsync(documents, loading)).Hides(caller.Caller)) continue;
+                    yield return shared.Response;
+                }
+                if (batch.CaughtUp && !caughtUp)
+                {
+                    caughtUp = true; // the contract sends the marker once
+                    yield return new SubscribeResponse { CaughtUpPosition = (ulong)batch.Through };
                 }
             }
         }
@@ -55,7 +65,8 @@ public static class Subscribe
     /// <summary>
     /// What every subscriber sends for one event, made once: live events are one object shared by all subscribers (the store's
     /// hub publishes them so), and this is attached to it, so N subscribers cost one message and at most one blindness load
-    /// per event, not N. The blindness is loaded after the event was committed, when the first subscriber sends it.
+    /// per event, not N. The blindness is loaded after the event was committed, when the first subscriber reaches the event's
+    /// batch, together with that of the batch's other events.
     /// </summary>
     private sealed class Shared(RecordedEvent e)
     {
@@ -84,34 +95,86 @@ public static class Subscribe
             _ => false,
         };
 
+        public RecordedEvent Recorded { get; } = e;
+
+        public long Position => Recorded.Position;
+
         /// <summary>
-        /// The claim's blindness, loaded once for all subscribers (not cancelled by any one of them: it is one short read).
+        /// Starts one read of the blindness of every event of <paramref name="events"/> that may be hidden and has none loaded or
+        /// loading (another subscriber of the same batch may have started it already; a failed read is tried again). Not cancelled
+        /// by any one subscriber: it is one short read for all of them.
         /// </summary>
-        public Task<Blindness> BlindnessAsync(IDocumentStore documents)
+        public static Task LoadBlindness(IDocumentStore documents, List<Shared> events)
         {
-            var current = Volatile.Read(ref _blindness);
-            if (current is { IsFaulted: false, IsCanceled: false }) return current;
-            // None yet, or one that failed (an outage): load it; when two subscribers race, either load is right.
-            var fresh = LoadAsync(documents, e);
-            Interlocked.CompareExchange(ref _blindness, fresh, current);
-            return fresh;
+            List<(Shared Event, TaskCompletionSource<Blindness> Result)>? mine = null;
+            foreach (var s in events)
+            {
+                if (!s.MayBeHidden) continue;
+                var current = Volatile.Read(ref s._blindness);
+                if (current is { IsFaulted: false, IsCanceled: false }) continue;
+                var result = new TaskCompletionSource<Blindness>(TaskCreationOptions.RunContinuationsAsynchronously);
+                if (Interlocked.CompareExchange(ref s._blindness, result.Task, current) == current) (mine ??= []).Add((s, result));
+            }
+            return mine is null ? Task.CompletedTask : LoadAsync(documents, mine);
         }
 
-        private static async Task<Blindness> LoadAsync(IDocumentStore documents, RecordedEvent e)
+        /// <summary>
+        /// The event's blindness, once <paramref name="loading"/> (<see cref="LoadBlindness"/> of its batch, which never throws)
+        /// is done: the read that took it on, this subscriber's or another's. When that read failed (an outage), one read of its
+        /// own; if that fails too, its error ends this subscriber's stream (the client resumes from its last position).
+        /// </summary>
+        public async Task<Blindness> BlindnessAsync(IDocumentStore documents, Task loading)
         {
-            await using var session = documents.QuerySession();
-            var (claimId, author) = e.Data switch
+            await loading;
+            var current = Volatile.Read(ref _blindness)!;
+            if (current.IsFaulted || current.IsCanceled)
+            {
+                await LoadBlindness(documents, [this]);
+                current = Volatile.Read(ref _blindness)!;
+            }
+            return await current;
+        }
+
+        private static async Task LoadAsync(IDocumentStore documents, List<(Shared Event, TaskCompletionSource<Blindness> Result)> loads)
+        {
+            try
+            {
+                await using var session = documents.QuerySession();
+                var replyIds = loads.Select(l => l.Event.Recorded)
+                    .Where(e => e.Data is ReplyPosted or ReplyEdited or ReplyRetracted)
+                    .Select(e => e.StreamId["reply-".Length..])
+                    .Distinct(StringComparer.Ordinal)
+                    .ToArray();
+                var replies = replyIds.Length == 0
+                    ? new Dictionary<string, Discussion.ReplyDocument>()
+                    : (await session.LoadManyAsync<Discussion.ReplyDocument>(CancellationToken.None, replyIds))
+                        .ToDictionary(d => d.Id, StringComparer.Ordinal);
+                var about = loads.Select(l => About(l.Event.Recorded, replies)).ToList();
+                var claims = await BlindClaims.LoadAsync(session, about.Where(a => a.ClaimId is not null).Select(a => a.ClaimId!),
+                    CancellationToken.None);
+                for (var i = 0; i < loads.Count; i++)
+                {
+                    var (claimId, author) = about[i];
+                    loads[i].Result.TrySetResult(new Blindness(claimId is null ? null : claims.GetValueOrDefault(claimId), author));
+                }
+            }
+            catch (Exception ex)
+            {
+                foreach (var (_, result) in loads) result.TrySetException(ex);
+            }
+        }
+
+        /// <summary>The claim an event is about (null: none) and who wrote it (null for a stance-like event).</summary>
+        private static (string? ClaimId, string? Author) About(RecordedEvent e, Dictionary<string, Discussion.ReplyDocument> replies) =>
+            e.Data switch
             {
                 TagApplied t => (t.TargetId, t.Analyst),
                 TagRemoved t => (t.TargetId, t.Analyst),
                 ReplyPosted or ReplyEdited or ReplyRetracted =>
-                    await session.LoadAsync<Discussion.ReplyDocument>(e.StreamId["reply-".Length..], CancellationToken.None) is { } reply
+                    replies.TryGetValue(e.StreamId["reply-".Length..], out var reply)
                         ? (Discussion.Threads.ClaimOf(reply), reply.Author)
                         : (null, null),
-                _ => (Streams.ClaimIdOf(e.StreamId), (string?)null),
+                _ => (Streams.ClaimIdOf(e.StreamId), null),
             };
-            if (claimId is null) return new Blindness(null, author);
-            return new Blindness(await session.LoadAsync<BlindClaimDocument>(claimId, CancellationToken.None), author);
-        }
     }
 }
