@@ -18,11 +18,13 @@ public static class CreateHighlight
 
     public sealed class Handler(Commands commands, Views views) : IRequestHandler<Command, CreateHighlightResponse>
     {
-        public async Task<CreateHighlightResponse> Handle(Command command, CancellationToken ct)
+        public Task<CreateHighlightResponse> Handle(Command command, CancellationToken ct) =>
+            views.ResolvingAsync(texts => HandleAsync(command.Request, texts, ct));
+
+        private async Task<CreateHighlightResponse> HandleAsync(CreateHighlightRequest r, ArticleTexts texts, CancellationToken ct)
         {
-            var r = command.Request;
             var id = commands.NewId("h", r.RequestId);
-            var text = (await views.ResolvingAsync(r.ArticleId, ct)).Expecting(r.Revision);
+            var text = (await texts.GetAsync(r.ArticleId, ct)).Expecting(r.Revision);
             var (document, revision) = (text.Document, text.Revision);
             var selector = Mapping.ToDomain(r.Selector);
             // The events of the decision that counted (the writer's last run of it); none when the request was a retry

@@ -20,11 +20,13 @@ public static class OpenClaim
 
     public sealed class Handler(Commands commands, Views views) : IRequestHandler<Command, OpenClaimResponse>
     {
-        public async Task<OpenClaimResponse> Handle(Command command, CancellationToken ct)
+        public Task<OpenClaimResponse> Handle(Command command, CancellationToken ct) =>
+            views.ResolvingAsync(texts => HandleAsync(command.Request, texts, ct));
+
+        private async Task<OpenClaimResponse> HandleAsync(OpenClaimRequest r, ArticleTexts texts, CancellationToken ct)
         {
-            var r = command.Request;
             var id = commands.NewId("c", r.RequestId);
-            var text = (await views.ResolvingAsync(r.ArticleId, ct)).Expecting(r.Revision);
+            var text = (await texts.GetAsync(r.ArticleId, ct)).Expecting(r.Revision);
             var (document, revision) = (text.Document, text.Revision);
             var selector = Mapping.ToDomain(r.Selector);
             // Claims' current spans matter only once the article has been revised (the read of the text says whether).
