@@ -16,7 +16,7 @@ public static class CreateHighlight
 {
     public sealed record Command(CreateHighlightRequest Request) : IRequest<CreateHighlightResponse>;
 
-    public sealed class Handler(Commands commands, Views views) : IRequestHandler<Command, CreateHighlightResponse>
+    public sealed class Handler(Commands commands, Views views, Facts facts) : IRequestHandler<Command, CreateHighlightResponse>
     {
         public Task<CreateHighlightResponse> Handle(Command command, CancellationToken ct) =>
             views.ResolvingAsync(texts => HandleAsync(command.Request, texts, ct));
@@ -60,6 +60,7 @@ public static class CreateHighlight
                 decided = events;
                 return events;
             }, ct, [text]);
+            facts.KeepHighlight(id, r.ArticleId); // a command on the new highlight finds its article kept
             var doc = result.Deduplicated || decided is null
                 ? await views.LoadAsync<HighlightView>(id, ct) ?? throw ErrorMapping.NotFound($"Highlight {id} was retracted.")
                 : ViewOf(id, decided, result, revision);
