@@ -45,7 +45,7 @@ public sealed class LiveSharingTests(LiveServer server, ITestOutputHelper output
         var analysts = new List<CallOptions>();
         for (var i = 0; i < 3; i++) analysts.Add((await server.NewAnalystAsync("analyst", Role.Analyst)).Options);
         var claim = await OpenAsync(article, analysts[0]);
-        await DisableAutovacuumAsync();
+        await SettledStatistics.DisableAutovacuumAsync(server.ConnectionString);
         var changed = new Signal();
         await using var watchers = new Followers();
         watchers.Add(await WatchAsync(server.Channel, article, analysts[0], changed));
@@ -291,10 +291,10 @@ public sealed class LiveSharingTests(LiveServer server, ITestOutputHelper output
         var lowest = long.MaxValue;
         for (var window = 0; window < 3; window++)
         {
-            var before = await SettledTransactionsAsync();
+            var before = await SettledStatistics.TransactionsAsync(server.ConnectionString);
             for (var i = 0; i < Changes; i++)
                 await ChangeAndWaitAsync(claim, analysts[i % 3], i % 2 == 0 ? Stance.Supports : Stance.NeedsContext, watchers, changed);
-            var spent = await SettledTransactionsAsync() - before;
+            var spent = await SettledStatistics.TransactionsAsync(server.ConnectionString) - before;
             output.WriteLine($"{watchers.Count} watcher(s): {spent} transactions");
             lowest = Math.Min(lowest, spent);
         }
@@ -309,53 +309,6 @@ public sealed class LiveSharingTests(LiveServer server, ITestOutputHelper output
     }
 
     private NpgsqlConnectionStringBuilder Database => new(server.ConnectionString) { Pooling = false };
-
-    /// <summary>
-    /// xact_commit + xact_rollback of the test database once the server's pooled connections have closed (after a second idle,
-    /// see <see cref="LiveServer"/>): a backend reports its counts when it ends, so only then are they complete. Its LISTEN
-    /// connection stays; it runs no transaction after its first.
-    /// </summary>
-    private async Task<long> SettledTransactionsAsync()
-    {
-        var database = Database.Database!;
-        var admin = Database;
-        admin.Database = "postgres";
-        await using var connection = new NpgsqlConnection(admin.ToString());
-        await connection.OpenAsync();
-        var deadline = DateTime.UtcNow.AddSeconds(90);
-        while (await ScalarAsync(connection,
-                   "SELECT count(*) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid() "
-                   + "AND coalesce(query, '') NOT LIKE 'LISTEN %'",
-                   database) > 0)
-        {
-            Assert.True(DateTime.UtcNow < deadline, "the server's idle connections did not close within 90 s");
-            // PostgreSQL signals no backend's exit to another session: its activity view is polled.
-            await Task.Delay(100);
-        }
-        return await ScalarAsync(connection, "SELECT xact_commit + xact_rollback FROM pg_stat_database WHERE datname = $1", database);
-    }
-
-    private static async Task<long> ScalarAsync(NpgsqlConnection connection, string sql, string database)
-    {
-        await using var command = new NpgsqlCommand(sql, connection) { Parameters = { new() { Value = database } } };
-        return Convert.ToInt64(await command.ExecuteScalarAsync());
-    }
-
-    /// <summary>Autovacuum would run transactions of its own in the test database at moments nobody chose.</summary>
-    private async Task DisableAutovacuumAsync()
-    {
-        await using var connection = new NpgsqlConnection(Database.ToString());
-        await connection.OpenAsync();
-        await using var command = new NpgsqlCommand(
-            """
-            DO $$ DECLARE t record; BEGIN
-              FOR t IN SELECT schemaname, tablename FROM pg_tables WHERE schemaname NOT IN ('pg_catalog', 'information_schema') LOOP
-                EXECUTE format('ALTER TABLE %I.%I SET (autovacuum_enabled = false)', t.schemaname, t.tablename);
-              END LOOP;
-            END $$
-            """, connection);
-        await command.ExecuteNonQueryAsync();
-    }
 
     private static async Task<Follower> WatchAsync(GrpcChannel channel, string article, CallOptions who, Signal changed)
     {

@@ -170,6 +170,91 @@ public sealed class ReplicaTests(ReplicaServers replicas) : IClassFixture<Replic
     }
 
     [Fact]
+    public async Task A_span_on_the_text_one_replica_keeps_is_refused_or_placed_on_the_revision_the_other_replica_made()
+    {
+        var (_, token) = await replicas.AnalystAsync("kept-text", Role.Analyst);
+        var ana = AnnotateServer.As(token);
+        var article = $"kept-{Guid.NewGuid():N}"[..20];
+        const string first = "The bridge opened in 1932. Tolls ended in 1990.";
+        const string second = "A correction. The bridge opened in 1932. Tolls ended in 1991.";
+        await replicas.A.Articles().ImportArticleAsync(new ImportArticleRequest
+        {
+            RequestId = Guid.NewGuid().ToString(),
+            ArticleId = article,
+            Title = "Bridge",
+            Text = first,
+            Source = "test",
+        }, replicas.Admin);
+        // Replica B resolves a span on revision 1, a highlight and a claim: it keeps that text from now on.
+        var tolls = new Selector { Quote = new TextQuote { Exact = "Tolls ended in 1990." } };
+        Assert.Equal(1u, (await replicas.B.Annotations().CreateHighlightAsync(
+            new CreateHighlightRequest { RequestId = Guid.NewGuid().ToString(), ArticleId = article, Selector = tolls }, ana))
+            .Highlight.Anchor.Revision);
+        var claim = await replicas.B.Claims().OpenClaimAsync(new OpenClaimRequest
+        {
+            RequestId = Guid.NewGuid().ToString(),
+            ArticleId = article,
+            Selector = new Selector { Quote = new TextQuote { Exact = "The bridge opened in 1932." } },
+            Statement = "Checkable.",
+        }, ana);
+
+        await replicas.A.Articles().ReviseArticleAsync(
+            new ReviseArticleRequest { RequestId = Guid.NewGuid().ToString(), ArticleId = article, Text = second, Reason = "" },
+            replicas.Admin);
+
+        // A position sent without a revision means the current text: B, which keeps revision 1, has it refused by the writer's
+        // guard (the article's stream moved), reads the text again and places the span on revision 2, never on the text it kept.
+        var stale = new Selector { Position = new TextPosition { Start = 27, End = 47 } }; // "Tolls ended in 1990." in revision 1
+        var placed = await replicas.B.Annotations().CreateHighlightAsync(new CreateHighlightRequest
+        { RequestId = Guid.NewGuid().ToString(), ArticleId = article, Selector = stale }, ana);
+        Assert.Equal((AnchorStatus.Anchored, 2u), (placed.Highlight.Anchor.Status, placed.Highlight.Anchor.Revision));
+        Assert.Equal(second[27..47], placed.Highlight.Selector.Quote.Exact);
+
+        // Spans resolved against revision 1 (named by the request, as a client that read it would) are refused on B and nothing
+        // is written.
+        var head = (await replicas.A.Audit().GetChainHeadAsync(new GetChainHeadRequest(), replicas.Admin)).Position;
+        foreach (var refused in new Func<Task>[]
+        {
+            () => replicas.B.Annotations().CreateHighlightAsync(new CreateHighlightRequest
+                { RequestId = Guid.NewGuid().ToString(), ArticleId = article, Selector = stale, Revision = 1 }, ana).ResponseAsync,
+            () => replicas.B.Claims().OpenClaimAsync(new OpenClaimRequest
+                { RequestId = Guid.NewGuid().ToString(), ArticleId = article, Selector = stale, Statement = "x", Revision = 1 },
+                ana).ResponseAsync,
+            () => replicas.B.Claims().TakeStanceAsync(new TakeStanceRequest
+            {
+                RequestId = Guid.NewGuid().ToString(),
+                ClaimId = claim.ClaimId,
+                Stance = Contracts.V1.Stance.Refutes,
+                Evidence = { new ArticleSpan { ArticleId = article, Selector = stale, Revision = 1 } },
+            }, ana).ResponseAsync,
+        })
+        {
+            Assert.Equal(StatusCode.FailedPrecondition, (await Assert.ThrowsAsync<RpcException>(refused)).StatusCode);
+        }
+        Assert.Equal(head, (await replicas.A.Audit().GetChainHeadAsync(new GetChainHeadRequest(), replicas.Admin)).Position);
+
+        // A third revision through A: evidence quoting words only it has is found on B, which kept revision 2.
+        await replicas.A.Articles().ReviseArticleAsync(new ReviseArticleRequest
+        {
+            RequestId = Guid.NewGuid().ToString(),
+            ArticleId = article,
+            Text = second.Replace("1991", "1992", StringComparison.Ordinal),
+            Reason = "",
+        }, replicas.Admin);
+        var evidence = await replicas.B.Claims().TakeStanceAsync(new TakeStanceRequest
+        {
+            RequestId = Guid.NewGuid().ToString(),
+            ClaimId = claim.ClaimId,
+            Stance = Contracts.V1.Stance.Refutes,
+            Evidence =
+            {
+                new ArticleSpan { ArticleId = article, Selector = new Selector { Quote = new TextQuote { Exact = "ended in 1992." } } },
+            },
+        }, ana);
+        Assert.True(evidence.Position > (ulong)head);
+    }
+
+    [Fact]
     public async Task A_command_on_one_replica_is_read_on_the_other_when_the_read_names_its_position()
     {
         var (claimId, analysts) = await ClaimWithAnalystsAsync("minpos", 4);

@@ -116,7 +116,16 @@ public sealed partial class AnnotateDatabase(ServerOptions options, ILoggerFacto
         // full waits at most Timeout seconds, then fails with a timeout that ErrorMapping answers UNAVAILABLE.
         if (!set.ContainsKey("Maximum Pool Size")) builder.MaxPoolSize = options.MaxConnections;
         if (!set.ContainsKey("Timeout")) builder.Timeout = options.ConnectionTimeoutSeconds;
+        // PostgreSQL's default random_page_cost (4, a disk that seeks) makes the planner read a small table whole rather than
+        // probe its index: once autovacuum has analyzed Marten's mt_streams at a few pages, every lookup of a stream by id
+        // (Marten's append function, the foreign key check of each event, the writer's version read) scanned all of it, a few
+        // hundred rows at a time and more as the table grew. The server's tables are read from memory or SSD, for which 1.1
+        // is the usual setting: the index wins from a couple of pages on.
+        if (!set.ContainsKey("Options")) builder.Options = $"-c random_page_cost={RandomPageCost}";
     }
+
+    /// <summary>The planner's cost of a page read out of order on the server's sessions (see <see cref="ApplyDefaults"/>).</summary>
+    public const string RandomPageCost = "1.1";
 
     /// <summary>Closes the data source, then stops the embedded cluster if this process runs one. Idempotent.</summary>
     public async Task StopAsync()

@@ -30,7 +30,7 @@ public sealed record Loaded<TState>(TState State, long Version, long LastPositio
 /// (<see cref="Authentication"/>). The views are written in the append's transaction, so the caller reads its own
 /// write on any replica as soon as it has the answer.
 /// </summary>
-public sealed class Commands(MartenEventStore store, CallerContext caller, TimeProvider clock, Authentication authentication)
+public sealed class Commands(MartenEventStore store, CallerContext caller, TimeProvider clock, Authentication authentication, Views views)
 {
     public Caller Caller => caller.Caller;
 
@@ -69,6 +69,7 @@ public sealed class Commands(MartenEventStore store, CallerContext caller, TimeP
                 // A change of access (roles, tokens) holds on this replica for the next call at once; other replicas
                 // drop their copies from the live hub, and the writer's guard covers the moment in between.
                 if (Streams.IsAccess(streamId)) authentication.Forget(streamId["analyst-".Length..]);
+                ForgetTextOf(streamId, articleId);
                 return result;
             }
             catch (StreamGuardException moved) when (resolvedOn?.FirstOrDefault(t => t.Guard == moved.Guard) is { } text)
@@ -125,7 +126,18 @@ public sealed class Commands(MartenEventStore store, CallerContext caller, TimeP
         var metadata = new EventMetadata(Actor: actor, CorrelationId: requestId, Tag: articleId);
         var result = await store.AppendAsync(
             streamId, expected, ToEventData(events, actor, requestId, metadata), IdempotencyKey(requestId), ct);
+        ForgetTextOf(streamId, articleId);
         return ResultOf(result);
+    }
+
+    /// <summary>
+    /// An append to an article's stream (a revision, an import, a blind) makes this process's kept text of it out of date:
+    /// dropped, so the next span is resolved on a fresh read rather than refused first (other replicas learn it from the
+    /// writer's guard, see <see cref="Views.ResolvingAsync{T}"/>).
+    /// </summary>
+    private void ForgetTextOf(string streamId, string? articleId)
+    {
+        if (articleId is not null && streamId == Streams.Article(articleId)) views.ForgetText(articleId);
     }
 
     /// <summary>

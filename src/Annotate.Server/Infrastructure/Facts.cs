@@ -61,6 +61,12 @@ public sealed class Facts(Views views)
         return Keep(_replyArticles, replyId, reply.ArticleId);
     }
 
+    /// <summary>Keeps a claim this process opened (its opening event as appended), so a command on it reads nothing first.</summary>
+    public void Keep(LoadedClaim claim) => Keep(_claims, claim.ClaimId, claim);
+
+    /// <summary>Keeps the article of a highlight this process created.</summary>
+    public void KeepHighlight(string highlightId, string articleId) => Keep(_highlightArticles, highlightId, articleId);
+
     /// <summary>Drops every kept fact (after an erasure rewrote stored events: a kept opening may hold erased text).</summary>
     public void Forget()
     {

@@ -22,8 +22,10 @@ namespace Annotate.Server.Infrastructure;
 /// </summary>
 public sealed class Views(MartenEventStore store, ConsensusPolicy policy)
 {
-    // Keyed by content hash: a revision gives an article a new text under a new hash.
-    private readonly ConcurrentDictionary<string, TextDocument> _texts = new(StringComparer.Ordinal);
+    // Article texts by article id, each with the hash, revision and stream version it was read at (see TextAsync).
+    private readonly ConcurrentDictionary<string, KeptText> _texts = new(StringComparer.Ordinal);
+
+    private sealed record KeptText(string ContentHash, ResolvedText Text);
 
     public MartenEventStore Store => store;
 
@@ -51,14 +53,45 @@ public sealed class Views(MartenEventStore store, ConsensusPolicy policy)
         return await session.Query<ArticleView>().OrderBy(a => a.Id).ToListAsync(ct);
     }
 
+    /// <summary>Articles whose texts are kept at most; past it the copies are dropped and read again as commands come.</summary>
+    public const int MaxKeptTexts = 1_000;
+
     /// <summary>
-    /// An article's current text to resolve selectors against (cached by content hash: a text never changes under its hash; the
-    /// hash is read first, as a text can be megabytes), with its revision and the version of its stream: a command passes
-    /// it to <see cref="Commands.RunAsync"/>, whose decision is refused if a revision landed since (the span would otherwise be
-    /// placed on a text it was not resolved against). NOT_FOUND for an unknown article.
+    /// Runs a command that resolves selectors against article texts, taken through the <see cref="ArticleTexts"/> it is
+    /// given: first the texts this process keeps (no read), and when that run is refused in a way an out-of-date text can
+    /// cause (the writer's guard found the article's stream moved, a selector or a revision the kept text does not
+    /// match), once more on texts read now. A kept text is as safe as one read now: the writer checks, under its lock,
+    /// that the article's stream is still at the version the text was read at, so a span is never placed on a text that
+    /// is no longer current; a kept text that is out of date (another replica revised the article) costs a refused run.
     /// </summary>
-    public async Task<ResolvedText> ResolvingAsync(string articleId, CancellationToken ct)
+    public async Task<T> ResolvingAsync<T>(Func<ArticleTexts, Task<T>> run)
     {
+        var kept = new ArticleTexts(this, useKept: true);
+        try
+        {
+            return await run(kept);
+        }
+        catch (DomainException e) when (kept.UsedKept
+            && e.Error.Kind is Domain.Errors.DomainErrorKind.Invalid or Domain.Errors.DomainErrorKind.FailedPrecondition)
+        {
+            // Refused on what may be an old text: the run below reads every text again (and keeps what it reads).
+        }
+        return await run(new ArticleTexts(this, useKept: false));
+    }
+
+    /// <summary>Drops the kept text of an article (this process appended to its stream: a revision, an import, a blind).</summary>
+    public void ForgetText(string articleId) => _texts.TryRemove(articleId, out _);
+
+    /// <summary>
+    /// An article's current text to resolve selectors against, with its revision and the version of its stream: a command
+    /// passes it to <see cref="Commands.RunAsync"/>, whose decision is refused if the stream moved since (the span would
+    /// otherwise be placed on a text it was not resolved against). Kept by article id; <paramref name="useKept"/> false
+    /// reads it now (the text itself only when its hash changed: a text can be megabytes). NOT_FOUND for an unknown article.
+    /// </summary>
+    internal async Task<(ResolvedText Text, bool Kept)> TextAsync(string articleId, bool useKept, CancellationToken ct)
+    {
+        var kept = _texts.GetValueOrDefault(articleId);
+        if (useKept && kept is not null) return (kept.Text, true);
         // One round trip: the article stream's version, then the article's hash and revision (a compiled query). Each
         // statement sees what was committed when it ran, so the version is never newer than the text: a revision landing
         // between them makes the writer refuse the decision (the client resolves again), never pass it on the old text.
@@ -73,16 +106,26 @@ public sealed class Views(MartenEventStore store, ConsensusPolicy policy)
             head = await headRead;
             version = (await stateRead)?.Version ?? 0;
         }
-        var revision = head?.Revision ?? 0;
-        if (head is null || !_texts.TryGetValue(head.ContentHash, out var document))
+        TextDocument document;
+        string hash;
+        int revision;
+        if (head is not null && kept is not null && kept.ContentHash == head.ContentHash)
+        {
+            (document, hash, revision) = (kept.Text.Document, head.ContentHash, head.Revision);
+        }
+        else
         {
             // Read after the version: if a revision landed in between, the guard is older than this text and the writer
             // refuses the decision as if the revision came after the read (the client resolves again); never the reverse.
             var article = await ArticleAsync(articleId, ct);
-            revision = article.Revision;
-            document = _texts.GetOrAdd(article.ContentHash, _ => new TextDocument(article.Text));
+            (document, hash, revision) = (new TextDocument(article.Text), article.ContentHash, article.Revision);
         }
-        return new ResolvedText(articleId, revision, document, new StreamGuard(Streams.Article(articleId), version));
+        var text = new ResolvedText(articleId, revision, document, new StreamGuard(Streams.Article(articleId), version));
+        if (_texts.Count >= MaxKeptTexts) _texts.Clear();
+        // Two reads racing: the one at the later version stays.
+        _texts.AddOrUpdate(articleId, new KeptText(hash, text),
+            (_, old) => old.Text.Guard.Version > version ? old : new KeptText(hash, text));
+        return (text, false);
     }
 
     /// <summary>A claim's document (view, article, opening position), or NOT_FOUND.</summary>
@@ -189,6 +232,24 @@ public sealed class Views(MartenEventStore store, ConsensusPolicy policy)
         if (token is null) return null;
         var analyst = await session.LoadAsync<AnalystAccess>(token.AnalystId, ct);
         return new TokenRecord(tokenId, token.AnalystId, token.SecretHash, token.ExpiresAt, token.Revoked, analyst?.Roles ?? []);
+    }
+}
+
+/// <summary>
+/// The article texts one run of a command resolves selectors against (<see cref="Views.ResolvingAsync{T}"/>): the ones the
+/// process keeps, or read now.
+/// </summary>
+public sealed class ArticleTexts(Views views, bool useKept)
+{
+    /// <summary>Whether a text of this run was a kept one (which may be older than the article).</summary>
+    public bool UsedKept { get; private set; }
+
+    /// <summary>An article's current text with its revision and guard; NOT_FOUND for an unknown article.</summary>
+    public async Task<ResolvedText> GetAsync(string articleId, CancellationToken ct)
+    {
+        var (text, kept) = await views.TextAsync(articleId, useKept, ct);
+        UsedKept |= kept;
+        return text;
     }
 }
 

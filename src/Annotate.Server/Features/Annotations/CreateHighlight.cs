@@ -16,13 +16,15 @@ public static class CreateHighlight
 {
     public sealed record Command(CreateHighlightRequest Request) : IRequest<CreateHighlightResponse>;
 
-    public sealed class Handler(Commands commands, Views views) : IRequestHandler<Command, CreateHighlightResponse>
+    public sealed class Handler(Commands commands, Views views, Facts facts) : IRequestHandler<Command, CreateHighlightResponse>
     {
-        public async Task<CreateHighlightResponse> Handle(Command command, CancellationToken ct)
+        public Task<CreateHighlightResponse> Handle(Command command, CancellationToken ct) =>
+            views.ResolvingAsync(texts => HandleAsync(command.Request, texts, ct));
+
+        private async Task<CreateHighlightResponse> HandleAsync(CreateHighlightRequest r, ArticleTexts texts, CancellationToken ct)
         {
-            var r = command.Request;
             var id = commands.NewId("h", r.RequestId);
-            var text = (await views.ResolvingAsync(r.ArticleId, ct)).Expecting(r.Revision);
+            var text = (await texts.GetAsync(r.ArticleId, ct)).Expecting(r.Revision);
             var (document, revision) = (text.Document, text.Revision);
             var selector = Mapping.ToDomain(r.Selector);
             // The events of the decision that counted (the writer's last run of it); none when the request was a retry
@@ -58,6 +60,7 @@ public static class CreateHighlight
                 decided = events;
                 return events;
             }, ct, [text]);
+            facts.KeepHighlight(id, r.ArticleId); // a command on the new highlight finds its article kept
             var doc = result.Deduplicated || decided is null
                 ? await views.LoadAsync<HighlightView>(id, ct) ?? throw ErrorMapping.NotFound($"Highlight {id} was retracted.")
                 : ViewOf(id, decided, result, revision);

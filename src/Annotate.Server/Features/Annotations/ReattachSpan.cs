@@ -30,16 +30,19 @@ public static class ReattachSpan
             var selector = r.Selector is null ? null : Mapping.ToDomain(r.Selector);
             return r.Target?.TargetCase switch
             {
-                TagTarget.TargetOneofCase.HighlightId => await HighlightAsync(r, r.Target.HighlightId, selector, ct),
-                TagTarget.TargetOneofCase.ClaimId => await ClaimAsync(r, r.Target.ClaimId, selector, ct),
+                TagTarget.TargetOneofCase.HighlightId =>
+                    await views.ResolvingAsync(texts => HighlightAsync(r, r.Target.HighlightId, selector, texts, ct)),
+                TagTarget.TargetOneofCase.ClaimId =>
+                    await views.ResolvingAsync(texts => ClaimAsync(r, r.Target.ClaimId, selector, texts, ct)),
                 _ => throw ErrorMapping.Invalid("target needs a highlight_id or a claim_id."),
             };
         }
 
-        private async Task<ReattachSpanResponse> HighlightAsync(ReattachSpanRequest r, string id, Selector? selector, CancellationToken ct)
+        private async Task<ReattachSpanResponse> HighlightAsync(ReattachSpanRequest r, string id, Selector? selector, ArticleTexts texts,
+            CancellationToken ct)
         {
             var articleId = await facts.HighlightArticleAsync(id, ct);
-            var text = await views.ResolvingAsync(articleId, ct);
+            var text = await texts.GetAsync(articleId, ct);
             var view = await views.LoadAsync<HighlightView>(id, ct)
                 ?? throw ErrorMapping.NotFound($"No highlight \"{id}\" (or it was retracted).");
             var span = new ResolvedAnchor(view.Start, view.End, view.Exact, view.Prefix, view.Suffix);
@@ -59,10 +62,11 @@ public static class ReattachSpan
             };
         }
 
-        private async Task<ReattachSpanResponse> ClaimAsync(ReattachSpanRequest r, string id, Selector? selector, CancellationToken ct)
+        private async Task<ReattachSpanResponse> ClaimAsync(ReattachSpanRequest r, string id, Selector? selector, ArticleTexts texts,
+            CancellationToken ct)
         {
             var claim = await facts.ClaimAsync(id, ct);
-            var text = await views.ResolvingAsync(claim.ArticleId, ct);
+            var text = await texts.GetAsync(claim.ArticleId, ct);
             var view = (await views.ClaimDocumentAsync(id, ct)).View;
             var span = new ResolvedAnchor(view.Start, view.End, view.Exact, view.Prefix, view.Suffix);
             var request = new Domain.Anchoring.ReattachSpan(

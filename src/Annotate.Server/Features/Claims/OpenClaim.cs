@@ -18,13 +18,15 @@ public static class OpenClaim
 {
     public sealed record Command(OpenClaimRequest Request) : IRequest<OpenClaimResponse>;
 
-    public sealed class Handler(Commands commands, Views views) : IRequestHandler<Command, OpenClaimResponse>
+    public sealed class Handler(Commands commands, Views views, Facts facts) : IRequestHandler<Command, OpenClaimResponse>
     {
-        public async Task<OpenClaimResponse> Handle(Command command, CancellationToken ct)
+        public Task<OpenClaimResponse> Handle(Command command, CancellationToken ct) =>
+            views.ResolvingAsync(texts => HandleAsync(command.Request, texts, ct));
+
+        private async Task<OpenClaimResponse> HandleAsync(OpenClaimRequest r, ArticleTexts texts, CancellationToken ct)
         {
-            var r = command.Request;
             var id = commands.NewId("c", r.RequestId);
-            var text = (await views.ResolvingAsync(r.ArticleId, ct)).Expecting(r.Revision);
+            var text = (await texts.GetAsync(r.ArticleId, ct)).Expecting(r.Revision);
             var (document, revision) = (text.Document, text.Revision);
             var selector = Mapping.ToDomain(r.Selector);
             // Claims' current spans matter only once the article has been revised (the read of the text says whether).
@@ -53,7 +55,9 @@ public static class OpenClaim
             };
             if (!result.Deduplicated && outcome is { Events: [ClaimOpened opened] })
             {
-                // A new claim: its view's span is the one it was opened on, so the answer needs no read.
+                // A new claim: its view's span is the one it was opened on, so the answer needs no read; the next command on
+                // it finds its opening kept.
+                facts.Keep(new LoadedClaim(claimId, r.ArticleId, [opened]));
                 response.Selector = Mapping.ToProto(opened.Start, opened.End, opened.Exact, opened.Prefix, opened.Suffix);
                 return response;
             }

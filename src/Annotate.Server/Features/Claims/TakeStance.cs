@@ -16,20 +16,22 @@ public static class TakeStance
 
     public sealed class Handler(Commands commands, Views views, Facts facts) : IRequestHandler<Command, CommandResult>
     {
-        public async Task<CommandResult> Handle(Command command, CancellationToken ct)
+        public Task<CommandResult> Handle(Command command, CancellationToken ct) =>
+            views.ResolvingAsync(texts => HandleAsync(command.Request, texts, ct));
+
+        private async Task<CommandResult> HandleAsync(TakeStanceRequest r, ArticleTexts texts, CancellationToken ct)
         {
-            var r = command.Request;
             Commands.RequireRequestId(r.RequestId);
             var stance = Mapping.ToDomain(r.Stance);
             if (r.Evidence.Count > MaxEvidence) throw ErrorMapping.Invalid($"A stance cites at most {MaxEvidence} evidence spans.");
             var evidence = new List<EvidenceInput>();
-            var texts = new Dictionary<string, ResolvedText>(StringComparer.Ordinal);
+            var resolved = new Dictionary<string, ResolvedText>(StringComparer.Ordinal);
             foreach (var (span, i) in r.Evidence.Select((s, i) => (s, i)))
             {
                 if (string.IsNullOrEmpty(span.ArticleId))
                     throw ErrorMapping.Invalid($"evidence[{i}] needs an article_id.");
-                if (!texts.TryGetValue(span.ArticleId, out var text))
-                    texts[span.ArticleId] = text = await views.ResolvingAsync(span.ArticleId, ct);
+                if (!resolved.TryGetValue(span.ArticleId, out var text))
+                    resolved[span.ArticleId] = text = await texts.GetAsync(span.ArticleId, ct);
                 text.Expecting(span.Revision);
                 evidence.Add(new EvidenceInput(span.ArticleId, text.Document, Mapping.ToDomain(span.Selector, $"evidence[{i}].selector")));
             }
@@ -39,7 +41,7 @@ public static class TakeStance
                 r.RequestId,
                 r.ClaimId,
                 state => Claim.Decide(state, new Domain.Claims.TakeStance(r.ClaimId, stance, r.Rationale, evidence), commands.Context()),
-                ct, [.. texts.Values]);
+                ct, [.. resolved.Values]);
         }
     }
 }
