@@ -104,6 +104,8 @@ public static class ViewRebuild
                 composite.Add(view, view is BlindClaimProjection ? 2 : 1);
         });
         foreach (var projection in options.Projections.All.OfType<ProjectionBase>()) projection.Options.BatchSize = PageSize;
+        // The blind-claim stage reads the blind-article documents of its page from that view's cache.
+        foreach (var blind in views.OfType<BlindArticleProjection>()) blind.Options.CacheLimitPerTenant = 10_000;
         return options;
     }
 
