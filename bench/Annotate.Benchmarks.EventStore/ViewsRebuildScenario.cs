@@ -163,14 +163,14 @@ internal static class ViewsReport
         }
         md.AppendLine();
         var builds = runs.Select(r => r.Build).Distinct().ToList();
-        md.AppendLine("Seconds per view, mean over the rounds:");
+        md.AppendLine("Seconds per view (or per step the build's command prints; - where a build has no such step), mean over the rounds:");
         md.AppendLine();
         md.AppendLine($"| view | {string.Join(" | ", builds)} |");
         md.AppendLine($"|---|{string.Concat(builds.Select(_ => "--:|"))}");
         foreach (var view in runs.SelectMany(r => r.Views.Select(v => v.View)).Distinct())
         {
             var cells = builds.Select(b => runs.Where(r => r.Build == b).SelectMany(r => r.Views).Where(v => v.View == view)
-                .Select(v => v.Seconds).DefaultIfEmpty(double.NaN).Average().ToString("0.00", Inv));
+                .Select(v => v.Seconds).ToList() is { Count: > 0 } seconds ? seconds.Average().ToString("0.00", Inv) : "-");
             md.AppendLine($"| {view} | {string.Join(" | ", cells)} |");
         }
         md.AppendLine();

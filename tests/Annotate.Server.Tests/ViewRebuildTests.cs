@@ -86,7 +86,15 @@ public sealed class ViewRebuildTests(AnnotateServer server) : IClassFixture<Anno
             ExpectedVersion = version,
         }, cy);
 
+        // The article made blind: claims opened before it stay as they were, one opened after it is blind by its article.
+        await claims.MakeBlindAsync(new MakeBlindRequest { RequestId = Rid(), ArticleId = id }, cy);
+        var blind = await ClaimAsync("Engineers inspect it twice a year.");
+
         var inline = await ViewDocumentsAsync();
+        Assert.Contains(inline["blindclaimdocument"],
+            d => d.Id == blind && d.Data.Contains("\"blindByArticle\": true", StringComparison.Ordinal));
+        Assert.DoesNotContain(inline["blindclaimdocument"],
+            d => d.Id == dam && d.Data.Contains("\"blind\": true", StringComparison.Ordinal));
         Assert.Contains(inline["claimdocument"], d => d.Id == floods && d.Data.Contains("\"orphanReason\": \"", StringComparison.Ordinal));
         Assert.Contains(inline["claimdocument"], d => d.Id == dam && d.Data.Contains("\"orphanReason\": \"", StringComparison.Ordinal));
         Assert.Contains(inline["highlightview"], d => d.Id == orphan && d.Data.Contains("\"reattachedBy\": \"", StringComparison.Ordinal));

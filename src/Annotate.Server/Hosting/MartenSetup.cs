@@ -26,7 +26,22 @@ namespace Annotate.Server.Hosting;
 /// </summary>
 public static class MartenSetup
 {
-    public static StoreOptions Options(NpgsqlDataSource dataSource, string schema, ConsensusPolicy policy)
+    /// <summary>The views, one projection each in its feature's folder: the article view first (the claim and highlight views
+    /// read it), the blind-article view before the blind-claim view (which reads it).</summary>
+    public static IReadOnlyList<IProjectionSource<IDocumentOperations, IQuerySession>> Views(ConsensusPolicy policy) =>
+    [
+        new ArticleViewProjection(), new BlindArticleProjection(), new ClaimViewProjection(policy), new HighlightViewProjection(),
+        new AnalystAccessProjection(), new TokenAccessProjection(), new ReplyProjection(), new BlindClaimProjection(),
+        new SearchEntryProjection(), new TargetTagsProjection(),
+    ];
+
+    /// <summary>The server's store options.</summary>
+    /// <param name="inlineViews">Whether the <see cref="Views"/> run inline (the server's writer); false leaves them out (the
+    /// rebuild command registers them itself).</param>
+    /// <param name="searchIndex">Whether <see cref="SearchEntry.Text"/> carries its full-text index; false drops it at the next
+    /// migration (the rebuild command fills the table first and builds the index after).</param>
+    public static StoreOptions Options(NpgsqlDataSource dataSource, string schema, ConsensusPolicy policy, bool inlineViews = true,
+        bool searchIndex = true)
     {
         var options = new StoreOptions();
         options.Connection(dataSource);
@@ -51,19 +66,13 @@ public static class MartenSetup
         options.Events.AddMaskingRuleForProtectedInformation<ReplyPosted>(e => (ReplyPosted)Erasure.Masked(e));
         options.Events.AddMaskingRuleForProtectedInformation<ReplyEdited>(e => (ReplyEdited)Erasure.Masked(e));
         options.Events.AddMaskingRuleForProtectedInformation<ArticleRevised>(e => (ArticleRevised)Erasure.Masked(e));
-        // The views, each kept by its feature's projection in the writer's transaction.
-        options.Projections.Add(new ArticleViewProjection(), ProjectionLifecycle.Inline);
-        options.Projections.Add(new ClaimViewProjection(policy), ProjectionLifecycle.Inline);
-        options.Projections.Add(new HighlightViewProjection(), ProjectionLifecycle.Inline);
-        options.Projections.Add(new AnalystAccessProjection(), ProjectionLifecycle.Inline);
-        options.Projections.Add(new TokenAccessProjection(), ProjectionLifecycle.Inline);
-        // The features' typed views, kept in the append's transaction.
-        options.Projections.Add(new ReplyProjection(), ProjectionLifecycle.Inline);
-        options.Projections.Add(new BlindArticleProjection(), ProjectionLifecycle.Inline);
-        options.Projections.Add(new BlindClaimProjection(), ProjectionLifecycle.Inline);
-        options.Projections.Add(new SearchEntryProjection(), ProjectionLifecycle.Inline);
-        options.Projections.Add(new TargetTagsProjection(), ProjectionLifecycle.Inline);
-        options.Schema.For<SearchEntry>().FullTextIndex(x => x.Text);
+        // The views, each kept by its feature's projection in the writer's transaction (the rebuild command registers them its
+        // own way: ViewRebuild).
+        if (inlineViews)
+        {
+            foreach (var view in Views(policy)) options.Projections.Add(view, ProjectionLifecycle.Inline);
+        }
+        if (searchIndex) options.Schema.For<SearchEntry>().FullTextIndex(x => x.Text);
         options.AutoCreateSchemaObjects = AutoCreate.CreateOrUpdate;
         return options;
     }

@@ -32,7 +32,7 @@ public sealed class HighlightViewProjection() : ViewProjection<HighlightView>(
     typeof(HighlightCreated), typeof(HighlightRetracted), typeof(TagApplied), typeof(TagRemoved), typeof(SpanReanchored),
     typeof(SpanOrphaned), typeof(SpanReattached))
 {
-    private readonly RevisionAtCreation _revisions = new(data => (data as HighlightCreated)?.ArticleId);
+    private readonly RevisionAtCreation _revisions = new(data => data is HighlightCreated c ? [c.ArticleId] : []);
 
     protected override Task BeforeBatchAsync(IReadOnlyCollection<IEvent> events, IQuerySession session, CancellationToken ct) =>
         _revisions.FindAsync(events, session, ct);

@@ -76,31 +76,35 @@ public sealed class ArticleViewProjection() : ViewProjection<ArticleView>(typeof
 }
 
 /// <summary>
-/// The revision an article was on when a span (a claim, a highlight) was made on it, for the views that record it: 1 plus the
-/// article view's revisions at or before the creating event's position. So a view folded again from the log (a rebuild,
-/// when the article view already holds later revisions) records what the view kept in the writer's transaction recorded.
-/// Read for a whole batch of events in one query (<see cref="FindAsync"/>, from a view's
+/// The revision an article was on when a span (a claim, a highlight, a stance's evidence) was made on it, for the views that
+/// record it: 1 plus the article view's revisions at or before the making event's position. So a view folded again from the
+/// log (a rebuild, when the article view already holds later revisions) records what the view kept in the writer's
+/// transaction recorded. Read for a whole batch of events in one query (<see cref="FindAsync"/>, from a view's
 /// <see cref="ViewProjection{TDoc}"/> batch hook); an event the batch did not cover is looked up alone.
 /// </summary>
-public sealed class RevisionAtCreation(Func<object, string?> articleOf)
+/// <param name="articlesOf">The articles an event's data makes spans on (none for most events).</param>
+public sealed class RevisionAtCreation(Func<object, IEnumerable<string>> articlesOf)
 {
     // Keyed by the event object Marten hands to the batch hook and then to the fold; entries go with the events.
-    private readonly ConditionalWeakTable<IEvent, StrongBox<int>> _found = [];
+    private readonly ConditionalWeakTable<IEvent, Dictionary<string, int>> _found = [];
 
     public async Task FindAsync(IReadOnlyCollection<IEvent> events, IQuerySession session, CancellationToken ct)
     {
-        var creating = events.Select(e => (Event: e, Article: articleOf(e.Data))).Where(x => x.Article is not null).ToList();
-        if (creating.Count == 0) return;
-        var articles = (await session.LoadManyAsync<ArticleView>(ct, creating.Select(x => x.Article!).Distinct(StringComparer.Ordinal)))
-            .ToDictionary(a => a.Id, StringComparer.Ordinal);
-        foreach (var (e, article) in creating)
+        var making = events.Select(e => (Event: e, Articles: articlesOf(e.Data).ToList())).Where(x => x.Articles.Count > 0).ToList();
+        if (making.Count == 0) return;
+        var ids = making.SelectMany(x => x.Articles).Distinct(StringComparer.Ordinal).ToList();
+        var articles = (await session.LoadManyAsync<ArticleView>(ct, ids)).ToDictionary(a => a.Id, StringComparer.Ordinal);
+        foreach (var (e, made) in making)
         {
-            _found.AddOrUpdate(e, new StrongBox<int>(articles.TryGetValue(article!, out var view) ? view.RevisionAt(e.Sequence) : 1));
+            var revisions = new Dictionary<string, int>(StringComparer.Ordinal);
+            foreach (var article in made)
+                revisions[article] = articles.TryGetValue(article, out var view) ? view.RevisionAt(e.Sequence) : 1;
+            _found.AddOrUpdate(e, revisions);
         }
     }
 
     public async ValueTask<int> RevisionAsync(IEvent e, string articleId, IQuerySession session, CancellationToken ct) =>
-        _found.TryGetValue(e, out var found)
-            ? found.Value
+        _found.TryGetValue(e, out var found) && found.TryGetValue(articleId, out var revision)
+            ? revision
             : (await session.LoadAsync<ArticleView>(articleId, ct))?.RevisionAt(e.Sequence) ?? 1;
 }

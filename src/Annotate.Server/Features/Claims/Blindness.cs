@@ -1,7 +1,9 @@
+using System.Runtime.CompilerServices;
 using Annotate.Contracts.V1;
 using Annotate.Domain.Events;
 using Annotate.Server.Infrastructure;
 using JasperFx.Events;
+using JasperFx.Events.Grouping;
 using Marten;
 using Marten.Events.Projections;
 using DomainBlindness = Annotate.Domain.Claims.Blindness;
@@ -14,6 +16,8 @@ public sealed record BlindArticleDocument
     /// <summary>The article id.</summary>
     public string Id { get; init; } = "";
     public string Adjudicator { get; init; } = "";
+    /// <summary>Position of the event that made the article blind: claims opened after it are blind.</summary>
+    public long Position { get; init; }
 }
 
 /// <summary>
@@ -37,17 +41,28 @@ public sealed class BlindArticleProjection : MultiStreamProjection<BlindArticleD
 
     public override BlindArticleDocument? Evolve(BlindArticleDocument? snapshot, string id, IEvent e) => e.Data switch
     {
-        ArticleMadeBlind a => new BlindArticleDocument { Id = a.ArticleId, Adjudicator = a.Adjudicator },
+        // Made blind again: the first position stays (claims opened since then are blind).
+        ArticleMadeBlind a => new BlindArticleDocument
+        {
+            Id = a.ArticleId,
+            Adjudicator = a.Adjudicator,
+            Position = snapshot?.Position ?? e.Sequence,
+        },
         _ => snapshot,
     };
 }
 
 /// <summary>
-/// Folds a claim's opening (blind when its article is: read from the article's document, written by an earlier transaction;
-/// an article made blind in the same group commit as the opening does not count), blindness, reveal and stances.
+/// Folds a claim's opening (blind when its article had been made blind before it: read from the article's document, written
+/// by an earlier transaction, so an article made blind in the same group commit as the opening does not count in the writer's
+/// pass; a rebuild, which finds the article's document complete, compares positions), blindness, reveal and stances.
 /// </summary>
 public sealed class BlindClaimProjection : MultiStreamProjection<BlindClaimDocument, string>
 {
+    // Whether the article a ClaimOpened opens on was blind before it, read per batch (EnrichEventsAsync); keyed by the event
+    // object Marten hands to the batch hook and then to the fold.
+    private readonly ConditionalWeakTable<IEvent, StrongBox<bool>> _blindArticle = [];
+
     public BlindClaimProjection()
     {
         Identity<ClaimOpened>(e => e.ClaimId);
@@ -55,6 +70,31 @@ public sealed class BlindClaimProjection : MultiStreamProjection<BlindClaimDocum
         Identity<ClaimRevealed>(e => e.ClaimId);
         Identity<StanceTaken>(e => e.ClaimId);
     }
+
+    /// <summary>Marten's batch hook (a writer's batch, a page of a rebuild): the articles of the batch's openings in one query. In
+    /// the rebuild's composite projection the blind-article view runs in an earlier stage of the same batch: its documents
+    /// that batch wrote are not in the database yet, so they are taken from that stage's cache (Marten's upstream cache).</summary>
+    public override async Task EnrichEventsAsync(SliceGroup<BlindClaimDocument, string> group, IQuerySession querySession,
+        CancellationToken cancellation)
+    {
+        var openings = group.Slices.SelectMany(s => s.Events()).Where(e => e.Data is ClaimOpened)
+            .Distinct(ReferenceEqualityComparer.Instance).Cast<IEvent>().ToList();
+        if (openings.Count == 0) return;
+        var articles = new Dictionary<string, BlindArticleDocument>(StringComparer.Ordinal);
+        var ids = openings.Select(e => ((ClaimOpened)e.Data).ArticleId).Distinct(StringComparer.Ordinal).ToList();
+        if (group.TryFindUpstreamCache<string, BlindArticleDocument>(out var upstream))
+        {
+            foreach (var id in ids)
+                if (upstream.TryFind(id, out var doc) && doc is not null) articles[id] = doc;
+        }
+        var stored = await querySession.LoadManyAsync<BlindArticleDocument>(cancellation, ids.Where(id => !articles.ContainsKey(id)));
+        foreach (var doc in stored) articles[doc.Id] = doc;
+        foreach (var e in openings)
+            _blindArticle.AddOrUpdate(e, new StrongBox<bool>(BlindBefore(articles.GetValueOrDefault(((ClaimOpened)e.Data).ArticleId), e)));
+    }
+
+    private static bool BlindBefore(BlindArticleDocument? article, IEvent opening) =>
+        article is not null && article.Position < opening.Sequence;
 
     public override async ValueTask<BlindClaimDocument?> EvolveAsync(
         BlindClaimDocument? snapshot,
@@ -64,10 +104,14 @@ public sealed class BlindClaimProjection : MultiStreamProjection<BlindClaimDocum
         CancellationToken cancellation)
     {
         var doc = snapshot ?? new BlindClaimDocument { Id = id };
+        if (e.Data is ClaimOpened o && (_blindArticle.TryGetValue(e, out var found)
+                ? found.Value
+                : BlindBefore(await session.LoadAsync<BlindArticleDocument>(o.ArticleId, cancellation), e)))
+        {
+            return doc with { Blind = true, BlindByArticle = true };
+        }
         return e.Data switch
         {
-            ClaimOpened o when await session.LoadAsync<BlindArticleDocument>(o.ArticleId, cancellation) is not null =>
-                doc with { Blind = true, BlindByArticle = true },
             ClaimMadeBlind => doc with { Blind = true },
             ClaimRevealed => doc with { Revealed = true },
             StanceTaken s when !doc.AnalystsWithStance.Contains(s.Analyst) =>

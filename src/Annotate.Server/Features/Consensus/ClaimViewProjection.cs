@@ -30,7 +30,13 @@ public sealed class ClaimViewProjection(ConsensusPolicy policy) : ViewProjection
     typeof(TagApplied), typeof(TagRemoved), typeof(SpanReanchored), typeof(SpanOrphaned), typeof(SpanReattached),
     typeof(EvidenceReanchored), typeof(EvidenceOrphaned))
 {
-    private readonly RevisionAtCreation _revisions = new(data => (data as ClaimOpened)?.ArticleId);
+    // Read per batch: the article a claim opens on, and the articles a stance cites evidence in.
+    private readonly RevisionAtCreation _revisions = new(data => data switch
+    {
+        ClaimOpened o => [o.ArticleId],
+        StanceTaken s => s.Evidence.Select(x => x.ArticleId).Distinct(StringComparer.Ordinal),
+        _ => [],
+    });
 
     public override IEnumerable<string> KeysOf(ViewEvent e) => ClaimIdOf(e) is { } id ? [id] : [];
 
@@ -59,7 +65,7 @@ public sealed class ClaimViewProjection(ConsensusPolicy policy) : ViewProjection
         var revisions = new Dictionary<string, int>(StringComparer.Ordinal);
         foreach (var article in next.View.Evidence.Where(x => x.Anchor is null).Select(x => x.ArticleId).Distinct())
         {
-            revisions[article] = (await session.LoadAsync<ArticleView>(article, cancellation))?.RevisionAt(e.Sequence) ?? 1;
+            revisions[article] = await _revisions.RevisionAsync(e, article, session, cancellation);
         }
         next.View = next.View with
         {
