@@ -38,6 +38,17 @@ public sealed partial class EventStoreOptions
     public int ReadPageSize { get; init; } = 5000;
 
     /// <summary>
+    /// Events per catch-up query of a subscription (<see cref="MartenEventStore.SubscribeAsync"/>). A subscriber keeps its page
+    /// until its client has read it, so this bounds what each catching-up subscriber holds: hundreds of subscribers starting
+    /// from position 0 together hold hundreds of pages at once, long enough for the garbage collector to promote them. Bulk
+    /// readers (the hub, verify, export) read <see cref="ReadPageSize"/> events per query.
+    /// </summary>
+    public int SubscriberPageSize { get; init; } = DefaultSubscriberPageSize;
+
+    /// <summary>The default of <see cref="SubscriberPageSize"/>.</summary>
+    public const int DefaultSubscriberPageSize = 32;
+
+    /// <summary>
     /// Stored type name of the host's erasure events (<see cref="Chain.Erasure"/>): the verifier accepts an event whose data was
     /// replaced only when an erasure event of this type lists its position with the digest of the replacement. Null: none.
     /// </summary>

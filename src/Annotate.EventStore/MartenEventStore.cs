@@ -336,7 +336,7 @@ public sealed class MartenEventStore : IEventStore
             _hub.SubscribeAsync(
                 fromPositionExclusive,
                 filter is { IsEmpty: false } ? filter : null,
-                catchUpPageSize ?? _options.ReadPageSize,
+                catchUpPageSize ?? _options.SubscriberPageSize,
                 ct),
             fromPositionExclusive, ct);
 

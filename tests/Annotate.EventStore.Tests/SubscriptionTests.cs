@@ -72,6 +72,34 @@ public sealed class SubscriptionTests(PostgresDatabase db) : IClassFixture<Postg
     }
 
     [Fact]
+    public async Task Subscribers_catching_up_together_while_events_are_appended_each_get_every_event_once_in_order()
+    {
+        // Small pages read by many subscribers at once, which may share them (Live/SharedPages.cs), while appends go on.
+        await using var t = await TestStores.CreateAsync(db);
+        var store = t.NewStore(pageSize: 3);
+        await store.AppendAsync("s", ExpectedVersion.Any, TestStores.Events(30));
+        using var cts = new CancellationTokenSource(Timeout);
+
+        async Task<List<long>> Follow()
+        {
+            var positions = new List<long>();
+            await foreach (var m in store.SubscribeAsync(0, cancellationToken: cts.Token))
+            {
+                if (m is SubscriptionMessage.Event e) positions.Add(e.Recorded.Position);
+                if (positions.Count == 40) break;
+            }
+            return positions;
+        }
+
+        var followers = Enumerable.Range(0, 40).Select(_ => Task.Run(Follow)).ToList();
+        for (var i = 0; i < 10; i++) await store.AppendAsync("s", ExpectedVersion.Any, TestStores.Events(1));
+        var seen = await Task.WhenAll(followers);
+
+        var expected = Enumerable.Range(1, 40).Select(p => (long)p).ToList();
+        Assert.All(seen, positions => Assert.Equal(expected, positions));
+    }
+
+    [Fact]
     public async Task A_subscription_in_batches_delivers_the_same_events_with_the_caught_up_mark_between()
     {
         await using var t = await TestStores.CreateAsync(db);

@@ -67,6 +67,7 @@ internal sealed class TestStores : IAsyncDisposable
                 Schema = Schema,
                 SubscriberBuffer = subscriberBuffer,
                 ReadPageSize = pageSize,
+                SubscriberPageSize = pageSize,
                 MaxBatchEvents = maxBatchEvents,
             },
             loggerFactory);

@@ -23,6 +23,7 @@ internal sealed partial class SubscriptionHub(MartenEventStore store, ILogger lo
     private volatile Task? _loop;
     private Task? _listener;
     private readonly CancellationTokenSource _stopping = new();
+    private readonly SharedPages _pages = new();
 
     private sealed record HubInput(IReadOnlyList<RecordedEvent>? Committed, long WakePosition);
 
@@ -102,9 +103,13 @@ internal sealed partial class SubscriptionHub(MartenEventStore store, ILogger lo
                 // is the primary's (read with the first page): a copy's head is only how far that copy has replayed.
                 sub.Missed = false;
                 var target = -1L;
+                // A shared page read after this point holds every commit this round must reach: the hub has handed this
+                // subscriber every later one since it registered, and a gap that ended the live part was committed before.
+                var since = _pages.Stamp();
                 while (true)
                 {
-                    var (events, through, head) = await ReadPageAsync(pos, target, filter, pageSize, ct).ConfigureAwait(false);
+                    var (events, through, head) =
+                        await ReadCatchUpPageAsync(since, pos, target, filter, pageSize, ct).ConfigureAwait(false);
                     if (through > pos) yield return new SubscriptionBatch(events, through, false);
                     pos = Math.Max(pos, through);
                     target = Math.Max(target, head);
@@ -288,6 +293,18 @@ internal sealed partial class SubscriptionHub(MartenEventStore store, ILogger lo
                 delay = TimeSpan.FromMilliseconds(Math.Min(5000, delay.TotalMilliseconds * 2));
             }
         }
+    }
+
+    /// <summary>
+    /// A subscriber's catch-up page. Unfiltered pages read from the primary are shared with the subscribers reading the same
+    /// page at the same time (<see cref="SharedPages"/>); such a read is the hub's, so one subscriber leaving does not cancel it.
+    /// </summary>
+    private Task<(List<RecordedEvent> Events, long Through, long Head)> ReadCatchUpPageAsync(long since, long after, long target,
+        EventFilter? filter, int pageSize, CancellationToken ct)
+    {
+        if (filter is not null || store.CatchUpReads is not null) return ReadPageAsync(after, target, filter, pageSize, ct);
+        return _pages.ReadAsync(after, pageSize, since, () => ReadPageAsync(after, target, null, pageSize, _stopping.Token))
+            .WaitAsync(ct);
     }
 
     /// <summary>

@@ -54,6 +54,8 @@ public static partial class StartupExtensions
                 DataSource = sp.GetRequiredService<AnnotateDatabase>().DataSource,
                 Schema = sp.GetRequiredService<EventStoreSettings>().Schema,
                 SubscriberBuffer = Math.Max(1, configuration.GetValue("Annotate:SubscriberBuffer", 512)),
+                SubscriberPageSize = Math.Max(1,
+                    configuration.GetValue("Annotate:SubscriberPageSize", EventStoreOptions.DefaultSubscriberPageSize)),
                 ErasureEventType = Features.Admin.EraseAnalyst.EventType,
             },
             sp.GetRequiredService<ILoggerFactory>()));
