@@ -147,6 +147,18 @@ public sealed class ArticlesTests(AnnotateServer server) : IClassFixture<Annotat
     }
 
     [Fact]
+    public async Task An_article_id_beginning_with_claims_is_refused_as_it_would_name_another_articles_claim_openings()
+    {
+        var other = server.Unique("opened");
+        var request = new ImportArticleRequest { RequestId = Rid(), ArticleId = $"claims-{other}", Title = "T", Text = Text };
+
+        var e = await RefusedAsync(StatusCode.InvalidArgument, () => Ch.Articles().ImportArticleAsync(request, server.Admin));
+
+        Assert.Contains("reserved", e.Status.Detail);
+        Assert.Empty(await server.EventsOfRequestAsync(request.RequestId));
+    }
+
+    [Fact]
     public async Task An_import_with_an_empty_request_id_is_invalid()
     {
         var e = await RefusedAsync(StatusCode.InvalidArgument, () => Ch.Articles().ImportArticleAsync(

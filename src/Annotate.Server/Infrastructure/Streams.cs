@@ -14,6 +14,12 @@ public static class Streams
     public static string Reply(string replyId) => $"reply-{replyId}";
     public static string Analyst(string analystId) => $"analyst-{analystId}";
 
+    /// <summary>
+    /// Whether an article id would name another article's claim openings: <c>article-claims-x</c> is both the stream of an
+    /// article "claims-x" and <see cref="ArticleClaims"/> of article "x", so no article is given an id beginning "claims-".
+    /// </summary>
+    public static bool IsClaimOpeningsName(string articleId) => articleId.StartsWith("claims-", StringComparison.Ordinal);
+
     /// <summary>Whether a stream holds access events (an analyst's registration, roles and tokens).</summary>
     public static bool IsAccess(string streamId) => streamId.StartsWith("analyst-", StringComparison.Ordinal);
 

@@ -29,6 +29,11 @@ public static partial class ImportArticle
                 throw ErrorMapping.Invalid($"The article id \"{r.ArticleId}\" is not a slug; use 1 to 80 characters of a-z, 0-9 and '-', " +
                                            $"starting with a letter or digit.");
             }
+            if (Streams.IsClaimOpeningsName(r.ArticleId))
+            {
+                throw ErrorMapping.Invalid($"The article id \"{r.ArticleId}\" is reserved: ids beginning with \"claims-\" name the " +
+                                           $"claim openings of other articles.");
+            }
             // An existing article with other text: the spans the revision carries are read first (nothing is read in the writer);
             // if another revision lands in between, the decision refuses rather than carry spans of an older text.
             var existing = await views.LoadAsync<ArticleView>(r.ArticleId, ct);
