@@ -59,8 +59,8 @@ public sealed class BlindArticleProjection : MultiStreamProjection<BlindArticleD
 /// </summary>
 public sealed class BlindClaimProjection : MultiStreamProjection<BlindClaimDocument, string>
 {
-    // Whether the article a ClaimOpened opens on was blind before it, read per batch (EnrichEventsAsync); keyed by the event
-    // object Marten hands to the batch hook and then to the fold.
+    // Whether the article a ClaimOpened opens on was blind before it, read per page of a rebuild (EnrichEventsAsync); keyed by
+    // the event object Marten hands to the batch hook and then to the fold.
     private readonly ConditionalWeakTable<IEvent, StrongBox<bool>> _blindArticle = [];
 
     public BlindClaimProjection()
@@ -71,9 +71,10 @@ public sealed class BlindClaimProjection : MultiStreamProjection<BlindClaimDocum
         Identity<StanceTaken>(e => e.ClaimId);
     }
 
-    /// <summary>Marten's batch hook (a writer's batch, a page of a rebuild): the articles of the batch's openings in one query. In
-    /// the rebuild's composite projection the blind-article view runs in an earlier stage of the same batch: its documents
-    /// that batch wrote are not in the database yet, so they are taken from that stage's cache (Marten's upstream cache).</summary>
+    /// <summary>Marten's batch hook, which its daemon calls for each page of a rebuild (not in the writer's inline pass, where
+    /// <see cref="EvolveAsync"/> reads each opening's article itself): the articles of the page's openings in one query. In the
+    /// rebuild's composite projection the blind-article view runs in an earlier stage of the same page: its documents that
+    /// page wrote are not in the database yet, so they are taken from that stage's cache (Marten's upstream cache).</summary>
     public override async Task EnrichEventsAsync(SliceGroup<BlindClaimDocument, string> group, IQuerySession querySession,
         CancellationToken cancellation)
     {
