@@ -15,7 +15,10 @@ namespace Annotate.EventStore;
 
 /// <summary>
 /// The one appender of the store. Concurrent appends queue here; one loop takes what is queued and carries it out
-/// as one Marten session on one transaction (group commit):
+/// as one Marten session on one transaction (group commit). An append that finds the writer idle and nothing queued is
+/// carried out as a batch of one by its caller instead (<see cref="RunAloneAsync"/>): no hand-off to the loop and back,
+/// which for a lone caller is two thread wake-ups per command. Either way one batch runs at a time (the writer's turn,
+/// <see cref="_turn"/>), and every batch goes through the same steps:
 /// 1. the global-order lock (<see cref="GlobalOrder"/>) and the database clock;
 /// 2. in the lock's round trip: the version of every stream touched and the records of the idempotency keys;
 /// 3. per append, a decision against that state plus what earlier appends of the same batch wrote: a retry
@@ -58,15 +61,23 @@ internal sealed partial class GroupCommitWriter : IAsyncDisposable
     private readonly Channel<PendingAppend> _queue = Channel.CreateUnbounded<PendingAppend>();
     private readonly CancellationTokenSource _stopping = new();
     private readonly Task _loop;
+    /// <summary>
+    /// The writer's turn: held by whoever runs a batch (the loop, or a caller running its append alone), so batches never
+    /// overlap and the state below is touched by one batch at a time (the semaphore orders its reads and writes).
+    /// </summary>
+    private readonly SemaphoreSlim _turn = new(1, 1);
+    private volatile bool _closed;
+    /// <summary>Appends in the last batch (read without the turn: only a hint whether callers come alone or together).</summary>
+    private volatile int _lastBatchAppends = 1;
 
     private readonly FrozenSet<Type> _mappedTypes;
-    /// <summary>Folded states for decisions, by stream and fold (only the writer loop touches them).</summary>
+    /// <summary>Folded states for decisions, by stream and fold (only the batch holding the writer's turn touches them).</summary>
     private readonly DecisionStates _states;
-    private int _forgetRequests, _forgotten; // _forgotten: the writer loop's own
+    private int _forgetRequests, _forgotten; // _forgotten: the writer's turn's own
 
     /// <summary>Drops every kept state before the next batch decides (they are folded again from the stored events).</summary>
     public void ForgetKeptStates() => Interlocked.Increment(ref _forgetRequests);
-    /// <summary>Whether the batch running now got as far as sending COMMIT (only the writer loop touches it).</summary>
+    /// <summary>Whether the batch running now got as far as sending COMMIT (only the batch holding the writer's turn touches it).</summary>
     private bool _commitSent;
     /// <summary>The highest position this writer has set on an event (Marten may write a tombstone there; see step 1).</summary>
     private long _presetThrough;
@@ -135,8 +146,42 @@ internal sealed partial class GroupCommitWriter : IAsyncDisposable
             pending.Completion.Task.ContinueWith(static (_, r) => ((CancellationTokenRegistration)r!).Dispose(), registration,
                 CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
         }
+        if (_closed) throw new ObjectDisposedException(nameof(MartenEventStore));
+        // Idle, nothing queued and the last batch was a batch of one: this caller runs its append as a batch of one. A queue
+        // that is not empty means the loop is gathering or about to, and after a larger batch its callers are about to
+        // come back (the loop's gather delay waits for them): the append joins them there, so concurrent callers still
+        // share one commit rather than one of them taking the turn for a commit of its own.
+        if (_lastBatchAppends == 1 && _queue.Reader.Count == 0 && _turn.Wait(0, CancellationToken.None)) return RunAloneAsync(pending);
         if (!_queue.Writer.TryWrite(pending)) throw new ObjectDisposedException(nameof(MartenEventStore));
         return pending.Completion.Task;
+    }
+
+    /// <summary>
+    /// Runs <paramref name="pending"/> as a batch of its own on the caller's flow, holding the writer's turn (taken by the
+    /// caller). Appends queued meanwhile wait for the loop, which takes the turn once this batch is done.
+    /// </summary>
+    private async Task<AppendResult> RunAloneAsync(PendingAppend pending)
+    {
+        try
+        {
+            if (Interlocked.CompareExchange(ref pending.State, 1, 0) == 0) // not cancelled in the meantime
+            {
+                var carry = new List<PendingAppend>();
+                _lastBatchAppends = 1;
+                await ProcessBatchAsync([pending], carry).ConfigureAwait(false);
+                // To decide again (a batch of one has nothing to wait for, so this stays empty in practice): queued anew.
+                foreach (var p in carry)
+                {
+                    Volatile.Write(ref p.State, 0);
+                    if (!_queue.Writer.TryWrite(p)) p.Completion.TrySetException(new ObjectDisposedException(nameof(MartenEventStore)));
+                }
+            }
+        }
+        finally
+        {
+            _turn.Release();
+        }
+        return await pending.Completion.Task.ConfigureAwait(false);
     }
 
     private async Task LoopAsync()
@@ -147,21 +192,30 @@ internal sealed partial class GroupCommitWriter : IAsyncDisposable
         var previousAppends = 0;
         while (carry.Count > 0 || await reader.WaitToReadAsync().ConfigureAwait(false))
         {
-            if (_options.GatherDelay > TimeSpan.Zero && reader.CanCount && reader.Count + carry.Count < previousAppends)
-                await Task.Delay(_options.GatherDelay).ConfigureAwait(false);
-            batch.Clear();
-            batch.AddRange(carry);
-            carry.Clear();
-            var count = batch.Sum(p => Math.Max(1, p.Events.Count));
-            while (count < _options.MaxBatchEvents && reader.TryRead(out var p))
+            await _turn.WaitAsync().ConfigureAwait(false);
+            try
             {
-                if (Interlocked.CompareExchange(ref p.State, 1, 0) != 0) continue; // cancelled while queued
-                batch.Add(p);
-                count += Math.Max(1, p.Events.Count); // a decision counts as one until it has decided
+                if (_options.GatherDelay > TimeSpan.Zero && reader.CanCount && reader.Count + carry.Count < previousAppends)
+                    await Task.Delay(_options.GatherDelay).ConfigureAwait(false);
+                batch.Clear();
+                batch.AddRange(carry);
+                carry.Clear();
+                var count = batch.Sum(p => Math.Max(1, p.Events.Count));
+                while (count < _options.MaxBatchEvents && reader.TryRead(out var p))
+                {
+                    if (Interlocked.CompareExchange(ref p.State, 1, 0) != 0) continue; // cancelled while queued
+                    batch.Add(p);
+                    count += Math.Max(1, p.Events.Count); // a decision counts as one until it has decided
+                }
+                if (batch.Count == 0) continue;
+                previousAppends = batch.Count;
+                _lastBatchAppends = batch.Count;
+                await ProcessBatchAsync(batch, carry).ConfigureAwait(false);
             }
-            if (batch.Count == 0) continue;
-            previousAppends = batch.Count;
-            await ProcessBatchAsync(batch, carry).ConfigureAwait(false);
+            finally
+            {
+                _turn.Release();
+            }
         }
     }
 
@@ -729,8 +783,10 @@ internal sealed partial class GroupCommitWriter : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        _closed = true;
         _queue.Writer.TryComplete();
         try { await _loop.ConfigureAwait(false); } catch (OperationCanceledException) { }
+        await _turn.WaitAsync().ConfigureAwait(false); // a caller's batch of one that took the turn before the close
         await _stopping.CancelAsync().ConfigureAwait(false);
         _stopping.Dispose();
     }
