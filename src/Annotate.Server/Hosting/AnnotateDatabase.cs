@@ -122,7 +122,13 @@ public sealed partial class AnnotateDatabase(ServerOptions options, ILoggerFacto
         // hundred rows at a time and more as the table grew. The server's tables are read from memory or SSD, for which 1.1
         // is the usual setting: the index wins from a couple of pages on.
         if (!set.ContainsKey("Options")) builder.Options = $"-c random_page_cost={RandomPageCost}";
+        // The same few dozen statements (the writer's, Marten's appends, upserts and loads of the views) run on every batch:
+        // prepared on each pooled connection after a few uses, PostgreSQL stops parsing and planning them anew each time.
+        if (!set.ContainsKey("Max Auto Prepare")) builder.MaxAutoPrepare = MaxAutoPrepare;
     }
+
+    /// <summary>Statements Npgsql prepares automatically per connection (see <see cref="ApplyDefaults"/>).</summary>
+    public const int MaxAutoPrepare = 64;
 
     /// <summary>The planner's cost of a page read out of order on the server's sessions (see <see cref="ApplyDefaults"/>).</summary>
     public const string RandomPageCost = "1.1";
