@@ -1,6 +1,18 @@
 using Annotate.Contracts.V1;
+using Annotate.Domain;
+using Annotate.Domain.Anchoring;
+using Annotate.Domain.Claims;
+using Annotate.Domain.Consensus;
+using Annotate.Domain.Events;
+using Annotate.EventStore;
+using Annotate.EventStore.Order;
+using Annotate.Server.Hosting;
+using Annotate.Server.Infrastructure;
+using Marten;
 using Npgsql;
 using static Annotate.Server.Tests.Rpc;
+using Role = Annotate.Contracts.V1.Role;
+using Stance = Annotate.Contracts.V1.Stance;
 
 namespace Annotate.Server.Tests;
 
@@ -115,6 +127,97 @@ public sealed class ViewRebuildTests(AnnotateServer server) : IClassFixture<Anno
         var listed = await annotations.ListHighlightsAsync(new ListHighlightsRequest { ArticleId = id }, ana);
         Assert.Contains(listed.Highlights, h => h.HighlightId == kept && h.Note == "Check the schedule.");
         Assert.DoesNotContain(listed.Highlights, h => h.HighlightId == retracted);
+    }
+
+    [Fact]
+    public async Task A_claim_opened_in_the_commit_that_made_its_article_blind_is_hidden_as_the_writer_kept_it_and_after_a_rebuild()
+    {
+        var (anaId, _) = await server.NewAnalystAsync("ana", Role.Analyst);
+        var (_, bo) = await server.NewAnalystAsync("bo", Role.Analyst);
+        var (cyId, cy) = await server.NewAnalystAsync("cy", Role.Analyst, Role.Adjudicator);
+        const string text = "The dam holds forty million cubic metres. Engineers inspect it twice a year.";
+        var id = await server.ImportAsync(text);
+        var other = await server.ImportAsync(text);
+
+        // A second writer on the server's database (as a replica has), with the server's views inline. The commands are decided
+        // by the domain as the server decides them: an adjudicator makes the article blind, an analyst opens a claim on it. (The
+        // server's own opening also carries a guard on the article's stream, which refuses it in a batch after the article was
+        // made blind; the view must not depend on that guard, so these appends go without it.)
+        await using var dataSource = NpgsqlDataSource.Create(server.ConnectionString);
+        await using var documents = new DocumentStore(MartenSetup.Options(dataSource, "annotate", ConsensusPolicy.Default));
+        await using var writer = new MartenEventStore(new EventStoreOptions { Documents = documents, DataSource = dataSource });
+        var now = DateTimeOffset.UtcNow;
+        List<EventData> Decided(IReadOnlyList<IDomainEvent> events, string actor, string articleId)
+        {
+            var requestId = Rid();
+            return [.. events.Select((e, i) => EventCodec.ToEventData(e, EventCodec.EventId(actor, requestId, i),
+                new EventMetadata(actor, requestId, Tag: articleId)))];
+        }
+        List<EventData> MadeBlind(string article) => Decided(Blindness.Decide(false, new MakeArticleBlind(article),
+            new CommandContext(cyId, now, [Domain.Events.Role.Adjudicator])).OrThrow(), cyId, article);
+        var claimId = $"c-{Guid.NewGuid():N}";
+        var opening = Claim.Decide(ClaimIndex.Empty(id),
+                new Domain.Claims.OpenClaim(id, new TextDocument(text), Mapping.ToDomain(Quote("Engineers inspect it twice a year.")),
+                    "Checkable."),
+                new CommandContext(anaId, now, [Domain.Events.Role.Analyst], claimId))
+            .OrThrow();
+
+        // Both in one group commit, the article made blind first: the global-order lock is held while a first command (the
+        // other article made blind) waits for it, so the writer takes the two queued behind it together once it is free.
+        Task<AppendResult> first, blind, opened;
+        await using (var holder = await dataSource.OpenConnectionAsync())
+        {
+            await using var hold = await holder.BeginTransactionAsync();
+            await using (var take = new NpgsqlCommand("SELECT pg_advisory_xact_lock($1)", holder, hold))
+            {
+                take.Parameters.AddWithValue(GlobalOrder.LockKey("annotate"));
+                await take.ExecuteNonQueryAsync();
+            }
+            first = writer.AppendAsync(Streams.Article(other), ExpectedVersion.Any, MadeBlind(other));
+            Assert.True(await WaitingForTheLockAsync(dataSource), "the writer's first batch did not wait for the global-order lock");
+            blind = writer.AppendAsync(Streams.Article(id), ExpectedVersion.Any, MadeBlind(id));
+            opened = writer.AppendAsync(Streams.ArticleClaims(id), ExpectedVersion.Any, Decided(opening.Events, anaId, id));
+            await hold.CommitAsync();
+        }
+        await first;
+        var (b, o) = ((await blind), (await opened));
+        Assert.Equal(b.LastPosition + 1, o.FirstPosition);
+        Assert.Equal(b.RecordedAt, o.RecordedAt); // one clock reading per commit
+        Assert.Equal(2, writer.Statistics.Commits);
+
+        // The adjudicator's stance through the server: hidden from an analyst without one of their own, as the claim is blind.
+        await server.Channel.Claims().TakeStanceAsync(
+            new TakeStanceRequest { RequestId = Rid(), ClaimId = claimId, Stance = Stance.Refutes, Rationale = "The log says monthly." },
+            cy);
+        async Task<ClaimView> SeenByBoAsync() =>
+            await server.Channel.Consensus().GetClaimViewAsync(new GetClaimViewRequest { ClaimId = claimId }, bo);
+        var seen = await SeenByBoAsync();
+        Assert.True(seen.Hidden, $"a claim opened after its article was made blind is shown to an analyst without a stance: {seen}");
+        Assert.Empty(seen.Stances);
+
+        var inline = await ViewDocumentsAsync();
+        using var rebuild = ServerProcess.Start(["rebuild-views", $"--ConnectionStrings:Annotate={server.ConnectionString}"]);
+        var code = await rebuild.WaitForExitAsync();
+        Assert.True(code == 0, rebuild.Output);
+        var rebuilt = await ViewDocumentsAsync();
+        foreach (var (table, docs) in inline) Assert.Equal(docs, rebuilt[table]);
+        Assert.Equal(seen, await SeenByBoAsync());
+    }
+
+    /// <summary>Waits until a session on the database waits for an advisory lock (polled: PostgreSQL signals no lock wait).</summary>
+    private static async Task<bool> WaitingForTheLockAsync(NpgsqlDataSource dataSource)
+    {
+        var until = DateTime.UtcNow.AddSeconds(60);
+        using var timer = new PeriodicTimer(TimeSpan.FromMilliseconds(20));
+        await using var count = dataSource.CreateCommand(
+            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted " +
+            "AND database = (SELECT oid FROM pg_database WHERE datname = current_database())");
+        while ((long)(await count.ExecuteScalarAsync())! == 0)
+        {
+            if (DateTime.UtcNow > until) return false;
+            await timer.WaitForNextTickAsync();
+        }
+        return true;
     }
 
     /// <summary>Every view document by table (Marten's document tables but the idempotency records), by id.</summary>
