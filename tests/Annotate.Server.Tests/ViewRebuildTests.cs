@@ -182,6 +182,10 @@ public sealed class ViewRebuildTests(AnnotateServer server) : IClassFixture<Anno
         var view = await server.Channel.Consensus().GetClaimViewAsync(new GetClaimViewRequest { ClaimId = claimId }, ana);
         Assert.Equal(2u, view.Anchor.Revision);
         Assert.Equal(AnchorStatus.Anchored, view.Anchor.Status);
+        // As a replay folds it as of the opening.
+        var asOf = await server.Channel.Consensus().GetClaimViewAsync(
+            new GetClaimViewRequest { ClaimId = claimId, AsOf = new AsOf { Position = (ulong)opened.LastPosition } }, ana);
+        Assert.Equal(view.Anchor, asOf.Anchor);
 
         await RebuildingLeavesEveryDocumentAsync();
         Assert.Equal(view, await server.Channel.Consensus().GetClaimViewAsync(new GetClaimViewRequest { ClaimId = claimId }, ana));
