@@ -1,6 +1,19 @@
 using Annotate.Contracts.V1;
+using Annotate.Domain;
+using Annotate.Domain.Anchoring;
+using Annotate.Domain.Articles;
+using Annotate.Domain.Claims;
+using Annotate.Domain.Consensus;
+using Annotate.Domain.Events;
+using Annotate.EventStore;
+using Annotate.EventStore.Order;
+using Annotate.Server.Hosting;
+using Annotate.Server.Infrastructure;
+using Marten;
 using Npgsql;
 using static Annotate.Server.Tests.Rpc;
+using Role = Annotate.Contracts.V1.Role;
+using Stance = Annotate.Contracts.V1.Stance;
 
 namespace Annotate.Server.Tests;
 
@@ -115,6 +128,163 @@ public sealed class ViewRebuildTests(AnnotateServer server) : IClassFixture<Anno
         var listed = await annotations.ListHighlightsAsync(new ListHighlightsRequest { ArticleId = id }, ana);
         Assert.Contains(listed.Highlights, h => h.HighlightId == kept && h.Note == "Check the schedule.");
         Assert.DoesNotContain(listed.Highlights, h => h.HighlightId == retracted);
+    }
+
+    [Fact]
+    public async Task A_claim_opened_in_the_commit_that_made_its_article_blind_is_hidden_as_the_writer_kept_it_and_after_a_rebuild()
+    {
+        var (anaId, _) = await server.NewAnalystAsync("ana", Role.Analyst);
+        var (_, bo) = await server.NewAnalystAsync("bo", Role.Analyst);
+        var (cyId, cy) = await server.NewAnalystAsync("cy", Role.Analyst, Role.Adjudicator);
+        var id = await server.ImportAsync(Text);
+        await using var writer = new SecondWriter(server.ConnectionString);
+        var claimId = $"c-{Guid.NewGuid():N}";
+
+        // An adjudicator makes the article blind, then an analyst opens a claim on it, in one group commit.
+        var (blind, opened) = await writer.InOneCommitAsync(
+            (Streams.Article(id), SecondWriter.Decided(cyId, id, Blindness.Decide(false, new MakeArticleBlind(id),
+                new CommandContext(cyId, DateTimeOffset.UtcNow, [Domain.Events.Role.Adjudicator])).OrThrow())),
+            (Streams.ArticleClaims(id), SecondWriter.Decided(anaId, id, Opening(id, Text, claimId, anaId))),
+            Streams.Article(await server.ImportAsync(Text)));
+        Assert.Equal(blind.LastPosition + 1, opened.FirstPosition);
+
+        // The adjudicator's stance through the server: hidden from an analyst without one of their own, as the claim is blind.
+        await server.Channel.Claims().TakeStanceAsync(
+            new TakeStanceRequest { RequestId = Rid(), ClaimId = claimId, Stance = Stance.Refutes, Rationale = "The log says monthly." },
+            cy);
+        async Task<ClaimView> SeenByBoAsync() =>
+            await server.Channel.Consensus().GetClaimViewAsync(new GetClaimViewRequest { ClaimId = claimId }, bo);
+        var seen = await SeenByBoAsync();
+        Assert.True(seen.Hidden, $"a claim opened after its article was made blind is shown to an analyst without a stance: {seen}");
+        Assert.Empty(seen.Stances);
+
+        await RebuildingLeavesEveryDocumentAsync();
+        Assert.Equal(seen, await SeenByBoAsync());
+    }
+
+    [Fact]
+    public async Task A_claim_opened_in_the_commit_that_revised_its_article_is_on_the_new_revision_for_the_writer_and_after_a_rebuild()
+    {
+        var (anaId, ana) = await server.NewAnalystAsync("ana", Role.Analyst);
+        var id = await server.ImportAsync(Text);
+        const string revised = "Officials confirmed the figure. " + Text;
+        await using var writer = new SecondWriter(server.ConnectionString);
+        var claimId = $"c-{Guid.NewGuid():N}";
+
+        // The admin revises the article, then an analyst opens a claim on the new text, in one group commit.
+        var revision = new ArticleRevised(id, 2, ContentHash.Of(revised), revised, "admin", "A sentence added.");
+        var (revisedAt, opened) = await writer.InOneCommitAsync(
+            (Streams.Article(id), SecondWriter.Decided("admin", id, [revision])),
+            (Streams.ArticleClaims(id), SecondWriter.Decided(anaId, id, Opening(id, revised, claimId, anaId))),
+            Streams.Article(await server.ImportAsync(Text)));
+        Assert.Equal(revisedAt.LastPosition + 1, opened.FirstPosition);
+
+        var view = await server.Channel.Consensus().GetClaimViewAsync(new GetClaimViewRequest { ClaimId = claimId }, ana);
+        Assert.Equal(2u, view.Anchor.Revision);
+        Assert.Equal(AnchorStatus.Anchored, view.Anchor.Status);
+        // As a replay folds it as of the opening.
+        var asOf = await server.Channel.Consensus().GetClaimViewAsync(
+            new GetClaimViewRequest { ClaimId = claimId, AsOf = new AsOf { Position = (ulong)opened.LastPosition } }, ana);
+        Assert.Equal(view.Anchor, asOf.Anchor);
+
+        await RebuildingLeavesEveryDocumentAsync();
+        Assert.Equal(view, await server.Channel.Consensus().GetClaimViewAsync(new GetClaimViewRequest { ClaimId = claimId }, ana));
+    }
+
+    private const string Text = "The dam holds forty million cubic metres. Engineers inspect it twice a year.";
+
+    /// <summary>The events of an analyst's opening of a claim on the last sentence of <paramref name="text"/>, decided by the domain
+    /// as the server decides it.</summary>
+    private static IReadOnlyList<IDomainEvent> Opening(string articleId, string text, string claimId, string analyst) =>
+        Claim.Decide(ClaimIndex.Empty(articleId),
+                new Domain.Claims.OpenClaim(articleId, new TextDocument(text),
+                    Mapping.ToDomain(Quote("Engineers inspect it twice a year.")), "Checkable."),
+                new CommandContext(analyst, DateTimeOffset.UtcNow, [Domain.Events.Role.Analyst], claimId))
+            .OrThrow().Events;
+
+    /// <summary>Runs <c>rebuild-views</c> and checks that every view document is as it was.</summary>
+    private async Task RebuildingLeavesEveryDocumentAsync()
+    {
+        var inline = await ViewDocumentsAsync();
+        using var rebuild = ServerProcess.Start(["rebuild-views", $"--ConnectionStrings:Annotate={server.ConnectionString}"]);
+        var code = await rebuild.WaitForExitAsync();
+        Assert.True(code == 0, rebuild.Output);
+        var rebuilt = await ViewDocumentsAsync();
+        foreach (var (table, documents) in inline) Assert.Equal(documents, rebuilt[table]);
+    }
+
+    /// <summary>
+    /// A second writer on the server's database (as a replica has), with the server's views inline, that puts two appends in
+    /// one group commit. Its appends carry no guard: the server's span commands also guard the article's stream, which refuses
+    /// them in a batch after an event of that stream, but the views must not depend on that.
+    /// </summary>
+    private sealed class SecondWriter(string connectionString) : IAsyncDisposable
+    {
+        private readonly NpgsqlDataSource _dataSource = NpgsqlDataSource.Create(connectionString);
+        private DocumentStore? _documents;
+        private MartenEventStore? _writer;
+
+        public static List<EventData> Decided(string actor, string articleId, IReadOnlyList<IDomainEvent> events)
+        {
+            var requestId = Rid();
+            return [.. events.Select((e, i) => EventCodec.ToEventData(e, EventCodec.EventId(actor, requestId, i),
+                new EventMetadata(actor, requestId, Tag: articleId)))];
+        }
+
+        /// <summary>Appends <paramref name="first"/> and <paramref name="second"/> in one commit, in that order: the global-order
+        /// lock is held while an append to <paramref name="waiting"/> (an article made blind) waits for it, so the writer takes
+        /// the two queued behind it together once it is free.</summary>
+        public async Task<(AppendResult First, AppendResult Second)> InOneCommitAsync(
+            (string Stream, List<EventData> Events) first, (string Stream, List<EventData> Events) second, string waiting)
+        {
+            _documents ??= new DocumentStore(MartenSetup.Options(_dataSource, "annotate", ConsensusPolicy.Default));
+            _writer ??= new MartenEventStore(new EventStoreOptions { Documents = _documents, DataSource = _dataSource });
+            var commits = _writer.Statistics.Commits;
+            Task<AppendResult> before, one, two;
+            await using (var holder = await _dataSource.OpenConnectionAsync())
+            {
+                await using var hold = await holder.BeginTransactionAsync();
+                await using (var take = new NpgsqlCommand("SELECT pg_advisory_xact_lock($1)", holder, hold))
+                {
+                    take.Parameters.AddWithValue(GlobalOrder.LockKey("annotate"));
+                    await take.ExecuteNonQueryAsync();
+                }
+                before = _writer.AppendAsync(waiting, ExpectedVersion.Any,
+                    Decided("admin", waiting, [new ArticleMadeBlind(waiting["article-".Length..], "admin")]));
+                Assert.True(await WaitingForTheLockAsync(), "the writer's first batch did not wait for the global-order lock");
+                one = _writer.AppendAsync(first.Stream, ExpectedVersion.Any, first.Events);
+                two = _writer.AppendAsync(second.Stream, ExpectedVersion.Any, second.Events);
+                await hold.CommitAsync();
+            }
+            await before;
+            var (a, b) = (await one, await two);
+            Assert.Equal(a.RecordedAt, b.RecordedAt); // one clock reading per commit
+            Assert.Equal(commits + 2, _writer.Statistics.Commits);
+            return (a, b);
+        }
+
+        /// <summary>Waits until a session waits for an advisory lock (polled: PostgreSQL signals no lock wait).</summary>
+        private async Task<bool> WaitingForTheLockAsync()
+        {
+            var until = DateTime.UtcNow.AddSeconds(60);
+            using var timer = new PeriodicTimer(TimeSpan.FromMilliseconds(20));
+            await using var count = _dataSource.CreateCommand(
+                "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted " +
+                "AND database = (SELECT oid FROM pg_database WHERE datname = current_database())");
+            while ((long)(await count.ExecuteScalarAsync())! == 0)
+            {
+                if (DateTime.UtcNow > until) return false;
+                await timer.WaitForNextTickAsync();
+            }
+            return true;
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            if (_writer is not null) await _writer.DisposeAsync();
+            _documents?.Dispose();
+            await _dataSource.DisposeAsync();
+        }
     }
 
     /// <summary>Every view document by table (Marten's document tables but the idempotency records), by id.</summary>

@@ -37,30 +37,31 @@ public interface IViewRefold
 public abstract class ViewProjection<TDoc> : MultiStreamProjection<TDoc, string>
     where TDoc : class
 {
-    /// <param name="eventTypes">The domain event types the view folds (those <see cref="KeysOf"/> can key): Marten's daemon then reads
-    /// only those from the log when it rebuilds the view, and the writer's inline pass skips the others.</param>
+    /// <param name="eventTypes">The domain event types the view folds (those <see cref="KeysOf"/> can key) and those its batch hook
+    /// reads (<see cref="BeforeBatchAsync"/>): Marten's daemon then reads only those from the log when it rebuilds the view, and
+    /// the writer's inline pass skips the others.</param>
     protected ViewProjection(params Type[] eventTypes)
     {
         foreach (var type in eventTypes) IncludeType(type);
         // Grouping is the one step Marten runs once per batch both in the writer's inline pass and in the daemon's pages of a
         // rebuild (EnrichEventsAsync, its batch hook, runs only in the daemon), so the view's batch hook runs here, on the
-        // events the view folds. Marten's grouping has no cancellation token: the hook's reads end with the batch's session.
+        // batch's events of the view's types. Marten's grouping has no cancellation token: the hook's reads end with the batch's
+        // session.
         CustomGrouping(async (session, events, grouping) =>
         {
-            var folded = new List<IEvent>();
+            var batch = new List<IEvent>();
+            var folded = false;
             foreach (var e in events)
             {
                 if (e.Data is not IDomainEvent) continue;
-                var view = ViewEvent.From(e);
-                var keyed = false;
-                foreach (var key in KeysOf(view))
+                batch.Add(e);
+                foreach (var key in KeysOf(ViewEvent.From(e)))
                 {
                     grouping.AddEvent(key, e);
-                    keyed = true;
+                    folded = true;
                 }
-                if (keyed) folded.Add(e);
             }
-            if (folded.Count > 0) await BeforeBatchAsync(folded, session, CancellationToken.None);
+            if (folded) await BeforeBatchAsync(batch, session, CancellationToken.None);
         });
     }
 
@@ -76,8 +77,10 @@ public abstract class ViewProjection<TDoc> : MultiStreamProjection<TDoc, string>
     protected virtual ValueTask<TDoc> CreatedAsync(TDoc created, IEvent e, IQuerySession session, CancellationToken ct) =>
         ValueTask.FromResult(created);
 
-    /// <summary>Called once per batch of events (a writer's batch, a page of a rebuild) before any is folded: where a view
-    /// reads what <see cref="CreatedAsync"/> needs for the whole batch in one query instead of one per document.</summary>
+    /// <summary>Called once per batch of events (a writer's batch, a page of a rebuild) before any is folded, with every event of
+    /// the batch the view takes (folded or not): where a view reads what <see cref="CreatedAsync"/> needs for the whole batch in
+    /// one query instead of one per document, and finds what earlier events of the same batch change in the documents it reads
+    /// (those are stored only with the batch).</summary>
     protected virtual Task BeforeBatchAsync(IReadOnlyCollection<IEvent> events, IQuerySession session, CancellationToken ct) =>
         Task.CompletedTask;
 

@@ -30,7 +30,7 @@ public sealed class HighlightView
 /// <summary>One <see cref="HighlightView"/> per highlight, removed when it is retracted.</summary>
 public sealed class HighlightViewProjection() : ViewProjection<HighlightView>(
     typeof(HighlightCreated), typeof(HighlightRetracted), typeof(TagApplied), typeof(TagRemoved), typeof(SpanReanchored),
-    typeof(SpanOrphaned), typeof(SpanReattached))
+    typeof(SpanOrphaned), typeof(SpanReattached), typeof(ArticleRevised))
 {
     private readonly RevisionAtCreation _revisions = new(data => data is HighlightCreated c ? [c.ArticleId] : []);
 

@@ -77,10 +77,12 @@ public sealed class ArticleViewProjection() : ViewProjection<ArticleView>(typeof
 
 /// <summary>
 /// The revision an article was on when a span (a claim, a highlight, a stance's evidence) was made on it, for the views that
-/// record it: 1 plus the article view's revisions at or before the making event's position. So a view folded again from the
-/// log (a rebuild, when the article view already holds later revisions) records what the view kept in the writer's
-/// transaction recorded. Read for a whole batch of events in one query (<see cref="FindAsync"/>, from a view's
-/// <see cref="ViewProjection{TDoc}"/> batch hook); an event the batch did not cover is looked up alone.
+/// record it: the article's revision in force at the making event's position. Invariant: the same whoever folds the event (the
+/// writer's transaction, a rebuild, whose article view already holds later revisions): read for a whole batch of events in one
+/// query (<see cref="FindAsync"/>, from a view's <see cref="ViewProjection{TDoc}"/> batch hook), from the article views stored
+/// before the batch (their revision positions) and the batch's own <see cref="ArticleRevised"/> events before the making event,
+/// which those views do not hold yet (a view reading this includes that event type). An event the batch did not cover is
+/// looked up alone.
 /// </summary>
 /// <param name="articlesOf">The articles an event's data makes spans on (none for most events).</param>
 public sealed class RevisionAtCreation(Func<object, IEnumerable<string>> articlesOf)
@@ -94,11 +96,18 @@ public sealed class RevisionAtCreation(Func<object, IEnumerable<string>> article
         if (making.Count == 0) return;
         var ids = making.SelectMany(x => x.Articles).Distinct(StringComparer.Ordinal).ToList();
         var articles = (await session.LoadManyAsync<ArticleView>(ct, ids)).ToDictionary(a => a.Id, StringComparer.Ordinal);
+        var revisedInBatch = events.Where(e => e.Data is ArticleRevised).ToList();
         foreach (var (e, made) in making)
         {
             var revisions = new Dictionary<string, int>(StringComparer.Ordinal);
             foreach (var article in made)
-                revisions[article] = articles.TryGetValue(article, out var view) ? view.RevisionAt(e.Sequence) : 1;
+            {
+                var stored = articles.TryGetValue(article, out var view) ? view.RevisionAt(e.Sequence) : 1;
+                var inBatch = revisedInBatch.Select(r => (r.Sequence, Revised: (ArticleRevised)r.Data))
+                    .Where(r => r.Revised.ArticleId == article && r.Sequence < e.Sequence)
+                    .Select(r => r.Revised.Revision).DefaultIfEmpty(1).Max();
+                revisions[article] = Math.Max(stored, inBatch);
+            }
             _found.AddOrUpdate(e, revisions);
         }
     }

@@ -53,15 +53,18 @@ public sealed class BlindArticleProjection : MultiStreamProjection<BlindArticleD
 }
 
 /// <summary>
-/// Folds a claim's opening (blind when its article had been made blind before it: read from the article's document, written
-/// by an earlier transaction, so an article made blind in the same group commit as the opening does not count in the writer's
-/// pass; a rebuild, which finds the article's document complete, compares positions), blindness, reveal and stances.
+/// Folds a claim's blindness, reveal and stances. A claim is blind by its article (<see cref="BlindClaimDocument.BlindByArticle"/>)
+/// when the article was made blind at a position before the claim's opening. Invariant: every document equals the fold of the
+/// log up to its last event, whoever folds it (the writer's inline pass of a group commit, a page of a rebuild, in any
+/// batching): the batch hook decides each opening from where its article was first made blind, taken from what was stored
+/// before the batch (the blind-article documents; in a rebuild, also that view's cache of the pages before) and from the
+/// article-made-blind events of the batch itself, whose documents the batch has not stored yet.
 /// </summary>
 public sealed class BlindClaimProjection : MultiStreamProjection<BlindClaimDocument, string>
 {
-    // Whether the article a ClaimOpened opens on was blind before it, read per page of a rebuild (EnrichEventsAsync); keyed by
-    // the event object Marten hands to the batch hook and then to the fold.
-    private readonly ConditionalWeakTable<IEvent, StrongBox<bool>> _blindArticle = [];
+    // Whether a ClaimOpened opens on an article made blind before it, found by the batch hook; keyed by the event object
+    // Marten hands to the hook and then to the fold.
+    private readonly ConditionalWeakTable<IEvent, StrongBox<bool>> _onBlindArticle = [];
 
     public BlindClaimProjection()
     {
@@ -69,50 +72,53 @@ public sealed class BlindClaimProjection : MultiStreamProjection<BlindClaimDocum
         Identity<ClaimMadeBlind>(e => e.ClaimId);
         Identity<ClaimRevealed>(e => e.ClaimId);
         Identity<StanceTaken>(e => e.ClaimId);
+        // Read by the batch hook only: no document of this view is an article's.
+        IncludeType<ArticleMadeBlind>();
+        // The batch hook runs in the grouping, the one step Marten runs once per batch both in the writer's inline pass and in
+        // the pages of a rebuild (its EnrichEventsAsync runs only in the latter). The grouping has no cancellation token.
+        CustomGrouping((session, events, grouping) => FindOpeningsOnBlindArticlesAsync(session, events, grouping));
     }
 
-    /// <summary>Marten's batch hook, which its daemon calls for each page of a rebuild (not in the writer's inline pass, where
-    /// <see cref="EvolveAsync"/> reads each opening's article itself): the articles of the page's openings in one query. In the
-    /// rebuild's composite projection the blind-article view runs in an earlier stage of the same page: its documents that
-    /// page wrote are not in the database yet, so they are taken from that stage's cache (Marten's upstream cache).</summary>
-    public override async Task EnrichEventsAsync(SliceGroup<BlindClaimDocument, string> group, IQuerySession querySession,
-        CancellationToken cancellation)
+    private async Task FindOpeningsOnBlindArticlesAsync(IQuerySession session, IReadOnlyList<IEvent> events,
+        IEventGrouping<string> grouping)
     {
-        var openings = group.Slices.SelectMany(s => s.Events()).Where(e => e.Data is ClaimOpened)
-            .Distinct(ReferenceEqualityComparer.Instance).Cast<IEvent>().ToList();
+        var openings = events.Where(e => e.Data is ClaimOpened).ToList();
         if (openings.Count == 0) return;
-        var articles = new Dictionary<string, BlindArticleDocument>(StringComparer.Ordinal);
-        var ids = openings.Select(e => ((ClaimOpened)e.Data).ArticleId).Distinct(StringComparer.Ordinal).ToList();
-        if (group.TryFindUpstreamCache<string, BlindArticleDocument>(out var upstream))
+        var ids = openings.Select(e => ((ClaimOpened)e.Data).ArticleId).ToHashSet(StringComparer.Ordinal);
+        // Where each article was first made blind before this batch: in a rebuild's composite projection the blind-article
+        // view runs in an earlier stage, and what it folded from pages not yet committed is in its cache (Marten's upstream
+        // cache); otherwise the stored documents.
+        var blindAt = new Dictionary<string, long>(StringComparer.Ordinal);
+        if (grouping is SliceGroup<BlindClaimDocument, string> group
+            && group.TryFindUpstreamCache<string, BlindArticleDocument>(out var upstream))
         {
             foreach (var id in ids)
-                if (upstream.TryFind(id, out var doc) && doc is not null) articles[id] = doc;
+                if (upstream.TryFind(id, out var doc) && doc is not null) blindAt[id] = doc.Position;
         }
-        var stored = await querySession.LoadManyAsync<BlindArticleDocument>(cancellation, ids.Where(id => !articles.ContainsKey(id)));
-        foreach (var doc in stored) articles[doc.Id] = doc;
+        var stored = await session.LoadManyAsync<BlindArticleDocument>(CancellationToken.None, ids.Where(id => !blindAt.ContainsKey(id)));
+        foreach (var doc in stored) blindAt[doc.Id] = doc.Position;
+        // And in this batch (the first position counts).
+        foreach (var e in events)
+        {
+            if (e.Data is ArticleMadeBlind a && ids.Contains(a.ArticleId)
+                && e.Sequence < blindAt.GetValueOrDefault(a.ArticleId, long.MaxValue))
+            {
+                blindAt[a.ArticleId] = e.Sequence;
+            }
+        }
         foreach (var e in openings)
-            _blindArticle.AddOrUpdate(e, new StrongBox<bool>(BlindBefore(articles.GetValueOrDefault(((ClaimOpened)e.Data).ArticleId), e)));
+        {
+            var blind = blindAt.TryGetValue(((ClaimOpened)e.Data).ArticleId, out var position) && position < e.Sequence;
+            _onBlindArticle.AddOrUpdate(e, new StrongBox<bool>(blind));
+        }
     }
 
-    private static bool BlindBefore(BlindArticleDocument? article, IEvent opening) =>
-        article is not null && article.Position < opening.Sequence;
-
-    public override async ValueTask<BlindClaimDocument?> EvolveAsync(
-        BlindClaimDocument? snapshot,
-        string id,
-        IQuerySession session,
-        IEvent e,
-        CancellationToken cancellation)
+    public override BlindClaimDocument? Evolve(BlindClaimDocument? snapshot, string id, IEvent e)
     {
         var doc = snapshot ?? new BlindClaimDocument { Id = id };
-        if (e.Data is ClaimOpened o && (_blindArticle.TryGetValue(e, out var found)
-                ? found.Value
-                : BlindBefore(await session.LoadAsync<BlindArticleDocument>(o.ArticleId, cancellation), e)))
-        {
-            return doc with { Blind = true, BlindByArticle = true };
-        }
         return e.Data switch
         {
+            ClaimOpened when OnBlindArticle(e) => doc with { Blind = true, BlindByArticle = true },
             ClaimMadeBlind => doc with { Blind = true },
             ClaimRevealed => doc with { Revealed = true },
             StanceTaken s when !doc.AnalystsWithStance.Contains(s.Analyst) =>
@@ -120,6 +126,10 @@ public sealed class BlindClaimProjection : MultiStreamProjection<BlindClaimDocum
             _ => doc,
         };
     }
+
+    private bool OnBlindArticle(IEvent opening) => _onBlindArticle.TryGetValue(opening, out var blind)
+        ? blind.Value
+        : throw new InvalidOperationException($"Claim opening {opening.Sequence} reached the blind-claim fold without its batch hook.");
 }
 
 /// <summary>What the read features share: each claim view as the caller may see it (<see cref="DomainBlindness.HiddenFrom"/>).</summary>

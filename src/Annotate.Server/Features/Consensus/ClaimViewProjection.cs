@@ -28,7 +28,7 @@ public sealed class ClaimDocument
 public sealed class ClaimViewProjection(ConsensusPolicy policy) : ViewProjection<ClaimDocument>(
     typeof(ClaimOpened), typeof(StanceTaken), typeof(StanceWithdrawn), typeof(ClaimAdjudicated), typeof(ClaimReopened),
     typeof(TagApplied), typeof(TagRemoved), typeof(SpanReanchored), typeof(SpanOrphaned), typeof(SpanReattached),
-    typeof(EvidenceReanchored), typeof(EvidenceOrphaned))
+    typeof(EvidenceReanchored), typeof(EvidenceOrphaned), typeof(ArticleRevised))
 {
     // Read per batch: the article a claim opens on, and the articles a stance cites evidence in.
     private readonly RevisionAtCreation _revisions = new(data => data switch
