@@ -209,8 +209,12 @@ public sealed partial class BearerAuthenticationHandler(
         }
         if (caller is null) return AuthenticateResult.Fail(InvalidToken);
         Context.Features.Set(new AuthenticatedCaller(caller)); // read by UseCallerContext instead of parsing the principal again
-        return AuthenticateResult.Success(new AuthenticationTicket(ToPrincipal(caller), SchemeName));
+        return AuthenticateResult.Success(new AuthenticationTicket(Principals.GetValue(caller, ToPrincipal), SchemeName));
     }
+
+    /// <summary>The principal of each caller a kept token stands for (<see cref="Authentication"/> hands out one caller per kept
+    /// token), made on its first call: nothing in the pipeline changes a principal, it builds new ones.</summary>
+    private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<Caller, ClaimsPrincipal> Principals = [];
 
     [LoggerMessage(1, LogLevel.Error, "Fault while checking a bearer token")]
     private static partial void LogFault(ILogger logger, Exception exception);

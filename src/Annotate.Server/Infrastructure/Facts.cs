@@ -6,7 +6,11 @@ using Annotate.Server.Features.Annotations;
 namespace Annotate.Server.Infrastructure;
 
 /// <summary>A claim's article and its opening event, which lives in the article's claim stream (see <see cref="Streams"/>).</summary>
-public sealed record LoadedClaim(string ClaimId, string ArticleId, IReadOnlyList<IDomainEvent> Opening);
+public sealed record LoadedClaim(string ClaimId, string ArticleId, IReadOnlyList<IDomainEvent> Opening)
+{
+    /// <summary>The opening's result as a command that wrote nothing new answers it (position, receipt, time), when known.</summary>
+    public Contracts.V1.CommandResult? OpenedWith { get; init; }
+}
 
 /// <summary>
 /// Facts commands need that never change once written, kept in-process so a command does not read them again: a claim's
@@ -29,9 +33,17 @@ public sealed class Facts(Views views)
         var doc = await views.ClaimDocumentAsync(claimId, ct);
         var opened = doc.OpenedPosition;
         await foreach (var e in views.Store.ReadAllAsync(opened - 1, null, 1, opened, null, ct))
-            return _claims.Keep(claimId, new LoadedClaim(claimId, doc.ArticleId, [EventCodec.Decode(e)]));
+        {
+            return _claims.Keep(claimId, new LoadedClaim(claimId, doc.ArticleId, [EventCodec.Decode(e)])
+            {
+                OpenedWith = Commands.ResultOf(e, deduplicated: true),
+            });
+        }
         throw new InvalidOperationException($"The opening event of claim {claimId} at position {opened} is missing.");
     }
+
+    /// <summary>A claim this process keeps, or null (nothing is read).</summary>
+    public LoadedClaim? KeptClaim(string claimId) => _claims.TryGetValue(claimId, out var known) ? known : null;
 
     /// <summary>The article of a highlight, retracted or not, or NOT_FOUND.</summary>
     public async Task<string> HighlightArticleAsync(string highlightId, CancellationToken ct)
