@@ -34,7 +34,7 @@ public static class ConsensusProjection
 
         if (view is null)
         {
-            return e is ClaimOpened o ? Derive(Opened(o, positioned), policy, TagSet.Empty) : null;
+            return e is ClaimOpened o ? Derive(Opened(o, positioned), policy, ValueList<TagSupport>.Empty) : null;
         }
 
         var next = e switch
@@ -59,13 +59,18 @@ public static class ConsensusProjection
             ClaimReopened => view with { Verdict = null, Adjudicator = null, AdjudicationRationale = null, AdjudicatedAt = null },
             _ => view,
         };
-        var tags = Tagging.Evolve(TagSetOf(view), e);
+        // The view's tags are always its tag set's supports (Derive), so only a tag event needs the set rebuilt from them;
+        // likewise the contributors are distinct and in order, so a known actor leaves them as they are.
+        var tags = e is TagApplied or TagRemoved ? Tagging.Evolve(TagSetOf(view), e).Supports() : view.Tags;
+        var actor = Actor(e);
         next = next with
         {
             Version = view.Version + 1,
             LastPosition = positioned.Position,
             LastRecordedAt = positioned.RecordedAt,
-            Contributors = view.Contributors.Append(Actor(e)).Distinct().Order(StringComparer.Ordinal).ToValueList(),
+            Contributors = view.Contributors.Contains(actor)
+                ? view.Contributors
+                : view.Contributors.Append(actor).Order(StringComparer.Ordinal).ToValueList(),
         };
         return Derive(next, policy, tags);
     }
@@ -141,7 +146,7 @@ public static class ConsensusProjection
         ValueList<CurrentStance>.Empty, ValueList<TagSupport>.Empty, ValueList<EvidenceEntry>.Empty, ValueList.Of(o.Analyst),
         1, p.Position, p.RecordedAt);
 
-    private static ClaimConsensus Derive(ClaimConsensus view, ConsensusPolicy policy, TagSet tags)
+    private static ClaimConsensus Derive(ClaimConsensus view, ConsensusPolicy policy, ValueList<TagSupport> tags)
     {
         var counts = Enum.GetValues<Stance>().Select(s => new StanceTally(s, view.Stances.Count(c => c.Stance == s))).ToValueList();
         var total = view.Stances.Count;
@@ -163,7 +168,7 @@ public static class ConsensusProjection
             status = winners.Count == 1 ? StatusOf(winners[0].Stance) : ConsensusStatus.Contested;
         }
 
-        return view with { Tallies = counts, Agreement = agreement, Status = status, Tags = tags.Supports() };
+        return view with { Tallies = counts, Agreement = agreement, Status = status, Tags = tags };
     }
 
     private static ConsensusStatus StatusOf(Stance stance) => stance switch

@@ -94,10 +94,13 @@ public sealed class CommandTelemetry<TRequest, TResponse> : IPipelineBehavior<TR
     /// type: every feature's request record wraps the protobuf message of its call in a property named Request.</summary>
     private static readonly (string Name, PropertyInfo Message, FieldDescriptor RequestId)? Shape = ShapeOf();
 
+    /// <summary>The command's span name, made once per request type.</summary>
+    private static readonly string? SpanName = Shape is var (name, _, _) ? $"command {name}" : null;
+
     public async Task<TResponse> Handle(TRequest request, CancellationToken cancellationToken, RequestHandlerDelegate<TResponse> next)
     {
         if (Shape is not var (name, message, requestIdField)) return await next();
-        using var span = ServerTelemetry.Source.StartActivity($"command {name}");
+        using var span = ServerTelemetry.Source.StartActivity(SpanName!);
         if (span is not null)
         {
             var requestId = requestIdField.Accessor.GetValue((IMessage)message.GetValue(request)!) as string;

@@ -54,6 +54,7 @@ public static class MartenSetup
                 foreach (var converter in json.Converters.OfType<JsonStringEnumConverter>().ToList()) json.Converters.Remove(converter);
                 json.Converters.Add(new JsonStringEnumConverter(JsonNamingPolicy.SnakeCaseUpper, allowIntegerValues: false));
             });
+        options.Serializer(new Infrastructure.RowBufferedJson(options.Serializer()));
         for (var i = 0; i < EventTypes.Names.Count; i++) options.Events.MapEventType(EventTypes.Types[i], EventTypes.Names[i]);
         // Erasure (Features/Admin/EraseAnalyst): how Marten's event data masking rewrites an event holding personal data.
         options.Events.AddMaskingRuleForProtectedInformation<AnalystRegistered>(e => (AnalystRegistered)Erasure.Masked(e));

@@ -61,7 +61,8 @@ public static class AccessPolicies
     {
         if (context.User.Identity is { IsAuthenticated: true, AuthenticationType: BearerAuthenticationHandler.SchemeName })
         {
-            context.RequestServices.GetRequiredService<CallerContext>().Caller = BearerAuthenticationHandler.ToCaller(context.User);
+            context.RequestServices.GetRequiredService<CallerContext>().Caller =
+                context.Features.Get<AuthenticatedCaller>()?.Caller ?? BearerAuthenticationHandler.ToCaller(context.User);
         }
         await next(context);
     });

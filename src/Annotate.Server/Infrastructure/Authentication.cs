@@ -42,8 +42,47 @@ public sealed class Authentication(IServiceProvider services, TimeProvider clock
     private readonly Lazy<Views> _views = new(services.GetRequiredService<Views>);
     private readonly ConcurrentDictionary<string, Kept> _kept = new(StringComparer.Ordinal);
 
-    /// <summary>A token record and the version of its analyst's access stream it was read at (or before).</summary>
-    private sealed record Kept(TokenRecord Token, long AccessVersion);
+    /// <summary>A token record and the version of its analyst's access stream it was read at (or before), with what each call
+    /// of that token gets made once: the SHA-256 its secret must have (null when the stored hash is not of that form) and the
+    /// caller.</summary>
+    private sealed record Kept(TokenRecord Token, long AccessVersion)
+    {
+        public byte[]? SecretDigest { get; } = DigestOf(Token.SecretHash);
+
+        public Caller Caller { get; } = Caller.Of(Token.AnalystId, Token.Roles) with
+        {
+            TokenId = Token.TokenId,
+            Guard = new StreamGuard(Streams.Analyst(Token.AnalystId), AccessVersion),
+        };
+    }
+
+    private const string HashPrefix = "sha256:";
+
+    /// <summary>The digest a stored secret hash (<see cref="HashSecret"/>) names, or null.</summary>
+    private static byte[]? DigestOf(string secretHash)
+    {
+        if (!secretHash.StartsWith(HashPrefix, StringComparison.Ordinal) || secretHash.Length != HashPrefix.Length + 64) return null;
+        try
+        {
+            return Convert.FromHexString(secretHash.AsSpan(HashPrefix.Length));
+        }
+        catch (FormatException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>Whether <paramref name="secret"/> hashes to the kept digest, in constant time (no hex string per call).</summary>
+    private static bool Matches(Kept kept, ReadOnlySpan<char> secret)
+    {
+        if (kept.SecretDigest is not { } expected) return false;
+        var length = Encoding.UTF8.GetByteCount(secret);
+        var bytes = length <= 256 ? stackalloc byte[length] : new byte[length];
+        Encoding.UTF8.GetBytes(secret, bytes);
+        Span<byte> actual = stackalloc byte[SHA256.HashSizeInBytes];
+        SHA256.HashData(bytes, actual);
+        return CryptographicOperations.FixedTimeEquals(expected, actual);
+    }
 
     /// <summary>The paths of the calls that are commands (their request carries a request id): checked by the writer.</summary>
     private static readonly FrozenSet<string> CommandPaths = GrpcTransport.ContractServices
@@ -57,7 +96,7 @@ public sealed class Authentication(IServiceProvider services, TimeProvider clock
     {
         var dot = token.IndexOf('.', StringComparison.Ordinal);
         if (dot <= 0 || dot == token.Length - 1) return null;
-        var (tokenId, secret) = (token[..dot], token[(dot + 1)..]);
+        var tokenId = token[..dot];
         var kept = _kept.GetValueOrDefault(tokenId);
         if (kept is not null && !command
             && await _views.Value.Store.GetStreamVersionAsync(Streams.Analyst(kept.Token.AnalystId), ct) != kept.AccessVersion)
@@ -67,14 +106,7 @@ public sealed class Authentication(IServiceProvider services, TimeProvider clock
         kept ??= await ReadAsync(tokenId, ct);
         if (kept is not { Token: var t } || t.Revoked) return null;
         if (t.ExpiresAt is { } expiry && expiry <= clock.GetUtcNow()) return null;
-        var expected = Encoding.ASCII.GetBytes(t.SecretHash);
-        var actual = Encoding.ASCII.GetBytes(HashSecret(secret));
-        if (!CryptographicOperations.FixedTimeEquals(expected, actual)) return null;
-        return Caller.Of(t.AnalystId, t.Roles) with
-        {
-            TokenId = tokenId,
-            Guard = new StreamGuard(Streams.Analyst(t.AnalystId), kept.AccessVersion),
-        };
+        return Matches(kept, token.AsSpan(dot + 1)) ? kept.Caller : null;
     }
 
     /// <summary>
@@ -126,7 +158,8 @@ public sealed class Authentication(IServiceProvider services, TimeProvider clock
     }
 
     /// <summary>What the store keeps of a secret.</summary>
-    public static string HashSecret(string secret) => "sha256:" + Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(secret)));
+    public static string HashSecret(string secret) =>
+        HashPrefix + Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(secret)));
 
     /// <summary>A new token id and secret (the secret has 256 bits of entropy).</summary>
     public static (string TokenId, string Secret) NewToken() =>
@@ -174,10 +207,14 @@ public sealed partial class BearerAuthenticationHandler(
             LogFault(Logger, e);
             return AuthenticateResult.Fail(new RpcException(new Status(StatusCode.Internal, ErrorInterceptor.FaultMessage)));
         }
-        return caller is null
-            ? AuthenticateResult.Fail(InvalidToken)
-            : AuthenticateResult.Success(new AuthenticationTicket(ToPrincipal(caller), SchemeName));
+        if (caller is null) return AuthenticateResult.Fail(InvalidToken);
+        Context.Features.Set(new AuthenticatedCaller(caller)); // read by UseCallerContext instead of parsing the principal again
+        return AuthenticateResult.Success(new AuthenticationTicket(Principals.GetValue(caller, ToPrincipal), SchemeName));
     }
+
+    /// <summary>The principal of each caller a kept token stands for (<see cref="Authentication"/> hands out one caller per kept
+    /// token), made on its first call: nothing in the pipeline changes a principal, it builds new ones.</summary>
+    private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<Caller, ClaimsPrincipal> Principals = [];
 
     [LoggerMessage(1, LogLevel.Error, "Fault while checking a bearer token")]
     private static partial void LogFault(ILogger logger, Exception exception);
@@ -216,6 +253,9 @@ public sealed partial class BearerAuthenticationHandler(
             : caller;
     }
 }
+
+/// <summary>The caller this request's bearer token was checked as (a request feature set by the handler).</summary>
+public sealed record AuthenticatedCaller(Caller Caller);
 
 /// <summary>A token as authentication needs it, with its analyst's roles.</summary>
 public sealed record TokenRecord(

@@ -89,9 +89,14 @@ public sealed class Commands(MartenEventStore store, CallerContext caller, TimeP
         }
     }
 
-    /// <summary>The key under which the writer keeps a fold's states: the state type and the fold function.</summary>
+    /// <summary>The key under which the writer keeps a fold's states: the state type and the fold function (made once per
+    /// fold, not per command).</summary>
     private static string FoldKey<TState>(System.Reflection.MethodInfo evolve) =>
-        $"{typeof(TState).FullName}|{evolve.DeclaringType?.FullName}.{evolve.Name}";
+        FoldKeys.GetOrAdd((typeof(TState), evolve),
+            static k => $"{k.State.FullName}|{k.Evolve.DeclaringType?.FullName}.{k.Evolve.Name}");
+
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<(System.Type State, System.Reflection.MethodInfo Evolve),
+        string> FoldKeys = new();
 
     private static List<EventData> ToEventData(
         IReadOnlyList<IDomainEvent> events,

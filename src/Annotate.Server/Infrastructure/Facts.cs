@@ -6,7 +6,11 @@ using Annotate.Server.Features.Annotations;
 namespace Annotate.Server.Infrastructure;
 
 /// <summary>A claim's article and its opening event, which lives in the article's claim stream (see <see cref="Streams"/>).</summary>
-public sealed record LoadedClaim(string ClaimId, string ArticleId, IReadOnlyList<IDomainEvent> Opening);
+public sealed record LoadedClaim(string ClaimId, string ArticleId, IReadOnlyList<IDomainEvent> Opening)
+{
+    /// <summary>The opening's result as a command that wrote nothing new answers it (position, receipt, time), when known.</summary>
+    public Contracts.V1.CommandResult? OpenedWith { get; init; }
+}
 
 /// <summary>
 /// Facts commands need that never change once written, kept in-process so a command does not read them again: a claim's
@@ -17,9 +21,9 @@ public sealed class Facts(Views views)
 {
     public const int MaxKept = 100_000;
 
-    private readonly ConcurrentDictionary<string, LoadedClaim> _claims = new(StringComparer.Ordinal);
-    private readonly ConcurrentDictionary<string, string> _highlightArticles = new(StringComparer.Ordinal);
-    private readonly ConcurrentDictionary<string, string> _replyArticles = new(StringComparer.Ordinal);
+    private readonly Kept<LoadedClaim> _claims = new();
+    private readonly Kept<string> _highlightArticles = new();
+    private readonly Kept<string> _replyArticles = new();
 
     /// <summary>A claim's article and opening, or NOT_FOUND.</summary>
     public async Task<LoadedClaim> ClaimAsync(string claimId, CancellationToken ct)
@@ -29,9 +33,17 @@ public sealed class Facts(Views views)
         var doc = await views.ClaimDocumentAsync(claimId, ct);
         var opened = doc.OpenedPosition;
         await foreach (var e in views.Store.ReadAllAsync(opened - 1, null, 1, opened, null, ct))
-            return Keep(_claims, claimId, new LoadedClaim(claimId, doc.ArticleId, [EventCodec.Decode(e)]));
+        {
+            return _claims.Keep(claimId, new LoadedClaim(claimId, doc.ArticleId, [EventCodec.Decode(e)])
+            {
+                OpenedWith = Commands.ResultOf(e, deduplicated: true),
+            });
+        }
         throw new InvalidOperationException($"The opening event of claim {claimId} at position {opened} is missing.");
     }
+
+    /// <summary>A claim this process keeps, or null (nothing is read).</summary>
+    public LoadedClaim? KeptClaim(string claimId) => _claims.TryGetValue(claimId, out var known) ? known : null;
 
     /// <summary>The article of a highlight, retracted or not, or NOT_FOUND.</summary>
     public async Task<string> HighlightArticleAsync(string highlightId, CancellationToken ct)
@@ -49,7 +61,7 @@ public sealed class Facts(Views views)
         }
         return article is null
             ? throw ErrorMapping.NotFound($"No highlight \"{highlightId}\" (or it was retracted).")
-            : Keep(_highlightArticles, highlightId, article);
+            : _highlightArticles.Keep(highlightId, article);
     }
 
     /// <summary>The article a reply's thread belongs to, or NOT_FOUND.</summary>
@@ -58,14 +70,14 @@ public sealed class Facts(Views views)
         if (_replyArticles.TryGetValue(replyId, out var known)) return known;
         var reply = await views.LoadAsync<Features.Discussion.ReplyDocument>(replyId, ct)
             ?? throw ErrorMapping.NotFound($"reply_id \"{replyId}\" names no reply.");
-        return Keep(_replyArticles, replyId, reply.ArticleId);
+        return _replyArticles.Keep(replyId, reply.ArticleId);
     }
 
     /// <summary>Keeps a claim this process opened (its opening event as appended), so a command on it reads nothing first.</summary>
-    public void Keep(LoadedClaim claim) => Keep(_claims, claim.ClaimId, claim);
+    public void Keep(LoadedClaim claim) => _claims.Keep(claim.ClaimId, claim);
 
     /// <summary>Keeps the article of a highlight this process created.</summary>
-    public void KeepHighlight(string highlightId, string articleId) => Keep(_highlightArticles, highlightId, articleId);
+    public void KeepHighlight(string highlightId, string articleId) => _highlightArticles.Keep(highlightId, articleId);
 
     /// <summary>Drops every kept fact (after an erasure rewrote stored events: a kept opening may hold erased text).</summary>
     public void Forget()
@@ -75,9 +87,33 @@ public sealed class Facts(Views views)
         _replyArticles.Clear();
     }
 
-    private static T Keep<T>(ConcurrentDictionary<string, T> kept, string key, T value)
+    /// <summary>
+    /// Facts of one kind by id, at most <see cref="MaxKept"/>. Counts what it added itself: a concurrent dictionary's
+    /// <c>Count</c> takes every one of its locks, which each new highlight and claim paid for.
+    /// </summary>
+    private sealed class Kept<T>
     {
-        if (kept.Count >= MaxKept) kept.Clear();
-        return kept.GetOrAdd(key, value);
+        private readonly ConcurrentDictionary<string, T> _items = new(StringComparer.Ordinal);
+        private int _added;
+
+        public bool TryGetValue(string key, out T value) => _items.TryGetValue(key, out value!);
+
+        public T Keep(string key, T value)
+        {
+            if (_items.TryGetValue(key, out var known)) return known;
+            if (Volatile.Read(ref _added) >= MaxKept) Clear();
+            if (_items.TryAdd(key, value))
+            {
+                Interlocked.Increment(ref _added);
+                return value;
+            }
+            return _items.GetOrAdd(key, value); // another caller added it meanwhile (or it was cleared since)
+        }
+
+        public void Clear()
+        {
+            _items.Clear();
+            Volatile.Write(ref _added, 0);
+        }
     }
 }

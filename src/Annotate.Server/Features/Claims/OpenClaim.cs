@@ -18,6 +18,14 @@ public static class OpenClaim
 {
     public sealed record Command(OpenClaimRequest Request) : IRequest<OpenClaimResponse>;
 
+    /// <summary>The result of an opening as a later command that finds the claim answers it.</summary>
+    private static CommandResult Deduplicated(CommandResult opened)
+    {
+        var result = opened.Clone();
+        result.Deduplicated = true;
+        return result;
+    }
+
     public sealed class Handler(Commands commands, Views views, Facts facts) : IRequestHandler<Command, OpenClaimResponse>
     {
         public Task<OpenClaimResponse> Handle(Command command, CancellationToken ct) =>
@@ -57,8 +65,17 @@ public static class OpenClaim
             {
                 // A new claim: its view's span is the one it was opened on, so the answer needs no read; the next command on
                 // it finds its opening kept.
-                facts.Keep(new LoadedClaim(claimId, r.ArticleId, [opened]));
+                facts.Keep(new LoadedClaim(claimId, r.ArticleId, [opened]) { OpenedWith = Deduplicated(result) });
                 response.Selector = Mapping.ToProto(opened.Start, opened.End, opened.Exact, opened.Prefix, opened.Suffix);
+                return response;
+            }
+            if (revision == 1 && facts.KeptClaim(claimId) is { OpenedWith: { } opening, Opening: [ClaimOpened first] })
+            {
+                // An existing claim on a text never revised (the writer checked the revision with the decision): its span is
+                // the one it was opened on (only a revision moves a span, and only a moved or orphaned span is reattached), and
+                // its opening's result is kept, so the answer needs no read.
+                if (outcome is { Events.Count: 0 }) response.Result = opening.Clone();
+                response.Selector = Mapping.ToProto(first.Start, first.End, first.Exact, first.Prefix, first.Suffix);
                 return response;
             }
             var doc = await views.ClaimDocumentAsync(claimId, ct);
