@@ -56,9 +56,11 @@ public static class Subscribe
                     if (shared.MayBeHidden && (await shared.BlindnessAsync(documents, loading)).Hides(caller.Caller)) continue;
                     sent.Add(shared.Response);
                 }
-                // The batch's messages as runs, each written with one copy and one flush; every subscriber that sends the same
-                // messages of the same batch (a live batch, a shared catch-up page) sends the same runs.
-                foreach (var run in SharedRuns.Of(batch.Events, sent)) yield return run;
+                // A live batch's messages as runs, each written with one copy and one flush; every subscriber that sends the same
+                // messages of the same batch sends the same runs. Catch-up pages go message by message (the write loop still
+                // flushes a burst once): they are read by few subscribers each, and their frames would double what they hold.
+                if (caughtUp) foreach (var run in SharedRuns.Of(batch.Events, sent)) yield return run;
+                else foreach (var message in sent) yield return message;
                 if (batch.CaughtUp && !caughtUp)
                 {
                     caughtUp = true; // the contract sends the marker once
