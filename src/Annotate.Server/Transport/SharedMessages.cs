@@ -44,7 +44,7 @@ public static class SharedMessages
     public const int MaxRunMessages = 64;
     public const int MaxRunBytes = 64 * 1024;
 
-    /// <summary>The gRPC frames of each run: stands-ins made by <see cref="Runs{T}"/>, never marshalled.</summary>
+    /// <summary>The gRPC frames of each run: stand-ins made by <see cref="Runs{T}"/>, never marshalled.</summary>
     private static readonly ConditionalWeakTable<object, byte[]> Frames = new();
 
     /// <summary>

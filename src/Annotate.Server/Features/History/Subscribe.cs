@@ -79,6 +79,8 @@ public static class Subscribe
     {
         private static readonly ConditionalWeakTable<IReadOnlyList<RecordedEvent>, List<Made>> ByBatch = new();
 
+        private const int MaxChoices = 8;
+
         private sealed record Made(SubscribeResponse[] Sent, List<SubscribeResponse> Runs);
 
         public static IReadOnlyList<SubscribeResponse> Of(IReadOnlyList<RecordedEvent> batch, List<SubscribeResponse> messages)
@@ -91,7 +93,8 @@ public static class Subscribe
                 foreach (var m in made)
                     if (m.Sent.AsSpan().SequenceEqual(wanted, ReferenceEqualityComparer.Instance)) return m.Runs;
                 var fresh = SharedMessages.Runs(messages);
-                made.Add(new Made([.. messages], fresh));
+                // A batch with many choices (subscribers whose filters the store does not apply) keeps only the first few.
+                if (made.Count < MaxChoices) made.Add(new Made([.. messages], fresh));
                 return fresh;
             }
         }
