@@ -47,6 +47,14 @@ public static class StoreTelemetry
         "{position}",
         "Positions the furthest-behind live subscription of the process is behind the newest position delivered to any of them.");
 
+    private static readonly Counter<long> CatchUpReads = Meter.CreateCounter<long>(
+        "annotate.eventstore.catch_up.reads",
+        "{query}",
+        "Catch-up pages the process's subscribers read from the events table: one per query, however many subscribers share its page.");
+
+    /// <summary>The tag naming the store's schema on <c>annotate.eventstore.catch_up.reads</c>.</summary>
+    public const string SchemaTag = "annotate.eventstore.schema";
+
     /// <summary>The commit span's attribute listing the request ids of the batch's appends.</summary>
     public const string RequestIdsTag = "annotate.request_ids";
 
@@ -72,6 +80,14 @@ public static class StoreTelemetry
             startTime: DateTimeOffset.UtcNow - commit);
         if (span is { IsAllDataRequested: true } && requestIds is not null)
             span.SetTag(RequestIdsTag, requestIds.OfType<string>().Distinct(StringComparer.Ordinal).ToArray());
+#endif
+    }
+
+    /// <summary>One query of a subscriber's catch-up page against the events table of <paramref name="schema"/>.</summary>
+    public static void RecordCatchUpRead(string schema)
+    {
+#if !ANNOTATE_NO_TELEMETRY
+        CatchUpReads.Add(1, new KeyValuePair<string, object?>(SchemaTag, schema));
 #endif
     }
 }

@@ -1,3 +1,4 @@
+using System.Diagnostics.Metrics;
 using Annotate.Testing;
 
 namespace Annotate.EventStore.Tests;
@@ -97,6 +98,50 @@ public sealed class SubscriptionTests(PostgresDatabase db) : IClassFixture<Postg
 
         var expected = Enumerable.Range(1, 40).Select(p => (long)p).ToList();
         Assert.All(seen, positions => Assert.Equal(expected, positions));
+    }
+
+    [Fact]
+    public async Task Subscribers_catching_up_together_share_their_pages_instead_of_each_reading_every_page()
+    {
+        // 40 subscribers from the start of a log of 10 pages, at once: on their own they would query 400 pages or more.
+        // Sharing (Live/SharedPages.cs) lets those that ask for a page while another reads it take that read; each
+        // subscriber's first page may be its own (it takes no page whose read began before its catch-up round), after that
+        // they move on together. The store counts its catch-up queries (annotate.eventstore.catch_up.reads, per schema).
+        await using var t = await TestStores.CreateAsync(db);
+        var store = t.NewStore(pageSize: 3);
+        await store.AppendAsync("s", ExpectedVersion.Any, TestStores.Events(30));
+        using var cts = new CancellationTokenSource(Timeout);
+        var reads = 0;
+        using var listener = new MeterListener();
+        listener.InstrumentPublished = (instrument, l) =>
+        {
+            if (instrument.Meter.Name == StoreTelemetry.Name && instrument.Name == "annotate.eventstore.catch_up.reads")
+                l.EnableMeasurementEvents(instrument);
+        };
+        listener.SetMeasurementEventCallback<long>((_, value, tags, _) =>
+        {
+            foreach (var tag in tags)
+                if (tag.Key == StoreTelemetry.SchemaTag && Equals(tag.Value, t.Schema)) Interlocked.Add(ref reads, (int)value);
+        });
+        listener.Start();
+
+        async Task<List<long>> CatchUp()
+        {
+            var positions = new List<long>();
+            await foreach (var m in store.SubscribeAsync(0, cancellationToken: cts.Token))
+            {
+                if (m is SubscriptionMessage.CaughtUp) return positions;
+                if (m is SubscriptionMessage.Event e) positions.Add(e.Recorded.Position);
+            }
+            return positions;
+        }
+
+        const int subscribers = 40, pages = 10;
+        var seen = await Task.WhenAll(Enumerable.Range(0, subscribers).Select(_ => Task.Run(CatchUp)));
+
+        var expected = Enumerable.Range(1, 30).Select(p => (long)p).ToList();
+        Assert.All(seen, positions => Assert.Equal(expected, positions));
+        Assert.InRange(Volatile.Read(ref reads), pages, subscribers * pages / 4);
     }
 
     [Fact]

@@ -319,6 +319,7 @@ internal sealed partial class SubscriptionHub(MartenEventStore store, ILogger lo
         {
             try
             {
+                StoreTelemetry.RecordCatchUpRead(store.Options.Schema);
                 return await ReadPageFromAsync(after, target, filter, pageSize, ct).ConfigureAwait(false);
             }
             catch (Exception ex) when (attempt < 5 && Failures.IsConnectionLoss(ex) && !ct.IsCancellationRequested)

@@ -1,4 +1,4 @@
-using System.IO.Pipelines;
+using System.Buffers;
 using Grpc.Core;
 using MediatR;
 
@@ -38,7 +38,7 @@ public static class ServerStreaming
         try
         {
             var items = await mediator.Send(request, call.Token);
-            await WriteAllAsync(items, writer, http.Response.BodyWriter, call);
+            await WriteAllAsync(items, writer, http.Response, call);
         }
         catch (OperationCanceledException) when (stopping.IsCancellationRequested && !context.CancellationToken.IsCancellationRequested)
         {
@@ -53,15 +53,17 @@ public static class ServerStreaming
     /// MoveNextAsync completed at once: the rest of a commit's events, a backlog, a catch-up page), so a burst leaves in one
     /// flush; the last item of a burst flushes, and so does the item that reaches <see cref="MaxHeldItems"/> or
     /// <see cref="MaxHeldBytes"/>. The next item is asked for before the current one is written, so the handler's work
-    /// overlaps the write. <see cref="SharedMessages"/> are written uncompressed.
+    /// overlaps the write. <see cref="SharedMessages"/> are written uncompressed; a run of them
+    /// (<see cref="SharedMessages.Runs{T}"/>) is copied to the response as its frames, one copy (and one flush) for the run.
     /// </summary>
     private static async Task WriteAllAsync<TItem>(
         IAsyncEnumerable<TItem> items,
         IServerStreamWriter<TItem> writer,
-        PipeWriter body,
+        HttpResponse response,
         CancellationTokenSource call)
         where TItem : class
     {
+        var body = response.BodyWriter;
         var e = items.GetAsyncEnumerator(call.Token);
         var pending = false;
         ValueTask<bool> next = default;
@@ -77,9 +79,19 @@ public static class ServerStreaming
                 var more = !pending && next.Result;
                 var hold = more && ++held < MaxHeldItems && (!body.CanGetUnflushedBytes || body.UnflushedBytes < MaxHeldBytes);
                 if (!hold) held = 0;
-                var shared = SharedMessages.IsShared(item);
-                writer.WriteOptions = hold ? (shared ? HoldShared : Hold) : (shared ? FlushShared : Flush);
-                await writer.WriteAsync(item, call.Token);
+                if (SharedMessages.FramesOf(item) is { } frames)
+                {
+                    // What the gRPC writer does for a message, for a run of them: the response's headers first, then the frames.
+                    if (!response.HasStarted) await response.StartAsync(call.Token);
+                    if (hold) body.Write(frames);
+                    else await body.WriteAsync(frames, call.Token);
+                }
+                else
+                {
+                    var shared = SharedMessages.IsShared(item);
+                    writer.WriteOptions = hold ? (shared ? HoldShared : Hold) : (shared ? FlushShared : Flush);
+                    await writer.WriteAsync(item, call.Token);
+                }
                 if (!pending)
                 {
                     if (!more) return;

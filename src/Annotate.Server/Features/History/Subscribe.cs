@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using Annotate.Contracts.V1;
 using Annotate.Domain.Events;
 using Annotate.EventStore;
@@ -37,6 +38,7 @@ public static class Subscribe
             // subscriber): the blindness of every event of a batch that may be hidden is read in one query before its first event is
             // sent, rather than one query per event on the way, which kept every subscriber waiting for each read in turn.
             var shown = new List<Shared>();
+            var sent = new List<SubscribeResponse>();
             await foreach (var batch in store.SubscribeInBatchesAsync((long)r.AfterPosition, HistoryFilters.ToStore(r.Filter), ct))
             {
                 shown.Clear();
@@ -48,16 +50,52 @@ public static class Subscribe
                     }
                 }
                 var loading = Shared.LoadBlindness(documents, shown);
+                sent.Clear();
                 foreach (var shared in shown)
                 {
                     if (shared.MayBeHidden && (await shared.BlindnessAsync(documents, loading)).Hides(caller.Caller)) continue;
-                    yield return shared.Response;
+                    sent.Add(shared.Response);
                 }
+                // A live batch's messages as runs, each written with one copy and one flush; every subscriber that sends the same
+                // messages of the same batch sends the same runs. Catch-up pages go message by message (the write loop still
+                // flushes a burst once): they are read by few subscribers each, and their frames would double what they hold.
+                if (caughtUp) foreach (var run in SharedRuns.Of(batch.Events, sent)) yield return run;
+                else foreach (var message in sent) yield return message;
                 if (batch.CaughtUp && !caughtUp)
                 {
                     caughtUp = true; // the contract sends the marker once
                     yield return new SubscribeResponse { CaughtUpPosition = (ulong)batch.Through };
                 }
+            }
+        }
+    }
+
+    /// <summary>
+    /// The runs (<see cref="SharedMessages.Runs{T}"/>) of a batch's messages, made once per batch and choice of its messages: the
+    /// subscribers of a live batch (one list of events for all of them) differ only in what is hidden from them, so a batch has
+    /// one or a few such choices, each found by its messages (the same objects for every subscriber).
+    /// </summary>
+    private static class SharedRuns
+    {
+        private static readonly ConditionalWeakTable<IReadOnlyList<RecordedEvent>, List<Made>> ByBatch = new();
+
+        private const int MaxChoices = 8;
+
+        private sealed record Made(SubscribeResponse[] Sent, List<SubscribeResponse> Runs);
+
+        public static IReadOnlyList<SubscribeResponse> Of(IReadOnlyList<RecordedEvent> batch, List<SubscribeResponse> messages)
+        {
+            if (messages.Count <= 1) return messages;
+            var made = ByBatch.GetValue(batch, static _ => []);
+            lock (made)
+            {
+                var wanted = CollectionsMarshal.AsSpan(messages);
+                foreach (var m in made)
+                    if (m.Sent.AsSpan().SequenceEqual(wanted, ReferenceEqualityComparer.Instance)) return m.Runs;
+                var fresh = SharedMessages.Runs(messages);
+                // A batch with many choices (subscribers whose filters the store does not apply) keeps only the first few.
+                if (made.Count < MaxChoices) made.Add(new Made([.. messages], fresh));
+                return fresh;
             }
         }
     }
