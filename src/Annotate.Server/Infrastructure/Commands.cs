@@ -51,6 +51,7 @@ public sealed class Commands(MartenEventStore store, CallerContext caller, TimeP
         var actor = caller.Caller.AnalystId;
         var metadata = new EventMetadata(Actor: actor, CorrelationId: requestId, Tag: articleId);
         var fold = FoldKey<TState>(evolve.Method);
+        var texts = resolvedOn?.ToList() ?? [];
         for (var attempt = 1; ; attempt++)
         {
             var decision = new Decision<TState>(streamId, fold, initial,
@@ -61,7 +62,7 @@ public sealed class Commands(MartenEventStore store, CallerContext caller, TimeP
             {
                 IdempotencyKey = IdempotencyKey(requestId),
                 Guard = caller.Caller.Guard,
-                Preconditions = [.. (resolvedOn ?? []).Select(t => t.Guard)],
+                Preconditions = [.. texts.Select(t => t.Guard)],
             };
             try
             {
@@ -72,10 +73,23 @@ public sealed class Commands(MartenEventStore store, CallerContext caller, TimeP
                 ForgetTextOf(streamId, articleId);
                 return result;
             }
-            catch (StreamGuardException moved) when (resolvedOn?.FirstOrDefault(t => t.Guard == moved.Guard) is { } text)
+            catch (StreamGuardException moved) when (texts.FindIndex(t => t.Guard == moved.Guard) is var i and >= 0)
             {
-                // A selector resolved against a text that a revision replaced meanwhile: its span would land on the new text
-                // unchecked. Nothing was appended; the client resolves it again (a retry reads the new text).
+                // The article's stream moved since its text was read. A revision moves it, and then the span would land on a
+                // new text unchecked; making the article blind moves it too and leaves the text as it was. Read the stream's
+                // version and the revision now: on the same revision the decision is taken again on the same text, guarded
+                // at that version (nothing was appended; a revision before the next attempt is caught the same way).
+                var text = texts[i];
+                if (attempt < 3)
+                {
+                    var (now, _) = await views.TextAsync(text.ArticleId, useKept: false, ct);
+                    if (now.Revision == text.Revision)
+                    {
+                        texts[i] = text with { Guard = now.Guard };
+                        continue;
+                    }
+                }
+                // Revised: the client resolves the span again (a retry reads the new text).
                 throw new DomainException(DomainError.FailedPrecondition(
                     $"The article was revised; resolve the span again. Article {text.ArticleId} got a revision after its revision " +
                     $"{text.Revision}, which this request's span was resolved against."));
