@@ -32,6 +32,8 @@ public static partial class HostingExtensions
         var metrics = MetricsEndpoint.From(builder.Configuration);
         builder.Services.AddSingleton(metrics);
         var configuredEndpoints = builder.Configuration.GetSection("Kestrel:Endpoints").Exists();
+        // The slim builder (Program.cs) leaves out HTTPS from configuration: a Kestrel:Endpoints entry with a certificate needs it.
+        builder.WebHost.UseKestrelHttpsConfiguration();
         builder.WebHost.ConfigureKestrel(k =>
         {
             // gRPC needs HTTP/2; on a cleartext endpoint Http1AndHttp2 would silently mean HTTP/1.1 only. The web
