@@ -25,7 +25,7 @@ public static class AccessPolicies
     {
         services.AddSingleton<Authentication>();
         // The authentication core and the bearer scheme, without the data protection that AddAuthentication also registers: no
-        // handler here protects anything, and its key ring, loaded at start, mapped the XML stack into every process for nothing
+        // handler here protects anything, and its key ring, loaded at start, would map the XML stack into every process for nothing
         // (bench/README.md, "Server memory: the slim host").
         services.AddAuthenticationCore(o => o.DefaultScheme = BearerAuthenticationHandler.SchemeName);
         services.AddWebEncoders();
