@@ -5,7 +5,11 @@ using Annotate.Server.Transport;
 // Composition only. Each feature adds its services before Build and its endpoints after it, one line each.
 if (Backup.IsCommand(args)) return await Backup.RunAsync(args); // `backup --output <file>`, `restore <file>`: pg_dump/pg_restore, no server
 if (ViewRebuild.IsCommand(args)) return await ViewRebuild.RunAsync(args); // `rebuild-views`: every view folded again from the log
-var builder = WebApplication.CreateBuilder(HostingExtensions.BuilderArgs(args)); // no file watcher on the working directory
+// The slim builder: Kestrel, configuration, console logging and core routing, without what the server never uses (IIS
+// integration, HTTP/3, host filtering, the Debug and EventSource log providers, regex route constraints), whose assemblies and
+// types cost resident memory in every process (bench/README.md, "Server memory: the slim host"). TLS from Kestrel:Endpoints is
+// added back by AddAnnotateHosting. No file watcher on the working directory (BuilderArgs).
+var builder = WebApplication.CreateSlimBuilder(HostingExtensions.BuilderArgs(args));
 // Listen addresses (HTTP/2; gRPC-Web when configured), logging, database (configured or embedded PostgreSQL).
 builder.AddAnnotateHosting(args);
 builder.Services.AddAnnotateServer(builder.Configuration); // event store, projections, gRPC, auth, health, features

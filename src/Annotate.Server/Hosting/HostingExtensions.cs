@@ -32,6 +32,8 @@ public static partial class HostingExtensions
         var metrics = MetricsEndpoint.From(builder.Configuration);
         builder.Services.AddSingleton(metrics);
         var configuredEndpoints = builder.Configuration.GetSection("Kestrel:Endpoints").Exists();
+        // The slim builder (Program.cs) leaves out HTTPS from configuration: a Kestrel:Endpoints entry with a certificate needs it.
+        builder.WebHost.UseKestrelHttpsConfiguration();
         builder.WebHost.ConfigureKestrel(k =>
         {
             // gRPC needs HTTP/2; on a cleartext endpoint Http1AndHttp2 would silently mean HTTP/1.1 only. The web
@@ -56,9 +58,13 @@ public static partial class HostingExtensions
             ]);
         }
 
-        // The simple formatter on one line, unless Logging:Console:FormatterName names another (json: one JSON object
-        // per line, systemd). Options set here run after the configuration is bound, so only an unset name is filled.
-        builder.Services.Configure<ConsoleLoggerOptions>(o => o.FormatterName ??= ConsoleFormatterNames.Simple);
+        // The simple formatter on one line, unless Logging:Console:FormatterName names another (json: one JSON object per line,
+        // systemd). The slim builder (Program.cs) registers only the simple formatter and sets its name over the configuration's,
+        // so the console logger is added with all its formatters and the configured name is set again here, after it.
+        builder.Logging.AddConsole();
+        var configured = builder.Configuration["Logging:Console:FormatterName"];
+        var formatter = string.IsNullOrEmpty(configured) ? ConsoleFormatterNames.Simple : configured;
+        builder.Services.Configure<ConsoleLoggerOptions>(o => o.FormatterName = formatter);
         builder.Services.Configure<SimpleConsoleFormatterOptions>(o =>
         {
             o.SingleLine = true;

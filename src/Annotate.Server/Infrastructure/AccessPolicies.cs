@@ -6,6 +6,7 @@ using Grpc.Core;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.Authorization.Policy;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 
 namespace Annotate.Server.Infrastructure;
 
@@ -23,7 +24,13 @@ public static class AccessPolicies
     public static IServiceCollection AddAnnotateAuthorization(this IServiceCollection services)
     {
         services.AddSingleton<Authentication>();
-        services.AddAuthentication(BearerAuthenticationHandler.SchemeName)
+        // The authentication core and the bearer scheme, without the data protection that AddAuthentication also registers: no
+        // handler here protects anything, and its key ring, loaded at start, would map the XML stack into every process for nothing
+        // (bench/README.md, "Server memory: the slim host").
+        services.AddAuthenticationCore(o => o.DefaultScheme = BearerAuthenticationHandler.SchemeName);
+        services.AddWebEncoders();
+        services.TryAddSingleton(TimeProvider.System);
+        new AuthenticationBuilder(services)
             .AddScheme<AuthenticationSchemeOptions, BearerAuthenticationHandler>(BearerAuthenticationHandler.SchemeName, null);
         services.AddAuthorization(o =>
         {
