@@ -3,36 +3,33 @@ using System.Diagnostics;
 namespace Annotate.EventStore.Live;
 
 /// <summary>
-/// Catch-up pages shared by the subscribers that read the same page at about the same time (hundreds of streams opened
-/// together from one position): one query and one set of event objects, so one message per event as for live runs, instead of
-/// one of each per subscriber. A subscriber takes only a page whose read began after its catch-up round did (after it
-/// registered with the hub, or after the gap that sent it back to the table), so the page is one its own read could have
-/// returned: it holds every commit the round must reach. A page is kept for a second after its read began, then read again by
-/// whoever asks.
+/// Catch-up pages shared by the subscribers that read the same page within a second (hundreds of streams opened one after
+/// another from one position): one query and one set of event objects, so one message per event as for live runs, instead of
+/// one of each per subscriber (each page of the seed articles holds their texts). The events of a page are the log's, whoever
+/// read them and when: every position up to the head its read saw was settled. What a page's read cannot tell a later
+/// subscriber is how far it must read: that subscriber reads the head itself when its catch-up round begins
+/// (<see cref="SubscriptionHub"/>) and reads on past a page that ends short of it. A page is kept for a second after its read
+/// began, then read again by whoever asks.
 /// </summary>
 internal sealed class SharedPages
 {
     private static readonly long KeepTicks = Stopwatch.Frequency;
 
-    private sealed record Entry(long Stamp, long StartedAt, Task<(List<RecordedEvent> Events, long Through, long Head)> Read);
+    private sealed record Entry(long StartedAt, Task<(List<RecordedEvent> Events, long Through, long Head)> Read);
 
     private readonly Lock _gate = new();
     private readonly Dictionary<(long After, int Size), Entry> _pages = [];
-    private long _stamps;
 
-    /// <summary>A point in the order of catch-up rounds and reads: a read stamped later than a round began after it.</summary>
-    public long Stamp() => Interlocked.Increment(ref _stamps);
-
-    /// <summary>The page of <paramref name="size"/> events after <paramref name="after"/>: one whose read began after
-    /// <paramref name="since"/> if there is one, else read now by <paramref name="read"/> and offered to later readers.</summary>
-    public Task<(List<RecordedEvent> Events, long Through, long Head)> ReadAsync(long after, int size, long since,
+    /// <summary>The page of <paramref name="size"/> events after <paramref name="after"/>: one whose read began within the last
+    /// second if there is one, else read now by <paramref name="read"/> and offered to later readers.</summary>
+    public Task<(List<RecordedEvent> Events, long Through, long Head)> ReadAsync(long after, int size,
         Func<Task<(List<RecordedEvent> Events, long Through, long Head)>> read)
     {
         var now = Stopwatch.GetTimestamp();
         TaskCompletionSource<(List<RecordedEvent>, long, long)> mine;
         lock (_gate)
         {
-            if (_pages.TryGetValue((after, size), out var kept) && kept.Stamp > since && now - kept.StartedAt < KeepTicks
+            if (_pages.TryGetValue((after, size), out var kept) && now - kept.StartedAt < KeepTicks
                 && !kept.Read.IsFaulted && !kept.Read.IsCanceled)
             {
                 return kept.Read;
@@ -42,8 +39,7 @@ internal sealed class SharedPages
                 if (now - entry.StartedAt >= KeepTicks) _pages.Remove(key);
             }
             mine = new TaskCompletionSource<(List<RecordedEvent>, long, long)>(TaskCreationOptions.RunContinuationsAsynchronously);
-            // Stamped under the lock, before the query is sent: the read begins after every round stamped before it.
-            _pages[(after, size)] = new Entry(Stamp(), now, mine.Task);
+            _pages[(after, size)] = new Entry(now, mine.Task);
         }
         _ = CompleteAsync(mine, read);
         return mine.Task;

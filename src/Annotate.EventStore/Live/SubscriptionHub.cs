@@ -103,13 +103,15 @@ internal sealed partial class SubscriptionHub(MartenEventStore store, ILogger lo
                 // is the primary's (read with the first page): a copy's head is only how far that copy has replayed.
                 sub.Missed = false;
                 var target = -1L;
-                // A shared page read after this point holds every commit this round must reach: the hub has handed this
-                // subscriber every later one since it registered, and a gap that ended the live part was committed before.
-                var since = _pages.Stamp();
+                // Where this round must reach: every commit the hub has not handed this subscriber (those before it registered,
+                // or the gap that ended the live part) was committed before this point. A shared page may have been read before
+                // it (its events are as good as any, its head may be short of it), so with shared pages the round reads the
+                // head itself; otherwise each page's read brings the head.
+                if (SharesPages(filter)) target = await store.GetHeadPositionAsync(ct).ConfigureAwait(false);
                 while (true)
                 {
                     var (events, through, head) =
-                        await ReadCatchUpPageAsync(since, pos, target, filter, pageSize, ct).ConfigureAwait(false);
+                        await ReadCatchUpPageAsync(pos, target, filter, pageSize, ct).ConfigureAwait(false);
                     if (through > pos) yield return new SubscriptionBatch(events, through, false);
                     pos = Math.Max(pos, through);
                     target = Math.Max(target, head);
@@ -299,13 +301,15 @@ internal sealed partial class SubscriptionHub(MartenEventStore store, ILogger lo
     /// A subscriber's catch-up page. Unfiltered pages read from the primary are shared with the subscribers reading the same
     /// page at the same time (<see cref="SharedPages"/>); such a read is the hub's, so one subscriber leaving does not cancel it.
     /// </summary>
-    private Task<(List<RecordedEvent> Events, long Through, long Head)> ReadCatchUpPageAsync(long since, long after, long target,
+    private Task<(List<RecordedEvent> Events, long Through, long Head)> ReadCatchUpPageAsync(long after, long target,
         EventFilter? filter, int pageSize, CancellationToken ct)
     {
-        if (filter is not null || store.CatchUpReads is not null) return ReadPageAsync(after, target, filter, pageSize, ct);
-        return _pages.ReadAsync(after, pageSize, since, () => ReadPageAsync(after, target, null, pageSize, _stopping.Token))
-            .WaitAsync(ct);
+        if (!SharesPages(filter)) return ReadPageAsync(after, target, filter, pageSize, ct);
+        return _pages.ReadAsync(after, pageSize, () => ReadPageAsync(after, target, null, pageSize, _stopping.Token)).WaitAsync(ct);
     }
+
+    /// <summary>Whether a catch-up with <paramref name="filter"/> takes shared pages: unfiltered, from the primary.</summary>
+    private bool SharesPages(EventFilter? filter) => filter is null && store.CatchUpReads is null;
 
     /// <summary>
     /// A catch-up page, read again when its connection was lost (a pooled connection the database dropped, a restart):
