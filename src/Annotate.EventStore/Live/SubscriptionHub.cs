@@ -107,7 +107,8 @@ internal sealed partial class SubscriptionHub(MartenEventStore store, ILogger lo
                 // or the gap that ended the live part) was committed before this point. A shared page may have been read before
                 // it (its events are as good as any, its head may be short of it), so with shared pages the round reads the
                 // head itself; otherwise each page's read brings the head.
-                if (SharesPages(filter)) target = await store.GetHeadPositionAsync(ct).ConfigureAwait(false);
+                if (SharesPages(filter))
+                    target = await ReadAgainWhenLostAsync(() => store.GetHeadPositionAsync(ct), ct).ConfigureAwait(false);
                 while (true)
                 {
                     var (events, through, head) =
@@ -311,20 +312,27 @@ internal sealed partial class SubscriptionHub(MartenEventStore store, ILogger lo
     /// <summary>Whether a catch-up with <paramref name="filter"/> takes shared pages: unfiltered, from the primary.</summary>
     private bool SharesPages(EventFilter? filter) => filter is null && store.CatchUpReads is null;
 
+    /// <summary>A catch-up page (<see cref="ReadAgainWhenLostAsync{T}"/>).</summary>
+    private Task<(List<RecordedEvent> Events, long Through, long Head)> ReadPageAsync(long after, long target, EventFilter? filter,
+        int pageSize, CancellationToken ct) =>
+        ReadAgainWhenLostAsync(() =>
+        {
+            StoreTelemetry.RecordCatchUpRead(store.Options.Schema);
+            return ReadPageFromAsync(after, target, filter, pageSize, ct);
+        }, ct);
+
     /// <summary>
-    /// A catch-up page, read again when its connection was lost (a pooled connection the database dropped, a restart):
-    /// a subscriber resumes from its own position, so a lost read costs a retry, not the subscription. A few attempts;
-    /// a database that stays away ends the subscription with the error.
+    /// A read of a catch-up round (a page, the head it must reach), read again when its connection was lost (a pooled
+    /// connection the database dropped, a restart): a subscriber resumes from its own position, so a lost read costs a
+    /// retry, not the subscription. A few attempts; a database that stays away ends the subscription with the error.
     /// </summary>
-    private async Task<(List<RecordedEvent> Events, long Through, long Head)> ReadPageAsync(long after, long target, EventFilter? filter,
-        int pageSize, CancellationToken ct)
+    private async Task<T> ReadAgainWhenLostAsync<T>(Func<Task<T>> read, CancellationToken ct)
     {
         for (var attempt = 1; ; attempt++)
         {
             try
             {
-                StoreTelemetry.RecordCatchUpRead(store.Options.Schema);
-                return await ReadPageFromAsync(after, target, filter, pageSize, ct).ConfigureAwait(false);
+                return await read().ConfigureAwait(false);
             }
             catch (Exception ex) when (attempt < 5 && Failures.IsConnectionLoss(ex) && !ct.IsCancellationRequested)
             {
