@@ -104,9 +104,8 @@ public sealed class SubscriptionTests(PostgresDatabase db) : IClassFixture<Postg
     public async Task Subscribers_catching_up_together_share_their_pages_instead_of_each_reading_every_page()
     {
         // 40 subscribers from the start of a log of 10 pages, at once: on their own they would query 400 pages or more.
-        // Sharing (Live/SharedPages.cs) lets those that ask for a page while another reads it take that read; each
-        // subscriber's first page may be its own (it takes no page whose read began before its catch-up round), after that
-        // they move on together. The store counts its catch-up queries (annotate.eventstore.catch_up.reads, per schema).
+        // Sharing (Live/SharedPages.cs) lets those that ask for a page read within the last second take that read, so they
+        // move on together. The store counts its catch-up queries (annotate.eventstore.catch_up.reads, per schema).
         await using var t = await TestStores.CreateAsync(db);
         var store = t.NewStore(pageSize: 3);
         await store.AppendAsync("s", ExpectedVersion.Any, TestStores.Events(30));

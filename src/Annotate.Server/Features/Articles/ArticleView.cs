@@ -102,11 +102,13 @@ public sealed class RevisionAtCreation(Func<object, IEnumerable<string>> article
             var revisions = new Dictionary<string, int>(StringComparer.Ordinal);
             foreach (var article in made)
             {
-                var stored = articles.TryGetValue(article, out var view) ? view.RevisionAt(e.Sequence) : 1;
-                var inBatch = revisedInBatch.Select(r => (r.Sequence, Revised: (ArticleRevised)r.Data))
-                    .Where(r => r.Revised.ArticleId == article && r.Sequence < e.Sequence)
-                    .Select(r => r.Revised.Revision).DefaultIfEmpty(1).Max();
-                revisions[article] = Math.Max(stored, inBatch);
+                var revision = articles.TryGetValue(article, out var view) ? view.RevisionAt(e.Sequence) : 1;
+                foreach (var r in revisedInBatch)
+                {
+                    if (r.Sequence < e.Sequence && r.Data is ArticleRevised revised && revised.ArticleId == article)
+                        revision = Math.Max(revision, revised.Revision);
+                }
+                revisions[article] = revision;
             }
             _found.AddOrUpdate(e, revisions);
         }
